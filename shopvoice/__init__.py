@@ -1,1 +1,2 @@
-"""shopvoice: the shared library (config, logs, gRPC bootstrap, Postgres, Redis Streams), the generated API stubs and the CLI."""
+"""shopvoice: the shared library (config, logs, gRPC bootstrap, Postgres, Redis Streams),
+the generated API stubs and the CLI."""

@@ -1,0 +1,44 @@
+# The front door. `make demo` and `make test` set up everything they need on a fresh machine.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup demo test test-fast lint typecheck proto proto-check up clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install the project with its dev tools
+
+demo: $(STAMP) ## start the local stack, seed the demo shop, run the demo conversation
+	$(VENV)/bin/shopvoice demo
+
+up: $(STAMP) ## run every service on loopback, supervised, until Ctrl-C
+	$(VENV)/bin/shopvoice up
+
+test: $(STAMP) ## lint, type-check and run the test suite against real Postgres and Redis
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy shopvoice services
+	$(PY) -m pytest -n 2 -q
+
+test-fast: $(STAMP) ## the tests only, no lint
+	$(PY) -m pytest -n 2 -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy shopvoice services
+
+proto: $(STAMP) ## regenerate the Python stubs from proto/
+	$(PY) scripts/gen_proto.py
+
+clean:
+	rm -rf .run .pytest_cache .mypy_cache .ruff_cache

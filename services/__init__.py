@@ -1,0 +1,1 @@
+"""shopvoice services: one package per service, each run as `python -m services.<name>`."""

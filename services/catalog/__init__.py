@@ -1,0 +1,1 @@
+"""Catalog service: products, SKUs, prices and inventory, in Postgres schema "catalog"."""

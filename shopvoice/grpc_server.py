@@ -1,0 +1,186 @@
+"""The gRPC server bootstrap every service uses.
+
+grpc.aio server with the library's own health (grpc.health.v1) and reflection
+services, a Prometheus endpoint, trace-context extraction, and graceful stop on
+SIGTERM: health goes NOT_SERVING (so load balancers stop sending), in-flight
+calls drain for SHUTDOWN_GRACE_S, then the server stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+from opentelemetry import context as otel_context
+from prometheus_client import Counter, Histogram, start_http_server
+
+from shopvoice import log
+from shopvoice.config import ServiceSettings
+from shopvoice.tracing import context_from_metadata
+
+RPC_LATENCY = Histogram(
+    "sv_grpc_server_handling_seconds",
+    "Time to handle a unary gRPC call",
+    ["service", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+RPC_TOTAL = Counter("sv_grpc_server_handled_total", "gRPC calls handled", ["service", "method", "code"])
+
+# Big enough for 1 MB of text plus framing; anything larger is refused by gRPC itself
+# with RESOURCE_EXHAUSTED before our code sees it.
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
+class _ObservabilityInterceptor(grpc.aio.ServerInterceptor):
+    """Per-call metrics and trace context for unary calls; streams pass through."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        service, _, method = handler_call_details.method.lstrip("/").partition("/")
+        inner = handler.unary_unary
+        metadata = handler_call_details.invocation_metadata
+
+        async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            token = otel_context.attach(context_from_metadata(metadata))
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                return await inner(request, context)  # type: ignore[arg-type]
+            except BaseException:
+                code = context.code().name if context.code() else "UNKNOWN"
+                raise
+            finally:
+                otel_context.detach(token)
+                if code == "OK" and context.code() not in (None, grpc.StatusCode.OK):
+                    code = context.code().name
+                RPC_LATENCY.labels(service, method).observe(time.perf_counter() - started)
+                RPC_TOTAL.labels(service, method, code).inc()
+
+        return grpc.unary_unary_rpc_method_handler(
+            observed,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+@dataclass
+class Service:
+    """What a service hands the bootstrap: its servicers and its life cycle."""
+
+    name: str  # short name: "catalog"
+    default_port: int
+    grpc_services: Sequence[str]  # full names for health and reflection
+    register: Callable[[grpc.aio.Server], None]
+    on_start: Callable[[], Awaitable[None]] | None = None
+    on_stop: Callable[[], Awaitable[None]] | None = None
+    # Long-running loops (stream consumers, outbox relays) started after the
+    # server is up and cancelled before it stops.
+    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+async def run(service: Service, settings: ServiceSettings, ready: asyncio.Event | None = None) -> None:
+    logger = log.get().bind(component="grpc_server")
+    if service.on_start:
+        await service.on_start()
+
+    server = grpc.aio.server(
+        interceptors=[_ObservabilityInterceptor()],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    service.register(server)
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    reflection.enable_server_reflection(
+        [*service.grpc_services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+        server,
+    )
+    port = settings.port or service.default_port
+    bound = server.add_insecure_port(f"{settings.host}:{port}")
+    if bound == 0:
+        raise SystemExit(f"cannot listen on {settings.host}:{port}: is another process using it?")
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.host)
+    await server.start()
+    for name in ("", *service.grpc_services):
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    tasks = [asyncio.create_task(_supervised(job, logger)) for job in service.background]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    logger.info("serving", port=bound, metrics_port=settings.metrics_port or None)
+    if ready is not None:
+        ready.set()
+    await stop.wait()
+
+    logger.info("stopping", grace_s=settings.shutdown_grace_s)
+    await health.enter_graceful_shutdown()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await server.stop(settings.shutdown_grace_s)
+    if service.on_stop:
+        await service.on_stop()
+    logger.info("stopped")
+
+
+async def _supervised(job: Callable[[], Awaitable[None]], logger: Any) -> None:
+    """Run a background loop forever; a crash is logged and the loop restarted."""
+    while True:
+        try:
+            await job()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("background job crashed; restarting in 1 s", job=getattr(job, "__qualname__", str(job)))
+            await asyncio.sleep(1)
+
+
+def main(service: Service, settings: ServiceSettings) -> None:
+    """Entry point of `python -m services.<name>`."""
+    log.configure(service.name, settings.log_level)
+    try:
+        import uvloop  # type: ignore[import-not-found]  # optional speed-up
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(run(service, settings))
+
+
+def channel(target: str) -> grpc.aio.Channel:
+    """A client channel with keepalive and retries through the service config."""
+    service_config = (
+        '{"methodConfig":[{"name":[{}],"retryPolicy":{"maxAttempts":3,"initialBackoff":"0.05s",'
+        '"maxBackoff":"0.5s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}]}'
+    )
+    return grpc.aio.insecure_channel(
+        target,
+        options=[
+            ("grpc.service_config", service_config),
+            ("grpc.enable_retries", 1),
+            ("grpc.keepalive_time_ms", 30_000),
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
+    )

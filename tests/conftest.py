@@ -1,0 +1,42 @@
+"""Fixtures shared by every test: real Postgres and Redis, isolated per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from tests.support import servers
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    with servers.postgres_admin_url() as url:
+        yield url
+
+
+@pytest.fixture
+def database_url(pg_admin_url: str) -> Iterator[str]:
+    """A fresh database for this test alone."""
+    with servers.fresh_database(pg_admin_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    with servers.redis_url() as url:
+        yield url
+
+
+@pytest.fixture
+def stream_prefix(redis_url: str) -> Iterator[str]:
+    """A key namespace of this test's own (STREAM_PREFIX); its keys are deleted afterwards."""
+    prefix = f"svt{uuid.uuid4().hex[:10]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
