@@ -1,0 +1,1 @@
+"""Gateway: the public Assistant API. Authenticates, holds sessions, streams replies."""

@@ -1,0 +1,1 @@
+"""The `shopvoice` command for people: say, up, demo, seed, token, parse."""

@@ -1,0 +1,108 @@
+"""Client of the public Assistant API, shared by the CLI, the demo, tests and load tests."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+
+from shopvoice.gateway.v1 import gateway_pb2 as gw
+from shopvoice.gateway.v1 import gateway_pb2_grpc
+
+TERMINAL = frozenset({"result", "confirmation", "error"})
+
+
+@dataclass
+class Turn:
+    """One utterance and everything the server said about it."""
+
+    text: str
+    utterance_id: str
+    messages: list[gw.ServerMessage] = field(default_factory=list)
+
+    @property
+    def final(self) -> gw.ServerMessage | None:
+        return next((m for m in reversed(self.messages) if m.WhichOneof("kind") in TERMINAL), None)
+
+    @property
+    def result(self) -> gw.Result | None:
+        final = self.final
+        return final.result if final is not None and final.WhichOneof("kind") == "result" else None
+
+
+class Conversation:
+    """A Converse stream driven turn by turn: send a text, wait for its terminal reply."""
+
+    def __init__(self, target: str, token: str, language: str = "", timeout_s: float = 30) -> None:
+        self.channel = grpc.aio.insecure_channel(target)
+        self.stub = gateway_pb2_grpc.AssistantStub(self.channel)
+        self.metadata = (("authorization", f"Bearer {token}"),)
+        self.language = language
+        self.timeout_s = timeout_s
+        self._requests: asyncio.Queue[gw.ClientMessage | None] = asyncio.Queue()
+        self._call: grpc.aio.StreamStreamCall | None = None
+        self.session_id = ""
+
+    async def _request_stream(self) -> AsyncIterator[gw.ClientMessage]:
+        while (message := await self._requests.get()) is not None:
+            yield message
+
+    async def __aenter__(self) -> Conversation:
+        await self._requests.put(
+            gw.ClientMessage(start=gw.SessionStart(language=self.language, client_name="shopvoice-cli"))
+        )
+        self._call = self.stub.Converse(self._request_stream(), metadata=self.metadata)
+        first: Any = await asyncio.wait_for(self._call.read(), self.timeout_s)
+        if first is grpc.aio.EOF or first.WhichOneof("kind") != "started":  # type: ignore[attr-defined]
+            raise RuntimeError(f"gateway did not start a session: {first}")
+        self.session_id = first.started.session_id
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._requests.put(gw.ClientMessage(end=gw.EndSession()))
+        await self._requests.put(None)
+        if self._call is not None:
+            self._call.cancel()
+        await self.channel.close(None)
+
+    async def say(
+        self, text: str, utterance_id: str = "", on_message: Callable[[gw.ServerMessage], None] | None = None
+    ) -> Turn:
+        turn = Turn(text=text, utterance_id=utterance_id or uuid.uuid4().hex)
+        await self._requests.put(gw.ClientMessage(text=gw.TextInput(text=text, utterance_id=turn.utterance_id)))
+        return await self._collect(turn, on_message)
+
+    async def press(self, kind: str, on_message: Callable[[gw.ServerMessage], None] | None = None) -> Turn:
+        """The confirm / cancel buttons."""
+        message = (
+            gw.ClientMessage(confirm=gw.ConfirmAction())
+            if kind == "confirm"
+            else gw.ClientMessage(cancel=gw.CancelAction())
+        )
+        await self._requests.put(message)
+        return await self._collect(Turn(text=kind, utterance_id=""), on_message)
+
+    async def _collect(self, turn: Turn, on_message: Callable[[gw.ServerMessage], None] | None) -> Turn:
+        assert self._call is not None
+        while True:
+            message: Any = await asyncio.wait_for(self._call.read(), self.timeout_s)
+            if message is grpc.aio.EOF:  # type: ignore[attr-defined]  # grpc-stubs lag grpcio
+                raise RuntimeError("the gateway closed the session")
+            if turn.utterance_id and message.utterance_id not in ("", turn.utterance_id):
+                continue  # a late reply of an earlier turn
+            if not turn.utterance_id:
+                turn.utterance_id = message.utterance_id
+            turn.messages.append(message)
+            if on_message:
+                on_message(message)
+            if message.WhichOneof("kind") in TERMINAL:
+                return turn
+
+
+async def converse(target: str, token: str, texts: Sequence[str], **kwargs: object) -> list[Turn]:
+    async with Conversation(target, token) as conversation:
+        return [await conversation.say(text, **kwargs) for text in texts]  # type: ignore[arg-type]

@@ -1,0 +1,156 @@
+"""`shopvoice`: the command for people (and for `make demo`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from shopvoice.cli import demo_shop, render
+
+RUN_DIR = Path(os.environ.get("SHOPVOICE_RUN_DIR", ".run"))
+DEMO_LINES = (
+    "查一下A100",
+    "set the price of A100 to 99",
+    "把B200的价格改成189元",
+)
+
+
+def _token(args: argparse.Namespace) -> str:
+    if token := os.environ.get("SHOPVOICE_TOKEN"):
+        return token
+    from services.gateway.auth import mint, parse_keys
+    from services.gateway.config import DEV_AUTH_KEYS
+
+    keys = parse_keys(os.environ.get("AUTH_KEYS", DEV_AUTH_KEYS))
+    return mint(
+        keys,
+        getattr(args, "merchant", demo_shop.MERCHANT_ID),
+        getattr(args, "user", demo_shop.OWNER),
+        getattr(args, "role", "owner"),
+    )
+
+
+async def _say(target: str, token: str, texts: list[str]) -> int:
+    from shopvoice.cli.client import Conversation
+
+    failures = 0
+    async with Conversation(target, token) as conversation:
+        for text in texts:
+            print(f"merchant: {text}", flush=True)
+            turn = await conversation.say(text, on_message=lambda m: print(render.line(m), flush=True))
+            result = turn.result
+            failures += 0 if result is not None and result.status == 1 else 1
+    return failures
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    failures = asyncio.run(_say(args.gateway, _token(args), args.text))
+    return 1 if failures else 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from services.gateway.auth import mint, parse_keys
+    from services.gateway.config import DEV_AUTH_KEYS
+
+    print(mint(parse_keys(os.environ.get("AUTH_KEYS", DEV_AUTH_KEYS)), args.merchant, args.user, args.role, args.ttl))
+    return 0
+
+
+def _start_stack() -> object:
+    from shopvoice.cli import infra
+    from shopvoice.cli.stack import Stack
+
+    database_url, redis_url = infra.resolve(os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL"), RUN_DIR)
+    stack = Stack(database_url=database_url, redis_url=redis_url, run_dir=RUN_DIR / "logs")
+    print(f"starting {', '.join(stack.services)} (logs in {stack.run_dir}/)", flush=True)
+    stack.start()
+    demo_shop.seed_catalog(f"127.0.0.1:{stack.ports['catalog']}")
+    return stack
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from shopvoice.cli.stack import Stack
+
+    stack = _start_stack()
+    assert isinstance(stack, Stack)
+    print(f"gateway on {stack.gateway}; Ctrl-C stops everything", flush=True)
+    try:
+        stack.supervise()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from shopvoice.cli.stack import Stack
+
+    stack = _start_stack()
+    assert isinstance(stack, Stack)
+    try:
+        failures = asyncio.run(_say(stack.gateway, _token(args), list(DEMO_LINES)))
+        with psycopg.connect(stack.database_url) as conn:
+            rows = conn.execute(
+                "SELECT sku, price, currency_code FROM catalog.variants WHERE merchant_id = %s AND sku IN ('A100', 'B200')"
+                " ORDER BY sku",
+                (demo_shop.MERCHANT_ID,),
+            ).fetchall()
+        print("in Postgres now:", ", ".join(f"{sku} = {price:.2f} {cur}" for sku, price, cur in rows), flush=True)
+    finally:
+        stack.stop()
+    return 1 if failures else 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    created = demo_shop.seed_catalog(args.catalog, args.merchant)
+    print(
+        f"demo catalog for {args.merchant}: {created} products created, {len(demo_shop.PRODUCTS) - created} already there"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shopvoice", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    say = sub.add_parser("say", help="send text commands through the gateway, one session")
+    say.add_argument("text", nargs="+")
+    say.add_argument("--gateway", default=os.environ.get("SHOPVOICE_GATEWAY", "127.0.0.1:50051"))
+    say.add_argument("--merchant", default=demo_shop.MERCHANT_ID, help="for the development token")
+    say.add_argument("--role", default="owner", choices=("owner", "staff", "viewer"))
+    say.set_defaults(func=cmd_say)
+
+    token = sub.add_parser("token", help="mint a development bearer token (AUTH_KEYS)")
+    token.add_argument("--merchant", default=demo_shop.MERCHANT_ID)
+    token.add_argument("--user", default=demo_shop.OWNER)
+    token.add_argument("--role", default="owner", choices=("owner", "staff", "viewer"))
+    token.add_argument("--ttl", type=int, default=3600, help="seconds")
+    token.set_defaults(func=cmd_token)
+
+    up = sub.add_parser("up", help="run every service on loopback, supervised, with the demo shop seeded")
+    up.set_defaults(func=cmd_up)
+
+    demo = sub.add_parser("demo", help="start the stack, run the demo conversation, show the rows, stop")
+    demo.set_defaults(func=cmd_demo)
+
+    seed = sub.add_parser("seed", help="seed the demo shop's catalog through the catalog API")
+    seed.add_argument("--catalog", default=os.environ.get("CATALOG_ADDR", "127.0.0.1:50054"))
+    seed.add_argument("--merchant", default=demo_shop.MERCHANT_ID)
+    seed.set_defaults(func=cmd_seed)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The local stack: every service as a process on loopback, health-checked and supervised."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+# Start order: what a service calls is up before it.
+SERVICES = ("catalog", "orders", "asr", "nlu", "gateway")
+DEFAULT_PORTS = {"gateway": 50051, "asr": 50052, "nlu": 50053, "catalog": 50054, "orders": 50055}
+
+
+def available_services() -> list[str]:
+    return [name for name in SERVICES if importlib.util.find_spec(f"services.{name}.__main__") is not None]
+
+
+def wait_serving(address: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            try:
+                if (
+                    stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                    == health_pb2.HealthCheckResponse.SERVING
+                ):
+                    return True
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+    return False
+
+
+@dataclass
+class Process:
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    popen: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.name}"],
+            env={**os.environ, **self.env, "PORT": str(self.port), "PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, timeout: float = 15) -> None:
+        if not self.alive():
+            return
+        assert self.popen is not None
+        self.popen.send_signal(signal.SIGTERM)
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(5)
+
+
+@dataclass
+class Stack:
+    database_url: str
+    redis_url: str
+    run_dir: Path
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    extra_env: dict[str, str] = field(default_factory=dict)
+    services: list[str] = field(default_factory=available_services)
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "CATALOG_ADDR": f"127.0.0.1:{self.ports['catalog']}",
+            "ORDERS_ADDR": f"127.0.0.1:{self.ports['orders']}",
+            "ASR_ADDR": f"127.0.0.1:{self.ports['asr']}" if "asr" in self.services else "",
+            **self.extra_env,
+        }
+
+    def start(self, timeout: float = 60) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        env = self.env()
+        for name in self.services:
+            process = Process(name, self.ports[name], env, self.run_dir / f"{name}.log")
+            self.processes[name] = process
+            process.start()
+            if not wait_serving(process.address, timeout):
+                self.stop()
+                raise RuntimeError(f"{name} did not become SERVING; see {process.log_path}")
+
+    def supervise(self, poll_s: float = 1.0) -> None:
+        """Restart any service that dies, until interrupted."""
+        while True:
+            for process in self.processes.values():
+                if not process.alive():
+                    process.restarts += 1
+                    print(
+                        f"{process.name} exited ({process.popen and process.popen.returncode}); restarting", flush=True
+                    )
+                    process.start()
+            time.sleep(poll_s)
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            self.processes[name].stop()
+
+    @property
+    def gateway(self) -> str:
+        return f"127.0.0.1:{self.ports['gateway']}"

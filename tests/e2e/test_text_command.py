@@ -1,0 +1,96 @@
+"""A text command through the real gateway, NLU and catalog processes, with the CLI's client."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from decimal import Decimal
+
+import psycopg
+
+from services.gateway.auth import mint, parse_keys
+from services.gateway.config import DEV_AUTH_KEYS
+from shopvoice.cli import demo_shop
+from shopvoice.cli.client import Conversation, Turn
+from shopvoice.cli.stack import Stack
+from shopvoice.gateway.v1 import gateway_pb2 as gw
+
+
+def owner_token() -> str:
+    return mint(parse_keys(DEV_AUTH_KEYS), demo_shop.MERCHANT_ID, "owner-1", "owner")
+
+
+def say(stack: Stack, text: str, utterance_id: str = "") -> Turn:
+    async def run() -> Turn:
+        async with Conversation(stack.gateway, owner_token()) as conversation:
+            return await conversation.say(text, utterance_id=utterance_id)
+
+    return asyncio.run(run())
+
+
+def price_of(stack: Stack, sku: str) -> Decimal:
+    with psycopg.connect(stack.database_url) as conn:
+        row = conn.execute(
+            "SELECT price FROM catalog.variants WHERE merchant_id = %s AND sku = %s", (demo_shop.MERCHANT_ID, sku)
+        ).fetchone()
+    assert row is not None
+    return Decimal(row[0])
+
+
+def changes_of(stack: Stack, sku: str) -> int:
+    with psycopg.connect(stack.database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM catalog.changes WHERE merchant_id = %s AND sku = %s", (demo_shop.MERCHANT_ID, sku)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_set_price_flows_end_to_end_and_commits(stack: Stack) -> None:
+    turn = say(stack, "set the price of A100 to 99")
+
+    kinds = [m.WhichOneof("kind") for m in turn.messages]
+    assert kinds == ["understood", "result"]
+    understood = turn.messages[0].understood.command
+    assert understood.WhichOneof("intent") == "set_price"
+    assert understood.set_price.sku == "A100" and understood.set_price.price.units == 99
+    assert turn.result is not None and turn.result.status == gw.RESULT_STATUS_OK
+    assert "99.00" in turn.result.message
+    assert [t.stage for t in turn.result.timings] == [
+        "final_transcript",
+        "parsed",
+        "dispatched",
+        "committed",
+        "delivered",
+    ]
+    assert price_of(stack, "A100") == Decimal("99")
+
+
+def test_chinese_set_price(stack: Stack) -> None:
+    turn = say(stack, "把C7的价格改成288元")
+    assert turn.result is not None and turn.result.status == gw.RESULT_STATUS_OK, turn.messages
+    assert price_of(stack, "C7") == Decimal("288")
+
+
+def test_replayed_utterance_changes_nothing_twice(stack: Stack) -> None:
+    first_id = uuid.uuid4().hex
+    first = say(stack, "set the price of B200 to 150", utterance_id=first_id)
+    assert first.result is not None and first.result.status == gw.RESULT_STATUS_OK
+    later = say(stack, "set the price of B200 to 175")
+    assert later.result is not None and later.result.status == gw.RESULT_STATUS_OK
+    before = changes_of(stack, "B200")
+
+    replay = say(stack, "set the price of B200 to 150", utterance_id=first_id)
+
+    assert replay.result is not None and replay.result.status == gw.RESULT_STATUS_OK
+    assert "already done" in replay.result.message
+    assert price_of(stack, "B200") == Decimal("175"), "a replay must not apply the old command again"
+    assert changes_of(stack, "B200") == before
+
+
+def test_refusal_reaches_the_merchant_and_writes_nothing(stack: Stack) -> None:
+    before = changes_of(stack, "ZZ9")
+    turn = say(stack, "set the price of ZZ9 to 10")
+    assert turn.result is not None and turn.result.status == gw.RESULT_STATUS_REJECTED
+    assert turn.result.grpc_code == "NOT_FOUND" and "ZZ9" in turn.result.message
+    assert changes_of(stack, "ZZ9") == before
