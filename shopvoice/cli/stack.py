@@ -19,8 +19,15 @@ SERVICES = ("catalog", "orders", "asr", "nlu", "gateway")
 DEFAULT_PORTS = {"gateway": 50051, "asr": 50052, "nlu": 50053, "catalog": 50054, "orders": 50055}
 
 
+def _runnable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(f"services.{name}.__main__") is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def available_services() -> list[str]:
-    return [name for name in SERVICES if importlib.util.find_spec(f"services.{name}.__main__") is not None]
+    return [name for name in SERVICES if _runnable(name)]
 
 
 def wait_serving(address: str, timeout: float) -> bool:
