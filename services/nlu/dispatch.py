@@ -13,10 +13,19 @@ from dataclasses import dataclass
 
 import grpc
 
+from services.nlu.replies_text import (
+    FULFILLMENT_ZH,
+    ORDER_FILTER_ZH,
+    PAYMENT_ZH,
+    PERIOD_ZH,
+    money,
+    pick,
+)
 from shopvoice import tracing
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.gateway.v1.gateway_pb2 import ResultStatus
+from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
 
 # Codes that mean "the request was understood and refused": tell the merchant.
 REFUSALS = {
@@ -28,19 +37,27 @@ REFUSALS = {
     grpc.StatusCode.OUT_OF_RANGE,
 }
 
+OK = ResultStatus.RESULT_STATUS_OK
+
 
 def summary(text: str, replayed: bool) -> str:
     return f"{text} (already done earlier; nothing changed now)" if replayed else text
 
 
+def enum_word(enum: object, value: int, prefix: str) -> str:
+    name: str = enum.Name(value)  # type: ignore[attr-defined]
+    return name.removeprefix(prefix).lower()
+
+
 @dataclass(frozen=True)
 class Caller:
-    """Who said it, from the gateway's verified token, and which utterance it was."""
+    """Who said it, from the gateway's verified token, which utterance it was, in which language."""
 
     merchant_id: str
     user_id: str
     role: str
     utterance_id: str
+    chinese: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,19 +67,44 @@ class Outcome:
     grpc_code: str = ""
 
 
+Route = Callable[[cmd.Command, Caller], Awaitable[Outcome]]
+
+
 class Dispatcher:
-    def __init__(self, catalog: grpc.aio.Channel, timeout_s: float) -> None:
+    def __init__(self, catalog: grpc.aio.Channel, orders: grpc.aio.Channel, timeout_s: float) -> None:
         self.catalog = catalog_pb2_grpc.CatalogServiceStub(catalog)
+        self.orders = orders_pb2_grpc.OrdersServiceStub(orders)
         self.timeout_s = timeout_s
-        self._routes: dict[str, Callable[[cmd.Command, Caller], Awaitable[Outcome]]] = {
+        self._routes: dict[str, Route] = {
             "set_price": self._set_price,
+            "adjust_price": self._adjust_price,
+            "set_stock": self._set_stock,
+            "adjust_stock": self._adjust_stock,
+            "query_stock": self._query_stock,
+            "query_product": self._query_product,
+            "create_product": self._create_product,
+            "set_product_status": self._set_product_status,
+            "confirm_order": self._confirm_order,
+            "ship_order": self._ship_order,
+            "cancel_order": self._cancel_order,
+            "refund_order": self._refund_order,
+            "query_order": self._query_order,
+            "list_orders": self._list_orders,
+            "sales_report": self._sales_report,
+            "undo": self._undo,
         }
 
+    def handles(self, intent: str) -> bool:
+        return intent in self._routes
+
     async def run(self, command: cmd.Command, caller: Caller) -> Outcome:
-        intent = command.WhichOneof("intent")
-        route = self._routes.get(intent or "")
+        intent = command.WhichOneof("intent") or ""
+        route = self._routes.get(intent)
         if route is None:
-            return Outcome(ResultStatus.RESULT_STATUS_NOT_UNDERSTOOD, f"'{intent}' cannot be carried out yet")
+            return Outcome(
+                ResultStatus.RESULT_STATUS_NOT_UNDERSTOOD,
+                pick(caller.chinese, "没听懂，请换个说法", "Sorry, I did not understand that"),
+            )
         try:
             return await route(command, caller)
         except grpc.aio.AioRpcError as exc:
@@ -70,18 +112,185 @@ class Dispatcher:
                 return Outcome(ResultStatus.RESULT_STATUS_REJECTED, exc.details() or exc.code().name, exc.code().name)
             raise
 
-    def _mutation(self, caller: Caller) -> catalog_pb2.Mutation:
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _call_options(self) -> dict[str, object]:
+        return {"timeout": self.timeout_s, "metadata": tracing.current_metadata()}
+
+    @staticmethod
+    def _catalog_mutation(caller: Caller) -> catalog_pb2.Mutation:
         return catalog_pb2.Mutation(
             merchant_id=caller.merchant_id,
             idempotency_key=caller.utterance_id,
             actor=catalog_pb2.Actor(user_id=caller.user_id, role=caller.role, command_id=caller.utterance_id),
         )
 
+    @staticmethod
+    def _orders_mutation(caller: Caller) -> orders_pb2.Mutation:
+        return orders_pb2.Mutation(
+            merchant_id=caller.merchant_id,
+            idempotency_key=caller.utterance_id,
+            actor=orders_pb2.Actor(user_id=caller.user_id, role=caller.role, command_id=caller.utterance_id),
+        )
+
+    @staticmethod
+    def _mutated(result: catalog_pb2.MutationResult | orders_pb2.OrderResult) -> Outcome:
+        return Outcome(OK, summary(result.summary, result.replayed))
+
+    # -- catalog ----------------------------------------------------------------------------
+
     async def _set_price(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.set_price
-        result = await self.catalog.SetPrice(
-            catalog_pb2.SetPriceRequest(mutation=self._mutation(caller), sku=slots.sku, price=slots.price),
-            timeout=self.timeout_s,
-            metadata=tracing.current_metadata(),
+        request = catalog_pb2.SetPriceRequest(mutation=self._catalog_mutation(caller), sku=slots.sku, price=slots.price)
+        return self._mutated(await self.catalog.SetPrice(request, **self._call_options()))  # type: ignore[arg-type]
+
+    async def _adjust_price(self, command: cmd.Command, caller: Caller) -> Outcome:
+        slots = command.adjust_price
+        request = catalog_pb2.AdjustPriceRequest(mutation=self._catalog_mutation(caller), sku=slots.sku)
+        if slots.WhichOneof("change") == "percent":
+            request.percent = slots.percent
+        else:
+            request.delta.CopyFrom(slots.delta)
+        return self._mutated(await self.catalog.AdjustPrice(request, **self._call_options()))  # type: ignore[arg-type]
+
+    async def _set_stock(self, command: cmd.Command, caller: Caller) -> Outcome:
+        slots = command.set_stock
+        request = catalog_pb2.SetStockRequest(
+            mutation=self._catalog_mutation(caller), sku=slots.sku, quantity=slots.quantity
         )
-        return Outcome(ResultStatus.RESULT_STATUS_OK, summary(result.summary, result.replayed))
+        return self._mutated(await self.catalog.SetStock(request, **self._call_options()))  # type: ignore[arg-type]
+
+    async def _adjust_stock(self, command: cmd.Command, caller: Caller) -> Outcome:
+        slots = command.adjust_stock
+        request = catalog_pb2.AdjustStockRequest(mutation=self._catalog_mutation(caller), sku=slots.sku, delta=slots.delta)
+        return self._mutated(await self.catalog.AdjustStock(request, **self._call_options()))  # type: ignore[arg-type]
+
+    async def _query_stock(self, command: cmd.Command, caller: Caller) -> Outcome:
+        request = catalog_pb2.GetStockRequest(merchant_id=caller.merchant_id, sku=command.query_stock.sku)
+        variant = await self.catalog.GetStock(request, **self._call_options())  # type: ignore[arg-type]
+        inv = variant.inventory
+        return Outcome(
+            OK,
+            pick(
+                caller.chinese,
+                f"{variant.sku}（{variant.title}）可售 {inv.available} 件（库存 {inv.on_hand}，已占用 {inv.committed}）",
+                f"{variant.sku} ({variant.title}): {inv.available} available ({inv.on_hand} on hand, {inv.committed} committed)",
+            ),
+        )
+
+    async def _query_product(self, command: cmd.Command, caller: Caller) -> Outcome:
+        request = catalog_pb2.GetProductRequest(merchant_id=caller.merchant_id, sku=command.query_product.sku)
+        product = await self.catalog.GetProduct(request, **self._call_options())  # type: ignore[arg-type]
+        status = enum_word(cmd.ProductStatus, product.status, "PRODUCT_STATUS_")
+        variants = "; ".join(
+            f"{v.sku} {money(v.price)} × {v.inventory.available}" for v in product.variants
+        )
+        return Outcome(
+            OK,
+            pick(caller.chinese, f"{product.title}（{status}）：{variants}", f"{product.title} ({status}): {variants}"),
+        )
+
+    async def _create_product(self, command: cmd.Command, caller: Caller) -> Outcome:
+        slots = command.create_product
+        request = catalog_pb2.CreateProductRequest(
+            mutation=self._catalog_mutation(caller),
+            title=slots.title,
+            price=slots.price,
+            quantity=slots.quantity if slots.HasField("quantity") else 0,
+            sku=slots.sku if slots.HasField("sku") else "",
+        )
+        return self._mutated(await self.catalog.CreateProduct(request, **self._call_options()))  # type: ignore[arg-type]
+
+    async def _set_product_status(self, command: cmd.Command, caller: Caller) -> Outcome:
+        slots = command.set_product_status
+        request = catalog_pb2.SetProductStatusRequest(
+            mutation=self._catalog_mutation(caller), sku=slots.sku, status=slots.status
+        )
+        return self._mutated(await self.catalog.SetProductStatus(request, **self._call_options()))  # type: ignore[arg-type]
+
+    async def _undo(self, command: cmd.Command, caller: Caller) -> Outcome:
+        request = catalog_pb2.UndoLastChangeRequest(mutation=self._catalog_mutation(caller))
+        return self._mutated(await self.catalog.UndoLastChange(request, **self._call_options()))  # type: ignore[arg-type]
+
+    # -- orders -----------------------------------------------------------------------------
+
+    async def _confirm_order(self, command: cmd.Command, caller: Caller) -> Outcome:
+        request = orders_pb2.ConfirmOrderRequest(
+            mutation=self._orders_mutation(caller), order_id=command.confirm_order.order_id
+        )
+        return self._mutated(await self.orders.ConfirmOrder(request, **self._call_options()))  # type: ignore[arg-type]
+
+    async def _ship_order(self, command: cmd.Command, caller: Caller) -> Outcome:
+        slots = command.ship_order
+        request = orders_pb2.ShipOrderRequest(
+            mutation=self._orders_mutation(caller),
+            order_id=slots.order_id,
+            carrier=slots.carrier,
+            tracking_number=slots.tracking_number,
+        )
+        return self._mutated(await self.orders.ShipOrder(request, **self._call_options()))  # type: ignore[arg-type]
+
+    async def _cancel_order(self, command: cmd.Command, caller: Caller) -> Outcome:
+        request = orders_pb2.CancelOrderRequest(
+            mutation=self._orders_mutation(caller), order_id=command.cancel_order.order_id
+        )
+        return self._mutated(await self.orders.CancelOrder(request, **self._call_options()))  # type: ignore[arg-type]
+
+    async def _refund_order(self, command: cmd.Command, caller: Caller) -> Outcome:
+        slots = command.refund_order
+        request = orders_pb2.RefundOrderRequest(mutation=self._orders_mutation(caller), order_id=slots.order_id)
+        if slots.HasField("amount"):
+            request.amount.CopyFrom(slots.amount)
+        return self._mutated(await self.orders.RefundOrder(request, **self._call_options()))  # type: ignore[arg-type]
+
+    async def _query_order(self, command: cmd.Command, caller: Caller) -> Outcome:
+        request = orders_pb2.GetOrderRequest(merchant_id=caller.merchant_id, order_id=command.query_order.order_id)
+        order = await self.orders.GetOrder(request, **self._call_options())  # type: ignore[arg-type]
+        fulfillment = enum_word(orders_pb2.FulfillmentStatus, order.fulfillment_status, "FULFILLMENT_STATUS_")
+        payment = enum_word(orders_pb2.PaymentStatus, order.payment_status, "PAYMENT_STATUS_")
+        shipment = order.shipments[-1] if order.shipments else None
+        if caller.chinese:
+            text = f"订单{order.order_id}：{FULFILLMENT_ZH.get(fulfillment, fulfillment)}，{PAYMENT_ZH.get(payment, payment)}，金额 {money(order.total)}"
+            if shipment:
+                text += f"，{shipment.carrier} {shipment.tracking_number}"
+        else:
+            text = f"Order {order.order_id}: {fulfillment}, {payment}, total {money(order.total)}"
+            if shipment:
+                text += f", shipped via {shipment.carrier} {shipment.tracking_number}"
+        return Outcome(OK, text)
+
+    async def _list_orders(self, command: cmd.Command, caller: Caller) -> Outcome:
+        slots = command.list_orders
+        request = orders_pb2.ListOrdersRequest(
+            merchant_id=caller.merchant_id, status=slots.status, period=slots.period, page_size=5
+        )
+        response = await self.orders.ListOrders(request, **self._call_options())  # type: ignore[arg-type]
+        status = enum_word(cmd.OrderFilter, slots.status, "ORDER_FILTER_") if slots.status else ""
+        ids = ", ".join(o.order_id for o in response.orders)
+        if caller.chinese:
+            label = ORDER_FILTER_ZH.get(status, "")
+            text = f"共有 {response.total_count} 个{label}订单" + (f"：{ids}" if ids else "")
+        else:
+            label = f"{status} " if status else ""
+            text = f"{response.total_count} {label}orders" + (f": {ids}" if ids else "")
+        return Outcome(OK, text)
+
+    async def _sales_report(self, command: cmd.Command, caller: Caller) -> Outcome:
+        slots = command.sales_report
+        request = orders_pb2.SalesReportRequest(merchant_id=caller.merchant_id, metric=slots.metric, period=slots.period)
+        if slots.HasField("sku"):
+            request.sku = slots.sku
+        report = await self.orders.SalesReport(request, **self._call_options())  # type: ignore[arg-type]
+        if report.summary:
+            return Outcome(OK, report.summary)
+        period = enum_word(cmd.Period, slots.period, "PERIOD_")
+        metric = enum_word(cmd.Metric, slots.metric, "METRIC_")
+        when = PERIOD_ZH.get(period, period) if caller.chinese else period.replace("_", " ")
+        values = {
+            "revenue": money(report.revenue),
+            "orders": str(report.orders),
+            "units": str(report.units),
+            "avg_rating": f"{report.avg_rating:.1f}",
+            "top_products": ", ".join(f"{p.sku} ({p.units})" for p in report.top_products),
+        }
+        return Outcome(OK, f"{when} {metric}: {values.get(metric, '')}")
