@@ -1,0 +1,103 @@
+"""The image build: one multi-target Dockerfile, a stage per service, and the scripts around it.
+
+No container engine is needed: these read the Dockerfile and check the scripts' syntax.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.manifests import OVERLAYS, ROOT, containers, manifests
+
+DOCKERFILE = ROOT / "deploy" / "docker" / "Dockerfile"
+BUILD = ROOT / "scripts" / "build_images.sh"
+INSTALL_KUBECTL = ROOT / "scripts" / "install_kubectl.sh"
+ENTRYPOINTS = {
+    "gateway": '["python", "-m", "services.gateway"]',
+    "asr": '["python", "-m", "services.asr"]',
+    "nlu": '["python", "-m", "services.nlu"]',
+    "catalog": '["python", "-m", "services.catalog"]',
+    "orders": '["python", "-m", "services.orders"]',
+    "worker": '["celery", "-A", "services.worker.app"]',
+}
+
+
+def stages() -> dict[str, str]:
+    """Stage name -> its text."""
+    parts = re.split(r"^FROM ", DOCKERFILE.read_text(), flags=re.M)[1:]
+    out = {}
+    for part in parts:
+        header = part.splitlines()[0]
+        name = header.split(" AS ")[1].strip() if " AS " in header else header
+        out[name] = "FROM " + part
+    return out
+
+
+def test_the_base_image_is_pinned_to_an_exact_slim_tag() -> None:
+    [arg] = re.findall(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE.read_text(), flags=re.M)
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", arg), arg
+
+
+@pytest.mark.parametrize("service", sorted(ENTRYPOINTS))
+def test_each_service_has_a_stage_that_runs_it_as_non_root(service: str) -> None:
+    all_stages = stages()
+    stage = all_stages[service]
+    assert stage.startswith("FROM runtime AS ")
+    assert f"ENTRYPOINT {ENTRYPOINTS[service]}" in stage
+    assert "COPY --from=builder" in stage, "the venv comes from a builder stage"
+    runtime = all_stages["runtime"]
+    assert re.search(r"^USER 10001:10001$", runtime, flags=re.M), "a numeric non-root user"
+    assert "apt-get" not in runtime and "pip install" not in runtime, "nothing is built in the runtime image"
+
+
+def test_only_the_asr_image_carries_pocketsphinx() -> None:
+    all_stages = stages()
+    assert "pocketsphinx" in all_stages["builder-asr"]
+    assert "COPY --from=builder-asr /opt/venv" in all_stages["asr"]
+    assert all("builder-asr" not in all_stages[s] for s in ENTRYPOINTS if s != "asr")
+
+
+def test_the_images_match_the_ports_and_uid_the_manifests_expect() -> None:
+    all_stages = stages()
+    for service in ("gateway", "asr", "nlu", "catalog", "orders"):
+        env_port = re.search(r"ENV PORT=(\d+)", all_stages[service])
+        assert env_port is not None
+        deployment = manifests("cpu").get("Deployment", service)
+        [c] = list(containers(deployment))
+        assert {"name": "PORT", "value": env_port.group(1)} in c["env"]
+        assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 10001
+
+
+def test_every_manifest_image_is_built_by_the_script() -> None:
+    built = set(re.search(r"^SERVICES=\(([^)]*)\)", BUILD.read_text(), flags=re.M).group(1).split())  # type: ignore[union-attr]
+    assert built == set(ENTRYPOINTS) == set(stages()) & set(ENTRYPOINTS)
+    for overlay in OVERLAYS:
+        ours = {
+            c["image"].split(":")[0].removeprefix("shopvoice/")
+            for d in manifests(overlay).of_kind("Deployment")
+            for c in containers(d)
+            if c["image"].startswith("shopvoice/")
+        }
+        assert ours == built
+
+
+def test_the_build_context_is_an_allow_list() -> None:
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    assert "*" in lines
+    assert {"!pyproject.toml", "!shopvoice/", "!services/"} <= set(lines)
+
+
+@pytest.mark.parametrize("script", [BUILD, INSTALL_KUBECTL], ids=lambda p: Path(p).name)
+def test_scripts_are_valid_bash_and_executable(script: Path) -> None:
+    subprocess.run(["bash", "-n", str(script)], check=True, timeout=10)
+    assert script.stat().st_mode & 0o111
+
+
+def test_install_kubectl_is_a_no_op_when_kubectl_is_there() -> None:
+    done = subprocess.run(["bash", str(INSTALL_KUBECTL)], capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "install_kubectl:" not in done.stdout, "installed something although kubectl was present"
