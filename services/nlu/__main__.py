@@ -22,9 +22,10 @@ def build(settings: NluSettings) -> grpc_server.Service:
     async def consume() -> None:
         # gRPC aio channels belong to the running loop, so they are made here, not at import.
         catalog = grpc_server.channel(settings.catalog_addr)
-        channels.append(catalog)
+        orders = grpc_server.channel(settings.orders_addr)
+        channels.extend((catalog, orders))
         handler = UtteranceHandler(
-            Dispatcher(catalog, settings.rpc_timeout_s), ReplyPublisher(redis, settings.reply_ttl_s)
+            Dispatcher(catalog, orders, settings.rpc_timeout_s), ReplyPublisher(redis, settings.reply_ttl_s)
         )
         consumer = StreamConsumer(
             redis=redis,
