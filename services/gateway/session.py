@@ -20,7 +20,7 @@ from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.nlu.v1.nlu_pb2 import Utterance
 
 # Messages after which an utterance needs nothing more from the NLU.
-TERMINAL = frozenset({"result", "confirmation", "error"})
+TERMINAL = frozenset({"result", "confirmation", "clarification", "error"})
 # Spoken equivalents of the confirm / cancel buttons (DESIGN.md: 确认 / 算了).
 BUTTON_TEXT = {"confirm": "confirm", "cancel": "cancel"}
 

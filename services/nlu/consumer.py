@@ -1,26 +1,32 @@
-"""One utterance from sv:transcripts: understand, dispatch, reply.
+"""One utterance from sv:transcripts: understand, decide, dispatch, reply.
 
-The utterance is acknowledged only after its reply is published (streams.py),
-so a crash anywhere before that redelivers it; the owning service's idempotency
-key (the utterance id) makes the redelivery apply nothing twice.
+The utterance is acknowledged only after its replies are published and the
+dialogue state saved (streams.py), so a crash anywhere before that redelivers
+it; the owning service's idempotency key (the utterance id, or the proposing
+utterance's id for a confirmed command) makes the redelivery apply nothing twice.
 """
 
 from __future__ import annotations
 
 from opentelemetry import context as otel_context
 
-from services.nlu.dispatch import Caller, Dispatcher
+from services.nlu.dialogue import Decision, DialogueStore, Policy, remember_context
+from services.nlu.dispatch import Caller, Dispatcher, Outcome
 from services.nlu.replies import ReplyPublisher, stage
+from services.nlu.replies_text import is_chinese
 from services.nlu.understand import understand
 from shopvoice import log, tracing
+from shopvoice.common.v1.command_pb2 import StageTiming
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.nlu.v1.nlu_pb2 import Utterance
 from shopvoice.streams import Fields
 
 
 class UtteranceHandler:
-    def __init__(self, dispatcher: Dispatcher, replies: ReplyPublisher) -> None:
+    def __init__(self, dispatcher: Dispatcher, policy: Policy, dialogue: DialogueStore, replies: ReplyPublisher) -> None:
         self.dispatcher = dispatcher
+        self.policy = policy
+        self.dialogue = dialogue
         self.replies = replies
 
     async def __call__(self, entry_id: bytes, fields: Fields) -> None:
@@ -34,21 +40,59 @@ class UtteranceHandler:
     async def handle(self, utterance: Utterance) -> None:
         logger = log.get().bind(utterance_id=utterance.utterance_id, merchant_id=utterance.merchant_id)
         timings = list(utterance.timings)
-        command = understand(utterance.text)
-        timings.append(stage("parsed"))
-        await self._reply(utterance, gw.ServerMessage(understood=gw.Understood(command=command, source="grammar")))
+        chinese = utterance.language.startswith("zh") or is_chinese(utterance.text)
+        state = await self.dialogue.load(utterance.session_id)
 
-        caller = Caller(utterance.merchant_id, utterance.user_id, utterance.role, utterance.utterance_id)
-        timings.append(stage("dispatched"))
-        outcome = await self.dispatcher.run(command, caller)
-        timings.append(stage("committed"))
+        understood = await understand(utterance.text)
+        timings.append(stage("parsed"))
+        await self._reply(
+            utterance, gw.ServerMessage(understood=gw.Understood(command=understood.command, source=understood.source))
+        )
+        decision = await self.policy.decide(state, understood.command, utterance.text, utterance.utterance_id, chinese)
+        outcome = await self._act(utterance, decision, state.last_change_id, chinese, timings)
+        if decision.kind == "execute" and outcome is not None and outcome.status == gw.RESULT_STATUS_OK:
+            remember_context(state, decision.command, outcome.change_id)
+        await self.dialogue.save(utterance.session_id, state)
+        logger.info(
+            "utterance handled",
+            intent=understood.command.WhichOneof("intent"),
+            decision=decision.kind,
+            status=gw.ResultStatus.Name(outcome.status) if outcome else None,
+        )
+
+    async def _act(
+        self, utterance: Utterance, decision: Decision, undo_change_id: str, chinese: bool, timings: list[StageTiming]
+    ) -> Outcome | None:
+        if decision.kind == "propose":
+            prompt = gw.ConfirmationPrompt(prompt=decision.prompt, command=decision.command)
+            await self._reply(utterance, gw.ServerMessage(confirmation=prompt))
+            return None
+        if decision.kind == "ask":
+            question = gw.Clarification(prompt=decision.prompt, missing_slot=decision.missing_slot)
+            await self._reply(utterance, gw.ServerMessage(clarification=question))
+            return None
+        if decision.kind == "execute":
+            caller = Caller(
+                utterance.merchant_id,
+                utterance.user_id,
+                utterance.role,
+                decision.idempotency_id,
+                chinese=chinese,
+                undo_change_id=undo_change_id,
+            )
+            timings.append(stage("dispatched"))
+            outcome = await self.dispatcher.run(decision.command, caller)
+            timings.append(stage("committed"))
+        else:
+            status = gw.RESULT_STATUS_CANCELLED if decision.kind == "cancelled" else gw.RESULT_STATUS_REJECTED
+            outcome = Outcome(status, decision.prompt)
         result = gw.Result(status=outcome.status, message=outcome.message, grpc_code=outcome.grpc_code, timings=timings)
         await self._reply(utterance, gw.ServerMessage(result=result))
-        logger.info(
-            "utterance handled", intent=command.WhichOneof("intent"), status=gw.ResultStatus.Name(outcome.status)
-        )
+        return outcome
 
     async def _reply(self, utterance: Utterance, message: gw.ServerMessage) -> None:
         message.utterance_id = utterance.utterance_id
         message.trace.CopyFrom(utterance.trace)
         await self.replies.send(utterance.reply_stream, message)
+
+

@@ -58,6 +58,7 @@ class Caller:
     role: str
     utterance_id: str
     chinese: bool = False
+    undo_change_id: str = ""  # the session's last applied change, what `undo` reverts
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Outcome:
     status: ResultStatus.ValueType
     message: str
     grpc_code: str = ""
+    change_id: str = ""  # a catalog change that `undo` can revert
 
 
 Route = Callable[[cmd.Command, Caller], Awaitable[Outcome]]
@@ -135,7 +137,8 @@ class Dispatcher:
 
     @staticmethod
     def _mutated(result: catalog_pb2.MutationResult | orders_pb2.OrderResult) -> Outcome:
-        return Outcome(OK, summary(result.summary, result.replayed))
+        change_id = result.change_id if isinstance(result, catalog_pb2.MutationResult) else ""
+        return Outcome(OK, summary(result.summary, result.replayed), change_id=change_id)
 
     # -- catalog ----------------------------------------------------------------------------
 
@@ -209,8 +212,11 @@ class Dispatcher:
         return self._mutated(await self.catalog.SetProductStatus(request, **self._call_options()))  # type: ignore[arg-type]
 
     async def _undo(self, command: cmd.Command, caller: Caller) -> Outcome:
-        request = catalog_pb2.UndoLastChangeRequest(mutation=self._catalog_mutation(caller))
-        return self._mutated(await self.catalog.UndoLastChange(request, **self._call_options()))  # type: ignore[arg-type]
+        request = catalog_pb2.UndoLastChangeRequest(
+            mutation=self._catalog_mutation(caller), change_id=caller.undo_change_id
+        )
+        result = await self.catalog.UndoLastChange(request, **self._call_options())  # type: ignore[arg-type]
+        return Outcome(OK, summary(result.summary, result.replayed))  # an undo is not itself undone
 
     # -- orders -----------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import grpc
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.gateway.v1 import gateway_pb2_grpc
 
-TERMINAL = frozenset({"result", "confirmation", "error"})
+TERMINAL = frozenset({"result", "confirmation", "clarification", "error"})
 
 
 @dataclass

@@ -25,6 +25,9 @@ def line(message: gw.ServerMessage) -> str:
         return f"  ✓ understood ({message.understood.source}): {command_text(message.understood.command)}"
     if kind == "confirmation":
         return f"  ? {message.confirmation.prompt}"
+    if kind == "clarification":
+        candidates = f" ({', '.join(message.clarification.candidates)})" if message.clarification.candidates else ""
+        return f"  ? {message.clarification.prompt}{candidates}"
     if kind == "result":
         status = gw.ResultStatus.Name(message.result.status).removeprefix("RESULT_STATUS_").lower()
         return f"  → [{status}] {message.result.message}"

@@ -330,6 +330,39 @@ class ConfirmationPrompt(_message.Message):
 Global___ConfirmationPrompt: _TypeAlias = ConfirmationPrompt  # noqa: Y015
 
 @_typing.final
+class Clarification(_message.Message):
+    """The NLU needs one more thing before it can act: a missing slot ("which order?")
+    or a choice between products that match what was said. The next utterance answers it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROMPT_FIELD_NUMBER: _builtins.int
+    MISSING_SLOT_FIELD_NUMBER: _builtins.int
+    CANDIDATES_FIELD_NUMBER: _builtins.int
+    prompt: _builtins.str
+    missing_slot: _builtins.str
+    """e.g. "order_id", "sku" """
+    @_builtins.property
+    def candidates(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """e.g. SKUs of the products that matched"""
+
+    def __init__(
+        self,
+        *,
+        prompt: _builtins.str = ...,
+        missing_slot: _builtins.str = ...,
+        candidates: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "missing_slot", b"missing_slot", "prompt", b"prompt"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Clarification: _TypeAlias = Clarification  # noqa: Y015
+
+@_typing.final
 class Result(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -395,6 +428,7 @@ class ServerMessage(_message.Message):
     CONFIRMATION_FIELD_NUMBER: _builtins.int
     RESULT_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
+    CLARIFICATION_FIELD_NUMBER: _builtins.int
     utterance_id: _builtins.str
     @_builtins.property
     def trace(self) -> _command_pb2.TraceContext: ...
@@ -410,6 +444,8 @@ class ServerMessage(_message.Message):
     def result(self) -> Global___Result: ...
     @_builtins.property
     def error(self) -> Global___Error: ...
+    @_builtins.property
+    def clarification(self) -> Global___Clarification: ...
     def __init__(
         self,
         *,
@@ -421,12 +457,13 @@ class ServerMessage(_message.Message):
         confirmation: Global___ConfirmationPrompt | None = ...,
         result: Global___Result | None = ...,
         error: Global___Error | None = ...,
+        clarification: Global___Clarification | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["confirmation", b"confirmation", "error", b"error", "kind", b"kind", "result", b"result", "started", b"started", "trace", b"trace", "transcript", b"transcript", "understood", b"understood"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["clarification", b"clarification", "confirmation", b"confirmation", "error", b"error", "kind", b"kind", "result", b"result", "started", b"started", "trace", b"trace", "transcript", b"transcript", "understood", b"understood"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["confirmation", b"confirmation", "error", b"error", "kind", b"kind", "result", b"result", "started", b"started", "trace", b"trace", "transcript", b"transcript", "understood", b"understood", "utterance_id", b"utterance_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clarification", b"clarification", "confirmation", b"confirmation", "error", b"error", "kind", b"kind", "result", b"result", "started", b"started", "trace", b"trace", "transcript", b"transcript", "understood", b"understood", "utterance_id", b"utterance_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["started", "transcript", "understood", "confirmation", "result", "error"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["started", "transcript", "understood", "confirmation", "result", "error", "clarification"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 

@@ -1,0 +1,241 @@
+"""The dialogue policy of one session: confirm what is destructive, undo, context, missing slots.
+
+State lives in Redis (one hash per session, with a TTL), so any NLU replica can
+take the next turn of any session, and a restarted NLU continues the dialogue.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+import redis.asyncio as aioredis
+
+from shopvoice.common.v1 import command_pb2 as cmd
+from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.money import to_decimal
+
+# Slots without which an intent cannot run; a missing one is asked for.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "set_price": ("sku", "price"),
+    "adjust_price": ("sku",),
+    "set_stock": ("sku",),
+    "adjust_stock": ("sku",),
+    "query_stock": ("sku",),
+    "query_product": ("sku",),
+    "set_product_status": ("sku",),
+    "create_product": ("title", "price"),
+    "confirm_order": ("order_id",),
+    "ship_order": ("order_id",),
+    "cancel_order": ("order_id",),
+    "refund_order": ("order_id",),
+    "query_order": ("order_id",),
+}
+ASK = {
+    "sku": ("哪个商品？", "Which product?"),
+    "order_id": ("哪个订单？请说订单号", "Which order? Say its number"),
+    "price": ("价格是多少？", "At what price?"),
+    "title": ("商品叫什么名字？", "What is the product called?"),
+}
+
+PriceLookup = Callable[[str], Awaitable[Money | None]]
+Kind = Literal["execute", "propose", "ask", "cancelled", "nothing_pending"]
+
+
+@dataclass
+class DialogueState:
+    pending: cmd.Command | None = None  # proposed, waiting for confirm
+    pending_id: str = ""  # the proposing utterance's id: the idempotency key when confirmed
+    awaiting: cmd.Command | None = None  # waiting for a missing slot
+    awaiting_slot: str = ""
+    last_order_id: str = ""
+    last_sku: str = ""
+    last_change_id: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: Kind
+    command: cmd.Command = field(default_factory=cmd.Command)
+    idempotency_id: str = ""
+    prompt: str = ""
+    missing_slot: str = ""
+
+
+def intent_of(command: cmd.Command) -> str:
+    return command.WhichOneof("intent") or "unknown"
+
+
+def slots_of(command: cmd.Command) -> object:
+    return getattr(command, intent_of(command))
+
+
+def has_slot(command: cmd.Command, slot: str) -> bool:
+    slots = slots_of(command)
+    if slot == "price":
+        return slots.HasField("price")  # type: ignore[attr-defined]
+    value = getattr(slots, slot, "")
+    return bool(value)
+
+
+class DialogueStore:
+    def __init__(self, redis: aioredis.Redis, prefix: str, ttl_s: int) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.ttl_s = ttl_s
+
+    def key(self, session_id: str) -> str:
+        return f"{self.prefix}:dialogue:{session_id}"
+
+    async def load(self, session_id: str) -> DialogueState:
+        raw: dict[bytes, bytes] = await self.redis.hgetall(self.key(session_id))  # type: ignore[misc]
+        state = DialogueState(
+            pending_id=raw.get(b"pending_id", b"").decode(),
+            awaiting_slot=raw.get(b"awaiting_slot", b"").decode(),
+            last_order_id=raw.get(b"last_order_id", b"").decode(),
+            last_sku=raw.get(b"last_sku", b"").decode(),
+            last_change_id=raw.get(b"last_change_id", b"").decode(),
+        )
+        if raw.get(b"pending"):
+            state.pending = cmd.Command.FromString(raw[b"pending"])
+        if raw.get(b"awaiting"):
+            state.awaiting = cmd.Command.FromString(raw[b"awaiting"])
+        return state
+
+    async def save(self, session_id: str, state: DialogueState) -> None:
+        mapping: dict[str, bytes | str] = {
+            "pending": state.pending.SerializeToString() if state.pending else b"",
+            "pending_id": state.pending_id,
+            "awaiting": state.awaiting.SerializeToString() if state.awaiting else b"",
+            "awaiting_slot": state.awaiting_slot,
+            "last_order_id": state.last_order_id,
+            "last_sku": state.last_sku,
+            "last_change_id": state.last_change_id,
+        }
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.key(session_id), mapping=mapping)  # type: ignore[arg-type]
+            pipe.expire(self.key(session_id), self.ttl_s)
+            await pipe.execute()
+
+
+_DIGITS = re.compile(r"\d+")
+_SKU = re.compile(r"\b([A-Za-z]{1,3})\s?(\d{1,6})\b")
+
+
+def fill_from_answer(slot: str, answer: cmd.Command, text: str) -> str:
+    """The value of a slot we asked for, from the merchant's next utterance."""
+    if intent_of(answer) != "unknown" and has_slot(answer, slot):
+        return str(getattr(slots_of(answer), slot))
+    if slot == "order_id" and (m := _DIGITS.search(text)):
+        return m.group(0)
+    if slot == "sku" and (m := _SKU.search(text)):
+        return (m.group(1) + m.group(2)).upper()
+    return ""
+
+
+class Policy:
+    def __init__(self, price_lookup: PriceLookup, confirm_price_change_pct: Decimal) -> None:
+        self.price_lookup = price_lookup
+        self.confirm_price_change_pct = confirm_price_change_pct
+
+    async def decide(
+        self, state: DialogueState, command: cmd.Command, text: str, utterance_id: str, chinese: bool
+    ) -> Decision:
+        intent = intent_of(command)
+        if intent == "confirm":
+            if state.pending is None:
+                return Decision("nothing_pending", prompt="没有需要确认的操作" if chinese else "Nothing to confirm")
+            pending, pending_id = state.pending, state.pending_id
+            state.pending, state.pending_id = None, ""
+            return Decision("execute", pending, pending_id)
+        if intent == "cancel":
+            if state.pending is None and state.awaiting is None:
+                return Decision("nothing_pending", prompt="没有进行中的操作" if chinese else "Nothing to cancel")
+            state.pending, state.pending_id, state.awaiting, state.awaiting_slot = None, "", None, ""
+            return Decision("cancelled", prompt="好的，已取消" if chinese else "OK, cancelled")
+
+        if state.awaiting is not None and (intent == "unknown" or intent == intent_of(state.awaiting)):
+            value = fill_from_answer(state.awaiting_slot, command, text)
+            if value:
+                command = cmd.Command()
+                command.CopyFrom(state.awaiting)
+                setattr(slots_of(command), state.awaiting_slot, value)
+                intent = intent_of(command)
+        state.awaiting, state.awaiting_slot = None, ""
+        state.pending, state.pending_id = None, ""  # a new command drops an unconfirmed one
+
+        self._fill_from_context(state, command)
+        for slot in REQUIRED.get(intent, ()):
+            if not has_slot(command, slot):
+                state.awaiting, state.awaiting_slot = command, slot
+                zh, en = ASK[slot]
+                return Decision("ask", command, prompt=zh if chinese else en, missing_slot=slot)
+
+        if reason := await self._destructive(command, chinese):
+            state.pending, state.pending_id = command, utterance_id
+            return Decision("propose", command, utterance_id, prompt=reason)
+        return Decision("execute", command, utterance_id)
+
+    @staticmethod
+    def _fill_from_context(state: DialogueState, command: cmd.Command) -> None:
+        """"ship it" / "它的库存呢": the order or SKU just discussed."""
+        intent = intent_of(command)
+        slots = REQUIRED.get(intent, ())
+        if "order_id" in slots and not has_slot(command, "order_id") and state.last_order_id:
+            setattr(slots_of(command), "order_id", state.last_order_id)
+        if "sku" in slots and not has_slot(command, "sku") and state.last_sku:
+            setattr(slots_of(command), "sku", state.last_sku)
+
+    async def _destructive(self, command: cmd.Command, chinese: bool) -> str:
+        """Why this command needs a confirmation, or "" when it does not."""
+        intent = intent_of(command)
+
+        def say(zh: str, en: str) -> str:
+            return (zh if chinese else en) + ("，确认吗？" if chinese else ". Confirm?")
+
+        if intent == "refund_order":
+            slots = command.refund_order
+            amount = f" {to_decimal(slots.amount):.2f}" if slots.HasField("amount") else ""
+            return say(f"将给订单{slots.order_id}退款{amount or '（全额）'}", f"This refunds order {slots.order_id}{amount or ' in full'}")
+        if intent == "cancel_order":
+            return say(f"将取消订单{command.cancel_order.order_id}", f"This cancels order {command.cancel_order.order_id}")
+        if intent == "set_product_status" and command.set_product_status.status == cmd.PRODUCT_STATUS_ARCHIVED:
+            return say(f"将归档{command.set_product_status.sku}", f"This archives {command.set_product_status.sku}")
+        if intent == "set_stock" and command.set_stock.quantity == 0:
+            return say(f"将把{command.set_stock.sku}的库存清零", f"This sets the stock of {command.set_stock.sku} to 0")
+        if intent in ("set_price", "adjust_price"):
+            change = await self._price_change_pct(command)
+            if change is not None and abs(change) > self.confirm_price_change_pct:
+                sku = slots_of(command).sku  # type: ignore[attr-defined]
+                return say(f"{sku}的价格将变化{change:+.0f}%", f"This changes the price of {sku} by {change:+.0f}%")
+        return ""
+
+    async def _price_change_pct(self, command: cmd.Command) -> Decimal | None:
+        if intent_of(command) == "adjust_price" and command.adjust_price.WhichOneof("change") == "percent":
+            return Decimal(command.adjust_price.percent)
+        sku = slots_of(command).sku  # type: ignore[attr-defined]
+        current = await self.price_lookup(sku)
+        if current is None:
+            return None  # unknown SKU: the owning service will refuse it
+        old = to_decimal(current)
+        if intent_of(command) == "set_price":
+            new = to_decimal(command.set_price.price)
+        else:
+            new = old + to_decimal(command.adjust_price.delta)
+        if old == 0:
+            return Decimal(100) if new else Decimal(0)
+        return (new - old) / old * 100
+
+
+def remember_context(state: DialogueState, command: cmd.Command, change_id: str) -> None:
+    """After a command ran: what "it" refers to next time, and what undo reverts."""
+    slots = slots_of(command)
+    if order_id := getattr(slots, "order_id", ""):
+        state.last_order_id = order_id
+    if (sku := getattr(slots, "sku", "")) and isinstance(sku, str):
+        state.last_sku = sku
+    if change_id:
+        state.last_change_id = change_id
