@@ -1,0 +1,1 @@
+"""shopvoice services: one package per service (DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""NLU service: text to typed command (normalise, grammar fast path, policy)."""
