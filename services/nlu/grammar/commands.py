@@ -21,6 +21,7 @@ from shopvoice.common.v1.command_pb2 import Command, Unknown
 from shopvoice.common.v1.money_pb2 import Money
 
 _NANOS = Decimal(1_000_000_000)
+_INT_TYPES = (FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_INT32)
 INTENTS: tuple[str, ...] = tuple(f.name for f in Command.DESCRIPTOR.oneofs_by_name["intent"].fields)
 
 
@@ -111,6 +112,10 @@ def command_to_json(command: Command) -> dict[str, Any]:
         message = getattr(command, intent)
         for field, value in message.ListFields():
             slots[field.name] = _json_value(field, value)
+        for field in message.DESCRIPTOR.fields:
+            # A required count said as zero ("库存设为0") is still said.
+            if field.name not in slots and not field.has_presence and field.type in _INT_TYPES:
+                slots[field.name] = getattr(message, field.name)
     return {"intent": intent, "slots": slots}
 
 

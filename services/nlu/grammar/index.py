@@ -91,6 +91,8 @@ class Grammar:
         if best is not None:
             return best
         for i in candidates:
+            if not self.templates[i].slots:
+                continue  # "好" inside "你好" is no answer: slot-less intents match whole
             found = self._partial[i].search(subject)
             if found is None:
                 continue

@@ -54,9 +54,8 @@ def _resolve_products(
         if not isinstance(raw, str):
             continue
         spoken = clean_title(raw)
-        compact = spoken.replace(" ", "")
-        if SKU_CODE_RE.fullmatch(compact):
-            values[name] = compact.upper()
+        if SKU_CODE_RE.fullmatch(spoken):
+            values[name] = spoken.upper()
             continue
         sku = vocabulary.resolve(spoken) if vocabulary is not None else None
         if sku is None:

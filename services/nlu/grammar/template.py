@@ -157,7 +157,9 @@ class RegexBuilder:
             return f"(?P<{name}>{self.slot_pattern(node)}){self.sep}"
         if isinstance(node, Sequence):
             return "".join(self.build(item) for item in node.items)
-        parts = [self.build(option) for option in node.options]
+        # Longest literal first: "(看|看看){sku}" must not read "看看A100" as 看 + "看A100".
+        ordered = sorted(node.options, key=_literal_length, reverse=True)
+        parts = [self.build(option) for option in ordered]
         body = "|".join(parts)
         return f"(?:{body})?" if node.optional else f"(?:{body})"
 
@@ -166,6 +168,18 @@ class RegexBuilder:
             return "".join(re.escape(word) + " " for word in text.split())
         pieces = [re.escape(chunk) for chunk in text.split()]
         return "".join(piece + " ?" for piece in pieces)
+
+
+def _literal_length(node: Node) -> int:
+    """Characters of literal text at the start of a sequence (ordering key)."""
+    if isinstance(node, Text):
+        return len(node.text.strip())
+    if isinstance(node, Sequence) and node.items:
+        first = node.items[0]
+        return _literal_length(first) + (
+            _literal_length(Sequence(node.items[1:])) if isinstance(first, Text) else 0
+        )
+    return 0
 
 
 def required_fragments(node: Node, language: str) -> list[frozenset[str]]:

@@ -22,7 +22,7 @@ _LETTERS_THEN_DIGITS = re.compile(
 
 def _join(match: re.Match[str]) -> str:
     letters, digits = match.group(1), match.group(2)
-    if letters.lower() in _COMMON_WORDS and not (letters.isupper() and letters != "I"):
+    if letters.lower() in _COMMON_WORDS:
         return match.group(0)
     if len(letters) > 1 and not letters.isupper():
         return match.group(0)
