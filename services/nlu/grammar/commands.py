@@ -108,6 +108,8 @@ def command_to_json(command: Command) -> dict[str, Any]:
     """
     intent = intent_of(command)
     slots: dict[str, Any] = {}
+    if intent == "unknown":
+        return {"intent": intent, "slots": {"text": command.unknown.text}}
     if command.WhichOneof("intent") is not None:
         message = getattr(command, intent)
         for field, value in message.ListFields():

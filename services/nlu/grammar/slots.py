@@ -24,7 +24,7 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 MAX_QUANTITY = 10_000_000
 
 BUILTIN_PATTERNS: dict[str, str] = {
-    "money": r"[$¥]?\d+(?:\.\d+)?(?: ?(?:元钱|元|块钱|块|rmb|人民币|dollars?|bucks|usd|yuan|kuai))?",
+    "money": r"[$¥]?(?:\d{1,3} \d{2}(?!\d)|\d+(?:\.\d+)?)(?: ?(?:元钱|元|块钱|块|rmb|人民币|dollars?|bucks|usd|yuan|kuai))?",
     "quantity": r"\d+(?: ?(?:件|个|台|只|箱|份|条|双|套|瓶|包|盒|units?|pieces?|pcs|items?))?",
     "percent": r"\d+(?:\.\d+)?%",
     "discount": r"\d+(?:\.\d+)?折",
@@ -34,9 +34,17 @@ BUILTIN_PATTERNS: dict[str, str] = {
 }
 
 
+_DOLLARS_CENTS = re.compile(r"(\d{1,3}) (\d{2})(?!\d)")
+
+
 def _money(text: str) -> SlotValue | None:
+    # "nine ninety nine" is read "9 99": dollars and cents, as prices are said.
+    split = _DOLLARS_CENTS.search(text)
     found = _NUMBER.search(text)
-    value = parse_decimal(found.group(0)) if found else None
+    if split:
+        value = parse_decimal(f"{split.group(1)}.{split.group(2)}")
+    else:
+        value = parse_decimal(found.group(0)) if found else None
     if value is None or value > MAX_MONEY:
         return None
     return value

@@ -48,8 +48,8 @@ def discount_to_percent(zhe: str) -> str | None:
         return None
     if "." in zhe or len(zhe) == 1:
         paid = value * 10
-    elif len(zhe) == 2:
-        paid = value
+    elif len(zhe) == 2 and "0" not in zhe:
+        paid = value  # 八五折: 85% (十折 = "10" is no discount at all)
     else:
         return None
     if paid <= 0 or paid >= 100:

@@ -129,7 +129,7 @@ def _replace_run(match: re.Match[str]) -> str:
     if digits is None:
         return run
     # Keep a spoken number apart from digits already there (A100两件 -> A100 2件).
-    if before.isascii() and before.isalnum():
+    if before.isascii() and before.isdigit():
         digits = " " + digits
     if after.isascii() and after.isdigit():
         digits += " "
