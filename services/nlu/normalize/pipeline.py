@@ -44,14 +44,19 @@ def normalize(text: str) -> Normalized:
     text = strip_punctuation(text)
     language = detect_language(text)
     if language == "zh":
+        # English words inside Chinese text (um, a one hundred) are read too; fillers
+        # go while spaces still delimit them.
+        text = expand_en_contractions(text)
+        text = remove_en_fillers(text)
         text = join_cjk_spaces(text)
         text = remove_zh_fillers(text)
         text = collapse_zh_repeats(text)
         text = normalize_zh_numbers(text)
-        # English words inside Chinese text (SKU a one hundred) are read too.
-        text = expand_en_contractions(text)
-        text = remove_en_fillers(text)
         text = normalize_en_numbers(text)
+        if not has_cjk(text):
+            # Only a Chinese filler was Chinese ("嗯，yes yes"): read the rest as English.
+            language = "en"
+            text = collapse_en_repeats(text)
     else:
         text = expand_en_contractions(text)
         text = remove_en_fillers(text)
