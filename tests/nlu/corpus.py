@@ -31,7 +31,7 @@ def _slots(field: str, intent: str, text: str) -> dict[str, Any]:
     for pair in filter(None, field.split(";")):
         name, _, value = pair.partition("=")
         # adjust_price's delta is money ("-10.00"); adjust_stock's is an integer.
-        is_int = name in _INT_SLOTS and not (intent == "adjust_price")
+        is_int = name in _INT_SLOTS and intent != "adjust_price"
         slots[name] = int(value) if is_int else value
     return slots
 

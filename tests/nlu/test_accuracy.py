@@ -7,7 +7,8 @@ from collections import Counter, defaultdict
 from services.nlu.grammar import command_to_json, parse
 from services.nlu.grammar.commands import INTENTS
 from services.nlu.normalize import detect_language
-from tests.nlu.corpus import Case, load_cases
+
+from .corpus import Case, load_cases
 
 MIN_ACCURACY = 0.98
 

@@ -59,7 +59,9 @@ def test_titles_resolve_through_the_vocabulary() -> None:
     # A known title inside a longer phrase ("那件" + title) still resolves.
     assert parse("那件红色T恤还有货吗", vocabulary).command.query_stock.sku == "A100"
     # Mapping title -> sku is accepted as well as (sku, title) pairs.
-    assert parse("unlist canvas tote", {"canvas tote": "C12"}).command.set_product_status.sku == "C12"
+    assert (
+        parse("unlist canvas tote", {"canvas tote": "C12"}).command.set_product_status.sku == "C12"
+    )
 
 
 def test_confidence_is_lower_for_unchecked_titles_and_partial_matches() -> None:
@@ -77,7 +79,10 @@ def test_command_to_json_prints_design_forms() -> None:
         "intent": "adjust_price",
         "slots": {"sku": "A100", "percent": "-15"},
     }
-    assert command_to_json(parse("A100库存设为0").command)["slots"] == {"sku": "A100", "quantity": 0}
+    assert command_to_json(parse("A100库存设为0").command)["slots"] == {
+        "sku": "A100",
+        "quantity": 0,
+    }
     assert command_to_json(parse("最近七天的销售额").command)["slots"] == {
         "metric": "revenue",
         "period": "last_7_days",
@@ -120,9 +125,7 @@ def test_expanded_sentences_are_bounded_and_parse_back() -> None:
         sentences = list(expand_sentences(catalog, language, limit=3000))
         assert 500 < len(sentences) <= 3000
         assert len(set(sentences)) == len(sentences)
-        understood = sum(
-            parse(s).command.WhichOneof("intent") != "unknown" for s in sentences[::7]
-        )
+        understood = sum(parse(s).command.WhichOneof("intent") != "unknown" for s in sentences[::7])
         assert understood / len(sentences[::7]) > 0.95, language
     zh = list(expand_sentences(None, "zh", limit=2000))
     assert any("九十九元" in s for s in zh), "prices are spoken, not digits"

@@ -71,8 +71,10 @@ def test_english_numbers(spoken: str, written: str) -> None:
     assert normalize_en_numbers(spoken) == written
 
 
-@pytest.mark.parametrize(("zhe", "percent"), [("8", "-20"), ("85", "-15"), ("8.5", "-15"),
-                                               ("95", "-5"), ("7", "-30"), ("5", "-50")])
+@pytest.mark.parametrize(
+    ("zhe", "percent"),
+    [("8", "-20"), ("85", "-15"), ("8.5", "-15"), ("95", "-5"), ("7", "-30"), ("5", "-50")],
+)
 def test_discounts(zhe: str, percent: str) -> None:
     assert discount_to_percent(zhe) == percent
 
@@ -89,8 +91,11 @@ def test_not_a_discount(zhe: str) -> None:
         ("嗯，把那个A一百的价格改成九十九块九", "把A100的价格改成99.9元", "zh"),
         ("把把A100下架", "把A100下架", "zh"),
         ("今天天气怎么样", "今天天气怎么样", "zh"),
-        ("um set the the price of a one hundred to ninety nine dollars",
-         "set the price of A100 to 99 dollars", "en"),
+        (
+            "um set the the price of a one hundred to ninety nine dollars",
+            "set the price of A100 to 99 dollars",
+            "en",
+        ),
         ("is A 100 in stock?", "is A100 in stock", "en"),
         ("a100", "a100", "en"),
         ("add a 20% discount", "add a 20% discount", "en"),

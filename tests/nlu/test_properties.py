@@ -12,14 +12,63 @@ from services.nlu.grammar import command_to_json, parse, validate_command
 from services.nlu.grammar.commands import decimal_to_money, money_to_decimal
 from services.nlu.normalize import normalize
 from services.nlu.normalize.zh_numbers import read_run
-from tests.nlu.corpus import load_cases
+
+from .corpus import Case, load_cases
 
 _PIECES = [
-    "把", "A100", "的价格改成", "九十九块九", "订单", "一二三四", "发货", "顺丰", "单号", "SF123456",
-    "打八五折", "百分之", "十几", "两百", "库存", "设为", "嗯", "那个", "set the price of", "a one hundred",
-    "to", "ninety nine dollars", "order", "nine zero one two", "ship", "via", "tracking", "um",
-    "%", "$", "¥", "，", "。", " ", "\x00", "\u200b", "😀", "Ａ１００", "点", "折", "块", "毛",
-    "remove", "units", "of", "-", "'s", "double", "point", "hundred", "万", "亿", "零",
+    "把",
+    "A100",
+    "的价格改成",
+    "九十九块九",
+    "订单",
+    "一二三四",
+    "发货",
+    "顺丰",
+    "单号",
+    "SF123456",
+    "打八五折",
+    "百分之",
+    "十几",
+    "两百",
+    "库存",
+    "设为",
+    "嗯",
+    "那个",
+    "set the price of",
+    "a one hundred",
+    "to",
+    "ninety nine dollars",
+    "order",
+    "nine zero one two",
+    "ship",
+    "via",
+    "tracking",
+    "um",
+    "%",
+    "$",
+    "¥",
+    "，",
+    "。",
+    " ",
+    "\x00",
+    "\u200b",
+    "😀",
+    "Ａ１００",
+    "点",
+    "折",
+    "块",
+    "毛",
+    "remove",
+    "units",
+    "of",
+    "-",
+    "'s",
+    "double",
+    "point",
+    "hundred",
+    "万",
+    "亿",
+    "零",
 ]
 _utterances = st.one_of(
     st.text(max_size=200),
@@ -86,10 +135,7 @@ _CASES = [c for c in load_cases() if c.intent != "unknown"]
 
 @settings(max_examples=150, deadline=None)
 @given(st.sampled_from(_CASES), st.sampled_from(["嗯，", "um ", "那个", "uh, "]))
-def test_a_leading_filler_changes_nothing(case: object, filler: str) -> None:
-    from tests.nlu.corpus import Case
-
-    assert isinstance(case, Case)
+def test_a_leading_filler_changes_nothing(case: Case, filler: str) -> None:
     plain = command_to_json(parse(case.text).command)
     noisy = command_to_json(parse(filler + case.text).command)
     assert noisy == plain

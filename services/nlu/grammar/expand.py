@@ -18,7 +18,6 @@ import cn2an
 
 from services.nlu.grammar.sentences import load_files
 from services.nlu.grammar.template import (
-    Alternative,
     Node,
     Sequence,
     Slot,
@@ -79,11 +78,16 @@ class _Fillers:
         if kind == "title":
             return self.products if zh else ["red t-shirt", "blue mug"]
         if kind == "money":
-            return [spoken_zh(p) + "元" if zh else spoken_en(p) + " dollars" for p in _SAMPLE_PRICES]
+            return [
+                spoken_zh(p) + "元" if zh else spoken_en(p) + " dollars" for p in _SAMPLE_PRICES
+            ]
         if kind == "quantity":
             return [spoken_zh(q) + "件" if zh else spoken_en(q) for q in _SAMPLE_QUANTITIES]
         if kind == "percent":
-            return ["百分之" + spoken_zh(p) if zh else spoken_en(p) + " percent" for p in _SAMPLE_PERCENTS]
+            return [
+                "百分之" + spoken_zh(p) if zh else spoken_en(p) + " percent"
+                for p in _SAMPLE_PERCENTS
+            ]
         if kind == "discount":
             return ["八折", "九折", "八五折", "七折"]
         if kind == "order_id":

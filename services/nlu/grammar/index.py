@@ -55,9 +55,7 @@ class Grammar:
         self._index = dict(index)
         self._fragments = tuple(sorted({f for t in templates for c in t.clauses for f in c}))
         prefix = "(?<![^ ])" if language == "en" else ""
-        self._partial = [
-            re.compile(prefix + t.regex.pattern, re.IGNORECASE) for t in templates
-        ]
+        self._partial = [re.compile(prefix + t.regex.pattern, re.IGNORECASE) for t in templates]
 
     @classmethod
     def load(cls, language: str) -> Grammar:

@@ -109,9 +109,9 @@ def _normalize_tree(node: Node, language: str) -> Node:
     return node
 
 
-def compile_templates(language: str, directory: Path | None = None) -> tuple[
-    list[Template], SlotKinds
-]:
+def compile_templates(
+    language: str, directory: Path | None = None
+) -> tuple[list[Template], SlotKinds]:
     """Parse, normalise and compile every template of ``language``."""
     files = load_files(language, directory)
     kinds = SlotKinds(language, files.lists)

@@ -24,7 +24,10 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 MAX_QUANTITY = 10_000_000
 
 BUILTIN_PATTERNS: dict[str, str] = {
-    "money": r"[$¥]?(?:\d{1,3} \d{2}(?!\d)|\d+(?:\.\d+)?)(?: ?(?:元钱|元|块钱|块|rmb|人民币|dollars?|bucks|usd|yuan|kuai))?",
+    "money": (
+        r"[$¥]?(?:\d{1,3} \d{2}(?!\d)|\d+(?:\.\d+)?)"
+        r"(?: ?(?:元钱|元|块钱|块|rmb|人民币|dollars?|bucks|usd|yuan|kuai))?"
+    ),
     "quantity": r"\d+(?: ?(?:件|个|台|只|箱|份|条|双|套|瓶|包|盒|units?|pieces?|pcs|items?))?",
     "percent": r"\d+(?:\.\d+)?%",
     "discount": r"\d+(?:\.\d+)?折",
@@ -121,8 +124,9 @@ class SlotKinds:
             raise KeyError(kind)
         ordered = sorted(phrases, key=len, reverse=True)
         return "|".join(
-            r"\ ?".join(re.escape(w) for w in p.split()) if self.language == "zh" else
-            " ".join(re.escape(w) for w in p.split())
+            r"\ ?".join(re.escape(w) for w in p.split())
+            if self.language == "zh"
+            else " ".join(re.escape(w) for w in p.split())
             for p in ordered
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from services.nlu.grammar.errors import TemplateError
@@ -86,7 +87,7 @@ def _parse_sequence(text: str, pos: int, closers: str) -> tuple[Sequence, int]:
         ch = text[pos]
         if ch in closers or ch == "|":
             break
-        if ch in ")]}" :
+        if ch in ")]}":
             raise TemplateError(f"unbalanced {ch!r} at {pos} in {text!r}")
         if ch in "([":
             flush()
@@ -212,6 +213,6 @@ def required_fragments(node: Node, language: str) -> list[frozenset[str]]:
     return [frozenset(union)]
 
 
-def clause_cost(clause: frozenset[str]) -> tuple[int, int]:
+def clause_cost(clause: AbstractSet[str]) -> tuple[int, int]:
     """Smaller is more selective: few fragments, long ones."""
     return (len(clause), -min(len(f) for f in clause))

@@ -15,13 +15,20 @@ from services.nlu.normalize.amounts import MAX_MONEY
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.common.v1.money_pb2 import Money
 
-CARRIERS = frozenset({"SF", "YTO", "ZTO", "STO", "YUNDA", "EMS", "JD", "UPS", "FEDEX", "DHL", "USPS"})
+CARRIERS = frozenset(
+    {"SF", "YTO", "ZTO", "STO", "YUNDA", "EMS", "JD", "UPS", "FEDEX", "DHL", "USPS"}
+)
 _SKU_CODE = re.compile(r"[A-Z]{1,4}-?\d{1,10}(?:-[A-Z0-9]+)*")
 _ORDER_ID = re.compile(r"\d{1,24}")
 _TRACKING = re.compile(r"[A-Z0-9]{4,30}")
 _PERCENT = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d*[1-9])?")
 _SKU_INTENTS = {
-    "set_price", "adjust_price", "set_stock", "adjust_stock", "query_stock", "query_product",
+    "set_price",
+    "adjust_price",
+    "set_stock",
+    "adjust_stock",
+    "query_stock",
+    "query_product",
     "set_product_status",
 }
 _ORDER_INTENTS = {"confirm_order", "ship_order", "cancel_order", "refund_order", "query_order"}
@@ -44,8 +51,11 @@ def _sku_problems(sku: str, required: bool) -> list[str]:
         return ["sku missing"] if required else []
     if sku != sku.strip() or len(sku) > 80 or any(ord(c) < 32 for c in sku):
         return [f"sku is not a clean title or code: {sku!r}"]
-    if sku.isascii() and sku.isalnum() and any(c.isdigit() for c in sku) and (
-        not _SKU_CODE.fullmatch(sku)
+    if (
+        sku.isascii()
+        and sku.isalnum()
+        and any(c.isdigit() for c in sku)
+        and (not _SKU_CODE.fullmatch(sku))
     ):
         return [f"sku code is not upper-case letters then digits: {sku!r}"]
     return []

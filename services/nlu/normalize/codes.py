@@ -11,12 +11,44 @@ from __future__ import annotations
 import re
 
 _COMMON_WORDS = frozenset(
-    "i to of at by in on is it as be me my we us so no do go up or an if am are was "
-    "via for and the per off".split()
+    [
+        "i",
+        "to",
+        "of",
+        "at",
+        "by",
+        "in",
+        "on",
+        "is",
+        "it",
+        "as",
+        "be",
+        "me",
+        "my",
+        "we",
+        "us",
+        "so",
+        "no",
+        "do",
+        "go",
+        "up",
+        "or",
+        "an",
+        "if",
+        "am",
+        "are",
+        "was",
+        "via",
+        "for",
+        "and",
+        "the",
+        "per",
+        "off",
+    ]
 )
 _LETTERS_THEN_DIGITS = re.compile(
-    r"(?<![A-Za-z0-9])([A-Za-z]{1,3})[ -](\d+)(?![\d.])(?! ?(?:%|percent|dollars?|bucks|cents?|units?"
-    r"|pieces?|pcs|items?|yuan|元|块|件|个|折))"
+    r"(?<![A-Za-z0-9])([A-Za-z]{1,3})[ -](\d+)(?![\d.])"
+    r"(?! ?(?:%|percent|dollars?|bucks|cents?|units?|pieces?|pcs|items?|yuan|元|块|件|个|折))"
 )
 
 

@@ -12,25 +12,46 @@ from __future__ import annotations
 import re
 
 ONES: dict[str, int] = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
 }
 TEENS: dict[str, int] = {
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
 }
 TENS: dict[str, int] = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fourty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
 }
 SCALES: dict[str, int] = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 _ZERO_WORDS = {"oh": 0, "o": 0}
 _REPEATS = {"double": 2, "triple": 3}
 _NUMBER_WORDS = set(ONES) | set(TEENS) | set(TENS) | set(SCALES)
 
-_MONEY_CENTS = re.compile(
-    r"\b(\d+) (dollars?|bucks|yuan|usd|rmb) (?:and )?(\d{1,2})(?: cents?)?\b"
-)
+_MONEY_CENTS = re.compile(r"\b(\d+) (dollars?|bucks|yuan|usd|rmb) (?:and )?(\d{1,2})(?: cents?)?\b")
 _PERCENT = re.compile(r"\b(\d+(?:\.\d+)?) ?(?:percent|per cent|pct)\b")
 _ONLY_CENTS = re.compile(r"\b(\d{1,2}) cents?\b")
 
@@ -83,9 +104,15 @@ def _read_cardinal(words: list[str], i: int) -> tuple[int, int]:
             last = "unit"
             i += 1
             continue
-        if low == "and" and last == "scale" and i + 1 < len(words) and (
-            words[i + 1].lower() in ONES or words[i + 1].lower() in TEENS
-            or words[i + 1].lower() in TENS
+        if (
+            low == "and"
+            and last == "scale"
+            and i + 1 < len(words)
+            and (
+                words[i + 1].lower() in ONES
+                or words[i + 1].lower() in TEENS
+                or words[i + 1].lower() in TENS
+            )
         ):
             i += 1
             continue
@@ -98,7 +125,7 @@ def _read_cardinal(words: list[str], i: int) -> tuple[int, int]:
         elif low in TENS and last in ("", "scale"):
             current += TENS[low]
             last = "tens"
-        elif low in SCALES and last in ("unit", "teen", "tens") or (
+        elif (low in SCALES and last in ("unit", "teen", "tens")) or (
             low == "hundred" and last == "scale" and current
         ):
             scale = SCALES[low]

@@ -29,9 +29,41 @@ _EN_POLITE_PREFIX = re.compile(
 _EN_POLITE_SUFFIX = re.compile(r"(?<=\S)(?: please| thanks| thank you| for me)+$", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 _NUMBER_WORDS = frozenset(
-    "zero oh one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty "
-    "ninety hundred thousand double triple".split()
+    [
+        "zero",
+        "oh",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+        "hundred",
+        "thousand",
+        "double",
+        "triple",
+    ]
 )
 # Chinese numerals repeat in ids (一一二), reduplicated verbs are harmless to collapse.
 # Single characters repeated are words (天天, 看看) unless they are function words.
@@ -59,8 +91,11 @@ def collapse_en_repeats(text: str) -> str:
     words = text.split(" ")
     out: list[str] = []
     for word in words:
-        if out and word.lower() == out[-1].lower() and word.lower() not in _NUMBER_WORDS and not (
-            word.isdigit()
+        if (
+            out
+            and word.lower() == out[-1].lower()
+            and word.lower() not in _NUMBER_WORDS
+            and not (word.isdigit())
         ):
             continue
         out.append(word)
@@ -90,13 +125,32 @@ def collapse_zh_repeats(text: str) -> str:
 
 
 _CONTRACTIONS = {
-    "what's": "what is", "that's": "that is", "it's": "it is", "let's": "let us",
-    "where's": "where is", "how's": "how is", "there's": "there is", "who's": "who is",
-    "don't": "do not", "doesn't": "does not", "didn't": "did not", "can't": "cannot",
-    "won't": "will not", "isn't": "is not", "aren't": "are not", "wasn't": "was not",
-    "haven't": "have not", "hasn't": "has not", "i'd": "i would", "i'm": "i am",
-    "we've": "we have", "we're": "we are", "what're": "what are", "you're": "you are",
-    "i've": "i have", "we'd": "we would",
+    "what's": "what is",
+    "that's": "that is",
+    "it's": "it is",
+    "let's": "let us",
+    "where's": "where is",
+    "how's": "how is",
+    "there's": "there is",
+    "who's": "who is",
+    "don't": "do not",
+    "doesn't": "does not",
+    "didn't": "did not",
+    "can't": "cannot",
+    "won't": "will not",
+    "isn't": "is not",
+    "aren't": "are not",
+    "wasn't": "was not",
+    "haven't": "have not",
+    "hasn't": "has not",
+    "i'd": "i would",
+    "i'm": "i am",
+    "we've": "we have",
+    "we're": "we are",
+    "what're": "what are",
+    "you're": "you are",
+    "i've": "i have",
+    "we'd": "we would",
 }
 _CONTRACTION = re.compile(
     r"\b(?:" + "|".join(re.escape(c) for c in _CONTRACTIONS) + r")(?![\w'])", re.IGNORECASE
@@ -105,7 +159,7 @@ _POSSESSIVE = re.compile(r"(?<=[\w])'s\b", re.IGNORECASE)
 
 
 def expand_en_contractions(text: str) -> str:
-    """"what's" -> "what is"; a remaining possessive is split off: "A100's" -> "A100 's"."""
+    """ "what's" -> "what is"; a remaining possessive is split off: "A100's" -> "A100 's"."""
     if "'" not in text:
         return text
     text = _CONTRACTION.sub(lambda m: _CONTRACTIONS[m.group(0).lower()], text)
