@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import redis.asyncio as aioredis
 
 from services.nlu.config import DEFAULT_PORT, NluSettings
 from services.nlu.consumer import UtteranceHandler
+from services.nlu.dialogue import DialogueStore, Policy
 from services.nlu.dispatch import Dispatcher
 from services.nlu.replies import ReplyPublisher
+from services.nlu.understand import Understander
+from services.nlu.vocabulary_cache import VocabularyCache
 from shopvoice import grpc_server
 from shopvoice.streams import StreamConsumer
 
@@ -24,8 +29,15 @@ def build(settings: NluSettings) -> grpc_server.Service:
         catalog = grpc_server.channel(settings.catalog_addr)
         orders = grpc_server.channel(settings.orders_addr)
         channels.extend((catalog, orders))
+        vocabularies = VocabularyCache(catalog, settings.vocab_ttl_s, settings.rpc_timeout_s)
+        dispatcher = Dispatcher(catalog, orders, settings.rpc_timeout_s)
         handler = UtteranceHandler(
-            Dispatcher(catalog, orders, settings.rpc_timeout_s), ReplyPublisher(redis, settings.reply_ttl_s)
+            understander=Understander(threshold=settings.llm_threshold),
+            vocabularies=vocabularies,
+            dispatcher=dispatcher,
+            policy=Policy(dispatcher.current_price, settings.confirm_price_change_pct),
+            dialogue=DialogueStore(redis, settings.stream_prefix, settings.dialogue_ttl_s),
+            replies=ReplyPublisher(redis, settings.reply_ttl_s),
         )
         consumer = StreamConsumer(
             redis=redis,
@@ -36,7 +48,11 @@ def build(settings: NluSettings) -> grpc_server.Service:
             claim_idle_ms=settings.stream_claim_idle_ms,
             max_deliveries=settings.stream_max_deliveries,
         )
-        await consumer.run()
+        follower = asyncio.create_task(vocabularies.follow(redis, f"{settings.stream_prefix}:events:catalog"))
+        try:
+            await consumer.run()
+        finally:
+            follower.cancel()
 
     async def on_stop() -> None:
         for channel in channels:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from decimal import Decimal
 
 from pydantic import Field
 
@@ -16,3 +17,13 @@ class NluSettings(ServiceSettings, RedisSettings):
     orders_addr: str = Field("127.0.0.1:50055", alias="ORDERS_ADDR")
     consumer_name: str = Field(default_factory=socket.gethostname, alias="NLU_CONSUMER_NAME")
     reply_ttl_s: int = Field(3600, alias="NLU_REPLY_TTL_S", description="how long a session's reply stream lives")
+    dialogue_ttl_s: int = Field(
+        3600, alias="NLU_DIALOGUE_TTL_S", description="how long a session's dialogue state lives"
+    )
+    vocab_ttl_s: float = Field(60, alias="NLU_VOCAB_TTL_S", gt=0, description="catalog vocabulary cache lifetime")
+    confirm_price_change_pct: Decimal = Field(
+        Decimal(30), alias="NLU_CONFIRM_PRICE_CHANGE_PCT", ge=0, description="price changes above this ask first"
+    )
+    llm_threshold: float = Field(
+        0.8, alias="NLU_LLM_THRESHOLD", ge=0, le=1, description="grammar confidence below which the LLM is asked"
+    )

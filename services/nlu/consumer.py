@@ -14,7 +14,9 @@ from services.nlu.dialogue import Decision, DialogueStore, Policy, remember_cont
 from services.nlu.dispatch import Caller, Dispatcher, Outcome
 from services.nlu.replies import ReplyPublisher, stage
 from services.nlu.replies_text import is_chinese
-from services.nlu.understand import understand
+from services.nlu.resolve import resolve
+from services.nlu.understand import Understander
+from services.nlu.vocabulary_cache import VocabularyCache
 from shopvoice import log, tracing
 from shopvoice.common.v1.command_pb2 import StageTiming
 from shopvoice.gateway.v1 import gateway_pb2 as gw
@@ -23,7 +25,17 @@ from shopvoice.streams import Fields
 
 
 class UtteranceHandler:
-    def __init__(self, dispatcher: Dispatcher, policy: Policy, dialogue: DialogueStore, replies: ReplyPublisher) -> None:
+    def __init__(
+        self,
+        understander: Understander,
+        vocabularies: VocabularyCache,
+        dispatcher: Dispatcher,
+        policy: Policy,
+        dialogue: DialogueStore,
+        replies: ReplyPublisher,
+    ) -> None:
+        self.understander = understander
+        self.vocabularies = vocabularies
         self.dispatcher = dispatcher
         self.policy = policy
         self.dialogue = dialogue
@@ -43,12 +55,23 @@ class UtteranceHandler:
         chinese = utterance.language.startswith("zh") or is_chinese(utterance.text)
         state = await self.dialogue.load(utterance.session_id)
 
-        understood = await understand(utterance.text)
+        vocabulary = await self.vocabularies.get(utterance.merchant_id)
+        understood = await self.understander(utterance.text, vocabulary)
+        resolution = resolve(understood.command, vocabulary)
         timings.append(stage("parsed"))
         await self._reply(
-            utterance, gw.ServerMessage(understood=gw.Understood(command=understood.command, source=understood.source))
+            utterance, gw.ServerMessage(understood=gw.Understood(command=resolution.command, source=understood.source))
         )
-        decision = await self.policy.decide(state, understood.command, utterance.text, utterance.utterance_id, chinese)
+        decision = await self.policy.decide(
+            state,
+            resolution.command,
+            utterance.text,
+            utterance.utterance_id,
+            utterance.merchant_id,
+            chinese,
+            vocabulary=vocabulary,
+            candidates=resolution.candidates,
+        )
         outcome = await self._act(utterance, decision, state.last_change_id, chinese, timings)
         if decision.kind == "execute" and outcome is not None and outcome.status == gw.RESULT_STATUS_OK:
             remember_context(state, decision.command, outcome.change_id)
@@ -68,7 +91,9 @@ class UtteranceHandler:
             await self._reply(utterance, gw.ServerMessage(confirmation=prompt))
             return None
         if decision.kind == "ask":
-            question = gw.Clarification(prompt=decision.prompt, missing_slot=decision.missing_slot)
+            question = gw.Clarification(
+                prompt=decision.prompt, missing_slot=decision.missing_slot, candidates=decision.candidates
+            )
             await self._reply(utterance, gw.ServerMessage(clarification=question))
             return None
         if decision.kind == "execute":
@@ -94,5 +119,3 @@ class UtteranceHandler:
         message.utterance_id = utterance.utterance_id
         message.trace.CopyFrom(utterance.trace)
         await self.replies.send(utterance.reply_stream, message)
-
-

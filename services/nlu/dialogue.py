@@ -10,10 +10,11 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import redis.asyncio as aioredis
 
+from services.nlu.grammar import Vocabulary
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.money import to_decimal
@@ -41,7 +42,7 @@ ASK = {
     "title": ("商品叫什么名字？", "What is the product called?"),
 }
 
-PriceLookup = Callable[[str], Awaitable[Money | None]]
+PriceLookup = Callable[[str, str], Awaitable[Money | None]]  # (merchant_id, sku) -> price
 Kind = Literal["execute", "propose", "ask", "cancelled", "nothing_pending"]
 
 
@@ -63,20 +64,22 @@ class Decision:
     idempotency_id: str = ""
     prompt: str = ""
     missing_slot: str = ""
+    candidates: tuple[str, ...] = ()
 
 
 def intent_of(command: cmd.Command) -> str:
     return command.WhichOneof("intent") or "unknown"
 
 
-def slots_of(command: cmd.Command) -> object:
+def slots_of(command: cmd.Command) -> Any:
+    """The intent's own message (SetPrice, ShipOrder, ...); Any, as the oneof's members differ."""
     return getattr(command, intent_of(command))
 
 
 def has_slot(command: cmd.Command, slot: str) -> bool:
     slots = slots_of(command)
     if slot == "price":
-        return slots.HasField("price")  # type: ignore[attr-defined]
+        return bool(slots.HasField("price"))
     value = getattr(slots, slot, "")
     return bool(value)
 
@@ -91,7 +94,7 @@ class DialogueStore:
         return f"{self.prefix}:dialogue:{session_id}"
 
     async def load(self, session_id: str) -> DialogueState:
-        raw: dict[bytes, bytes] = await self.redis.hgetall(self.key(session_id))  # type: ignore[misc]
+        raw: dict[bytes, bytes] = await self.redis.hgetall(self.key(session_id))  # type: ignore[assignment]
         state = DialogueState(
             pending_id=raw.get(b"pending_id", b"").decode(),
             awaiting_slot=raw.get(b"awaiting_slot", b"").decode(),
@@ -125,14 +128,17 @@ _DIGITS = re.compile(r"\d+")
 _SKU = re.compile(r"\b([A-Za-z]{1,3})\s?(\d{1,6})\b")
 
 
-def fill_from_answer(slot: str, answer: cmd.Command, text: str) -> str:
+def fill_from_answer(slot: str, answer: cmd.Command, text: str, vocabulary: Vocabulary | None) -> str:
     """The value of a slot we asked for, from the merchant's next utterance."""
     if intent_of(answer) != "unknown" and has_slot(answer, slot):
         return str(getattr(slots_of(answer), slot))
     if slot == "order_id" and (m := _DIGITS.search(text)):
         return m.group(0)
-    if slot == "sku" and (m := _SKU.search(text)):
-        return (m.group(1) + m.group(2)).upper()
+    if slot == "sku":
+        if vocabulary is not None and (sku := vocabulary.resolve(text)):
+            return sku
+        if m := _SKU.search(text):
+            return (m.group(1) + m.group(2)).upper()
     return ""
 
 
@@ -142,8 +148,17 @@ class Policy:
         self.confirm_price_change_pct = confirm_price_change_pct
 
     async def decide(
-        self, state: DialogueState, command: cmd.Command, text: str, utterance_id: str, chinese: bool
+        self,
+        state: DialogueState,
+        command: cmd.Command,
+        text: str,
+        utterance_id: str,
+        merchant_id: str,
+        chinese: bool,
+        vocabulary: Vocabulary | None = None,
+        candidates: list[str] | None = None,
     ) -> Decision:
+        """What to do with this turn; updates `state` (the caller saves it)."""
         intent = intent_of(command)
         if intent == "confirm":
             if state.pending is None:
@@ -158,15 +173,20 @@ class Policy:
             return Decision("cancelled", prompt="好的，已取消" if chinese else "OK, cancelled")
 
         if state.awaiting is not None and (intent == "unknown" or intent == intent_of(state.awaiting)):
-            value = fill_from_answer(state.awaiting_slot, command, text)
+            value = fill_from_answer(state.awaiting_slot, command, text, vocabulary)
             if value:
                 command = cmd.Command()
                 command.CopyFrom(state.awaiting)
                 setattr(slots_of(command), state.awaiting_slot, value)
                 intent = intent_of(command)
+                candidates = None
         state.awaiting, state.awaiting_slot = None, ""
         state.pending, state.pending_id = None, ""  # a new command drops an unconfirmed one
 
+        if candidates:
+            state.awaiting, state.awaiting_slot = command, "sku"
+            prompt = "您说的是哪一个？" if chinese else "Which one do you mean?"
+            return Decision("ask", command, prompt=prompt, missing_slot="sku", candidates=tuple(candidates))
         self._fill_from_context(state, command)
         for slot in REQUIRED.get(intent, ()):
             if not has_slot(command, slot):
@@ -174,22 +194,22 @@ class Policy:
                 zh, en = ASK[slot]
                 return Decision("ask", command, prompt=zh if chinese else en, missing_slot=slot)
 
-        if reason := await self._destructive(command, chinese):
+        if reason := await self._destructive(command, merchant_id, chinese):
             state.pending, state.pending_id = command, utterance_id
             return Decision("propose", command, utterance_id, prompt=reason)
         return Decision("execute", command, utterance_id)
 
     @staticmethod
     def _fill_from_context(state: DialogueState, command: cmd.Command) -> None:
-        """"ship it" / "它的库存呢": the order or SKU just discussed."""
+        """ "ship it" / "它的库存呢": the order or SKU just discussed."""
         intent = intent_of(command)
         slots = REQUIRED.get(intent, ())
         if "order_id" in slots and not has_slot(command, "order_id") and state.last_order_id:
-            setattr(slots_of(command), "order_id", state.last_order_id)
+            slots_of(command).order_id = state.last_order_id
         if "sku" in slots and not has_slot(command, "sku") and state.last_sku:
-            setattr(slots_of(command), "sku", state.last_sku)
+            slots_of(command).sku = state.last_sku
 
-    async def _destructive(self, command: cmd.Command, chinese: bool) -> str:
+    async def _destructive(self, command: cmd.Command, merchant_id: str, chinese: bool) -> str:
         """Why this command needs a confirmation, or "" when it does not."""
         intent = intent_of(command)
 
@@ -199,25 +219,30 @@ class Policy:
         if intent == "refund_order":
             slots = command.refund_order
             amount = f" {to_decimal(slots.amount):.2f}" if slots.HasField("amount") else ""
-            return say(f"将给订单{slots.order_id}退款{amount or '（全额）'}", f"This refunds order {slots.order_id}{amount or ' in full'}")
+            return say(
+                f"将给订单{slots.order_id}退款{amount or '（全额）'}",
+                f"This refunds order {slots.order_id}{amount or ' in full'}",
+            )
         if intent == "cancel_order":
-            return say(f"将取消订单{command.cancel_order.order_id}", f"This cancels order {command.cancel_order.order_id}")
+            return say(
+                f"将取消订单{command.cancel_order.order_id}", f"This cancels order {command.cancel_order.order_id}"
+            )
         if intent == "set_product_status" and command.set_product_status.status == cmd.PRODUCT_STATUS_ARCHIVED:
             return say(f"将归档{command.set_product_status.sku}", f"This archives {command.set_product_status.sku}")
         if intent == "set_stock" and command.set_stock.quantity == 0:
             return say(f"将把{command.set_stock.sku}的库存清零", f"This sets the stock of {command.set_stock.sku} to 0")
         if intent in ("set_price", "adjust_price"):
-            change = await self._price_change_pct(command)
+            change = await self._price_change_pct(command, merchant_id)
             if change is not None and abs(change) > self.confirm_price_change_pct:
-                sku = slots_of(command).sku  # type: ignore[attr-defined]
+                sku = slots_of(command).sku
                 return say(f"{sku}的价格将变化{change:+.0f}%", f"This changes the price of {sku} by {change:+.0f}%")
         return ""
 
-    async def _price_change_pct(self, command: cmd.Command) -> Decimal | None:
+    async def _price_change_pct(self, command: cmd.Command, merchant_id: str) -> Decimal | None:
         if intent_of(command) == "adjust_price" and command.adjust_price.WhichOneof("change") == "percent":
             return Decimal(command.adjust_price.percent)
-        sku = slots_of(command).sku  # type: ignore[attr-defined]
-        current = await self.price_lookup(sku)
+        sku = slots_of(command).sku
+        current = await self.price_lookup(merchant_id, sku)
         if current is None:
             return None  # unknown SKU: the owning service will refuse it
         old = to_decimal(current)

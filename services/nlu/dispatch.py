@@ -24,6 +24,7 @@ from services.nlu.replies_text import (
 from shopvoice import tracing
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from shopvoice.common.v1 import command_pb2 as cmd
+from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.gateway.v1.gateway_pb2 import ResultStatus
 from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
 
@@ -99,6 +100,17 @@ class Dispatcher:
     def handles(self, intent: str) -> bool:
         return intent in self._routes
 
+    async def current_price(self, merchant_id: str, sku: str) -> Money | None:
+        """A SKU's price now, for the policy's "large price change" check; None if unknown."""
+        try:
+            variant = await self.catalog.GetStock(
+                catalog_pb2.GetStockRequest(merchant_id=merchant_id, sku=sku),
+                **self._call_options(),  # type: ignore[arg-type]
+            )
+        except grpc.aio.AioRpcError:
+            return None
+        return variant.price
+
     async def run(self, command: cmd.Command, caller: Caller) -> Outcome:
         intent = command.WhichOneof("intent") or ""
         route = self._routes.get(intent)
@@ -165,7 +177,9 @@ class Dispatcher:
 
     async def _adjust_stock(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.adjust_stock
-        request = catalog_pb2.AdjustStockRequest(mutation=self._catalog_mutation(caller), sku=slots.sku, delta=slots.delta)
+        request = catalog_pb2.AdjustStockRequest(
+            mutation=self._catalog_mutation(caller), sku=slots.sku, delta=slots.delta
+        )
         return self._mutated(await self.catalog.AdjustStock(request, **self._call_options()))  # type: ignore[arg-type]
 
     async def _query_stock(self, command: cmd.Command, caller: Caller) -> Outcome:
@@ -185,9 +199,7 @@ class Dispatcher:
         request = catalog_pb2.GetProductRequest(merchant_id=caller.merchant_id, sku=command.query_product.sku)
         product = await self.catalog.GetProduct(request, **self._call_options())  # type: ignore[arg-type]
         status = enum_word(cmd.ProductStatus, product.status, "PRODUCT_STATUS_")
-        variants = "; ".join(
-            f"{v.sku} {money(v.price)} × {v.inventory.available}" for v in product.variants
-        )
+        variants = "; ".join(f"{v.sku} {money(v.price)} × {v.inventory.available}" for v in product.variants)
         return Outcome(
             OK,
             pick(caller.chinese, f"{product.title}（{status}）：{variants}", f"{product.title} ({status}): {variants}"),
@@ -283,7 +295,9 @@ class Dispatcher:
 
     async def _sales_report(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.sales_report
-        request = orders_pb2.SalesReportRequest(merchant_id=caller.merchant_id, metric=slots.metric, period=slots.period)
+        request = orders_pb2.SalesReportRequest(
+            merchant_id=caller.merchant_id, metric=slots.metric, period=slots.period
+        )
         if slots.HasField("sku"):
             request.sku = slots.sku
         report = await self.orders.SalesReport(request, **self._call_options())  # type: ignore[arg-type]

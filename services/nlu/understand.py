@@ -1,29 +1,39 @@
-"""Text to typed command.
+"""Text to typed command: the grammar's fast path, the LLM for the long tail.
 
-A first grammar for set_price (zh and en); the full template parser replaces it.
+The grammar answers in microseconds; only what it does not parse confidently
+(confidence below NLU_LLM_THRESHOLD) goes to the LLM, when one is configured.
+Whatever the source, the command is validated the same way afterwards.
 """
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
+from services.nlu.grammar import Vocabulary, parse, validate_command
 from shopvoice.common.v1 import command_pb2 as cmd
-from shopvoice.money import from_decimal
 
-_SKU = r"(?P<sku>[A-Za-z]+\s*\d+)"
-_AMOUNT = r"(?P<price>\d+(?:\.\d{1,2})?)"
-_SET_PRICE = (
-    re.compile(rf"^set (?:the )?price of (?:product )?{_SKU} to {_AMOUNT}(?: (?:dollars|yuan|rmb))?$", re.I),
-    re.compile(rf"^把{_SKU}的价格(?:改成|改为|设为|调到){_AMOUNT}(?:元|块)?$"),
-)
+# An optional second opinion: (text, the grammar's answer) -> (command, source).
+LongTail = Callable[[str, cmd.Command], Awaitable[tuple[cmd.Command, str]]]
 
 
-def understand(text: str) -> cmd.Command:
-    cleaned = text.strip().rstrip("。.!！")
-    for pattern in _SET_PRICE:
-        if m := pattern.match(cleaned):
-            sku = re.sub(r"\s+", "", m["sku"]).upper()
-            price = from_decimal(Decimal(m["price"]))
-            return cmd.Command(set_price=cmd.SetPrice(sku=sku, price=price))
-    return cmd.Command(unknown=cmd.Unknown(text=text))
+@dataclass(frozen=True)
+class Understood:
+    command: cmd.Command
+    source: str  # "grammar" or "llm"
+    confidence: float
+
+
+class Understander:
+    def __init__(self, long_tail: LongTail | None = None, threshold: float = 0.8) -> None:
+        self.long_tail = long_tail
+        self.threshold = threshold
+
+    async def __call__(self, text: str, vocabulary: Vocabulary | None = None) -> Understood:
+        parsed = parse(text, vocabulary)
+        if parsed.confidence >= self.threshold or self.long_tail is None:
+            return Understood(parsed.command, "grammar", parsed.confidence)
+        command, source = await self.long_tail(text, parsed.command)
+        if validate_command(command):  # never let an invalid answer through
+            return Understood(parsed.command, "grammar", parsed.confidence)
+        return Understood(command, source, parsed.confidence)

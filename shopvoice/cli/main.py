@@ -139,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="start the stack, run the demo conversation, show the rows, stop")
     demo.set_defaults(func=cmd_demo)
 
+    # `parse` has its own argument parser (services/nlu/grammar/cli.py); listed here for --help.
+    sub.add_parser("parse", help="text to typed command, offline: `shopvoice parse --json TEXT...` (`-` reads stdin)")
+
     seed = sub.add_parser("seed", help="seed the demo shop's catalog through the catalog API")
     seed.add_argument("--catalog", default=os.environ.get("CATALOG_ADDR", "127.0.0.1:50054"))
     seed.add_argument("--merchant", default=demo_shop.MERCHANT_ID)
@@ -147,6 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["parse"]:
+        from services.nlu.grammar.cli import run
+
+        return run(argv[1:])
     args = build_parser().parse_args(argv)
     code: int = args.func(args)
     return code

@@ -1,0 +1,68 @@
+"""Product codes and ids as people say them.
+
+"A 100", "a 100" (from "a one hundred") and "A100" are one SKU; "SF 123456" is
+one tracking number. A short run of letters followed by digits is joined, unless
+the letters are an English word ("to 99") or the digits are a quantity, amount or
+percentage ("a 20% discount", "a 10 dollar refund").
+"""
+
+from __future__ import annotations
+
+import re
+
+_COMMON_WORDS = frozenset(
+    [
+        "i",
+        "to",
+        "of",
+        "at",
+        "by",
+        "in",
+        "on",
+        "is",
+        "it",
+        "as",
+        "be",
+        "me",
+        "my",
+        "we",
+        "us",
+        "so",
+        "no",
+        "do",
+        "go",
+        "up",
+        "or",
+        "an",
+        "if",
+        "am",
+        "are",
+        "was",
+        "via",
+        "for",
+        "and",
+        "the",
+        "per",
+        "off",
+    ]
+)
+_LETTERS_THEN_DIGITS = re.compile(
+    r"(?<![A-Za-z0-9])([A-Za-z]{1,3})[ -](\d+)(?![\d.])"
+    r"(?! ?(?:%|percent|dollars?|bucks|cents?|units?|pieces?|pcs|items?|yuan|元|块|件|个|折))"
+)
+
+
+def _join(match: re.Match[str]) -> str:
+    letters, digits = match.group(1), match.group(2)
+    if letters.lower() in _COMMON_WORDS:
+        return match.group(0)
+    if len(letters) > 1 and not letters.isupper():
+        return match.group(0)
+    return f"{letters.upper()}{digits}"
+
+
+def join_codes(text: str) -> str:
+    """Join spoken letter+number codes: 'a 100' -> 'A100', 'SF 123456' -> 'SF123456'."""
+    if not any(ch.isdigit() for ch in text):
+        return text
+    return _LETTERS_THEN_DIGITS.sub(_join, text)

@@ -1,0 +1,193 @@
+"""English number words to digits: cardinals, digit-by-digit ids, decimals, money.
+
+"ninety nine dollars" -> "99 dollars", "nine zero one two" -> "9012",
+"one hundred and five" -> "105", "a hundred" -> "100", "twelve point five
+percent" -> "12.5%", "ninety nine dollars and ninety cents" -> "99.90 dollars".
+Adjacent numbers that do not combine stay apart ("twelve thirty four" -> "12 34");
+the order id slot joins such groups.
+"""
+
+from __future__ import annotations
+
+import re
+
+ONES: dict[str, int] = {
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+}
+TEENS: dict[str, int] = {
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+}
+TENS: dict[str, int] = {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fourty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+SCALES: dict[str, int] = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+_ZERO_WORDS = {"oh": 0, "o": 0}
+_REPEATS = {"double": 2, "triple": 3}
+_NUMBER_WORDS = set(ONES) | set(TEENS) | set(TENS) | set(SCALES)
+
+_MONEY_CENTS = re.compile(r"\b(\d+) (dollars?|bucks|yuan|usd|rmb) (?:and )?(\d{1,2})(?: cents?)?\b")
+_PERCENT = re.compile(r"\b(\d+(?:\.\d+)?) ?(?:percent|per cent|pct)\b")
+_ONLY_CENTS = re.compile(r"\b(\d{1,2}) cents?\b")
+
+
+def _is_digit_word(word: str) -> bool:
+    return word in ONES or word in _ZERO_WORDS
+
+
+def _split_hyphens(words: list[str]) -> list[str]:
+    out: list[str] = []
+    for word in words:
+        parts = word.lower().split("-")
+        if len(parts) > 1 and all(p in _NUMBER_WORDS for p in parts):
+            out.extend(parts)
+        else:
+            out.append(word)
+    return out
+
+
+def _read_digit_sequence(words: list[str], i: int) -> tuple[str, int]:
+    """'nine oh double one' -> ('9011', next index); at least two digits."""
+    digits: list[str] = []
+    while i < len(words):
+        low = words[i].lower()
+        if low in _REPEATS and i + 1 < len(words) and _is_digit_word(words[i + 1].lower()):
+            nxt = words[i + 1].lower()
+            digits.append(str(ONES.get(nxt, 0)) * _REPEATS[low])
+            i += 2
+        elif low in ONES:
+            digits.append(str(ONES[low]))
+            i += 1
+        elif low in _ZERO_WORDS and digits:
+            digits.append("0")
+            i += 1
+        else:
+            break
+    return "".join(digits), i
+
+
+def _read_cardinal(words: list[str], i: int) -> tuple[int, int]:
+    """One cardinal from words[i:]: returns (value, next index). Stops at the first
+    word that cannot continue it (after a unit only a scale may follow)."""
+    total = 0
+    current = 0
+    last = ""  # kind of the previous word: unit, teen, tens, scale
+    while i < len(words):
+        low = words[i].lower()
+        if low == "a" and i + 1 < len(words) and words[i + 1].lower() in SCALES and not last:
+            current = 1
+            last = "unit"
+            i += 1
+            continue
+        if (
+            low == "and"
+            and last == "scale"
+            and i + 1 < len(words)
+            and (
+                words[i + 1].lower() in ONES
+                or words[i + 1].lower() in TEENS
+                or words[i + 1].lower() in TENS
+            )
+        ):
+            i += 1
+            continue
+        if low in ONES and last in ("", "tens", "scale"):
+            current += ONES[low]
+            last = "unit"
+        elif low in TEENS and last in ("", "scale"):
+            current += TEENS[low]
+            last = "teen"
+        elif low in TENS and last in ("", "scale"):
+            current += TENS[low]
+            last = "tens"
+        elif (low in SCALES and last in ("unit", "teen", "tens")) or (
+            low == "hundred" and last == "scale" and current
+        ):
+            scale = SCALES[low]
+            if scale == 100:
+                current = (current or 1) * 100
+            else:
+                total += (current or 1) * scale
+                current = 0
+            last = "scale"
+        else:
+            break
+        i += 1
+    return total + current, i
+
+
+def _read_fraction(words: list[str], i: int) -> tuple[str, int]:
+    """Digits after 'point': 'point five' -> '5', 'point nine nine' -> '99'."""
+    digits: list[str] = []
+    while i < len(words) and (words[i].lower() in ONES or words[i].lower() in _ZERO_WORDS):
+        low = words[i].lower()
+        digits.append(str(ONES.get(low, 0)))
+        i += 1
+    return "".join(digits), i
+
+
+def _starts_number(words: list[str], i: int) -> bool:
+    low = words[i].lower()
+    if low in _NUMBER_WORDS and low not in SCALES:
+        return True
+    nxt = words[i + 1].lower() if i + 1 < len(words) else ""
+    if low == "a" and nxt in SCALES:
+        return True
+    return low in _REPEATS and _is_digit_word(nxt)
+
+
+def normalize_en_numbers(text: str) -> str:
+    """Rewrite English number words in ``text`` as digits (see module doc)."""
+    words = _split_hyphens(text.split(" "))
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if not _starts_number(words, i):
+            out.append(words[i])
+            i += 1
+            continue
+        low = words[i].lower()
+        nxt = words[i + 1].lower() if i + 1 < len(words) else ""
+        if (low in ONES or low in _REPEATS) and (_is_digit_word(nxt) or nxt in _REPEATS):
+            digits, i = _read_digit_sequence(words, i)
+            out.append(digits)
+            continue
+        value, i = _read_cardinal(words, i)
+        number = str(value)
+        if i + 1 < len(words) and words[i].lower() == "point":
+            frac, j = _read_fraction(words, i + 1)
+            if frac:
+                number = f"{number}.{frac}"
+                i = j
+        out.append(number)
+    text = " ".join(out)
+    if any(ch.isdigit() for ch in text):
+        text = _MONEY_CENTS.sub(lambda m: f"{m.group(1)}.{int(m.group(3)):02d} {m.group(2)}", text)
+        text = _PERCENT.sub(r"\1%", text)
+        text = _ONLY_CENTS.sub(lambda m: f"0.{int(m.group(1)):02d} dollars", text)
+    return text

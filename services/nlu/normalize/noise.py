@@ -1,0 +1,166 @@
+"""Speech noise: fillers, politeness, stutters (repeated words).
+
+ASR transcripts keep what people say while thinking (嗯, 那个, um, uh) and the
+restarts (把把A100, ship ship order). The grammar should not need a variant for
+each, so they go before matching. Number words are never collapsed: "nine nine"
+is an order id, not a stutter.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ZH_FILLERS = re.compile(r"嗯+|呃+|^额|啊+(?=[,， ]|$)|哎+|唉+|哦+|噢+|那个|就是说|然后呢?")
+_ZH_POLITE_PREFIX = re.compile(
+    r"^(?:请你?|麻烦你?|你帮我|帮我|帮忙|能不能|能否|可不可以|可以|我想|我要|我想要|给我|帮|先|再)+(?=.)"
+)
+_ZH_FINAL_PARTICLES = re.compile(r"(?<=.)(?:吧|呢|啊|呀|啦|哈|嘛|哦|谢谢|谢谢你)+$")
+_EN_FILLERS = re.compile(
+    r"\b(?:um+|uh+|umm+|uhm+|erm|er|ah|hmm+|mm+|you know|i mean|(?<!\bd )(?<!would )"
+    r"(?<!\bi )like(?= ))\b",
+    re.IGNORECASE,
+)
+_EN_POLITE_PREFIX = re.compile(
+    r"^(?:(?:hey|hi|ok so|okay so|so|well|please|kindly|can you|could you|would you|will you|"
+    r"i want to|i'd like to|i would like to|i need to|i wanna|let's|lets|go ahead and|just"
+    r") )+(?=\S)",
+    re.IGNORECASE,
+)
+_EN_POLITE_SUFFIX = re.compile(r"(?<=\S)(?: please| thanks| thank you| for me)+$", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+_NUMBER_WORDS = frozenset(
+    [
+        "zero",
+        "oh",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+        "hundred",
+        "thousand",
+        "double",
+        "triple",
+    ]
+)
+# Chinese numerals repeat in ids (一一二), reduplicated verbs are harmless to collapse.
+# Single characters repeated are words (天天, 看看) unless they are function words.
+_ZH_STUTTER = re.compile(r"([把将给我的那这请帮就在])\1+")
+_ZH_NUMERALS = frozenset("零〇一幺二两三四五六七八九十百千万亿0123456789")
+
+
+def remove_zh_fillers(text: str) -> str:
+    """Drop hesitation sounds and polite frames around a Chinese command."""
+    text = _ZH_FILLERS.sub("", text)
+    text = _ZH_POLITE_PREFIX.sub("", text)
+    return _ZH_FINAL_PARTICLES.sub("", text)
+
+
+def remove_en_fillers(text: str) -> str:
+    """Drop hesitation words and polite frames around an English command."""
+    text = _EN_FILLERS.sub(" ", text)
+    text = _SPACES.sub(" ", text).strip()
+    text = _EN_POLITE_PREFIX.sub("", text)
+    return _EN_POLITE_SUFFIX.sub("", text)
+
+
+def collapse_en_repeats(text: str) -> str:
+    """'ship ship order' -> 'ship order'; number words and digits are kept."""
+    words = text.split(" ")
+    out: list[str] = []
+    for word in words:
+        if (
+            out
+            and word.lower() == out[-1].lower()
+            and word.lower() not in _NUMBER_WORDS
+            and not (word.isdigit())
+        ):
+            continue
+        out.append(word)
+    return " ".join(out)
+
+
+def collapse_zh_repeats(text: str) -> str:
+    """'把把A100' -> '把A100', '订单订单' -> '订单'; numerals are kept (一一二 is an id)."""
+    if len(text) < 2:
+        return text
+    for size in (4, 3, 2):
+        i = 0
+        out: list[str] = []
+        while i < len(text):
+            chunk = text[i : i + size]
+            if (
+                len(chunk) == size
+                and text[i + size : i + 2 * size] == chunk
+                and not any(c in _ZH_NUMERALS or c.isascii() for c in chunk)
+            ):
+                i += size  # drop the first copy, keep the second
+                continue
+            out.append(text[i])
+            i += 1
+        text = "".join(out)
+    return _ZH_STUTTER.sub(r"\1", text)
+
+
+_CONTRACTIONS = {
+    "what's": "what is",
+    "that's": "that is",
+    "it's": "it is",
+    "let's": "let us",
+    "where's": "where is",
+    "how's": "how is",
+    "there's": "there is",
+    "who's": "who is",
+    "don't": "do not",
+    "doesn't": "does not",
+    "didn't": "did not",
+    "can't": "cannot",
+    "won't": "will not",
+    "isn't": "is not",
+    "aren't": "are not",
+    "wasn't": "was not",
+    "haven't": "have not",
+    "hasn't": "has not",
+    "i'd": "i would",
+    "i'm": "i am",
+    "we've": "we have",
+    "we're": "we are",
+    "what're": "what are",
+    "you're": "you are",
+    "i've": "i have",
+    "we'd": "we would",
+}
+_CONTRACTION = re.compile(
+    r"\b(?:" + "|".join(re.escape(c) for c in _CONTRACTIONS) + r")(?![\w'])", re.IGNORECASE
+)
+_POSSESSIVE = re.compile(r"(?<=[\w])'s\b", re.IGNORECASE)
+
+
+def expand_en_contractions(text: str) -> str:
+    """ "what's" -> "what is"; a remaining possessive is split off: "A100's" -> "A100 's"."""
+    if "'" not in text:
+        return text
+    text = _CONTRACTION.sub(lambda m: _CONTRACTIONS[m.group(0).lower()], text)
+    return _POSSESSIVE.sub(" 's", text)

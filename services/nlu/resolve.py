@@ -1,0 +1,92 @@
+"""Entity resolution past the grammar: SKUs misheard, titles half-said, pronouns.
+
+The grammar already maps exact titles to SKUs. What is left: a SKU code the
+ASR got slightly wrong (edit distance), a title said loosely or misheard as
+other characters with the same sound (pinyin similarity, Chinese), pronouns
+("它", "it") that the dialogue context fills, and names that match several
+products, which the merchant is asked to choose between.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from pypinyin import lazy_pinyin
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+from services.nlu.grammar import Vocabulary
+from services.nlu.grammar.vocabulary import title_key
+from shopvoice.common.v1 import command_pb2 as cmd
+
+PRONOUNS = frozenset(
+    {"它", "它的", "这个", "那个", "这件", "那件", "该商品", "it", "this", "that", "this one", "that one"}
+)
+MATCH_THRESHOLD = 80.0  # out of 100
+CLEAR_LEAD = 10.0  # the best match wins outright when this far ahead of the next
+MAX_CANDIDATES = 5
+
+
+@dataclass(frozen=True)
+class Resolution:
+    command: cmd.Command
+    candidates: list[str] = field(default_factory=list)  # several products matched: ask which
+
+
+def pinyin_key(text: str) -> str:
+    return "".join(lazy_pinyin(text))
+
+
+@lru_cache(maxsize=64)
+def _index(vocabulary: Vocabulary) -> tuple[list[str], list[str], list[str]]:
+    """Per vocabulary, computed once: SKUs, title keys, and their pinyin."""
+    skus = [sku for sku, _ in vocabulary.products]
+    keys = [title_key(title) for _, title in vocabulary.products]
+    return skus, keys, [pinyin_key(k) for k in keys]
+
+
+def _product_slot(command: cmd.Command) -> object | None:
+    intent = command.WhichOneof("intent")
+    slots = getattr(command, intent) if intent else None
+    return slots if slots is not None and hasattr(slots, "sku") and intent != "create_product" else None
+
+
+def resolve(command: cmd.Command, vocabulary: Vocabulary | None) -> Resolution:
+    slots = _product_slot(command)
+    if slots is None:
+        return Resolution(command)
+    spoken: str = slots.sku  # type: ignore[attr-defined]
+    if not spoken:
+        return Resolution(command)
+    if spoken.strip().casefold() in PRONOUNS:
+        slots.sku = ""  # type: ignore[attr-defined]  # the dialogue fills it from context
+        return Resolution(command)
+    if vocabulary is None or spoken in vocabulary.skus:
+        return Resolution(command)
+    candidates = _candidates(spoken, vocabulary)
+    if len(candidates) == 1:
+        slots.sku = candidates[0]  # type: ignore[attr-defined]
+        return Resolution(command)
+    return Resolution(command, candidates)
+
+
+def _candidates(spoken: str, vocabulary: Vocabulary) -> list[str]:
+    skus, keys, pinyins = _index(vocabulary)
+    if spoken.isascii() and any(ch.isdigit() for ch in spoken) and len(spoken) <= 12:
+        near = [sku for sku in skus if Levenshtein.distance(sku, spoken.upper()) <= 1]
+        if near:
+            return near[:MAX_CANDIDATES]
+    key = title_key(spoken)
+    if not key:
+        return []
+    scored: dict[int, float] = {}
+    for choices, query in ((keys, key), (pinyins, pinyin_key(key))):
+        for _choice, score, index in process.extract(
+            query, choices, scorer=fuzz.WRatio, limit=MAX_CANDIDATES * 2, score_cutoff=MATCH_THRESHOLD
+        ):
+            scored[index] = max(scored.get(index, 0.0), float(score))
+    ranked = sorted(scored.items(), key=lambda item: -item[1])
+    if len(ranked) >= 2 and ranked[0][1] - ranked[1][1] >= CLEAR_LEAD:
+        ranked = ranked[:1]
+    return [skus[index] for index, _ in ranked[:MAX_CANDIDATES]]

@@ -1,0 +1,66 @@
+"""Each merchant's catalog vocabulary (SKUs and titles) for the NLU, cached.
+
+Fetched from the catalog's GetVocabulary RPC, kept for NLU_VOCAB_TTL_S, and
+dropped as soon as a ProductChanged event for that merchant arrives on the
+catalog's event stream, so a new or renamed product is understood at once.
+Every NLU replica tails the stream itself (XREAD, no consumer group): each
+needs every event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import grpc
+import redis.asyncio as aioredis
+
+from services.nlu.grammar import Vocabulary
+from shopvoice import log
+from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from shopvoice.events.v1.events_pb2 import Event
+
+
+class VocabularyCache:
+    def __init__(self, catalog: grpc.aio.Channel, ttl_s: float, timeout_s: float) -> None:
+        self.catalog = catalog_pb2_grpc.CatalogServiceStub(catalog)
+        self.ttl_s = ttl_s
+        self.timeout_s = timeout_s
+        self._entries: dict[str, tuple[float, Vocabulary]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, merchant_id: str) -> Vocabulary | None:
+        """The merchant's vocabulary; a stale one when the catalog cannot answer; None if never fetched."""
+        entry = self._entries.get(merchant_id)
+        if entry and time.monotonic() - entry[0] < self.ttl_s:
+            return entry[1]
+        async with self._locks.setdefault(merchant_id, asyncio.Lock()):
+            entry = self._entries.get(merchant_id)
+            if entry and time.monotonic() - entry[0] < self.ttl_s:
+                return entry[1]
+            try:
+                reply = await self.catalog.GetVocabulary(
+                    catalog_pb2.GetVocabularyRequest(merchant_id=merchant_id), timeout=self.timeout_s
+                )
+            except grpc.aio.AioRpcError as exc:
+                log.get().warning("vocabulary unavailable", merchant_id=merchant_id, code=exc.code().name)
+                return entry[1] if entry else None
+            vocabulary = Vocabulary((e.sku, e.title) for e in reply.entries)
+            self._entries[merchant_id] = (time.monotonic(), vocabulary)
+            return vocabulary
+
+    def invalidate(self, merchant_id: str) -> None:
+        self._entries.pop(merchant_id, None)
+
+    async def follow(self, redis: aioredis.Redis, stream: str) -> None:
+        """Drop a merchant's entry whenever its catalog changes (runs until cancelled)."""
+        last_id = "$"
+        while True:
+            response: Any = await redis.xread({stream: last_id}, count=100, block=5000)
+            for _stream, entries in response or []:
+                for entry_id, fields in entries:
+                    last_id = entry_id
+                    event = Event.FromString(fields[b"event"])
+                    if event.WhichOneof("payload") in ("product_changed", "price_changed"):
+                        self.invalidate(event.merchant_id)

@@ -1,0 +1,1 @@
+"""Tests of the NLU fast path (normalisation, grammar, CLI)."""

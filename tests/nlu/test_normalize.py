@@ -1,0 +1,108 @@
+"""Normalisation examples from DESIGN.md and from what ASR produces."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.nlu.normalize import discount_to_percent, normalize
+from services.nlu.normalize.en_numbers import normalize_en_numbers
+from services.nlu.normalize.zh_numbers import normalize_zh_numbers, read_integer
+
+
+@pytest.mark.parametrize(
+    ("spoken", "written"),
+    [
+        ("九十九块九", "99.9元"),
+        ("一百二十九块九毛九", "129.99元"),
+        ("两百", "200"),
+        ("一千二", "1200"),
+        ("一万二", "12000"),
+        ("三千零五", "3005"),
+        ("一百零五", "105"),
+        ("十五", "15"),
+        ("九毛九", "0.99元"),
+        ("一百块零五分", "100.05元"),
+        ("百分之十", "10%"),
+        ("百分之十二点五", "12.5%"),
+        ("八五折", "85折"),
+        ("八折", "8折"),
+        ("订单一二三四", "订单1234"),
+        ("订单幺二三", "订单123"),
+        ("A一百", "A100"),
+        ("1千2", "1200"),
+        ("半价", "5折"),
+    ],
+)
+def test_chinese_numbers(spoken: str, written: str) -> None:
+    assert normalize_zh_numbers(spoken) == written
+
+
+@pytest.mark.parametrize("text", ["十几件", "二十多件", "几百块", "查一下", "便宜一点", "统一"])
+def test_chinese_words_that_are_not_numbers_stay(text: str) -> None:
+    assert normalize_zh_numbers(text) == text
+
+
+def test_spoken_number_next_to_a_code_stays_apart() -> None:
+    assert normalize_zh_numbers("A100两件") == "A100 2件"
+
+
+def test_read_integer_rejects_malformed() -> None:
+    assert read_integer("一二百") is None
+    assert read_integer("一千二百三十四") == 1234
+
+
+@pytest.mark.parametrize(
+    ("spoken", "written"),
+    [
+        ("ninety nine dollars", "99 dollars"),
+        ("nine zero one two", "9012"),
+        ("nine oh one two", "9012"),
+        ("double five one", "551"),
+        ("one hundred and five", "105"),
+        ("a hundred units", "100 units"),
+        ("twenty-five", "25"),
+        ("twelve point five percent", "12.5%"),
+        ("ninety nine dollars and ninety cents", "99.90 dollars"),
+        ("twelve thirty four", "12 34"),
+        ("red t-shirt", "red t-shirt"),
+    ],
+)
+def test_english_numbers(spoken: str, written: str) -> None:
+    assert normalize_en_numbers(spoken) == written
+
+
+@pytest.mark.parametrize(
+    ("zhe", "percent"),
+    [("8", "-20"), ("85", "-15"), ("8.5", "-15"), ("95", "-5"), ("7", "-30"), ("5", "-50")],
+)
+def test_discounts(zhe: str, percent: str) -> None:
+    assert discount_to_percent(zhe) == percent
+
+
+@pytest.mark.parametrize("zhe", ["0", "10", "100", "abc", "123"])
+def test_not_a_discount(zhe: str) -> None:
+    assert discount_to_percent(zhe) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "text", "language"),
+    [
+        ("Ａ１００的价格改成９９元", "A100的价格改成99元", "zh"),
+        ("嗯，把那个A一百的价格改成九十九块九", "把A100的价格改成99.9元", "zh"),
+        ("把把A100下架", "把A100下架", "zh"),
+        ("今天天气怎么样", "今天天气怎么样", "zh"),
+        (
+            "um set the the price of a one hundred to ninety nine dollars",
+            "set the price of A100 to 99 dollars",
+            "en",
+        ),
+        ("is A 100 in stock?", "is A100 in stock", "en"),
+        ("a100", "a100", "en"),
+        ("add a 20% discount", "add a 20% discount", "en"),
+        ("set the price of A100 TO 99", "set the price of A100 TO 99", "en"),
+        ("what's the status of order nine zero one two", "what is the status of order 9012", "en"),
+    ],
+)
+def test_pipeline(raw: str, text: str, language: str) -> None:
+    result = normalize(raw)
+    assert (result.text, result.language) == (text, language)
