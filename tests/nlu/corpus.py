@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 CORPUS = Path(__file__).with_name("utterances.tsv")
+HELDOUT = Path(__file__).with_name("heldout.tsv")
 _INT_SLOTS = frozenset({"quantity", "delta"})
 
 
@@ -36,8 +37,8 @@ def _slots(field: str, intent: str, text: str) -> dict[str, Any]:
     return slots
 
 
-def load_cases() -> Iterator[Case]:
-    for number, line in enumerate(CORPUS.read_text(encoding="utf-8").splitlines(), 1):
+def load_cases(path: Path = CORPUS) -> Iterator[Case]:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         text, intent, *rest = line.split("\t")

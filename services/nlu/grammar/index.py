@@ -20,6 +20,9 @@ from functools import cache
 from services.nlu.grammar.sentences import Template, compile_templates
 from services.nlu.grammar.slots import SKU_CODE_RE, SlotKinds, SlotValue
 from services.nlu.grammar.template import clause_cost
+from services.nlu.grammar.vocabulary import clean_title
+
+_CODE_INSIDE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,4}-?\d{1,10}(?![A-Za-z0-9])")
 
 #: A partial match must explain at least this share of the text.
 MIN_PARTIAL_COVERAGE = 0.5
@@ -111,10 +114,16 @@ class Grammar:
             raw = found.group(f"s{n}")
             if raw is None:
                 continue
+            if slot.kind == "title" and not any(c.isalpha() for c in raw):
+                return None  # a product title has letters; "0" is a stray digit
             value = self.kinds.read(slot.kind, raw)
             if value is None:
                 return None
-            if slot.kind == "sku" and not SKU_CODE_RE.fullmatch(raw):
+            if slot.kind == "sku" and not SKU_CODE_RE.fullmatch(clean_title(raw)):
+                if _CODE_INSIDE.search(raw) or not any(c.isalpha() for c in raw):
+                    # "price of B205", "A100给我": a code was said, so this wildcard
+                    # title is template words around it, not a product title.
+                    return None
                 titles += 1
             slot_chars += len(raw)
             values[slot.field] = value

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-_ZH_FILLERS = re.compile(r"嗯+|呃+|^额|啊+(?=[,， ]|$)|哎+|唉+|哦+|噢+|那个|就是说|然后呢?")
+_ZH_FILLERS = re.compile(
+    r"嗯+|呃+|^额|啊+(?=[,， ]|$)|哎+|唉+|哦+|噢+|那个|就是说|然后呢?|(?<=.)(?:帮我|给我)(?=.)"
+)
 _ZH_POLITE_PREFIX = re.compile(
     r"^(?:请你?|麻烦你?|你帮我|帮我|帮忙|能不能|能否|可不可以|可以|我想|我要|我想要|给我|帮|先|再)+(?=.)"
 )
