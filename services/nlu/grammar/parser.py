@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from services.nlu.grammar.commands import CommandError, build_command, negate, unknown_command
 from services.nlu.grammar.index import TemplateMatch, grammar_for
 from services.nlu.grammar.slots import SKU_CODE_RE, SlotValue
+from services.nlu.grammar.validate import validate_command
 from services.nlu.grammar.vocabulary import Vocabulary, VocabularyLike, clean_title
 from services.nlu.normalize import normalize
 from shopvoice.common.v1.command_pb2 import Command
@@ -86,6 +87,10 @@ def parse(text: str, vocabulary: Vocabulary | VocabularyLike | None = None) -> P
         try:
             command = build_command(match.template.intent, values)
         except CommandError:
+            continue
+        if validate_command(command):
+            # A template matched but a slot breaks the contract (e.g. "0A" read as a
+            # SKU): the fast path answers only with commands that validate.
             continue
         return Parse(
             command=command,
