@@ -83,7 +83,7 @@ _FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthC
 @given(_utterances)
 def test_parse_never_raises_and_obeys_the_contract(text: str) -> None:
     result = parse(text)
-    assert validate_command(result.command) == [], (text, command_to_json(result.command))
+    assert validate_command(result.command, allow_missing=True) == [], (text, command_to_json(result.command))
     assert 0.0 <= result.confidence <= 1.0
     assert result.language in ("zh", "en")
     payload = command_to_json(result.command)

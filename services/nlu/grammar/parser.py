@@ -88,7 +88,7 @@ def parse(text: str, vocabulary: Vocabulary | VocabularyLike | None = None) -> P
             command = build_command(match.template.intent, values)
         except CommandError:
             continue
-        if validate_command(command):
+        if validate_command(command, allow_missing=True):
             # A template matched but a slot breaks the contract (e.g. "0A" read as a
             # SKU): the fast path answers only with commands that validate.
             continue

@@ -61,16 +61,21 @@ def _sku_problems(sku: str, required: bool) -> list[str]:
     return []
 
 
-def validate_command(command: Command) -> list[str]:
-    """Problems with ``command``; an empty list means it obeys the contract."""
+def validate_command(command: Command, allow_missing: bool = False) -> list[str]:
+    """Problems with ``command``; an empty list means it obeys the contract.
+
+    ``allow_missing``: a product or order not said at all ("ship it") is fine; the
+    dialogue fills it from context or asks. The parser's answers are checked this
+    way; a command about to be dispatched is checked strictly.
+    """
     intent = command.WhichOneof("intent")
     if intent is None:
         return ["no intent set"]
     msg = getattr(command, intent)
     problems: list[str] = []
     if intent in _SKU_INTENTS:
-        problems += _sku_problems(msg.sku, required=True)
-    if intent in _ORDER_INTENTS and not _ORDER_ID.fullmatch(msg.order_id):
+        problems += _sku_problems(msg.sku, required=not allow_missing)
+    if intent in _ORDER_INTENTS and not (allow_missing and not msg.order_id) and not _ORDER_ID.fullmatch(msg.order_id):
         problems.append(f"order_id must be digits: {msg.order_id!r}")
     if intent == "set_price":
         if not msg.HasField("price"):
