@@ -89,7 +89,9 @@ def mutation(merchant_id: str, key: str | None = None) -> pb.Mutation:
 
 
 def line(sku: str, quantity: int, units: int, nanos: int = 0, title: str = "") -> pb.OrderLine:
-    return pb.OrderLine(sku=sku, title=title or f"product {sku}", quantity=quantity, unit_price=Money(units=units, nanos=nanos))
+    return pb.OrderLine(
+        sku=sku, title=title or f"product {sku}", quantity=quantity, unit_price=Money(units=units, nanos=nanos)
+    )
 
 
 def place(
@@ -136,9 +138,7 @@ def wait_for(probe: Callable[[], T | None], timeout: float = 10.0, what: str = "
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def wait_reservation(
-    stub: orders_pb2_grpc.OrdersServiceStub, merchant_id: str, order_id: str, status: int
-) -> pb.Order:
+def wait_reservation(stub: orders_pb2_grpc.OrdersServiceStub, merchant_id: str, order_id: str, status: int) -> pb.Order:
     def probe() -> pb.Order | None:
         order = get(stub, merchant_id, order_id)
         return order if order.reservation_status == status else None
@@ -155,7 +155,9 @@ def reserved(
     return wait_reservation(stub, merchant_id, order.order_id, pb.RESERVATION_STATUS_RESERVED)
 
 
-def orders_events(rds: redis.Redis, prefix: str, merchant_id: str, order_id: str | None = None) -> list[events_pb2.Event]:
+def orders_events(
+    rds: redis.Redis, prefix: str, merchant_id: str, order_id: str | None = None
+) -> list[events_pb2.Event]:
     """Events the relay published on the orders stream for one shop (and order)."""
     found = []
     for _id, fields in rds.xrange(f"{prefix}:events:orders"):
