@@ -38,6 +38,9 @@ class Order:
     refunded: Decimal = Decimal(0)
     reservation_reason: str = ""
     cancel_reason: str = ""
+    carrier: str = ""
+    tracking_number: str = ""
+    shipped_at: datetime | None = None
     rating: int | None = None
     review: str = ""
     version: int = 1

@@ -1,5 +1,5 @@
-"""The sales rollup: what each order contributes to the reports, kept in step
-with the order in the same transaction.
+"""The daily sales rollup (sales_daily): what each order contributes to the
+reports, kept in step with the order in the same transaction.
 
 Every change to an order subtracts its old contribution and adds its new one,
 so the rollup is always the sum over orders of `contribution(order)` without a
@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from services.orders.model import Order
 from shopvoice.db import Conn
 
 SHOP = "*"  # the sku of the whole-shop row
-FOUR_PLACES = Decimal("0.0001")
+FOUR_PLACES = Decimal("0.0001")  # rounded half up, as Postgres round() does (analytics.EDGE_SKU)
 
 
 @dataclass
@@ -63,7 +63,7 @@ def contribution(order: Order) -> Contribution:
     per_sku: dict[str, Figures] = defaultdict(Figures)
     for line in order.lines:
         figures = per_sku[line.sku]
-        share = (line.amount * net / order.total).quantize(FOUR_PLACES) if order.total else Decimal(0)
+        share = (line.amount * net / order.total).quantize(FOUR_PLACES, ROUND_HALF_UP) if order.total else Decimal(0)
         figures.revenue += share
         if standing:
             figures.units += line.quantity
@@ -74,18 +74,15 @@ def contribution(order: Order) -> Contribution:
     return result
 
 
-def buckets(at: datetime) -> tuple[datetime, datetime]:
-    """The UTC day and UTC quarter hour an instant falls in."""
-    utc = at.astimezone(UTC)
-    day = utc.replace(hour=0, minute=0, second=0, microsecond=0)
-    quarter = utc.replace(minute=utc.minute - utc.minute % 15, second=0, microsecond=0)
-    return day, quarter
+def utc_day(at: datetime) -> datetime:
+    """The UTC day an instant falls in (its 00:00 UTC)."""
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 UPSERT = (
-    "INSERT INTO sales_rollup AS r (merchant_id, grain, bucket, sku, orders, units, revenue, rating_sum, rating_count)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (merchant_id, grain, bucket, sku) DO UPDATE SET"
+    "INSERT INTO sales_daily AS r (merchant_id, day, sku, orders, units, revenue, rating_sum, rating_count)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (merchant_id, day, sku) DO UPDATE SET"
     " orders = r.orders + EXCLUDED.orders, units = r.units + EXCLUDED.units, revenue = r.revenue + EXCLUDED.revenue,"
     " rating_sum = r.rating_sum + EXCLUDED.rating_sum, rating_count = r.rating_count + EXCLUDED.rating_count"
 )
@@ -98,27 +95,14 @@ async def apply(conn: Conn, merchant_id: str, before: Contribution | None, after
         return
     old = before.by_sku if before else {}
     new = after.by_sku if after else {}
-    day, quarter = buckets(reference.created_at)
+    day = utc_day(reference.created_at)
     rows = []
     # Sorted keys: concurrent transactions lock rollup rows in one order (no deadlock).
     for sku in sorted(old.keys() | new.keys()):
         delta = new.get(sku, Figures()).minus(old.get(sku, Figures()))
-        if delta.is_zero():
-            continue
-        for grain, bucket in (("d", day), ("q", quarter)):
-            rows.append(
-                (
-                    merchant_id,
-                    grain,
-                    bucket,
-                    sku,
-                    delta.orders,
-                    delta.units,
-                    delta.revenue,
-                    delta.rating_sum,
-                    delta.rating_count,
-                )
-            )
+        if not delta.is_zero():
+            d = delta
+            rows.append((merchant_id, day, sku, d.orders, d.units, d.revenue, d.rating_sum, d.rating_count))
     if rows:
         async with conn.cursor() as cur:
             await cur.executemany(UPSERT, rows)

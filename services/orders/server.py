@@ -60,7 +60,7 @@ def validate_sku(sku: str) -> str:
     return sku.upper()
 
 
-def to_proto(order: Order, history: tuple[list[store.ShipmentRow], list[store.RefundRow]] | None = None) -> pb.Order:
+def to_proto(order: Order, refunds: list[store.RefundRow] | None = None) -> pb.Order:
     currency = order.currency_code
     message = pb.Order(
         merchant_id=order.merchant_id,
@@ -85,12 +85,11 @@ def to_proto(order: Order, history: tuple[list[store.ShipmentRow], list[store.Re
     if order.rating is not None:
         message.rating = order.rating
     message.created_at.FromDatetime(order.created_at)
-    shipments, refunds = history or ([], [])
-    for s in shipments:
-        shipment = pb.Shipment(carrier=s.carrier, tracking_number=s.tracking_number)
-        shipment.shipped_at.FromDatetime(s.shipped_at)
+    if order.shipped_at is not None:
+        shipment = pb.Shipment(carrier=order.carrier, tracking_number=order.tracking_number)
+        shipment.shipped_at.FromDatetime(order.shipped_at)
         message.shipments.append(shipment)
-    for r in refunds:
+    for r in refunds or []:
         refund = pb.Refund(
             refund_id=r.refund_id,
             amount=from_decimal(r.amount, currency),
@@ -135,8 +134,8 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
             summary = await action(conn, order)
             await store.save(conn, order)
             await rollup.apply(conn, merchant_id, before, rollup.contribution(order))
-            history = await store.history(conn, merchant_id, order_id)
-            return pb.OrderResult(order=to_proto(order, history), summary=summary)
+            refunds = await store.refunds(conn, merchant_id, order_id)
+            return pb.OrderResult(order=to_proto(order, refunds), summary=summary)
 
         return await self._mutate(method, request, apply)
 
@@ -187,7 +186,7 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
         order_id = store.parse_order_id(request.order_id)
         async with self.pool.connection() as conn:
             order = await store.load(conn, merchant_id, order_id)
-            return to_proto(order, await store.history(conn, merchant_id, order_id))
+            return to_proto(order, await store.refunds(conn, merchant_id, order_id))
 
     @grpc_boundary
     async def ListOrders(
@@ -230,8 +229,7 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
         tracking = request.tracking_number.strip()
 
         async def action(conn: Conn, order: Order) -> str:
-            states.ship(order, carrier, tracking)
-            await store.add_shipment(conn, order, carrier, tracking)
+            states.ship(order, carrier, tracking, datetime.now(UTC))
             await saga.shipped(conn, self.stream, order, carrier, tracking)
             via = f" via {carrier}" if carrier else ""
             return f"order {order.order_id} shipped{via}" + (f", tracking {tracking}" if tracking else "")

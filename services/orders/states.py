@@ -10,6 +10,7 @@ whose money was given back, no refund beyond what was paid).
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from services.orders.model import Order
@@ -62,7 +63,7 @@ def confirm(order: Order) -> None:
     order.fulfillment_status = "confirmed"
 
 
-def ship(order: Order, carrier: str, tracking_number: str) -> None:
+def ship(order: Order, carrier: str, tracking_number: str, at: datetime) -> None:
     if carrier and carrier not in CARRIERS:
         raise InvalidArgument(f"unknown carrier {carrier!r}; use one of {', '.join(sorted(CARRIERS))}")
     if len(tracking_number) > 64:
@@ -75,6 +76,7 @@ def ship(order: Order, carrier: str, tracking_number: str) -> None:
             f"cannot ship order {order.order_id} yet: the stock reservation is still pending; try again shortly"
         )
     order.fulfillment_status = "shipped"
+    order.carrier, order.tracking_number, order.shipped_at = carrier, tracking_number, at
     if order.reservation_status == "reserved":
         order.reservation_status = "committed"
 

@@ -15,7 +15,8 @@ from shopvoice.errors import FailedPrecondition, InvalidArgument, NotFound
 
 ORDER_COLUMNS = (
     "merchant_id, order_id, customer_ref, currency_code, total, refunded, payment_status, fulfillment_status,"
-    " reservation_status, reservation_reason, cancel_reason, rating, review, created_at, version"
+    " reservation_status, reservation_reason, cancel_reason, carrier, tracking_number, shipped_at, rating, review,"
+    " created_at, version"
 )
 
 
@@ -78,6 +79,13 @@ async def insert(conn: Conn, order: Order) -> None:
                 for ln in order.lines
             ],
         )
+        # Last sold under this title (top products names a SKU by it); sorted: no deadlock.
+        await cur.executemany(
+            "INSERT INTO sku_titles (merchant_id, sku, title) VALUES (%s, %s, %s)"
+            " ON CONFLICT (merchant_id, sku) DO UPDATE SET title = EXCLUDED.title"
+            " WHERE sku_titles.title <> EXCLUDED.title",
+            sorted({(order.merchant_id, ln.sku, ln.title) for ln in order.lines}),
+        )
 
 
 def _order(row: dict[str, Any], lines: list[Line]) -> Order:
@@ -95,6 +103,9 @@ def _order(row: dict[str, Any], lines: list[Line]) -> Order:
         refunded=row["refunded"],
         reservation_reason=row["reservation_reason"],
         cancel_reason=row["cancel_reason"],
+        carrier=row["carrier"],
+        tracking_number=row["tracking_number"],
+        shipped_at=row["shipped_at"],
         rating=row["rating"],
         review=row["review"],
         version=row["version"],
@@ -123,7 +134,8 @@ async def save(conn: Conn, order: Order) -> None:
     """Write back what the state machines may change, bumping the version."""
     await conn.execute(
         "UPDATE orders SET refunded = %s, payment_status = %s, fulfillment_status = %s, reservation_status = %s,"
-        " reservation_reason = %s, cancel_reason = %s, rating = %s, review = %s, updated_at = now(),"
+        " reservation_reason = %s, cancel_reason = %s, carrier = %s, tracking_number = %s, shipped_at = %s,"
+        " rating = %s, review = %s, updated_at = now(),"
         " version = version + 1 WHERE merchant_id = %s AND order_id = %s",
         (
             order.refunded,
@@ -132,6 +144,9 @@ async def save(conn: Conn, order: Order) -> None:
             order.reservation_status,
             order.reservation_reason,
             order.cancel_reason,
+            order.carrier,
+            order.tracking_number,
+            order.shipped_at,
             order.rating,
             order.review,
             order.merchant_id,
@@ -139,15 +154,6 @@ async def save(conn: Conn, order: Order) -> None:
         ),
     )
     order.version += 1
-
-
-async def add_shipment(conn: Conn, order: Order, carrier: str, tracking_number: str) -> None:
-    await conn.execute(
-        "INSERT INTO shipments (merchant_id, order_id, shipment_no, carrier, tracking_number)"
-        " SELECT %s, %s, coalesce(max(shipment_no), 0) + 1, %s, %s FROM shipments"
-        " WHERE merchant_id = %s AND order_id = %s",
-        (order.merchant_id, order.order_id, carrier, tracking_number, order.merchant_id, order.order_id),
-    )
 
 
 async def add_refund(conn: Conn, order: Order, amount: Decimal, restocked: dict[str, int], reason: str) -> str:
@@ -178,13 +184,6 @@ async def add_refund(conn: Conn, order: Order, amount: Decimal, restocked: dict[
 
 
 @dataclass
-class ShipmentRow:
-    carrier: str
-    tracking_number: str
-    shipped_at: datetime
-
-
-@dataclass
 class RefundRow:
     refund_id: str
     amount: Decimal
@@ -194,20 +193,13 @@ class RefundRow:
     created_at: datetime
 
 
-async def history(conn: Conn, merchant_id: str, order_id: int) -> tuple[list[ShipmentRow], list[RefundRow]]:
-    cur = await conn.execute(
-        "SELECT carrier, tracking_number, shipped_at FROM shipments"
-        " WHERE merchant_id = %s AND order_id = %s ORDER BY shipment_no",
-        (merchant_id, order_id),
-    )
-    shipments = [ShipmentRow(**r) for r in await cur.fetchall()]
+async def refunds(conn: Conn, merchant_id: str, order_id: int) -> list[RefundRow]:
     cur = await conn.execute(
         "SELECT refund_id::text, amount, restock, restocked, reason, created_at FROM refunds"
         " WHERE merchant_id = %s AND order_id = %s ORDER BY created_at, refund_id",
         (merchant_id, order_id),
     )
-    refunds = [RefundRow(**r) for r in await cur.fetchall()]
-    return shipments, refunds
+    return [RefundRow(**r) for r in await cur.fetchall()]
 
 
 # list_orders filters, as a merchant says them.

@@ -26,6 +26,9 @@ CREATE TABLE orders (
         CHECK (reservation_status IN ('none', 'pending', 'reserved', 'refused', 'released', 'committed')),
     reservation_reason text NOT NULL DEFAULT '',
     cancel_reason      text NOT NULL DEFAULT '',
+    carrier            text NOT NULL DEFAULT '',  -- an order ships once, as a whole
+    tracking_number    text NOT NULL DEFAULT '',
+    shipped_at         timestamptz,
     rating             smallint CHECK (rating BETWEEN 1 AND 5),
     review             text NOT NULL DEFAULT '',
     created_at         timestamptz NOT NULL DEFAULT now(),
@@ -35,10 +38,16 @@ CREATE TABLE orders (
     -- never refund more than was paid
     CHECK (refunded <= total)
 );
--- list_orders by period, and by the statuses a merchant asks about.
-CREATE INDEX orders_by_created ON orders (merchant_id, created_at);
-CREATE INDEX orders_by_payment ON orders (merchant_id, payment_status, order_id);
-CREATE INDEX orders_by_fulfillment ON orders (merchant_id, fulfillment_status, order_id);
+-- list_orders by period, and the ends of report periods (analytics.py) as
+-- index-only scans.
+CREATE INDEX orders_by_created ON orders (merchant_id, created_at)
+    INCLUDE (payment_status, units, total, refunded, rating);
+-- The statuses a merchant asks about are the rare ones: small partial indexes.
+CREATE INDEX orders_to_ship ON orders (merchant_id, order_id) WHERE fulfillment_status IN ('unfulfilled', 'confirmed');
+CREATE INDEX orders_unpaid ON orders (merchant_id, order_id) WHERE payment_status = 'pending';
+CREATE INDEX orders_refunded ON orders (merchant_id, order_id)
+    WHERE payment_status IN ('refunded', 'partially_refunded');
+CREATE INDEX orders_cancelled ON orders (merchant_id, order_id) WHERE fulfillment_status = 'cancelled';
 
 CREATE TABLE order_lines (
     merchant_id text NOT NULL,
@@ -50,21 +59,18 @@ CREATE TABLE order_lines (
     unit_price  numeric(20, 4) NOT NULL CHECK (unit_price >= 0),
     restocked   bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (merchant_id, order_id, line_no),
-    FOREIGN KEY (merchant_id, order_id) REFERENCES orders (merchant_id, order_id),
+    -- No foreign key to orders: lines are written only with their order, in its
+    -- transaction (store.insert), and the per-row check would cost a million-order
+    -- seed more than the rest of its load.
     CHECK (restocked BETWEEN 0 AND quantity)
 );
--- the title a SKU was last sold under (top products)
-CREATE INDEX order_lines_by_sku ON order_lines (merchant_id, sku, order_id DESC);
 
-CREATE TABLE shipments (
-    merchant_id     text NOT NULL,
-    order_id        bigint NOT NULL,
-    shipment_no     smallint NOT NULL,
-    carrier         text NOT NULL DEFAULT '',
-    tracking_number text NOT NULL DEFAULT '',
-    shipped_at      timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (merchant_id, order_id, shipment_no),
-    FOREIGN KEY (merchant_id, order_id) REFERENCES orders (merchant_id, order_id)
+-- The title each SKU was last sold under, for top products.
+CREATE TABLE sku_titles (
+    merchant_id text NOT NULL,
+    sku         text NOT NULL,
+    title       text NOT NULL,
+    PRIMARY KEY (merchant_id, sku)
 );
 
 CREATE TABLE refunds (
@@ -76,29 +82,26 @@ CREATE TABLE refunds (
     restocked   jsonb NOT NULL DEFAULT '[]',  -- [{"sku": ..., "quantity": ...}]
     reason      text NOT NULL DEFAULT '',
     created_at  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (merchant_id, refund_id),
-    FOREIGN KEY (merchant_id, order_id) REFERENCES orders (merchant_id, order_id)
+    PRIMARY KEY (merchant_id, refund_id)  -- written with its order's update (no FK, as order_lines)
 );
 CREATE INDEX refunds_by_order ON refunds (merchant_id, order_id, created_at);
 
--- Sales rollup, maintained in the transaction of every change to an order
--- (services/orders/rollup.py). sku '*' is the whole shop. Buckets are UTC:
--- grain 'd' = a UTC day, 'q' = a UTC quarter hour. A report period (local
--- midnights in an IANA zone; every offset in use is a multiple of 15 minutes)
--- is the whole UTC days inside it plus the quarter hours at its two ends: exact
--- in every zone, and a month is ~30 day rows plus at most 192 quarter rows.
-CREATE TABLE sales_rollup (
+-- Sales per UTC day, maintained in the transaction of every change to an order
+-- (services/orders/rollup.py); sku '*' is the whole shop. A report period
+-- (local midnights in any IANA zone) is the whole UTC days inside it, read here,
+-- plus less than a day at each end, read from orders_by_created: a month is
+-- ~30 rollup rows and two days of orders whatever the shop's history.
+CREATE TABLE sales_daily (
     merchant_id  text NOT NULL,
-    grain        "char" NOT NULL CHECK (grain IN ('d', 'q')),
-    bucket       timestamptz NOT NULL,
+    day          timestamptz NOT NULL,  -- 00:00 UTC
     sku          text NOT NULL,
     orders       bigint NOT NULL DEFAULT 0,
     units        bigint NOT NULL DEFAULT 0,
     revenue      numeric(20, 4) NOT NULL DEFAULT 0,  -- net of refunds
     rating_sum   bigint NOT NULL DEFAULT 0,
     rating_count bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (merchant_id, grain, bucket, sku)
+    PRIMARY KEY (merchant_id, day, sku)
 );
--- The shop's ('*') or one SKU's figures over a period: index-only range scans.
-CREATE INDEX sales_rollup_by_sku ON sales_rollup (merchant_id, sku, grain, bucket)
+-- The shop's ('*') or one SKU's days: index-only range scans.
+CREATE INDEX sales_daily_by_sku ON sales_daily (merchant_id, sku, day)
     INCLUDE (orders, units, revenue, rating_sum, rating_count);
