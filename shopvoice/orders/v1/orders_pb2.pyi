@@ -68,6 +68,44 @@ FULFILLMENT_STATUS_DELIVERED: FulfillmentStatus.ValueType  # 4
 FULFILLMENT_STATUS_CANCELLED: FulfillmentStatus.ValueType  # 5
 Global___FulfillmentStatus: _TypeAlias = FulfillmentStatus  # noqa: Y015
 
+class _ReservationStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ReservationStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReservationStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RESERVATION_STATUS_UNSPECIFIED: _ReservationStatus.ValueType  # 0
+    RESERVATION_STATUS_NONE: _ReservationStatus.ValueType  # 1
+    """nothing was reserved (historical/imported orders)"""
+    RESERVATION_STATUS_PENDING: _ReservationStatus.ValueType  # 2
+    """OrderPlaced sent, the catalog has not answered"""
+    RESERVATION_STATUS_RESERVED: _ReservationStatus.ValueType  # 3
+    """the catalog holds the stock"""
+    RESERVATION_STATUS_REFUSED: _ReservationStatus.ValueType  # 4
+    """the catalog refused: the order was cancelled"""
+    RESERVATION_STATUS_RELEASED: _ReservationStatus.ValueType  # 5
+    """cancelled: the stock was handed back"""
+    RESERVATION_STATUS_COMMITTED: _ReservationStatus.ValueType  # 6
+    """shipped: the stock left the warehouse"""
+
+class ReservationStatus(_ReservationStatus, metaclass=_ReservationStatusEnumTypeWrapper):
+    """Where the order's stock stands in the catalog (the reservation saga)."""
+
+RESERVATION_STATUS_UNSPECIFIED: ReservationStatus.ValueType  # 0
+RESERVATION_STATUS_NONE: ReservationStatus.ValueType  # 1
+"""nothing was reserved (historical/imported orders)"""
+RESERVATION_STATUS_PENDING: ReservationStatus.ValueType  # 2
+"""OrderPlaced sent, the catalog has not answered"""
+RESERVATION_STATUS_RESERVED: ReservationStatus.ValueType  # 3
+"""the catalog holds the stock"""
+RESERVATION_STATUS_REFUSED: ReservationStatus.ValueType  # 4
+"""the catalog refused: the order was cancelled"""
+RESERVATION_STATUS_RELEASED: ReservationStatus.ValueType  # 5
+"""cancelled: the stock was handed back"""
+RESERVATION_STATUS_COMMITTED: ReservationStatus.ValueType  # 6
+"""shipped: the stock left the warehouse"""
+Global___ReservationStatus: _TypeAlias = ReservationStatus  # noqa: Y015
+
 @_typing.final
 class Actor(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -176,6 +214,28 @@ class Shipment(_message.Message):
 Global___Shipment: _TypeAlias = Shipment  # noqa: Y015
 
 @_typing.final
+class RestockLine(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SKU_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    sku: _builtins.str
+    quantity: _builtins.int
+    def __init__(
+        self,
+        *,
+        sku: _builtins.str = ...,
+        quantity: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["quantity", b"quantity", "sku", b"sku"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RestockLine: _TypeAlias = RestockLine  # noqa: Y015
+
+@_typing.final
 class Refund(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -183,12 +243,17 @@ class Refund(_message.Message):
     AMOUNT_FIELD_NUMBER: _builtins.int
     RESTOCK_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    RESTOCKED_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     refund_id: _builtins.str
     restock: _builtins.bool
+    reason: _builtins.str
     @_builtins.property
     def amount(self) -> _money_pb2.Money: ...
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def restocked(self) -> _containers.RepeatedCompositeFieldContainer[Global___RestockLine]: ...
     def __init__(
         self,
         *,
@@ -196,10 +261,12 @@ class Refund(_message.Message):
         amount: _money_pb2.Money | None = ...,
         restock: _builtins.bool = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        restocked: _abc.Iterable[Global___RestockLine] | None = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "created_at", b"created_at", "refund_id", b"refund_id", "restock", b"restock"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "created_at", b"created_at", "reason", b"reason", "refund_id", b"refund_id", "restock", b"restock", "restocked", b"restocked"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -223,6 +290,9 @@ class Order(_message.Message):
     REVIEW_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    RESERVATION_STATUS_FIELD_NUMBER: _builtins.int
+    RESERVATION_REASON_FIELD_NUMBER: _builtins.int
+    CANCEL_REASON_FIELD_NUMBER: _builtins.int
     merchant_id: _builtins.str
     order_id: _builtins.str
     """digits, as merchants say it"""
@@ -232,6 +302,10 @@ class Order(_message.Message):
     rating: _builtins.int
     review: _builtins.str
     version: _builtins.int
+    reservation_status: Global___ReservationStatus.ValueType
+    reservation_reason: _builtins.str
+    """the catalog's reason when refused"""
+    cancel_reason: _builtins.str
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderLine]: ...
     @_builtins.property
@@ -261,10 +335,13 @@ class Order(_message.Message):
         review: _builtins.str = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         version: _builtins.int = ...,
+        reservation_status: Global___ReservationStatus.ValueType = ...,
+        reservation_reason: _builtins.str = ...,
+        cancel_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_rating", b"_rating", "created_at", b"created_at", "rating", b"rating", "refunded", b"refunded", "total", b"total"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_rating", b"_rating", "created_at", b"created_at", "customer_ref", b"customer_ref", "fulfillment_status", b"fulfillment_status", "lines", b"lines", "merchant_id", b"merchant_id", "order_id", b"order_id", "payment_status", b"payment_status", "rating", b"rating", "refunded", b"refunded", "refunds", b"refunds", "review", b"review", "shipments", b"shipments", "total", b"total", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_rating", b"_rating", "cancel_reason", b"cancel_reason", "created_at", b"created_at", "customer_ref", b"customer_ref", "fulfillment_status", b"fulfillment_status", "lines", b"lines", "merchant_id", b"merchant_id", "order_id", b"order_id", "payment_status", b"payment_status", "rating", b"rating", "refunded", b"refunded", "refunds", b"refunds", "reservation_reason", b"reservation_reason", "reservation_status", b"reservation_status", "review", b"review", "shipments", b"shipments", "total", b"total", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__rating: _TypeAlias = _typing.Literal["rating"]  # noqa: Y015
     _WhichOneofArgType__rating: _TypeAlias = _typing.Literal["_rating", b"_rating"]  # noqa: Y015
@@ -363,11 +440,15 @@ class ListOrdersRequest(_message.Message):
     PERIOD_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
     merchant_id: _builtins.str
     status: _command_pb2.OrderFilter.ValueType
     period: _command_pb2.Period.ValueType
     page_size: _builtins.int
+    """0 = 20, at most 200"""
     page_token: _builtins.str
+    time_zone: _builtins.str
+    """IANA name for period; empty = Asia/Shanghai"""
     def __init__(
         self,
         *,
@@ -376,10 +457,11 @@ class ListOrdersRequest(_message.Message):
         period: _command_pb2.Period.ValueType = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        time_zone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["merchant_id", b"merchant_id", "page_size", b"page_size", "page_token", b"page_token", "period", b"period", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["merchant_id", b"merchant_id", "page_size", b"page_size", "page_token", b"page_token", "period", b"period", "status", b"status", "time_zone", b"time_zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -494,13 +576,20 @@ class RefundOrderRequest(_message.Message):
     ORDER_ID_FIELD_NUMBER: _builtins.int
     AMOUNT_FIELD_NUMBER: _builtins.int
     RESTOCK_FIELD_NUMBER: _builtins.int
+    RESTOCK_LINES_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
     restock: _builtins.bool
+    reason: _builtins.str
     @_builtins.property
     def mutation(self) -> Global___Mutation: ...
     @_builtins.property
     def amount(self) -> _money_pb2.Money:
         """absent = full refund"""
+
+    @_builtins.property
+    def restock_lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___RestockLine]:
+        """With restock: the units that come back; empty = every unit not restocked yet."""
 
     def __init__(
         self,
@@ -509,16 +598,71 @@ class RefundOrderRequest(_message.Message):
         order_id: _builtins.str = ...,
         amount: _money_pb2.Money | None = ...,
         restock: _builtins.bool = ...,
+        restock_lines: _abc.Iterable[Global___RestockLine] | None = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "mutation", b"mutation"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "mutation", b"mutation", "order_id", b"order_id", "restock", b"restock"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "mutation", b"mutation", "order_id", b"order_id", "reason", b"reason", "restock", b"restock", "restock_lines", b"restock_lines"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
 
 Global___RefundOrderRequest: _TypeAlias = RefundOrderRequest  # noqa: Y015
+
+@_typing.final
+class MarkDeliveredRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MUTATION_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    order_id: _builtins.str
+    @_builtins.property
+    def mutation(self) -> Global___Mutation: ...
+    def __init__(
+        self,
+        *,
+        mutation: Global___Mutation | None = ...,
+        order_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["mutation", b"mutation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mutation", b"mutation", "order_id", b"order_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkDeliveredRequest: _TypeAlias = MarkDeliveredRequest  # noqa: Y015
+
+@_typing.final
+class RateOrderRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MUTATION_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    RATING_FIELD_NUMBER: _builtins.int
+    REVIEW_FIELD_NUMBER: _builtins.int
+    order_id: _builtins.str
+    rating: _builtins.int
+    """1-5"""
+    review: _builtins.str
+    @_builtins.property
+    def mutation(self) -> Global___Mutation: ...
+    def __init__(
+        self,
+        *,
+        mutation: Global___Mutation | None = ...,
+        order_id: _builtins.str = ...,
+        rating: _builtins.int = ...,
+        review: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["mutation", b"mutation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mutation", b"mutation", "order_id", b"order_id", "rating", b"rating", "review", b"review"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RateOrderRequest: _TypeAlias = RateOrderRequest  # noqa: Y015
 
 @_typing.final
 class SalesReportRequest(_message.Message):
@@ -597,6 +741,8 @@ class SalesReportResponse(_message.Message):
     AVG_RATING_FIELD_NUMBER: _builtins.int
     TOP_PRODUCTS_FIELD_NUMBER: _builtins.int
     SUMMARY_FIELD_NUMBER: _builtins.int
+    RATED_ORDERS_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
     metric: _command_pb2.Metric.ValueType
     period: _command_pb2.Period.ValueType
     orders: _builtins.int
@@ -604,6 +750,10 @@ class SalesReportResponse(_message.Message):
     avg_rating: _builtins.float
     """a statistic, not money"""
     summary: _builtins.str
+    rated_orders: _builtins.int
+    """how many ratings avg_rating averages"""
+    time_zone: _builtins.str
+    """the zone the period was resolved in"""
     @_builtins.property
     def to(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -622,10 +772,12 @@ class SalesReportResponse(_message.Message):
         avg_rating: _builtins.float = ...,
         top_products: _abc.Iterable[Global___TopProduct] | None = ...,
         summary: _builtins.str = ...,
+        rated_orders: _builtins.int = ...,
+        time_zone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["from", b"from", "revenue", b"revenue", "to", b"to"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["avg_rating", b"avg_rating", "from", b"from", "metric", b"metric", "orders", b"orders", "period", b"period", "revenue", b"revenue", "summary", b"summary", "to", b"to", "top_products", b"top_products", "units", b"units"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["avg_rating", b"avg_rating", "from", b"from", "metric", b"metric", "orders", b"orders", "period", b"period", "rated_orders", b"rated_orders", "revenue", b"revenue", "summary", b"summary", "time_zone", b"time_zone", "to", b"to", "top_products", b"top_products", "units", b"units"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

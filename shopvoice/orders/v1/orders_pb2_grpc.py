@@ -76,6 +76,16 @@ class OrdersServiceStub:
                 request_serializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.SalesReportRequest.SerializeToString,
                 response_deserializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.SalesReportResponse.FromString,
                 _registered_method=True)
+        self.MarkDelivered = channel.unary_unary(
+                '/shopvoice.orders.v1.OrdersService/MarkDelivered',
+                request_serializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.MarkDeliveredRequest.SerializeToString,
+                response_deserializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.OrderResult.FromString,
+                _registered_method=True)
+        self.RateOrder = channel.unary_unary(
+                '/shopvoice.orders.v1.OrdersService/RateOrder',
+                request_serializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.RateOrderRequest.SerializeToString,
+                response_deserializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.OrderResult.FromString,
+                _registered_method=True)
 
 
 class OrdersServiceServicer:
@@ -131,6 +141,20 @@ class OrdersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MarkDelivered(self, request, context):
+        """The carrier reports delivery: shipped -> delivered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RateOrder(self, request, context):
+        """The customer's 1-5 rating and review, once the order has shipped.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrdersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -173,6 +197,16 @@ def add_OrdersServiceServicer_to_server(servicer, server):
                     servicer.SalesReport,
                     request_deserializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.SalesReportRequest.FromString,
                     response_serializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.SalesReportResponse.SerializeToString,
+            ),
+            'MarkDelivered': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkDelivered,
+                    request_deserializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.MarkDeliveredRequest.FromString,
+                    response_serializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.OrderResult.SerializeToString,
+            ),
+            'RateOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.RateOrder,
+                    request_deserializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.RateOrderRequest.FromString,
+                    response_serializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.OrderResult.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -393,6 +427,60 @@ class OrdersService:
             '/shopvoice.orders.v1.OrdersService/SalesReport',
             shopvoice_dot_orders_dot_v1_dot_orders__pb2.SalesReportRequest.SerializeToString,
             shopvoice_dot_orders_dot_v1_dot_orders__pb2.SalesReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkDelivered(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shopvoice.orders.v1.OrdersService/MarkDelivered',
+            shopvoice_dot_orders_dot_v1_dot_orders__pb2.MarkDeliveredRequest.SerializeToString,
+            shopvoice_dot_orders_dot_v1_dot_orders__pb2.OrderResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RateOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shopvoice.orders.v1.OrdersService/RateOrder',
+            shopvoice_dot_orders_dot_v1_dot_orders__pb2.RateOrderRequest.SerializeToString,
+            shopvoice_dot_orders_dot_v1_dot_orders__pb2.OrderResult.FromString,
             options,
             channel_credentials,
             insecure,

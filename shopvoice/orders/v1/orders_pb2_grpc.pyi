@@ -43,6 +43,10 @@ class OrdersServiceStub:
     CancelOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.CancelOrderRequest, _orders_pb2.OrderResult]
     RefundOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.RefundOrderRequest, _orders_pb2.OrderResult]
     SalesReport: _grpc.UnaryUnaryMultiCallable[_orders_pb2.SalesReportRequest, _orders_pb2.SalesReportResponse]
+    MarkDelivered: _grpc.UnaryUnaryMultiCallable[_orders_pb2.MarkDeliveredRequest, _orders_pb2.OrderResult]
+    """The carrier reports delivery: shipped -> delivered."""
+    RateOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.RateOrderRequest, _orders_pb2.OrderResult]
+    """The customer's 1-5 rating and review, once the order has shipped."""
 
 @_typing.type_check_only
 class OrdersServiceAsyncStub(OrdersServiceStub):
@@ -59,6 +63,10 @@ class OrdersServiceAsyncStub(OrdersServiceStub):
     CancelOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.CancelOrderRequest, _orders_pb2.OrderResult]  # type: ignore[assignment]
     RefundOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.RefundOrderRequest, _orders_pb2.OrderResult]  # type: ignore[assignment]
     SalesReport: _aio.UnaryUnaryMultiCallable[_orders_pb2.SalesReportRequest, _orders_pb2.SalesReportResponse]  # type: ignore[assignment]
+    MarkDelivered: _aio.UnaryUnaryMultiCallable[_orders_pb2.MarkDeliveredRequest, _orders_pb2.OrderResult]  # type: ignore[assignment]
+    """The carrier reports delivery: shipped -> delivered."""
+    RateOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.RateOrderRequest, _orders_pb2.OrderResult]  # type: ignore[assignment]
+    """The customer's 1-5 rating and review, once the order has shipped."""
 
 class OrdersServiceServicer(metaclass=_abc_1.ABCMeta):
     """Orders, their two state machines (payment, fulfillment), shipments,
@@ -120,5 +128,21 @@ class OrdersServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _orders_pb2.SalesReportRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_orders_pb2.SalesReportResponse, _abc.Awaitable[_orders_pb2.SalesReportResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def MarkDelivered(
+        self,
+        request: _orders_pb2.MarkDeliveredRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orders_pb2.OrderResult, _abc.Awaitable[_orders_pb2.OrderResult]]:
+        """The carrier reports delivery: shipped -> delivered."""
+
+    @_abc_1.abstractmethod
+    def RateOrder(
+        self,
+        request: _orders_pb2.RateOrderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orders_pb2.OrderResult, _abc.Awaitable[_orders_pb2.OrderResult]]:
+        """The customer's 1-5 rating and review, once the order has shipped."""
 
 def add_OrdersServiceServicer_to_server(servicer: OrdersServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,55 @@
+"""Report periods resolved in the merchant's time zone at the moment a report runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from shopvoice.common.v1.command_pb2 import Period
+from shopvoice.errors import InvalidArgument
+
+NAMES = {
+    Period.PERIOD_TODAY: "today",
+    Period.PERIOD_YESTERDAY: "yesterday",
+    Period.PERIOD_LAST_7_DAYS: "the last 7 days",
+    Period.PERIOD_THIS_WEEK: "this week",
+    Period.PERIOD_THIS_MONTH: "this month",
+    Period.PERIOD_LAST_MONTH: "last month",
+}
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidArgument(f"unknown time zone {name!r}; use an IANA name such as Asia/Shanghai") from exc
+
+
+def local_days(period: int, today: date) -> tuple[date, date]:
+    """[first day, day after the last) of a period, in local dates."""
+    if period == Period.PERIOD_TODAY:
+        return today, today + timedelta(days=1)
+    if period == Period.PERIOD_YESTERDAY:
+        return today - timedelta(days=1), today
+    if period == Period.PERIOD_LAST_7_DAYS:  # today and the six days before it
+        return today - timedelta(days=6), today + timedelta(days=1)
+    if period == Period.PERIOD_THIS_WEEK:  # weeks start on Monday (ISO, and in China)
+        monday = today - timedelta(days=today.weekday())
+        return monday, monday + timedelta(days=7)
+    first = today.replace(day=1)
+    next_month = (first + timedelta(days=32)).replace(day=1)
+    if period == Period.PERIOD_THIS_MONTH:
+        return first, next_month
+    if period == Period.PERIOD_LAST_MONTH:
+        return (first - timedelta(days=1)).replace(day=1), first
+    raise InvalidArgument("period is required: today, yesterday, last_7_days, this_week, this_month or last_month")
+
+
+def resolve(period: int, tz: ZoneInfo, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """[start, end) of the period as UTC instants: local midnights in `tz`."""
+    today = (now or datetime.now(UTC)).astimezone(tz).date()
+    first, after = local_days(period, today)
+    return (
+        datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC),
+        datetime.combine(after, time(0), tzinfo=tz).astimezone(UTC),
+    )
