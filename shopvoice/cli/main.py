@@ -142,7 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     # `parse` has its own argument parser (services/nlu/grammar/cli.py); listed here for --help.
     sub.add_parser("parse", help="text to typed command, offline: `shopvoice parse --json TEXT...` (`-` reads stdin)")
 
-    seed = sub.add_parser("seed", help="seed the demo shop's catalog through the catalog API")
+    seed = sub.add_parser(
+        "seed", help="seed the demo shop's catalog through the catalog API, or with --orders N its order history"
+    )
+    seed.add_argument("--orders", type=int, default=0, help="create N orders of history (COPY into DATABASE_URL)")
     seed.add_argument("--catalog", default=os.environ.get("CATALOG_ADDR", "127.0.0.1:50054"))
     seed.add_argument("--merchant", default=demo_shop.MERCHANT_ID)
     seed.set_defaults(func=cmd_seed)
