@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images clean
+.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-orders clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -41,6 +41,12 @@ test-fast: $(STAMP) ## the tests only, no lint
 deploy-check: $(STAMP) ## render the kustomize overlays and check them offline (schemas, policy, network matrix)
 	$(KUBECTL)
 	$(TEST_PATH) $(PY) -m pytest -q tests/deploy
+
+seed: $(STAMP) ## order history for the demo shop: ORDERS=100000 by default, COPY into DATABASE_URL
+	$(VENV)/bin/shopvoice seed --orders $(or $(ORDERS),100000) --merchant demo-shop
+
+bench-orders: $(STAMP) ## sales_report p50/p99 on 1,000,000 orders next to EXPLAIN ANALYZE
+	$(PY) bench/orders_bench.py
 
 images: ## build every service image tagged with the git sha (REGISTRY=..., PUSH=1)
 	bash scripts/build_images.sh
