@@ -20,13 +20,18 @@ from services.nlu.llm.slots import INTENTS, SlotSpec, enum_names, slot_specs
 
 JsonSchema = dict[str, Any]
 
+
+def _pattern(regex: str) -> JsonSchema:
+    return {"type": "string", "pattern": f"^{regex}$"}
+
+
 # Strings by slot name: the domain's formats, from the rules validate() applies.
 _STRING_SLOTS: dict[str, JsonSchema] = {
     "sku": {"type": "string", "minLength": 1, "maxLength": rules.MAX_SKU_CHARS},
-    "order_id": {"type": "string", "pattern": rules.ORDER_ID},
+    "order_id": _pattern(rules.ORDER_ID),
     "carrier": {"type": "string", "enum": list(rules.CARRIERS)},
-    "tracking_number": {"type": "string", "pattern": rules.TRACKING_NUMBER},
-    "percent": {"type": "string", "pattern": rules.PERCENT},
+    "tracking_number": _pattern(rules.TRACKING_NUMBER),
+    "percent": _pattern(rules.PERCENT),
     "title": {"type": "string", "minLength": 1, "maxLength": rules.MAX_TITLE_CHARS},
     "text": {"type": "string", "maxLength": rules.MAX_TEXT_CHARS},
 }
@@ -36,7 +41,7 @@ _PLAIN_STRING: JsonSchema = {"type": "string", "maxLength": rules.MAX_TITLE_CHAR
 def slot_schema(spec: SlotSpec) -> JsonSchema:
     """The schema of one slot's value."""
     if spec.is_money:
-        return {"type": "string", "pattern": rules.SIGNED_MONEY if spec.signed else rules.MONEY}
+        return _pattern(rules.SIGNED_MONEY if spec.signed else rules.MONEY)
     if spec.enum is not None:
         return {"type": "string", "enum": enum_names(spec.enum)}
     if spec.is_integer:

@@ -10,6 +10,7 @@ schema the model is constrained by and the check it must pass cannot drift apart
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 
 from shopvoice.common.v1.command_pb2 import Command
@@ -22,8 +23,8 @@ MAX_TITLE_CHARS = 200
 MAX_TEXT_CHARS = 500
 CARRIERS = ("SF", "YTO", "ZTO", "STO", "YUNDA", "EMS", "JD", "UPS", "FEDEX", "DHL", "USPS")
 
-# Regular expressions without anchors: JSON Schema's `pattern` and the grammar
-# backends of vLLM use them as whole-string patterns; here they go through fullmatch.
+# Regular expressions without anchors: here they go through fullmatch; schema.py
+# anchors them, since JSON Schema's `pattern` is a search, not a whole-string match.
 SKU_CODE = r"[A-Z]{1,4}-?[0-9]{1,10}(-[A-Z0-9]+)*"
 ORDER_ID = r"[0-9]{1,24}"
 TRACKING_NUMBER = r"[A-Z0-9]{4,30}"
@@ -61,7 +62,14 @@ def _money_problems(name: str, money: Money, signed: bool = False) -> list[str]:
 
 
 def _clean_text(text: str, limit: int) -> bool:
-    return bool(text) and text == text.strip() and len(text) <= limit and not any(ord(c) < 32 for c in text)
+    """Said words: no edge spaces or control characters, and at least one letter or digit."""
+    return (
+        bool(text)
+        and text == text.strip()
+        and len(text) <= limit
+        and not any(unicodedata.category(c) in ("Cc", "Cf") for c in text)
+        and any(unicodedata.category(c)[0] in "LN" for c in text)
+    )
 
 
 def sku_problems(sku: str) -> list[str]:
