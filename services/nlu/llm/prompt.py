@@ -26,6 +26,7 @@ from typing import Any
 from services.nlu.llm.convert import command_to_json, json_to_command
 from services.nlu.llm.slots import INTENTS, enum_names, slot_specs
 from services.nlu.llm.validate import CARRIERS, validate
+from shopvoice.common.v1.command_pb2 import Command
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,26 +119,39 @@ _SAMPLES: dict[str, dict[str, str]] = {
         "text": "red t-shirt",
     },
 }
+# Which rendering to try first: the English templates keep articles and objects in
+# [optional] parts ("set [the] price"), so saying them reads naturally; the Chinese ones
+# keep particles and repeated words there ("[这个][订单](订单|单)[号][是]"), so leaving
+# them out does.
+_OPTIONALS_FIRST = {"en": True, "zh": False}
 _TOKEN = re.compile(r"<(\w+)>|\{(\w+)(?::(\w+))?\}")
 
 
-def _first_choices(template: str) -> str:
-    """The template with each (a|b) reduced to a and each [optional] left out, innermost first."""
+def _first_choices(template: str, optionals: bool) -> str:
+    """The template with each (a|b) reduced to a and each [a|b] to a (or left out), innermost first."""
     previous = None
     while previous != template:
         previous = template
-        template = re.sub(r"\[[^\[\]()]*\]", "", template)
+        template = re.sub(r"\[([^\[\]()|]*)(?:\|[^\[\]()]*)?\]", r"\1" if optionals else "", template)
         template = re.sub(r"\(([^()\[\]|]*)(?:\|[^()\[\]]*)?\)", r"\1", template)
     return template
 
 
 def render_template(
-    template: str, language: str, rules: Mapping[str, str], lists: Mapping[str, Mapping[str, str]]
+    template: str,
+    language: str,
+    rules: Mapping[str, str],
+    lists: Mapping[str, Mapping[str, str]],
+    optionals: bool = True,
 ) -> str:
-    """One plain sentence for a template: rules expanded, first alternatives, samples in slots."""
+    """One plain sentence for a template: rules expanded, first alternatives, samples in slots.
+
+    With ``optionals`` the first choice of each [optional] part is said too ("how many A100
+    are in stock" rather than "how many A100 are").
+    """
     for _ in range(5):  # rules may refer to rules
         template = re.sub(r"<(\w+)>", lambda m: f"({rules.get(m[1], '')})", template)
-    template = _first_choices(template)
+    template = _first_choices(template, optionals)
 
     def fill(match: re.Match[str]) -> str:
         kind = match[2]
@@ -171,13 +185,23 @@ def grammar_examples(per_intent: int = 1) -> list[Example]:
                 for template in _templates(groups):
                     if found >= per_intent:
                         break
-                    text = render_template(template, language, rules, lists)
-                    result = parse(text)
-                    command = result.command
-                    if result.confidence >= 0.99 and command.WhichOneof("intent") == intent and not validate(command):
-                        examples.append(Example(text, command_to_json(command)))
-                        found += 1
+                    first = _OPTIONALS_FIRST.get(language, False)
+                    for optionals in (first, not first):
+                        text = render_template(template, language, rules, lists, optionals)
+                        command = _confident(parse(text), intent)
+                        if command is not None:
+                            examples.append(Example(text, command_to_json(command)))
+                            found += 1
+                            break
     return examples
+
+
+def _confident(result: Any, intent: str) -> Command | None:
+    """The grammar's command when it is sure and of the template's intent."""
+    command: Command = result.command
+    if result.confidence >= 0.99 and command.WhichOneof("intent") == intent and not validate(command):
+        return command
+    return None
 
 
 def _templates(groups: Any) -> Iterable[str]:
