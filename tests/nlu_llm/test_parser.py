@@ -11,10 +11,12 @@ import socket
 import time
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.nlu.llm import LlmAnswer, LlmParser
 from services.nlu.llm.breaker import BreakerState
 from services.nlu.llm.config import LlmSettings
+from services.nlu.llm.parser import outcome
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
 from tests.nlu_llm.fake_server import Behaviour, fake_openai_server
@@ -183,3 +185,23 @@ def test_an_invalid_fallback_is_not_passed_on() -> None:
     bad = cmd.Command(set_price=cmd.SetPrice(sku="a100", price=Money(units=99)))
     answer = ask(LlmParser(settings("")), "a100 99", bad)
     assert answer.command.WhichOneof("intent") == "unknown"
+
+
+def test_an_unknown_answer_carries_the_utterance_not_the_models_echo() -> None:
+    with fake_openai_server(Behaviour(content='{"intent": "unknown", "slots": {"text": "something else"}}')) as url:
+        answer = ask(LlmParser(settings(url)), "今天天气怎么样", GRAMMAR_GUESS)
+    assert answer == LlmAnswer(cmd.Command(unknown=cmd.Unknown(text="今天天气怎么样")), "llm", "ok")
+
+
+def test_outcomes_are_counted_under_bounded_labels() -> None:
+    assert [outcome(r) for r in ("ok", "http 503: boom", "invalid: x: y", "breaker open", "error: E: z")] == [
+        "ok",
+        "http",
+        "invalid",
+        "breaker open",
+        "error",
+    ]
+    before = REGISTRY.get_sample_value("sv_nlu_llm_answers_total", {"source": "fallback", "outcome": "llm off"}) or 0
+    ask(LlmParser(settings("")), "x")
+    after = REGISTRY.get_sample_value("sv_nlu_llm_answers_total", {"source": "fallback", "outcome": "llm off"})
+    assert after == before + 1

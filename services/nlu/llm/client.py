@@ -53,7 +53,7 @@ def _classify(exc: Exception) -> tuple[str, bool]:
     if isinstance(exc, openai.APIStatusError):
         transient = exc.status_code >= 500 or exc.status_code == 429
         return f"http {exc.status_code}: {str(exc.message)[:200]}", transient
-    return f"{type(exc).__name__}: {str(exc)[:200]}", False
+    return f"error: {type(exc).__name__}: {str(exc)[:200]}", False
 
 
 class VllmClient:
@@ -99,6 +99,6 @@ class VllmClient:
             timeout=timeout_s,
         )
         if not response.choices:
-            raise LlmUnavailable("no choices in the response")
+            raise LlmUnavailable("error: no choices in the response")
         choice = response.choices[0]
         return Completion(content=choice.message.content or "", finish_reason=str(choice.finish_reason))

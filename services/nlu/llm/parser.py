@@ -15,8 +15,11 @@ A command that fails validation is never returned, from either source.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Literal
+
+from prometheus_client import Counter, Histogram
 
 from services.nlu.llm.breaker import BreakerState, CircuitBreaker
 from services.nlu.llm.client import LlmUnavailable, VllmClient
@@ -29,6 +32,13 @@ from shopvoice.common.v1.command_pb2 import Command, Unknown
 
 Source = Literal["llm", "fallback"]
 
+ANSWERS = Counter("sv_nlu_llm_answers_total", "LLM path answers by source and outcome", ["source", "outcome"])
+LATENCY = Histogram(
+    "sv_nlu_llm_request_seconds",
+    "Time spent on vLLM per utterance, retry included (only calls that went out)",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10),
+)
+
 
 @dataclass(frozen=True, slots=True)
 class LlmAnswer:
@@ -37,6 +47,12 @@ class LlmAnswer:
     command: Command
     source: Source
     reason: str
+
+
+def outcome(reason: str) -> str:
+    """A bounded metrics label for a reason: ok, llm off, breaker open, timeout, unreachable, http, invalid, error."""
+    head = reason.split(":", 1)[0]
+    return "http" if head.startswith("http ") else head
 
 
 def unknown(text: str) -> Command:
@@ -68,21 +84,33 @@ class LlmParser:
 
     async def parse(self, text: str, fallback: Command | None = None) -> LlmAnswer:
         """The command for ``text`` (see the module docstring); never raises for a server's failure."""
+        answer = await self._parse(text, fallback)
+        ANSWERS.labels(answer.source, outcome(answer.reason)).inc()
+        return answer
+
+    async def _parse(self, text: str, fallback: Command | None) -> LlmAnswer:
         if self._client is None:
             return self._fallback(text, fallback, "llm off")
         if not self.breaker.allow():
             return self._fallback(text, fallback, "breaker open")
-        outcome = False
+        answered = failed = False
+        started = time.monotonic()
         try:
             completion = await self._client.complete(build_messages(text), self._schema, self.settings.vllm_timeout_s)
-            outcome = True
+            answered = True
         except LlmUnavailable as exc:
+            failed = True
             self.breaker.record_failure()
             return self._fallback(text, fallback, exc.reason)
+        except Exception as exc:  # a client bug must not take the utterance down: same as an outage
+            failed = True
+            self.breaker.record_failure()
+            return self._fallback(text, fallback, f"error: {type(exc).__name__}: {str(exc)[:200]}")
         finally:
-            if outcome:
+            LATENCY.observe(time.monotonic() - started)
+            if answered:
                 self.breaker.record_success()
-            else:
+            elif not failed:
                 self.breaker.abandon()  # cancelled mid-call: no outcome to count
         return self._from_llm(text, completion.content, completion.finish_reason)
 
@@ -94,6 +122,8 @@ class LlmParser:
             return LlmAnswer(unknown(text), "llm", f"invalid: not JSON{detail}: {exc}")
         except CommandJsonError as exc:
             return LlmAnswer(unknown(text), "llm", f"invalid: {exc}")
+        if command.WhichOneof("intent") == "unknown":
+            return LlmAnswer(unknown(text), "llm", "ok")  # the utterance as said, not the model's echo of it
         problems = validate(command)
         if problems:
             return LlmAnswer(unknown(text), "llm", "invalid: " + "; ".join(problems))
