@@ -19,5 +19,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     reason = "real vLLM test: run with make test-vllm" if not selected else "vllm is not installed here"
     for item in items:
-        if "vllm" in item.keywords:
+        if item.get_closest_marker("vllm") is not None:
             item.add_marker(pytest.mark.skip(reason=reason))
