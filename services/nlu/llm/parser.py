@@ -1,0 +1,135 @@
+"""LlmParser: the slow path for one utterance, and what it answers when the slow path cannot.
+
+Order of decisions:
+1. LLM off (VLLM_URL empty) or breaker open -> the fallback (the grammar's answer, or
+   ``unknown``), source "fallback".
+2. Ask vLLM under the deadline (one retry of a transient failure). Timeout, server
+   unreachable or an error status -> a breaker failure and the fallback.
+3. The server answered: its text must be JSON of the contract's shape that converts to a
+   Command and passes validate(). Anything else -> ``unknown``, source "llm": the server
+   is healthy (no breaker failure), the model's answer is just not executable.
+
+A command that fails validation is never returned, from either source.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from prometheus_client import Counter, Histogram
+
+from services.nlu.llm.breaker import BreakerState, CircuitBreaker
+from services.nlu.llm.client import LlmUnavailable, VllmClient
+from services.nlu.llm.config import LlmSettings
+from services.nlu.llm.convert import CommandJsonError, json_to_command
+from services.nlu.llm.prompt import build_messages
+from services.nlu.llm.schema import command_json_schema
+from services.nlu.llm.validate import validate
+from shopvoice.common.v1.command_pb2 import Command, Unknown
+
+Source = Literal["llm", "fallback"]
+
+ANSWERS = Counter("sv_nlu_llm_answers_total", "LLM path answers by source and outcome", ["source", "outcome"])
+LATENCY = Histogram(
+    "sv_nlu_llm_request_seconds",
+    "Time spent on vLLM per utterance, retry included (only calls that went out)",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LlmAnswer:
+    """The command for an utterance, where it came from, and why (for logs and metrics)."""
+
+    command: Command
+    source: Source
+    reason: str
+
+
+def outcome(reason: str) -> str:
+    """A bounded metrics label for a reason: ok, llm off, breaker open, timeout, unreachable, http, invalid, error."""
+    head = reason.split(":", 1)[0]
+    return "http" if head.startswith("http ") else head
+
+
+def unknown(text: str) -> Command:
+    return Command(unknown=Unknown(text=text))
+
+
+class LlmParser:
+    """Holds the client and the breaker; one instance per process, shared by all utterances."""
+
+    def __init__(self, settings: LlmSettings | None = None, breaker: CircuitBreaker | None = None) -> None:
+        self.settings = settings or LlmSettings()
+        self.breaker = breaker or CircuitBreaker(
+            self.settings.vllm_breaker_failures, self.settings.vllm_breaker_reset_s
+        )
+        self._client = (
+            VllmClient(self.settings.vllm_url, self.settings.vllm_model, self.settings.vllm_max_tokens)
+            if self.settings.enabled
+            else None
+        )
+        self._schema = command_json_schema()
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+    @property
+    def breaker_state(self) -> BreakerState:
+        return self.breaker.state
+
+    async def parse(self, text: str, fallback: Command | None = None) -> LlmAnswer:
+        """The command for ``text`` (see the module docstring); never raises for a server's failure."""
+        answer = await self._parse(text, fallback)
+        ANSWERS.labels(answer.source, outcome(answer.reason)).inc()
+        return answer
+
+    async def _parse(self, text: str, fallback: Command | None) -> LlmAnswer:
+        if self._client is None:
+            return self._fallback(text, fallback, "llm off")
+        if not self.breaker.allow():
+            return self._fallback(text, fallback, "breaker open")
+        answered = failed = False
+        started = time.monotonic()
+        try:
+            completion = await self._client.complete(build_messages(text), self._schema, self.settings.vllm_timeout_s)
+            answered = True
+        except LlmUnavailable as exc:
+            failed = True
+            self.breaker.record_failure()
+            return self._fallback(text, fallback, exc.reason)
+        except Exception as exc:  # a client bug must not take the utterance down: same as an outage
+            failed = True
+            self.breaker.record_failure()
+            return self._fallback(text, fallback, f"error: {type(exc).__name__}: {str(exc)[:200]}")
+        finally:
+            LATENCY.observe(time.monotonic() - started)
+            if answered:
+                self.breaker.record_success()
+            elif not failed:
+                self.breaker.abandon()  # cancelled mid-call: no outcome to count
+        return self._from_llm(text, completion.content, completion.finish_reason)
+
+    def _from_llm(self, text: str, content: str, finish_reason: str) -> LlmAnswer:
+        try:
+            command = json_to_command(json.loads(content))
+        except (json.JSONDecodeError, RecursionError) as exc:
+            detail = " (cut at max tokens)" if finish_reason == "length" else ""
+            return LlmAnswer(unknown(text), "llm", f"invalid: not JSON{detail}: {exc}")
+        except CommandJsonError as exc:
+            return LlmAnswer(unknown(text), "llm", f"invalid: {exc}")
+        if command.WhichOneof("intent") == "unknown":
+            return LlmAnswer(unknown(text), "llm", "ok")  # the utterance as said, not the model's echo of it
+        problems = validate(command)
+        if problems:
+            return LlmAnswer(unknown(text), "llm", "invalid: " + "; ".join(problems))
+        return LlmAnswer(command, "llm", "ok")
+
+    def _fallback(self, text: str, fallback: Command | None, reason: str) -> LlmAnswer:
+        if fallback is None or validate(fallback):
+            return LlmAnswer(unknown(text), "fallback", reason)
+        return LlmAnswer(fallback, "fallback", reason)

@@ -1,0 +1,97 @@
+"""The JSON schema of DESIGN.md's `{"intent": NAME, "slots": {...}}`, generated from command.proto.
+
+vLLM constrains decoding with it (structured outputs), so the model can only emit
+one of the intents with that intent's slots in their contract spelling: money as
+"99.00", enums as lowercase names, order ids as digits, SKU codes upper-case. The
+schema narrows what the model can say; validate.py still decides what may run.
+
+One branch per intent (anyOf) ties the slots to the intent; adjust_price's
+percent-or-delta oneof becomes one branch per choice inside its slots.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+from services.nlu.llm import validate as rules
+from services.nlu.llm.slots import INTENTS, SlotSpec, enum_names, slot_specs
+
+JsonSchema = dict[str, Any]
+
+
+def _pattern(regex: str) -> JsonSchema:
+    return {"type": "string", "pattern": f"^{regex}$"}
+
+
+# Strings by slot name: the domain's formats, from the rules validate() applies.
+_STRING_SLOTS: dict[str, JsonSchema] = {
+    "sku": {"type": "string", "minLength": 1, "maxLength": rules.MAX_SKU_CHARS},
+    "order_id": _pattern(rules.ORDER_ID),
+    "carrier": {"type": "string", "enum": list(rules.CARRIERS)},
+    "tracking_number": _pattern(rules.TRACKING_NUMBER),
+    "percent": _pattern(rules.PERCENT),
+    "title": {"type": "string", "minLength": 1, "maxLength": rules.MAX_TITLE_CHARS},
+    "text": {"type": "string", "maxLength": rules.MAX_TEXT_CHARS},
+}
+_PLAIN_STRING: JsonSchema = {"type": "string", "maxLength": rules.MAX_TITLE_CHARS}
+
+
+def slot_schema(spec: SlotSpec) -> JsonSchema:
+    """The schema of one slot's value."""
+    if spec.is_money:
+        return _pattern(rules.SIGNED_MONEY if spec.signed else rules.MONEY)
+    if spec.enum is not None:
+        return {"type": "string", "enum": enum_names(spec.enum)}
+    if spec.is_integer:
+        return {"type": "integer", "minimum": -rules.MAX_QUANTITY if spec.signed else 0, "maximum": rules.MAX_QUANTITY}
+    return dict(_STRING_SLOTS.get(spec.name, _PLAIN_STRING))
+
+
+def _object(specs: list[SlotSpec]) -> JsonSchema:
+    return {
+        "type": "object",
+        "properties": {spec.name: slot_schema(spec) for spec in specs},
+        "required": [spec.name for spec in specs if spec.required],
+        "additionalProperties": False,
+    }
+
+
+def slots_schema(intent: str) -> JsonSchema:
+    """The schema of ``intent``'s slots; one branch per member of a oneof."""
+    specs = list(slot_specs(intent))
+    plain = [s for s in specs if s.choice is None]
+    choices: dict[str, list[SlotSpec]] = {}
+    for spec in specs:
+        if spec.choice is not None:
+            choices.setdefault(spec.choice, []).append(spec)
+    if not choices:
+        return _object(plain)
+    if len(choices) > 1:
+        raise NotImplementedError(f"{intent}: more than one oneof in an intent's message")
+    (members,) = choices.values()
+    return {"anyOf": [_object([*plain, member]) for member in members]}
+
+
+def intent_schema(intent: str) -> JsonSchema:
+    return {
+        "type": "object",
+        "properties": {"intent": {"type": "string", "enum": [intent]}, "slots": slots_schema(intent)},
+        "required": ["intent", "slots"],
+        "additionalProperties": False,
+    }
+
+
+@cache
+def _schema() -> JsonSchema:
+    return {
+        "title": "Command",
+        "description": "One typed command of a merchant's utterance (shopvoice DESIGN.md).",
+        "anyOf": [intent_schema(intent) for intent in INTENTS],
+    }
+
+
+def command_json_schema() -> JsonSchema:
+    """The schema for every intent of the Command oneof (a fresh copy: callers may mutate it)."""
+    return copy.deepcopy(_schema())

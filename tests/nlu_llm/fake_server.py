@@ -1,0 +1,79 @@
+"""A real HTTP server on loopback that plays an OpenAI-compatible endpoint badly on purpose.
+
+Not a mock object: the parser's client opens real sockets to it. Each test sets what it
+answers (a chat completion with given content, an error status) and how long it sleeps
+first, and reads how many requests arrived.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Behaviour:
+    content: str = '{"intent": "undo", "slots": {}}'
+    status: int = 200
+    sleep_s: float = 0.0
+    finish_reason: str = "stop"
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _completion(content: str, finish_reason: str) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": "fake",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": finish_reason,
+            }
+        ],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+
+
+@contextmanager
+def fake_openai_server(behaviour: Behaviour) -> Iterator[str]:
+    """Serve on a free loopback port; yields the base URL (…/v1)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            behaviour.requests.append(json.loads(self.rfile.read(length) or b"{}"))
+            time.sleep(behaviour.sleep_s)
+            if behaviour.status == 200:
+                body = json.dumps(_completion(behaviour.content, behaviour.finish_reason)).encode()
+            else:
+                body = json.dumps({"error": {"message": "fake failure", "type": "server_error"}}).encode()
+            try:
+                self.send_response(behaviour.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (its deadline): what the timeout tests want
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,207 @@
+"""LlmParser against real sockets: a closed port, a server that sleeps, a server that answers.
+
+The fake server (fake_server.py) is a real HTTP server on loopback; only the model is
+missing. The real vLLM server is test_vllm_server.py's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+import pytest
+from prometheus_client import REGISTRY
+
+from services.nlu.llm import LlmAnswer, LlmParser
+from services.nlu.llm.breaker import BreakerState
+from services.nlu.llm.config import LlmSettings
+from services.nlu.llm.parser import outcome
+from shopvoice.common.v1 import command_pb2 as cmd
+from shopvoice.common.v1.money_pb2 import Money
+from tests.nlu_llm.fake_server import Behaviour, fake_openai_server
+
+GRAMMAR_GUESS = cmd.Command(set_price=cmd.SetPrice(sku="A100", price=Money(units=99)))
+
+
+def settings(url: str, **overrides: object) -> LlmSettings:
+    values: dict[str, object] = {
+        "VLLM_URL": url,
+        "VLLM_MODEL": "fake",
+        "VLLM_TIMEOUT_S": 2.0,
+        "VLLM_BREAKER_FAILURES": 2,
+        "VLLM_BREAKER_RESET_S": 60.0,
+    }
+    values.update(overrides)
+    return LlmSettings(**values)  # type: ignore[arg-type]
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def ask(parser: LlmParser, text: str, fallback: cmd.Command | None = None) -> LlmAnswer:
+    async def run() -> LlmAnswer:
+        try:
+            return await parser.parse(text, fallback)
+        finally:
+            await parser.close()
+
+    return asyncio.run(run())
+
+
+def ask_many(parser: LlmParser, texts: list[str], fallback: cmd.Command | None = None) -> list[LlmAnswer]:
+    async def run() -> list[LlmAnswer]:
+        try:
+            return [await parser.parse(text, fallback) for text in texts]
+        finally:
+            await parser.close()
+
+    return asyncio.run(run())
+
+
+def test_a_valid_answer_becomes_the_command() -> None:
+    behaviour = Behaviour(content='{"intent": "set_price", "slots": {"sku": "A100", "price": "89.00"}}')
+    with fake_openai_server(behaviour) as url:
+        answer = ask(LlmParser(settings(url)), "A100 卖八十九", GRAMMAR_GUESS)
+    assert answer.source == "llm"
+    assert answer.reason == "ok"
+    assert answer.command == cmd.Command(set_price=cmd.SetPrice(sku="A100", price=Money(units=89)))
+    request = behaviour.requests[0]
+    assert request["response_format"]["type"] == "json_schema"
+    assert len(request["response_format"]["json_schema"]["schema"]["anyOf"]) == 19
+    assert request["messages"][-1] == {"role": "user", "content": "A100 卖八十九"}
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("not json", "not JSON"),
+        ('{"intent": "set_price", "slots": {"sku": "A100", "price": 89.5}}', "string like"),
+        ('{"intent": "set_price", "slots": {"sku": "a100", "price": "89.00"}}', "upper-case"),
+        ('{"intent": "ship_order", "slots": {"order_id": "12a"}}', "digits"),
+        ('{"intent": "drop_tables", "slots": {}}', "unknown intent"),
+    ],
+)
+def test_an_invalid_answer_becomes_unknown_never_a_command(content: str, reason: str) -> None:
+    with fake_openai_server(Behaviour(content=content)) as url:
+        parser = LlmParser(settings(url))
+        answer = ask(parser, "A100 卖八十九", GRAMMAR_GUESS)
+    assert answer.command == cmd.Command(unknown=cmd.Unknown(text="A100 卖八十九"))
+    assert answer.source == "llm"
+    assert answer.reason.startswith("invalid") and reason in answer.reason
+    assert parser.breaker_state is BreakerState.CLOSED, "a healthy server with a bad answer is no outage"
+
+
+def test_a_truncated_answer_says_so() -> None:
+    with fake_openai_server(Behaviour(content='{"intent": "set_pri', finish_reason="length")) as url:
+        answer = ask(LlmParser(settings(url)), "x")
+    assert answer.command.WhichOneof("intent") == "unknown"
+    assert "cut at max tokens" in answer.reason
+
+
+def test_unreachable_server_falls_back_to_the_grammar() -> None:
+    started = time.monotonic()
+    answer = ask(LlmParser(settings(f"http://127.0.0.1:{closed_port()}/v1")), "A100 卖99", GRAMMAR_GUESS)
+    assert answer == LlmAnswer(GRAMMAR_GUESS, "fallback", "unreachable")
+    assert time.monotonic() - started < 2.0
+
+
+def test_unreachable_without_a_grammar_answer_is_unknown() -> None:
+    answer = ask(LlmParser(settings(f"http://127.0.0.1:{closed_port()}/v1")), "嗯")
+    assert answer.command == cmd.Command(unknown=cmd.Unknown(text="嗯"))
+    assert answer.source == "fallback"
+
+
+def test_a_slow_server_meets_the_deadline_and_the_fallback() -> None:
+    behaviour = Behaviour(sleep_s=3.0)
+    with fake_openai_server(behaviour) as url:
+        started = time.monotonic()
+        answer = ask(LlmParser(settings(url, VLLM_TIMEOUT_S=0.5)), "A100 卖99", GRAMMAR_GUESS)
+        elapsed = time.monotonic() - started
+    assert answer == LlmAnswer(GRAMMAR_GUESS, "fallback", "timeout")
+    assert 0.45 <= elapsed < 1.5, elapsed
+
+
+def test_a_server_error_is_retried_once_within_the_deadline() -> None:
+    behaviour = Behaviour(status=503)
+    with fake_openai_server(behaviour) as url:
+        answer = ask(LlmParser(settings(url)), "x", GRAMMAR_GUESS)
+    assert answer.source == "fallback"
+    assert answer.reason.startswith("http 503")
+    assert len(behaviour.requests) == 2
+
+
+def test_a_client_error_is_not_retried() -> None:
+    behaviour = Behaviour(status=400)
+    with fake_openai_server(behaviour) as url:
+        answer = ask(LlmParser(settings(url)), "x", GRAMMAR_GUESS)
+    assert answer.reason.startswith("http 400")
+    assert len(behaviour.requests) == 1
+
+
+def test_the_breaker_opens_and_then_no_request_goes_out() -> None:
+    behaviour = Behaviour(status=500)
+    with fake_openai_server(behaviour) as url:
+        parser = LlmParser(settings(url, VLLM_BREAKER_FAILURES=2))
+        answers = ask_many(parser, ["a", "b", "c", "d"], GRAMMAR_GUESS)
+    assert [a.reason for a in answers[2:]] == ["breaker open", "breaker open"]
+    assert all(a.command == GRAMMAR_GUESS and a.source == "fallback" for a in answers)
+    assert len(behaviour.requests) == 4, "two calls of two attempts each, then none"
+    assert parser.breaker_state is BreakerState.OPEN
+
+
+def test_the_breaker_half_opens_and_a_good_trial_closes_it() -> None:
+    behaviour = Behaviour(status=500)
+    with fake_openai_server(behaviour) as url:
+        parser = LlmParser(settings(url, VLLM_BREAKER_FAILURES=1, VLLM_BREAKER_RESET_S=0.3))
+
+        async def run() -> list[LlmAnswer]:
+            first = await parser.parse("a", None)
+            refused = await parser.parse("b", None)
+            await asyncio.sleep(0.35)
+            behaviour.status = 200
+            trial = await parser.parse("c", None)
+            await parser.close()
+            return [first, refused, trial]
+
+        first, refused, trial = asyncio.run(run())
+    assert first.reason.startswith("http 500")
+    assert refused.reason == "breaker open"
+    assert trial.source == "llm" and trial.command.WhichOneof("intent") == "undo"
+    assert parser.breaker_state is BreakerState.CLOSED
+
+
+def test_llm_off_keeps_the_grammar_answer() -> None:
+    answer = ask(LlmParser(settings("")), "A100 卖99", GRAMMAR_GUESS)
+    assert answer == LlmAnswer(GRAMMAR_GUESS, "fallback", "llm off")
+
+
+def test_an_invalid_fallback_is_not_passed_on() -> None:
+    bad = cmd.Command(set_price=cmd.SetPrice(sku="a100", price=Money(units=99)))
+    answer = ask(LlmParser(settings("")), "a100 99", bad)
+    assert answer.command.WhichOneof("intent") == "unknown"
+
+
+def test_an_unknown_answer_carries_the_utterance_not_the_models_echo() -> None:
+    with fake_openai_server(Behaviour(content='{"intent": "unknown", "slots": {"text": "something else"}}')) as url:
+        answer = ask(LlmParser(settings(url)), "今天天气怎么样", GRAMMAR_GUESS)
+    assert answer == LlmAnswer(cmd.Command(unknown=cmd.Unknown(text="今天天气怎么样")), "llm", "ok")
+
+
+def test_outcomes_are_counted_under_bounded_labels() -> None:
+    assert [outcome(r) for r in ("ok", "http 503: boom", "invalid: x: y", "breaker open", "error: E: z")] == [
+        "ok",
+        "http",
+        "invalid",
+        "breaker open",
+        "error",
+    ]
+    before = REGISTRY.get_sample_value("sv_nlu_llm_answers_total", {"source": "fallback", "outcome": "llm off"}) or 0
+    ask(LlmParser(settings("")), "x")
+    after = REGISTRY.get_sample_value("sv_nlu_llm_answers_total", {"source": "fallback", "outcome": "llm off"})
+    assert after == before + 1
