@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-orders clean
+.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-orders test-vllm clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -47,6 +47,10 @@ seed: $(STAMP) ## order history for the demo shop: ORDERS=100000 by default, COP
 
 bench-orders: $(STAMP) ## sales_report p50/p99 on 1,000,000 orders next to EXPLAIN ANALYZE
 	$(PY) bench/orders_bench.py
+
+test-vllm: ## the LLM path against a real vLLM server on the CPU (tiny random model, own .venv-vllm; ~5.5 min cold, ~1 min warm)
+	bash scripts/setup_vllm_env.sh
+	PYTHONPATH=. .venv-vllm/bin/python -m pytest -q tests/nlu_llm -m vllm --confcutdir tests/nlu_llm
 
 images: ## build every service image tagged with the git sha (REGISTRY=..., PUSH=1)
 	bash scripts/build_images.sh

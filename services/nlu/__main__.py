@@ -11,10 +11,12 @@ from services.nlu.config import DEFAULT_PORT, NluSettings
 from services.nlu.consumer import UtteranceHandler
 from services.nlu.dialogue import DialogueStore, Policy
 from services.nlu.dispatch import Dispatcher
+from services.nlu.llm import LlmParser
 from services.nlu.replies import ReplyPublisher
 from services.nlu.understand import Understander
 from services.nlu.vocabulary_cache import VocabularyCache
 from shopvoice import grpc_server
+from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.streams import StreamConsumer
 
 CONSUMER_GROUP = "nlu"
@@ -23,6 +25,7 @@ CONSUMER_GROUP = "nlu"
 def build(settings: NluSettings) -> grpc_server.Service:
     redis = aioredis.from_url(settings.redis_url)
     channels: list[grpc.aio.Channel] = []
+    llms: list[LlmParser] = []
 
     async def consume() -> None:
         # gRPC aio channels belong to the running loop, so they are made here, not at import.
@@ -30,9 +33,16 @@ def build(settings: NluSettings) -> grpc_server.Service:
         orders = grpc_server.channel(settings.orders_addr)
         channels.extend((catalog, orders))
         vocabularies = VocabularyCache(catalog, settings.vocab_ttl_s, settings.rpc_timeout_s)
+        llm = LlmParser()
+        llms.append(llm)
+
+        async def ask_llm(text: str, grammar_answer: Command) -> tuple[Command, str]:
+            answer = await llm.parse(text, grammar_answer)
+            return answer.command, "llm" if answer.source == "llm" else "grammar"
+
         dispatcher = Dispatcher(catalog, orders, settings.rpc_timeout_s)
         handler = UtteranceHandler(
-            understander=Understander(threshold=settings.llm_threshold),
+            understander=Understander(ask_llm if llm.settings.enabled else None, settings.llm_threshold),
             vocabularies=vocabularies,
             dispatcher=dispatcher,
             policy=Policy(dispatcher.current_price, settings.confirm_price_change_pct),
@@ -57,6 +67,8 @@ def build(settings: NluSettings) -> grpc_server.Service:
     async def on_stop() -> None:
         for channel in channels:
             await channel.close(None)
+        for llm in llms:
+            await llm.close()
         await redis.aclose()
 
     def register(server: grpc.aio.Server) -> None:

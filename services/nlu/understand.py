@@ -34,6 +34,6 @@ class Understander:
         if parsed.confidence >= self.threshold or self.long_tail is None:
             return Understood(parsed.command, "grammar", parsed.confidence)
         command, source = await self.long_tail(text, parsed.command)
-        if validate_command(command):  # never let an invalid answer through
+        if validate_command(command, allow_missing=True):  # never let an invalid answer through
             return Understood(parsed.command, "grammar", parsed.confidence)
         return Understood(command, source, parsed.confidence)

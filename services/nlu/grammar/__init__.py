@@ -9,10 +9,10 @@ Public API (stable; the service wires it in):
 - ``Vocabulary`` (catalog titles -> SKUs; build once per catalog)
 """
 
+from services.nlu.contract import validate as validate_command
 from services.nlu.grammar.commands import command_to_json
 from services.nlu.grammar.expand import expand_sentences
 from services.nlu.grammar.parser import Parse, parse
-from services.nlu.grammar.validate import validate_command
 from services.nlu.grammar.vocabulary import Vocabulary
 
 __all__ = [

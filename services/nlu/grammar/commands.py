@@ -72,16 +72,11 @@ def build_command(intent: str, values: Mapping[str, SlotValue]) -> Command:
 
 
 def _set_field(message: Message, field: FieldDescriptor, value: SlotValue) -> None:
-    if (
-        field.message_type is not None
-        and field.message_type.full_name == Money.DESCRIPTOR.full_name
-    ):
+    if field.message_type is not None and field.message_type.full_name == Money.DESCRIPTOR.full_name:
         amount = value if isinstance(value, Decimal) else Decimal(str(value))
         getattr(message, field.name).CopyFrom(decimal_to_money(amount))
     elif field.enum_type is not None:
-        enum_value = field.enum_type.values_by_name.get(
-            enum_prefix(field.enum_type) + str(value).upper()
-        )
+        enum_value = field.enum_type.values_by_name.get(enum_prefix(field.enum_type) + str(value).upper())
         if enum_value is None:
             raise CommandError(f"{value!r} is not a {field.enum_type.name}")
         setattr(message, field.name, enum_value.number)

@@ -78,16 +78,11 @@ class _Fillers:
         if kind == "title":
             return self.products if zh else ["red t-shirt", "blue mug"]
         if kind == "money":
-            return [
-                spoken_zh(p) + "元" if zh else spoken_en(p) + " dollars" for p in _SAMPLE_PRICES
-            ]
+            return [spoken_zh(p) + "元" if zh else spoken_en(p) + " dollars" for p in _SAMPLE_PRICES]
         if kind == "quantity":
             return [spoken_zh(q) + "件" if zh else spoken_en(q) for q in _SAMPLE_QUANTITIES]
         if kind == "percent":
-            return [
-                "百分之" + spoken_zh(p) if zh else spoken_en(p) + " percent"
-                for p in _SAMPLE_PERCENTS
-            ]
+            return ["百分之" + spoken_zh(p) if zh else spoken_en(p) + " percent" for p in _SAMPLE_PERCENTS]
         if kind == "discount":
             return ["八折", "九折", "八五折", "七折"]
         if kind == "order_id":
@@ -147,10 +142,7 @@ def expand_sentences(
             tree = parse_template(expand_rules(str(source), files.rules))
             for variant in itertools.islice(_variants(tree), per_template):
                 for _ in range(fills if any(isinstance(x, Slot) for x in variant) else 1):
-                    words = [
-                        x.text.strip() if isinstance(x, Text) else fillers.next(x.kind)
-                        for x in variant
-                    ]
+                    words = [x.text.strip() if isinstance(x, Text) else fillers.next(x.kind) for x in variant]
                     sentence = joiner.join(w for w in words if w)
                     sentence = " ".join(sentence.split())
                     if not sentence or sentence in seen:

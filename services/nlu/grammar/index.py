@@ -72,11 +72,7 @@ class Grammar:
         chosen: set[int] = set(self._unanchored)
         for fragment in present:
             chosen.update(self._index.get(fragment, ()))
-        return sorted(
-            i
-            for i in chosen
-            if all(not clause.isdisjoint(present) for clause in self.templates[i].clauses)
-        )
+        return sorted(i for i in chosen if all(not clause.isdisjoint(present) for clause in self.templates[i].clauses))
 
     def match(self, text: str) -> TemplateMatch | None:
         """The best full match, else the best partial match, else None."""
@@ -104,9 +100,7 @@ class Grammar:
                 best = result
         return best
 
-    def _read(
-        self, template: Template, found: re.Match[str], length: int, full: bool
-    ) -> TemplateMatch | None:
+    def _read(self, template: Template, found: re.Match[str], length: int, full: bool) -> TemplateMatch | None:
         values: dict[str, SlotValue] = dict(template.fixed)
         slot_chars = 0
         titles = 0

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.nlu.contract import validate as validate_command
 from services.nlu.grammar.commands import CommandError, build_command, negate, unknown_command
 from services.nlu.grammar.index import TemplateMatch, grammar_for
 from services.nlu.grammar.slots import SKU_CODE_RE, SlotValue
-from services.nlu.grammar.validate import validate_command
 from services.nlu.grammar.vocabulary import Vocabulary, VocabularyLike, clean_title
 from services.nlu.normalize import normalize
 from shopvoice.common.v1.command_pb2 import Command
@@ -45,9 +45,7 @@ def _confidence(match: TemplateMatch, unresolved_titles: int, has_vocabulary: bo
     return 1.0
 
 
-def _resolve_products(
-    values: dict[str, SlotValue], vocabulary: Vocabulary | None
-) -> tuple[dict[str, SlotValue], int]:
+def _resolve_products(values: dict[str, SlotValue], vocabulary: Vocabulary | None) -> tuple[dict[str, SlotValue], int]:
     """SKU codes upper-case; titles cleaned and, with a vocabulary, resolved."""
     unresolved = 0
     for name in _PRODUCT_FIELDS:

@@ -109,9 +109,7 @@ def _normalize_tree(node: Node, language: str) -> Node:
     return node
 
 
-def compile_templates(
-    language: str, directory: Path | None = None
-) -> tuple[list[Template], SlotKinds]:
+def compile_templates(language: str, directory: Path | None = None) -> tuple[list[Template], SlotKinds]:
     """Parse, normalise and compile every template of ``language``."""
     files = load_files(language, directory)
     kinds = SlotKinds(language, files.lists)
@@ -120,9 +118,7 @@ def compile_templates(
         fixed = {str(k): str(v) for k, v in (group.get("slots") or {}).items()}
         negate = bool(group.get("negate", False))
         for source in group.get("sentences") or []:
-            templates.append(
-                _compile_one(intent, str(source), files, kinds, fixed, negate, len(templates))
-            )
+            templates.append(_compile_one(intent, str(source), files, kinds, fixed, negate, len(templates)))
     return templates, kinds
 
 

@@ -177,9 +177,7 @@ def _literal_length(node: Node) -> int:
         return len(node.text.strip())
     if isinstance(node, Sequence) and node.items:
         first = node.items[0]
-        return _literal_length(first) + (
-            _literal_length(Sequence(node.items[1:])) if isinstance(first, Text) else 0
-        )
+        return _literal_length(first) + (_literal_length(Sequence(node.items[1:])) if isinstance(first, Text) else 0)
     return 0
 
 

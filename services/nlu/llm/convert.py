@@ -15,8 +15,8 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from services.nlu.llm.slots import INTENTS, SlotSpec, enum_name, enum_number, slot_specs
-from services.nlu.llm.validate import money_value
+from services.nlu.contract import money_value
+from services.nlu.llm.slots import INTENTS, SlotSpec, enum_number, slot_specs
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.common.v1.money_pb2 import Money
 
@@ -96,31 +96,3 @@ def json_to_command(obj: Any) -> Command:
             chosen[spec.choice] = name
         _set_slot(message, spec, value)
     return command
-
-
-def command_to_json(command: Command) -> dict[str, Any]:
-    """``{"intent": NAME, "slots": {...}}`` as DESIGN.md prints it; slots not said are absent.
-
-    An integer slot without presence (set_stock's quantity) is always printed: "库存设为0"
-    says zero.
-    """
-    intent = command.WhichOneof("intent")
-    if intent is None:
-        return {"intent": "unknown", "slots": {"text": ""}}
-    message = getattr(command, intent)
-    slots: dict[str, Any] = {}
-    for spec in slot_specs(intent):
-        present = message.HasField(spec.name) if spec.field.has_presence else True
-        value = getattr(message, spec.name)
-        if spec.is_money:
-            if present:
-                slots[spec.name] = money_to_string(value)
-        elif spec.enum is not None:
-            if value != 0:
-                slots[spec.name] = enum_name(spec.enum, value)
-        elif spec.is_integer:
-            if present:
-                slots[spec.name] = value
-        elif present and (value or spec.field.has_presence or intent == "unknown"):
-            slots[spec.name] = value
-    return {"intent": intent, "slots": slots}

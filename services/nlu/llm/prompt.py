@@ -23,9 +23,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from services.nlu.llm.convert import command_to_json, json_to_command
+from services.nlu.contract import CARRIERS, validate
+from services.nlu.grammar.commands import command_to_json
+from services.nlu.llm.convert import json_to_command
 from services.nlu.llm.slots import INTENTS, enum_names, slot_specs
-from services.nlu.llm.validate import CARRIERS, validate
 from shopvoice.common.v1.command_pb2 import Command
 
 

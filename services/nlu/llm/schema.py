@@ -15,7 +15,7 @@ import copy
 from functools import cache
 from typing import Any
 
-from services.nlu.llm import validate as rules
+from services.nlu import contract as rules
 from services.nlu.llm.slots import INTENTS, SlotSpec, enum_names, slot_specs
 
 JsonSchema = dict[str, Any]

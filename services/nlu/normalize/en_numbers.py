@@ -108,11 +108,7 @@ def _read_cardinal(words: list[str], i: int) -> tuple[int, int]:
             low == "and"
             and last == "scale"
             and i + 1 < len(words)
-            and (
-                words[i + 1].lower() in ONES
-                or words[i + 1].lower() in TEENS
-                or words[i + 1].lower() in TENS
-            )
+            and (words[i + 1].lower() in ONES or words[i + 1].lower() in TEENS or words[i + 1].lower() in TENS)
         ):
             i += 1
             continue
@@ -125,9 +121,7 @@ def _read_cardinal(words: list[str], i: int) -> tuple[int, int]:
         elif low in TENS and last in ("", "scale"):
             current += TENS[low]
             last = "tens"
-        elif (low in SCALES and last in ("unit", "teen", "tens")) or (
-            low == "hundred" and last == "scale" and current
-        ):
+        elif (low in SCALES and last in ("unit", "teen", "tens")) or (low == "hundred" and last == "scale" and current):
             scale = SCALES[low]
             if scale == 100:
                 current = (current or 1) * 100

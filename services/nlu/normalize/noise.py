@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import re
 
-_ZH_FILLERS = re.compile(
-    r"嗯+|呃+|^额|啊+(?=[,， ]|$)|哎+|唉+|哦+|噢+|那个|就是说|然后呢?|(?<=.)(?:帮我|给我)(?=.)"
-)
+_ZH_FILLERS = re.compile(r"嗯+|呃+|^额|啊+(?=[,， ]|$)|哎+|唉+|哦+|噢+|那个|就是说|然后呢?|(?<=.)(?:帮我|给我)(?=.)")
 _ZH_POLITE_PREFIX = re.compile(
     r"^(?:请你?|麻烦你?|你帮我|帮我|帮忙|能不能|能否|可不可以|可以|我想|我要|我想要|给我|帮|先|再)+(?=.)"
 )
@@ -93,12 +91,7 @@ def collapse_en_repeats(text: str) -> str:
     words = text.split(" ")
     out: list[str] = []
     for word in words:
-        if (
-            out
-            and word.lower() == out[-1].lower()
-            and word.lower() not in _NUMBER_WORDS
-            and not (word.isdigit())
-        ):
+        if out and word.lower() == out[-1].lower() and word.lower() not in _NUMBER_WORDS and not (word.isdigit()):
             continue
         out.append(word)
     return " ".join(out)
@@ -154,9 +147,7 @@ _CONTRACTIONS = {
     "i've": "i have",
     "we'd": "we would",
 }
-_CONTRACTION = re.compile(
-    r"\b(?:" + "|".join(re.escape(c) for c in _CONTRACTIONS) + r")(?![\w'])", re.IGNORECASE
-)
+_CONTRACTION = re.compile(r"\b(?:" + "|".join(re.escape(c) for c in _CONTRACTIONS) + r")(?![\w'])", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"(?<=[\w])'s\b", re.IGNORECASE)
 
 

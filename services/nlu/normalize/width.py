@@ -18,9 +18,7 @@ _CJK_RANGES = (
 
 # Punctuation that separates phrases becomes a space; symbols with a meaning in
 # amounts ($ ¥ % . -) and apostrophes in words (what's) are kept.
-_SEPARATORS = re.compile(
-    r"[,，。、;；:：!！?？…~～\"“”‘’()（）\[\]【】《》<>「」『』/\\|*#@&^_=+`]+"
-)
+_SEPARATORS = re.compile(r"[,，。、;；:：!！?？…~～\"“”‘’()（）\[\]【】《》<>「」『』/\\|*#@&^_=+`]+")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
 _SPACES = re.compile(r"\s+")
 # A dot that is not a decimal point (sentence end) becomes a space.

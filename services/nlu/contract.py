@@ -1,10 +1,10 @@
 """The contract a typed command obeys before anything executes it (DESIGN.md's rules).
 
-An LLM answer is free text until proven otherwise: it is converted to a Command and
-checked here exactly as a grammar answer is; one problem and it becomes ``unknown``.
-The rules match services/nlu/grammar's validate_command, so both paths accept the
-same commands. The slot formats live here once and schema.py reuses them, so the
-schema the model is constrained by and the check it must pass cannot drift apart.
+One validator for both paths: the grammar checks its answers here, and an LLM answer
+(free text until proven otherwise) is converted to a Command and checked here too;
+one problem and it becomes ``unknown``. The slot formats live here once and the LLM's
+JSON schema reuses them, so the schema the model is constrained by and the check it
+must pass cannot drift apart.
 """
 
 from __future__ import annotations
@@ -72,10 +72,10 @@ def _clean_text(text: str, limit: int) -> bool:
     )
 
 
-def sku_problems(sku: str) -> list[str]:
+def sku_problems(sku: str, required: bool = True) -> list[str]:
     """A SKU slot holds an upper-case code ("A100") or a spoken title ("红色T恤")."""
     if not sku:
-        return ["sku missing"]
+        return ["sku missing"] if required else []
     if not _clean_text(sku, MAX_SKU_CHARS):
         return [f"sku is not a clean title or code: {sku[:100]!r}"]
     if sku.isascii() and sku.isalnum() and any(c.isdigit() for c in sku) and not _SKU_CODE.fullmatch(sku):
@@ -83,16 +83,21 @@ def sku_problems(sku: str) -> list[str]:
     return []
 
 
-def validate(command: Command) -> list[str]:
-    """Problems with ``command``; an empty list means it obeys the contract."""
+def validate(command: Command, allow_missing: bool = False) -> list[str]:
+    """Problems with ``command``; an empty list means it obeys the contract.
+
+    ``allow_missing``: a product or order not said at all ("ship it") is fine; the
+    dialogue fills it from context or asks. Parser answers are checked this way; a
+    command about to be dispatched is checked strictly.
+    """
     intent = command.WhichOneof("intent")
     if intent is None:
         return ["no intent set"]
     msg = getattr(command, intent)
     problems: list[str] = []
     if intent in SKU_INTENTS:
-        problems += sku_problems(msg.sku)
-    if intent in ORDER_INTENTS and not _ORDER_ID.fullmatch(msg.order_id):
+        problems += sku_problems(msg.sku, required=not allow_missing)
+    if intent in ORDER_INTENTS and not (allow_missing and not msg.order_id) and not _ORDER_ID.fullmatch(msg.order_id):
         problems.append(f"order_id must be digits: {msg.order_id[:40]!r}")
     if intent == "set_price":
         problems += _money_problems("price", msg.price) if msg.HasField("price") else ["price missing"]
@@ -131,6 +136,4 @@ def validate(command: Command) -> list[str]:
             problems.append("metric unspecified")
         if msg.HasField("sku"):
             problems += sku_problems(msg.sku)
-    elif intent == "unknown" and len(msg.text) > MAX_TEXT_CHARS:
-        problems.append("unknown text too long")
     return problems
