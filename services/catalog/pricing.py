@@ -75,7 +75,15 @@ async def change_price(
     )
     after = {**row, "price": price, "version": row["version"] + 1}
     change_id = await history.record(
-        conn, merchant_id, sku, "price", str(old), str(price), author, after["version"], undo_of
+        conn,
+        merchant_id,
+        sku,
+        "price",
+        format_amount(old, currency),
+        format_amount(price, currency),
+        author,
+        after["version"],
+        undo_of,
     )
     await events.price_changed(conn, merchant_id, sku, old, price, currency, change_id)
     summary = f"{sku} price {format_amount(old, currency)} → {format_amount(price, currency)} {currency}"

@@ -54,14 +54,13 @@ def shop_currency(request: pb.CreateProductRequest, known: str | None, default: 
 
 
 def new_skus(request: pb.CreateProductRequest, currency: str, ceiling: Decimal) -> list[NewSku]:
-    inputs = list(request.variants) or [
-        pb.NewVariant(
-            sku=request.sku,
-            price=request.price,
-            compare_at_price=request.compare_at_price if request.HasField("compare_at_price") else None,
-            quantity=request.quantity,
-        )
-    ]
+    inputs = list(request.variants)
+    if not inputs:
+        single = pb.NewVariant(sku=request.sku, quantity=request.quantity)
+        for name in ("price", "compare_at_price"):
+            if request.HasField(name):
+                getattr(single, name).CopyFrom(getattr(request, name))
+        inputs = [single]
     if len(inputs) > MAX_VARIANTS:
         raise InvalidArgument(f"a product has at most {MAX_VARIANTS} SKUs; this one has {len(inputs)}")
     if request.variants and (request.sku or request.HasField("price") or request.quantity):
