@@ -41,8 +41,7 @@ async def record(
     version_after: int,
     undo_of: str | None = None,
 ) -> str:
-    """Append one change; returns its id. The id is made here, so the statement
-    needs no answer and can ride in the same pipeline as the update."""
+    """Append one change; returns its id (made here, so no RETURNING is needed)."""
     change_id = str(uuid.uuid4())
     await conn.execute(
         "INSERT INTO changes (change_id, merchant_id, sku, kind, old_value, new_value, user_id, command_id, method,"

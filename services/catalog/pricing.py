@@ -66,8 +66,7 @@ async def change_price(
 ) -> tuple[Row, str, str]:
     """Write the new price of a locked variant, its history and its event.
 
-    Returns the row as it now is, the change id and a one-line summary. No
-    statement here needs an answer, so in pipeline mode they leave together."""
+    Returns the row as it now is, the change id and a one-line summary."""
     sku, currency, old = row["sku"], row["currency_code"], row["price"]
     await conn.execute(
         "UPDATE variants SET price = %s, version = version + 1, updated_at = now() WHERE merchant_id = %s AND sku = %s",

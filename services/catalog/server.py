@@ -150,13 +150,13 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     # -- prices and stock: the hot path ------------------------------------------
 
     async def _change_variant(self, method: str, request: Any, sku: str, change: Any) -> pb.MutationResult:
-        """Lock the SKU (queued with the key's claim), check the expected version,
+        """Lock the SKU (before the key's claim), check the expected version,
         let `change(conn, merchant_id, row)` write, answer with the whole product."""
         mutation: pb.Mutation = request.mutation
 
         async def preload(conn: Conn, merchant_id: str) -> tuple[Any, Any]:
-            target = await store.queue_variant_for_update(conn, merchant_id, sku)
-            siblings = await store.queue_siblings(conn, merchant_id, sku)
+            target = await store.select_variant_for_update(conn, merchant_id, sku)
+            siblings = await store.select_siblings(conn, merchant_id, sku)
             return target, siblings
 
         async def apply(conn: Conn, merchant_id: str, loaded: tuple[Any, Any]) -> pb.MutationResult:

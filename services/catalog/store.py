@@ -45,15 +45,15 @@ async def ensure_merchant(conn: Conn, merchant_id: str, currency_code: str) -> N
     )
 
 
-async def queue_variant_for_update(conn: Conn, merchant_id: str, sku: str) -> AsyncCursor[DictRow]:
-    """Lock one variant; in pipeline mode the statement is only queued until a fetch."""
+async def select_variant_for_update(conn: Conn, merchant_id: str, sku: str) -> AsyncCursor[DictRow]:
+    """Lock one variant; the caller fetches the row (None: no such SKU in this shop)."""
     return await conn.execute(
         f"SELECT {VARIANT_COLUMNS} FROM {VARIANTS} WHERE v.merchant_id = %s AND v.sku = %s FOR UPDATE OF v",
         (merchant_id, sku),
     )
 
 
-async def queue_siblings(conn: Conn, merchant_id: str, sku: str) -> AsyncCursor[DictRow]:
+async def select_siblings(conn: Conn, merchant_id: str, sku: str) -> AsyncCursor[DictRow]:
     """The other variants of the SKU's product, to answer with the whole product."""
     return await conn.execute(
         f"SELECT {VARIANT_COLUMNS} FROM {VARIANTS} WHERE v.merchant_id = %s AND v.sku <> %s AND v.product_id ="
@@ -63,7 +63,7 @@ async def queue_siblings(conn: Conn, merchant_id: str, sku: str) -> AsyncCursor[
 
 
 async def variant_for_update(conn: Conn, merchant_id: str, sku: str) -> Row:
-    row = await (await queue_variant_for_update(conn, merchant_id, sku)).fetchone()
+    row = await (await select_variant_for_update(conn, merchant_id, sku)).fetchone()
     if row is None:
         raise no_such_sku(sku)
     return dict(row)
