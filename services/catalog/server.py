@@ -1,222 +1,300 @@
-"""The catalog's gRPC servicer: validation, idempotency and the mapping to protos."""
+"""The catalog's gRPC boundary: requests in, domain calls, messages out.
+
+Domain errors raised below become gRPC statuses in `@grpc_boundary`. Every
+mutating call goes through `Mutations.run` (one transaction, idempotency key).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import base64
+import hashlib
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import grpc
-import redis.asyncio as aioredis
 
-from services.catalog import store
+from services.catalog import history, inventory, pricing, products, reservations, store
 from services.catalog.config import CatalogSettings
-from services.catalog.validation import validate_price, validate_sku, validate_title
-from shopvoice import idempotency, outbox
+from services.catalog.events import CatalogEvents
+from services.catalog.messages import STATUS_TO_DB, Row, to_product, to_products, to_variant
+from services.catalog.mutations import Mutations, expected_version
+from services.catalog.search import fold, fold_sku
+from services.catalog.validation import require_merchant, validate_price, validate_sku
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
-from shopvoice.common.v1.command_pb2 import ProductStatus
 from shopvoice.db import Conn, Pool
-from shopvoice.errors import InvalidArgument, grpc_boundary
-from shopvoice.events.v1 import events_pb2
-from shopvoice.money import format_amount, from_decimal, quantize
+from shopvoice.errors import InvalidArgument, NotFound, grpc_boundary
 
-STATUS_TO_DB = {
-    ProductStatus.PRODUCT_STATUS_ACTIVE: "active",
-    ProductStatus.PRODUCT_STATUS_DRAFT: "draft",
-    ProductStatus.PRODUCT_STATUS_ARCHIVED: "archived",
-}
-STATUS_FROM_DB = {v: k for k, v in STATUS_TO_DB.items()}
+Context = grpc.aio.ServicerContext
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 250  # as Shopify's Admin API
+MAX_QUERY_CHARS = 200
 
 
-def require_merchant(merchant_id: str) -> str:
-    if not merchant_id or len(merchant_id) > 64:
-        raise InvalidArgument("merchant_id is required (1-64 characters)")
-    return merchant_id
+def _result(merchant_id: str, rows: list[Row], sku: str, change_id: str, summary: str) -> pb.MutationResult:
+    return pb.MutationResult(product=to_product(merchant_id, rows), sku=sku, change_id=change_id, summary=summary)
 
 
-def to_product(merchant_id: str, rows: list[dict[str, Any]]) -> pb.Product:
-    first = rows[0]
-    product = pb.Product(
-        merchant_id=merchant_id,
-        product_id=str(first["product_id"]),
-        title=first["title"],
-        description=first["description"],
-        status=STATUS_FROM_DB[first["status"]],
-        version=first["product_version"],
+def _reservation_result(outcome: reservations.Outcome) -> pb.ReservationResult:
+    return pb.ReservationResult(
+        order_id=outcome.order_id,
+        accepted=outcome.accepted,
+        reason=outcome.reason,
+        lines=[pb.ReservationLine(sku=s, quantity=q) for s, q in sorted(outcome.lines.items())],
     )
-    product.created_at.FromDatetime(first["created_at"])
-    product.updated_at.FromDatetime(first["updated_at"])
-    for row in rows:
-        product.variants.append(to_variant(row))
-    return product
 
 
-def to_variant(row: dict[str, Any]) -> pb.Variant:
-    currency = row["currency_code"]
-    variant = pb.Variant(
-        sku=row["sku"],
-        title=row["title"],
-        product_id=str(row["product_id"]),
-        price=from_decimal(quantize(row["price"], currency), currency),
-        inventory=pb.Inventory(
-            on_hand=row["on_hand"], committed=row["committed"], available=row["on_hand"] - row["committed"]
-        ),
-        version=row["version"],
-    )
-    if row["compare_at_price"] is not None:
-        variant.compare_at_price.CopyFrom(from_decimal(row["compare_at_price"], currency))
-    return variant
+def _page_token(row: Row) -> str:
+    return base64.urlsafe_b64encode(f"{row['created_at'].isoformat()}|{row['product_id']}".encode()).decode()
+
+
+def _parse_page_token(token: str) -> tuple[datetime, Any] | None:
+    if not token:
+        return None
+    try:
+        created, product_id = base64.urlsafe_b64decode(token.encode()).decode().split("|")
+        return datetime.fromisoformat(created), store.parse_product_id(product_id)
+    except (ValueError, InvalidArgument) as exc:
+        raise InvalidArgument("page_token is not one this service gave out; start again without it") from exc
 
 
 class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
-    def __init__(self, pool: Pool, redis: aioredis.Redis, settings: CatalogSettings) -> None:
+    def __init__(self, pool: Pool, settings: CatalogSettings) -> None:
         self.pool = pool
-        self.redis = redis
         self.settings = settings
-        self.events_stream = f"{settings.stream_prefix}:events:catalog"
+        self.events = CatalogEvents(f"{settings.stream_prefix}:events:catalog")
+        self.mutations = Mutations(pool)
 
-    async def _mutate(
-        self,
-        method: str,
-        request: Any,
-        mutation: pb.Mutation,
-        apply: Callable[[Conn, str], Awaitable[pb.MutationResult]],
-    ) -> pb.MutationResult:
-        """Run `apply` in one transaction with the idempotency key claimed, or replay."""
-        merchant_id = require_merchant(mutation.merchant_id)
-        digest = idempotency.request_hash(method, request)
-        async with self.pool.connection() as conn, conn.transaction():
-            stored = await idempotency.claim(conn, merchant_id, mutation.idempotency_key, method, digest)
-            if stored is not None:
-                replay = pb.MutationResult.FromString(stored)
-                replay.replayed = True
-                return replay
-            result = await apply(conn, merchant_id)
-            await idempotency.remember(conn, merchant_id, mutation.idempotency_key, result)
-            return result
-
-    async def _product_result(
-        self, conn: Conn, merchant_id: str, sku: str, change_id: str, summary: str
-    ) -> pb.MutationResult:
-        product_id = await store.product_id_for_sku(conn, merchant_id, sku)
-        rows = await store.product_rows(conn, merchant_id, product_id)
-        return pb.MutationResult(product=to_product(merchant_id, rows), sku=sku, change_id=change_id, summary=summary)
+    # -- products ---------------------------------------------------------------
 
     @grpc_boundary
-    async def CreateProduct(
-        self, request: pb.CreateProductRequest, context: grpc.aio.ServicerContext
-    ) -> pb.MutationResult:
-        title = validate_title(request.title)
-        sku = validate_sku(request.sku) if request.sku else ""
-        if request.quantity < 0:
-            raise InvalidArgument("quantity cannot be negative")
+    async def CreateProduct(self, request: pb.CreateProductRequest, context: Context) -> pb.MutationResult:
+        async def apply(conn: Conn, merchant_id: str, _: None) -> pb.MutationResult:
+            rows, summary = await products.create(
+                conn, self.events, merchant_id, request, self.settings.default_currency, self.settings.max_price
+            )
+            return _result(merchant_id, rows, rows[0]["sku"], "", summary)
 
-        async def apply(conn: Conn, merchant_id: str) -> pb.MutationResult:
-            currency = await store.merchant_currency(conn, merchant_id, self.settings.default_currency)
-            price = validate_price(request.price, currency, self.settings.max_price)
-            status = STATUS_TO_DB.get(request.status, "active")
-            cur = await conn.execute(
-                "INSERT INTO products (merchant_id, title, description, status)"
-                " VALUES (%s, %s, %s, %s) RETURNING product_id",
-                (merchant_id, title, request.description, status),
-            )
-            row = await cur.fetchone()
-            assert row is not None
-            product_id = row["product_id"]
-            final_sku = sku or f"P{str(product_id).replace('-', '')[:8].upper()}"
-            exists = await (
-                await conn.execute(
-                    "SELECT 1 FROM variants WHERE merchant_id = %s AND sku = %s", (merchant_id, final_sku)
-                )
-            ).fetchone()
-            if exists:
-                from shopvoice.errors import AlreadyExists
-
-                raise AlreadyExists(f"SKU {final_sku} already exists in this shop; choose another SKU")
-            await conn.execute(
-                "INSERT INTO variants (merchant_id, sku, product_id, price, currency_code, on_hand)"
-                " VALUES (%s, %s, %s, %s, %s, %s)",
-                (merchant_id, final_sku, product_id, price, currency, request.quantity),
-            )
-            event = outbox.new_event(merchant_id)
-            event.product_changed.CopyFrom(
-                events_pb2.ProductChanged(
-                    product_id=str(product_id), skus=[final_sku], title=title, status=STATUS_FROM_DB[status]
-                )
-            )
-            await outbox.enqueue(conn, self.events_stream, event)
-            return await self._product_result(
-                conn,
-                merchant_id,
-                final_sku,
-                "",
-                f"created {title} ({final_sku}) at {format_amount(price, currency)} {currency}",
-            )
-
-        return await self._mutate("CreateProduct", request, request.mutation, apply)
+        return await self.mutations.run("CreateProduct", request, request.mutation, pb.MutationResult, apply)
 
     @grpc_boundary
-    async def GetProduct(self, request: pb.GetProductRequest, context: grpc.aio.ServicerContext) -> pb.Product:
+    async def GetProduct(self, request: pb.GetProductRequest, context: Context) -> pb.Product:
         merchant_id = require_merchant(request.merchant_id)
         async with self.pool.connection() as conn:
             if request.WhichOneof("ref") == "product_id":
-                product_id: Any = request.product_id
+                rows = await store.product_rows(conn, merchant_id, store.parse_product_id(request.product_id))
+                if not rows:
+                    raise NotFound(f"no product {request.product_id} in this shop")
             else:
-                product_id = await store.product_id_for_sku(conn, merchant_id, validate_sku(request.sku))
-            rows = await store.product_rows(conn, merchant_id, product_id)
-        if not rows:
-            from shopvoice.errors import NotFound
-
-            raise NotFound("no such product in this shop")
+                rows = await store.product_rows_for_sku(conn, merchant_id, validate_sku(request.sku))
         return to_product(merchant_id, rows)
 
     @grpc_boundary
-    async def GetVocabulary(self, request: pb.GetVocabularyRequest, context: grpc.aio.ServicerContext) -> pb.Vocabulary:
+    async def ListProducts(self, request: pb.ListProductsRequest, context: Context) -> pb.ListProductsResponse:
+        merchant_id = require_merchant(request.merchant_id)
+        if request.page_size < 0:
+            raise InvalidArgument("page_size cannot be negative")
+        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        status = STATUS_TO_DB.get(request.status)
+        after = _parse_page_token(request.page_token)
+        async with self.pool.connection() as conn:
+            rows = await store.list_products(conn, merchant_id, status, after, size + 1)
+        found = to_products(merchant_id, rows)
+        reply = pb.ListProductsResponse(products=found[:size])
+        if len(found) > size:
+            last = next(r for r in rows if str(r["product_id"]) == found[size - 1].product_id)
+            reply.next_page_token = _page_token(last)
+        return reply
+
+    @grpc_boundary
+    async def SearchProducts(self, request: pb.SearchProductsRequest, context: Context) -> pb.SearchProductsResponse:
+        merchant_id = require_merchant(request.merchant_id)
+        query = fold(request.query)
+        if not query or len(query) > MAX_QUERY_CHARS:
+            raise InvalidArgument(f"query is required (1-{MAX_QUERY_CHARS} characters): a SKU or words of a title")
+        limit = min(request.limit or 20, 100)
+        async with self.pool.connection() as conn:
+            rows = await store.search(conn, merchant_id, query, fold_sku(request.query), limit)
+        return pb.SearchProductsResponse(matches=[to_variant(r) for r in rows])
+
+    @grpc_boundary
+    async def GetVocabulary(self, request: pb.GetVocabularyRequest, context: Context) -> pb.Vocabulary:
         merchant_id = require_merchant(request.merchant_id)
         async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT v.sku, p.title, p.product_id, greatest(max(v.updated_at), max(p.updated_at)) AS changed"
-                " FROM variants v JOIN products p USING (merchant_id, product_id)"
-                " WHERE v.merchant_id = %s AND p.status <> 'archived'"
-                " GROUP BY v.sku, p.title, p.product_id ORDER BY v.sku",
-                (merchant_id,),
-            )
-            rows = await cur.fetchall()
+            rows = await store.vocabulary(conn, merchant_id)
         vocab = pb.Vocabulary(
             entries=[pb.VocabularyEntry(sku=r["sku"], title=r["title"], product_id=str(r["product_id"])) for r in rows]
         )
-        vocab.revision = max((int(r["changed"].timestamp() * 1e6) for r in rows), default=0)
+        # A digest of the entries: equal lists, equal revision; any change, a new one.
+        digest = hashlib.sha256(b"".join(e.SerializeToString(deterministic=True) for e in vocab.entries)).digest()
+        vocab.revision = int.from_bytes(digest[:8], "big") >> 1
         return vocab
 
     @grpc_boundary
-    async def SetPrice(self, request: pb.SetPriceRequest, context: grpc.aio.ServicerContext) -> pb.MutationResult:
+    async def SetProductStatus(self, request: pb.SetProductStatusRequest, context: Context) -> pb.MutationResult:
         sku = validate_sku(request.sku)
+        status = products.status_name(request.status)
+        author = history.Author.of(request.mutation.actor, "SetProductStatus")
 
-        async def apply(conn: Conn, merchant_id: str) -> pb.MutationResult:
-            row = await store.variant_for_update(conn, merchant_id, sku)
-            store.check_version(
-                row, request.mutation.expected_version if request.mutation.HasField("expected_version") else None
+        async def apply(conn: Conn, merchant_id: str, _: None) -> pb.MutationResult:
+            product = await products.lock_product_of_sku(conn, merchant_id, sku)
+            store.check_version(product["version"], expected_version(request.mutation), f"product of {sku}")
+            rows, change_id, summary = await products.change_status(
+                conn, self.events, merchant_id, sku, product, status, author
             )
-            currency = row["currency_code"]
-            price = validate_price(request.price, currency, self.settings.max_price)
-            old: Decimal = row["price"]
-            await store.update_price(conn, merchant_id, sku, price)
-            actor = request.mutation.actor
-            change_id = await store.record_change(
-                conn, merchant_id, sku, "price", str(old), str(price), actor.user_id, actor.command_id
+            return _result(merchant_id, rows, sku, change_id, summary)
+
+        return await self.mutations.run("SetProductStatus", request, request.mutation, pb.MutationResult, apply)
+
+    # -- prices and stock: the hot path ------------------------------------------
+
+    async def _change_variant(self, method: str, request: Any, sku: str, change: Any) -> pb.MutationResult:
+        """Lock the SKU (before the key's claim), check the expected version,
+        let `change(conn, merchant_id, row)` write, answer with the whole product."""
+        mutation: pb.Mutation = request.mutation
+
+        async def preload(conn: Conn, merchant_id: str) -> tuple[Any, Any]:
+            target = await store.select_variant_for_update(conn, merchant_id, sku)
+            siblings = await store.select_siblings(conn, merchant_id, sku)
+            return target, siblings
+
+        async def apply(conn: Conn, merchant_id: str, loaded: tuple[Any, Any]) -> pb.MutationResult:
+            target, siblings = loaded
+            row = await target.fetchone()
+            if row is None:
+                raise store.no_such_sku(sku)
+            others = [dict(r) for r in await siblings.fetchall()]
+            store.check_version(row["version"], expected_version(mutation), f"SKU {sku}")
+            after, change_id, summary = await change(conn, merchant_id, dict(row))
+            return _result(merchant_id, [after, *others], sku, change_id, summary)
+
+        return await self.mutations.run(method, request, mutation, pb.MutationResult, apply, preload)
+
+    @grpc_boundary
+    async def SetPrice(self, request: pb.SetPriceRequest, context: Context) -> pb.MutationResult:
+        sku = validate_sku(request.sku)
+        author = history.Author.of(request.mutation.actor, "SetPrice")
+        if not request.HasField("price"):
+            raise InvalidArgument("price is required")
+
+        async def change(conn: Conn, merchant_id: str, row: Row) -> tuple[Row, str, str]:
+            price = validate_price(request.price, row["currency_code"], self.settings.max_price)
+            return await pricing.change_price(conn, self.events, merchant_id, row, price, author)
+
+        return await self._change_variant("SetPrice", request, sku, change)
+
+    @grpc_boundary
+    async def AdjustPrice(self, request: pb.AdjustPriceRequest, context: Context) -> pb.MutationResult:
+        sku = validate_sku(request.sku)
+        author = history.Author.of(request.mutation.actor, "AdjustPrice")
+        which = request.WhichOneof("change")
+        if which is None:
+            raise InvalidArgument('say how to change the price: a percent ("-20") or a delta amount')
+        percent = request.percent if which == "percent" else None
+        delta = request.delta if which == "delta" else None
+
+        async def change(conn: Conn, merchant_id: str, row: Row) -> tuple[Row, str, str]:
+            price = pricing.new_price_for(row, percent, delta, self.settings.max_price)
+            return await pricing.change_price(conn, self.events, merchant_id, row, price, author)
+
+        return await self._change_variant("AdjustPrice", request, sku, change)
+
+    @grpc_boundary
+    async def SetStock(self, request: pb.SetStockRequest, context: Context) -> pb.MutationResult:
+        sku = validate_sku(request.sku)
+        author = history.Author.of(request.mutation.actor, "SetStock")
+
+        async def change(conn: Conn, merchant_id: str, row: Row) -> tuple[Row, str, str]:
+            on_hand = inventory.new_on_hand(row, quantity=request.quantity)
+            return await inventory.change_on_hand(conn, self.events, merchant_id, row, on_hand, author)
+
+        return await self._change_variant("SetStock", request, sku, change)
+
+    @grpc_boundary
+    async def AdjustStock(self, request: pb.AdjustStockRequest, context: Context) -> pb.MutationResult:
+        sku = validate_sku(request.sku)
+        author = history.Author.of(request.mutation.actor, "AdjustStock")
+
+        async def change(conn: Conn, merchant_id: str, row: Row) -> tuple[Row, str, str]:
+            on_hand = inventory.new_on_hand(row, delta=request.delta)
+            return await inventory.change_on_hand(conn, self.events, merchant_id, row, on_hand, author)
+
+        return await self._change_variant("AdjustStock", request, sku, change)
+
+    @grpc_boundary
+    async def GetStock(self, request: pb.GetStockRequest, context: Context) -> pb.Variant:
+        merchant_id = require_merchant(request.merchant_id)
+        sku = validate_sku(request.sku)
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT {store.VARIANT_COLUMNS} FROM {store.VARIANTS} WHERE v.merchant_id = %s AND v.sku = %s",
+                (merchant_id, sku),
             )
-            event = outbox.new_event(merchant_id)
-            event.price_changed.CopyFrom(
-                events_pb2.PriceChanged(
-                    sku=sku,
-                    old_price=from_decimal(old, currency),
-                    new_price=from_decimal(price, currency),
-                    change_id=change_id,
+            row = await cur.fetchone()
+        if row is None:
+            raise store.no_such_sku(sku)
+        return to_variant(dict(row))
+
+    # -- undo -----------------------------------------------------------------------
+
+    @grpc_boundary
+    async def UndoLastChange(self, request: pb.UndoLastChangeRequest, context: Context) -> pb.MutationResult:
+        author = history.Author.of(request.mutation.actor, "UndoLastChange")
+
+        async def apply(conn: Conn, merchant_id: str, _: None) -> pb.MutationResult:
+            change = await history.change_to_undo(conn, merchant_id, author.user_id, request.change_id)
+            sku, kind, undo_of = change["sku"], change["kind"], str(change["change_id"])
+            if kind == "status":
+                product = await products.lock_product_of_sku(conn, merchant_id, sku)
+                store.check_version(product["version"], expected_version(request.mutation), f"product of {sku}")
+                await history.refuse_if_changed_since(conn, change, product["version"])
+                rows, change_id, summary = await products.change_status(
+                    conn, self.events, merchant_id, sku, product, change["old_value"], author, undo_of
                 )
-            )
-            await outbox.enqueue(conn, self.events_stream, event)
-            summary = f"{sku} price {format_amount(old, currency)} → {format_amount(price, currency)} {currency}"
-            return await self._product_result(conn, merchant_id, sku, change_id, summary)
+                return _result(merchant_id, rows, sku, change_id, f"undone: {summary}")
+            row = await store.variant_for_update(conn, merchant_id, sku)
+            store.check_version(row["version"], expected_version(request.mutation), f"SKU {sku}")
+            await history.refuse_if_changed_since(conn, change, row["version"])
+            if kind == "price":
+                after, change_id, summary = await pricing.change_price(
+                    conn, self.events, merchant_id, row, Decimal(change["old_value"]), author, undo_of
+                )
+            else:
+                after, change_id, summary = await inventory.change_on_hand(
+                    conn, self.events, merchant_id, row, int(change["old_value"]), author, undo_of
+                )
+            rows = [after, *(r for r in await store.product_rows_for_sku(conn, merchant_id, sku) if r["sku"] != sku)]
+            return _result(merchant_id, rows, sku, change_id, f"undone: {summary}")
 
-        return await self._mutate("SetPrice", request, request.mutation, apply)
+        return await self.mutations.run("UndoLastChange", request, request.mutation, pb.MutationResult, apply)
+
+    # -- reservations ------------------------------------------------------------------
+
+    @grpc_boundary
+    async def Reserve(self, request: pb.ReserveRequest, context: Context) -> pb.ReservationResult:
+        lines = reservations.parse_lines((line.sku, line.quantity) for line in request.lines)
+
+        async def apply(conn: Conn, merchant_id: str, _: None) -> pb.ReservationResult:
+            outcome = await reservations.reserve(conn, self.events, merchant_id, request.order_id, lines)
+            return _reservation_result(outcome)
+
+        return await self.mutations.run("Reserve", request, request.mutation, pb.ReservationResult, apply)
+
+    @grpc_boundary
+    async def Release(self, request: pb.ReleaseRequest, context: Context) -> pb.ReservationResult:
+        lines = reservations.parse_lines(((line.sku, line.quantity) for line in request.lines), required=False)
+
+        async def apply(conn: Conn, merchant_id: str, _: None) -> pb.ReservationResult:
+            outcome = await reservations.release(conn, self.events, merchant_id, request.order_id, lines)
+            return _reservation_result(outcome)
+
+        return await self.mutations.run("Release", request, request.mutation, pb.ReservationResult, apply)
+
+    @grpc_boundary
+    async def CommitReservation(self, request: pb.CommitReservationRequest, context: Context) -> pb.ReservationResult:
+        async def apply(conn: Conn, merchant_id: str, _: None) -> pb.ReservationResult:
+            outcome = await reservations.commit(conn, self.events, merchant_id, request.order_id)
+            return _reservation_result(outcome)
+
+        return await self.mutations.run("CommitReservation", request, request.mutation, pb.ReservationResult, apply)

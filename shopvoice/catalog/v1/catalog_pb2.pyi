@@ -121,10 +121,13 @@ class Variant(_message.Message):
     INVENTORY_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     PRODUCT_ID_FIELD_NUMBER: _builtins.int
+    OPTION_TITLE_FIELD_NUMBER: _builtins.int
     sku: _builtins.str
     title: _builtins.str
     version: _builtins.int
     product_id: _builtins.str
+    option_title: _builtins.str
+    """the variant's own name ("Red / L"); may be empty"""
     @_builtins.property
     def price(self) -> _money_pb2.Money: ...
     @_builtins.property
@@ -141,10 +144,11 @@ class Variant(_message.Message):
         inventory: Global___Inventory | None = ...,
         version: _builtins.int = ...,
         product_id: _builtins.str = ...,
+        option_title: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["compare_at_price", b"compare_at_price", "inventory", b"inventory", "price", b"price"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["compare_at_price", b"compare_at_price", "inventory", b"inventory", "price", b"price", "product_id", b"product_id", "sku", b"sku", "title", b"title", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["compare_at_price", b"compare_at_price", "inventory", b"inventory", "option_title", b"option_title", "price", b"price", "product_id", b"product_id", "sku", b"sku", "title", b"title", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -244,6 +248,7 @@ class CreateProductRequest(_message.Message):
     COMPARE_AT_PRICE_FIELD_NUMBER: _builtins.int
     QUANTITY_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    VARIANTS_FIELD_NUMBER: _builtins.int
     title: _builtins.str
     description: _builtins.str
     sku: _builtins.str
@@ -257,6 +262,10 @@ class CreateProductRequest(_message.Message):
     def price(self) -> _money_pb2.Money: ...
     @_builtins.property
     def compare_at_price(self) -> _money_pb2.Money: ...
+    @_builtins.property
+    def variants(self) -> _containers.RepeatedCompositeFieldContainer[Global___NewVariant]:
+        """More than one SKU: list them here instead of sku/price/compare_at_price/quantity."""
+
     def __init__(
         self,
         *,
@@ -268,14 +277,49 @@ class CreateProductRequest(_message.Message):
         compare_at_price: _money_pb2.Money | None = ...,
         quantity: _builtins.int = ...,
         status: _command_pb2.ProductStatus.ValueType = ...,
+        variants: _abc.Iterable[Global___NewVariant] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["compare_at_price", b"compare_at_price", "mutation", b"mutation", "price", b"price"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["compare_at_price", b"compare_at_price", "description", b"description", "mutation", b"mutation", "price", b"price", "quantity", b"quantity", "sku", b"sku", "status", b"status", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["compare_at_price", b"compare_at_price", "description", b"description", "mutation", b"mutation", "price", b"price", "quantity", b"quantity", "sku", b"sku", "status", b"status", "title", b"title", "variants", b"variants"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreateProductRequest: _TypeAlias = CreateProductRequest  # noqa: Y015
+
+@_typing.final
+class NewVariant(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SKU_FIELD_NUMBER: _builtins.int
+    OPTION_TITLE_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    COMPARE_AT_PRICE_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    sku: _builtins.str
+    """empty: generated"""
+    option_title: _builtins.str
+    quantity: _builtins.int
+    @_builtins.property
+    def price(self) -> _money_pb2.Money: ...
+    @_builtins.property
+    def compare_at_price(self) -> _money_pb2.Money: ...
+    def __init__(
+        self,
+        *,
+        sku: _builtins.str = ...,
+        option_title: _builtins.str = ...,
+        price: _money_pb2.Money | None = ...,
+        compare_at_price: _money_pb2.Money | None = ...,
+        quantity: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["compare_at_price", b"compare_at_price", "price", b"price"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["compare_at_price", b"compare_at_price", "option_title", b"option_title", "price", b"price", "quantity", b"quantity", "sku", b"sku"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NewVariant: _TypeAlias = NewVariant  # noqa: Y015
 
 @_typing.final
 class GetProductRequest(_message.Message):
