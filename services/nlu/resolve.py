@@ -77,7 +77,7 @@ def _candidates(spoken: str, vocabulary: Vocabulary) -> list[str]:
         near = [sku for sku in skus if Levenshtein.distance(sku, spoken.upper()) <= 1]
         if near:
             return near[:MAX_CANDIDATES]
-    key = title_key(spoken)
+    key = title_key(spoken.removesuffix("的"))  # "红色的": the red one
     if not key:
         return []
     scored: dict[int, float] = {}

@@ -24,7 +24,7 @@ class DemoProduct:
 
 
 PRODUCTS = (
-    DemoProduct("A100", "红色T恤", "Red T-shirt, cotton", 59, 100),
+    DemoProduct("A100", "红色T恤", "Red T-shirt, cotton", 89, 100),
     DemoProduct("B200", "蓝色牛仔裤", "Blue jeans, slim fit", 199, 50),
     DemoProduct("C7", "白色运动鞋", "White sneakers", 299, 30),
     DemoProduct("D42", "黑色双肩包", "Black backpack", 159, 20),

@@ -10,12 +10,14 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 import grpc
+import redis
 
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from shopvoice.cli import demo_shop
 from shopvoice.cli.client import Conversation, Turn
 from shopvoice.cli.stack import Stack
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.events.v1.events_pb2 import Event
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
 from tests.e2e.test_text_command import owner_token, price_of
@@ -62,6 +64,23 @@ def get_order(stack: Stack, order_id: str) -> orders_pb2.Order:
             orders_pb2.GetOrderRequest(merchant_id=demo_shop.MERCHANT_ID, order_id=order_id), timeout=5
         )
         return order
+
+
+def wait_for_catalog_event(stack: Stack, sku: str) -> None:
+    """The NLU learns of new products from the catalog's events (relayed from the outbox):
+    wait until the event is on the stream, plus a moment for the NLU to read it."""
+    client = redis.Redis.from_url(stack.redis_url)
+    stream = f"{stack.extra_env['STREAM_PREFIX']}:events:catalog"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for _id, fields in client.xrange(stream):
+            event = Event.FromString(fields[b"event"])
+            if event.WhichOneof("payload") == "product_changed" and sku in event.product_changed.skus:
+                client.close()
+                time.sleep(0.3)
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"no ProductChanged event for {sku}")
 
 
 def kind(turn: Turn) -> str:
@@ -156,6 +175,8 @@ def test_an_ambiguous_product_lists_the_candidates(stack: Stack) -> None:
             ),
             timeout=5,
         )
+
+    wait_for_catalog_event(stack, "H1")
 
     async def script(c: Conversation) -> list[Turn]:
         return [await c.say("红色的还有多少库存"), await c.say("H1")]
