@@ -59,9 +59,6 @@ class UtteranceHandler:
         understood = await self.understander(utterance.text, vocabulary)
         resolution = resolve(understood.command, vocabulary)
         timings.append(stage("parsed"))
-        await self._reply(
-            utterance, gw.ServerMessage(understood=gw.Understood(command=resolution.command, source=understood.source))
-        )
         decision = await self.policy.decide(
             state,
             resolution.command,
@@ -71,6 +68,10 @@ class UtteranceHandler:
             chinese,
             vocabulary=vocabulary,
             candidates=resolution.candidates,
+        )
+        # What was understood, with what the dialogue filled in ("ship it" → the order just discussed).
+        await self._reply(
+            utterance, gw.ServerMessage(understood=gw.Understood(command=resolution.command, source=understood.source))
         )
         outcome = await self._act(utterance, decision, state.last_change_id, chinese, timings)
         if decision.kind == "execute" and outcome is not None and outcome.status == gw.RESULT_STATUS_OK:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import grpc
@@ -32,12 +33,47 @@ PRODUCTS = (
 )
 
 
+def place_order(orders_address: str, merchant_id: str = MERCHANT_ID, timeout_s: float = 20) -> str:
+    """A paid shop-front order of two thermos cups; returns its id once its stock is reserved."""
+    from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
+
+    with grpc.insecure_channel(orders_address) as channel:
+        orders = orders_pb2_grpc.OrdersServiceStub(channel)
+        placed = orders.PlaceOrder(
+            orders_pb2.PlaceOrderRequest(
+                mutation=orders_pb2.Mutation(merchant_id=merchant_id, idempotency_key=f"demo-order:{time.time_ns()}"),
+                lines=[orders_pb2.OrderLine(sku="E15", title="保温杯", quantity=2, unit_price=Money(units=49))],
+                customer_ref="demo-customer",
+                currency_code="CNY",
+                paid=True,
+            ),
+            timeout=timeout_s,
+        )
+        order_id: str = placed.order.order_id
+        deadline = time.monotonic() + timeout_s
+        request = orders_pb2.GetOrderRequest(merchant_id=merchant_id, order_id=order_id)
+        while orders.GetOrder(request, timeout=timeout_s).reservation_status != orders_pb2.RESERVATION_STATUS_RESERVED:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"order {order_id}'s stock was not reserved in {timeout_s} s")
+            time.sleep(0.1)
+    return order_id
+
+
 def seed_catalog(address: str, merchant_id: str = MERCHANT_ID, timeout_s: float = 10) -> int:
-    """Create the demo products; a second run replays the same keys and changes nothing."""
+    """Create the demo products that the shop does not have yet; returns how many it created.
+
+    A product already there is left as it is (its price may have been changed since).
+    """
     created = 0
     with grpc.insecure_channel(address) as channel:
         stub = catalog_pb2_grpc.CatalogServiceStub(channel)
         for product in PRODUCTS:
+            try:
+                stub.GetProduct(pb.GetProductRequest(merchant_id=merchant_id, sku=product.sku), timeout=timeout_s)
+                continue
+            except grpc.RpcError as exc:
+                if exc.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
             result = stub.CreateProduct(
                 pb.CreateProductRequest(
                     mutation=pb.Mutation(merchant_id=merchant_id, idempotency_key=f"seed:{merchant_id}:{product.sku}"),

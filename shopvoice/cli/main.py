@@ -11,10 +11,19 @@ from pathlib import Path
 from shopvoice.cli import demo_shop, render
 
 RUN_DIR = Path(os.environ.get("SHOPVOICE_RUN_DIR", ".run"))
+# The demo conversation; {order} is an order placed from the shop front just before.
 DEMO_LINES = (
-    "查一下A100",
+    "查一下红色T恤",
     "set the price of A100 to 99",
-    "把B200的价格改成189元",
+    "把B200的价格改成一百八十九块",
+    "A100还有多少库存",
+    "what's the status of order {order}",
+    "ship it via SF tracking SF123456",
+    "今天卖了多少钱",
+    "refund order {order}",
+    "确认",
+    "把A100的价格改成九块九",
+    "算了",
 )
 
 
@@ -41,8 +50,7 @@ async def _say(target: str, token: str, texts: list[str]) -> int:
         for text in texts:
             print(f"merchant: {text}", flush=True)
             turn = await conversation.say(text, on_message=lambda m: print(render.line(m), flush=True))
-            result = turn.result
-            failures += 0 if result is not None and result.status == 1 else 1
+            failures += 0 if render.went_well(turn) else 1
     return failures
 
 
@@ -67,7 +75,11 @@ def _start_stack() -> object:
     stack = Stack(database_url=database_url, redis_url=redis_url, run_dir=RUN_DIR / "logs")
     print(f"starting {', '.join(stack.services)} (logs in {stack.run_dir}/)", flush=True)
     stack.start()
-    demo_shop.seed_catalog(f"127.0.0.1:{stack.ports['catalog']}")
+    try:
+        demo_shop.seed_catalog(f"127.0.0.1:{stack.ports['catalog']}")
+    except BaseException:
+        stack.stop()
+        raise
     return stack
 
 
@@ -94,7 +106,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     stack = _start_stack()
     assert isinstance(stack, Stack)
     try:
-        failures = asyncio.run(_say(stack.gateway, _token(args), list(DEMO_LINES)))
+        order_id = demo_shop.place_order(f"127.0.0.1:{stack.ports['orders']}")
+        print(f"(a customer placed order {order_id}: 2 × E15 保温杯)", flush=True)
+        lines = [line.format(order=order_id) for line in DEMO_LINES]
+        failures = asyncio.run(_say(stack.gateway, _token(args), lines))
         with psycopg.connect(stack.database_url) as conn:
             rows = conn.execute(
                 "SELECT sku, price, currency_code FROM catalog.variants WHERE merchant_id = %s AND sku IN ('A100', 'B200')"

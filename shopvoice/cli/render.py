@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import json
 
-from google.protobuf import json_format
-
+from shopvoice.cli.client import Turn
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 
 
 def command_text(command: Command) -> str:
-    intent = command.WhichOneof("intent") or "unknown"
-    slots = json_format.MessageToDict(getattr(command, intent), preserving_proto_field_name=True)
-    return f"{intent} {json.dumps(slots, ensure_ascii=False)}"
+    """DESIGN.md's form: intent and its slots, money as "99.00"."""
+    from services.nlu.grammar.commands import command_to_json
+
+    as_json = command_to_json(command)
+    return f"{as_json['intent']} {json.dumps(as_json['slots'], ensure_ascii=False)}"
+
+
+def went_well(turn: Turn) -> bool:
+    """A turn the merchant would call fine: a result that is OK or cancelled as asked,
+    or a question back (a confirmation or a clarification)."""
+    final = turn.final
+    if final is None:
+        return False
+    kind = final.WhichOneof("kind")
+    if kind in ("confirmation", "clarification"):
+        return True
+    return kind == "result" and final.result.status in (gw.RESULT_STATUS_OK, gw.RESULT_STATUS_CANCELLED)
 
 
 def line(message: gw.ServerMessage) -> str:

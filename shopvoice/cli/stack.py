@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,6 +29,11 @@ def _runnable(name: str) -> bool:
 
 def available_services() -> list[str]:
     return [name for name in SERVICES if _runnable(name)]
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def wait_serving(address: str, timeout: float) -> bool:
@@ -110,8 +116,11 @@ class Stack:
         for name in self.services:
             process = Process(name, self.ports[name], env, self.run_dir / f"{name}.log")
             self.processes[name] = process
+            if _port_taken(process.port):
+                self.stop()
+                raise RuntimeError(f"port {process.port} for {name} is taken: is another stack running? (set its port)")
             process.start()
-            if not wait_serving(process.address, timeout):
+            if not wait_serving(process.address, timeout) or not process.alive():
                 self.stop()
                 raise RuntimeError(f"{name} did not become SERVING; see {process.log_path}")
 
