@@ -39,8 +39,30 @@ RPC_TOTAL = Counter("sv_grpc_server_handled_total", "gRPC calls handled", ["serv
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
+class _Malformed:
+    """Stands in for a request whose bytes are not the method's message."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """A deserializer that hands a _Malformed to the handler instead of raising: gRPC
+    itself would answer UNKNOWN, and a client that sends garbage deserves INVALID_ARGUMENT."""
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception as exc:
+            return _Malformed(exc)
+
+    return deserialize
+
+
 class _ObservabilityInterceptor(grpc.aio.ServerInterceptor):
-    """Per-call metrics and trace context for unary calls; streams pass through."""
+    """Per-call metrics, trace context and malformed-request answers for unary calls; streams pass through."""
 
     async def intercept_service(
         self,
@@ -59,6 +81,11 @@ class _ObservabilityInterceptor(grpc.aio.ServerInterceptor):
             started = time.perf_counter()
             code = "OK"
             try:
+                if isinstance(request, _Malformed):
+                    await context.abort(
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        f"the request is not a valid {method} message: {str(request.error)[:200]}",
+                    )
                 return await inner(request, context)  # type: ignore[arg-type]
             except BaseException:
                 code = context.code().name if context.code() else "UNKNOWN"
@@ -72,7 +99,7 @@ class _ObservabilityInterceptor(grpc.aio.ServerInterceptor):
 
         return grpc.unary_unary_rpc_method_handler(
             observed,
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=_tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
 
