@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
+import psycopg
 
 from shopvoice import idempotency, log
 from shopvoice.money import MoneyError
@@ -55,6 +56,9 @@ _MAPPED: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
     (MoneyError, grpc.StatusCode.INVALID_ARGUMENT),
     (idempotency.IdempotencyKeyReused, grpc.StatusCode.FAILED_PRECONDITION),
     (idempotency.MissingIdempotencyKey, grpc.StatusCode.INVALID_ARGUMENT),
+    # Postgres (or psycopg before sending) refused a value: a NUL character in text, a
+    # number out of the column's range. The request's fault, never an internal error.
+    (psycopg.DataError, grpc.StatusCode.INVALID_ARGUMENT),
 )
 
 
@@ -65,6 +69,10 @@ def status_for(exc: Exception) -> grpc.StatusCode | None:
         if isinstance(exc, kind):
             return code
     return None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -82,7 +90,10 @@ def grpc_boundary(method: F) -> F:
         except Exception as exc:
             code = status_for(exc)
             if code is not None:
-                await context.abort(code, str(exc))
+                message = str(exc)
+                if isinstance(exc, psycopg.DataError):
+                    message = f"a value in the request cannot be stored: {_first_line(exc)}"
+                await context.abort(code, message)
             ref = uuid.uuid4().hex[:12]
             log.get().exception("internal error", method=method.__qualname__, ref=ref)
             await context.abort(grpc.StatusCode.INTERNAL, f"internal error (ref {ref}); it is logged, retry later")
