@@ -103,7 +103,7 @@ async def create(
     """Insert a product and its SKUs; returns its rows and a summary."""
     title = validate_title(request.title)
     description = validate_description(request.description)
-    status = STATUS_TO_DB.get(request.status, "active")
+    status = status_name(request.status) if request.status else "active"  # an unknown value is refused
     currency = shop_currency(request, await store.merchant_currency(conn, merchant_id), default_currency)
     skus = new_skus(request, currency, ceiling)
     product_id = uuid.uuid4()
