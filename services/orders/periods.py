@@ -20,9 +20,11 @@ NAMES = {
 
 def zone(name: str) -> ZoneInfo:
     try:
+        if len(name) > 64:  # longer than any IANA name (and than a file name may be)
+            raise ValueError(name)
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidArgument(f"unknown time zone {name!r}; use an IANA name such as Asia/Shanghai") from exc
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise InvalidArgument(f"unknown time zone {name[:80]!r}; use an IANA name such as Asia/Shanghai") from exc
 
 
 def local_days(period: int, today: date) -> tuple[date, date]:

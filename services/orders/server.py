@@ -193,6 +193,8 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
         self, request: pb.ListOrdersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListOrdersResponse:
         merchant_id = require_merchant(request.merchant_id)
+        if request.status and request.status not in FILTER_NAMES:
+            raise InvalidArgument(f"status {request.status} is not an order filter this service knows")
         page_size = request.page_size or 20
         if not 1 <= page_size <= 200:
             raise InvalidArgument("page_size must be 1 to 200")
@@ -319,6 +321,8 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
         start, end = periods.resolve(request.period, periods.zone(tz_name))
         sku = validate_sku(request.sku) if request.HasField("sku") else None
         metric = request.metric or Metric.METRIC_REVENUE
+        if metric not in Metric.values():
+            raise InvalidArgument(f"metric {metric} is not one this service knows")
         async with self.pool.connection() as conn:
             currency = await store.merchant_currency(conn, merchant_id) or self.settings.default_currency
             totals = await analytics.totals(conn, merchant_id, sku, start, end)

@@ -10,6 +10,7 @@ whose money was given back, no refund beyond what was paid).
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from decimal import Decimal
 
@@ -68,6 +69,8 @@ def ship(order: Order, carrier: str, tracking_number: str, at: datetime) -> None
         raise InvalidArgument(f"unknown carrier {carrier!r}; use one of {', '.join(sorted(CARRIERS))}")
     if len(tracking_number) > 64:
         raise InvalidArgument("tracking number is longer than 64 characters")
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in tracking_number):
+        raise InvalidArgument("tracking number contains control or invisible characters; remove them")
     _fulfillment(order, "shipped", "ship")
     if order.payment_status in MONEY_RETURNED:
         raise FailedPrecondition(f"cannot ship order {order.order_id}: its payment was {order.payment_status}")
