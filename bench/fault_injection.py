@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -155,8 +156,10 @@ class PrivateRedis:
     def start(self) -> None:
         log = (self.directory / "redis.log").open("ab")
         self.popen = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory)]
-            + ["--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "no"],
+            [
+                *(self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory)),
+                *("--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "no"),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -282,9 +285,7 @@ def make_commands(settings: Settings, merchants: list[str], rng: random.Random) 
             # Within ±20% of the demo price, with cents, so no confirmation is asked.
             price = Decimal(product.price) * Decimal(rng.randint(80, 120)) / 100 + Decimal(rng.randint(0, 99)) / 100
             price = price.quantize(Decimal("0.01"))
-            text = (
-                f"把{product.sku}的价格改成{price}元" if chinese else f"set the price of {product.sku} to {price}"
-            )
+            text = f"把{product.sku}的价格改成{price}元" if chinese else f"set the price of {product.sku} to {price}"
             commands.append(Command(merchant, uid, text, "price", product.sku, f"{price}"))
         else:
             delta = rng.randint(1, 9)
@@ -300,10 +301,8 @@ async def send_once(gateway: str, token: str, command: Command, timeout_s: float
         turn = await conversation.say(command.text, utterance_id=command.utterance_id)
         return turn.result
     finally:
-        try:
+        with contextlib.suppress(Exception):
             await asyncio.wait_for(conversation.__aexit__(None, None, None), 5)
-        except Exception:  # noqa: S110 - a dead gateway: nothing to close
-            pass
 
 
 async def drive(gateway: str, commands: list[Command], settings: Settings) -> None:
@@ -417,7 +416,9 @@ def check_ledger(
                         report.history_mismatches += 1
                     price = Decimal(new)
             expected_stock = product.quantity + sum(
-                int(c.value) for c in commands if (c.merchant_id, c.sku, c.kind) == (merchant, sku, "stock")
+                int(c.value)
+                for c in commands
+                if (c.merchant_id, c.sku, c.kind) == (merchant, sku, "stock")
                 for _ in range(applied.get(c.utterance_id, 0))
             )
             if variants.get((merchant, sku)) != (stock, price) or stock != expected_stock:
