@@ -8,7 +8,6 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 import psycopg
@@ -25,7 +24,6 @@ from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.gateway.v1 import gateway_pb2_grpc
 from shopvoice.orders.v1 import orders_pb2 as ords
-from tests.e2e.conftest import make_stack
 from tests.reliability.corpus import (
     BAD_DECIMALS,
     CONTROL,
@@ -40,7 +38,6 @@ from tests.reliability.corpus import (
     MB,
     SQL,
 )
-from tests.support import servers
 
 pytestmark = pytest.mark.e2e
 
@@ -443,18 +440,6 @@ def serving(address: str) -> bool:
         except grpc.RpcError:
             return False
     return reply.status == health_pb2.HealthCheckResponse.SERVING
-
-
-@pytest.fixture(scope="module")
-def stack(pg_admin_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with servers.fresh_database(pg_admin_url) as database_url:
-        running = make_stack(database_url, redis_url, Path(tmp_path_factory.mktemp("bad-input")))
-        running.start()
-        try:
-            demo_shop.seed_catalog(f"127.0.0.1:{running.ports['catalog']}")
-            yield running
-        finally:
-            running.stop()
 
 
 def call_raw(address: str, case: Case) -> grpc.StatusCode:
