@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -21,34 +22,32 @@ SCHEMA = "support"
 
 
 def build(settings: SupportSettings) -> grpc_server.Service:
-    state: dict[str, db.Pool] = {}
-    catalog = grpc_server.channel(settings.catalog_addr)
-    orders = grpc_server.channel(settings.orders_addr)
-    client = VllmClient(settings.vllm_url, settings.vllm_model, settings.vllm_max_tokens) if settings.enabled else None
-    writer = (
-        AnswerWriter(
-            client,
-            CircuitBreaker(settings.vllm_breaker_failures, settings.vllm_breaker_reset_s),
-            settings.vllm_timeout_s,
-        )
-        if client
-        else None
-    )
+    # Channels and clients are made in on_start: grpc.aio objects belong to the
+    # event loop that asyncio.run starts after build() returns.
+    state: dict[str, Any] = {}
 
     async def on_start() -> None:
         state["pool"] = await db.prepare(
             settings.database_url, SCHEMA, MIGRATIONS, settings.db_pool_min, settings.db_pool_max
         )
+        state["catalog"] = grpc_server.channel(settings.catalog_addr)
+        state["orders"] = grpc_server.channel(settings.orders_addr)
+        if settings.enabled:
+            state["llm"] = VllmClient(settings.vllm_url, settings.vllm_model, settings.vllm_max_tokens)
 
     async def on_stop() -> None:
         await state["pool"].close()
-        await catalog.close(None)
-        await orders.close(None)
-        if client:
-            await client.close()
+        await state["catalog"].close(None)
+        await state["orders"].close(None)
+        if "llm" in state:
+            await state["llm"].close()
 
     def register(server: grpc.aio.Server) -> None:
-        shop = ShopData(catalog, orders, settings.rpc_timeout_s, settings.vocab_ttl_s)
+        shop = ShopData(state["catalog"], state["orders"], settings.rpc_timeout_s, settings.vocab_ttl_s)
+        writer = None
+        if "llm" in state:
+            breaker = CircuitBreaker(settings.vllm_breaker_failures, settings.vllm_breaker_reset_s)
+            writer = AnswerWriter(state["llm"], breaker, settings.vllm_timeout_s)
         assistant = Assistant(state["pool"], shop, writer)
         support_pb2_grpc.add_SupportServiceServicer_to_server(SupportServicer(assistant), server)
         support_pb2_grpc.add_SupportAdminServicer_to_server(SupportAdminServicer(state["pool"]), server)

@@ -124,7 +124,8 @@ class Assistant:
         facts = Facts()
         if found and found[0] in intents.HANDOFF_INTENTS:
             return Draft(pb.ANSWER_KIND_HANDED_OFF, found[0], facts, handoff_reason=HANDOFF_REASONS[found[0]])
-        order_id = entities.order_id(normalized, raw)
+        about_order = bool({"order_status", "change_address", "shipping_time"} & set(found))
+        order_id = entities.order_id(normalized, raw, lone=about_order)
         vocabulary = await self.shop.vocabulary(merchant_id)
         sku = entities.sku(normalized, raw, vocabulary)
         topical = [i for i in found if i != "greeting"]

@@ -63,7 +63,7 @@ def register(server: grpc.aio.Server, verifier: TokenVerifier, settings: Channel
     """Add the customer channel to the gateway's server; returns the service names for health."""
     if not settings.support_addr:
         return []
-    channel = grpc_server.channel(settings.support_addr)
+    channel = grpc_server.channel(settings.support_addr)  # register runs inside the server's loop
     support_pb2_grpc.add_CustomerAssistantServicer_to_server(
         CustomerAssistantServicer(verifier, channel, settings.rpc_timeout_s), server
     )

@@ -48,9 +48,13 @@ def cues(language: str) -> tuple[Cue, ...]:
     return tuple(found)
 
 
-def intents_in(text: Normalized) -> list[str]:
-    """Every intent with a cue in the text, in priority order, without repeats."""
-    folded = text.text.casefold()
+def intents_in(text: Normalized, raw: str = "") -> list[str]:
+    """Every intent with a cue in the text, in priority order, without repeats.
+
+    The raw text is searched too: normalisation drops English fillers ("hi",
+    "well") that are, for a customer, a greeting.
+    """
+    folded = f"{text.text.casefold()}\n{raw.casefold()}"
     seen: list[str] = []
     for cue in cues(text.language):
         if cue.intent not in seen and cue.pattern.search(folded):
@@ -61,4 +65,4 @@ def intents_in(text: Normalized) -> list[str]:
 def read(raw: str) -> tuple[Normalized, list[str]]:
     """The normalised question and its intents (first = the one to answer)."""
     text = normalize(raw)
-    return text, intents_in(text)
+    return text, intents_in(text, raw)
