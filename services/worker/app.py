@@ -9,6 +9,8 @@ time, never a double change:
   long an unacknowledged message is delivered again. It must exceed the longest
   task, so task_time_limit (CELERY_TASK_TIME_LIMIT_S, default 600 s) is checked to be
   below it at start; bulk work is cut into batches that take seconds, far below both.
+- unacked_restore_interval (CELERY_RESTORE_INTERVAL_S, default 10 s), throttle 1: how
+  often workers scan for such messages; kombu's default scans every ~100 s.
 - worker_prefetch_multiplier=1: a worker holds only what it runs, so a kill strands
   at most `concurrency` messages, and other workers take the rest at once.
 - JSON only: no pickle from the broker.
@@ -27,39 +29,47 @@ from services.worker import names
 from services.worker.config import WorkerSettings
 from shopvoice import log
 
-settings = WorkerSettings()
-_transport = {
-    "visibility_timeout": settings.visibility_timeout_s,
-    "global_keyprefix": f"{settings.stream_prefix}:celery:",
-}
 
-app = Celery(
-    "shopvoice",
-    broker=settings.broker_url,
-    backend=settings.broker_url,
-    include=["services.worker.bulk", "services.worker.exports", "services.worker.periodic"],
-)
-app.conf.update(
-    task_serializer="json",
-    result_serializer="json",
-    accept_content=["json"],
-    task_acks_late=True,
-    task_reject_on_worker_lost=True,
-    worker_prefetch_multiplier=1,
-    task_time_limit=settings.task_time_limit_s,
-    task_soft_time_limit=max(1, settings.task_time_limit_s - max(1, settings.task_time_limit_s // 10)),
-    broker_transport_options=_transport,
-    result_backend_transport_options={"global_keyprefix": _transport["global_keyprefix"]},
-    result_expires=86400,
-    task_default_queue="shopvoice",
-    broker_connection_retry_on_startup=True,
-    timezone="UTC",
-    enable_utc=True,
-    beat_schedule={
-        "low-stock-alerts": {"task": names.LOW_STOCK_ALERTS, "schedule": settings.low_stock_every_s},
-        "unshipped-reminders": {"task": names.UNSHIPPED_REMINDERS, "schedule": settings.unshipped_every_s},
-    },
-)
+def make_app(settings: WorkerSettings) -> Celery:
+    """The app for these settings; callers that only send tasks (client.py) build their own."""
+    transport = {
+        "visibility_timeout": settings.visibility_timeout_s,
+        "global_keyprefix": f"{settings.stream_prefix}:celery:",
+        "unacked_restore_interval": settings.restore_interval_s,
+        "unacked_restore_throttle": 1,
+    }
+    celery = Celery(
+        "shopvoice",
+        broker=settings.broker_url,
+        backend=settings.broker_url,
+        include=["services.worker.bulk", "services.worker.exports", "services.worker.periodic"],
+    )
+    celery.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=settings.task_time_limit_s,
+        task_soft_time_limit=max(1, settings.task_time_limit_s - max(1, settings.task_time_limit_s // 10)),
+        broker_transport_options=transport,
+        result_backend_transport_options={"global_keyprefix": transport["global_keyprefix"]},
+        result_expires=86400,
+        task_default_queue="shopvoice",
+        broker_connection_retry_on_startup=True,
+        timezone="UTC",
+        enable_utc=True,
+        beat_schedule={
+            "low-stock-alerts": {"task": names.LOW_STOCK_ALERTS, "schedule": settings.low_stock_every_s},
+            "unshipped-reminders": {"task": names.UNSHIPPED_REMINDERS, "schedule": settings.unshipped_every_s},
+        },
+    )
+    return celery
+
+
+settings = WorkerSettings()
+app = make_app(settings)
 
 
 @signals.setup_logging.connect
