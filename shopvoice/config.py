@@ -24,6 +24,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     shutdown_grace_s: float = Field(5.0, alias="SHUTDOWN_GRACE_S", gt=0)
     rpc_timeout_s: float = Field(5.0, alias="RPC_TIMEOUT_S", gt=0, description="deadline of outgoing calls")
+    workers: int = Field(
+        1, alias="WORKERS", ge=1, le=64, description="server processes sharing the port (SO_REUSEPORT) when > 1"
+    )
 
 
 class DatabaseSettings(BaseSettings):

@@ -4,11 +4,24 @@ grpc.aio server with the library's own health (grpc.health.v1) and reflection
 services, a Prometheus endpoint, trace-context extraction, and graceful stop on
 SIGTERM: health goes NOT_SERVING (so load balancers stop sending), in-flight
 calls drain for SHUTDOWN_GRACE_S, then the server stops.
+
+WORKERS=N (N > 1) forks N processes that each run the same server on the same
+port with SO_REUSEPORT, so a CPU-bound Python service uses N cores (the kernel
+spreads connections across them, as grpc's examples/python/multiprocessing).
+Only the first runs the background loops and the metrics endpoint; the parent
+forwards SIGTERM/SIGINT and exits when they have stopped (non-zero if any
+failed; one worker dying stops the rest, so the orchestrator restarts the pod).
+With WORKERS=1 (the default) SO_REUSEPORT stays off, so a port that is in use
+is an error rather than silently shared.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import multiprocessing
+import multiprocessing.connection
+import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -119,7 +132,9 @@ class Service:
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
-async def run(service: Service, settings: ServiceSettings, ready: asyncio.Event | None = None) -> None:
+async def run(
+    service: Service, settings: ServiceSettings, ready: asyncio.Event | None = None, reuse_port: bool = False
+) -> None:
     logger = log.get().bind(component="grpc_server")
     if service.on_start:
         await service.on_start()
@@ -129,7 +144,7 @@ async def run(service: Service, settings: ServiceSettings, ready: asyncio.Event 
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", 1 if reuse_port else 0),
         ],
     )
     service.register(server)
@@ -186,13 +201,60 @@ async def _supervised(job: Callable[[], Awaitable[None]], logger: Any) -> None:
 def main(service: Service, settings: ServiceSettings) -> None:
     """Entry point of `python -m services.<name>`."""
     log.configure(service.name, settings.log_level)
+    if settings.workers > 1:
+        raise SystemExit(_run_workers(service, settings))
+    _install_uvloop()
+    asyncio.run(run(service, settings))
+
+
+def _install_uvloop() -> None:
     try:
-        import uvloop  # type: ignore[import-not-found]  # optional speed-up
+        import uvloop  # type: ignore[import-not-found, unused-ignore]  # optional speed-up
 
         uvloop.install()
     except ImportError:
         pass
-    asyncio.run(run(service, settings))
+
+
+def _worker(service: Service, settings: ServiceSettings, index: int) -> None:
+    """One of WORKERS processes: the same server on the same port (SO_REUSEPORT)."""
+    if index:
+        service = dataclasses.replace(service, background=[])
+        settings = settings.model_copy(update={"metrics_port": 0})
+    log.configure(service.name, settings.log_level)
+    _install_uvloop()
+    asyncio.run(run(service, settings, reuse_port=True))
+
+
+def _run_workers(service: Service, settings: ServiceSettings) -> int:
+    """Fork the workers before any gRPC object exists (gRPC does not survive a fork), then wait."""
+    logger = log.get().bind(component="grpc_server")
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=_worker, args=(service, settings, i), name=f"{service.name}-worker-{i}")
+        for i in range(settings.workers)
+    ]
+    stopping = False
+
+    def forward(sig: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for worker in workers:
+            if worker.pid is not None and worker.exitcode is None:
+                os.kill(worker.pid, sig)
+
+    for worker in workers:
+        worker.start()
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    logger.info("workers started", workers=len(workers), pids=[w.pid for w in workers])
+    multiprocessing.connection.wait([w.sentinel for w in workers])
+    if not stopping:
+        logger.error("a worker exited; stopping the others", exit_codes=[w.exitcode for w in workers])
+        forward(signal.SIGTERM, None)
+    for worker in workers:
+        worker.join()
+    return max(abs(w.exitcode or 0) for w in workers)
 
 
 def channel(target: str) -> grpc.aio.Channel:

@@ -18,30 +18,44 @@ class CatalogEvents:
     def __init__(self, stream: str) -> None:
         self.stream = stream
 
+    @staticmethod
+    def price_changed_event(
+        merchant_id: str, sku: str, old: Decimal, new: Decimal, currency: str, change_id: str
+    ) -> events_pb2.Event:
+        event = outbox.new_event(merchant_id)
+        change = event.price_changed
+        change.sku = sku
+        change.old_price.CopyFrom(from_decimal(old, currency))
+        change.new_price.CopyFrom(from_decimal(new, currency))
+        change.change_id = change_id
+        return event
+
+    @staticmethod
+    def stock_changed_event(
+        merchant_id: str, sku: str, on_hand: int, committed: int, change_id: str = ""
+    ) -> events_pb2.Event:
+        event = outbox.new_event(merchant_id)
+        change = event.stock_changed
+        change.sku = sku
+        change.on_hand = on_hand
+        change.committed = committed
+        change.available = on_hand - committed
+        change.change_id = change_id
+        return event
+
     async def price_changed(
         self, conn: Conn, merchant_id: str, sku: str, old: Decimal, new: Decimal, currency: str, change_id: str
     ) -> None:
-        event = outbox.new_event(merchant_id)
-        event.price_changed.CopyFrom(
-            events_pb2.PriceChanged(
-                sku=sku,
-                old_price=from_decimal(old, currency),
-                new_price=from_decimal(new, currency),
-                change_id=change_id,
-            )
+        await outbox.enqueue(
+            conn, self.stream, self.price_changed_event(merchant_id, sku, old, new, currency, change_id)
         )
-        await outbox.enqueue(conn, self.stream, event)
 
     async def stock_changed(
         self, conn: Conn, merchant_id: str, sku: str, on_hand: int, committed: int, change_id: str = ""
     ) -> None:
-        event = outbox.new_event(merchant_id)
-        event.stock_changed.CopyFrom(
-            events_pb2.StockChanged(
-                sku=sku, on_hand=on_hand, committed=committed, available=on_hand - committed, change_id=change_id
-            )
+        await outbox.enqueue(
+            conn, self.stream, self.stock_changed_event(merchant_id, sku, on_hand, committed, change_id)
         )
-        await outbox.enqueue(conn, self.stream, event)
 
     async def product_changed(self, conn: Conn, merchant_id: str, rows: list[Row], status: str | None = None) -> None:
         first = rows[0]

@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 
-from services.catalog import history, inventory, pricing, products, reservations, store
+from services.catalog import fastpath, history, inventory, pricing, products, reservations, store
 from services.catalog.config import CatalogSettings
 from services.catalog.events import CatalogEvents
 from services.catalog.messages import STATUS_TO_DB, Row, to_product, to_products, to_variant
@@ -65,6 +65,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self.settings = settings
         self.events = CatalogEvents(f"{settings.stream_prefix}:events:catalog")
         self.mutations = Mutations(pool)
+        self.fast = fastpath.FastChanges(pool, self.events, settings.max_price)
 
     # -- products ---------------------------------------------------------------
 
@@ -177,6 +178,16 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         author = history.Author.of(request.mutation.actor, "SetPrice")
         if not request.HasField("price"):
             raise InvalidArgument("price is required")
+        price = fastpath.price_value(request.price) if fastpath.key_ok(request.mutation) else None
+        if price is not None:
+
+            def explain(row: Row) -> object:
+                return validate_price(request.price, row["currency_code"], self.settings.max_price)
+
+            try:
+                return await self.fast.change("SetPrice", request, sku, author, explain, price=price)
+            except fastpath.Fallback:
+                pass
 
         async def change(conn: Conn, merchant_id: str, row: Row) -> tuple[Row, str, str]:
             price = validate_price(request.price, row["currency_code"], self.settings.max_price)
@@ -204,6 +215,15 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def SetStock(self, request: pb.SetStockRequest, context: Context) -> pb.MutationResult:
         sku = validate_sku(request.sku)
         author = history.Author.of(request.mutation.actor, "SetStock")
+        if fastpath.key_ok(request.mutation) and fastpath.stock_ok(request.quantity, None):
+
+            def explain(row: Row) -> object:
+                return inventory.new_on_hand(row, quantity=request.quantity)
+
+            try:
+                return await self.fast.change("SetStock", request, sku, author, explain, quantity=request.quantity)
+            except fastpath.Fallback:
+                pass
 
         async def change(conn: Conn, merchant_id: str, row: Row) -> tuple[Row, str, str]:
             on_hand = inventory.new_on_hand(row, quantity=request.quantity)
@@ -215,6 +235,15 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def AdjustStock(self, request: pb.AdjustStockRequest, context: Context) -> pb.MutationResult:
         sku = validate_sku(request.sku)
         author = history.Author.of(request.mutation.actor, "AdjustStock")
+        if fastpath.key_ok(request.mutation) and fastpath.stock_ok(None, request.delta):
+
+            def explain(row: Row) -> object:
+                return inventory.new_on_hand(row, delta=request.delta)
+
+            try:
+                return await self.fast.change("AdjustStock", request, sku, author, explain, delta=request.delta)
+            except fastpath.Fallback:
+                pass
 
         async def change(conn: Conn, merchant_id: str, row: Row) -> tuple[Row, str, str]:
             on_hand = inventory.new_on_hand(row, delta=request.delta)

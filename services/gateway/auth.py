@@ -15,7 +15,7 @@ import jwt
 
 from shopvoice.errors import Unauthenticated
 
-ROLES = ("owner", "staff", "viewer")
+ROLES = ("owner", "staff", "viewer", "customer")  # customer: CustomerAssistant only (services/support)
 ALGORITHM = "HS256"
 ISSUER = "shopvoice"
 

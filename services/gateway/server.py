@@ -33,6 +33,8 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
             principal = self.verifier.verify(context.invocation_metadata())
         except DomainError as exc:
             await context.abort(exc.code, str(exc))
+        if principal.role == "customer":  # customers use CustomerAssistant/Ask (services/support/gateway_channel.py)
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "customer tokens cannot use the merchant assistant")
         first = await anext(request_iterator, None)
         if first is None or first.WhichOneof("kind") != "start":
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must be SessionStart")

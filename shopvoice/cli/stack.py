@@ -16,8 +16,8 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 # Start order: what a service calls is up before it.
-SERVICES = ("catalog", "orders", "asr", "nlu", "gateway")
-DEFAULT_PORTS = {"gateway": 50051, "asr": 50052, "nlu": 50053, "catalog": 50054, "orders": 50055}
+SERVICES = ("catalog", "orders", "support", "asr", "nlu", "gateway")
+DEFAULT_PORTS = {"gateway": 50051, "asr": 50052, "nlu": 50053, "catalog": 50054, "orders": 50055, "support": 50056}
 
 
 def _runnable(name: str) -> bool:
@@ -106,6 +106,7 @@ class Stack:
             "REDIS_URL": self.redis_url,
             "CATALOG_ADDR": f"127.0.0.1:{self.ports['catalog']}",
             "ORDERS_ADDR": f"127.0.0.1:{self.ports['orders']}",
+            "SUPPORT_ADDR": f"127.0.0.1:{self.ports['support']}" if "support" in self.services else "",
             "ASR_ADDR": f"127.0.0.1:{self.ports['asr']}" if "asr" in self.services else "",
             **self.extra_env,
         }

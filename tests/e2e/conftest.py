@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from shopvoice.cli import demo_shop
-from shopvoice.cli.stack import Stack
+from shopvoice.cli.stack import DEFAULT_PORTS, Stack
 from tests.support import servers
 from tests.support.processes import free_port
 
@@ -20,7 +20,7 @@ def make_stack(database_url: str, redis_url: str, run_dir: Path, **env: str) -> 
         database_url=database_url,
         redis_url=redis_url,
         run_dir=run_dir,
-        ports={name: free_port() for name in ("gateway", "asr", "nlu", "catalog", "orders")},
+        ports={name: free_port() for name in DEFAULT_PORTS},
         extra_env={"STREAM_PREFIX": prefix, "NLU_CONSUMER_NAME": "nlu-1", **env},
     )
     return stack

@@ -417,6 +417,37 @@ class Error(_message.Message):
 Global___Error: _TypeAlias = Error  # noqa: Y015
 
 @_typing.final
+class Progress(_message.Message):
+    """How far a long-running job (a bulk command run by the worker) has got.
+    Sent as the job advances; the job's last word is a Result with its summary.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    DONE_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    done: _builtins.int
+    """items finished so far (changed, skipped or failed)"""
+    total: _builtins.int
+    """items the job will touch"""
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        done: _builtins.int = ...,
+        total: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["done", b"done", "job_id", b"job_id", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Progress: _TypeAlias = Progress  # noqa: Y015
+
+@_typing.final
 class ServerMessage(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -429,6 +460,7 @@ class ServerMessage(_message.Message):
     RESULT_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
     CLARIFICATION_FIELD_NUMBER: _builtins.int
+    PROGRESS_FIELD_NUMBER: _builtins.int
     utterance_id: _builtins.str
     @_builtins.property
     def trace(self) -> _command_pb2.TraceContext: ...
@@ -446,6 +478,8 @@ class ServerMessage(_message.Message):
     def error(self) -> Global___Error: ...
     @_builtins.property
     def clarification(self) -> Global___Clarification: ...
+    @_builtins.property
+    def progress(self) -> Global___Progress: ...
     def __init__(
         self,
         *,
@@ -458,12 +492,13 @@ class ServerMessage(_message.Message):
         result: Global___Result | None = ...,
         error: Global___Error | None = ...,
         clarification: Global___Clarification | None = ...,
+        progress: Global___Progress | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["clarification", b"clarification", "confirmation", b"confirmation", "error", b"error", "kind", b"kind", "result", b"result", "started", b"started", "trace", b"trace", "transcript", b"transcript", "understood", b"understood"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["clarification", b"clarification", "confirmation", b"confirmation", "error", b"error", "kind", b"kind", "progress", b"progress", "result", b"result", "started", b"started", "trace", b"trace", "transcript", b"transcript", "understood", b"understood"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["clarification", b"clarification", "confirmation", b"confirmation", "error", b"error", "kind", b"kind", "result", b"result", "started", b"started", "trace", b"trace", "transcript", b"transcript", "understood", b"understood", "utterance_id", b"utterance_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clarification", b"clarification", "confirmation", b"confirmation", "error", b"error", "kind", b"kind", "progress", b"progress", "result", b"result", "started", b"started", "trace", b"trace", "transcript", b"transcript", "understood", b"understood", "utterance_id", b"utterance_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["started", "transcript", "understood", "confirmation", "result", "error", "clarification"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["started", "transcript", "understood", "confirmation", "result", "error", "clarification", "progress"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 

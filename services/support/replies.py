@@ -1,0 +1,173 @@
+"""Answer templates, zh and en: each renders from facts only.
+
+No template holds a number of its own; every figure comes from a fact, which is
+what lets the fact checker hold templates to the same rule as the LLM.
+"""
+
+from __future__ import annotations
+
+from services.support.facts import Facts
+
+STATUS_WORDS = {
+    "unfulfilled": ("is waiting to be processed", "待处理"),
+    "confirmed": ("is confirmed and being prepared for shipping", "已确认，正在备货"),
+    "shipped": ("has shipped", "已发货"),
+    "delivered": ("has been delivered", "已签收"),
+    "cancelled": ("was cancelled", "已取消"),
+}
+PAYMENT_WORDS = {
+    "pending": ("awaiting payment", "待付款"),
+    "paid": ("paid", "已付款"),
+    "partially_refunded": ("partially refunded", "部分退款"),
+    "refunded": ("refunded", "已退款"),
+    "voided": ("voided", "已作废"),
+}
+CARRIER_NAMES = {
+    "SF": ("SF Express", "顺丰"),
+    "YTO": ("YTO Express", "圆通"),
+    "ZTO": ("ZTO Express", "中通"),
+    "STO": ("STO Express", "申通"),
+    "YUNDA": ("Yunda", "韵达"),
+    "EMS": ("EMS", "EMS"),
+    "JD": ("JD Logistics", "京东物流"),
+}
+POLICY_HEADINGS = {
+    "shipping": ("Shipping", "配送说明"),
+    "returns": ("Returns and refunds", "退换货与退款"),
+    "address_change": ("Changing the address", "修改地址"),
+    "invoice": ("Invoices", "发票"),
+}
+
+
+def _pick(pair: tuple[str, str], language: str) -> str:
+    return pair[1] if language == "zh" else pair[0]
+
+
+def status_word(status: str, language: str) -> str:
+    return _pick(STATUS_WORDS.get(status, (status, status)), language)
+
+
+def payment_word(status: str, language: str) -> str:
+    return _pick(PAYMENT_WORDS.get(status, (status, status)), language)
+
+
+def carrier_name(code: str, language: str) -> str:
+    return _pick(CARRIER_NAMES.get(code.upper(), (code, code)), language)
+
+
+def order_status(facts: Facts, language: str) -> str:
+    oid, status = facts.get("order.id"), facts.get("order.status")
+    carrier, tracking, shipped = (
+        facts.get("shipment.carrier"),
+        facts.get("shipment.tracking"),
+        facts.get("shipment.date"),
+    )
+    refunded = facts.get("order.refunded")
+    if language == "zh":
+        text = f"您的订单{oid}{status}（{facts.get('order.payment')}）。"
+        if shipped:
+            text += f"已于{shipped}发出"
+            text += f"，承运商：{carrier}" if carrier else ""
+            text += f"，运单号：{tracking}" if tracking else ""
+            text += "。"
+        if refunded:
+            text += f"已退款{refunded}。"
+        return text
+    text = f"Your order {oid} {status} ({facts.get('order.payment')})."
+    if shipped:
+        text += f" It was shipped on {shipped}"
+        text += f" with {carrier}" if carrier else ""
+        text += f", tracking number {tracking}" if tracking else ""
+        text += "."
+    if refunded:
+        text += f" Refunded so far: {refunded}."
+    return text
+
+
+def _variant_name(title: str, option: str, language: str) -> str:
+    if not option:
+        return title
+    return f"{title}（{option}）" if language == "zh" else f"{title} ({option})"
+
+
+def stock_text(facts: Facts, language: str) -> str:
+    lines = []
+    for title, option, state, available in _variants(facts):
+        name = _variant_name(title, option, language)
+        if state == "out":
+            lines.append(f"{name}目前缺货。" if language == "zh" else f"{name} is out of stock at the moment.")
+        elif state == "few":
+            lines.append(
+                f"{name}有货，仅剩{available}件。"
+                if language == "zh"
+                else f"{name} is in stock: only {available} left."
+            )
+        else:
+            lines.append(f"{name}有货。" if language == "zh" else f"{name} is in stock.")
+    return ("" if language == "zh" else " ").join(lines)
+
+
+def price_text(facts: Facts, language: str) -> str:
+    lines = []
+    for index, (title, option, _, _) in enumerate(_variants(facts)):
+        name = _variant_name(title, option, language)
+        price = facts.all("variant.price")[index]
+        was = facts.all("variant.compare_at_price")[index]
+        off = facts.all("variant.percent_off")[index]
+        if language == "zh":
+            line = f"{name}售价{price}"
+            line += f"（原价{was}，优惠{off}%）。" if was else "。"
+        else:
+            line = f"{name} costs {price}"
+            line += f" (was {was}, {off}% off)." if was else "."
+        lines.append(line)
+    return ("" if language == "zh" else " ").join(lines)
+
+
+def _variants(facts: Facts) -> list[tuple[str, str, str, str]]:
+    """The variants the answer covers, in order: (title, option, state, available)."""
+    titles, options = facts.all("variant.title"), facts.all("variant.option")
+    states, available = facts.all("variant.stock"), facts.all("variant.available")
+    return list(zip(titles, options, states, available, strict=True))
+
+
+def policy(facts: Facts, topic: str, language: str) -> str:
+    heading = _pick(POLICY_HEADINGS[topic], language)
+    body = facts.get(f"policy.{topic}")
+    text = f"{heading}：{body}" if language == "zh" else f"{heading}: {body}"
+    if facts.get("order.id"):
+        text += ("" if language == "zh" else " ") + order_status(facts, language)
+    return text
+
+
+def handed_off(facts: Facts, language: str) -> str:
+    ticket = facts.get("ticket.id")
+    if language == "zh":
+        return f"已为您转接人工客服（工单号{ticket}），店铺的工作人员会尽快在这里回复您。"
+    return f"I've passed this to the shop's staff (ticket {ticket}); a person will reply here soon."
+
+
+def need_order_id(language: str) -> str:
+    return "请告诉我您的订单号。" if language == "zh" else "Please tell me your order number."
+
+
+def order_not_found(facts: Facts, language: str) -> str:
+    oid = facts.get("question.order_id")
+    if language == "zh":
+        return f"在您的订单中没有找到订单{oid}，请核对订单号。"
+    return f"I couldn't find order {oid} among your orders. Please check the number."
+
+
+def need_product(language: str) -> str:
+    if language == "zh":
+        return "没有找到您说的商品，请告诉我商品名称或商品编号。"
+    return "I couldn't find that product in this shop. Please tell me its name or product code."
+
+
+def greeting(language: str) -> str:
+    if language == "zh":
+        return "您好！可以问我订单物流、商品库存和价格、配送时间、退换货、修改地址或发票等问题。"
+    return (
+        "Hello! You can ask me about your order, a product's stock or price, shipping, "
+        "returns, changing the address or invoices."
+    )

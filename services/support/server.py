@@ -1,0 +1,157 @@
+"""The support service's servicers: SupportService (answers, called by the gateway's
+customer channel) and SupportAdmin (the merchant's policies and tickets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from services.support import store
+from services.support.assistant import Assistant
+from shopvoice import idempotency
+from shopvoice.db import Pool
+from shopvoice.errors import InvalidArgument, NotFound, grpc_boundary
+from shopvoice.support.v1 import support_pb2 as pb
+from shopvoice.support.v1 import support_pb2_grpc
+
+Context = grpc.aio.ServicerContext
+MAX_POLICY_CHARS = 4000
+LANGUAGES = ("zh", "en")
+
+
+def require_merchant(merchant_id: str) -> str:
+    if not merchant_id or len(merchant_id) > 64:
+        raise InvalidArgument("merchant_id is required (1-64 characters)")
+    return merchant_id
+
+
+def topic_name(topic: int) -> str:
+    name = store.TOPICS.get(topic)  # type: ignore[call-overload]
+    if name is None:
+        raise InvalidArgument("topic is required: shipping, returns, address_change or invoice")
+    return str(name)
+
+
+def language_of(language: str) -> str:
+    if language not in LANGUAGES:
+        raise InvalidArgument("language must be 'zh' or 'en'")
+    return language
+
+
+def ticket_number(ticket_id: str) -> int:
+    if not ticket_id.isdigit() or len(ticket_id) > 18:
+        raise NotFound(f"no ticket {ticket_id!r} in this shop")
+    return int(ticket_id)
+
+
+def policy_proto(row: dict[str, Any]) -> pb.Policy:
+    policy = pb.Policy(
+        merchant_id=row["merchant_id"],
+        topic=store.TOPIC_ENUMS[row["topic"]],
+        language=row["language"],
+        text=row["body"],
+    )
+    policy.updated_at.FromDatetime(row["updated_at"])
+    return policy
+
+
+class SupportServicer(support_pb2_grpc.SupportServiceServicer):
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+
+    @grpc_boundary
+    async def AnswerQuestion(self, request: pb.AnswerRequest, context: Context) -> pb.Answer:
+        return await self.assistant.answer(require_merchant(request.merchant_id), request.customer_id, request.ask)
+
+
+class SupportAdminServicer(support_pb2_grpc.SupportAdminServicer):
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+
+    @grpc_boundary
+    async def SetPolicy(self, request: pb.SetPolicyRequest, context: Context) -> pb.Policy:
+        merchant_id = require_merchant(request.mutation.merchant_id)
+        topic, language = topic_name(request.topic), language_of(request.language)
+        body = request.text.strip()
+        if len(body) > MAX_POLICY_CHARS:
+            raise InvalidArgument(f"a policy is at most {MAX_POLICY_CHARS} characters")
+        digest = idempotency.request_hash("SetPolicy", request)
+        async with self.pool.connection() as conn, conn.transaction():
+            stored = await idempotency.claim(conn, merchant_id, request.mutation.idempotency_key, "SetPolicy", digest)
+            if stored is not None:
+                return pb.Policy.FromString(stored)
+            row = await store.set_policy(conn, merchant_id, topic, language, body, request.mutation.user_id)
+            result = (
+                policy_proto(row) if row else pb.Policy(merchant_id=merchant_id, topic=request.topic, language=language)
+            )
+            await idempotency.remember(conn, merchant_id, request.mutation.idempotency_key, result)
+        return result
+
+    @grpc_boundary
+    async def GetPolicy(self, request: pb.GetPolicyRequest, context: Context) -> pb.Policy:
+        merchant_id = require_merchant(request.merchant_id)
+        topic, language = topic_name(request.topic), language_of(request.language)
+        async with self.pool.connection() as conn:
+            rows = await store.policies(conn, merchant_id, topic, language)
+        if not rows:
+            raise NotFound(f"no {topic} policy in {language} for this shop; set one with SetPolicy")
+        return policy_proto(rows[0])
+
+    @grpc_boundary
+    async def ListPolicies(self, request: pb.ListPoliciesRequest, context: Context) -> pb.ListPoliciesResponse:
+        merchant_id = require_merchant(request.merchant_id)
+        async with self.pool.connection() as conn:
+            rows = await store.policies(conn, merchant_id)
+        return pb.ListPoliciesResponse(policies=[policy_proto(r) for r in rows])
+
+    @grpc_boundary
+    async def ListTickets(self, request: pb.ListTicketsRequest, context: Context) -> pb.ListTicketsResponse:
+        merchant_id = require_merchant(request.merchant_id)
+        if request.page_size < 0:
+            raise InvalidArgument("page_size cannot be negative")
+        status = {pb.TICKET_STATUS_OPEN: "open", pb.TICKET_STATUS_CLOSED: "closed"}.get(request.status, "")
+        async with self.pool.connection() as conn:
+            rows = await store.tickets(conn, merchant_id, status, min(request.page_size or 50, 200))
+            return pb.ListTicketsResponse(tickets=[await self._ticket(conn, r, with_turns=False) for r in rows])
+
+    @grpc_boundary
+    async def GetTicket(self, request: pb.GetTicketRequest, context: Context) -> pb.Ticket:
+        merchant_id = require_merchant(request.merchant_id)
+        async with self.pool.connection() as conn:
+            row = await store.ticket(conn, merchant_id, ticket_number(request.ticket_id))
+            if row is None:
+                raise NotFound(f"no ticket {request.ticket_id!r} in this shop")
+            return await self._ticket(conn, row, with_turns=True)
+
+    @grpc_boundary
+    async def CloseTicket(self, request: pb.CloseTicketRequest, context: Context) -> pb.Ticket:
+        # Closing is idempotent by nature (closed stays closed, closed_at is kept),
+        # so a retry needs no stored result.
+        merchant_id = require_merchant(request.mutation.merchant_id)
+        async with self.pool.connection() as conn:
+            row = await store.close_ticket(conn, merchant_id, ticket_number(request.ticket_id))
+            if row is None:
+                raise NotFound(f"no ticket {request.ticket_id!r} in this shop")
+            return await self._ticket(conn, row, with_turns=True)
+
+    @staticmethod
+    async def _ticket(conn: Any, row: dict[str, Any], with_turns: bool) -> pb.Ticket:
+        ticket = pb.Ticket(
+            merchant_id=row["merchant_id"],
+            ticket_id=str(row["ticket_id"]),
+            customer_id=row["customer_id"],
+            conversation_id=row["conversation_id"],
+            reason=row["reason"],
+            status=pb.TICKET_STATUS_OPEN if row["status"] == "open" else pb.TICKET_STATUS_CLOSED,
+        )
+        ticket.created_at.FromDatetime(row["created_at"])
+        if row["closed_at"] is not None:
+            ticket.closed_at.FromDatetime(row["closed_at"])
+        if with_turns:
+            for turn in await store.recent_turns(conn, row["merchant_id"], row["customer_id"], row["conversation_id"]):
+                asked = ticket.conversation.add(role="customer", text=turn.question)
+                asked.at.FromDatetime(turn.at)
+                said = ticket.conversation.add(role="assistant", text=turn.answer.text)
+                said.at.FromDatetime(turn.at)
+        return ticket

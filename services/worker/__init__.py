@@ -1,0 +1,1 @@
+"""The worker: Celery tasks for what outlives a request (bulk commands, exports, periodic jobs)."""

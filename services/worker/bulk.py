@@ -1,0 +1,238 @@
+"""Bulk price changes ("所有T恤涨价10%"): a snapshot of the SKUs, then batches of AdjustPrice.
+
+Exactly once per SKU, however often a task is redelivered: every AdjustPrice
+carries the idempotency key `bulk:{job_id}:{sku}` and the same actor, so the
+catalog replays the first result of a key instead of changing the price again.
+The job's Redis state (jobs.py) only saves work and counts: a batch redelivered
+after a SIGKILL skips SKUs with a recorded outcome and re-asks the catalog for
+the others, which either applies the change for the first time or replays it.
+
+`bulk_adjust_price` takes the snapshot and enqueues one `bulk_adjust_batch` per
+BULK_BATCH_SIZE SKUs (seconds each, far below the visibility timeout); each batch
+sends a Progress to the session, and the batch that completes the job sends the
+summary, once (once.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import grpc
+import redis.asyncio as aioredis
+from celery import Task
+
+from services.nlu.replies import REPLY_MAXLEN, ReplyPublisher
+from services.worker import names
+from services.worker.app import app, settings
+from services.worker.jobs import CHANGED, FAILED, SKIPPED, BulkSpec, Job, Outcome, Summary
+from services.worker.once import publish_once
+from services.worker.runner import run_with_redis
+from services.worker.selection import select_skus
+from shopvoice import log, tracing
+from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from shopvoice.gateway.v1.gateway_pb2 import Progress, Result, ResultStatus, ServerMessage
+from shopvoice.grpc_server import channel
+from shopvoice.money import from_decimal
+
+# The catalog understood the request and refused it: an answer for this SKU, not a reason to retry.
+REFUSALS = {
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.OUT_OF_RANGE,
+    grpc.StatusCode.PERMISSION_DENIED,
+    grpc.StatusCode.ALREADY_EXISTS,
+}
+MAX_BATCH_RETRIES = 5
+
+T = TypeVar("T")
+
+
+class CatalogUnavailable(Exception):
+    """The catalog did not answer (down, overloaded, deadline): the batch is retried later."""
+
+
+def idempotency_key(job_id: str, sku: str) -> str:
+    return f"bulk:{job_id}:{sku}"
+
+
+def _run(step: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
+    return run_with_redis(settings.redis_url, step)
+
+
+def _job(redis: aioredis.Redis, job_id: str) -> Job:
+    return Job(redis, settings.key("bulk"), job_id, settings.job_ttl_s)
+
+
+# -- one SKU ------------------------------------------------------------------------------
+
+
+def adjust_request(job_id: str, spec: BulkSpec, sku: str) -> catalog_pb2.AdjustPriceRequest:
+    """The same request, byte for byte, on every run: the catalog refuses a key reused with other arguments."""
+    request = catalog_pb2.AdjustPriceRequest(
+        mutation=catalog_pb2.Mutation(
+            merchant_id=spec.merchant_id,
+            idempotency_key=idempotency_key(job_id, sku),
+            actor=catalog_pb2.Actor(user_id=spec.user_id, role=spec.role, command_id=f"bulk:{job_id}"),
+        ),
+        sku=sku,
+    )
+    if spec.percent is not None:
+        request.percent = spec.percent
+    else:
+        request.delta.CopyFrom(from_decimal(Decimal(spec.delta or "0")))
+    return request
+
+
+async def adjust_one(stub: catalog_pb2_grpc.CatalogServiceAsyncStub, job_id: str, spec: BulkSpec, sku: str) -> Outcome:
+    try:
+        await stub.AdjustPrice(
+            adjust_request(job_id, spec, sku),
+            timeout=settings.rpc_timeout_s,
+            metadata=tuple(tracing.current_metadata()),
+        )
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() == grpc.StatusCode.NOT_FOUND:
+            return Outcome(SKIPPED, "no longer in the catalog")
+        if exc.code() in REFUSALS:
+            return Outcome(FAILED, exc.details() or exc.code().name)
+        raise CatalogUnavailable(f"{exc.code().name}: {exc.details()}") from exc
+    return Outcome(CHANGED)
+
+
+# -- messages to the session --------------------------------------------------------------
+
+
+def progress_message(job_id: str, done: int, total: int) -> ServerMessage:
+    # The job's own id as utterance_id: the gateway drops messages of an utterance it
+    # already answered, and the confirming utterance was answered when the job started.
+    return ServerMessage(utterance_id=job_id, progress=Progress(job_id=job_id, done=done, total=total))
+
+
+def summary_text(summary: Summary, chinese: bool) -> str:
+    if chinese:
+        text = f"批量改价完成：共{summary.total}个SKU，已改{summary.changed}个，跳过{summary.skipped}个，失败{summary.failed}个"
+    else:
+        text = (
+            f"Bulk price change done: {summary.total} SKUs, {summary.changed} changed,"
+            f" {summary.skipped} skipped, {summary.failed} failed"
+        )
+    details = [f"{reason} ×{count} (e.g. {', '.join(examples)})" for reason, count, examples in summary.reasons]
+    return text + ("; " + "; ".join(details) if details else "")
+
+
+def summary_message(job_id: str, summary: Summary, chinese: bool) -> ServerMessage:
+    nothing_done = summary.changed == 0 and summary.failed > 0
+    status = ResultStatus.RESULT_STATUS_REJECTED if nothing_done else ResultStatus.RESULT_STATUS_OK
+    return ServerMessage(utterance_id=job_id, result=Result(status=status, message=summary_text(summary, chinese)))
+
+
+async def report_progress(redis: aioredis.Redis, job: Job, spec: BulkSpec) -> None:
+    """A Progress to the session; when every SKU has an outcome, the summary, exactly once."""
+    total = await job.total() or 0
+    done = await job.done()
+    if spec.reply_stream:
+        await ReplyPublisher(redis, settings.reply_ttl_s).send(
+            spec.reply_stream, progress_message(job.job_id, done, total)
+        )
+    if done < total:
+        return
+    summary = await job.summary()
+    await job.store_summary(summary)
+    if spec.reply_stream:
+        sent = await publish_once(
+            redis,
+            job.summary_flag,
+            spec.reply_stream,
+            {"msg": summary_message(job.job_id, summary, spec.chinese).SerializeToString()},
+            flag_ttl_s=settings.job_ttl_s,
+            maxlen=REPLY_MAXLEN,
+            stream_ttl_s=settings.reply_ttl_s,
+        )
+    else:
+        sent = await job.mark("summary-sent")
+    if sent:
+        log.get().info(
+            "bulk job finished", job_id=job.job_id, **{k: v for k, v in asdict(summary).items() if k != "reasons"}
+        )
+
+
+# -- the job ------------------------------------------------------------------------------
+
+
+async def snapshot(redis: aioredis.Redis, job_id: str, spec: BulkSpec) -> tuple[int, bool]:
+    """(total, batches already enqueued): select the SKUs, unless an earlier run of this job did."""
+    job = _job(redis, job_id)
+    total = await job.total()
+    if total is None:
+        async with channel(settings.catalog_addr) as catalog:
+            stub = catalog_pb2_grpc.CatalogServiceStub(catalog)
+            try:
+                skus = await select_skus(stub, spec.merchant_id, spec.selector, settings.rpc_timeout_s)
+            except grpc.aio.AioRpcError as exc:
+                raise CatalogUnavailable(f"{exc.code().name}: {exc.details()}") from exc
+        total = await job.snapshot(spec, skus)
+        if spec.reply_stream:
+            await ReplyPublisher(redis, settings.reply_ttl_s).send(
+                spec.reply_stream, progress_message(job_id, 0, total)
+            )
+    if total == 0:
+        await report_progress(redis, job, await job.spec())
+    return total, await job.has("batches-enqueued")
+
+
+async def run_batch(redis: aioredis.Redis, job_id: str, index: int, give_up: bool) -> None:
+    job = _job(redis, job_id)
+    spec = await job.spec()
+    todo = await job.pending(await job.batch(index, settings.bulk_batch_size))
+    if todo:
+        limit = asyncio.Semaphore(settings.bulk_concurrency)
+        async with channel(settings.catalog_addr) as catalog:
+            stub = catalog_pb2_grpc.CatalogServiceStub(catalog)
+
+            async def one(sku: str) -> None:
+                async with limit:
+                    try:
+                        outcome = await adjust_one(stub, job_id, spec, sku)
+                    except CatalogUnavailable as exc:
+                        if not give_up:
+                            raise
+                        outcome = Outcome(FAILED, f"catalog unavailable ({exc})")
+                await job.record(sku, outcome)
+
+            results = await asyncio.gather(*(one(sku) for sku in todo), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+    await report_progress(redis, job, spec)
+
+
+@app.task(name=names.BULK_ADJUST_PRICE, bind=True, max_retries=MAX_BATCH_RETRIES)
+def bulk_adjust_price(self: Task, job_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Start a confirmed bulk price change: snapshot its SKUs, enqueue its batches (once)."""
+    bulk = BulkSpec(**spec)
+    try:
+        total, enqueued = _run(lambda redis: snapshot(redis, job_id, bulk))
+    except CatalogUnavailable as exc:
+        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 30)) from exc
+    batches = math.ceil(total / settings.bulk_batch_size)
+    if not enqueued:
+        # A crash between these sends and the flag enqueues some batches twice: harmless, see above.
+        for index in range(batches):
+            bulk_adjust_batch.apply_async((job_id, index))
+        _run(lambda redis: _job(redis, job_id).mark("batches-enqueued"))
+    return {"job_id": job_id, "total": total, "batches": batches}
+
+
+@app.task(name=names.BULK_ADJUST_BATCH, bind=True, max_retries=MAX_BATCH_RETRIES)
+def bulk_adjust_batch(self: Task, job_id: str, index: int) -> None:
+    """Change the prices of one batch of the job's SKUs; retried with backoff while the catalog is away."""
+    give_up = self.request.retries >= MAX_BATCH_RETRIES
+    try:
+        _run(lambda redis: run_batch(redis, job_id, index, give_up))
+    except CatalogUnavailable as exc:
+        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 30)) from exc
