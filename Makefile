@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-catalog bench-nlu bench-orders test-vllm clean
+.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-catalog bench-nlu bench-orders test-vllm test-faults audit lock clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -57,6 +57,15 @@ bench-orders: $(STAMP) ## sales_report p50/p99 on 1,000,000 orders next to EXPLA
 test-vllm: ## the LLM path against a real vLLM server on the CPU (tiny random model, own .venv-vllm; ~5.5 min cold, ~1 min warm)
 	bash scripts/setup_vllm_env.sh
 	PYTHONPATH=. .venv-vllm/bin/python -m pytest -q tests/nlu_llm -m vllm --confcutdir tests/nlu_llm
+
+test-faults: $(STAMP) ## fault injection: 2,000 commands under SIGKILLs, pg_terminate_backend and Redis restarts; 0 lost, 0 duplicated (~3 min)
+	$(TEST_PATH) $(PY) -m pytest -q -m faults tests/reliability
+
+audit: $(STAMP) ## pip-audit the locked dependencies (needs PyPI's vulnerability API; fails when unreachable)
+	$(VENV)/bin/pip-audit --strict --require-hashes --disable-pip -r requirements.lock
+
+lock: $(STAMP) ## regenerate requirements.lock (pinned, with hashes) from pyproject.toml
+	PY=$(PY) bash scripts/lock.sh
 
 images: ## build every service image tagged with the git sha (REGISTRY=..., PUSH=1)
 	bash scripts/build_images.sh

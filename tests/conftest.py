@@ -10,12 +10,12 @@ import pytest
 import redis
 from hypothesis import settings
 
+from tests.support import servers
+
 # CI explores the same examples every run (a failure there is reproducible, never a
 # coin toss); locally hypothesis keeps searching new ones.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "default")
-
-from tests.support import servers
 
 
 @pytest.fixture(scope="session")
