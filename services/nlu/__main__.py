@@ -10,6 +10,7 @@ from services.nlu.consumer import UtteranceHandler
 from services.nlu.dispatch import Dispatcher
 from services.nlu.replies import ReplyPublisher
 from shopvoice import grpc_server
+from shopvoice.permissions import PermissionGate, PermissionSettings
 from shopvoice.streams import StreamConsumer
 
 CONSUMER_GROUP = "nlu"
@@ -24,7 +25,9 @@ def build(settings: NluSettings) -> grpc_server.Service:
         catalog = grpc_server.channel(settings.catalog_addr)
         channels.append(catalog)
         handler = UtteranceHandler(
-            Dispatcher(catalog, settings.rpc_timeout_s), ReplyPublisher(redis, settings.reply_ttl_s)
+            Dispatcher(catalog, settings.rpc_timeout_s),
+            ReplyPublisher(redis, settings.reply_ttl_s),
+            PermissionGate(redis, settings.stream_prefix, PermissionSettings().staff_may_refund),
         )
         consumer = StreamConsumer(
             redis=redis,

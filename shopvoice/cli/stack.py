@@ -19,8 +19,15 @@ SERVICES = ("catalog", "orders", "asr", "nlu", "gateway")
 DEFAULT_PORTS = {"gateway": 50051, "asr": 50052, "nlu": 50053, "catalog": 50054, "orders": 50055}
 
 
+def _has_main(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(f"services.{name}.__main__") is not None
+    except ModuleNotFoundError:  # the service's package itself is not there (yet)
+        return False
+
+
 def available_services() -> list[str]:
-    return [name for name in SERVICES if importlib.util.find_spec(f"services.{name}.__main__") is not None]
+    return [name for name in SERVICES if _has_main(name)]
 
 
 def wait_serving(address: str, timeout: float) -> bool:
