@@ -1,0 +1,92 @@
+"""The gateway benchmark: an isolated local stack, a seeded test merchant, `shopvoice loadtest`.
+
+    python bench/gateway_loadtest.py [loadtest options]     e.g. -c 50 -r 200 -z 30s --png bench.png
+
+Starts catalog, NLU and gateway as processes on free ports with a database and
+a stream prefix of their own (so it runs beside tests and other benchmarks),
+seeds the demo products for merchant `loadtest-shop`, runs the load test with
+the options given, and stops everything. Rate limits are lifted for the run
+(the point is the pipeline's own capacity); sessions are capped well above -c.
+Set BENCH_PROFILE=1 to record py-spy flame graphs of the gateway and the NLU.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from shopvoice.cli import demo_shop, main  # noqa: E402
+from shopvoice.cli.stack import Stack  # noqa: E402
+
+MERCHANT = "loadtest-shop"
+ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def with_database(url: str, name: str) -> str:
+    return psycopg.conninfo.make_conninfo(url, dbname=name)
+
+
+def main_bench(argv: list[str]) -> int:
+    name = f"svbench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    run_dir = Path(tempfile.mkdtemp(prefix="svbench-"))
+    stack = Stack(
+        database_url=with_database(ADMIN_URL, name),
+        redis_url=REDIS_URL,
+        run_dir=run_dir,
+        ports={svc: free_port() for svc in ("gateway", "asr", "nlu", "catalog", "orders")},
+        extra_env={
+            "STREAM_PREFIX": f"svbench{uuid.uuid4().hex[:6]}",
+            "NLU_CONSUMER_NAME": "nlu-bench",
+            "RATE_LIMIT_MERCHANT_RPS": "0",
+            "RATE_LIMIT_USER_RPS": "0",
+            "MAX_SESSIONS_PER_MERCHANT": "10000",
+            "DB_POOL_MAX": "20",
+        },
+    )
+    profilers: list[subprocess.Popen[bytes]] = []
+    try:
+        stack.start()
+        demo_shop.seed_catalog(f"127.0.0.1:{stack.ports['catalog']}", MERCHANT)
+        print(f"stack up (logs in {run_dir}); gateway {stack.gateway}", file=sys.stderr, flush=True)
+        if os.environ.get("BENCH_PROFILE"):
+            for svc in ("gateway", "nlu", "catalog"):
+                pid = stack.processes[svc].popen.pid  # type: ignore[union-attr]
+                out = run_dir / f"profile-{svc}.svg"
+                spy = Path(sys.executable).parent / "py-spy"
+                profilers.append(
+                    subprocess.Popen([str(spy), "record", "-p", str(pid), "-o", str(out), "-r", "200"], stderr=subprocess.DEVNULL)
+                )
+                print(f"profiling {svc} into {out}", file=sys.stderr)
+        return main.main(["loadtest", "--gateway", stack.gateway, "--merchant", MERCHANT, *argv])
+    finally:
+        for spy in profilers:
+            spy.send_signal(2)
+            spy.wait(30)
+        stack.stop()
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+if __name__ == "__main__":
+    sys.exit(main_bench(sys.argv[1:]))
