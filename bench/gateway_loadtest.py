@@ -75,7 +75,9 @@ def main_bench(argv: list[str]) -> int:
                 out = run_dir / f"profile-{svc}.svg"
                 spy = Path(sys.executable).parent / "py-spy"
                 profilers.append(
-                    subprocess.Popen([str(spy), "record", "-p", str(pid), "-o", str(out), "-r", "200"], stderr=subprocess.DEVNULL)
+                    subprocess.Popen(
+                        [str(spy), "record", "-p", str(pid), "-o", str(out), "-r", "200"], stderr=subprocess.DEVNULL
+                    )
                 )
                 print(f"profiling {svc} into {out}", file=sys.stderr)
         return main.main(["loadtest", "--gateway", stack.gateway, "--merchant", MERCHANT, *argv])

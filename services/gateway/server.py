@@ -90,9 +90,10 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
         activity = _Activity(asyncio.get_running_loop().time())
 
         async def forward_replies() -> None:
-            async for message in io.replies():
-                activity.touch()
-                await outbox.put(message)
+            while True:
+                for message in await io.next_replies():
+                    activity.touch()
+                    await outbox.put(message)
 
         async def take_turns() -> None:
             try:
@@ -130,7 +131,11 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
             await context.abort(closing.code, closing.message)
 
     async def _end(self, session: Session, io: SessionIO, tasks: list[asyncio.Task[None]]) -> None:
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # Their Redis calls are shielded, so cancelled tasks end at once; the
+        # timeout only keeps a surprise from holding the slot and the drain hostage.
+        _done, stuck = await asyncio.wait(tasks, timeout=5)
+        if stuck:
+            log.get().warning("session tasks did not stop in 5 s", session_id=session.session_id, tasks=len(stuck))
         try:
             await self.slots.release(session.principal.merchant_id, session.session_id)
         except Exception:
@@ -172,7 +177,7 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
                 return
             if now >= next_renew:
                 with contextlib.suppress(Exception):
-                    await self.slots.renew(session.principal.merchant_id, session.session_id)
+                    await asyncio.shield(self.slots.renew(session.principal.merchant_id, session.session_id))
                 next_renew = now + renew_every
             wake = min(started + max_s, activity.last + idle_s, next_renew)
             await asyncio.sleep(min(max(wake - now, 0.05), 1.0))
@@ -203,14 +208,16 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
             utterance_id = message.text.utterance_id if kind == "text" else ""
             if not await self._within_rate(principal, io, outbox, text, utterance_id):
                 return
-            await io.submit_text(text, utterance_id, message.trace)
+            # Shielded: a turn the gateway has taken is submitted whole even if the client
+            # vanishes now (one XADD: on the stream or not), and no Redis call is cut mid-way.
+            await asyncio.shield(io.submit_text(text, utterance_id, message.trace))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(io.settled.wait(), self.settings.reply_wait_s)
 
     async def _within_rate(
         self, principal: Principal, io: SessionIO, outbox: Outbox, text: str, utterance_id: str
     ) -> bool:
-        verdict = await self.limiter.take(principal.merchant_id, principal.user_id)
+        verdict = await asyncio.shield(self.limiter.take(principal.merchant_id, principal.user_id))
         if verdict.allowed:
             return True
         self.audit.record(

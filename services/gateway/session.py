@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -117,29 +116,38 @@ class SessionIO:
         )
         return utterance_id
 
-    async def replies(self) -> AsyncIterator[gw.ServerMessage]:
-        """Replies in order, each delivered once, until cancelled."""
-        while True:
-            try:
-                response: Any = await self.redis.xread({self.session.reply_stream: self._last_id}, count=64, block=1000)
-            except RedisConnectionError:
-                await asyncio.sleep(0.2)
-                continue
-            for _stream, entries in response or []:
-                for entry_id, fields in entries:
-                    self._last_id = entry_id
-                    message = gw.ServerMessage.FromString(fields[b"msg"])
-                    if message.utterance_id in self.session.finished:
-                        continue
-                    kind = message.WhichOneof("kind")
-                    pending = self.session.outstanding.get(message.utterance_id)
-                    if kind == "understood" and pending is not None:
-                        pending.understood = message.understood.command
-                    if kind == "result":
-                        message.result.timings.append(stage("delivered"))
-                    if kind in TERMINAL:
-                        self._finish(message, pending)
-                    yield message
+    async def next_replies(self) -> list[gw.ServerMessage]:
+        """The replies that arrived since the last call, in order, each once (waits up to 1 s).
+
+        A plain coroutine rather than an async generator: a task awaiting an async
+        generator that awaits a future was seen not to stop on cancel (Python 3.11).
+        """
+        try:
+            # Shielded: a Redis command is never cut mid-way by a cancel; a read that ends
+            # after the cancel is simply read again by drain() from the same position.
+            response: Any = await asyncio.shield(
+                self.redis.xread({self.session.reply_stream: self._last_id}, count=64, block=1000)
+            )
+        except RedisConnectionError:
+            await asyncio.sleep(0.2)
+            return []
+        out: list[gw.ServerMessage] = []
+        for _stream, entries in response or []:
+            for entry_id, fields in entries:
+                self._last_id = entry_id
+                message = gw.ServerMessage.FromString(fields[b"msg"])
+                if message.utterance_id in self.session.finished:
+                    continue
+                kind = message.WhichOneof("kind")
+                pending = self.session.outstanding.get(message.utterance_id)
+                if kind == "understood" and pending is not None:
+                    pending.understood = message.understood.command
+                if kind == "result":
+                    message.result.timings.append(stage("delivered"))
+                if kind in TERMINAL:
+                    self._finish(message, pending)
+                out.append(message)
+        return out
 
     def _finish(self, message: gw.ServerMessage, pending: Pending | None) -> None:
         uid = message.utterance_id
@@ -168,9 +176,8 @@ class SessionIO:
         if self.session.outstanding:
             try:
                 async with asyncio.timeout(wait_s):
-                    async for _message in self.replies():
-                        if not self.session.outstanding:
-                            break
+                    while self.session.outstanding:
+                        await self.next_replies()
             except TimeoutError:
                 pass
         for uid, pending in list(self.session.outstanding.items()):

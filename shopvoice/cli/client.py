@@ -99,6 +99,16 @@ class Conversation:
         await self._requests.put(message)
         return await self._collect(Turn(text=kind, utterance_id=""), on_message)
 
+    async def until_closed(self, timeout_s: float) -> tuple[grpc.StatusCode, str]:
+        """Read (and drop) messages until the gateway ends the session; its status and details."""
+        assert self._call is not None
+        try:
+            while await asyncio.wait_for(self._call.read(), timeout_s) is not grpc.aio.EOF:  # type: ignore[attr-defined]
+                pass
+        except grpc.aio.AioRpcError as exc:
+            return exc.code(), exc.details() or ""
+        return await self._call.code(), await self._call.details()
+
     async def _collect(self, turn: Turn, on_message: Callable[[gw.ServerMessage], None] | None) -> Turn:
         assert self._call is not None
         while True:

@@ -13,6 +13,7 @@ import pytest
 from services.gateway.auth import ISSUER, mint, new_ed25519_key, parse_keys
 from services.gateway.config import DEV_AUTH_KEYS
 from shopvoice.gateway.v1 import gateway_pb2 as gw
+from shopvoice.gateway.v1 import gateway_pb2_grpc
 from tests.gateway.conftest import GatewayStack
 
 SIGNING, VERIFYING = new_ed25519_key("ed-2026")
@@ -26,19 +27,28 @@ def rotated(gw_stack: GatewayStack) -> str:
 
 
 def open_session(target: str, token: str | None) -> gw.ServerMessage | grpc.aio.AioRpcError:
+    """Open a Converse call; its first reply, or the status it ended with.
+
+    The SessionStart is sent only once the gateway has accepted the token (it checks the
+    metadata before reading anything), so a refusal is never raced by the client's send.
+    """
+
     async def run() -> gw.ServerMessage | grpc.aio.AioRpcError:
         async with grpc.aio.insecure_channel(target) as channel:
-            from shopvoice.gateway.v1 import gateway_pb2_grpc
-
             metadata = (("authorization", f"Bearer {token}"),) if token is not None else ()
+            go = asyncio.Event()
 
             async def requests():  # type: ignore[no-untyped-def]
+                await asyncio.wait_for(go.wait(), 0.3)  # refused calls end before this
                 yield gw.ClientMessage(start=gw.SessionStart())
                 await asyncio.sleep(1)
 
             call = gateway_pb2_grpc.AssistantStub(channel).Converse(requests(), metadata=metadata)
+            reading = asyncio.ensure_future(call.read())
+            await asyncio.sleep(0.2)
+            go.set()
             try:
-                message: gw.ServerMessage = await call.read()
+                message: gw.ServerMessage = await reading
                 call.cancel()
                 return message
             except grpc.aio.AioRpcError as exc:
@@ -69,11 +79,15 @@ def test_rotation_old_hs256_key_still_verifies(rotated: str) -> None:
 
 
 def test_removed_key_no_longer_verifies(rotated: str) -> None:
-    assert_unauthenticated(open_session(rotated, mint(parse_keys(DEV_AUTH_KEYS), "m", "u", "owner")), "unknown key id 'dev'")
+    assert_unauthenticated(
+        open_session(rotated, mint(parse_keys(DEV_AUTH_KEYS), "m", "u", "owner")), "unknown key id 'dev'"
+    )
 
 
 def test_forged_signature(gw_stack: GatewayStack) -> None:
-    forged = jwt.encode(claims(), "not-the-gateway-secret-at-all-but-long-enough", algorithm="HS256", headers={"kid": "dev"})
+    forged = jwt.encode(
+        claims(), "not-the-gateway-secret-at-all-but-long-enough", algorithm="HS256", headers={"kid": "dev"}
+    )
     assert_unauthenticated(open_session(gw_stack.stack.gateway, forged), "invalid token")
 
 

@@ -27,7 +27,7 @@ def expected(role: str, intent: str, staff_may_refund: bool) -> bool:
 
 
 def test_every_intent_of_the_contract_has_a_rule() -> None:
-    assert ALL_INTENTS == set(INTENTS)
+    assert set(INTENTS) == ALL_INTENTS
 
 
 @pytest.mark.parametrize(
