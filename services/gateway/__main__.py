@@ -11,6 +11,7 @@ from services.gateway.audit import AuditLog
 from services.gateway.auth import TokenVerifier, parse_keys
 from services.gateway.config import DEFAULT_PORT, DEV_AUTH_KEYS, GatewaySettings
 from services.gateway.ratelimit import Rate, RateLimiter
+from services.gateway.replies import ReplyRouter
 from services.gateway.server import AssistantServicer
 from services.gateway.slots import SessionSlots
 from shopvoice import db, grpc_server, log
@@ -29,6 +30,7 @@ def build(settings: GatewaySettings) -> grpc_server.Service:
         merchant=Rate(settings.rate_merchant_per_s, settings.rate_merchant_burst),
         user=Rate(settings.rate_user_per_s, settings.rate_user_burst),
     )
+    router = ReplyRouter(redis, settings.stream_prefix)
     slots = SessionSlots(redis, settings.stream_prefix, settings.max_sessions_per_merchant, settings.session_lease_s)
     state: dict[str, object] = {}
 
@@ -38,7 +40,7 @@ def build(settings: GatewaySettings) -> grpc_server.Service:
         pool = await db.prepare(settings.database_url, SCHEMA, MIGRATIONS, settings.db_pool_min, settings.db_pool_max)
         audit = AuditLog(pool)
         state.update(
-            pool=pool, audit=audit, servicer=AssistantServicer(redis, verifier, settings, limiter, slots, audit)
+            pool=pool, audit=audit, servicer=AssistantServicer(redis, verifier, settings, limiter, slots, audit, router)
         )
 
     async def write_audit() -> None:
@@ -68,7 +70,7 @@ def build(settings: GatewaySettings) -> grpc_server.Service:
         register=register,
         on_start=on_start,
         on_stop=on_stop,
-        background=[write_audit],
+        background=[write_audit, router.run],
     )
 
 

@@ -10,8 +10,8 @@ verified token) and every outcome, including the ones the NLU never sees
 (rate-limited turns, sessions that disconnect).
 
 Writes stay off the hot path: a record is queued when its result is known and a
-writer task inserts whatever has queued in one transaction (group commit), so
-200 commands/s cost a few inserts a second, not 200 commits. On SIGTERM the
+writer task inserts whatever has queued in the last 50 ms in one COPY (group commit), so
+200 commands/s cost 20 small transactions a second, not 200 commits. On SIGTERM the
 queue is flushed before the process exits; a SIGKILL loses at most the records
 of the last batch in flight (milliseconds).
 """
@@ -33,12 +33,14 @@ from shopvoice.common.v1.command_pb2 import Command, StageTiming
 
 AUDIT_WRITTEN = Counter("sv_gateway_audit_records_total", "Audit records", ["outcome"])
 MAX_QUEUE = 100_000
-MAX_BATCH = 500
+MAX_BATCH = 1000
+# How long the writer lets records gather before a batch: at 200 commands/s this turns
+# 200 transactions a second into 20, and no caller ever waits for it.
+LINGER_S = 0.05
 
-_INSERT = (
-    "INSERT INTO audit_log (merchant_id, user_id, role, session_id, utterance_id, heard_at, heard,"
-    " understood, ran, status, grpc_code, message, timings, delivered)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_COPY = (
+    "COPY audit_log (merchant_id, user_id, role, session_id, utterance_id, heard_at, heard,"
+    " understood, ran, status, grpc_code, message, timings, delivered) FROM STDIN"
 )
 
 
@@ -112,6 +114,7 @@ class AuditLog:
         while True:
             if not batch:
                 batch.append(await self.queue.get())
+                await asyncio.sleep(LINGER_S)
             while len(batch) < MAX_BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             try:
@@ -136,6 +139,7 @@ class AuditLog:
             await self._write(batch)
 
     async def _write(self, batch: list[AuditRecord]) -> None:
-        async with self.pool.connection() as conn, conn.cursor() as cur:
-            await cur.executemany(_INSERT, [r.row() for r in batch])
+        async with self.pool.connection() as conn, conn.cursor() as cur, cur.copy(_COPY) as copy:
+            for record in batch:
+                await copy.write_row(record.row())
         AUDIT_WRITTEN.labels("written").inc(len(batch))

@@ -21,6 +21,7 @@ from services.gateway.audit import AuditLog
 from services.gateway.auth import Principal, TokenVerifier
 from services.gateway.config import GatewaySettings
 from services.gateway.ratelimit import RateLimiter
+from services.gateway.replies import ReplyRouter
 from services.gateway.session import BUTTON_TEXT, Session, SessionIO
 from services.gateway.slots import SessionSlots
 from services.gateway.status import abort_exhausted
@@ -54,7 +55,9 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
         limiter: RateLimiter,
         slots: SessionSlots,
         audit: AuditLog,
+        router: ReplyRouter,
     ) -> None:
+        self.router = router
         self.redis = redis
         self.verifier = verifier
         self.settings = settings
@@ -82,7 +85,7 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
                 f"allowed (MAX_SESSIONS_PER_MERCHANT); end one or retry later",
                 SESSIONS_FULL_RETRY_MS,
             )
-        io = SessionIO(self.redis, session, self.settings.stream_maxlen, self.audit)
+        io = SessionIO(self.redis, self.router, session, self.settings.stream_maxlen, self.audit)
         logger = log.get().bind(session_id=session.session_id, merchant_id=principal.merchant_id)
         logger.info("session started", user_id=principal.user_id, role=principal.role)
 
@@ -102,12 +105,14 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
                 await outbox.put(None)
 
         closing: Closing | None = None
-        tasks = [
-            asyncio.create_task(forward_replies()),
-            asyncio.create_task(take_turns()),
-            asyncio.create_task(self._keep(session, io, outbox, activity)),
-        ]
+        tasks: list[asyncio.Task[None]] = []
         try:
+            await io.open()
+            tasks += [
+                asyncio.create_task(forward_replies()),
+                asyncio.create_task(take_turns()),
+                asyncio.create_task(self._keep(session, io, outbox, activity)),
+            ]
             yield gw.ServerMessage(
                 started=gw.SessionStarted(session_id=session.session_id, merchant_id=principal.merchant_id)
             )
@@ -133,7 +138,7 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
     async def _end(self, session: Session, io: SessionIO, tasks: list[asyncio.Task[None]]) -> None:
         # Their Redis calls are shielded, so cancelled tasks end at once; the
         # timeout only keeps a surprise from holding the slot and the drain hostage.
-        _done, stuck = await asyncio.wait(tasks, timeout=5)
+        _done, stuck = await asyncio.wait(tasks, timeout=5) if tasks else (set(), set())
         if stuck:
             log.get().warning("session tasks did not stop in 5 s", session_id=session.session_id, tasks=len(stuck))
         try:

@@ -19,14 +19,15 @@ from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from services.gateway.audit import AuditLog, AuditRecord, now
 from services.gateway.auth import Principal
+from services.gateway.replies import ReplyRouter
 from shopvoice import streams
 from shopvoice.common.v1.command_pb2 import Command, StageTiming, TraceContext
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.nlu.v1.nlu_pb2 import Utterance
+from shopvoice.streams import Fields
 
 # Messages after which an utterance needs nothing more from the NLU.
 TERMINAL = frozenset({"result", "confirmation", "error"})
@@ -82,15 +83,18 @@ class Session:
 class SessionIO:
     """Moves one session's messages between the client and Redis."""
 
-    def __init__(self, redis: aioredis.Redis, session: Session, maxlen: int, audit: AuditLog) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, router: ReplyRouter, session: Session, maxlen: int, audit: AuditLog
+    ) -> None:
         self.redis = redis
+        self.router = router
+        self._replies: asyncio.Queue[Fields] | None = None
         self.session = session
         self.maxlen = maxlen
         self.audit = audit
         self.settled = asyncio.Event()  # set whenever nothing is outstanding
         self.settled.set()
         self.client_gone = False
-        self._last_id = b"0-0"
 
     async def submit_text(self, text: str, utterance_id: str, trace: TraceContext) -> str:
         utterance_id = utterance_id or uuid.uuid4().hex
@@ -116,37 +120,33 @@ class SessionIO:
         )
         return utterance_id
 
-    async def next_replies(self) -> list[gw.ServerMessage]:
-        """The replies that arrived since the last call, in order, each once (waits up to 1 s).
+    async def open(self) -> None:
+        """Start receiving this session's replies (before anything is submitted)."""
+        self._replies = await self.router.open(self.session.reply_stream)
 
-        A plain coroutine rather than an async generator: a task awaiting an async
-        generator that awaits a future was seen not to stop on cancel (Python 3.11).
+    async def next_replies(self) -> list[gw.ServerMessage]:
+        """The replies that arrived since the last call, in order, each once.
+
+        Waits on the router's queue only: cancelling it (the client left) cuts no Redis call.
         """
-        try:
-            # Shielded: a Redis command is never cut mid-way by a cancel; a read that ends
-            # after the cancel is simply read again by drain() from the same position.
-            response: Any = await asyncio.shield(
-                self.redis.xread({self.session.reply_stream: self._last_id}, count=64, block=1000)
-            )
-        except RedisConnectionError:
-            await asyncio.sleep(0.2)
-            return []
+        assert self._replies is not None, "open() first"
+        batch = [await self._replies.get()]
+        while not self._replies.empty():
+            batch.append(self._replies.get_nowait())
         out: list[gw.ServerMessage] = []
-        for _stream, entries in response or []:
-            for entry_id, fields in entries:
-                self._last_id = entry_id
-                message = gw.ServerMessage.FromString(fields[b"msg"])
-                if message.utterance_id in self.session.finished:
-                    continue
-                kind = message.WhichOneof("kind")
-                pending = self.session.outstanding.get(message.utterance_id)
-                if kind == "understood" and pending is not None:
-                    pending.understood = message.understood.command
-                if kind == "result":
-                    message.result.timings.append(stage("delivered"))
-                if kind in TERMINAL:
-                    self._finish(message, pending)
-                out.append(message)
+        for fields in batch:
+            message = gw.ServerMessage.FromString(fields[b"msg"])
+            if message.utterance_id in self.session.finished:
+                continue
+            kind = message.WhichOneof("kind")
+            pending = self.session.outstanding.get(message.utterance_id)
+            if kind == "understood" and pending is not None:
+                pending.understood = message.understood.command
+            if kind == "result":
+                message.result.timings.append(stage("delivered"))
+            if kind in TERMINAL:
+                self._finish(message, pending)
+            out.append(message)
         return out
 
     def _finish(self, message: gw.ServerMessage, pending: Pending | None) -> None:
@@ -173,7 +173,7 @@ class SessionIO:
     async def drain(self, wait_s: float) -> None:
         """After the client left: audit what is still in flight, then remove the reply stream."""
         self.client_gone = True
-        if self.session.outstanding:
+        if self.session.outstanding and self._replies is not None:
             try:
                 async with asyncio.timeout(wait_s):
                     while self.session.outstanding:
@@ -193,4 +193,5 @@ class SessionIO:
                 )
             )
         self.session.outstanding.clear()
+        self.router.close(self.session.reply_stream)
         await self.redis.delete(self.session.reply_stream)
