@@ -6,8 +6,8 @@ Starts catalog, NLU and gateway as processes on free ports with a database and
 a stream prefix of their own (so it runs beside tests and other benchmarks),
 seeds the demo products for merchant `loadtest-shop`, runs the load test with
 the options given, and stops everything. Rate limits are lifted for the run
-(the point is the pipeline's own capacity); sessions are capped well above -c.
-Set BENCH_PROFILE=1 to record py-spy flame graphs of the gateway and the NLU.
+(set far above the offered load, but on, so their script runs as in production); sessions are capped well above -c.
+Set BENCH_PROFILE=1 to record py-spy profiles (collapsed stacks) of the services.
 """
 
 from __future__ import annotations
@@ -65,8 +65,11 @@ def main_bench(argv: list[str]) -> int:
         extra_env={
             "STREAM_PREFIX": f"svbench{uuid.uuid4().hex[:6]}",
             "NLU_CONSUMER_NAME": "nlu-bench",
-            "RATE_LIMIT_MERCHANT_RPS": "0",
-            "RATE_LIMIT_USER_RPS": "0",
+            # High enough never to refuse, but on: the token-bucket script runs for every command.
+            "RATE_LIMIT_MERCHANT_RPS": "5000",
+            "RATE_LIMIT_MERCHANT_BURST": "5000",
+            "RATE_LIMIT_USER_RPS": "5000",
+            "RATE_LIMIT_USER_BURST": "5000",
             "MAX_SESSIONS_PER_MERCHANT": "10000",
             "DB_POOL_MAX": "20",
         },
@@ -80,11 +83,24 @@ def main_bench(argv: list[str]) -> int:
         if os.environ.get("BENCH_PROFILE"):
             for svc in ("gateway", "nlu", "catalog"):
                 pid = stack.processes[svc].popen.pid  # type: ignore[union-attr]
-                out = run_dir / f"profile-{svc}.svg"
+                out = run_dir / f"profile-{svc}.txt"
                 spy = Path(sys.executable).parent / "py-spy"
                 profilers.append(
                     subprocess.Popen(
-                        [str(spy), "record", "-p", str(pid), "-o", str(out), "-r", "200"], stderr=subprocess.DEVNULL
+                        [
+                            str(spy),
+                            "record",
+                            "-p",
+                            str(pid),
+                            "-o",
+                            str(out),
+                            "-r",
+                            "50",
+                            "--format",
+                            "raw",
+                            "--nonblocking",
+                        ],
+                        stderr=subprocess.DEVNULL,
                     )
                 )
                 print(f"profiling {svc} into {out}", file=sys.stderr)
