@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import grpc
@@ -42,6 +43,9 @@ def build(settings: GatewaySettings) -> grpc_server.Service:
         state.update(
             pool=pool, audit=audit, servicer=AssistantServicer(redis, verifier, settings, limiter, slots, audit, router)
         )
+        # Not a `background` job: those stop before the server drains, and sessions that
+        # are draining still need their replies routed. It stops in on_stop, after them.
+        state["router"] = asyncio.create_task(router.run())
 
     async def write_audit() -> None:
         audit = state["audit"]
@@ -52,6 +56,10 @@ def build(settings: GatewaySettings) -> grpc_server.Service:
         servicer, audit, pool = state["servicer"], state["audit"], state["pool"]
         assert isinstance(servicer, AssistantServicer) and isinstance(audit, AuditLog)
         await servicer.wait_drained()
+        routing = state["router"]
+        assert isinstance(routing, asyncio.Task)
+        routing.cancel()
+        await asyncio.gather(routing, return_exceptions=True)
         try:
             await audit.flush()
         finally:
@@ -70,7 +78,7 @@ def build(settings: GatewaySettings) -> grpc_server.Service:
         register=register,
         on_start=on_start,
         on_stop=on_stop,
-        background=[write_audit, router.run],
+        background=[write_audit],
     )
 
 

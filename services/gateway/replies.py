@@ -66,7 +66,11 @@ class ReplyRouter:
                     self._changed.clear()
                     await self._changed.wait()
                     continue
-                await self._read_once()
+                try:
+                    await self._read_once()
+                except Exception:  # never let one bad entry stop every session's replies
+                    log.get().exception("reply router read failed; continuing")
+                    await asyncio.sleep(0.2)
         finally:
             await self.redis.delete(self.wake_key)
 

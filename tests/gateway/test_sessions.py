@@ -4,6 +4,7 @@ expiry), idle timeout and maximum duration."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 
 import grpc
@@ -112,3 +113,20 @@ def test_busy_session_still_ends_at_its_maximum_duration(short_lived: str) -> No
     code, details, lasted, turns = asyncio.run(run())
     assert code == grpc.StatusCode.DEADLINE_EXCEEDED and "SESSION_MAX_S" in details
     assert 1.8 <= lasted < 3.5 and turns >= 4
+
+
+def test_sigterm_lets_a_command_in_flight_finish(gw_stack: GatewayStack) -> None:
+    merchant = gw_stack.merchant()
+    replica = gw_stack.gateway()
+
+    async def run() -> gw.Result | None:
+        async with Conversation(replica.address, token(merchant)) as conversation:
+            turn = asyncio.create_task(conversation.say("set the price of A100 to 66"))
+            await asyncio.sleep(0.005)
+            replica.signal(signal.SIGTERM)
+            return (await turn).result
+
+    result = asyncio.run(run())
+    assert result is not None and result.status == gw.RESULT_STATUS_OK
+    assert replica.stop(timeout=15) == 0
+    assert gw_stack.price(merchant, "A100") == 66
