@@ -112,7 +112,8 @@ class Conversation:
     async def _collect(self, turn: Turn, on_message: Callable[[gw.ServerMessage], None] | None) -> Turn:
         assert self._call is not None
         while True:
-            message: Any = await asyncio.wait_for(self._call.read(), self.timeout_s)
+            async with asyncio.timeout(self.timeout_s):  # no task per read, unlike wait_for
+                message: Any = await self._call.read()
             if message is grpc.aio.EOF:  # type: ignore[attr-defined]  # grpc-stubs lag grpcio
                 raise RuntimeError("the gateway closed the session")
             if turn.utterance_id and message.utterance_id not in ("", turn.utterance_id):
