@@ -88,6 +88,7 @@ class Plan:
     rate_per_s: float
     timeout_s: float = 10.0
     connections: int = 4  # HTTP/2 connections the sessions share
+    skip_first: int = 0  # turns sent but left out of the tally (ghz's --skipFirst): warm-up
 
 
 def result_status(turn: Turn) -> str:
@@ -112,6 +113,7 @@ class Runner:
         self.tickets = itertools.count()
         self.deadline = 0.0
         self.over = False  # no more turns to start
+        self.tally_started = 0.0
 
     def _take_ticket(self) -> int | None:
         if not self.over and self.plan.duration_s and time.perf_counter() >= self.deadline:
@@ -132,7 +134,7 @@ class Runner:
         try:
             await asyncio.gather(*(self._worker(i, channels[i % len(channels)]) for i in range(self.plan.concurrency)))
         finally:
-            self.report.total_s = time.perf_counter() - started
+            self.report.total_s = time.perf_counter() - (self.tally_started or started)
             if ticker:
                 ticker.cancel()
                 await asyncio.gather(ticker, return_exceptions=True)
@@ -167,11 +169,14 @@ class Runner:
             await self.pacer.wait()
             sent_ns = time.time_ns()
             began = time.perf_counter()
+            if ticket == self.plan.skip_first:
+                self.tally_started = began  # the totals (and rps) count from here
             turn = await self.workload.turn(conversation, ticket)
             latency = time.perf_counter() - began
             result = turn.result
             timings = [(t.stage, t.at_unix_nanos) for t in result.timings] if result is not None else []
-            self.report.add(Sample(latency, result_status(turn), sent_ns, time.time_ns(), timings))
+            if ticket >= self.plan.skip_first:
+                self.report.add(Sample(latency, result_status(turn), sent_ns, time.time_ns(), timings))
         return False
 
     async def _failed(self, exc: grpc.aio.AioRpcError) -> bool:
@@ -232,6 +237,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--users", type=int, default=1, help="distinct user ids the sessions spread over (rate limits are per user)"
     )
     parser.add_argument("--mode", default="text", choices=("text",), help="text now; audio comes with the ASR")
+    parser.add_argument(
+        "--skip-first",
+        type=int,
+        default=0,
+        help="leave the first N commands out of the results (warm-up), as ghz's --skipFirst",
+    )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for one reply")
     parser.add_argument("--connections", type=int, default=4, help="HTTP/2 connections the sessions share")
     parser.add_argument("-O", "--output", default="summary", choices=("summary", "json"))
@@ -250,6 +261,7 @@ def run_command(args: argparse.Namespace) -> int:
         rate_per_s=args.rps,
         timeout_s=args.timeout,
         connections=args.connections,
+        skip_first=args.skip_first,
     )
     report = asyncio.run(Runner(plan, SetPriceText(), progress=not args.quiet).run())
     if args.output == "json":
