@@ -72,7 +72,7 @@ def test_slots_of_a_crashed_gateway_expire(gw_stack: GatewayStack, capped: tuple
             await conversation.__aexit__(None, None, None)
         return time.monotonic() - killed_at
 
-    assert asyncio.run(run()) <= 2.5
+    assert asyncio.run(run()) <= 4, "SESSION_LEASE_S is 1 s here"
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_idle_session_is_ended(short_lived: str) -> None:
 
     code, details, after = asyncio.run(run())
     assert code == grpc.StatusCode.DEADLINE_EXCEEDED and "idle" in details
-    assert 0.5 <= after < 1.8
+    assert 0.5 <= after < 3  # SESSION_MAX_S (2 s) would say so in the details
 
 
 def test_busy_session_still_ends_at_its_maximum_duration(short_lived: str) -> None:
@@ -112,7 +112,7 @@ def test_busy_session_still_ends_at_its_maximum_duration(short_lived: str) -> No
 
     code, details, lasted, turns = asyncio.run(run())
     assert code == grpc.StatusCode.DEADLINE_EXCEEDED and "SESSION_MAX_S" in details
-    assert 1.8 <= lasted < 3.5 and turns >= 4
+    assert 1.8 <= lasted < 5 and turns >= 2
 
 
 def test_sigterm_lets_a_command_in_flight_finish(gw_stack: GatewayStack) -> None:
