@@ -20,7 +20,7 @@ PERCENTILES = (10, 25, 50, 75, 90, 95, 99)
 LEGS = (
     ("client → gateway", "sent", "final_transcript"),
     ("gateway → NLU parsed (queue + parse)", "final_transcript", "parsed"),
-    ("parsed → dispatched (permission)", "parsed", "dispatched"),
+    ("parsed → dispatched (understood reply, permission)", "parsed", "dispatched"),
     ("dispatched → committed (owning service)", "dispatched", "committed"),
     ("committed → gateway (reply stream)", "committed", "delivered"),
     ("gateway → client", "delivered", "received"),
@@ -173,9 +173,9 @@ def print_summary(report: Report) -> None:
             print(f"  [{count}]\t{message}")
     if d["stages"]:
         print("\nPer-stage breakdown (ms):")
-        print(f"  {'leg':42} {'avg':>8} {'p50':>8} {'p99':>8}")
+        print(f"  {'leg':50} {'avg':>8} {'p50':>8} {'p99':>8}")
         for name, leg in d["stages"].items():
-            print(f"  {name:42} {leg['average_ms']:8.2f} {leg['p50_ms']:8.2f} {leg['p99_ms']:8.2f}")
+            print(f"  {name:50} {leg['average_ms']:8.2f} {leg['p50_ms']:8.2f} {leg['p99_ms']:8.2f}")
 
 
 def write_png(report: Report, path: str) -> None:
