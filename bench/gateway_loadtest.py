@@ -1,6 +1,10 @@
 """The gateway benchmark: an isolated local stack, a seeded test merchant, `shopvoice loadtest`.
 
-    python bench/gateway_loadtest.py [loadtest options]     e.g. -c 50 -r 200 -z 30s --png bench.png
+    python bench/gateway_loadtest.py [--spread N] [loadtest options]   e.g. -c 50 -r 200 -z 30s --png bench.png
+
+--spread N also seeds N more products and spreads the set_price commands over
+all of them (row-lock contention on five rows is part of what the default
+measures).
 
 Starts catalog, NLU and gateway as processes on free ports with a database and
 a stream prefix of their own (so it runs beside tests and other benchmarks),
@@ -64,7 +68,37 @@ def postgres_cpu(database: str) -> dict[int, float]:
     return out
 
 
+def seed_more(catalog: str, merchant: str, count: int) -> list[str]:
+    """Extra products L001..Lnnn, so the load can spread over more rows than the demo's five."""
+    import grpc
+
+    from shopvoice.catalog.v1 import catalog_pb2 as pb
+    from shopvoice.catalog.v1 import catalog_pb2_grpc
+    from shopvoice.common.v1.money_pb2 import Money
+
+    skus = [f"L{i:03d}" for i in range(1, count + 1)]
+    with grpc.insecure_channel(catalog) as channel:
+        stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+        for sku in skus:
+            stub.CreateProduct(
+                pb.CreateProductRequest(
+                    mutation=pb.Mutation(merchant_id=merchant, idempotency_key=f"bench:{merchant}:{sku}"),
+                    title=f"load product {sku}",
+                    sku=sku,
+                    price=Money(units=10),
+                    quantity=100,
+                ),
+                timeout=10,
+            )
+    return skus
+
+
 def main_bench(argv: list[str]) -> int:
+    spread = 0
+    if "--spread" in argv:  # ours, not the load tester's: seed this many extra SKUs and use them all
+        at = argv.index("--spread")
+        spread = int(argv[at + 1])
+        argv = argv[:at] + argv[at + 2 :]
     name = f"svbench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -91,6 +125,11 @@ def main_bench(argv: list[str]) -> int:
     try:
         stack.start()
         demo_shop.seed_catalog(f"127.0.0.1:{stack.ports['catalog']}", MERCHANT)
+        if spread:
+            skus = [p.sku for p in demo_shop.PRODUCTS] + seed_more(
+                f"127.0.0.1:{stack.ports['catalog']}", MERCHANT, spread
+            )
+            argv = [*argv, "--skus", ",".join(skus)]
         print(f"stack up (logs in {run_dir}); gateway {stack.gateway}", file=sys.stderr, flush=True)
         if os.environ.get("BENCH_PROFILE"):
             for svc in ("gateway", "nlu", "catalog"):

@@ -236,6 +236,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--users", type=int, default=1, help="distinct user ids the sessions spread over (rate limits are per user)"
     )
+    parser.add_argument(
+        "--skus",
+        default=",".join(p.sku for p in demo_shop.PRODUCTS),
+        help="comma-separated SKUs the set_price commands spread over (default: the demo shop's five)",
+    )
     parser.add_argument("--mode", default="text", choices=("text",), help="text now; audio comes with the ASR")
     parser.add_argument(
         "--skip-first",
@@ -263,7 +268,8 @@ def run_command(args: argparse.Namespace) -> int:
         connections=args.connections,
         skip_first=args.skip_first,
     )
-    report = asyncio.run(Runner(plan, SetPriceText(), progress=not args.quiet).run())
+    workload = SetPriceText(skus=[sku.strip().upper() for sku in args.skus.split(",") if sku.strip()])
+    report = asyncio.run(Runner(plan, workload, progress=not args.quiet).run())
     if args.output == "json":
         import json
 
