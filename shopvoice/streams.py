@@ -56,6 +56,9 @@ class StreamConsumer:
     block_ms: int = 1_000
     batch: int = 16
     dead_letter_maxlen: int = 100_000
+    # Handlers in flight at once. New entries are read as soon as one finishes, so a
+    # slow entry does not hold back the entries read with it (no per-batch barrier).
+    concurrency: int = 64
 
     async def run(self) -> None:
         """Consume forever (until cancelled)."""
@@ -65,15 +68,32 @@ class StreamConsumer:
         await self._drain_own_pending()
         next_claim = 0.0
         loop = asyncio.get_running_loop()
-        while True:
-            if loop.time() >= next_claim:
-                await self.reclaim_stuck()
-                next_claim = loop.time() + max(self.claim_idle_ms / 2000, 0.1)
-            response: Any = await self.redis.xreadgroup(
-                self.group, self.consumer, {self.stream: ">"}, count=self.batch, block=self.block_ms
-            )
-            for _stream, entries in response or []:
-                await asyncio.gather(*(self._handle(entry_id, fields) for entry_id, fields in entries))
+        in_flight: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                if loop.time() >= next_claim:
+                    await self.reclaim_stuck()
+                    next_claim = loop.time() + max(self.claim_idle_ms / 2000, 0.1)
+                if len(in_flight) >= self.concurrency:
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                response: Any = await self.redis.xreadgroup(
+                    self.group,
+                    self.consumer,
+                    {self.stream: ">"},
+                    count=min(self.batch, self.concurrency - len(in_flight)),
+                    block=self.block_ms,
+                )
+                for _stream, entries in response or []:
+                    for entry_id, fields in entries:
+                        # Read with ">": this is its first delivery, no XPENDING round trip needed.
+                        task = asyncio.create_task(self._handle(entry_id, fields, deliveries=1))
+                        in_flight.add(task)
+                        task.add_done_callback(in_flight.discard)
+        finally:
+            for task in in_flight:
+                task.cancel()  # left pending in the stream: redelivered, and handlers are idempotent
+            await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _drain_own_pending(self) -> None:
         while True:
@@ -112,9 +132,9 @@ class StreamConsumer:
         pending = await self.redis.xpending_range(self.stream, self.group, min=entry_id, max=entry_id, count=1)
         return int(pending[0]["times_delivered"]) if pending else 1
 
-    async def _handle(self, entry_id: bytes, fields: Fields) -> None:
+    async def _handle(self, entry_id: bytes, fields: Fields, deliveries: int = 0) -> None:
         logger = log.get().bind(stream=self.stream, entry_id=entry_id.decode())
-        deliveries = await self._deliveries(entry_id)
+        deliveries = deliveries or await self._deliveries(entry_id)
         if deliveries > self.max_deliveries:
             await self._dead_letter(entry_id, fields, f"failed {deliveries - 1} times")
             return

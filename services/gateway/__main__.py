@@ -2,31 +2,76 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import grpc
 import redis.asyncio as aioredis
 
+from services.gateway.audit import AuditLog
 from services.gateway.auth import TokenVerifier, parse_keys
 from services.gateway.config import DEFAULT_PORT, DEV_AUTH_KEYS, GatewaySettings
+from services.gateway.ratelimit import Rate, RateLimiter
+from services.gateway.replies import ReplyRouter
 from services.gateway.server import AssistantServicer
+from services.gateway.slots import SessionSlots
 from services.support import gateway_channel
-from shopvoice import grpc_server, log
+from shopvoice import db, grpc_server, log
 from shopvoice.gateway.v1 import gateway_pb2, gateway_pb2_grpc
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SCHEMA = "gateway"
 
 
 def build(settings: GatewaySettings) -> grpc_server.Service:
     redis = aioredis.from_url(settings.redis_url)
     verifier = TokenVerifier(parse_keys(settings.auth_keys))
     customer_channel = gateway_channel.ChannelSettings()  # SUPPORT_ADDR empty: no customer channel
+    limiter = RateLimiter(
+        redis,
+        settings.stream_prefix,
+        merchant=Rate(settings.rate_merchant_per_s, settings.rate_merchant_burst),
+        user=Rate(settings.rate_user_per_s, settings.rate_user_burst),
+    )
+    router = ReplyRouter(redis, settings.stream_prefix)
+    slots = SessionSlots(redis, settings.stream_prefix, settings.max_sessions_per_merchant, settings.session_lease_s)
+    state: dict[str, object] = {}
 
     async def on_start() -> None:
         if settings.auth_keys == DEV_AUTH_KEYS:
             log.get().warning("AUTH_KEYS is the development key: set it from a secret before exposing this gateway")
+        pool = await db.prepare(settings.database_url, SCHEMA, MIGRATIONS, settings.db_pool_min, settings.db_pool_max)
+        audit = AuditLog(pool)
+        state.update(
+            pool=pool, audit=audit, servicer=AssistantServicer(redis, verifier, settings, limiter, slots, audit, router)
+        )
+        # Not a `background` job: those stop before the server drains, and sessions that
+        # are draining still need their replies routed. It stops in on_stop, after them.
+        state["router"] = asyncio.create_task(router.run())
+
+    async def write_audit() -> None:
+        audit = state["audit"]
+        assert isinstance(audit, AuditLog)
+        await audit.run()
 
     async def on_stop() -> None:
-        await redis.aclose()
+        servicer, audit, pool = state["servicer"], state["audit"], state["pool"]
+        assert isinstance(servicer, AssistantServicer) and isinstance(audit, AuditLog)
+        await servicer.wait_drained()
+        routing = state["router"]
+        assert isinstance(routing, asyncio.Task)
+        routing.cancel()
+        await asyncio.gather(routing, return_exceptions=True)
+        try:
+            await audit.flush()
+        finally:
+            await pool.close()  # type: ignore[attr-defined]
+            await redis.aclose()
 
     def register(server: grpc.aio.Server) -> None:
-        gateway_pb2_grpc.add_AssistantServicer_to_server(AssistantServicer(redis, verifier, settings), server)
+        servicer = state["servicer"]
+        assert isinstance(servicer, AssistantServicer)
+        gateway_pb2_grpc.add_AssistantServicer_to_server(servicer, server)
         gateway_channel.register(server, verifier, customer_channel)
 
     return grpc_server.Service(
@@ -39,6 +84,7 @@ def build(settings: GatewaySettings) -> grpc_server.Service:
         register=register,
         on_start=on_start,
         on_stop=on_stop,
+        background=[write_audit],
     )
 
 

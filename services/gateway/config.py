@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shopvoice.config import RedisSettings, ServiceSettings
+from shopvoice.config import DatabaseSettings, RedisSettings, ServiceSettings
 
 DEFAULT_PORT = 50051
 
@@ -13,13 +13,36 @@ DEFAULT_PORT = 50051
 DEV_AUTH_KEYS = "dev:shopvoice-development-key-not-for-production"
 
 
-class GatewaySettings(ServiceSettings, RedisSettings):
+class GatewaySettings(ServiceSettings, RedisSettings, DatabaseSettings):
     auth_keys: str = Field(
-        DEV_AUTH_KEYS, alias="AUTH_KEYS", description="HS256 signing keys as kid:secret[,kid:secret...]; first signs"
+        DEV_AUTH_KEYS,
+        alias="AUTH_KEYS",
+        description="token keys, kid:hs256:SECRET | kid:ed25519:SEED | kid:ed25519-pub:PUBLIC, comma-separated; first signing key signs",
     )
     asr_addr: str = Field("", alias="ASR_ADDR", description="Riva-compatible ASR server; empty = text only")
-    session_idle_timeout_s: float = Field(300, alias="SESSION_IDLE_TIMEOUT_S", gt=0)
-    session_max_s: float = Field(3600, alias="SESSION_MAX_S", gt=0)
+    session_idle_timeout_s: float = Field(
+        300,
+        alias="SESSION_IDLE_TIMEOUT_S",
+        gt=0,
+        description="a session with no client message and nothing in flight ends",
+    )
+    session_max_s: float = Field(
+        3600, alias="SESSION_MAX_S", gt=0, description="a session ends after this long, whatever it does"
+    )
+    max_sessions_per_merchant: int = Field(
+        100, alias="MAX_SESSIONS_PER_MERCHANT", ge=1, description="concurrent sessions, across all gateway replicas"
+    )
+    session_lease_s: float = Field(
+        30, alias="SESSION_LEASE_S", gt=0, description="a crashed gateway's sessions stop counting after this long"
+    )
+    rate_merchant_per_s: float = Field(
+        50, alias="RATE_LIMIT_MERCHANT_RPS", ge=0, description="commands per second per merchant (0 = unlimited)"
+    )
+    rate_merchant_burst: int = Field(100, alias="RATE_LIMIT_MERCHANT_BURST", ge=1)
+    rate_user_per_s: float = Field(
+        10, alias="RATE_LIMIT_USER_RPS", ge=0, description="commands per second per user (0 = unlimited)"
+    )
+    rate_user_burst: int = Field(20, alias="RATE_LIMIT_USER_BURST", ge=1)
     reply_wait_s: float = Field(
         15, alias="REPLY_WAIT_S", gt=0, description="how long a finished client waits for replies"
     )

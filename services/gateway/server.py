@@ -1,30 +1,70 @@
-"""The Assistant servicer: authenticate, open a session, pump turns and replies."""
+"""The Assistant servicer: authenticate, admit, pump turns and replies, end sessions cleanly.
+
+A session ends when the client ends it (EndSession or half-close, after its
+replies), when the client disconnects, when it is idle for
+SESSION_IDLE_TIMEOUT_S or older than SESSION_MAX_S (DEADLINE_EXCEEDED), or when
+a turn is over the rate limit (RESOURCE_EXHAUSTED with RetryInfo, after the
+replies to the turns already accepted).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import grpc
 import redis.asyncio as aioredis
 
-from services.gateway.auth import TokenVerifier
+from services.gateway.audit import AuditLog
+from services.gateway.auth import Principal, TokenVerifier
 from services.gateway.config import GatewaySettings
+from services.gateway.ratelimit import RateLimiter
+from services.gateway.replies import ReplyRouter
 from services.gateway.session import BUTTON_TEXT, Session, SessionIO
+from services.gateway.slots import SessionSlots
+from services.gateway.status import abort_exhausted
 from shopvoice import log
 from shopvoice.errors import DomainError
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.gateway.v1 import gateway_pb2_grpc
 
 MAX_TEXT_CHARS = 2000
+SESSIONS_FULL_RETRY_MS = 1000
+
+
+@dataclass(frozen=True)
+class Closing:
+    """Why the gateway ends a session itself."""
+
+    code: grpc.StatusCode
+    message: str
+    retry_after_ms: int = 0
+
+
+Outbox = asyncio.Queue[gw.ServerMessage | Closing | None]
 
 
 class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
-    def __init__(self, redis: aioredis.Redis, verifier: TokenVerifier, settings: GatewaySettings) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        verifier: TokenVerifier,
+        settings: GatewaySettings,
+        limiter: RateLimiter,
+        slots: SessionSlots,
+        audit: AuditLog,
+        router: ReplyRouter,
+    ) -> None:
+        self.router = router
         self.redis = redis
         self.verifier = verifier
         self.settings = settings
+        self.limiter = limiter
+        self.slots = slots
+        self.audit = audit
+        self._after: set[asyncio.Task[None]] = set()  # sessions being drained after their call ended
 
     async def Converse(
         self, request_iterator: AsyncIterator[gw.ClientMessage], context: grpc.aio.ServicerContext
@@ -39,45 +79,123 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
         if first is None or first.WhichOneof("kind") != "start":
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must be SessionStart")
         session = Session(principal=principal, language=first.start.language, prefix=self.settings.stream_prefix)
-        io = SessionIO(self.redis, session, self.settings.stream_maxlen)
+        admission = await self.slots.acquire(principal.merchant_id, session.session_id)
+        if not admission.granted:
+            await abort_exhausted(
+                context,
+                f"merchant {principal.merchant_id} already has {admission.open_sessions} sessions open, the most "
+                f"allowed (MAX_SESSIONS_PER_MERCHANT); end one or retry later",
+                SESSIONS_FULL_RETRY_MS,
+            )
+        io = SessionIO(self.redis, self.router, session, self.settings.stream_maxlen, self.audit)
         logger = log.get().bind(session_id=session.session_id, merchant_id=principal.merchant_id)
         logger.info("session started", user_id=principal.user_id, role=principal.role)
-        yield gw.ServerMessage(
-            started=gw.SessionStarted(session_id=session.session_id, merchant_id=principal.merchant_id)
-        )
 
-        outbox: asyncio.Queue[gw.ServerMessage | None] = asyncio.Queue(maxsize=256)
+        outbox: Outbox = asyncio.Queue(maxsize=256)
+        activity = _Activity(asyncio.get_running_loop().time())
 
         async def forward_replies() -> None:
-            async for message in io.replies():
-                await outbox.put(message)
+            while True:
+                for message in await io.next_replies():
+                    activity.touch()
+                    await outbox.put(message)
 
         async def take_turns() -> None:
             try:
-                await self._take_turns(request_iterator, io, outbox)
+                await self._take_turns(request_iterator, io, outbox, activity)
             finally:
                 await outbox.put(None)
 
-        tasks = [asyncio.create_task(forward_replies()), asyncio.create_task(take_turns())]
+        closing: Closing | None = None
+        tasks: list[asyncio.Task[None]] = []
         try:
-            while (message := await outbox.get()) is not None:
-                yield message
+            await io.open()
+            tasks += [
+                asyncio.create_task(forward_replies()),
+                asyncio.create_task(take_turns()),
+                asyncio.create_task(self._keep(session, io, outbox, activity)),
+            ]
+            yield gw.ServerMessage(
+                started=gw.SessionStarted(session_id=session.session_id, merchant_id=principal.merchant_id)
+            )
+            while (item := await outbox.get()) is not None:
+                if isinstance(item, Closing):
+                    closing = item
+                    break
+                yield item
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await io.close()
-            logger.info("session ended")
+            # Not awaited here: this call may be being cancelled (the client left); the
+            # clean-up runs on its own so it is never cut short.
+            after = asyncio.create_task(self._end(session, io, tasks))
+            self._after.add(after)
+            after.add_done_callback(self._after.discard)
+            logger.info("session ended", reason=closing.message if closing else "client")
+        if closing is not None:
+            if closing.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                await abort_exhausted(context, closing.message, closing.retry_after_ms)
+            await context.abort(closing.code, closing.message)
+
+    async def _end(self, session: Session, io: SessionIO, tasks: list[asyncio.Task[None]]) -> None:
+        # Their Redis calls are shielded, so cancelled tasks end at once; the
+        # timeout only keeps a surprise from holding the slot and the drain hostage.
+        _done, stuck = await asyncio.wait(tasks, timeout=5) if tasks else (set(), set())
+        if stuck:
+            log.get().warning("session tasks did not stop in 5 s", session_id=session.session_id, tasks=len(stuck))
+        try:
+            await self.slots.release(session.principal.merchant_id, session.session_id)
+        except Exception:
+            log.get().exception("could not release the session slot; its lease runs out", session_id=session.session_id)
+        try:
+            await io.drain(self.settings.reply_wait_s)
+        except Exception:
+            log.get().exception("session drain failed", session_id=session.session_id)
+
+    async def wait_drained(self) -> None:
+        """At shutdown: let sessions that just ended audit what they had in flight."""
+        if self._after:
+            await asyncio.gather(*self._after, return_exceptions=True)
+
+    async def _keep(self, session: Session, io: SessionIO, outbox: Outbox, activity: _Activity) -> None:
+        """Renew the session's slot; end it when idle or too old."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        renew_every = self.slots.lease_ms / 3000
+        next_renew = started + renew_every
+        idle_s, max_s = self.settings.session_idle_timeout_s, self.settings.session_max_s
+        while True:
+            now = loop.time()
+            if now - started >= max_s:
+                await outbox.put(
+                    Closing(
+                        grpc.StatusCode.DEADLINE_EXCEEDED,
+                        f"session reached SESSION_MAX_S ({max_s:g} s); start a new one",
+                    )
+                )
+                return
+            if io.settled.is_set() and now - activity.last >= idle_s:
+                await outbox.put(
+                    Closing(
+                        grpc.StatusCode.DEADLINE_EXCEEDED,
+                        f"session idle for {idle_s:g} s (SESSION_IDLE_TIMEOUT_S); start a new one",
+                    )
+                )
+                return
+            if now >= next_renew:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self.slots.renew(session.principal.merchant_id, session.session_id))
+                next_renew = now + renew_every
+            wake = min(started + max_s, activity.last + idle_s, next_renew)
+            await asyncio.sleep(min(max(wake - now, 0.05), 1.0))
 
     async def _take_turns(
-        self,
-        request_iterator: AsyncIterator[gw.ClientMessage],
-        io: SessionIO,
-        outbox: asyncio.Queue[gw.ServerMessage | None],
+        self, request_iterator: AsyncIterator[gw.ClientMessage], io: SessionIO, outbox: Outbox, activity: _Activity
     ) -> None:
         """Client turns until EndSession or half-close; then wait for what is outstanding."""
+        principal = io.session.principal
         async for message in request_iterator:
+            activity.touch()
             kind = message.WhichOneof("kind")
             if kind == "end":
                 break
@@ -86,16 +204,50 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
                 if not text or len(text) > MAX_TEXT_CHARS:
                     await outbox.put(self._error("INVALID_ARGUMENT", f"text must be 1-{MAX_TEXT_CHARS} characters"))
                     continue
-                await io.submit_text(text, message.text.utterance_id, message.trace)
             elif kind in BUTTON_TEXT:
-                await io.submit_text(BUTTON_TEXT[kind], "", message.trace)
+                text = BUTTON_TEXT[kind]
             elif kind == "audio":
                 await outbox.put(self._error("UNIMPLEMENTED", "this gateway has no ASR configured; send text"))
+                continue
             else:
                 await outbox.put(self._error("INVALID_ARGUMENT", f"unexpected {kind} message in a started session"))
+                continue
+            utterance_id = message.text.utterance_id if kind == "text" else ""
+            if not await self._within_rate(principal, io, outbox, text, utterance_id):
+                return
+            # Shielded: a turn the gateway has taken is submitted whole even if the client
+            # vanishes now (one XADD: on the stream or not), and no Redis call is cut mid-way.
+            await asyncio.shield(io.submit_text(text, utterance_id, message.trace))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(io.settled.wait(), self.settings.reply_wait_s)
+
+    async def _within_rate(
+        self, principal: Principal, io: SessionIO, outbox: Outbox, text: str, utterance_id: str
+    ) -> bool:
+        verdict = await asyncio.shield(self.limiter.take(principal.merchant_id, principal.user_id))
+        if verdict.allowed:
+            return True
+        self.audit.record(
+            io.session.audit(
+                utterance_id, text, "RESOURCE_EXHAUSTED", grpc_code="RESOURCE_EXHAUSTED", message=verdict.reason
+            )
+        )
+        # The turns already accepted get their replies first; then the call ends with RetryInfo.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(io.settled.wait(), self.settings.reply_wait_s)
+        await outbox.put(Closing(grpc.StatusCode.RESOURCE_EXHAUSTED, verdict.reason, verdict.retry_after_ms))
+        return False
 
     @staticmethod
     def _error(code: str, message: str) -> gw.ServerMessage:
         return gw.ServerMessage(error=gw.Error(code=code, message=message))
+
+
+class _Activity:
+    """When the session last saw a client message or forwarded a reply (loop time)."""
+
+    def __init__(self, at: float) -> None:
+        self.last = at
+
+    def touch(self) -> None:
+        self.last = asyncio.get_running_loop().time()

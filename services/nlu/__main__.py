@@ -17,6 +17,7 @@ from services.nlu.understand import Understander
 from services.nlu.vocabulary_cache import VocabularyCache
 from shopvoice import grpc_server
 from shopvoice.common.v1.command_pb2 import Command
+from shopvoice.permissions import PermissionGate, PermissionSettings
 from shopvoice.streams import StreamConsumer
 
 CONSUMER_GROUP = "nlu"
@@ -48,6 +49,7 @@ def build(settings: NluSettings) -> grpc_server.Service:
             policy=Policy(dispatcher.current_price, settings.confirm_price_change_pct),
             dialogue=DialogueStore(redis, settings.stream_prefix, settings.dialogue_ttl_s),
             replies=ReplyPublisher(redis, settings.reply_ttl_s),
+            gate=PermissionGate(redis, settings.stream_prefix, PermissionSettings().staff_may_refund),
         )
         consumer = StreamConsumer(
             redis=redis,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from opentelemetry import context as otel_context
 
-from services.nlu.dialogue import Decision, DialogueStore, Policy, remember_context
+from services.nlu.dialogue import Decision, DialogueStore, Policy, intent_of, remember_context
 from services.nlu.dispatch import Caller, Dispatcher, Outcome
 from services.nlu.replies import ReplyPublisher, stage
 from services.nlu.replies_text import is_chinese
@@ -21,6 +21,7 @@ from shopvoice import log, tracing
 from shopvoice.common.v1.command_pb2 import StageTiming
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.nlu.v1.nlu_pb2 import Utterance
+from shopvoice.permissions import PermissionGate
 from shopvoice.streams import Fields
 
 
@@ -33,6 +34,7 @@ class UtteranceHandler:
         policy: Policy,
         dialogue: DialogueStore,
         replies: ReplyPublisher,
+        gate: PermissionGate,
     ) -> None:
         self.understander = understander
         self.vocabularies = vocabularies
@@ -40,6 +42,7 @@ class UtteranceHandler:
         self.policy = policy
         self.dialogue = dialogue
         self.replies = replies
+        self.gate = gate
 
     async def __call__(self, entry_id: bytes, fields: Fields) -> None:
         utterance = Utterance.FromString(fields[b"utterance"])
@@ -73,6 +76,13 @@ class UtteranceHandler:
         await self._reply(
             utterance, gw.ServerMessage(understood=gw.Understood(command=resolution.command, source=understood.source))
         )
+        # Permission (shopvoice/permissions.py), before anything is proposed or run: a denied
+        # command is answered, never dispatched, and leaves nothing pending.
+        if decision.kind in ("execute", "propose"):
+            verdict = await self.gate.check(utterance.merchant_id, utterance.role, intent_of(decision.command))
+            if not verdict.allowed:
+                state.pending, state.pending_id = None, ""
+                decision = Decision("denied", decision.command, prompt=verdict.reason)
         outcome = await self._act(utterance, decision, state.last_change_id, chinese, timings)
         if decision.kind == "execute" and outcome is not None and outcome.status == gw.RESULT_STATUS_OK:
             remember_context(state, decision.command, outcome.change_id)
@@ -109,6 +119,8 @@ class UtteranceHandler:
             timings.append(stage("dispatched"))
             outcome = await self.dispatcher.run(decision.command, caller)
             timings.append(stage("committed"))
+        elif decision.kind == "denied":
+            outcome = Outcome(gw.RESULT_STATUS_REJECTED, decision.prompt, "PERMISSION_DENIED")
         else:
             status = gw.RESULT_STATUS_CANCELLED if decision.kind == "cancelled" else gw.RESULT_STATUS_REJECTED
             outcome = Outcome(status, decision.prompt)

@@ -43,7 +43,7 @@ ASK = {
 }
 
 PriceLookup = Callable[[str, str], Awaitable[Money | None]]  # (merchant_id, sku) -> price
-Kind = Literal["execute", "propose", "ask", "cancelled", "nothing_pending"]
+Kind = Literal["execute", "propose", "ask", "cancelled", "nothing_pending", "denied"]
 
 
 @dataclass

@@ -37,9 +37,21 @@ class Turn:
 class Conversation:
     """A Converse stream driven turn by turn: send a text, wait for its terminal reply."""
 
-    def __init__(self, target: str, token: str, language: str = "", timeout_s: float = 30) -> None:
-        self.channel = grpc.aio.insecure_channel(target)
+    def __init__(
+        self,
+        target: str,
+        token: str,
+        language: str = "",
+        timeout_s: float = 30,
+        client_name: str = "shopvoice-cli",
+        channel: grpc.aio.Channel | None = None,
+    ) -> None:
+        # A caller running many sessions (the load tester) passes one shared channel:
+        # its streams multiplex over one HTTP/2 connection, and it stays open after us.
+        self._owns_channel = channel is None
+        self.channel = channel or grpc.aio.insecure_channel(target)
         self.stub = gateway_pb2_grpc.AssistantStub(self.channel)
+        self.client_name = client_name
         self.metadata = (("authorization", f"Bearer {token}"),)
         self.language = language
         self.timeout_s = timeout_s
@@ -53,7 +65,7 @@ class Conversation:
 
     async def __aenter__(self) -> Conversation:
         await self._requests.put(
-            gw.ClientMessage(start=gw.SessionStart(language=self.language, client_name="shopvoice-cli"))
+            gw.ClientMessage(start=gw.SessionStart(language=self.language, client_name=self.client_name))
         )
         self._call = self.stub.Converse(self._request_stream(), metadata=self.metadata)
         first: Any = await asyncio.wait_for(self._call.read(), self.timeout_s)
@@ -67,7 +79,8 @@ class Conversation:
         await self._requests.put(None)
         if self._call is not None:
             self._call.cancel()
-        await self.channel.close(None)
+        if self._owns_channel:
+            await self.channel.close(None)
 
     async def say(
         self, text: str, utterance_id: str = "", on_message: Callable[[gw.ServerMessage], None] | None = None
@@ -86,10 +99,21 @@ class Conversation:
         await self._requests.put(message)
         return await self._collect(Turn(text=kind, utterance_id=""), on_message)
 
+    async def until_closed(self, timeout_s: float) -> tuple[grpc.StatusCode, str]:
+        """Read (and drop) messages until the gateway ends the session; its status and details."""
+        assert self._call is not None
+        try:
+            while await asyncio.wait_for(self._call.read(), timeout_s) is not grpc.aio.EOF:  # type: ignore[attr-defined]
+                pass
+        except grpc.aio.AioRpcError as exc:
+            return exc.code(), exc.details() or ""
+        return await self._call.code(), await self._call.details()
+
     async def _collect(self, turn: Turn, on_message: Callable[[gw.ServerMessage], None] | None) -> Turn:
         assert self._call is not None
         while True:
-            message: Any = await asyncio.wait_for(self._call.read(), self.timeout_s)
+            async with asyncio.timeout(self.timeout_s):  # no task per read, unlike wait_for
+                message: Any = await self._call.read()
             if message is grpc.aio.EOF:  # type: ignore[attr-defined]  # grpc-stubs lag grpcio
                 raise RuntimeError("the gateway closed the session")
             if turn.utterance_id and message.utterance_id not in ("", turn.utterance_id):

@@ -60,9 +60,14 @@ def cmd_say(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from services.gateway.auth import mint, parse_keys
+    from services.gateway.auth import mint, new_ed25519_key, parse_keys
     from services.gateway.config import DEV_AUTH_KEYS
 
+    if args.new_ed25519_key:
+        signing, verifying = new_ed25519_key(args.new_ed25519_key)
+        print(f"# signs and verifies (the token issuer's AUTH_KEYS entry):\n{signing}")
+        print(f"# verifies only (the gateway's AUTH_KEYS entry):\n{verifying}")
+        return 0
     print(mint(parse_keys(os.environ.get("AUTH_KEYS", DEV_AUTH_KEYS)), args.merchant, args.user, args.role, args.ttl))
     return 0
 
@@ -146,7 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--user", default=demo_shop.OWNER)
     token.add_argument("--role", default="owner", choices=("owner", "staff", "viewer"))
     token.add_argument("--ttl", type=int, default=3600, help="seconds")
+    token.add_argument(
+        "--new-ed25519-key", metavar="KID", default="", help="print a new Ed25519 key pair as AUTH_KEYS entries"
+    )
     token.set_defaults(func=cmd_token)
+
+    from shopvoice.cli import loadtest
+
+    load = sub.add_parser("loadtest", help="concurrent sessions through the gateway; a ghz-style summary")
+    loadtest.add_arguments(load)
+    load.set_defaults(func=loadtest.run_command)
 
     up = sub.add_parser("up", help="run every service on loopback, supervised, with the demo shop seeded")
     up.set_defaults(func=cmd_up)

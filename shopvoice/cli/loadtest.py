@@ -1,0 +1,283 @@
+"""`shopvoice loadtest`: many concurrent sessions through the gateway, measured end to end.
+
+Each of the -c workers holds one Converse session and says one command at a
+time (closed loop, as ghz does), optionally paced so that all workers together
+send at most -r commands per second. A turn's latency runs from the moment the
+client sends it to the moment its terminal reply arrives; the result's stage
+timings split it (report.py). The run stops after -n turns or -z seconds.
+
+What is said comes from a `Workload`. Text now (set_price commands against the
+demo shop's SKUs, since that is what the NLU carries out today); an audio mode
+plugs in as another `Workload` whose `turn` streams real-time-paced AudioChunks
+instead of one TextInput, with no change to workers, pacing or reporting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import grpc
+
+from shopvoice.cli import demo_shop
+from shopvoice.cli.client import Conversation, Turn
+from shopvoice.cli.loadreport import Report, Sample, print_summary, write_png
+from shopvoice.gateway.v1 import gateway_pb2 as gw
+
+RETRY_CAP_S = 2.0
+
+
+class Workload(Protocol):
+    """What one turn says and how: text now, real-time audio later."""
+
+    name: str
+
+    async def turn(self, conversation: Conversation, index: int) -> Turn: ...
+
+
+@dataclass
+class SetPriceText:
+    """set_price commands, English and Chinese, over the demo SKUs with varied prices."""
+
+    skus: Sequence[str] = tuple(p.sku for p in demo_shop.PRODUCTS)
+    name: str = "text:set_price"
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+
+    def text(self, index: int) -> str:
+        sku = self.skus[index % len(self.skus)]
+        price = f"{self.rng.randint(10, 500)}.{self.rng.randint(0, 99):02d}"
+        return f"set the price of {sku} to {price}" if index % 2 else f"把{sku}的价格改成{price}元"
+
+    async def turn(self, conversation: Conversation, index: int) -> Turn:
+        return await conversation.say(self.text(index))
+
+
+class Pacer:
+    """A shared schedule of send slots, 1/rate apart: all workers together stay under the rate."""
+
+    def __init__(self, rate_per_s: float) -> None:
+        self.interval = 1 / rate_per_s if rate_per_s > 0 else 0.0
+        self.next_slot = 0.0
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        slot = max(now, self.next_slot)
+        self.next_slot = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+@dataclass
+class Plan:
+    target: str
+    tokens: list[str]  # one per simulated user; worker i uses tokens[i % len]
+    concurrency: int
+    count: int  # 0 = until the duration runs out
+    duration_s: float  # 0 = until the count is reached
+    rate_per_s: float
+    timeout_s: float = 10.0
+    connections: int = 4  # HTTP/2 connections the sessions share
+    skip_first: int = 0  # turns sent but left out of the tally (ghz's --skipFirst): warm-up
+
+
+def result_status(turn: Turn) -> str:
+    final = turn.final
+    if final is None:
+        return "NO_REPLY"
+    kind = final.WhichOneof("kind")
+    if kind == "result":
+        return gw.ResultStatus.Name(final.result.status).removeprefix("RESULT_STATUS_")
+    if kind == "error":
+        return final.error.code
+    return "CONFIRMATION"
+
+
+class Runner:
+    def __init__(self, plan: Plan, workload: Workload, progress: bool = True) -> None:
+        self.plan = plan
+        self.workload = workload
+        self.progress = progress
+        self.report = Report(workload=workload.name, concurrency=plan.concurrency, rate_limit=plan.rate_per_s)
+        self.pacer = Pacer(plan.rate_per_s)
+        self.tickets = itertools.count()
+        self.deadline = 0.0
+        self.over = False  # no more turns to start
+        self.tally_started = 0.0
+
+    def _take_ticket(self) -> int | None:
+        if not self.over and self.plan.duration_s and time.perf_counter() >= self.deadline:
+            self.over = True
+        if not self.over:
+            ticket = next(self.tickets)
+            self.over = bool(self.plan.count) and ticket >= self.plan.count
+            if not self.over:
+                return ticket
+        return None
+
+    async def run(self) -> Report:
+        channels = [grpc.aio.insecure_channel(self.plan.target) for _ in range(max(1, self.plan.connections))]
+        started = time.perf_counter()
+        self.deadline = started + self.plan.duration_s
+        self.report.started_at = time.time()
+        ticker = asyncio.create_task(self._show_progress(started)) if self.progress else None
+        try:
+            await asyncio.gather(*(self._worker(i, channels[i % len(channels)]) for i in range(self.plan.concurrency)))
+        finally:
+            self.report.total_s = time.perf_counter() - (self.tally_started or started)
+            if ticker:
+                ticker.cancel()
+                await asyncio.gather(ticker, return_exceptions=True)
+                print(file=sys.stderr)
+            for channel in channels:
+                await channel.close(None)
+        return self.report
+
+    async def _worker(self, index: int, channel: grpc.aio.Channel) -> None:
+        token = self.plan.tokens[index % len(self.plan.tokens)]
+        while True:
+            conversation = Conversation(
+                self.plan.target,
+                token,
+                timeout_s=self.plan.timeout_s,
+                client_name="shopvoice-loadtest",
+                channel=channel,
+            )
+            try:
+                async with conversation:
+                    if not await self._turns(conversation):
+                        return
+            except grpc.aio.AioRpcError as exc:
+                if not await self._failed(exc):
+                    return
+            except (TimeoutError, RuntimeError) as exc:
+                self.report.add_error("SESSION", f"{type(exc).__name__}: {exc}")
+
+    async def _turns(self, conversation: Conversation) -> bool:
+        """Turns on one session; False when the run is over."""
+        while (ticket := self._take_ticket()) is not None:
+            await self.pacer.wait()
+            sent_ns = time.time_ns()
+            began = time.perf_counter()
+            if ticket == self.plan.skip_first:
+                self.tally_started = began  # the totals (and rps) count from here
+            turn = await self.workload.turn(conversation, ticket)
+            latency = time.perf_counter() - began
+            result = turn.result
+            timings = [(t.stage, t.at_unix_nanos) for t in result.timings] if result is not None else []
+            if ticket >= self.plan.skip_first:
+                self.report.add(Sample(latency, result_status(turn), sent_ns, time.time_ns(), timings))
+        return False
+
+    async def _failed(self, exc: grpc.aio.AioRpcError) -> bool:
+        """A session the gateway ended or refused; True to open another."""
+        from services.gateway.status import retry_after_ms
+
+        self.report.add_error(exc.code().name, exc.details() or "")
+        if self.over or (self.plan.duration_s and time.perf_counter() >= self.deadline):
+            return False
+        delay = retry_after_ms(exc)
+        await asyncio.sleep(min(RETRY_CAP_S, delay / 1000) if delay is not None else 0.1)
+        return True
+
+    async def _show_progress(self, started: float) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            elapsed = time.perf_counter() - started
+            live = self.report.live(window_s=2.0)
+            goal = f"/{self.plan.count}" if self.plan.count else f" of {self.plan.duration_s:g}s"
+            print(
+                f"\r  {elapsed:6.1f}s  done {len(self.report.samples)}{goal}  rps {live.rps:7.1f}"
+                f"  p99 {live.p99_ms:7.1f} ms  errors {self.report.error_count}   ",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def mint_tokens(merchant: str, role: str, users: int) -> list[str]:
+    if token := os.environ.get("SHOPVOICE_TOKEN"):
+        return [token]
+    from services.gateway.auth import mint, parse_keys
+    from services.gateway.config import DEV_AUTH_KEYS
+
+    keys = parse_keys(os.environ.get("AUTH_KEYS", DEV_AUTH_KEYS))
+    return [mint(keys, merchant, f"load-{i}", role, ttl_s=24 * 3600) for i in range(max(1, users))]
+
+
+def parse_duration(text: str) -> float:
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    for suffix in ("ms", "s", "m", "h"):
+        if text.endswith(suffix):
+            return float(text.removesuffix(suffix)) * units[suffix]
+    return float(text)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gateway", default=os.environ.get("SHOPVOICE_GATEWAY", "127.0.0.1:50051"))
+    parser.add_argument("-c", "--concurrency", type=int, default=50, help="concurrent sessions (default 50)")
+    parser.add_argument("-n", "--total", type=int, default=0, help="stop after this many commands")
+    parser.add_argument("-z", "--duration", default="", help="stop after this long: 30s, 2m (default 10s without -n)")
+    parser.add_argument(
+        "-r", "--rps", type=float, default=0, help="total commands per second across sessions (0 = as fast as it goes)"
+    )
+    parser.add_argument("--merchant", default=demo_shop.MERCHANT_ID, help="whose shop (seeded with the demo products)")
+    parser.add_argument("--role", default="owner", choices=("owner", "staff", "viewer"))
+    parser.add_argument(
+        "--users", type=int, default=1, help="distinct user ids the sessions spread over (rate limits are per user)"
+    )
+    parser.add_argument(
+        "--skus",
+        default=",".join(p.sku for p in demo_shop.PRODUCTS),
+        help="comma-separated SKUs the set_price commands spread over (default: the demo shop's five)",
+    )
+    parser.add_argument("--mode", default="text", choices=("text",), help="text now; audio comes with the ASR")
+    parser.add_argument(
+        "--skip-first",
+        type=int,
+        default=0,
+        help="leave the first N commands out of the results (warm-up), as ghz's --skipFirst",
+    )
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for one reply")
+    parser.add_argument("--connections", type=int, default=4, help="HTTP/2 connections the sessions share")
+    parser.add_argument("-O", "--output", default="summary", choices=("summary", "json"))
+    parser.add_argument("--png", default="", help="write a latency histogram PNG here")
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    duration = parse_duration(args.duration) if args.duration else (0.0 if args.total else 10.0)
+    plan = Plan(
+        target=args.gateway,
+        tokens=mint_tokens(args.merchant, args.role, args.users),
+        concurrency=args.concurrency,
+        count=args.total,
+        duration_s=duration,
+        rate_per_s=args.rps,
+        timeout_s=args.timeout,
+        connections=args.connections,
+        skip_first=args.skip_first,
+    )
+    workload = SetPriceText(skus=[sku.strip().upper() for sku in args.skus.split(",") if sku.strip()])
+    report = asyncio.run(Runner(plan, workload, progress=not args.quiet).run())
+    if args.output == "json":
+        import json
+
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_summary(report)
+    if args.png:
+        write_png(report, args.png)
+        if args.output != "json":
+            print(f"\nLatency histogram: {args.png}")
+    return 0 if report.samples and not report.error_count else 1
