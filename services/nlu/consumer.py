@@ -54,6 +54,12 @@ class UtteranceHandler:
 
     async def handle(self, utterance: Utterance) -> None:
         logger = log.get().bind(utterance_id=utterance.utterance_id, merchant_id=utterance.merchant_id)
+        if (answered := await self.dialogue.answer_of(utterance.merchant_id, utterance.utterance_id)) is not None:
+            # A replay (the client retried), or a redelivery after the turn was settled (a crash
+            # before the ack): the first answer again, nothing decided or run again.
+            await self._reply(utterance, answered)
+            logger.info("utterance answered before; reply sent again")
+            return
         timings = list(utterance.timings)
         chinese = utterance.language.startswith("zh") or is_chinese(utterance.text)
         state = await self.dialogue.load(utterance.session_id)
@@ -83,10 +89,15 @@ class UtteranceHandler:
             if not verdict.allowed:
                 state.pending, state.pending_id = None, ""
                 decision = Decision("denied", decision.command, prompt=verdict.reason)
-        outcome = await self._act(utterance, decision, state.last_change_id, chinese, timings)
+        outcome, answer = await self._act(utterance, decision, state.last_change_id, chinese, timings)
         if decision.kind == "execute" and outcome is not None and outcome.status == gw.RESULT_STATUS_OK:
             remember_context(state, decision.command, outcome.change_id)
-        await self.dialogue.save(utterance.session_id, state)
+        # The turn's state and its answer are saved together, before the answer is sent: the
+        # session's next utterance (sent once the client has this answer) sees the new state,
+        # and a redelivery of this one finds its answer.
+        answer.utterance_id = utterance.utterance_id
+        await self.dialogue.settle(utterance.session_id, state, utterance.merchant_id, utterance.utterance_id, answer)
+        await self._reply(utterance, answer)
         logger.info(
             "utterance handled",
             intent=understood.command.WhichOneof("intent"),
@@ -96,17 +107,16 @@ class UtteranceHandler:
 
     async def _act(
         self, utterance: Utterance, decision: Decision, undo_change_id: str, chinese: bool, timings: list[StageTiming]
-    ) -> Outcome | None:
+    ) -> tuple[Outcome | None, gw.ServerMessage]:
+        """Carry out the decision; returns the outcome (if anything ran or was refused) and the answer."""
         if decision.kind == "propose":
             prompt = gw.ConfirmationPrompt(prompt=decision.prompt, command=decision.command)
-            await self._reply(utterance, gw.ServerMessage(confirmation=prompt))
-            return None
+            return None, gw.ServerMessage(confirmation=prompt)
         if decision.kind == "ask":
             question = gw.Clarification(
                 prompt=decision.prompt, missing_slot=decision.missing_slot, candidates=decision.candidates
             )
-            await self._reply(utterance, gw.ServerMessage(clarification=question))
-            return None
+            return None, gw.ServerMessage(clarification=question)
         if decision.kind == "execute":
             caller = Caller(
                 utterance.merchant_id,
@@ -125,8 +135,7 @@ class UtteranceHandler:
             status = gw.RESULT_STATUS_CANCELLED if decision.kind == "cancelled" else gw.RESULT_STATUS_REJECTED
             outcome = Outcome(status, decision.prompt)
         result = gw.Result(status=outcome.status, message=outcome.message, grpc_code=outcome.grpc_code, timings=timings)
-        await self._reply(utterance, gw.ServerMessage(result=result))
-        return outcome
+        return outcome, gw.ServerMessage(result=result)
 
     async def _reply(self, utterance: Utterance, message: gw.ServerMessage) -> None:
         message.utterance_id = utterance.utterance_id

@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from services.nlu.grammar import Vocabulary
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.money import to_decimal
 
 # Slots without which an intent cannot run; a missing one is asked for.
@@ -108,7 +109,20 @@ class DialogueStore:
             state.awaiting = cmd.Command.FromString(raw[b"awaiting"])
         return state
 
-    async def save(self, session_id: str, state: DialogueState) -> None:
+    def answer_key(self, merchant_id: str, utterance_id: str) -> str:
+        # Per merchant: an utterance id is the client's choice, and one shop must never
+        # receive another's answer.
+        return f"{self.prefix}:answered:{merchant_id}:{utterance_id}"
+
+    async def answer_of(self, merchant_id: str, utterance_id: str) -> gw.ServerMessage | None:
+        """The answer this utterance already got, if its turn was settled."""
+        raw = await self.redis.get(self.answer_key(merchant_id, utterance_id))
+        return gw.ServerMessage.FromString(raw) if isinstance(raw, bytes) else None
+
+    async def settle(
+        self, session_id: str, state: DialogueState, merchant_id: str, utterance_id: str, answer: gw.ServerMessage
+    ) -> None:
+        """Save the session's state and the utterance's answer in one transaction."""
         mapping: dict[str, bytes | str] = {
             "pending": state.pending.SerializeToString() if state.pending else b"",
             "pending_id": state.pending_id,
@@ -121,6 +135,7 @@ class DialogueStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.key(session_id), mapping=mapping)  # type: ignore[arg-type]
             pipe.expire(self.key(session_id), self.ttl_s)
+            pipe.set(self.answer_key(merchant_id, utterance_id), answer.SerializeToString(), ex=self.ttl_s)
             await pipe.execute()
 
 

@@ -83,7 +83,7 @@ def test_replayed_utterance_changes_nothing_twice(stack: Stack) -> None:
     replay = say(stack, "set the price of B200 to 150", utterance_id=first_id)
 
     assert replay.result is not None and replay.result.status == gw.RESULT_STATUS_OK
-    assert "already done" in replay.result.message
+    assert replay.result.message == first.result.message, "a replay returns the first result"
     assert price_of(stack, "B200") == Decimal("175"), "a replay must not apply the old command again"
     assert changes_of(stack, "B200") == before
 
@@ -94,3 +94,22 @@ def test_refusal_reaches_the_merchant_and_writes_nothing(stack: Stack) -> None:
     assert turn.result is not None and turn.result.status == gw.RESULT_STATUS_REJECTED
     assert turn.result.grpc_code == "NOT_FOUND" and "ZZ9" in turn.result.message
     assert changes_of(stack, "ZZ9") == before
+
+
+def test_an_utterance_id_of_another_shop_gets_its_own_answer(stack: Stack) -> None:
+    """Utterance ids are the client's choice: the same id in two shops is two commands."""
+    demo_shop.seed_catalog(f"127.0.0.1:{stack.ports['catalog']}", "other-shop")
+    shared_id = uuid.uuid4().hex
+    mine = say(stack, "set the price of E15 to 45", utterance_id=shared_id)
+
+    async def theirs() -> Turn:
+        token = mint(parse_keys(DEV_AUTH_KEYS), "other-shop", "owner-2", "owner")
+        async with Conversation(stack.gateway, token) as conversation:
+            return await conversation.say("set the price of E15 to 47", utterance_id=shared_id)
+
+    other = asyncio.run(theirs())
+    assert mine.result is not None and "45.00" in mine.result.message
+    assert other.result is not None and "47.00" in other.result.message, other.messages
+    with psycopg.connect(stack.database_url) as conn:
+        row = conn.execute("SELECT price FROM catalog.variants WHERE merchant_id = 'other-shop' AND sku = 'E15'").fetchone()
+    assert row is not None and Decimal(row[0]) == Decimal("47")
