@@ -15,6 +15,7 @@ from services.gateway.ratelimit import Rate, RateLimiter
 from services.gateway.replies import ReplyRouter
 from services.gateway.server import AssistantServicer
 from services.gateway.slots import SessionSlots
+from services.gateway.speech import SpeechRecognizer
 from services.support import gateway_channel
 from shopvoice import db, grpc_server, log
 from shopvoice.gateway.v1 import gateway_pb2, gateway_pb2_grpc
@@ -42,8 +43,16 @@ def build(settings: GatewaySettings) -> grpc_server.Service:
             log.get().warning("AUTH_KEYS is the development key: set it from a secret before exposing this gateway")
         pool = await db.prepare(settings.database_url, SCHEMA, MIGRATIONS, settings.db_pool_min, settings.db_pool_max)
         audit = AuditLog(pool)
+        # The ASR channel belongs to the running loop, so it is made here; no ASR_ADDR: text only.
+        recognizer = None
+        if settings.asr_addr:
+            asr = grpc_server.channel(settings.asr_addr)
+            state["asr"] = asr
+            recognizer = SpeechRecognizer(asr, settings.session_max_s)
         state.update(
-            pool=pool, audit=audit, servicer=AssistantServicer(redis, verifier, settings, limiter, slots, audit, router)
+            pool=pool,
+            audit=audit,
+            servicer=AssistantServicer(redis, verifier, settings, limiter, slots, audit, router, recognizer),
         )
         # Not a `background` job: those stop before the server drains, and sessions that
         # are draining still need their replies routed. It stops in on_stop, after them.
@@ -67,6 +76,8 @@ def build(settings: GatewaySettings) -> grpc_server.Service:
         finally:
             await pool.close()  # type: ignore[attr-defined]
             await redis.aclose()
+            if isinstance(asr := state.get("asr"), grpc.aio.Channel):
+                await asr.close(None)
 
     def register(server: grpc.aio.Server) -> None:
         servicer = state["servicer"]

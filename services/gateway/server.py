@@ -20,12 +20,15 @@ import redis.asyncio as aioredis
 from services.gateway.audit import AuditLog
 from services.gateway.auth import Principal, TokenVerifier
 from services.gateway.config import GatewaySettings
+from services.gateway.listening import Listener
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.replies import ReplyRouter
 from services.gateway.session import BUTTON_TEXT, Session, SessionIO
 from services.gateway.slots import SessionSlots
+from services.gateway.speech import SpeechRecognizer
 from services.gateway.status import abort_exhausted
 from shopvoice import log
+from shopvoice.common.v1.command_pb2 import StageTiming, TraceContext
 from shopvoice.errors import DomainError
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.gateway.v1 import gateway_pb2_grpc
@@ -56,7 +59,9 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
         slots: SessionSlots,
         audit: AuditLog,
         router: ReplyRouter,
+        recognizer: SpeechRecognizer | None = None,
     ) -> None:
+        self.recognizer = recognizer
         self.router = router
         self.redis = redis
         self.verifier = verifier
@@ -78,7 +83,15 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
         first = await anext(request_iterator, None)
         if first is None or first.WhichOneof("kind") != "start":
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must be SessionStart")
-        session = Session(principal=principal, language=first.start.language, prefix=self.settings.stream_prefix)
+        if first.start.encoding not in (gw.AUDIO_ENCODING_UNSPECIFIED, gw.AUDIO_ENCODING_LINEAR_PCM):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "audio must be LINEAR_PCM (16-bit mono)")
+        session = Session(
+            principal=principal,
+            language=first.start.language,
+            prefix=self.settings.stream_prefix,
+            sample_rate_hz=first.start.sample_rate_hz,
+            dry_run=first.start.dry_run,
+        )
         admission = await self.slots.acquire(principal.merchant_id, session.session_id)
         if not admission.granted:
             await abort_exhausted(
@@ -193,6 +206,37 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
         self, request_iterator: AsyncIterator[gw.ClientMessage], io: SessionIO, outbox: Outbox, activity: _Activity
     ) -> None:
         """Client turns until EndSession or half-close; then wait for what is outstanding."""
+        listener = self._listener(io, outbox)
+        try:
+            await self._turns(request_iterator, io, outbox, activity, listener)
+        finally:
+            if listener is not None:
+                await listener.finish(self.settings.reply_wait_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(io.settled.wait(), self.settings.reply_wait_s)
+
+    def _listener(self, io: SessionIO, outbox: Outbox) -> Listener | None:
+        """The session's audio path, when the gateway has an ASR."""
+        if self.recognizer is None:
+            return None
+        principal = io.session.principal
+
+        async def submit(text: str, utterance_id: str, trace: TraceContext, audio_end: StageTiming) -> bool:
+            if not await self._within_rate(principal, io, outbox, text, utterance_id):
+                return False
+            await asyncio.shield(io.submit_text(text, utterance_id, trace, earlier=[audio_end]))
+            return True
+
+        return Listener(self.recognizer, io.session.sample_rate_hz, io.session.language, outbox.put, submit)
+
+    async def _turns(
+        self,
+        request_iterator: AsyncIterator[gw.ClientMessage],
+        io: SessionIO,
+        outbox: Outbox,
+        activity: _Activity,
+        listener: Listener | None,
+    ) -> None:
         principal = io.session.principal
         async for message in request_iterator:
             activity.touch()
@@ -207,7 +251,10 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
             elif kind in BUTTON_TEXT:
                 text = BUTTON_TEXT[kind]
             elif kind == "audio":
-                await outbox.put(self._error("UNIMPLEMENTED", "this gateway has no ASR configured; send text"))
+                if listener is None:
+                    await outbox.put(self._error("UNIMPLEMENTED", "this gateway has no ASR configured; send text"))
+                else:
+                    await listener.feed(message.audio, message.trace)
                 continue
             else:
                 await outbox.put(self._error("INVALID_ARGUMENT", f"unexpected {kind} message in a started session"))
@@ -218,8 +265,6 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
             # Shielded: a turn the gateway has taken is submitted whole even if the client
             # vanishes now (one XADD: on the stream or not), and no Redis call is cut mid-way.
             await asyncio.shield(io.submit_text(text, utterance_id, message.trace))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(io.settled.wait(), self.settings.reply_wait_s)
 
     async def _within_rate(
         self, principal: Principal, io: SessionIO, outbox: Outbox, text: str, utterance_id: str

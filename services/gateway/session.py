@@ -53,6 +53,8 @@ class Session:
     principal: Principal
     language: str
     prefix: str
+    sample_rate_hz: int = 16_000  # of the session's audio, when it speaks
+    dry_run: bool = False  # understand only, execute nothing
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     outstanding: dict[str, Pending] = field(default_factory=dict)
     finished: set[str] = field(default_factory=set)  # delivered, so a redelivered reply is not sent twice
@@ -96,7 +98,11 @@ class SessionIO:
         self.settled.set()
         self.client_gone = False
 
-    async def submit_text(self, text: str, utterance_id: str, trace: TraceContext) -> str:
+    async def submit_text(
+        self, text: str, utterance_id: str, trace: TraceContext, earlier: list[StageTiming] | None = None
+    ) -> str:
+        """Put a final transcript (typed or heard) on sv:transcripts; `earlier`: stages before
+        the transcript was final (audio_end for speech)."""
         utterance_id = utterance_id or uuid.uuid4().hex
         # A client retry of a turn: it goes through again (the owning service replays its
         # first result), and its new reply is delivered.
@@ -110,8 +116,9 @@ class SessionIO:
             text=text,
             language=self.session.language,
             trace=trace,
-            timings=[stage("final_transcript")],
+            timings=[*(earlier or []), stage("final_transcript")],
             reply_stream=self.session.reply_stream,
+            dry_run=self.session.dry_run,
         )
         self.session.outstanding[utterance_id] = Pending(text, now())
         self.settled.clear()

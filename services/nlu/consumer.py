@@ -82,6 +82,13 @@ class UtteranceHandler:
         await self._reply(
             utterance, gw.ServerMessage(understood=gw.Understood(command=resolution.command, source=understood.source))
         )
+        if utterance.dry_run:
+            # Understood, not acted on: nothing decided, run or remembered.
+            note = "试运行：未执行" if chinese else "dry run: not executed"
+            await self._reply(
+                utterance, gw.ServerMessage(result=gw.Result(status=gw.RESULT_STATUS_OK, message=note, timings=timings))
+            )
+            return
         # Permission (shopvoice/permissions.py), before anything is proposed or run: a denied
         # command is answered, never dispatched, and leaves nothing pending.
         if decision.kind in ("execute", "propose"):

@@ -29,6 +29,18 @@ class Turn:
         return next((m for m in reversed(self.messages) if m.WhichOneof("kind") in TERMINAL), None)
 
     @property
+    def transcript(self) -> str:
+        """What the ASR heard, finally (a spoken turn); "" for typed text."""
+        finals = [
+            m.transcript.text for m in self.messages if m.WhichOneof("kind") == "transcript" and m.transcript.is_final
+        ]
+        return finals[-1] if finals else ""
+
+    @property
+    def understood(self) -> gw.Understood | None:
+        return next((m.understood for m in self.messages if m.WhichOneof("kind") == "understood"), None)
+
+    @property
     def result(self) -> gw.Result | None:
         final = self.final
         return final.result if final is not None and final.WhichOneof("kind") == "result" else None
@@ -45,6 +57,8 @@ class Conversation:
         timeout_s: float = 30,
         client_name: str = "shopvoice-cli",
         channel: grpc.aio.Channel | None = None,
+        sample_rate_hz: int = 16_000,
+        dry_run: bool = False,
     ) -> None:
         # A caller running many sessions (the load tester) passes one shared channel:
         # its streams multiplex over one HTTP/2 connection, and it stays open after us.
@@ -55,6 +69,8 @@ class Conversation:
         self.metadata = (("authorization", f"Bearer {token}"),)
         self.language = language
         self.timeout_s = timeout_s
+        self.sample_rate_hz = sample_rate_hz
+        self.dry_run = dry_run
         self._requests: asyncio.Queue[gw.ClientMessage | None] = asyncio.Queue()
         self._call: grpc.aio.StreamStreamCall | None = None
         self.session_id = ""
@@ -65,7 +81,15 @@ class Conversation:
 
     async def __aenter__(self) -> Conversation:
         await self._requests.put(
-            gw.ClientMessage(start=gw.SessionStart(language=self.language, client_name=self.client_name))
+            gw.ClientMessage(
+                start=gw.SessionStart(
+                    language=self.language,
+                    client_name=self.client_name,
+                    encoding=gw.AUDIO_ENCODING_LINEAR_PCM,
+                    sample_rate_hz=self.sample_rate_hz,
+                    dry_run=self.dry_run,
+                )
+            )
         )
         self._call = self.stub.Converse(self._request_stream(), metadata=self.metadata)
         first: Any = await asyncio.wait_for(self._call.read(), self.timeout_s)
@@ -81,6 +105,24 @@ class Conversation:
             self._call.cancel()
         if self._owns_channel:
             await self.channel.close(None)
+
+    async def speak(
+        self,
+        pcm: bytes,
+        chunk_ms: int = 100,
+        realtime: bool = True,
+        on_message: Callable[[gw.ServerMessage], None] | None = None,
+    ) -> Turn:
+        """One spoken utterance: 16-bit mono PCM at the session's rate, streamed in chunks
+        (at real-time pace unless `realtime` is off), then end of utterance; returns the
+        transcripts and what followed them."""
+        chunk_bytes = max(2, self.sample_rate_hz * 2 * chunk_ms // 1000 // 2 * 2)
+        for offset in range(0, len(pcm), chunk_bytes):
+            await self._requests.put(gw.ClientMessage(audio=gw.AudioChunk(content=pcm[offset : offset + chunk_bytes])))
+            if realtime:
+                await asyncio.sleep(chunk_ms / 1000)
+        await self._requests.put(gw.ClientMessage(audio=gw.AudioChunk(end_of_utterance=True)))
+        return await self._collect(Turn(text="", utterance_id=""), on_message)
 
     async def say(
         self, text: str, utterance_id: str = "", on_message: Callable[[gw.ServerMessage], None] | None = None

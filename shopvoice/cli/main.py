@@ -59,6 +59,26 @@ def cmd_say(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_speak(args: argparse.Namespace) -> int:
+    from shopvoice.cli.speak import AudioFileError, read_wav, speak_files
+
+    try:
+        recordings = [read_wav(path) for path in args.files]
+        failures = asyncio.run(
+            speak_files(args.gateway, _token(args), recordings, args.json, args.dry_run, realtime=not args.fast)
+        )
+    except AudioFileError as exc:
+        print(f"shopvoice speak: {exc}", file=sys.stderr)
+        return 2
+    return 1 if failures else 0
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from shopvoice.cli.speak import listen
+
+    return listen(args.gateway, _token(args), args.seconds, args.dry_run)
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from services.gateway.auth import mint, new_ed25519_key, parse_keys
     from services.gateway.config import DEV_AUTH_KEYS
@@ -145,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("--merchant", default=demo_shop.MERCHANT_ID, help="for the development token")
     say.add_argument("--role", default="owner", choices=("owner", "staff", "viewer"))
     say.set_defaults(func=cmd_say)
+
+    speak = sub.add_parser("speak", help="stream WAV files through the gateway and its ASR (--json, --dry-run)")
+    listen_parser = sub.add_parser("listen", help="speak to the gateway through the microphone")
+    from shopvoice.cli.speak import add_arguments
+
+    add_arguments(speak, listen_parser, os.environ.get("SHOPVOICE_GATEWAY", "127.0.0.1:50051"))
+    speak.set_defaults(func=cmd_speak)
+    listen_parser.set_defaults(func=cmd_listen)
 
     token = sub.add_parser("token", help="mint a development bearer token (AUTH_KEYS)")
     token.add_argument("--merchant", default=demo_shop.MERCHANT_ID)

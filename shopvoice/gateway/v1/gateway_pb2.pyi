@@ -72,11 +72,16 @@ class SessionStart(_message.Message):
     ENCODING_FIELD_NUMBER: _builtins.int
     SAMPLE_RATE_HZ_FIELD_NUMBER: _builtins.int
     CLIENT_NAME_FIELD_NUMBER: _builtins.int
+    DRY_RUN_FIELD_NUMBER: _builtins.int
     language: _builtins.str
     """"zh-CN", "en-US"; empty = detect"""
     encoding: Global___AudioEncoding.ValueType
     sample_rate_hz: _builtins.int
     client_name: _builtins.str
+    dry_run: _builtins.bool
+    """Understand every turn but execute nothing (`shopvoice speak --dry-run`): the
+    server answers with the understood command and a result saying it did not run.
+    """
     def __init__(
         self,
         *,
@@ -84,10 +89,11 @@ class SessionStart(_message.Message):
         encoding: Global___AudioEncoding.ValueType = ...,
         sample_rate_hz: _builtins.int = ...,
         client_name: _builtins.str = ...,
+        dry_run: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_name", b"client_name", "encoding", b"encoding", "language", b"language", "sample_rate_hz", b"sample_rate_hz"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_name", b"client_name", "dry_run", b"dry_run", "encoding", b"encoding", "language", b"language", "sample_rate_hz", b"sample_rate_hz"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -35,6 +35,7 @@ class Utterance(_message.Message):
     TRACE_FIELD_NUMBER: _builtins.int
     TIMINGS_FIELD_NUMBER: _builtins.int
     REPLY_STREAM_FIELD_NUMBER: _builtins.int
+    DRY_RUN_FIELD_NUMBER: _builtins.int
     utterance_id: _builtins.str
     """idempotency key of whatever it causes"""
     session_id: _builtins.str
@@ -46,6 +47,8 @@ class Utterance(_message.Message):
     language: _builtins.str
     reply_stream: _builtins.str
     """Where to publish the replies (the session's result stream)."""
+    dry_run: _builtins.bool
+    """Understand only: reply with the command, decide and run nothing."""
     @_builtins.property
     def trace(self) -> _command_pb2.TraceContext: ...
     @_builtins.property
@@ -63,10 +66,11 @@ class Utterance(_message.Message):
         trace: _command_pb2.TraceContext | None = ...,
         timings: _abc.Iterable[_command_pb2.StageTiming] | None = ...,
         reply_stream: _builtins.str = ...,
+        dry_run: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["trace", b"trace"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "merchant_id", b"merchant_id", "reply_stream", b"reply_stream", "role", b"role", "session_id", b"session_id", "text", b"text", "timings", b"timings", "trace", b"trace", "user_id", b"user_id", "utterance_id", b"utterance_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dry_run", b"dry_run", "language", b"language", "merchant_id", b"merchant_id", "reply_stream", b"reply_stream", "role", b"role", "session_id", b"session_id", "text", b"text", "timings", b"timings", "trace", b"trace", "user_id", b"user_id", "utterance_id", b"utterance_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

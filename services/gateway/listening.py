@@ -1,0 +1,101 @@
+"""The audio turns of one session: each utterance's chunks go to the ASR as they
+arrive; interim transcripts go back to the client at once; a final transcript
+becomes an utterance for the NLU, exactly as typed text does."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import grpc
+
+from services.gateway.speech import SpeechRecognizer
+from shopvoice import log
+from shopvoice.common.v1.command_pb2 import StageTiming, TraceContext
+from shopvoice.gateway.v1 import gateway_pb2 as gw
+
+# Chunks in flight to the ASR per utterance: bounded, so a client that sends faster
+# than the ASR reads is slowed down (backpressure), not buffered without end.
+QUEUE_CHUNKS = 64
+
+Send = Callable[[gw.ServerMessage], Awaitable[None]]
+# (text, utterance id, trace, audio_end timing) -> whether the turn was taken (rate limit).
+Submit = Callable[[str, str, TraceContext, StageTiming], Awaitable[bool]]
+
+
+class Listener:
+    def __init__(self, recognizer: SpeechRecognizer, sample_rate_hz: int, language: str, send: Send, submit: Submit):
+        self.recognizer = recognizer
+        self.sample_rate_hz = sample_rate_hz or 16_000
+        self.language = language
+        self.send = send
+        self.submit = submit
+        self._queue: asyncio.Queue[bytes | None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def feed(self, chunk: gw.AudioChunk, trace: TraceContext) -> None:
+        """One client audio message; `end_of_utterance` closes the utterance's stream."""
+        if self._queue is None:
+            self._queue = asyncio.Queue(maxsize=QUEUE_CHUNKS)
+            task = asyncio.create_task(self._listen(self._queue, trace))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if chunk.content:
+            await self._queue.put(chunk.content)
+        if chunk.end_of_utterance:
+            await self._queue.put(None)
+            self._queue = None
+
+    async def finish(self, timeout_s: float) -> None:
+        """The client is done: close an open utterance and wait for its transcripts."""
+        if self._queue is not None:
+            await self._queue.put(None)
+            self._queue = None
+        if self._tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), timeout_s)
+
+    async def cancel(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _listen(self, queue: asyncio.Queue[bytes | None], trace: TraceContext) -> None:
+        utterance_id = uuid.uuid4().hex
+        audio_end: StageTiming | None = None
+
+        async def audio() -> AsyncIterator[bytes]:
+            nonlocal audio_end
+            while (chunk := await queue.get()) is not None:
+                yield chunk
+            audio_end = StageTiming(stage="audio_end", at_unix_nanos=time.time_ns())
+
+        try:
+            async for heard in self.recognizer.recognize(audio(), self.sample_rate_hz, self.language):
+                transcript = gw.Transcript(text=heard.text, is_final=heard.is_final, confidence=heard.confidence)
+                await self.send(gw.ServerMessage(utterance_id=utterance_id, transcript=transcript))
+                if not heard.is_final:
+                    continue
+                ended = audio_end or StageTiming(stage="audio_end", at_unix_nanos=time.time_ns())
+                if heard.text:
+                    await self.submit(heard.text, utterance_id, trace, ended)
+                else:
+                    await self.send(
+                        gw.ServerMessage(
+                            utterance_id=utterance_id,
+                            error=gw.Error(code="NOT_FOUND", message="no speech was recognised in that audio"),
+                        )
+                    )
+                utterance_id = uuid.uuid4().hex  # the ASR's endpointer may cut more utterances
+        except grpc.aio.AioRpcError as exc:
+            # Bad audio (INVALID_ARGUMENT), a busy ASR (RESOURCE_EXHAUSTED): the client is told,
+            # the session goes on.
+            log.get().info("asr refused the stream", code=exc.code().name, details=exc.details())
+            await self.send(
+                gw.ServerMessage(
+                    utterance_id=utterance_id, error=gw.Error(code=exc.code().name, message=exc.details() or "")
+                )
+            )
