@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-catalog bench-nlu bench-orders test-vllm test-faults audit lock clean
+.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-catalog bench-nlu bench-gateway bench-orders test-vllm test-faults audit lock clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ bench-catalog: $(STAMP) ## SetPrice/AdjustStock throughput over gRPC vs pgbench,
 
 bench-nlu: $(STAMP) ## the NLU fast path vs hassil on the same sentences, 10,000 products loaded
 	$(PY) bench/nlu_bench.py
+
+bench-gateway: $(STAMP) ## 50 sessions, 200 set_price/s for 30 s through an isolated local stack; summary + .run/bench-gateway.png
+	$(PY) bench/gateway_loadtest.py -c 50 -r 200 -z 30s --skip-first 1000 --png .run/bench-gateway.png
 
 bench-orders: $(STAMP) ## sales_report p50/p99 on 1,000,000 orders next to EXPLAIN ANALYZE
 	$(PY) bench/orders_bench.py
