@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import grpc
 from riva.client.proto import riva_asr_pb2, riva_asr_pb2_grpc
 
@@ -16,7 +18,7 @@ SERVICE_NAME = riva_asr_pb2.DESCRIPTOR.services_by_name["RivaSpeechRecognition"]
 
 def build(settings: AsrSettings) -> grpc_server.Service:
     engine: Engine
-    background = []
+    background: list[Callable[[], Awaitable[None]]] = []
     if settings.engine == "riva":
         from services.asr.engines.riva import RivaEngine
 
@@ -40,6 +42,8 @@ def build(settings: AsrSettings) -> grpc_server.Service:
             settings.fallback_confidence,
             settings.interim_interval_ms,
             settings.max_silence_seconds,
+            use_nlu_phrases=settings.phrases == "auto",
+            comfort_noise_rms=settings.comfort_noise_rms,
         )
         sphinx.warm(settings.threads)
         engine = sphinx

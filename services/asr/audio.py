@@ -63,7 +63,8 @@ def check_chunk(chunk: bytes, max_bytes: int) -> None:
 
 
 def pcm16(chunk: bytes) -> np.ndarray:
-    return np.frombuffer(chunk, dtype="<i2")
+    samples: np.ndarray = np.frombuffer(chunk, dtype="<i2")
+    return samples
 
 
 class Resampler:
@@ -103,4 +104,5 @@ class Resampler:
         out = np.interp(positions, np.arange(len(buf)), buf)
         self.pos = (positions[-1] + self.step - last) if len(positions) else self.pos - last
         self.prev = buf[-1]
-        return np.clip(np.round(out), -32768, 32767).astype("<i2")
+        resampled: np.ndarray = np.clip(np.round(out), -32768, 32767).astype("<i2")
+        return resampled

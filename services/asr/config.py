@@ -41,6 +41,12 @@ class AsrSettings(ServiceSettings):
         le=1,
         description="grammar results below this confidence are re-decoded with the full language model",
     )
+    phrases: Literal["auto", "builtin"] = Field(
+        "auto", alias="ASR_PHRASES", description="auto: built-in phrases plus the NLU's sentences when importable"
+    )
+    comfort_noise_rms: float = Field(
+        100.0, alias="ASR_COMFORT_NOISE_RMS", ge=0, description="faint pink noise under the audio (0 = off)"
+    )
     catalog_addr: str = Field("", alias="CATALOG_ADDR", description="catalog gRPC address for the vocabulary")
     vocabulary_merchant_id: str = Field("demo", alias="ASR_VOCABULARY_MERCHANT_ID")
     vocabulary_refresh_s: float = Field(60.0, alias="ASR_VOCABULARY_REFRESH_S", gt=0)

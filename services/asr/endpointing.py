@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
-from pocketsphinx import Vad
+from pocketsphinx import Vad  # type: ignore[import-untyped]
 
 FRAME_MS = 10
 FRAME_SAMPLES = 160  # at 16 kHz
@@ -35,7 +35,11 @@ class EndpointSettings:
     def from_riva(cls, config: object) -> EndpointSettings:
         """Honour every field the client set; a zero or absent field keeps the default."""
         d = cls()
-        get = lambda name, default: getattr(config, name, 0) or default  # noqa: E731
+
+        def get(name: str, default: float) -> float:
+            value: float = getattr(config, name, 0) or default
+            return value
+
         settings = cls(
             start_history_ms=int(get("start_history", d.start_history_ms)),
             start_threshold=float(get("start_threshold", d.start_threshold)),

@@ -161,9 +161,11 @@ class _Fsg:
         """Epsilon-free transitions, all of probability 1: no phrase is favoured over another.
 
         pocketsphinx follows one empty transition at a time (its own JSGF compiler
-        computes the closure first; create_fsg does not), so chains of them are
-        removed here: a state gets the word transitions of every state it reaches
-        through empty ones, and one empty hop to the final state if it reaches it.
+        computes the closure first; create_fsg does not), and phrases ending in an
+        empty hop to the final state were cut short ("waiting to" for "waiting to
+        ship"). So empty transitions are removed: a state gets the word transitions
+        of every state it reaches through empty ones, and a word that can end a
+        phrase also leads straight to the final state.
         """
         empty: dict[int, list[int]] = {}
         words: dict[int, list[tuple[int, str]]] = {}
@@ -172,7 +174,7 @@ class _Fsg:
                 words.setdefault(a, []).append((b, w))
             else:
                 empty.setdefault(a, []).append(b)
-        out: set[tuple[int, int, str | None]] = set()
+        closures: dict[int, set[int]] = {}
         for state in range(self.count):
             reach, stack = {state}, [state]
             while stack:
@@ -180,10 +182,14 @@ class _Fsg:
                     if nxt not in reach:
                         reach.add(nxt)
                         stack.append(nxt)
-            for r in reach:
-                out.update((state, b, w) for b, w in words.get(r, ()))
-            if final in reach and state != final:
-                out.add((state, final, None))
+            closures[state] = reach
+        out: set[tuple[int, int, str | None]] = set()
+        for state in range(self.count):
+            for r in closures[state]:
+                for b, w in words.get(r, ()):
+                    out.add((state, b, w))
+                    if final in closures[b] and b != final:
+                        out.add((state, final, w))  # the phrase may end with this word: go straight to final
         return [(a, b, 1.0, w) if w else (a, b, 1.0) for a, b, w in sorted(out, key=lambda t: (t[0], t[1], t[2] or ""))]
 
 

@@ -20,7 +20,8 @@ from services.asr.numbers import say_amount, say_sku
 from services.asr.vocabulary import Vocabulary
 from shopvoice import log
 
-PhraseSource = Callable[[Vocabulary, str], Iterable[str]]
+# (sku, title) pairs and a language ("en") to sentences; the NLU's expand_sentences has this shape.
+PhraseSource = Callable[[Iterable[tuple[str, str]], str], Iterable[str]]
 
 _S = "[product] {sku}"  # a product, named by SKU or title
 
@@ -76,7 +77,7 @@ _DIGITS = re.compile(r"^\d+(\.\d+)?$")
 _SKU = re.compile(r"^[A-Za-z]+\d+$")
 
 
-def builtin_phrases(vocabulary: Vocabulary, language: str) -> Iterator[str]:
+def builtin_phrases(vocabulary: object, language: str) -> Iterator[str]:
     """The built-in phrase set; slots are filled later by the grammar, so vocabulary is unused here."""
     del vocabulary
     yield from BUILTIN.get(language, ())
@@ -92,16 +93,17 @@ def nlu_phrase_source() -> PhraseSource | None:
     return source
 
 
-def phrases_for(vocabulary: Vocabulary, language: str, source: PhraseSource | None = None) -> list[str]:
-    """Every phrase of the language, from the NLU when it answers, the built-in set otherwise."""
-    source = source or nlu_phrase_source()
+def phrases_for(vocabulary: Vocabulary, language: str, use_nlu: bool = True) -> list[str]:
+    """Every phrase of the language: the built-in set, plus the NLU's sentences when it answers."""
+    source = nlu_phrase_source() if use_nlu else None
     if source is not None:
         try:
-            phrases = [verbalize(p) for p in source(vocabulary, language)]
+            nlu_language = language.split("-", 1)[0]  # the NLU's sentence folders are "en", "zh"
+            phrases = [verbalize(p) for p in source(vocabulary.products, nlu_language)]
             if phrases:
                 return [*phrases, *builtin_phrases(vocabulary, language)]
         except Exception:
-            log.get().exception("NLU phrase source failed; using the built-in phrases", language=language)
+            log.get().warning("NLU phrase source failed; using the built-in phrases", language=language, exc_info=True)
     return list(builtin_phrases(vocabulary, language))
 
 

@@ -67,7 +67,8 @@ class RivaAsrServicer(rasr_grpc.RivaSpeechRecognitionServicer):  # type: ignore[
     def _slot(self) -> Iterator[None]:
         if self.active >= self.settings.max_streams:
             raise _Exhausted(
-                f"all {self.settings.max_streams} recognition streams of this server are busy; retry shortly or elsewhere"
+                f"all {self.settings.max_streams} recognition streams of this server are busy; "
+                "retry shortly or elsewhere"
             )
         self.active += 1
         ACTIVE_STREAMS.inc()

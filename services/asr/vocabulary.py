@@ -19,16 +19,28 @@ from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """SKUs ("A100") and titles ("red t-shirt"), with the catalog's revision to skip needless rebuilds."""
+    """(SKU, title) pairs ("A100", "red t-shirt"), with the catalog's revision to skip needless rebuilds."""
 
-    skus: tuple[str, ...]
-    titles: tuple[str, ...] = ()
+    products: tuple[tuple[str, str], ...]
     revision: int = 0
+
+    @property
+    def skus(self) -> tuple[str, ...]:
+        return tuple(sorted({sku for sku, _ in self.products if sku}))
+
+    @property
+    def titles(self) -> tuple[str, ...]:
+        return tuple(sorted({title for _, title in self.products if title}))
 
 
 DEMO_VOCABULARY = Vocabulary(
-    skus=("A100", "B200", "C7", "D42", "E15"),
-    titles=("red t-shirt", "blue jeans", "coffee mug", "phone case", "water bottle"),
+    products=(
+        ("A100", "red t-shirt"),
+        ("B200", "blue jeans"),
+        ("C7", "coffee mug"),
+        ("D42", "phone case"),
+        ("E15", "water bottle"),
+    )
 )
 
 
@@ -37,9 +49,8 @@ async def fetch(catalog_addr: str, merchant_id: str, timeout_s: float) -> Vocabu
     async with grpc_server.channel(catalog_addr) as channel:
         stub = catalog_pb2_grpc.CatalogServiceStub(channel)
         reply = await stub.GetVocabulary(catalog_pb2.GetVocabularyRequest(merchant_id=merchant_id), timeout=timeout_s)
-    skus = tuple(sorted({e.sku.upper() for e in reply.entries if e.sku}))
-    titles = tuple(sorted({e.title.strip().lower() for e in reply.entries if e.title.strip()}))
-    return Vocabulary(skus=skus, titles=titles, revision=reply.revision)
+    products = tuple((e.sku.strip().upper(), e.title.strip().lower()) for e in reply.entries if e.sku.strip())
+    return Vocabulary(products=products, revision=reply.revision)
 
 
 async def refresh_forever(

@@ -13,7 +13,8 @@ from services.asr.audio import AudioFormat
 class Engine(Protocol):
     """Validated audio in, Riva responses out; errors are domain exceptions (see shopvoice.errors)."""
 
-    languages: tuple[str, ...]
+    @property
+    def languages(self) -> tuple[str, ...]: ...
 
     def streaming(
         self, config: rasr.StreamingRecognitionConfig, fmt: AudioFormat, chunks: AsyncIterator[bytes]

@@ -9,6 +9,7 @@ that names the upstream.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import grpc
@@ -30,7 +31,7 @@ class UpstreamError(DomainError):
 
     def __init__(self, code: grpc.StatusCode, message: str) -> None:
         super().__init__(message)
-        self.code = code  # type: ignore[misc]
+        self.code = code
 
 
 def boost_phrases(vocabulary: Vocabulary, language: str) -> list[str]:
@@ -56,14 +57,23 @@ class RivaEngine:
         self, url: str, use_ssl: bool, vocabulary: Vocabulary, stream_timeout_s: float, rpc_timeout_s: float
     ) -> None:
         self.url = url
-        self.channel = (
-            grpc.aio.secure_channel(url, grpc.ssl_channel_credentials()) if use_ssl else grpc_server.channel(url)
-        )
-        self.stub = rasr_grpc.RivaSpeechRecognitionStub(self.channel)
+        self.use_ssl = use_ssl
+        self._channel: grpc.aio.Channel | None = None
         self.vocabulary = vocabulary
         self.stream_timeout_s = stream_timeout_s
         self.rpc_timeout_s = rpc_timeout_s
         self._models: list[rasr.RivaSpeechRecognitionConfigResponse.Config] = []
+
+    @property
+    def stub(self) -> rasr_grpc.RivaSpeechRecognitionStub:
+        """The upstream stub, its channel made on first use: grpc.aio channels belong to the running loop."""
+        if self._channel is None:
+            self._channel = (
+                grpc.aio.secure_channel(self.url, grpc.ssl_channel_credentials())
+                if self.use_ssl
+                else grpc_server.channel(self.url)
+            )
+        return rasr_grpc.RivaSpeechRecognitionStub(self._channel)
 
     def set_vocabulary(self, vocabulary: Vocabulary) -> None:
         self.vocabulary = vocabulary
@@ -81,18 +91,34 @@ class RivaEngine:
             )
         )
 
-        async def requests() -> AsyncIterator[rasr.StreamingRecognizeRequest]:
-            yield first
-            async for chunk in chunks:
-                yield rasr.StreamingRecognizeRequest(audio_content=chunk)
+        call = self.stub.StreamingRecognize(timeout=self.stream_timeout_s)
 
-        call = self.stub.StreamingRecognize(requests(), timeout=self.stream_timeout_s)
+        async def pump() -> None:
+            """Audio to the upstream; a bad chunk (refused locally) ends the call here."""
+            await call.write(first)
+            async for chunk in chunks:
+                await call.write(rasr.StreamingRecognizeRequest(audio_content=chunk))
+            await call.done_writing()
+
+        writer = asyncio.create_task(pump())
         try:
-            async for response in call:
+            while True:
+                reader = asyncio.ensure_future(call.read())
+                await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+                if writer.done() and writer.exception() is not None and not reader.done():
+                    reader.cancel()
+                    call.cancel()
+                    raise writer.exception()  # type: ignore[misc]
+                response = await reader
+                if response is grpc.aio.EOF:  # type: ignore[attr-defined]
+                    break
                 yield response
         except grpc.aio.AioRpcError as exc:
+            if writer.done() and not writer.cancelled() and writer.exception() is not None:
+                raise writer.exception() from None  # type: ignore[misc]
             raise self._upstream_error(exc) from None
         finally:
+            writer.cancel()
             call.cancel()
 
     async def recognize(self, config: rasr.RecognitionConfig, fmt: AudioFormat, audio: bytes) -> rasr.RecognizeResponse:
@@ -118,4 +144,5 @@ class RivaEngine:
         self._models = list(reply.model_config)
 
     async def close(self) -> None:
-        await self.channel.close()
+        if self._channel is not None:
+            await self._channel.close(None)
