@@ -123,7 +123,8 @@ def main() -> None:
                 ok = r["p95_ms"] < 300 and r["errors"] == 0
                 best = n if ok else best
                 print(
-                    f"{n:7d} {r['rtf']:6.3f} {r['p50_ms']:7.0f} {r['p95_ms']:7.0f} {int(r['errors']):6d}  {'yes' if ok else 'no'}",
+                    f"{n:7d} {r['rtf']:6.3f} {r['p50_ms']:7.0f} {r['p95_ms']:7.0f} {int(r['errors']):6d}  "
+                    + ("yes" if ok else "no"),
                     flush=True,
                 )
             print(f"most concurrent real-time streams with p95 < 300 ms: {best}")
