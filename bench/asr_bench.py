@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import riva.client
 
 from services.asr import testset
@@ -33,7 +34,6 @@ from tests.asr.support import streaming_config
 from tests.support.processes import ServiceProcess
 
 CHUNK_MS = 100
-TAIL_S = 0.8  # testset pads each command with 0.8 s of silence
 
 
 def cpu_seconds(pid: int) -> float:
@@ -51,7 +51,8 @@ def run_stream(address: str, utterances: list[bytes], latencies: list[float], er
         start = time.perf_counter()
         sent = 0.0
         for pcm in utterances:
-            speech_bytes = len(pcm) - int(TAIL_S * 32_000)
+            x = np.abs(np.frombuffer(pcm, dtype="<i2").astype(np.int32))
+            speech_bytes = 2 * (int(np.nonzero(x > 0.05 * x.max())[0][-1]) + 1)  # the speech's true end
             for i in range(0, len(pcm), step):
                 target = start + sent
                 delay = target - time.perf_counter()
@@ -63,18 +64,21 @@ def run_stream(address: str, utterances: list[bytes], latencies: list[float], er
                     speech_end.append(time.perf_counter())
 
     config = streaming_config(stop_history=240, stop_threshold=0.9, words=False)
-    finals = 0
+    final_times: list[float] = []
     try:
         for response in asr.streaming_response_generator(audio(), config):
-            for result in response.results:
-                if result.is_final:
-                    if finals < len(speech_end):
-                        latencies.append(time.perf_counter() - speech_end[finals])
-                    finals += 1
+            final_times.extend(time.perf_counter() for r in response.results if r.is_final)
     except Exception as exc:  # a refused or failed stream is a result here, not a crash
         errors.append(str(exc)[:200])
-    if finals < len(utterances):
-        errors.append(f"{len(utterances) - finals} utterance(s) without a final result")
+    # each utterance's latency: its speech end to the first final after it (a pause may have
+    # split the utterance into several finals; the one that closes it comes after its end)
+    for k, end in enumerate(speech_end):
+        nxt = speech_end[k + 1] if k + 1 < len(speech_end) else float("inf")
+        after = [t for t in final_times if end <= t < nxt + 1.0]
+        if after:
+            latencies.append(after[0] - end)
+        else:
+            errors.append(f"utterance {k} without a final result")
 
 
 def level(address: str, pid: int, n: int, pool: list[bytes], per_stream: int) -> dict[str, float]:
