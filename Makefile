@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-catalog bench-nlu bench-gateway bench-orders test-vllm test-faults audit lock clean
+.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-catalog bench-nlu bench-gateway bench-orders test-vllm test-faults test-asr-spoken bench-asr audit lock clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -32,11 +32,11 @@ test: $(STAMP) ## lint, type-check and run the test suite against real Postgres 
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy shopvoice services
 	$(KUBECTL)
-	$(TEST_PATH) $(PY) -m pytest -n 2 -q
+	$(TEST_PATH) $(PY) -m pytest -n 2 -q -m "not slow"
 
 test-fast: $(STAMP) ## the tests only, no lint
 	$(KUBECTL)
-	$(TEST_PATH) $(PY) -m pytest -n 2 -q
+	$(TEST_PATH) $(PY) -m pytest -n 2 -q -m "not slow"
 
 deploy-check: $(STAMP) ## render the kustomize overlays and check them offline (schemas, policy, network matrix)
 	$(KUBECTL)
@@ -69,6 +69,12 @@ audit: $(STAMP) ## pip-audit the locked dependencies (needs PyPI's vulnerability
 
 lock: $(STAMP) ## regenerate requirements.lock (pinned, with hashes) from pyproject.toml
 	PY=$(PY) bash scripts/lock.sh
+
+test-asr-spoken: $(STAMP) ## ASR on 200 spoken commands (espeak-ng, clean/20 dB/10 dB), grammar vs generic LM (~5 min)
+	$(PY) -m pytest -m slow -s -q tests/asr/test_spoken_set.py
+
+bench-asr: $(STAMP) ## ASR real-time factor and concurrent real-time streams per process
+	$(PY) bench/asr_bench.py
 
 images: ## build every service image tagged with the git sha (REGISTRY=..., PUSH=1)
 	bash scripts/build_images.sh

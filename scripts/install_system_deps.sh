@@ -7,6 +7,9 @@ need=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
 command -v pgbench >/dev/null 2>&1 || need+=(postgresql-contrib)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# The spoken test set and the spoken demo: speech synthesis and mixing noise in.
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+command -v sox >/dev/null 2>&1 || need+=(sox)
 
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""

@@ -106,6 +106,8 @@ class Stack:
             "REDIS_URL": self.redis_url,
             "CATALOG_ADDR": f"127.0.0.1:{self.ports['catalog']}",
             "ORDERS_ADDR": f"127.0.0.1:{self.ports['orders']}",
+            # The ASR's grammar knows this merchant's products (one merchant per ASR process).
+            "ASR_VOCABULARY_MERCHANT_ID": self.extra_env.get("ASR_VOCABULARY_MERCHANT_ID", "demo-shop"),
             "SUPPORT_ADDR": f"127.0.0.1:{self.ports['support']}" if "support" in self.services else "",
             "ASR_ADDR": f"127.0.0.1:{self.ports['asr']}" if "asr" in self.services else "",
             **self.extra_env,

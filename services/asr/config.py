@@ -1,0 +1,56 @@
+"""ASR settings from the environment (see README's configuration table)."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import Field
+
+from shopvoice.config import ServiceSettings
+
+DEFAULT_PORT = 50052
+
+
+class AsrSettings(ServiceSettings):
+    """Engine choice, limits that protect the process, and where the vocabulary comes from."""
+
+    engine: Literal["sphinx", "riva"] = Field(
+        "sphinx", alias="ASR_ENGINE", description="sphinx (CPU) or riva (upstream)"
+    )
+    riva_url: str = Field("", alias="RIVA_URL", description="host:port of the upstream Riva/NIM server (engine riva)")
+    riva_use_ssl: bool = Field(False, alias="RIVA_USE_SSL")
+    language: str = Field("en-US", alias="ASR_LANGUAGE", description="language used when a request names none")
+    max_streams: int = Field(32, alias="ASR_MAX_STREAMS", ge=1, description="concurrent streams per process")
+    max_stream_seconds: float = Field(120.0, alias="ASR_MAX_STREAM_SECONDS", gt=0)
+    max_silence_seconds: float = Field(
+        15.0, alias="ASR_MAX_SILENCE_SECONDS", gt=0, description="a stream with no speech this long is refused"
+    )
+    max_chunk_bytes: int = Field(
+        256_000, alias="ASR_MAX_CHUNK_BYTES", ge=320, description="largest audio_content of one streaming message"
+    )
+    max_recognize_seconds: float = Field(60.0, alias="ASR_MAX_RECOGNIZE_SECONDS", gt=0)
+    queue_chunks: int = Field(16, alias="ASR_QUEUE_CHUNKS", ge=1, description="audio messages buffered per stream")
+    decode_threads: int = Field(0, alias="ASR_DECODE_THREADS", ge=0, description="0 = the number of cores")
+    interim_interval_ms: int = Field(200, alias="ASR_INTERIM_INTERVAL_MS", ge=20)
+    first_message_timeout_s: float = Field(10.0, alias="ASR_FIRST_MESSAGE_TIMEOUT_S", gt=0)
+    fallback_confidence: float = Field(
+        0.0,
+        alias="ASR_FALLBACK_CONFIDENCE",
+        ge=0,
+        le=1,
+        description="grammar results below this confidence are re-decoded with the full language model",
+    )
+    phrases: Literal["auto", "builtin"] = Field(
+        "auto", alias="ASR_PHRASES", description="auto: built-in phrases plus the NLU's sentences when importable"
+    )
+    comfort_noise_rms: float = Field(
+        100.0, alias="ASR_COMFORT_NOISE_RMS", ge=0, description="faint pink noise under the audio (0 = off)"
+    )
+    catalog_addr: str = Field("", alias="CATALOG_ADDR", description="catalog gRPC address for the vocabulary")
+    vocabulary_merchant_id: str = Field("demo", alias="ASR_VOCABULARY_MERCHANT_ID")
+    vocabulary_refresh_s: float = Field(60.0, alias="ASR_VOCABULARY_REFRESH_S", gt=0)
+
+    @property
+    def threads(self) -> int:
+        return self.decode_threads or os.cpu_count() or 1

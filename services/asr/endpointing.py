@@ -1,0 +1,119 @@
+"""Where an utterance starts and ends, with Riva's EndpointingConfig semantics.
+
+Each 10 ms frame is classified speech or not (WebRTC-style VAD from pocketsphinx,
+plus an energy floor so near-silent noise never counts). An utterance starts when
+start_threshold of the frames in the last start_history ms are speech, and ends
+when stop_threshold of the frames in the last stop_history ms are not. The
+stop_history_eou window is a shorter, earlier "probably done" signal that the
+stream turns into a stable interim result. Zero fields take the defaults below.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+from pocketsphinx import Vad  # type: ignore[import-untyped]
+
+FRAME_MS = 10
+FRAME_SAMPLES = 160  # at 16 kHz
+MIN_RMS = 60.0  # about -55 dBFS: quieter frames are never speech
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    start_history_ms: int = 200
+    start_threshold: float = 0.5
+    stop_history_ms: int = 500
+    stop_threshold: float = 0.9
+    stop_history_eou_ms: int = 240
+    stop_threshold_eou: float = 0.95
+
+    @classmethod
+    def from_riva(cls, config: object) -> EndpointSettings:
+        """Honour every field the client set; a zero or absent field keeps the default."""
+        d = cls()
+
+        def get(name: str, default: float) -> float:
+            value: float = getattr(config, name, 0) or default
+            return value
+
+        settings = cls(
+            start_history_ms=int(get("start_history", d.start_history_ms)),
+            start_threshold=float(get("start_threshold", d.start_threshold)),
+            stop_history_ms=int(get("stop_history", d.stop_history_ms)),
+            stop_threshold=float(get("stop_threshold", d.stop_threshold)),
+            stop_history_eou_ms=int(get("stop_history_eou", d.stop_history_eou_ms)),
+            stop_threshold_eou=float(get("stop_threshold_eou", d.stop_threshold_eou)),
+        )
+        for name in ("start_threshold", "stop_threshold", "stop_threshold_eou"):
+            if not 0 < getattr(settings, name) <= 1:
+                raise ValueError(f"endpointing_config.{name} must be in (0, 1]")
+        for name in ("start_history_ms", "stop_history_ms", "stop_history_eou_ms"):
+            if not FRAME_MS <= getattr(settings, name) <= 10_000:
+                raise ValueError(f"endpointing_config.{name.removesuffix('_ms')} must be 10-10000 ms")
+        return settings
+
+
+class Event(Enum):
+    START = "start"  # speech began; the frames of the start window belong to the utterance
+    EOU = "eou"  # the short end-of-utterance window fired: likely done
+    END = "end"  # the utterance is over
+
+
+class Endpointer:
+    """Feeds on 16 kHz frames, reports START / EOU / END per frame."""
+
+    def __init__(self, settings: EndpointSettings) -> None:
+        self.settings = settings
+        self.vad = Vad(Vad.LOOSE, 16_000, FRAME_MS / 1000)
+        self.start_window: deque[bool] = deque(maxlen=max(1, settings.start_history_ms // FRAME_MS))
+        self.stop_window: deque[bool] = deque(maxlen=max(1, settings.stop_history_ms // FRAME_MS))
+        self.eou_window: deque[bool] = deque(maxlen=max(1, settings.stop_history_eou_ms // FRAME_MS))
+        self.in_speech = False
+        self.eou_sent = False
+        self.speech_frames = 0
+
+    def is_speech(self, frame: np.ndarray) -> bool:
+        if float(np.sqrt(np.mean(frame.astype(np.float64) ** 2))) < MIN_RMS:
+            return False
+        return bool(self.vad.is_speech(frame.tobytes()))
+
+    def feed(self, frame: np.ndarray) -> Event | None:
+        speech = self.is_speech(frame)
+        self.speech_frames += speech
+        s = self.settings
+        if not self.in_speech:
+            self.start_window.append(speech)
+            full = len(self.start_window) == self.start_window.maxlen
+            if full and sum(self.start_window) >= s.start_threshold * len(self.start_window):
+                self.in_speech, self.eou_sent = True, False
+                self.stop_window.clear()
+                self.eou_window.clear()
+                return Event.START
+            return None
+        self.stop_window.append(not speech)
+        self.eou_window.append(not speech)
+        if len(self.stop_window) == self.stop_window.maxlen and sum(self.stop_window) >= s.stop_threshold * len(
+            self.stop_window
+        ):
+            self.in_speech = False
+            self.start_window.clear()
+            return Event.END
+        if (
+            not self.eou_sent
+            and len(self.eou_window) == self.eou_window.maxlen
+            and sum(self.eou_window) >= s.stop_threshold_eou * len(self.eou_window)
+        ):
+            self.eou_sent = True
+            return Event.EOU
+        if speech:
+            self.eou_sent = False
+        return None
+
+    @property
+    def start_frames(self) -> int:
+        """How many frames before START belong to the utterance (the start window)."""
+        return len(self.start_window)

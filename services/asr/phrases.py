@@ -1,0 +1,159 @@
+"""What merchants say: command phrases, and the interface they come through.
+
+The recogniser only has to choose among phrases it knows (the approach of
+Home Assistant's speech-to-phrase), so the phrases are the model. They come from
+a `PhraseSource`: the NLU's own templates (`services.nlu.grammar.expand_sentences`)
+once that module exists, else the built-in English set below, which covers every
+intent of DESIGN.md. A phrase is words, optional parts in [brackets], choices in
+(a | b), and slots in {braces} that the grammar fills from the catalog vocabulary
+and number rules (see grammar.SLOT_RULES). Digits and SKUs written as such
+("A100", "99") are turned into words by `verbalize`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Iterable, Iterator
+
+from services.asr.numbers import say_amount, say_sku
+from services.asr.vocabulary import Vocabulary
+from shopvoice import log
+
+# (sku, title) pairs and a language ("en") to sentences; the NLU's expand_sentences has this shape.
+PhraseSource = Callable[[Iterable[tuple[str, str]], str], Iterable[str]]
+
+_S = "[product] {sku}"  # a product, named by SKU or title
+
+BUILTIN_EN: tuple[str, ...] = (
+    # set_price / adjust_price
+    f"set the price of {_S} to {{price}}",
+    f"change the price of {_S} to {{price}}",
+    f"set {_S} price to {{price}}",
+    f"(lower | reduce | raise | increase) [the price of] {_S} by {{price}}",
+    f"(lower | reduce | raise | increase) [the price of] {_S} by {{percent}}",
+    f"{{percent}} off {_S}",
+    # set_stock / adjust_stock / query_stock
+    f"set [the] stock of {_S} to {{quantity}}",
+    f"set {_S} stock to {{quantity}}",
+    f"(add | remove) {{quantity}} (units | pieces) (of | to | from) {_S}",
+    f"restock {_S} with {{quantity}} units",
+    f"how many {_S} are [there] in stock",
+    f"how many units of {_S} are [there] in stock",
+    f"how much stock (does | do) [we have of] {_S} [have]",
+    f"is {_S} in stock",
+    # query_product / set_product_status
+    "(show | show me | look up) [product] {sku}",
+    "(list | unlist | archive) [product] {sku}",
+    # orders
+    "(confirm | cancel | refund) order {order}",
+    "ship order {order}",
+    "ship order {order} (via | with) {carrier}",
+    "ship order {order} (via | with) {carrier} tracking [number] {tracking}",
+    "refund {price} on order {order}",
+    "what's the status of order {order}",
+    "where is [my] order {order}",
+    "how many orders are (waiting to ship | pending | unfulfilled | shipped | refunded | cancelled)",
+    "how many orders (today | yesterday | this week | this month | last month)",
+    "show {status} orders",
+    # sales_report
+    "what are (today's | yesterday's) sales",
+    "what (are | were) [the] sales {period}",
+    "(what's | what is) [the] revenue {period}",
+    "[what are the] top products {period}",
+    f"how many {_S} (sold | did we sell) {{period}}",
+    "what's the average rating {period}",
+    # dialogue
+    "undo [that | the last change]",
+    "yes",
+    "yes confirm",
+    "confirm",
+    "(no | no never mind | never mind | cancel that)",
+)
+
+BUILTIN: dict[str, tuple[str, ...]] = {"en-US": BUILTIN_EN}
+
+_DIGITS = re.compile(r"^\d+(\.\d+)?$")
+_SKU = re.compile(r"^[A-Za-z]+\d+$")
+
+
+def builtin_phrases(vocabulary: object, language: str) -> Iterator[str]:
+    """The built-in phrase set; slots are filled later by the grammar, so vocabulary is unused here."""
+    del vocabulary
+    yield from BUILTIN.get(language, ())
+
+
+def nlu_phrase_source() -> PhraseSource | None:
+    """The NLU's templates when its module is installed (it is built in parallel)."""
+    try:
+        module = importlib.import_module("services.nlu.grammar")
+    except ImportError:
+        return None
+    source: PhraseSource | None = getattr(module, "expand_sentences", None)
+    return source
+
+
+def phrases_for(vocabulary: Vocabulary, language: str, use_nlu: bool = True) -> list[str]:
+    """Every phrase of the language: the built-in set, plus the NLU's sentences when it answers."""
+    source = nlu_phrase_source() if use_nlu else None
+    if source is not None:
+        try:
+            nlu_language = language.split("-", 1)[0]  # the NLU's sentence folders are "en", "zh"
+            phrases = [verbalize(p) for p in source(vocabulary.products, nlu_language)]
+            if phrases:
+                return [*phrases, *builtin_phrases(vocabulary, language)]
+        except Exception:
+            log.get().warning("NLU phrase source failed; using the built-in phrases", language=language, exc_info=True)
+    return list(builtin_phrases(vocabulary, language))
+
+
+def verbalize(text: str) -> str:
+    """Written forms to spoken words: "set A100 to 99" -> "set a one hundred to ninety nine"."""
+    words = []
+    for token in text.replace(",", " ").replace("?", " ").replace("!", " ").split():
+        bare = token.strip(".")
+        if _DIGITS.match(bare):
+            words.append(say_amount(bare))
+        elif _SKU.match(bare):
+            words.append(say_sku(bare))
+        else:
+            words.append(token.lower() if not token.startswith("{") else token)
+    return " ".join(words)
+
+
+def expand(template: str) -> Iterator[list[str]]:
+    """Every token sequence a template allows: optional [parts] and (a | b) choices multiplied out."""
+    tokens = re.findall(r"\[|\]|\(|\)|\||[^\s\[\]()|]+", template)
+    alternatives, end = _parse_sequence(tokens, 0)
+    if end != len(tokens):
+        raise ValueError(f"unbalanced template: {template!r}")
+    yield from alternatives
+
+
+def _parse_sequence(tokens: list[str], i: int) -> tuple[list[list[str]], int]:
+    """Parse until `)`, `]` or the end; `|` separates choices. Returns every expansion."""
+    choices: list[list[list[str]]] = []
+    current: list[list[str]] = [[]]
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok in (")", "]"):
+            break
+        if tok == "|":
+            choices.append(current)
+            current = [[]]
+            i += 1
+            continue
+        if tok in ("(", "["):
+            inner, i = _parse_sequence(tokens, i + 1)
+            closing = ")" if tok == "(" else "]"
+            if i >= len(tokens) or tokens[i] != closing:
+                raise ValueError(f"expected {closing!r} in template")
+            i += 1
+            if tok == "[":
+                inner = [*inner, []]
+            current = [prefix + suffix for prefix in current for suffix in inner]
+            continue
+        current = [[*prefix, tok] for prefix in current]
+        i += 1
+    choices.append(current)
+    return [seq for choice in choices for seq in choice], i

@@ -1,0 +1,79 @@
+"""Talking to an ASR server the way the gateway does: through nvidia-riva-client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import riva.client
+from riva.client.proto import riva_asr_pb2 as rasr
+
+from services.asr import testset
+
+
+def client(address: str) -> riva.client.ASRService:
+    return riva.client.ASRService(riva.client.Auth(uri=address))
+
+
+def streaming_config(
+    rate: int = 16_000,
+    language: str = "en-US",
+    model: str = "",
+    interim: bool = False,
+    words: bool = True,
+    encoding: int = riva.client.AudioEncoding.LINEAR_PCM,
+    channels: int = 1,
+    **endpointing: float,
+) -> rasr.StreamingRecognitionConfig:
+    config = riva.client.RecognitionConfig(
+        encoding=encoding,
+        sample_rate_hertz=rate,
+        language_code=language,
+        model=model,
+        enable_word_time_offsets=words,
+        audio_channel_count=channels,
+    )
+    if endpointing:
+        config.endpointing_config.CopyFrom(rasr.EndpointingConfig(**endpointing))
+    return riva.client.StreamingRecognitionConfig(config=config, interim_results=interim)
+
+
+def chunks(audio: bytes, rate: int = 16_000, chunk_ms: int = 100) -> Iterator[bytes]:
+    step = rate * 2 * chunk_ms // 1000
+    for i in range(0, len(audio), step):
+        yield audio[i : i + step]
+
+
+def stream(
+    asr: riva.client.ASRService, audio: Iterable[bytes], config: rasr.StreamingRecognitionConfig
+) -> list[rasr.StreamingRecognitionResult]:
+    """Every result of one stream, in order."""
+    return [r for response in asr.streaming_response_generator(audio, config) for r in response.results]
+
+
+def finals(results: list[rasr.StreamingRecognitionResult]) -> str:
+    return " ".join(r.alternatives[0].transcript for r in results if r.is_final and r.alternatives)
+
+
+@dataclass
+class Score:
+    """Transcript accuracy over a set: word error rate and exact-match sentence accuracy."""
+
+    sentences: int = 0
+    exact: int = 0
+    words: int = 0
+    errors: int = 0
+
+    def add(self, reference: str, hypothesis: str) -> None:
+        self.sentences += 1
+        self.exact += reference == hypothesis
+        self.words += len(reference.split())
+        self.errors += testset.word_errors(reference, hypothesis)
+
+    @property
+    def wer(self) -> float:
+        return self.errors / max(1, self.words)
+
+    @property
+    def accuracy(self) -> float:
+        return self.exact / max(1, self.sentences)

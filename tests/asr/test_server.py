@@ -1,0 +1,170 @@
+"""The ASR server as a real process, spoken to through nvidia-riva-client like the gateway does."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+import riva.client
+from riva.client.proto import riva_asr_pb2 as rasr
+from riva.client.proto import riva_asr_pb2_grpc as rasr_grpc
+
+from services.asr.audio import Resampler
+from tests.asr.conftest import say
+from tests.asr.support import chunks, client, finals, stream, streaming_config
+from tests.support.processes import ServiceProcess, wait_serving
+
+pytestmark = pytest.mark.e2e
+
+COMMANDS = [
+    "set the price of product a one hundred to fifty dollars",
+    "ship order one two three four via s f",
+    "how many orders are waiting to ship",
+    "what are today's sales",
+    "undo that",
+]
+
+
+def _raw_stub(address: str) -> rasr_grpc.RivaSpeechRecognitionStub:
+    return rasr_grpc.RivaSpeechRecognitionStub(grpc.insecure_channel(address))
+
+
+def _refused(asr: riva.client.ASRService, audio: list[bytes], config: rasr.StreamingRecognitionConfig) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as caught:
+        stream(asr, audio, config)
+    return caught.value
+
+
+@pytest.mark.parametrize("text", COMMANDS)
+def test_spoken_commands_come_back_word_for_word(asr_server: ServiceProcess, spoken_dir: Path, text: str) -> None:
+    results = stream(client(asr_server.address), chunks(say(text, spoken_dir)), streaming_config())
+    assert finals(results) == text
+
+
+def test_interim_results_then_a_final_with_confidence_and_word_times(
+    asr_server: ServiceProcess, spoken_dir: Path
+) -> None:
+    audio = say("ship order one two three four via s f", spoken_dir)
+    results = stream(client(asr_server.address), chunks(audio, chunk_ms=50), streaming_config(interim=True))
+    interims = [r for r in results if not r.is_final]
+    final = [r for r in results if r.is_final]
+    assert interims and len(final) == 1
+    assert results.index(final[0]) > results.index(interims[0])
+    alt = final[0].alternatives[0]
+    assert 0 < alt.confidence <= 1
+    assert [w.word for w in alt.words] == alt.transcript.split()
+    starts = [w.start_time for w in alt.words]
+    assert starts == sorted(starts) and all(w.end_time > w.start_time for w in alt.words)
+    assert 250 <= alt.words[0].start_time <= 600  # the speech begins after 0.3 s of silence
+    assert alt.words[-1].end_time <= len(audio) / 32 - 500  # ...and ends before the 0.8 s of trailing silence
+    # audio_processed: the stream time when the endpoint fired, after the last word and its stop window
+    assert alt.words[-1].end_time / 1000 + 0.3 <= final[0].audio_processed <= len(audio) / 32000
+
+
+def test_two_utterances_in_one_stream_give_two_finals(asr_server: ServiceProcess, spoken_dir: Path) -> None:
+    audio = say("undo that", spoken_dir) + say("what are today's sales", spoken_dir)
+    results = stream(client(asr_server.address), chunks(audio), streaming_config())
+    assert [r.alternatives[0].transcript for r in results if r.is_final] == ["undo that", "what are today's sales"]
+
+
+@pytest.mark.parametrize("rate", [8_000, 44_100, 48_000])
+def test_other_sample_rates_are_resampled(asr_server: ServiceProcess, spoken_dir: Path, rate: int) -> None:
+    text = "how many orders are waiting to ship"
+    at16 = np.frombuffer(say(text, spoken_dir), dtype="<i2")
+    audio = Resampler(16_000, rate).process(at16).tobytes()
+    results = stream(client(asr_server.address), chunks(audio, rate), streaming_config(rate=rate))
+    assert finals(results) == text
+
+
+def test_offline_recognize(asr_server: ServiceProcess, spoken_dir: Path) -> None:
+    config = riva.client.RecognitionConfig(encoding=riva.client.AudioEncoding.LINEAR_PCM, sample_rate_hertz=16_000)
+    response = client(asr_server.address).offline_recognize(say("what are today's sales", spoken_dir), config)
+    assert [r.alternatives[0].transcript for r in response.results] == ["what are today's sales"]
+
+
+def test_models_are_listed(asr_server: ServiceProcess) -> None:
+    reply = _raw_stub(asr_server.address).GetRivaSpeechRecognitionConfig(rasr.RivaSpeechRecognitionConfigRequest())
+    names = {m.model_name for m in reply.model_config}
+    assert names == {"sphinx-en-us-grammar", "sphinx-en-us-generic"}
+    assert all(m.parameters["language_code"] == "en-US" for m in reply.model_config)
+
+
+@pytest.mark.parametrize(
+    ("config", "audio", "message"),
+    [
+        (streaming_config(encoding=riva.client.AudioEncoding.FLAC), [b"\0\0"], "encoding FLAC is not supported"),
+        (streaming_config(rate=96_000), [b"\0\0"], "sample_rate_hertz 96000 is out of range"),
+        (streaming_config(channels=2), [b"\0\0"], "send mono audio"),
+        (streaming_config(), [b"\0" * 3200, b"\0" * 3201], "odd byte count (3201)"),
+        (streaming_config(), [b"\0" * 300_000], "exceeds the 256000-byte limit"),
+        (streaming_config(language="zh-CN"), [b"\0\0"], "'zh-CN' is not served by the sphinx engine"),
+        (streaming_config(model="whisper"), [b"\0\0"], "model 'whisper' is not served"),
+        (streaming_config(stop_threshold=2.0), [b"\0\0"], "stop_threshold must be in"),
+        (streaming_config(), [b"\0" * 32_000], "no speech detected in 1.0 s of audio"),
+        (streaming_config(), [b"\0" * 32_000] * 5, "no speech detected for 3 s"),
+    ],
+    ids=["flac", "rate", "stereo", "odd", "oversized", "zh-CN", "model", "endpointing", "silence", "long-silence"],
+)
+def test_bad_audio_is_refused_clearly_and_the_server_stays_up(
+    asr_server: ServiceProcess, config: rasr.StreamingRecognitionConfig, audio: list[bytes], message: str
+) -> None:
+    error = _refused(client(asr_server.address), audio, config)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert message in error.details()
+    wait_serving(asr_server.address, timeout=2)
+
+
+def test_first_message_must_be_a_config(asr_server: ServiceProcess) -> None:
+    requests = iter([rasr.StreamingRecognizeRequest(audio_content=b"\0" * 320)])
+    with pytest.raises(grpc.RpcError) as caught:
+        list(_raw_stub(asr_server.address).StreamingRecognize(requests))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "first message must carry streaming_config" in caught.value.details()
+
+
+def test_a_stream_longer_than_the_limit_is_cut(asr_server: ServiceProcess, spoken_dir: Path) -> None:
+    speech = say("yes confirm", spoken_dir)
+    error = _refused(client(asr_server.address), list(chunks(speech * 12)), streaming_config())  # about 21 s > 20 s
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "longer than 20 s of audio (ASR_MAX_STREAM_SECONDS)" in error.details()
+
+
+def test_streams_beyond_the_limit_get_resource_exhausted(tmp_path: Path, spoken_dir: Path) -> None:
+    proc = ServiceProcess("asr", {"ASR_PHRASES": "builtin", "ASR_MAX_STREAMS": "1"}, tmp_path).start()
+    try:
+        release = threading.Event()
+        opened = threading.Event()
+
+        def slow_audio() -> object:
+            opened.set()
+            yield b"\0" * 3200
+            release.wait(20)
+
+        holder = threading.Thread(
+            target=lambda: _quietly(lambda: stream(client(proc.address), slow_audio(), streaming_config()))
+        )
+        holder.start()
+        opened.wait(5)
+        time.sleep(0.5)
+        error = _refused(client(proc.address), [b"\0" * 3200], streaming_config())
+        assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "all 1 recognition streams of this server are busy" in error.details()
+        release.set()
+        holder.join(10)
+        # the slot is free again
+        assert (
+            finals(stream(client(proc.address), chunks(say("undo that", spoken_dir)), streaming_config()))
+            == "undo that"
+        )
+    finally:
+        assert proc.stop() == 0
+
+
+def _quietly(call: object) -> None:
+    with contextlib.suppress(grpc.RpcError):
+        call()  # type: ignore[operator]
