@@ -8,23 +8,9 @@ import os
 import sys
 from pathlib import Path
 
-from shopvoice.cli import demo_shop, render
+from shopvoice.cli import demo_shop, demo_voice, render
 
 RUN_DIR = Path(os.environ.get("SHOPVOICE_RUN_DIR", ".run"))
-# The demo conversation; {order} is an order placed from the shop front just before.
-DEMO_LINES = (
-    "查一下红色T恤",
-    "set the price of A100 to 99",
-    "把B200的价格改成一百八十九块",
-    "A100还有多少库存",
-    "what's the status of order {order}",
-    "ship it via SF tracking SF123456",
-    "今天卖了多少钱",
-    "refund order {order}",
-    "确认",
-    "把A100的价格改成九块九",
-    "算了",
-)
 
 
 def _token(args: argparse.Namespace) -> str:
@@ -133,8 +119,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         order_id = demo_shop.place_order(f"127.0.0.1:{stack.ports['orders']}")
         print(f"(a customer placed order {order_id}: 2 × E15 保温杯)", flush=True)
-        lines = [line.format(order=order_id) for line in DEMO_LINES]
-        failures = asyncio.run(_say(stack.gateway, _token(args), lines))
+        voice = "asr" in stack.processes and demo_voice.can_speak()
+        if not voice:
+            print("(no ASR or no espeak-ng/sox here: the spoken lines are typed instead)", flush=True)
+        failures = asyncio.run(demo_voice.run(stack.gateway, _token(args), order_id, voice))
         with psycopg.connect(stack.database_url) as conn:
             rows = conn.execute(
                 "SELECT sku, price, currency_code FROM catalog.variants WHERE merchant_id = %s AND sku IN ('A100', 'B200')"
