@@ -37,6 +37,7 @@ def make_app(settings: WorkerSettings) -> Celery:
         "global_keyprefix": f"{settings.stream_prefix}:celery:",
         "unacked_restore_interval": settings.restore_interval_s,
         "unacked_restore_throttle": 1,
+        "unacked_mutex_expire": settings.unacked_mutex_expire_s,
     }
     celery = Celery(
         "shopvoice",

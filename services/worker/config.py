@@ -28,6 +28,9 @@ class WorkerSettings(ServiceSettings, RedisSettings):
     # How often a worker looks for messages whose visibility timeout ran out (kombu's default
     # scans only every 10th tick of 10 s); the scan is one ZRANGE on the unacked index.
     restore_interval_s: float = Field(10, alias="CELERY_RESTORE_INTERVAL_S", gt=0)
+    # The redelivery scan holds a Redis mutex this long at most: a worker killed while holding
+    # it would otherwise block redelivery for kombu's default of 300 s.
+    unacked_mutex_expire_s: int = Field(30, alias="CELERY_UNACKED_MUTEX_EXPIRE_S", ge=1)
     bulk_batch_size: int = Field(200, alias="BULK_BATCH_SIZE", ge=1, le=5000)
     bulk_concurrency: int = Field(16, alias="BULK_CONCURRENCY", ge=1, le=256, description="RPCs in flight per batch")
     reply_ttl_s: int = Field(3600, alias="NLU_REPLY_TTL_S", description="lifetime of a session's reply stream")

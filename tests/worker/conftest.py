@@ -63,6 +63,7 @@ def worker_env(
         "CELERY_VISIBILITY_TIMEOUT_S": str(VISIBILITY_TIMEOUT_S),
         "CELERY_TASK_TIME_LIMIT_S": str(TASK_TIME_LIMIT_S),
         "CELERY_RESTORE_INTERVAL_S": "1",
+        "CELERY_UNACKED_MUTEX_EXPIRE_S": "3",
         "BULK_BATCH_SIZE": "100",
         "EXPORT_DIR": str(tmp_path_factory.mktemp("exports")),
         "LOG_LEVEL": "INFO",
