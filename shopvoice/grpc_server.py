@@ -178,11 +178,20 @@ async def run(
     await health.enter_graceful_shutdown()
     for task in tasks:
         task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    # Each clean-up step is bounded: a stop that hangs (a connection that never answers)
+    # must not keep the process past its grace period, where the orchestrator kills it.
+    await _bounded(asyncio.gather(*tasks, return_exceptions=True), settings.shutdown_grace_s, "background jobs", logger)
     await server.stop(settings.shutdown_grace_s)
     if service.on_stop:
-        await service.on_stop()
+        await _bounded(service.on_stop(), settings.shutdown_grace_s, "on_stop", logger)
     logger.info("stopped")
+
+
+async def _bounded(step: Awaitable[object], timeout_s: float, what: str, logger: Any) -> None:
+    try:
+        await asyncio.wait_for(step, timeout_s)
+    except TimeoutError:
+        logger.warning("shutdown step timed out; going on", step=what, timeout_s=timeout_s)
 
 
 async def _supervised(job: Callable[[], Awaitable[None]], logger: Any) -> None:
