@@ -50,7 +50,7 @@ from services.gateway.auth import mint, parse_keys  # noqa: E402
 from services.gateway.config import DEV_AUTH_KEYS  # noqa: E402
 from shopvoice.cli import demo_shop  # noqa: E402
 from shopvoice.cli.client import Conversation  # noqa: E402
-from shopvoice.cli.stack import Stack, available_services, wait_serving  # noqa: E402
+from shopvoice.cli.stack import DEFAULT_PORTS, Stack, available_services, wait_serving  # noqa: E402
 from shopvoice.events.v1.events_pb2 import Event  # noqa: E402
 from shopvoice.gateway.v1 import gateway_pb2 as gw  # noqa: E402
 from shopvoice.nlu.v1.nlu_pb2 import Utterance  # noqa: E402
@@ -499,8 +499,9 @@ def run(settings: Settings) -> Report:
             database_url=database_url,
             redis_url=private_redis.url,
             run_dir=directory,
-            ports={name: free_port() for name in ("gateway", "asr", "nlu", "catalog", "orders")},
-            services=[s for s in available_services() if s != "asr"],
+            ports={name: free_port() for name in DEFAULT_PORTS},
+            # The faults are in the command path: no ASR (text commands), no customer channel.
+            services=[s for s in available_services() if s not in ("asr", "support")],
             extra_env={
                 "STREAM_PREFIX": prefix,
                 "NLU_CONSUMER_NAME": "nlu-1",
