@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-import redis
 from hypothesis import settings
 
 from tests.support import servers
@@ -40,10 +38,5 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture
 def stream_prefix(redis_url: str) -> Iterator[str]:
     """A key namespace of this test's own (STREAM_PREFIX); its keys are deleted afterwards."""
-    prefix = f"svt{uuid.uuid4().hex[:10]}"
-    yield prefix
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(f"{prefix}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    with servers.stream_namespace(redis_url) as prefix:
+        yield prefix

@@ -24,15 +24,8 @@ def module_database(pg_admin_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def module_streams(redis_url: str) -> Iterator[str]:
-    prefix = f"svt{uuid.uuid4().hex[:10]}"
-    yield prefix
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(f"{prefix}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    with servers.stream_namespace(redis_url) as prefix:
+        yield prefix
 
 
 @pytest.fixture(scope="module")

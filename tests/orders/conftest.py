@@ -31,13 +31,8 @@ def orders_db(pg_admin_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def orders_prefix(redis_url: str) -> Iterator[str]:
-    prefix = f"svt{uuid.uuid4().hex[:10]}"
-    yield prefix
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(f"{prefix}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    with servers.stream_namespace(redis_url) as prefix:
+        yield prefix
 
 
 def orders_env(database_url: str, redis_url: str, prefix: str, **extra: str) -> dict[str, str]:

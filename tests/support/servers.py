@@ -70,6 +70,20 @@ def redis_url() -> Iterator[str]:
     yield LOCAL_REDIS
 
 
+@contextmanager
+def stream_namespace(redis_url: str) -> Iterator[str]:
+    """A key prefix of its own (STREAM_PREFIX) for a test or module; its keys go afterwards."""
+    import redis
+
+    prefix = f"svt{uuid.uuid4().hex[:10]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
 def with_database(url: str, name: str) -> str:
     """The same server URL pointing at another database."""
     info = psycopg.conninfo.conninfo_to_dict(url)
