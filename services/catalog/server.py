@@ -213,43 +213,37 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
     @grpc_boundary
     async def SetStock(self, request: pb.SetStockRequest, context: Context) -> pb.MutationResult:
-        sku = validate_sku(request.sku)
-        author = history.Author.of(request.mutation.actor, "SetStock")
-        if fastpath.key_ok(request.mutation) and fastpath.stock_ok(request.quantity, None):
-
-            def explain(row: Row) -> object:
-                return inventory.new_on_hand(row, quantity=request.quantity)
-
-            try:
-                return await self.fast.change("SetStock", request, sku, author, explain, quantity=request.quantity)
-            except fastpath.Fallback:
-                pass
-
-        async def change(conn: Conn, merchant_id: str, row: Row) -> tuple[Row, str, str]:
-            on_hand = inventory.new_on_hand(row, quantity=request.quantity)
-            return await inventory.change_on_hand(conn, self.events, merchant_id, row, on_hand, author)
-
-        return await self._change_variant("SetStock", request, sku, change)
+        return await self._change_stock("SetStock", request, quantity=request.quantity)
 
     @grpc_boundary
     async def AdjustStock(self, request: pb.AdjustStockRequest, context: Context) -> pb.MutationResult:
+        return await self._change_stock("AdjustStock", request, delta=request.delta)
+
+    async def _change_stock(
+        self,
+        method: str,
+        request: pb.SetStockRequest | pb.AdjustStockRequest,
+        quantity: int | None = None,
+        delta: int | None = None,
+    ) -> pb.MutationResult:
+        """Set (quantity) or adjust (delta) on hand: the SQL fast path, else the general one."""
         sku = validate_sku(request.sku)
-        author = history.Author.of(request.mutation.actor, "AdjustStock")
-        if fastpath.key_ok(request.mutation) and fastpath.stock_ok(None, request.delta):
+        author = history.Author.of(request.mutation.actor, method)
+        if fastpath.key_ok(request.mutation) and fastpath.stock_ok(quantity, delta):
 
             def explain(row: Row) -> object:
-                return inventory.new_on_hand(row, delta=request.delta)
+                return inventory.new_on_hand(row, quantity=quantity, delta=delta)
 
             try:
-                return await self.fast.change("AdjustStock", request, sku, author, explain, delta=request.delta)
+                return await self.fast.change(method, request, sku, author, explain, quantity=quantity, delta=delta)
             except fastpath.Fallback:
                 pass
 
         async def change(conn: Conn, merchant_id: str, row: Row) -> tuple[Row, str, str]:
-            on_hand = inventory.new_on_hand(row, delta=request.delta)
+            on_hand = inventory.new_on_hand(row, quantity=quantity, delta=delta)
             return await inventory.change_on_hand(conn, self.events, merchant_id, row, on_hand, author)
 
-        return await self._change_variant("AdjustStock", request, sku, change)
+        return await self._change_variant(method, request, sku, change)
 
     @grpc_boundary
     async def GetStock(self, request: pb.GetStockRequest, context: Context) -> pb.Variant:

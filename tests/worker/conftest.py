@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from services.worker.client import WorkerClient
 from services.worker.config import WorkerSettings
@@ -27,13 +26,8 @@ TASK_TIME_LIMIT_S = 5
 
 @pytest.fixture(scope="module")
 def prefix(redis_url: str) -> Iterator[str]:
-    value = f"svt{uuid.uuid4().hex[:10]}"
-    yield value
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(f"{value}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    with servers.stream_namespace(redis_url) as value:
+        yield value
 
 
 @pytest.fixture(scope="module")
