@@ -97,9 +97,6 @@ class Dispatcher:
             "undo": self._undo,
         }
 
-    def handles(self, intent: str) -> bool:
-        return intent in self._routes
-
     async def current_price(self, merchant_id: str, sku: str) -> Money | None:
         """A SKU's price now, for the policy's "large price change" check; None if unknown."""
         try:
