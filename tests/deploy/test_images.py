@@ -22,6 +22,7 @@ ENTRYPOINTS = {
     "nlu": '["python", "-m", "services.nlu"]',
     "catalog": '["python", "-m", "services.catalog"]',
     "orders": '["python", "-m", "services.orders"]',
+    "support": '["python", "-m", "services.support"]',
     "worker": '["celery", "-A", "services.worker.app"]',
 }
 
@@ -63,7 +64,7 @@ def test_only_the_asr_image_carries_pocketsphinx() -> None:
 
 def test_the_images_match_the_ports_and_uid_the_manifests_expect() -> None:
     all_stages = stages()
-    for service in ("gateway", "asr", "nlu", "catalog", "orders"):
+    for service in ("gateway", "asr", "nlu", "catalog", "orders", "support"):
         env_port = re.search(r"ENV PORT=(\d+)", all_stages[service])
         assert env_port is not None
         deployment = manifests("cpu").get("Deployment", service)

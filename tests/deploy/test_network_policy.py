@@ -93,12 +93,22 @@ SERVICE_PORTS = {
     "nlu": 50053,
     "catalog": 50054,
     "orders": 50055,
+    "support": 50056,
     "riva": 50051,
     "vllm": 8000,
 }
 # (source, destination): the only pod-to-pod calls there are.
-CALLS = {("gateway", "asr"), ("nlu", "catalog"), ("nlu", "orders"), ("worker", "catalog"), ("worker", "orders")}
-GPU_CALLS = {("asr", "riva"), ("nlu", "vllm")}
+CALLS = {
+    ("gateway", "asr"),
+    ("gateway", "support"),
+    ("nlu", "catalog"),
+    ("nlu", "orders"),
+    ("worker", "catalog"),
+    ("worker", "orders"),
+    ("support", "catalog"),
+    ("support", "orders"),
+}
+GPU_CALLS = {("asr", "riva"), ("nlu", "vllm"), ("support", "vllm")}
 
 
 @pytest.fixture(params=OVERLAYS)

@@ -23,7 +23,7 @@ from tests.deploy.manifests import (
     selects,
 )
 
-GRPC_PORTS = {"gateway": 50051, "asr": 50052, "nlu": 50053, "catalog": 50054, "orders": 50055}
+GRPC_PORTS = {"gateway": 50051, "asr": 50052, "nlu": 50053, "catalog": 50054, "orders": 50055, "support": 50056}
 CELERY = {"worker", "worker-beat"}
 GPU_BACKENDS = {"riva": "grpc", "vllm": "http"}
 # worker-beat has no probe on purpose: beat has no remote-control endpoint to ask (see worker.yaml).
@@ -182,11 +182,12 @@ def test_the_secret_example_holds_only_placeholders() -> None:
 
 def test_each_service_gets_the_environment_it_reads(overlay: Manifests) -> None:
     need = {
-        "gateway": {"REDIS_URL", "AUTH_KEYS", "ASR_ADDR"},
+        "gateway": {"REDIS_URL", "AUTH_KEYS", "ASR_ADDR", "SUPPORT_ADDR"},
         "asr": {"ASR_ENGINE"},
         "nlu": {"REDIS_URL", "CATALOG_ADDR", "ORDERS_ADDR", "VLLM_URL", "VLLM_MODEL", "STREAM_PREFIX"},
         "catalog": {"DATABASE_URL", "REDIS_URL", "CATALOG_MAX_PRICE"},
         "orders": {"DATABASE_URL", "REDIS_URL"},
+        "support": {"DATABASE_URL", "CATALOG_ADDR", "ORDERS_ADDR", "VLLM_URL", "VLLM_MODEL"},
         "worker": {"REDIS_URL", "CATALOG_ADDR", "ORDERS_ADDR"},
         "worker-beat": {"REDIS_URL"},
     }
@@ -195,15 +196,16 @@ def test_each_service_gets_the_environment_it_reads(overlay: Manifests) -> None:
         env = overlay.container_env(name)
         assert variables | common <= set(env), f"{name} lacks {(variables | common) - set(env)}"
         assert env["HOST"] == "0.0.0.0"
-    # Each database role is its own: catalog and orders never share credentials.
-    assert overlay.container_env("catalog")["DATABASE_URL"] != overlay.container_env("orders")["DATABASE_URL"]
+    # Each database role is its own: catalog, orders and support never share credentials.
+    urls = [overlay.container_env(s)["DATABASE_URL"] for s in ("catalog", "orders", "support")]
+    assert len(set(urls)) == 3
     assert "DATABASE_URL" not in overlay.container_env("asr")
     assert "REDIS_URL" not in overlay.container_env("asr")
 
 
 def test_addresses_point_at_real_services(overlay: Manifests) -> None:
     env = overlay.container_env("gateway")
-    for var in ("ASR_ADDR", "CATALOG_ADDR", "ORDERS_ADDR"):
+    for var in ("ASR_ADDR", "CATALOG_ADDR", "ORDERS_ADDR", "SUPPORT_ADDR"):
         host, port = env[var].split(":")
         service = overlay.get("Service", host)
         assert int(port) in {p["port"] for p in service["spec"]["ports"]}, var
@@ -244,7 +246,7 @@ def test_the_namespace_enforces_the_restricted_pod_security_standard(overlay: Ma
 
 def test_cpu_bound_services_scale_on_cpu(overlay: Manifests) -> None:
     hpas = {h["spec"]["scaleTargetRef"]["name"]: h for h in overlay.of_kind("HorizontalPodAutoscaler")}
-    assert set(hpas) == {"gateway", "catalog", "orders"}
+    assert set(hpas) == {"gateway", "catalog", "orders", "support"}
     for name, hpa in hpas.items():
         assert hpa["apiVersion"] == "autoscaling/v2"
         assert hpa["spec"]["scaleTargetRef"]["kind"] == "Deployment"
