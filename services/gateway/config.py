@@ -20,6 +20,12 @@ class GatewaySettings(ServiceSettings, RedisSettings, DatabaseSettings):
         description="token keys, kid:hs256:SECRET | kid:ed25519:SEED | kid:ed25519-pub:PUBLIC, comma-separated; first signing key signs",
     )
     asr_addr: str = Field("", alias="ASR_ADDR", description="Riva-compatible ASR server; empty = text only")
+    session_start_timeout_s: float = Field(
+        10,
+        alias="SESSION_START_TIMEOUT_S",
+        gt=0,
+        description="a stream that sends no SessionStart within this long is closed",
+    )
     session_idle_timeout_s: float = Field(
         300,
         alias="SESSION_IDLE_TIMEOUT_S",

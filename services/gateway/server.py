@@ -80,7 +80,16 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
             await context.abort(exc.code, str(exc))
         if principal.role == "customer":  # customers use CustomerAssistant/Ask (services/support/gateway_channel.py)
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, "customer tokens cannot use the merchant assistant")
-        first = await anext(request_iterator, None)
+        # Bounded: a caller that opens the stream and says nothing would otherwise hold it
+        # (and its HTTP/2 stream) for ever, before any session limit applies.
+        start_timeout_s = self.settings.session_start_timeout_s
+        try:
+            first = await asyncio.wait_for(anext(request_iterator, None), start_timeout_s)
+        except TimeoutError:
+            await context.abort(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"no SessionStart within {start_timeout_s:g} s of opening the stream (SESSION_START_TIMEOUT_S)",
+            )
         if first is None or first.WhichOneof("kind") != "start":
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must be SessionStart")
         if first.start.encoding not in (gw.AUDIO_ENCODING_UNSPECIFIED, gw.AUDIO_ENCODING_LINEAR_PCM):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections.abc import AsyncIterator
 
 import grpc
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from services.gateway.status import retry_after_ms
 from shopvoice.cli.client import Conversation
 from shopvoice.gateway.v1 import gateway_pb2 as gw
+from shopvoice.gateway.v1 import gateway_pb2_grpc
 from tests.gateway.conftest import GatewayStack, token
 
 CAPPED = {"MAX_SESSIONS_PER_MERCHANT": "2", "SESSION_LEASE_S": "1"}
@@ -130,3 +132,39 @@ def test_sigterm_lets_a_command_in_flight_finish(gw_stack: GatewayStack) -> None
     assert result is not None and result.status == gw.RESULT_STATUS_OK
     assert replica.stop(timeout=15) == 0
     assert gw_stack.price(merchant, "A100") == 66
+
+
+def test_a_stream_that_never_starts_a_session_is_closed(gw_stack: GatewayStack) -> None:
+    replica = gw_stack.gateway(SESSION_START_TIMEOUT_S="0.5")
+
+    async def run() -> tuple[grpc.StatusCode, str, float]:
+        async with grpc.aio.insecure_channel(replica.address) as channel:
+            silent = asyncio.Event()
+
+            async def nothing() -> AsyncIterator[gw.ClientMessage]:
+                await silent.wait()  # opens the stream, never sends SessionStart
+                yield gw.ClientMessage()
+
+            call = gateway_pb2_grpc.AssistantStub(channel).Converse(
+                nothing(), metadata=(("authorization", f"Bearer {token('m-mute')}"),)
+            )
+            opened = time.monotonic()
+            try:
+                async for _ in call:
+                    raise AssertionError("no message is due before SessionStart")
+            except grpc.aio.AioRpcError as exc:
+                return exc.code(), exc.details() or "", time.monotonic() - opened
+            finally:
+                silent.set()
+            raise AssertionError("the stream stayed open")
+
+    code, details, after = asyncio.run(run())
+    assert code == grpc.StatusCode.DEADLINE_EXCEEDED and "SESSION_START_TIMEOUT_S" in details
+    assert 0.4 <= after < 3
+
+    async def still_serves() -> gw.Result | None:
+        async with Conversation(replica.address, token("m-mute")) as conversation:
+            return (await conversation.say("set the price of Z1 to 5")).result
+
+    result = asyncio.run(still_serves())
+    assert result is not None and result.status == gw.RESULT_STATUS_REJECTED
