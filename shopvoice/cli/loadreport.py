@@ -232,7 +232,7 @@ def write_png(report: Report, path: str, peer: Report | None = None, target_ms: 
         bins=bins,
         color="#3b7dd8",
         alpha=0.85 if peer_latencies else 1.0,
-        label=report.workload if peer_latencies else None,
+        label=f"{report.latency_label} ({len(latencies)})" if peer_latencies else None,
     )
     for p, color in ((50, "#2a9d4b"), (95, "#e08a00"), (99, "#d62728")):
         value = percentile(latencies, p)
@@ -247,7 +247,7 @@ def write_png(report: Report, path: str, peer: Report | None = None, target_ms: 
     )
     ax.set_xlabel(f"{report.latency_label} (ms)")
     ax.set_ylabel("commands")
-    ax.legend()
+    ax.legend(fontsize=8, loc="upper right", framealpha=0.8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -107,7 +107,9 @@ def test_the_command_prints_json_and_writes_the_png(
 
 def test_the_asr_alone_peer_measures_the_same_clips(voice_stack: Stack) -> None:
     clips = loadvoice.synthesise([p.sku for p in demo_shop.PRODUCTS], 2, ["en-us"])
-    report = asyncio.run(loadvoice.asr_alone(f"127.0.0.1:{voice_stack.ports['asr']}", clips, 2, duration_s=2.0))
+    report = asyncio.run(
+        loadvoice.asr_alone(f"127.0.0.1:{voice_stack.ports['asr']}", clips, 2, duration_s=2.0, skip_first=0)
+    )
     assert report.error_count == 0, report.errors
     assert len(report.samples) >= 2
     assert {s.status for s in report.samples} == {"FINAL"}
