@@ -15,7 +15,7 @@ With --mode voice the peer comes first, in the same run: the same clips sent liv
 straight to the ASR by the same number of sessions for --asr-peer seconds (default
 20; 0 = none), end of speech to final transcript. Next to the gateway run's end of
 speech to result it shows what the gateway, NLU and catalog add to the ASR's own
-latency; the PNG draws it in grey behind the gateway run, with --target-ms (default
+latency; the PNG draws it as an outline over the gateway run, with --target-ms (default
 500 for voice) as a line. Rate limits are lifted for the run
 (set far above the offered load, but on, so their script runs as in production); sessions are capped well above -c.
 Set BENCH_PROFILE=1 to record py-spy profiles (collapsed stacks) of the services.

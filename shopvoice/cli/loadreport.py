@@ -208,7 +208,7 @@ def print_summary(report: Report) -> None:
 def write_png(report: Report, path: str, peer: Report | None = None, target_ms: float = 0.0) -> None:
     """Latency histogram with p50/p95/p99 marked (matplotlib, no display needed).
 
-    `peer`, when given, is drawn behind it in grey on the same bins (e.g. the ASR alone on
+    `peer`, when given, is drawn as a dark outline on the same bins (e.g. the ASR alone on
     the same audio, so the gateway's share shows as the gap); `target_ms` as a black line.
     """
     import matplotlib
@@ -225,15 +225,21 @@ def write_png(report: Report, path: str, peer: Report | None = None, target_ms: 
         else [min(everything) + i * (max(everything) - min(everything) or 1) / 60 for i in range(61)]
     )
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
-    if peer is not None and peer_latencies:
-        ax.hist(peer_latencies, bins=bins, color="#9a9a9a", alpha=0.6, label=f"{peer.workload} ({len(peer_latencies)})")
     ax.hist(
         latencies,
         bins=bins,
         color="#3b7dd8",
-        alpha=0.85 if peer_latencies else 1.0,
         label=f"{report.latency_label} ({len(latencies)})" if peer_latencies else None,
     )
+    if peer is not None and peer_latencies:  # an outline on top, so neither hides the other
+        ax.hist(
+            peer_latencies,
+            bins=bins,
+            histtype="step",
+            color="#333333",
+            linewidth=1.4,
+            label=f"{peer.workload}: {peer.latency_label} ({len(peer_latencies)})",
+        )
     for p, color in ((50, "#2a9d4b"), (95, "#e08a00"), (99, "#d62728")):
         value = percentile(latencies, p)
         ax.axvline(value, color=color, linestyle="--", label=f"p{p} {value:.1f} ms")
