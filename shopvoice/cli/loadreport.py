@@ -68,6 +68,7 @@ class Report:
     latency_label: str = "end-to-end latency"
     samples: list[Sample] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
+    mishearings: Counter[str] = field(default_factory=Counter)  # "said → heard" of spoken turns
     error_codes: Counter[str] = field(default_factory=Counter)
     started_at: float = 0.0
     total_s: float = 0.0
@@ -120,10 +121,12 @@ class Report:
                 }
         return out
 
-    def transcripts(self) -> dict[str, int] | None:
+    def transcripts(self) -> dict[str, Any] | None:
         """Spoken turns: how many were heard exactly as said (None for text)."""
         judged = [s.heard_as_said for s in self.samples if s.heard_as_said is not None]
-        return {"spoken": len(judged), "heard_as_said": sum(judged)} if judged else None
+        if not judged:
+            return None
+        return {"spoken": len(judged), "heard_as_said": sum(judged), "misheard": dict(self.mishearings.most_common(10))}
 
     def to_dict(self) -> dict[str, Any]:
         latencies = sorted(s.latency_s * 1000 for s in self.samples)
@@ -196,6 +199,8 @@ def print_summary(report: Report) -> None:
     if "transcripts" in d:
         t = d["transcripts"]
         print(f"\nTranscripts:\t{t['heard_as_said']} of {t['spoken']} heard exactly as said")
+        for misheard, count in t["misheard"].items():
+            print(f"  [{count}]\t{misheard}")
     if d["stages"]:
         print("\nPer-stage breakdown (ms):")
         print(f"  {'leg':56} {'avg':>8} {'p50':>8} {'p95':>8} {'p99':>8}")

@@ -195,6 +195,8 @@ class Runner:
                 sent_ns = turn.speech_end_ns
                 latency = (received_ns - sent_ns) / 1e9
                 heard_as_said = turn.transcript == turn.text
+                if not heard_as_said and ticket >= self.plan.skip_first:
+                    self.report.mishearings[f"{turn.text} → {turn.transcript or '(nothing)'}"] += 1
             result = turn.result
             timings = [(t.stage, t.at_unix_nanos) for t in result.timings] if result is not None else []
             if ticket >= self.plan.skip_first:

@@ -73,7 +73,7 @@ def test_spoken_turns_run_through_the_stack_and_report_every_stage(voice_stack: 
 
     assert report.error_count == 0, report.errors
     assert [s.status for s in report.samples] == ["OK"] * 4
-    assert report.transcripts() == {"spoken": 4, "heard_as_said": 4}
+    assert report.transcripts() == {"spoken": 4, "heard_as_said": 4, "misheard": {}}
     for sample in report.samples:
         # Measured from the end of speech, so well under the clip's own length plus the reply.
         assert 0 < sample.latency_s < args.timeout
