@@ -365,7 +365,10 @@ def show(report: Report, args: argparse.Namespace, peer: Report | None = None, t
     if args.output == "json":
         import json
 
-        print(json.dumps(report.to_dict(), indent=2))
+        out = report.to_dict()
+        if peer is not None:
+            out["peer"] = peer.to_dict()
+        print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         print_summary(report)
     if args.png:
