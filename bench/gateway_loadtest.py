@@ -1,21 +1,29 @@
 """The gateway benchmark: an isolated local stack, a seeded test merchant, `shopvoice loadtest`.
 
-    python bench/gateway_loadtest.py [--spread N] [loadtest options]   e.g. -c 50 -r 200 -z 30s --png bench.png
+    python bench/gateway_loadtest.py [--spread N] [--asr-peer SECONDS] [--target-ms MS] [loadtest options]
+    e.g. -c 50 -r 200 -z 30s --png bench.png;  --mode voice -c 16 -z 60s --png voice.png
 
---spread N also seeds N more products and spreads the set_price commands over
-all of them (row-lock contention on five rows is part of what the default
-measures).
+--spread N also seeds N more products and spreads the commands over all of them
+(row-lock contention on five rows is part of what the default measures).
 
-Starts catalog, NLU and gateway as processes on free ports with a database and
-a stream prefix of their own (so it runs beside tests and other benchmarks),
-seeds the demo products for merchant `loadtest-shop`, runs the load test with
-the options given, and stops everything. Rate limits are lifted for the run
+Starts catalog, NLU and gateway (and the ASR for --mode voice) as processes on
+free ports with a database and a stream prefix of their own (so it runs beside
+tests and other benchmarks), seeds the demo products for merchant
+`loadtest-shop`, runs the load test with the options given, and stops everything.
+
+With --mode voice the peer comes first, in the same run: the same clips sent live
+straight to the ASR by the same number of sessions for --asr-peer seconds (default
+20; 0 = none), end of speech to final transcript. Next to the gateway run's end of
+speech to result it shows what the gateway, NLU and catalog add to the ASR's own
+latency; the PNG draws it as an outline over the gateway run, with --target-ms (default
+500 for voice) as a line. Rate limits are lifted for the run
 (set far above the offered load, but on, so their script runs as in production); sessions are capped well above -c.
 Set BENCH_PROFILE=1 to record py-spy profiles (collapsed stacks) of the services.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import resource
@@ -32,7 +40,8 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shopvoice.cli import demo_shop, main  # noqa: E402
+from shopvoice.cli import demo_shop, loadtest, loadvoice, main  # noqa: E402
+from shopvoice.cli.loadreport import Report  # noqa: E402
 from shopvoice.cli.stack import Stack  # noqa: E402
 
 MERCHANT = "loadtest-shop"
@@ -93,12 +102,49 @@ def seed_more(catalog: str, merchant: str, count: int) -> list[str]:
     return skus
 
 
+def take_option(argv: list[str], name: str, default: float) -> tuple[float, list[str]]:
+    """One of the bench's own options (not the load tester's): its value and the rest of argv."""
+    if name not in argv:
+        return default, argv
+    at = argv.index(name)
+    return float(argv[at + 1]), argv[:at] + argv[at + 2 :]
+
+
+def compare(peer: Report, report: Report) -> None:
+    """The gateway run next to the ASR alone on the same audio: the gateway path's share."""
+    ours, alone = report.to_dict(), peer.to_dict()
+    print("\nEnd of speech → …, same clips, same sessions, same run (ms):")
+    print(f"  {'':34} {'count':>6} {'p50':>8} {'p90':>8} {'p95':>8} {'p99':>8}")
+    for label, d in (("ASR alone: final transcript", alone), ("through the gateway: result", ours)):
+        dist = d["latency_distribution_ms"]
+        print(
+            f"  {label:34} {d['count']:6d} {dist['p50']:8.1f} {dist['p90']:8.1f} {dist['p95']:8.1f} {dist['p99']:8.1f}"
+        )
+    if alone.get("transcripts"):
+        t = alone["transcripts"]
+        print(f"  ASR alone heard {t['heard_as_said']} of {t['spoken']} exactly as said")
+    if alone["error_distribution"]:
+        print(f"  ASR alone errors: {alone['error_distribution']}")
+
+
 def main_bench(argv: list[str]) -> int:
-    spread = 0
-    if "--spread" in argv:  # ours, not the load tester's: seed this many extra SKUs and use them all
-        at = argv.index("--spread")
-        spread = int(argv[at + 1])
-        argv = argv[:at] + argv[at + 2 :]
+    spread, argv = take_option(argv, "--spread", 0)  # seed this many extra SKUs and use them all
+    peer_s, argv = take_option(argv, "--asr-peer", 20)
+    target_ms, argv = take_option(argv, "--target-ms", -1)
+    parser = main.build_parser()
+    args = parser.parse_args(["loadtest", "--gateway", "pending", "--merchant", MERCHANT, *argv])
+    voice = args.mode == "voice"
+    if target_ms < 0:
+        target_ms = 500.0 if voice else 0.0
+    extra_skus = [f"L{i:03d}" for i in range(1, int(spread) + 1)]
+    if extra_skus:
+        args.skus = ",".join([p.sku for p in demo_shop.PRODUCTS] + extra_skus)
+    try:
+        plan = loadtest.plan_from(args)
+        workload = loadtest.workload_from(args)  # the clips are synthesised before anything starts
+    except loadtest.OptionError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
     name = f"svbench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -118,21 +164,41 @@ def main_bench(argv: list[str]) -> int:
             "RATE_LIMIT_USER_BURST": "5000",
             "MAX_SESSIONS_PER_MERCHANT": "10000",
             "DB_POOL_MAX": "20",
+            # The ASR's grammar knows the bench merchant's products; room for every session's stream
+            # (a finished turn's stream may still be closing when the session's next one opens).
+            "ASR_VOCABULARY_MERCHANT_ID": MERCHANT,
+            "ASR_MAX_STREAMS": str(2 * args.concurrency + 8),
         },
     )
-    stack.services = ["catalog", "nlu", "gateway"]  # what the text path uses today
     profilers: list[subprocess.Popen[bytes]] = []
     try:
+        # The catalog first, seeded, then the rest: the ASR loads the merchant's vocabulary
+        # when it starts, so the products must be there by then.
+        stack.services = ["catalog"]
         stack.start()
         demo_shop.seed_catalog(f"127.0.0.1:{stack.ports['catalog']}", MERCHANT)
-        if spread:
-            skus = [p.sku for p in demo_shop.PRODUCTS] + seed_more(
-                f"127.0.0.1:{stack.ports['catalog']}", MERCHANT, spread
-            )
-            argv = [*argv, "--skus", ",".join(skus)]
+        if extra_skus:
+            seed_more(f"127.0.0.1:{stack.ports['catalog']}", MERCHANT, len(extra_skus))
+        stack.services = ["asr", "nlu", "gateway"] if voice else ["nlu", "gateway"]
+        stack.start()
+        plan.target = stack.gateway
         print(f"stack up (logs in {run_dir}); gateway {stack.gateway}", file=sys.stderr, flush=True)
+        peer = None
+        if voice and peer_s > 0:
+            assert isinstance(workload, loadvoice.SpokenCommands)
+            print(f"peer: the same clips straight to the ASR for {peer_s:g} s …", file=sys.stderr, flush=True)
+            peer = asyncio.run(
+                loadvoice.asr_alone(
+                    f"127.0.0.1:{stack.ports['asr']}",
+                    workload.clips,
+                    args.concurrency,
+                    peer_s,
+                    workload.chunk_ms,
+                    args.timeout,
+                )
+            )
         if os.environ.get("BENCH_PROFILE"):
-            for svc in ("gateway", "nlu", "catalog"):
+            for svc in stack.processes:
                 pid = stack.processes[svc].popen.pid  # type: ignore[union-attr]
                 out = run_dir / f"profile-{svc}.txt"
                 spy = Path(sys.executable).parent / "py-spy"
@@ -158,7 +224,7 @@ def main_bench(argv: list[str]) -> int:
         before = {svc: cpu_seconds(p.popen.pid) for svc, p in stack.processes.items() if p.popen}
         pg_before = postgres_cpu(name)
         own_before = resource.getrusage(resource.RUSAGE_SELF)
-        code = main.main(["loadtest", "--gateway", stack.gateway, "--merchant", MERCHANT, *argv])
+        report = asyncio.run(loadtest.Runner(plan, workload, progress=not args.quiet).run())
         own = resource.getrusage(resource.RUSAGE_SELF)
         used = {svc: cpu_seconds(p.popen.pid) - before[svc] for svc, p in stack.processes.items() if p.popen}
         used["loadtest client"] = own.ru_utime + own.ru_stime - own_before.ru_utime - own_before.ru_stime
@@ -169,11 +235,14 @@ def main_bench(argv: list[str]) -> int:
         print("\nCPU seconds used during the run (Redis not included: it is shared):", file=sys.stderr)
         for svc, seconds in used.items():
             print(f"  {svc:16} {seconds:7.2f}", file=sys.stderr)
-        return code
+        loadtest.show(report, args, peer, target_ms)
+        if peer is not None and args.output != "json":
+            compare(peer, report)
+        return loadtest.exit_code(report)
     finally:
-        for spy in profilers:
-            spy.send_signal(2)
-            spy.wait(30)
+        for profiler in profilers:
+            profiler.send_signal(2)
+            profiler.wait(30)
         stack.stop()
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import Any
 
 import grpc
 
+from shopvoice.cli.microphone import LiveMicrophone
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.gateway.v1 import gateway_pb2_grpc
 
@@ -23,6 +25,8 @@ class Turn:
     text: str
     utterance_id: str
     messages: list[gw.ServerMessage] = field(default_factory=list)
+    answered_ns: int = 0  # wall clock: the terminal reply arrived
+    speech_end_ns: int = 0  # wall clock: the last chunk of speech was sent (live spoken turns)
 
     @property
     def final(self) -> gw.ServerMessage | None:
@@ -124,6 +128,34 @@ class Conversation:
         await self._requests.put(gw.ClientMessage(audio=gw.AudioChunk(end_of_utterance=True)))
         return await self._collect(Turn(text="", utterance_id=""), on_message)
 
+    async def speak_live(
+        self,
+        pcm: bytes,
+        chunk_ms: int = 100,
+        text: str = "",
+        on_message: Callable[[gw.ServerMessage], None] | None = None,
+    ) -> Turn:
+        """One spoken utterance sent as a live microphone would (microphone.py): its speech
+        at real-time pace, then silence until the terminal reply, then end of utterance.
+        The ASR's endpointer, not the client, decides where the utterance ends; the turn's
+        speech_end_ns says when the last speech was sent. `text` is what was said, if known."""
+        microphone = LiveMicrophone(pcm, self.sample_rate_hz, chunk_ms)
+        answered = asyncio.Event()
+
+        async def send() -> None:
+            async for chunk in microphone.chunks(answered):
+                await self._requests.put(gw.ClientMessage(audio=gw.AudioChunk(content=chunk)))
+
+        sender = asyncio.create_task(send())
+        try:
+            turn = await self._collect(Turn(text=text, utterance_id=""), on_message)
+        finally:
+            answered.set()
+            await sender
+            await self._requests.put(gw.ClientMessage(audio=gw.AudioChunk(end_of_utterance=True)))
+        turn.speech_end_ns = microphone.speech_end_ns
+        return turn
+
     async def say(
         self, text: str, utterance_id: str = "", on_message: Callable[[gw.ServerMessage], None] | None = None
     ) -> Turn:
@@ -166,6 +198,7 @@ class Conversation:
             if on_message:
                 on_message(message)
             if message.WhichOneof("kind") in TERMINAL:
+                turn.answered_ns = time.time_ns()
                 return turn
 
 

@@ -5,7 +5,9 @@ timings the result carried. Stages are wall-clock instants stamped by the
 services (final_transcript at the gateway, parsed/dispatched/committed at the
 NLU, delivered at the gateway); with the client's own send and receive times
 they split a turn's latency into the legs below, so a slow run shows where the
-time went.
+time went. A spoken turn's latency starts at the end of its speech, not at its
+first chunk, so its first leg is the ASR's (VOICE_LEGS). Client and services
+share one clock here (one machine); across machines the legs carry their skew.
 """
 
 from __future__ import annotations
@@ -16,14 +18,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PERCENTILES = (10, 25, 50, 75, 90, 95, 99)
-# (leg name, stage it starts at, stage it ends at); "sent"/"received" are the client's.
-LEGS = (
-    ("client → gateway", "sent", "final_transcript"),
+# (leg name, stage it starts at, stage it ends at); "sent"/"received" are the client's:
+# the command sent (text) or its last speech chunk sent (voice), and the reply received.
+Leg = tuple[str, str, str]
+SERVER_LEGS: tuple[Leg, ...] = (
     ("gateway → NLU parsed (queue + parse)", "final_transcript", "parsed"),
     ("parsed → dispatched (understood reply, permission)", "parsed", "dispatched"),
     ("dispatched → committed (owning service)", "dispatched", "committed"),
     ("committed → gateway (reply stream)", "committed", "delivered"),
     ("gateway → client", "delivered", "received"),
+)
+LEGS: tuple[Leg, ...] = (("client → gateway", "sent", "final_transcript"), *SERVER_LEGS)
+VOICE_LEGS: tuple[Leg, ...] = (
+    ("end of speech → final transcript (ASR endpoint + decode)", "sent", "final_transcript"),
+    *SERVER_LEGS,
 )
 
 
@@ -31,10 +39,11 @@ LEGS = (
 class Sample:
     latency_s: float
     status: str
-    sent_ns: int
+    sent_ns: int  # the command sent, or for speech the end of speech (wall clock)
     received_ns: int
     timings: list[tuple[str, int]]
     done_at: float = field(default_factory=time.perf_counter)
+    heard_as_said: bool | None = None  # spoken turns: the final transcript was exactly the words said
 
 
 @dataclass
@@ -55,8 +64,11 @@ class Report:
     workload: str
     concurrency: int
     rate_limit: float
+    leg_spec: tuple[Leg, ...] = LEGS
+    latency_label: str = "end-to-end latency"
     samples: list[Sample] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
+    mishearings: Counter[str] = field(default_factory=Counter)  # "said → heard" of spoken turns
     error_codes: Counter[str] = field(default_factory=Counter)
     started_at: float = 0.0
     total_s: float = 0.0
@@ -89,11 +101,11 @@ class Report:
 
     def legs(self) -> dict[str, dict[str, float]]:
         """Per leg: count, average, p50, p99 in ms, over the samples that carry both stages."""
-        values: dict[str, list[float]] = {name: [] for name, _a, _b in LEGS}
+        values: dict[str, list[float]] = {name: [] for name, _a, _b in self.leg_spec}
         for sample in self.samples:
             at = dict(sample.timings)
             at["sent"], at["received"] = sample.sent_ns, sample.received_ns
-            for name, start, end in LEGS:
+            for name, start, end in self.leg_spec:
                 if start in at and end in at:
                     values[name].append((at[end] - at[start]) / 1e6)
         out: dict[str, dict[str, float]] = {}
@@ -104,15 +116,24 @@ class Report:
                     "count": len(legs),
                     "average_ms": sum(legs) / len(legs),
                     "p50_ms": percentile(legs, 50),
+                    "p95_ms": percentile(legs, 95),
                     "p99_ms": percentile(legs, 99),
                 }
         return out
 
+    def transcripts(self) -> dict[str, Any] | None:
+        """Spoken turns: how many were heard exactly as said (None for text)."""
+        judged = [s.heard_as_said for s in self.samples if s.heard_as_said is not None]
+        if not judged:
+            return None
+        return {"spoken": len(judged), "heard_as_said": sum(judged), "misheard": dict(self.mishearings.most_common(10))}
+
     def to_dict(self) -> dict[str, Any]:
         latencies = sorted(s.latency_s * 1000 for s in self.samples)
         count = len(latencies)
-        return {
+        out: dict[str, Any] = {
             "workload": self.workload,
+            "latency": self.latency_label,
             "concurrency": self.concurrency,
             "rate_limit_rps": self.rate_limit,
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started_at)),
@@ -128,6 +149,9 @@ class Report:
             "error_distribution": dict(self.errors.most_common()),
             "stages": self.legs(),
         }
+        if (transcripts := self.transcripts()) is not None:
+            out["transcripts"] = transcripts
+        return out
 
 
 def histogram(sorted_ms: list[float], buckets: int = 10) -> list[dict[str, float]]:
@@ -150,6 +174,7 @@ def print_summary(report: Report) -> None:
         f"  Workload:\t{d['workload']}, {d['concurrency']} sessions"
         + (f", -r {d['rate_limit_rps']:g}" if d["rate_limit_rps"] else "")
     )
+    print(f"  Latency:\t{d['latency']}")
     print(f"  Count:\t{d['count']}")
     print(f"  Total:\t{d['total_s']:.2f} s")
     print(f"  Slowest:\t{d['slowest_ms']:.2f} ms")
@@ -171,33 +196,69 @@ def print_summary(report: Report) -> None:
         print("\nError distribution:")
         for message, count in d["error_distribution"].items():
             print(f"  [{count}]\t{message}")
+    if "transcripts" in d:
+        t = d["transcripts"]
+        print(f"\nTranscripts:\t{t['heard_as_said']} of {t['spoken']} heard exactly as said")
+        for misheard, count in t["misheard"].items():
+            print(f"  [{count}]\t{misheard}")
     if d["stages"]:
         print("\nPer-stage breakdown (ms):")
-        print(f"  {'leg':50} {'avg':>8} {'p50':>8} {'p99':>8}")
+        print(f"  {'leg':56} {'avg':>8} {'p50':>8} {'p95':>8} {'p99':>8}")
         for name, leg in d["stages"].items():
-            print(f"  {name:50} {leg['average_ms']:8.2f} {leg['p50_ms']:8.2f} {leg['p99_ms']:8.2f}")
+            print(
+                f"  {name:56} {leg['average_ms']:8.2f} {leg['p50_ms']:8.2f} {leg['p95_ms']:8.2f} {leg['p99_ms']:8.2f}"
+            )
 
 
-def write_png(report: Report, path: str) -> None:
-    """Latency histogram with the p50/p99 marked (matplotlib, no display needed)."""
+def write_png(report: Report, path: str, peer: Report | None = None, target_ms: float = 0.0) -> None:
+    """Latency histogram with p50/p95/p99 marked (matplotlib, no display needed).
+
+    `peer`, when given, is drawn as a dark outline on the same bins (e.g. the ASR alone on
+    the same audio, so the gateway's share shows as the gap); `target_ms` as a black line.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     latencies = sorted(s.latency_s * 1000 for s in report.samples)
+    peer_latencies = sorted(s.latency_s * 1000 for s in peer.samples) if peer else []
+    everything = latencies + peer_latencies
+    bins = (
+        60
+        if not everything
+        else [min(everything) + i * (max(everything) - min(everything) or 1) / 60 for i in range(61)]
+    )
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
-    ax.hist(latencies, bins=60, color="#3b7dd8")
-    for p, color in ((50, "#2a9d4b"), (99, "#d62728")):
+    ax.hist(
+        latencies,
+        bins=bins,
+        color="#3b7dd8",
+        label=f"{report.latency_label} ({len(latencies)})" if peer_latencies else None,
+    )
+    if peer is not None and peer_latencies:  # an outline on top, so neither hides the other
+        ax.hist(
+            peer_latencies,
+            bins=bins,
+            histtype="step",
+            color="#333333",
+            linewidth=1.4,
+            label=f"{peer.workload}: {peer.latency_label} ({len(peer_latencies)})",
+        )
+    for p, color in ((50, "#2a9d4b"), (95, "#e08a00"), (99, "#d62728")):
         value = percentile(latencies, p)
         ax.axvline(value, color=color, linestyle="--", label=f"p{p} {value:.1f} ms")
+    if target_ms:
+        ax.axvline(target_ms, color="black", linewidth=1.5, label=f"target {target_ms:g} ms")
     d = report.to_dict()
     ax.set_title(
-        f"shopvoice loadtest: {d['workload']}, {d['count']} commands, {d['rps']:.0f} rps, {report.concurrency} sessions"
+        f"shopvoice loadtest: {d['count']} commands, {d['rps']:.3g} rps, {report.concurrency} sessions\n"
+        f"{d['workload']}",
+        fontsize=10,
     )
-    ax.set_xlabel("end-to-end latency (ms)")
+    ax.set_xlabel(f"{report.latency_label} (ms)")
     ax.set_ylabel("commands")
-    ax.legend()
+    ax.legend(fontsize=8, loc="upper right", framealpha=0.8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -3,13 +3,13 @@
 Each of the -c workers holds one Converse session and says one command at a
 time (closed loop, as ghz does), optionally paced so that all workers together
 send at most -r commands per second. A turn's latency runs from the moment the
-client sends it to the moment its terminal reply arrives; the result's stage
-timings split it (report.py). The run stops after -n turns or -z seconds.
+client has sent its command (a typed text; the last chunk of speech of a spoken
+one) to the moment its terminal reply arrives; the result's stage timings split
+it (loadreport.py). The run stops after -n turns or -z seconds.
 
-What is said comes from a `Workload`. Text now (set_price commands against the
-demo shop's SKUs, since that is what the NLU carries out today); an audio mode
-plugs in as another `Workload` whose `turn` streams real-time-paced AudioChunks
-instead of one TextInput, with no change to workers, pacing or reporting.
+What is said comes from a `Workload`: typed set_price commands against the demo
+shop's SKUs (--mode text), or synthesised spoken commands streamed live at
+real-time pace through the gateway's ASR (--mode voice, loadvoice.py).
 """
 
 from __future__ import annotations
@@ -27,18 +27,26 @@ from typing import Protocol
 
 import grpc
 
-from shopvoice.cli import demo_shop
+from shopvoice.cli import demo_shop, loadvoice
 from shopvoice.cli.client import Conversation, Turn
-from shopvoice.cli.loadreport import Report, Sample, print_summary, write_png
+from shopvoice.cli.loadreport import LEGS, Leg, Report, Sample, print_summary, write_png
+from shopvoice.cli.loadvoice import DEFAULT_VOICES
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 
 RETRY_CAP_S = 2.0
 
 
 class Workload(Protocol):
-    """What one turn says and how: text now, real-time audio later."""
+    """What one turn says and how, and how its latency splits into legs."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def leg_spec(self) -> tuple[Leg, ...]: ...
+
+    @property
+    def latency_label(self) -> str: ...
 
     async def turn(self, conversation: Conversation, index: int) -> Turn: ...
 
@@ -50,6 +58,8 @@ class SetPriceText:
     skus: Sequence[str] = tuple(p.sku for p in demo_shop.PRODUCTS)
     name: str = "text:set_price"
     rng: random.Random = field(default_factory=lambda: random.Random(7))
+    leg_spec: tuple[Leg, ...] = LEGS
+    latency_label: str = "end-to-end latency"
 
     def text(self, index: int) -> str:
         sku = self.skus[index % len(self.skus)]
@@ -108,7 +118,13 @@ class Runner:
         self.plan = plan
         self.workload = workload
         self.progress = progress
-        self.report = Report(workload=workload.name, concurrency=plan.concurrency, rate_limit=plan.rate_per_s)
+        self.report = Report(
+            workload=workload.name,
+            concurrency=plan.concurrency,
+            rate_limit=plan.rate_per_s,
+            leg_spec=workload.leg_spec,
+            latency_label=workload.latency_label,
+        )
         self.pacer = Pacer(plan.rate_per_s)
         self.tickets = itertools.count()
         self.deadline = 0.0
@@ -173,10 +189,20 @@ class Runner:
                 self.tally_started = began  # the totals (and rps) count from here
             turn = await self.workload.turn(conversation, ticket)
             latency = time.perf_counter() - began
+            received_ns = turn.answered_ns or time.time_ns()
+            heard_as_said = None
+            if turn.speech_end_ns:  # spoken: the wait starts when the speaker stops
+                sent_ns = turn.speech_end_ns
+                latency = (received_ns - sent_ns) / 1e9
+                heard_as_said = turn.transcript == turn.text
+                if not heard_as_said and ticket >= self.plan.skip_first:
+                    self.report.mishearings[f"{turn.text} → {turn.transcript or '(nothing)'}"] += 1
             result = turn.result
             timings = [(t.stage, t.at_unix_nanos) for t in result.timings] if result is not None else []
             if ticket >= self.plan.skip_first:
-                self.report.add(Sample(latency, result_status(turn), sent_ns, time.time_ns(), timings))
+                self.report.add(
+                    Sample(latency, result_status(turn), sent_ns, received_ns, timings, heard_as_said=heard_as_said)
+                )
         return False
 
     async def _failed(self, exc: grpc.aio.AioRpcError) -> bool:
@@ -224,6 +250,12 @@ def parse_duration(text: str) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Concurrent sessions through the gateway, closed loop (as ghz): a ghz-style summary, a per-stage "
+        "breakdown, -O json, --png. --mode text types set_price commands; --mode voice synthesises --clips "
+        "spoken commands (espeak-ng, --voices) once and streams them live at real-time pace in --chunk-ms "
+        "chunks, then silence until the result, measuring from the end of speech to the result."
+    )
     parser.add_argument("--gateway", default=os.environ.get("SHOPVOICE_GATEWAY", "127.0.0.1:50051"))
     parser.add_argument("-c", "--concurrency", type=int, default=50, help="concurrent sessions (default 50)")
     parser.add_argument("-n", "--total", type=int, default=0, help="stop after this many commands")
@@ -239,9 +271,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--skus",
         default=",".join(p.sku for p in demo_shop.PRODUCTS),
-        help="comma-separated SKUs the set_price commands spread over (default: the demo shop's five)",
+        help="comma-separated SKUs the commands spread over (default: the demo shop's five)",
     )
-    parser.add_argument("--mode", default="text", choices=("text",), help="text now; audio comes with the ASR")
+    parser.add_argument(
+        "--mode",
+        default="text",
+        choices=("text", "voice"),
+        help="text: typed set_price commands; voice: spoken stock/product commands through the ASR, live",
+    )
+    voice = parser.add_argument_group("voice mode (--mode voice; needs espeak-ng and sox, and a gateway with an ASR)")
+    voice.add_argument(
+        "--clips", type=int, default=24, help="distinct spoken commands synthesised at start (default 24)"
+    )
+    voice.add_argument(
+        "--voices",
+        default=",".join(DEFAULT_VOICES),
+        help=f"comma-separated espeak-ng voices the clips rotate through (default {','.join(DEFAULT_VOICES)})",
+    )
+    voice.add_argument(
+        "--chunk-ms",
+        type=int,
+        default=100,
+        help="audio per message, sent at real-time pace (default 100, as Riva clients)",
+    )
     parser.add_argument(
         "--skip-first",
         type=int,
@@ -255,9 +307,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress line")
 
 
-def run_command(args: argparse.Namespace) -> int:
-    duration = parse_duration(args.duration) if args.duration else (0.0 if args.total else 10.0)
-    plan = Plan(
+class OptionError(ValueError):
+    """Options that cannot make a run: says which and why."""
+
+
+def plan_from(args: argparse.Namespace) -> Plan:
+    for name, value, least in (
+        ("-c/--concurrency", args.concurrency, 1),
+        ("-n/--total", args.total, 0),
+        ("--users", args.users, 1),
+        ("--connections", args.connections, 1),
+        ("--skip-first", args.skip_first, 0),
+    ):
+        if value < least:
+            raise OptionError(f"{name} must be at least {least} (got {value})")
+    if args.rps < 0 or args.timeout <= 0:
+        raise OptionError("-r/--rps must be 0 or more and --timeout more than 0")
+    try:
+        duration = parse_duration(args.duration) if args.duration else (0.0 if args.total else 10.0)
+    except ValueError:
+        raise OptionError(f"-z/--duration {args.duration!r} is not a duration such as 30s, 2m or 500ms") from None
+    if duration < 0:
+        raise OptionError(f"-z/--duration must not be negative (got {args.duration})")
+    return Plan(
         target=args.gateway,
         tokens=mint_tokens(args.merchant, args.role, args.users),
         concurrency=args.concurrency,
@@ -268,16 +340,54 @@ def run_command(args: argparse.Namespace) -> int:
         connections=args.connections,
         skip_first=args.skip_first,
     )
-    workload = SetPriceText(skus=[sku.strip().upper() for sku in args.skus.split(",") if sku.strip()])
-    report = asyncio.run(Runner(plan, workload, progress=not args.quiet).run())
+
+
+def workload_from(args: argparse.Namespace) -> Workload:
+    """The workload the options ask for; a voice workload synthesises its clips here, once."""
+    skus = [sku.strip().upper() for sku in args.skus.split(",") if sku.strip()]
+    if not skus:
+        raise OptionError("--skus names no SKU")
+    if args.mode == "text":
+        return SetPriceText(skus=skus)
+    voices = [v.strip() for v in args.voices.split(",") if v.strip()]
+    try:
+        loadvoice.check_options(args.clips, voices, args.chunk_ms)
+        if not args.quiet:
+            print(f"synthesising {args.clips} spoken commands …", file=sys.stderr, flush=True)
+        clips = loadvoice.synthesise(skus, args.clips, voices)
+    except loadvoice.VoiceSetupError as exc:
+        raise OptionError(str(exc)) from None
+    return loadvoice.SpokenCommands(clips, args.chunk_ms)
+
+
+def show(report: Report, args: argparse.Namespace, peer: Report | None = None, target_ms: float = 0.0) -> None:
+    """The summary (or JSON) on stdout, and the PNG when asked for."""
     if args.output == "json":
         import json
 
-        print(json.dumps(report.to_dict(), indent=2))
+        out = report.to_dict()
+        if peer is not None:
+            out["peer"] = peer.to_dict()
+        print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         print_summary(report)
     if args.png:
-        write_png(report, args.png)
+        write_png(report, args.png, peer, target_ms)
         if args.output != "json":
             print(f"\nLatency histogram: {args.png}")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    try:
+        plan = plan_from(args)
+        workload = workload_from(args)
+    except OptionError as exc:
+        print(f"shopvoice loadtest: {exc}", file=sys.stderr)
+        return 2
+    report = asyncio.run(Runner(plan, workload, progress=not args.quiet).run())
+    show(report, args)
+    return exit_code(report)
+
+
+def exit_code(report: Report) -> int:
     return 0 if report.samples and not report.error_count else 1
