@@ -51,7 +51,7 @@ bench-catalog: $(STAMP) ## SetPrice/AdjustStock throughput over gRPC vs pgbench,
 bench-nlu: $(STAMP) ## the NLU fast path vs hassil on the same sentences, 10,000 products loaded
 	$(PY) bench/nlu_bench.py
 
-bench-gateway: $(STAMP) ## 50 sessions, 200 set_price/s for 30 s through an isolated local stack; summary + .run/bench-gateway.png
+bench-gateway: $(STAMP) ## 50 sessions, 200 price changes/s (each committed) for 30 s through an isolated local stack; summary + .run/bench-gateway.png
 	$(PY) bench/gateway_loadtest.py -c 50 -r 200 -z 30s --skip-first 1000 --png .run/bench-gateway.png
 
 bench-gateway-voice: $(STAMP) ## 16 live spoken sessions at real-time pace for 60 s (ASR alone on the same clips first); end of speech to result, .run/bench-gateway-voice.png

@@ -105,6 +105,32 @@ def test_the_command_prints_json_and_writes_the_png(
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def price(stack: Stack, sku: str) -> str:
+    with grpc.insecure_channel(f"127.0.0.1:{stack.ports['catalog']}") as channel:
+        product = catalog_pb2_grpc.CatalogServiceStub(channel).GetProduct(
+            catalog_pb2.GetProductRequest(merchant_id=demo_shop.MERCHANT_ID, sku=sku), timeout=10
+        )
+    [variant] = [v for v in product.variants if v.sku == sku]
+    return f"{variant.price.units}.{variant.price.nanos // 10_000_000:02d}"
+
+
+def test_typed_turns_commit_price_changes_that_leave_prices_where_they_were(voice_stack: Stack) -> None:
+    skus = ("A100", "B200")
+    before = {sku: price(voice_stack, sku) for sku in skus}
+    # 8 turns over 2 SKUs: each SKU gets 5% up, 4.76% down, up, down.
+    args = loadtest_args("--gateway", voice_stack.gateway, "-c", "1", "-n", "8", "--skus", ",".join(skus), "--quiet")
+    workload = loadtest.workload_from(args)
+
+    report = asyncio.run(loadtest.Runner(loadtest.plan_from(args), workload, progress=False).run())
+
+    assert report.error_count == 0, report.errors
+    # Every turn is a committed write, not a confirmation prompt.
+    assert [s.status for s in report.samples] == ["OK"] * 8
+    after = {sku: price(voice_stack, sku) for sku in skus}
+    for sku in skus:  # back within a cent or two of where they were (rounding to the cent)
+        assert abs(float(after[sku]) - float(before[sku])) <= 0.05, (sku, before[sku], after[sku])
+
+
 def test_the_asr_alone_peer_measures_the_same_clips(voice_stack: Stack) -> None:
     clips = loadvoice.synthesise([p.sku for p in demo_shop.PRODUCTS], 2, ["en-us"])
     report = asyncio.run(
