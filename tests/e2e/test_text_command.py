@@ -111,5 +111,7 @@ def test_an_utterance_id_of_another_shop_gets_its_own_answer(stack: Stack) -> No
     assert mine.result is not None and "45.00" in mine.result.message
     assert other.result is not None and "47.00" in other.result.message, other.messages
     with psycopg.connect(stack.database_url) as conn:
-        row = conn.execute("SELECT price FROM catalog.variants WHERE merchant_id = 'other-shop' AND sku = 'E15'").fetchone()
+        row = conn.execute(
+            "SELECT price FROM catalog.variants WHERE merchant_id = 'other-shop' AND sku = 'E15'"
+        ).fetchone()
     assert row is not None and Decimal(row[0]) == Decimal("47")
