@@ -41,6 +41,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from shopvoice import db, outbox
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
 from shopvoice.common.v1.money_pb2 import Money
@@ -96,22 +97,43 @@ def make_pgbench_table(url: str) -> None:
         conn.execute("INSERT INTO public.bench_rows SELECT g, 0 FROM generate_series(1, %s) g", (ROWS,))
 
 
-def run_pgbench(url: str, clients: int, seconds: int) -> tuple[float, float]:
-    """pgbench -c CLIENTS with a custom one-statement UPDATE transaction; returns tps and the machine's busy share."""
+# The peer of the issue: a single-row UPDATE transaction.
+UPDATE_SCRIPT = f"\\set id random(1, {ROWS})\nUPDATE public.bench_rows SET value = value + 1 WHERE id = :id;\n"
+# The catalog's own SetPrice statement (fastpath.CHANGE) with pgbench as its client:
+# what Postgres alone allows for the catalog's writes, with no gRPC and no Python.
+SET_PRICE_SQL_SCRIPT = (
+    f"\\set n random(0, {ROWS - 1})\n\\set cents random(1, 99999)\n"
+    "SELECT * FROM apply_variant_change(:merchant, gen_random_uuid()::text, 'SetPrice', '\\x00'::bytea,"
+    " 'B' || lpad(:n::text, 4, '0'), NULL, :cents / 100.0, '{CNY}', '{2}', 1000000, NULL, NULL, 1000000,"
+    " gen_random_uuid(), '', '', decode(:head, 'hex'), gen_random_uuid(), :stream);\n"
+)
+
+
+def run_pgbench(
+    url: str, clients: int, seconds: int, script_text: str = UPDATE_SCRIPT, catalog_stream: str = ""
+) -> tuple[float, float]:
+    """pgbench -c CLIENTS running one custom transaction; returns tps and the machine's busy share.
+
+    With `catalog_stream`, as the catalog's sessions do (its role, its schema,
+    prepared statements), with the variables SET_PRICE_SQL_SCRIPT needs."""
     info = psycopg.conninfo.conninfo_to_dict(url)
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
-        script.write(f"\\set id random(1, {ROWS})\nUPDATE public.bench_rows SET value = value + 1 WHERE id = :id;\n")
+        script.write(script_text)
     env = {**os.environ, "PGPASSWORD": str(info.get("password") or "")}
     args = [PGBENCH, "-n", "-c", str(clients), "-j", "2", "-T", str(seconds), "-f", script.name]
     args += ["-h", str(info.get("host", "127.0.0.1")), "-p", str(info.get("port", 5432))]
     args += ["-U", str(info.get("user", "postgres")), str(info["dbname"])]
+    if catalog_stream:
+        env["PGOPTIONS"] = db.session_options("catalog")
+        head = outbox.new_event(MERCHANT).SerializeToString().hex()
+        args += ["-M", "prepared", "-D", f"merchant={MERCHANT}", "-D", f"head={head}", "-D", f"stream={catalog_stream}"]
     busy0, total0 = machine_busy()
-    out = subprocess.run(args, capture_output=True, text=True, env=env, check=True).stdout
+    done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
     busy1, total1 = machine_busy()
     os.unlink(script.name)
-    match = re.search(r"tps = ([\d.]+)", out)
-    if not match:
-        raise SystemExit(f"could not read pgbench's tps from:\n{out}")
+    match = re.search(r"tps = ([\d.]+)", done.stdout)
+    if done.returncode or not match or "failed transactions: 0 " not in done.stdout:
+        raise SystemExit(f"pgbench failed:\n{done.stdout}\n{done.stderr}")
     return float(match.group(1)), (busy1 - busy0) / (total1 - total0)
 
 
@@ -312,6 +334,8 @@ def main() -> None:
                 finally:
                     proc.stop()
         pgbench.append(run_pgbench(url, args.clients, args.seconds))
+        stream = f"bench{uuid.uuid4().hex[:8]}:events:catalog"  # never relayed: no catalog runs now
+        ceiling = run_pgbench(url, args.clients, args.seconds, SET_PRICE_SQL_SCRIPT, stream)
 
     # The peer is measured before and after the catalog runs; the ratio is to their mean.
     pg_tps = statistics.mean(tps for tps, _ in pgbench)
@@ -325,6 +349,7 @@ def main() -> None:
     )
     for label, (tps, busy) in zip(("pgbench before", "pgbench after"), pgbench, strict=True):
         print(f"{label:17}{tps:>8.0f}{tps / pg_tps:>11.2f}{'':>8}{'':>8}{busy:>9.0%}")
+    print(f"{'pgbench SetPrice':17}{ceiling[0]:>8.0f}{ceiling[0] / pg_tps:>11.2f}{'':>8}{'':>8}{ceiling[1]:>9.0%}")
     for name, r in results.items():
         p50, p99 = percentile(r.latencies, 50) * 1000, percentile(r.latencies, 99) * 1000
         postgres = f"{r.postgres_us:>9.0f}" if r.postgres_us is not None else f"{'n/a':>9}"
