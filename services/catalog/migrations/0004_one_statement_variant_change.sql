@@ -1,5 +1,5 @@
 -- SetPrice, SetStock and AdjustStock in one statement, so in one round trip and,
--- run in autocommit, one transaction: `apply_variant_change` replaces 0003's
+-- run in autocommit, one transaction: `apply_variant_change` supersedes 0003's
 -- `change_variant` and also writes what services/catalog/fastpath.py wrote in a
 -- second statement: the history row, the outbox event and the stored reply.
 --
@@ -106,7 +106,8 @@ CREATE TYPE variant_change AS (
     product_version bigint, created_at timestamptz, updated_at timestamptz
 );
 
-DROP FUNCTION change_variant(text, text, text, bytea, text, bigint, numeric, text[], numeric, bigint, bigint, bigint);
+-- 0003's change_variant stays while replicas of the previous version may still
+-- call it during a rolling update; a later migration drops it.
 
 CREATE FUNCTION apply_variant_change(
     p_merchant text,
