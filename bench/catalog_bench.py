@@ -1,21 +1,26 @@
 """Throughput and latency of SetPrice and AdjustStock over gRPC against a real
 catalog process, next to pgbench's single-row UPDATE on the same server, same run.
 
-    PYTHONPATH=. .venv/bin/python bench/catalog_bench.py [--seconds 10] [--clients 32] [--workers 1,2]
+    PYTHONPATH=. .venv/bin/python bench/catalog_bench.py [--seconds 10] [--clients 32] [--client-procs 2] [--workers 1,2]
 
 Postgres: TEST_DATABASE_URL or the local server (as the tests); Redis likewise.
 A fresh database is made for the run and dropped after. Not a test: it prints.
-Each measurement follows a warm-up of --warmup seconds (not counted). For each
---workers value the catalog runs with WORKERS=N. CPU columns: the whole
-machine's busy share during the measurement, and CPU time per call of the
-catalog processes (server), of this driver (client, the 32 gRPC callers) and of
-everything else (Postgres, and whatever else shares the machine).
+pgbench runs before and after the catalog (the ratio is to the mean of the two,
+so a machine that got busier or quieter meanwhile shows in the two rows). For
+each --workers value the catalog runs with WORKERS=N; the gRPC clients run in
+--client-procs processes, so one Python process is not what caps the rate. Each
+measurement follows at least --warmup seconds of calls (not counted). CPU
+columns: the whole machine's busy share during the measurement, and CPU time
+per call of the catalog processes (server), the client processes (client), the
+catalog's Postgres backends (postgres; when the server is local) and everything
+else (WAL writer, Redis, the relay's XADDs, whatever else shares the machine).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import random
 import re
@@ -26,6 +31,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +41,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from shopvoice import db, outbox
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
 from shopvoice.common.v1.money_pb2 import Money
@@ -44,6 +51,7 @@ from tests.support.processes import ServiceProcess
 MERCHANT = "bench"
 PGBENCH = os.environ.get("PGBENCH", "/usr/bin/pgbench")
 ROWS = 1000  # pgbench and the catalog both spread writes over this many rows
+START_MARGIN_S = 3.0  # for the client processes to start and connect; their calls before the window warm up
 
 
 def machine_busy() -> tuple[float, float]:
@@ -70,25 +78,62 @@ def tree_cpu_s(pid: int) -> float:
     return total
 
 
-def run_pgbench(url: str, clients: int, seconds: int) -> tuple[float, float]:
-    """pgbench -c CLIENTS with a custom one-statement UPDATE transaction; returns tps."""
+def backend_pids(url: str) -> list[int]:
+    """The Postgres backends connected to the bench's database (the catalog's pool), if the server is local."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [pid for (pid,) in rows if Path(f"/proc/{pid}").exists()]
+
+
+def backends_cpu_s(pids: list[int]) -> dict[int, float]:
+    return {pid: tree_cpu_s(pid) for pid in pids}
+
+
+def make_pgbench_table(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE public.bench_rows (id int PRIMARY KEY, value bigint NOT NULL)")
         conn.execute("INSERT INTO public.bench_rows SELECT g, 0 FROM generate_series(1, %s) g", (ROWS,))
+
+
+# The peer of the issue: a single-row UPDATE transaction.
+UPDATE_SCRIPT = f"\\set id random(1, {ROWS})\nUPDATE public.bench_rows SET value = value + 1 WHERE id = :id;\n"
+# The catalog's own SetPrice statement (fastpath.CHANGE) with pgbench as its client:
+# what Postgres alone allows for the catalog's writes, with no gRPC and no Python.
+SET_PRICE_SQL_SCRIPT = (
+    f"\\set n random(0, {ROWS - 1})\n\\set cents random(1, 99999)\n"
+    "SELECT * FROM apply_variant_change(:merchant, gen_random_uuid()::text, 'SetPrice', '\\x00'::bytea,"
+    " 'B' || lpad(:n::text, 4, '0'), NULL, :cents / 100.0, '{CNY}', '{2}', 1000000, NULL, NULL, 1000000,"
+    " gen_random_uuid(), '', '', decode(:head, 'hex'), gen_random_uuid(), :stream);\n"
+)
+
+
+def run_pgbench(
+    url: str, clients: int, seconds: int, script_text: str = UPDATE_SCRIPT, catalog_stream: str = ""
+) -> tuple[float, float]:
+    """pgbench -c CLIENTS running one custom transaction; returns tps and the machine's busy share.
+
+    With `catalog_stream`, as the catalog's sessions do (its role, its schema,
+    prepared statements), with the variables SET_PRICE_SQL_SCRIPT needs."""
     info = psycopg.conninfo.conninfo_to_dict(url)
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
-        script.write(f"\\set id random(1, {ROWS})\nUPDATE public.bench_rows SET value = value + 1 WHERE id = :id;\n")
+        script.write(script_text)
     env = {**os.environ, "PGPASSWORD": str(info.get("password") or "")}
     args = [PGBENCH, "-n", "-c", str(clients), "-j", "2", "-T", str(seconds), "-f", script.name]
     args += ["-h", str(info.get("host", "127.0.0.1")), "-p", str(info.get("port", 5432))]
     args += ["-U", str(info.get("user", "postgres")), str(info["dbname"])]
+    if catalog_stream:
+        env["PGOPTIONS"] = db.session_options("catalog")
+        head = outbox.new_event(MERCHANT).SerializeToString().hex()
+        args += ["-M", "prepared", "-D", f"merchant={MERCHANT}", "-D", f"head={head}", "-D", f"stream={catalog_stream}"]
     busy0, total0 = machine_busy()
-    out = subprocess.run(args, capture_output=True, text=True, env=env, check=True).stdout
+    done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
     busy1, total1 = machine_busy()
     os.unlink(script.name)
-    match = re.search(r"tps = ([\d.]+)", out)
-    if not match:
-        raise SystemExit(f"could not read pgbench's tps from:\n{out}")
+    match = re.search(r"tps = ([\d.]+)", done.stdout)
+    if done.returncode or not match or "failed transactions: 0 " not in done.stdout:
+        raise SystemExit(f"pgbench failed:\n{done.stdout}\n{done.stderr}")
     return float(match.group(1)), (busy1 - busy0) / (total1 - total0)
 
 
@@ -133,72 +178,112 @@ def adjust_stock(sku: str) -> pb.AdjustStockRequest:
 
 
 @dataclass
+class Share:
+    """What one client process measured in the window."""
+
+    latencies: list[float]
+    errors: int
+    cpu_s: float
+
+
+REQUESTS: dict[str, Callable[[str], object]] = {"SetPrice": set_price, "AdjustStock": adjust_stock}
+
+
+def client_process(address: str, method: str, skus: list[str], clients: int, window: tuple[float, float]) -> Share:
+    """One client process (started by `spawn`): CLIENTS callers until the window closes."""
+    return asyncio.run(_callers(address, method, skus, clients, window))
+
+
+async def _callers(address: str, method: str, skus: list[str], clients: int, window: tuple[float, float]) -> Share:
+    """Each caller makes one call at a time on its own channel (so SO_REUSEPORT
+    workers each get some); calls started and finished inside the window count."""
+    opens, closes = window
+    make = REQUESTS[method]
+    latencies: list[float] = []
+    errors = 0
+    channels = [grpc.aio.insecure_channel(address) for _ in range(clients)]
+    calls = [getattr(catalog_pb2_grpc.CatalogServiceStub(channel), method) for channel in channels]
+
+    async def caller(call: Callable[..., Any]) -> None:
+        nonlocal errors
+        while (started := time.time()) < closes:
+            try:
+                await call(make(random.choice(skus)), timeout=10)
+            except grpc.aio.AioRpcError:
+                errors += 1
+                continue
+            ended = time.time()
+            if started >= opens and ended <= closes:
+                latencies.append(ended - started)
+
+    try:
+        await asyncio.gather(*(call(make(skus[0]), timeout=10) for call in calls))  # connect every channel
+        tasks = [asyncio.create_task(caller(call)) for call in calls]  # warm-up until the window opens
+        await asyncio.sleep(max(opens - time.time(), 0))
+        cpu0 = time.process_time()
+        await asyncio.gather(*tasks)
+        cpu_s = time.process_time() - cpu0
+    finally:
+        for channel in channels:
+            await channel.close()
+    return Share(latencies, errors, cpu_s)
+
+
+@dataclass
 class Result:
     rate: float  # calls/s
     latencies: list[float]
     machine_busy: float  # share of all CPUs busy
     server_us: float  # catalog processes' CPU µs per call
-    client_us: float  # this driver's CPU µs per call
-    other_us: float  # the rest of the machine's busy CPU µs per call (Postgres, other jobs)
+    client_us: float  # the client processes' CPU µs per call
+    postgres_us: float | None  # the catalog's Postgres backends' CPU µs per call (None: server not local)
+    other_us: float  # the rest of the machine's busy CPU µs per call (WAL writer, Redis, other jobs)
 
 
-async def drive(
+def drive(
     address: str,
+    database_url: str,
     method: str,
-    make: Callable[[str], object],
     skus: list[str],
     clients: int,
+    processes: int,
     seconds: float,
     warmup: float,
     server_pid: int,
 ) -> Result:
-    """CLIENTS concurrent callers, each one call at a time (one channel per caller,
-    so SO_REUSEPORT workers each get some), WARMUP seconds then SECONDS measured."""
-    latencies: list[float] = []
-    errors = 0
-    channels = [grpc.aio.insecure_channel(address) for _ in range(clients)]
-    calls = [getattr(catalog_pb2_grpc.CatalogServiceStub(channel), method) for channel in channels]
-    measuring = False
-
-    async def client(call: Callable[..., Any], stop_at: float) -> None:
-        nonlocal errors
-        while time.perf_counter() < stop_at:
-            request = make(random.choice(skus))
-            started = time.perf_counter()
-            try:
-                await call(request, timeout=10)
-            except grpc.aio.AioRpcError:
-                errors += 1
-                continue
-            if measuring:
-                latencies.append(time.perf_counter() - started)
-
-    try:
-        await asyncio.gather(*(call(make(skus[0]), timeout=10) for call in calls))  # connect every channel
-        await asyncio.gather(*(client(call, time.perf_counter() + warmup) for call in calls))
-        measuring = True
+    """CLIENTS callers spread over PROCESSES client processes; WARMUP seconds, then SECONDS measured."""
+    opens = time.time() + START_MARGIN_S + warmup
+    window = (opens, opens + seconds)
+    spread = [clients // processes + (i < clients % processes) for i in range(processes)]
+    context = multiprocessing.get_context("spawn")  # no fork: gRPC is already initialised here
+    with ProcessPoolExecutor(processes, mp_context=context) as pool:
+        futures = [pool.submit(client_process, address, method, skus, n, window) for n in spread]
+        time.sleep(max(opens - time.time(), 0))
         busy0, total0 = machine_busy()
-        server0, client0 = tree_cpu_s(server_pid), time.process_time()
-        began = time.perf_counter()
-        await asyncio.gather(*(client(call, began + seconds) for call in calls))
-        elapsed = time.perf_counter() - began
+        server0 = tree_cpu_s(server_pid)
+        pids = backend_pids(database_url)
+        backends0 = backends_cpu_s(pids)
+        time.sleep(max(window[1] - time.time(), 0))
         busy1, total1 = machine_busy()
-        server_s, client_s = tree_cpu_s(server_pid) - server0, time.process_time() - client0
-    finally:
-        for channel in channels:
-            await channel.close()
+        server_s = tree_cpu_s(server_pid) - server0
+        backends1 = backends_cpu_s(backend_pids(database_url))
+        shares = [f.result() for f in futures]
+    latencies = [x for share in shares for x in share.latencies]
+    errors = sum(share.errors for share in shares)
     if errors:
         print(f"  {method}: {errors} calls failed", file=sys.stderr)
     n = len(latencies)
-    tick = os.sysconf("SC_CLK_TCK")
-    busy_s = (busy1 - busy0) / tick
+    client_s = sum(share.cpu_s for share in shares)
+    postgres_s = sum(cpu - backends0.get(pid, 0.0) for pid, cpu in backends1.items()) if pids else None
+    busy_s = (busy1 - busy0) / os.sysconf("SC_CLK_TCK")
     return Result(
-        n / elapsed,
+        n / seconds,
         latencies,
         (busy1 - busy0) / (total1 - total0),
         server_s / n * 1e6,
         client_s / n * 1e6,
-        max(busy_s - server_s - client_s, 0) / n * 1e6,
+        postgres_s / n * 1e6 if postgres_s is not None else None,
+        max(busy_s - server_s - client_s - (postgres_s or 0), 0) / n * 1e6,
     )
 
 
@@ -210,6 +295,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="length of each measurement")
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients (pgbench -c too)")
+    parser.add_argument("--client-procs", type=int, default=2, help="processes the gRPC clients are spread over")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of calls before each measurement")
     parser.add_argument("--workers", default="1", help="catalog WORKERS values to measure, comma-separated")
     args = parser.parse_args()
@@ -217,7 +303,8 @@ def main() -> None:
 
     results: dict[str, Result] = {}
     with servers.postgres_admin_url() as admin, servers.redis_url() as redis_url, servers.fresh_database(admin) as url:
-        pg_tps, pg_busy = run_pgbench(url, args.clients, args.seconds)
+        make_pgbench_table(url)
+        pgbench = [run_pgbench(url, args.clients, args.seconds)]
         for workers in worker_counts:
             with tempfile.TemporaryDirectory() as logs:
                 env = {
@@ -232,29 +319,43 @@ def main() -> None:
                 assert proc.proc is not None
                 try:
                     skus = asyncio.run(seed(proc.address))  # replays after the first round
-                    for method, make in (("SetPrice", set_price), ("AdjustStock", adjust_stock)):
-                        results[f"{method} w={workers}"] = asyncio.run(
-                            drive(
-                                proc.address, method, make, skus, args.clients, args.seconds, args.warmup, proc.proc.pid
-                            )
+                    for method in REQUESTS:
+                        results[f"{method} w={workers}"] = drive(
+                            proc.address,
+                            url,
+                            method,
+                            skus,
+                            args.clients,
+                            args.client_procs,
+                            args.seconds,
+                            args.warmup,
+                            proc.proc.pid,
                         )
                 finally:
                     proc.stop()
+        pgbench.append(run_pgbench(url, args.clients, args.seconds))
+        stream = f"bench{uuid.uuid4().hex[:8]}:events:catalog"  # never relayed: no catalog runs now
+        ceiling = run_pgbench(url, args.clients, args.seconds, SET_PRICE_SQL_SCRIPT, stream)
 
+    # The peer is measured before and after the catalog runs; the ratio is to their mean.
+    pg_tps = statistics.mean(tps for tps, _ in pgbench)
     print(
-        f"catalog bench: {args.clients} concurrent clients, {args.seconds} s each after {args.warmup:g} s warm-up,"
-        f" {ROWS} rows, {os.cpu_count()} CPUs (w = catalog WORKERS)"
+        f"catalog bench: {args.clients} concurrent clients in {args.client_procs} processes, {args.seconds} s each"
+        f" after {args.warmup:g} s warm-up, {ROWS} rows, {os.cpu_count()} CPUs (w = catalog WORKERS)"
     )
     print(
         f"{'':17}{'ops/s':>8}{'vs pgbench':>11}{'p50 ms':>8}{'p99 ms':>8}{'CPU busy':>9}"
-        f"{'server':>9}{'client':>9}{'other':>9}  (CPU µs per call)"
+        f"{'server':>9}{'client':>9}{'postgres':>9}{'other':>9}  (CPU µs per call)"
     )
-    print(f"{'pgbench UPDATE':17}{pg_tps:>8.0f}{1.0:>11.2f}{'':>8}{'':>8}{pg_busy:>9.0%}")
+    for label, (tps, busy) in zip(("pgbench before", "pgbench after"), pgbench, strict=True):
+        print(f"{label:17}{tps:>8.0f}{tps / pg_tps:>11.2f}{'':>8}{'':>8}{busy:>9.0%}")
+    print(f"{'pgbench SetPrice':17}{ceiling[0]:>8.0f}{ceiling[0] / pg_tps:>11.2f}{'':>8}{'':>8}{ceiling[1]:>9.0%}")
     for name, r in results.items():
         p50, p99 = percentile(r.latencies, 50) * 1000, percentile(r.latencies, 99) * 1000
+        postgres = f"{r.postgres_us:>9.0f}" if r.postgres_us is not None else f"{'n/a':>9}"
         print(
             f"{name:17}{r.rate:>8.0f}{r.rate / pg_tps:>11.2f}{p50:>8.2f}{p99:>8.2f}{r.machine_busy:>9.0%}"
-            f"{r.server_us:>9.0f}{r.client_us:>9.0f}{r.other_us:>9.0f}"
+            f"{r.server_us:>9.0f}{r.client_us:>9.0f}{postgres}{r.other_us:>9.0f}"
         )
 
 

@@ -94,21 +94,33 @@ async def migrate(database_url: str, schema: str, migrations: Path) -> list[str]
     return applied
 
 
-async def open_pool(database_url: str, schema: str, min_size: int = 2, max_size: int = 10) -> Pool:
+async def open_pool(
+    database_url: str, schema: str, min_size: int = 2, max_size: int = 10, autocommit: bool = False
+) -> Pool:
+    """With `autocommit`, a statement outside `conn.transaction()` is its own
+    transaction: one round trip instead of BEGIN, the statement and COMMIT. Every
+    write of more than one statement must then be inside `conn.transaction()`."""
     pool = Pool(
         database_url,
         connection_class=Conn,
         min_size=min_size,
         max_size=max_size,
-        kwargs={"options": session_options(schema), "row_factory": dict_row},
+        kwargs={"options": session_options(schema), "row_factory": dict_row, "autocommit": autocommit},
         open=False,
     )
     await pool.open(wait=True, timeout=30)
     return pool
 
 
-async def prepare(database_url: str, schema: str, migrations: Path, min_size: int = 2, max_size: int = 10) -> Pool:
+async def prepare(
+    database_url: str,
+    schema: str,
+    migrations: Path,
+    min_size: int = 2,
+    max_size: int = 10,
+    autocommit: bool = False,
+) -> Pool:
     """Everything a service does with Postgres at start: provision, migrate, pool."""
     await provision(database_url, schema)
     await migrate(database_url, schema, migrations)
-    return await open_pool(database_url, schema, min_size, max_size)
+    return await open_pool(database_url, schema, min_size, max_size, autocommit)

@@ -30,8 +30,15 @@ class Catalog:
 
     async def start(self) -> None:
         self.redis = aioredis.from_url(self.settings.redis_url)
+        # Autocommit: the fast path's one statement is its own transaction, and a
+        # read is one round trip; every multi-statement write uses conn.transaction().
         self.pool = await db.prepare(
-            self.settings.database_url, "catalog", MIGRATIONS, self.settings.db_pool_min, self.settings.db_pool_max
+            self.settings.database_url,
+            "catalog",
+            MIGRATIONS,
+            self.settings.db_pool_min,
+            self.settings.db_pool_max,
+            autocommit=True,
         )
 
     async def stop(self) -> None:

@@ -1,19 +1,24 @@
-"""The hot path of SetPrice, SetStock and AdjustStock: two statements per call.
+"""The hot path of SetPrice, SetStock and AdjustStock: one statement per call.
 
 The general path (`Mutations.run` with a `_change_variant` change) takes about
 ten round trips and re-reads the product. Here one call of the SQL function
-`change_variant` (migration 0003) locks the variant, claims the key, checks the
-expected version and the row-dependent rules and updates the row, returning
-the product's rows; one more statement writes the history row, the outbox event
-and the stored response; then commit. Same transaction, same order of checks,
-same errors, same messages:
+`apply_variant_change` (migration 0004), run in autocommit so that it is its own
+transaction, locks the variant, looks up the key, checks the expected version
+and the row-dependent rules, updates the row, writes the history row, the
+outbox event and the key with the rows to replay, and returns the product's
+rows. Same order of checks, same errors, same messages as the general path:
 
 - what can be refused without the row (a missing key, delta 0, a malformed
-  Money, ...) is not tried here: `eligible_*` say no and the general path
-  answers, so its order of checks (lock, claim, version, then rules) holds;
+  Money, ...) is not tried here: `key_ok`, `price_value` and `stock_ok` say no
+  and the general path answers, so its order of checks (lock, claim, version,
+  then rules) holds;
 - a row-dependent refusal comes back as the row, and the general path's own
   check (`validate_price`, `inventory.new_on_hand`) explains it from that row;
-- anything the two disagree on rolls back and goes to the general path.
+  a refusal writes nothing;
+- anything the two disagree on goes to the general path.
+
+Whether a request takes this path depends on the request alone, so a retry
+takes the path its first call took, and finds the first call's rows to replay.
 """
 
 from __future__ import annotations
@@ -21,36 +26,30 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from psycopg import errors as pg_errors
 
 from services.catalog import history, store
-from services.catalog.events import CatalogEvents
 from services.catalog.messages import Row, to_product
 from services.catalog.mutations import expected_version
 from services.catalog.validation import MAX_QUANTITY, require_merchant
-from shopvoice import idempotency
+from shopvoice import idempotency, outbox
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.db import Pool
-from shopvoice.errors import AlreadyExists, FailedPrecondition
-from shopvoice.events.v1.events_pb2 import Event
+from shopvoice.errors import FailedPrecondition
 from shopvoice.money import MINOR_UNITS, MoneyError, format_amount, minor_digits, to_decimal
 
 CHANGE = (
-    "SELECT * FROM change_variant(%(m)s, %(key)s, %(method)s, %(hash)s, %(sku)s, %(expected)s::bigint,"
-    " %(price)s::numeric, %(currencies)s::text[], %(ceiling)s::numeric, %(quantity)s::bigint, %(delta)s::bigint,"
-    " %(max_quantity)s::bigint)"
+    "SELECT * FROM apply_variant_change(%(m)s, %(key)s, %(method)s, %(hash)s, %(sku)s, %(expected)s::bigint,"
+    " %(price)s::numeric, %(currencies)s::text[], %(digits)s::int[], %(ceiling)s::numeric, %(quantity)s::bigint,"
+    " %(delta)s::bigint, %(max_quantity)s::bigint, %(change_id)s::uuid, %(user)s, %(command)s, %(event_head)s,"
+    " %(event_id)s::uuid, %(stream)s)"
 )
-FINISH = (
-    "WITH h AS (INSERT INTO changes (change_id, merchant_id, sku, kind, old_value, new_value, user_id, command_id,"
-    " method, version_after) VALUES (%(change_id)s, %(m)s, %(sku)s, %(kind)s, %(old)s, %(new)s, %(user)s,"
-    " %(command)s, %(method)s, %(version)s)),"
-    " o AS (INSERT INTO outbox (event_id, merchant_id, stream, payload)"
-    " VALUES (%(event_id)s, %(m)s, %(stream)s, %(payload)s))"
-    " UPDATE idempotency_keys SET response = %(response)s WHERE merchant_id = %(m)s AND key = %(key)s"
-)
+# The statement fails on this constraint when a concurrent call took the key
+# with other arguments (see migration 0004).
+KEY_TAKEN = "idempotency_keys_pkey"
 
 
 class Fallback(Exception):
@@ -79,9 +78,12 @@ def stock_ok(quantity: int | None, delta: int | None) -> bool:
 
 
 class FastChanges:
-    def __init__(self, pool: Pool, events: CatalogEvents, max_price: Decimal) -> None:
+    """The fast path over `pool`, whose connections must be in autocommit
+    (`db.open_pool(autocommit=True)`): the one statement is the transaction."""
+
+    def __init__(self, pool: Pool, stream: str, max_price: Decimal) -> None:
         self.pool = pool
-        self.events = events
+        self.stream = stream
         self.max_price = max_price
 
     async def change(
@@ -102,6 +104,7 @@ class FastChanges:
         merchant_id = require_merchant(mutation.merchant_id)
         key = mutation.idempotency_key
         expected = expected_version(mutation)
+        event = outbox.new_event(merchant_id)  # the envelope; the SQL appends the change
         params = {
             "m": merchant_id,
             "key": key,
@@ -111,37 +114,47 @@ class FastChanges:
             "expected": expected,
             "price": price[0] if price else None,
             "currencies": price[1] if price else None,
+            "digits": [MINOR_UNITS[c] for c in price[1]] if price else None,
             "ceiling": self.max_price,
             "quantity": quantity,
             "delta": delta,
             "max_quantity": MAX_QUANTITY,
+            "change_id": uuid.uuid4(),
+            "user": author.user_id,
+            "command": author.command_id,
+            "event_head": event.SerializeToString(),
+            "event_id": event.event_id,
+            "stream": self.stream,
         }
         try:
-            async with self.pool.connection() as conn, conn.transaction():
+            async with self.pool.connection() as conn:
                 cur = await conn.execute(CHANGE, params, prepare=True)
                 rows = await cur.fetchall()
-                first = rows[0]
-                outcome = first["outcome"]
-                if outcome == "replay":
-                    replay = pb.MutationResult.FromString(first["response"])
-                    replay.replayed = True
-                    return replay
-                if outcome != "ok":
-                    self._refuse(outcome, first, key, sku, expected, explain)
-                result, finish = self._finish(merchant_id, key, method, sku, author, rows, price)
-                await conn.execute(FINISH, finish, prepare=True)
-            return result
         except pg_errors.CheckViolation as exc:  # the schema's guard, as in Mutations.run
             rule = exc.diag.constraint_name
             raise FailedPrecondition(f"refused: the change would break a stock or price rule ({rule})") from exc
-        except pg_errors.UniqueViolation as exc:  # pragma: no cover - no insert of a SKU here
-            raise AlreadyExists("that SKU was just created by another call; choose another SKU") from exc
+        except pg_errors.UniqueViolation as exc:
+            if exc.diag.constraint_name != KEY_TAKEN:
+                raise
+            raise idempotency.IdempotencyKeyReused(
+                f"idempotency key {key!r} was just used by a concurrent request with other arguments; use a new key"
+            ) from exc
+        first = rows[0]
+        outcome = first["outcome"]
+        if outcome == "replay" and first["response"] is not None:  # the first call took the general path
+            result = pb.MutationResult.FromString(first["response"])
+        elif outcome in ("ok", "replay"):
+            result = self._result(merchant_id, sku, rows, price_change=price is not None)
+        else:
+            self._refuse(outcome, first, key, sku, expected, explain)
+        result.replayed = outcome == "replay"
+        return result
 
     @staticmethod
     def _refuse(
         outcome: str, row: Row, key: str, sku: str, expected: int | None, explain: Callable[[Row], object]
-    ) -> None:
-        """Raise what the general path raises for this outcome (the transaction then rolls back)."""
+    ) -> NoReturn:
+        """Raise what the general path raises for this outcome."""
         if outcome == "reused":
             raise idempotency.IdempotencyKeyReused(
                 f"idempotency key {key!r} was already used for a different request ({row['detail']}); use a new key"
@@ -154,47 +167,17 @@ class FastChanges:
             explain(dict(row))
         raise Fallback(outcome)
 
-    def _finish(
-        self,
-        merchant_id: str,
-        key: str,
-        method: str,
-        sku: str,
-        author: history.Author,
-        rows: list[Row],
-        price: tuple[Decimal, list[str]] | None,
-    ) -> tuple[pb.MutationResult, dict[str, Any]]:
-        """The reply, and the parameters of FINISH (history, event, stored reply)."""
-        after = rows[0]
-        currency = after["currency_code"]
-        change_id = str(uuid.uuid4())
-        event: Event
-        if price is not None:
-            kind, old_value, new_value = "price", after["old_price"], price[0]
-            old, new = format_amount(old_value, currency), format_amount(new_value, currency)
-            event = CatalogEvents.price_changed_event(merchant_id, sku, old_value, new_value, currency, change_id)
+    @staticmethod
+    def _result(merchant_id: str, sku: str, rows: list[Row], price_change: bool) -> pb.MutationResult:
+        """The reply, from the rows the change returned (first time or replayed: the same rows, the same reply)."""
+        after = next(r for r in rows if r["sku"] == sku)
+        if price_change:
+            currency = after["currency_code"]
+            old, new = format_amount(after["old_price"], currency), format_amount(after["price"], currency)
             summary = f"{sku} price {old} → {new} {currency}"
         else:
-            kind, on_hand, committed = "stock", after["on_hand"], after["committed"]
-            old, new = str(after["old_on_hand"]), str(on_hand)
-            event = CatalogEvents.stock_changed_event(merchant_id, sku, on_hand, committed, change_id)
-            summary = f"{sku} stock {old} → {on_hand} on hand ({on_hand - committed} available)"
-        result = pb.MutationResult(product=to_product(merchant_id, rows), sku=sku, change_id=change_id, summary=summary)
-        finish = {
-            "change_id": change_id,
-            "m": merchant_id,
-            "sku": sku,
-            "kind": kind,
-            "old": old,
-            "new": new,
-            "user": author.user_id,
-            "command": author.command_id,
-            "method": author.method,
-            "version": after["version"],
-            "event_id": event.event_id,
-            "stream": self.events.stream,
-            "payload": event.SerializeToString(),
-            "response": result.SerializeToString(),
-            "key": key,
-        }
-        return result, finish
+            on_hand, committed = after["on_hand"], after["committed"]
+            summary = f"{sku} stock {after['old_on_hand']} → {on_hand} on hand ({on_hand - committed} available)"
+        return pb.MutationResult(
+            product=to_product(merchant_id, rows), sku=sku, change_id=str(after["change_id"]), summary=summary
+        )

@@ -1,7 +1,9 @@
 """The catalog's gRPC boundary: requests in, domain calls, messages out.
 
 Domain errors raised below become gRPC statuses in `@grpc_boundary`. Every
-mutating call goes through `Mutations.run` (one transaction, idempotency key).
+mutating call is one transaction with its idempotency key: `Mutations.run`, or
+for SetPrice, SetStock and AdjustStock first the one-statement `fastpath`. The
+pool is in autocommit, so a read outside a transaction is one round trip.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self.settings = settings
         self.events = CatalogEvents(f"{settings.stream_prefix}:events:catalog")
         self.mutations = Mutations(pool)
-        self.fast = fastpath.FastChanges(pool, self.events, settings.max_price)
+        self.fast = fastpath.FastChanges(pool, self.events.stream, settings.max_price)
 
     # -- products ---------------------------------------------------------------
 
