@@ -31,7 +31,18 @@ class AsrSettings(ServiceSettings):
     )
     max_recognize_seconds: float = Field(60.0, alias="ASR_MAX_RECOGNIZE_SECONDS", gt=0)
     queue_chunks: int = Field(16, alias="ASR_QUEUE_CHUNKS", ge=1, description="audio messages buffered per stream")
-    decode_threads: int = Field(0, alias="ASR_DECODE_THREADS", ge=0, description="0 = the number of cores")
+    decode_workers: int = Field(
+        0,
+        alias="ASR_DECODE_WORKERS",
+        ge=0,
+        description="decoding processes of the sphinx engine; 0 = the number of cores",
+    )
+    phrase_pause_ms: int = Field(
+        120,
+        alias="ASR_PHRASE_PAUSE_MS",
+        ge=0,
+        description="a pause this long ends an utterance whose words are a whole grammar phrase (0 = off)",
+    )
     interim_interval_ms: int = Field(200, alias="ASR_INTERIM_INTERVAL_MS", ge=20)
     first_message_timeout_s: float = Field(10.0, alias="ASR_FIRST_MESSAGE_TIMEOUT_S", gt=0)
     fallback_confidence: float = Field(
@@ -52,5 +63,5 @@ class AsrSettings(ServiceSettings):
     vocabulary_refresh_s: float = Field(60.0, alias="ASR_VOCABULARY_REFRESH_S", gt=0)
 
     @property
-    def threads(self) -> int:
-        return self.decode_threads or os.cpu_count() or 1
+    def decoding_processes(self) -> int:
+        return self.decode_workers or os.cpu_count() or 1
