@@ -227,10 +227,9 @@ class DecoderHost:
         hypothesis so far is a whole grammar phrase (else None, and the utterance goes on).
 
         padding: silence to decode before closing. Ended after a short pause, the final
-        (lattice) search has too little trailing silence to settle, and measurably drops or
-        adds last words ("... waiting to ship" came back "... waiting"); decoding the rest of
-        the stop window from the pause's own background noise gives the answer the full
-        window would have, without waiting for it in real time.
+        (lattice) search has too little trailing silence to settle, and drops or adds last
+        words ("... waiting to ship" came back "... waiting"); decoding the pause's own
+        background noise once more gives it that silence without waiting for it in real time.
         """
         utterance = self._utterance(stream_id)
         partial = utterance.feed(audio, only_if_complete)
