@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -64,4 +66,18 @@ class AsrSettings(ServiceSettings):
 
     @property
     def decoding_processes(self) -> int:
-        return self.decode_workers or os.cpu_count() or 1
+        return self.decode_workers or usable_cores()
+
+
+def usable_cores(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota (a container's
+    limits.cpu). os.cpu_count() would say 64 on a 64-core node for a pod limited to 2 cores, and one
+    decoding process per core would then run it out of memory."""
+    cores = len(os.sched_getaffinity(0))
+    try:
+        quota, period = cpu_max.read_text().split()
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):  # no cgroup v2 here: the affinity it is
+        pass
+    return cores
