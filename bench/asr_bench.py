@@ -7,7 +7,8 @@ microphone would deliver it: a 100 ms message leaves when its last sample has
 been "spoken" (stream start + its end time), never earlier. Measured:
 
 - RTF per stream: CPU seconds of the whole server (its process and its decoding
-  processes, from /proc) per second of audio, at each N;
+  processes, from /proc) per second of audio, at each N; "decode" is the share
+  of it spent in the decoding processes (the rest is gRPC and endpointing);
 - latency: from the true end of an utterance's speech (stream start + the time of
   its last sample above 5% of the peak, in audio time) to the arrival of its
   final result. It includes waiting for the message that carries the end (up to
@@ -24,7 +25,7 @@ The peer: the same levels against a second server that differs only by the
 environment in --peer (default: ASR_PHRASE_PAUSE_MS=0, i.e. every utterance waits
 out the caller's whole stop window), in the same run.
 
-    PYTHONPATH=. python bench/asr_bench.py [--levels 1,4,8,16,24,32] [--utterances 3] [--peer ENV]
+    PYTHONPATH=. python bench/asr_bench.py [--levels 1,4,8,16,24,32] [--utterances 3] [--chunk-ms 100] [--peer ENV]
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from services.asr import testset
 from tests.asr.support import streaming_config
 from tests.support.processes import ServiceProcess
 
-CHUNK_MS = 100
+CHUNK_MS = 100  # Riva clients' usual message size; --chunk-ms to try others
 STOP_HISTORY_MS = 240  # what the bench asks for: a short stop window, as a voice UI would
 TARGET_P95_MS = 300
 STAGGER_S = 4.0
@@ -68,10 +69,10 @@ def utterance(spoken: testset.Spoken) -> Utterance:
     return Utterance(spoken.text, spoken.samples.astype("<i2").tobytes(), last / testset.RATE)
 
 
-def server_cpu_seconds(pid: int) -> float:
-    """CPU time of the server process and its children (the decoding processes), from /proc."""
+def server_cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time of the server process, and of its children (the decoding processes), from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    own = children = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -79,9 +80,12 @@ def server_cpu_seconds(pid: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:  # gone meanwhile
             continue
-        if int(entry.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if int(entry.name) == pid:
+            own += seconds
+        elif int(fields[1]) == pid:
+            children += seconds
+    return own, children
 
 
 @dataclass
@@ -91,11 +95,11 @@ class StreamResult:
     errors: list[str]
 
 
-def run_stream(address: str, utterances: list[Utterance], out: StreamResult, delay_s: float) -> None:
+def run_stream(address: str, utterances: list[Utterance], out: StreamResult, delay_s: float, chunk_ms: int) -> None:
     """One stream, after delay_s: the utterances back to back at real-time pace; latency per utterance."""
     time.sleep(delay_s)
     asr = riva.client.ASRService(riva.client.Auth(uri=address))
-    step = testset.RATE * 2 * CHUNK_MS // 1000
+    step = testset.RATE * 2 * chunk_ms // 1000
     audio_bytes = b"".join(u.pcm for u in utterances)
     ends: list[float] = []  # audio time of each utterance's speech end
     offset = 0.0
@@ -123,13 +127,13 @@ def run_stream(address: str, utterances: list[Utterance], out: StreamResult, del
             finals.extend((now, r.alternatives[0].transcript) for r in response.results if r.is_final)
     except Exception as exc:  # a refused or failed stream is a result here, not a crash
         out.errors.append(str(exc)[:200])
-    # an utterance's latency: its speech end to the first final after it (a pause may have split it into
-    # several finals; the one that closes it comes after its end, and before the next utterance's end)
+    # an utterance's latency: its speech end to the first final after it and after the previous
+    # utterance's closing final (a pause may have split it into several finals; the one that closes it
+    # comes after its end; under overload it may come after the next utterance's end, still in order)
     closed = 0.0  # when the previous utterance's closing final arrived
     for k, end in enumerate(ends):
         true_end = start + end
-        nxt = start + ends[k + 1] if k + 1 < len(ends) else float("inf")
-        closing = next((t for t, _ in finals if true_end <= t < nxt), None)
+        closing = next((t for t, _ in finals if t >= true_end and t > closed), None)
         if closing is None:
             out.errors.append(f"utterance {k} without a final result")
             continue
@@ -139,25 +143,27 @@ def run_stream(address: str, utterances: list[Utterance], out: StreamResult, del
         closed = closing
 
 
-def level(address: str, pid: int, n: int, pool: list[Utterance], per_stream: int) -> dict[str, Any]:
+def level(address: str, pid: int, n: int, pool: list[Utterance], per_stream: int, chunk_ms: int) -> dict[str, Any]:
     streams = [[pool[(s * per_stream + k) % len(pool)] for k in range(per_stream)] for s in range(n)]
     results = [StreamResult([], 0, []) for _ in streams]
     audio_s = sum(len(u.pcm) for s in streams for u in s) / (2 * testset.RATE)
-    cpu0 = server_cpu_seconds(pid)
+    own0, children0 = server_cpu_seconds(pid)
     rng = random.Random(n)
     threads = [
-        threading.Thread(target=run_stream, args=(address, s, r, rng.uniform(0, STAGGER_S) if n > 1 else 0.0))
+        threading.Thread(target=run_stream, args=(address, s, r, rng.uniform(0, STAGGER_S) if n > 1 else 0.0, chunk_ms))
         for s, r in zip(streams, results, strict=True)
     ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    cpu = server_cpu_seconds(pid) - cpu0
+    own, children = server_cpu_seconds(pid)
+    cpu, decoding = own - own0 + children - children0, children - children0
     latencies = sorted(x for r in results for x in r.latencies)
     p95 = latencies[max(0, int(0.95 * len(latencies)) - 1)] if latencies else float("inf")
     return {
         "rtf": cpu / audio_s,
+        "decoding": decoding / max(cpu, 1e-9),
         "p50_ms": 1000 * statistics.median(latencies) if latencies else float("inf"),
         "p95_ms": 1000 * p95,
         "max_ms": 1000 * latencies[-1] if latencies else float("inf"),
@@ -171,6 +177,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="1,4,8,16,24,32")
     parser.add_argument("--utterances", type=int, default=3, help="utterances per stream")
+    parser.add_argument("--chunk-ms", type=int, default=CHUNK_MS, help="audio per message")
     parser.add_argument("--peer", default="ASR_PHRASE_PAUSE_MS=0", help="env of the peer server ('' = no peer)")
     args = parser.parse_args()
     levels = sorted(int(x) for x in args.levels.split(","))
@@ -180,13 +187,13 @@ def main() -> None:
     if args.peer:
         servers["peer"] = {**base, **dict(item.split("=", 1) for item in args.peer.split(","))}
     print(
-        f"cores: {os.cpu_count()}  chunk: {CHUNK_MS} ms  stop_history: {STOP_HISTORY_MS} ms  "
+        f"cores: {os.cpu_count()}  chunk: {args.chunk_ms} ms  stop_history: {STOP_HISTORY_MS} ms  "
         f"utterances/stream: {args.utterances} (at least {MIN_UTTERANCES} per level)  load average: {os.getloadavg()[0]:.2f}"
     )
     for name, env in servers.items():
         print(f"{name}: {' '.join(f'{k}={v}' for k, v in env.items())}")
     print(
-        f"{'server':>6} {'streams':>7} {'RTF':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'exact':>6} {'errors':>6}"
+        f"{'server':>6} {'streams':>7} {'RTF':>6} {'decode':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'exact':>6} {'errors':>6}"
         "  sustained"
     )
     best = dict.fromkeys(servers, 0)
@@ -202,14 +209,14 @@ def main() -> None:
                 for name, proc in procs.items():
                     assert proc.proc is not None
                     per_stream = max(args.utterances, -(-MIN_UTTERANCES // n))
-                    r = level(proc.address, proc.proc.pid, n, pool, per_stream)
+                    r = level(proc.address, proc.proc.pid, n, pool, per_stream, args.chunk_ms)
                     ok = r["p95_ms"] < TARGET_P95_MS and r["errors"] == 0
                     if not ok:
                         failed.add(name)
                     if name not in failed:
                         best[name] = n
                     print(
-                        f"{name:>6} {n:7d} {r['rtf']:6.3f} {r['p50_ms']:7.0f} {r['p95_ms']:7.0f} {r['max_ms']:7.0f} "
+                        f"{name:>6} {n:7d} {r['rtf']:6.3f} {r['decoding']:6.0%} {r['p50_ms']:7.0f} {r['p95_ms']:7.0f} {r['max_ms']:7.0f} "
                         f"{r['exact']:6.0%} {int(r['errors']):6d}  " + ("yes" if ok else "no"),
                         flush=True,
                     )
