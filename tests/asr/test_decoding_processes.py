@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -86,3 +87,47 @@ def test_a_dead_decoding_process_fails_only_its_streams_and_is_replaced(tmp_path
         assert len(replaced) == 2 and workers[0] not in replaced and workers[1] in replaced
     finally:
         assert proc.stop() == 0, proc.log()[-3000:]
+
+
+def _alive(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not _alive(pid)
+
+
+def test_new_vocabulary_gets_new_processes_and_the_old_ones_finish_their_streams() -> None:
+    from services.asr.engines import sphinx
+    from services.asr.engines.decoder_pool import DecoderPool
+    from services.asr.vocabulary import DEMO_VOCABULARY, Vocabulary
+
+    options = sphinx.DecodingOptions(DEMO_VOCABULARY, False, 100.0, 0.0, decoders=1)
+
+    async def scenario() -> None:
+        pool = DecoderPool(options, workers=1)
+        try:
+            pool.wait_ready(60)
+            old = pool.open(sphinx.GRAMMAR_MODEL)
+            old_pid = await pool.call(old.process, sphinx.ready)
+            await old.start(0)
+            pool.set_vocabulary(Vocabulary(products=(*DEMO_VOCABULARY.products, ("F9", "green hat")), revision=2))
+            assert pool.next_generation is not None
+            await pool.next_generation[0]  # built beside the old process, then swapped in
+            new = pool.open(sphinx.GRAMMAR_MODEL)
+            new_pid = await pool.call(new.process, sphinx.ready)
+            assert new_pid != old_pid
+            # the old stream still decodes on its old process, which ends with its last stream
+            assert await old.feed(b"\0" * 3200, True) == ""
+            assert _alive(old_pid)
+            old.close()
+            assert _gone_within(old_pid, 10)
+            new.close()
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())
