@@ -131,3 +131,12 @@ def test_new_vocabulary_gets_new_processes_and_the_old_ones_finish_their_streams
             await pool.close()
 
     asyncio.run(scenario())
+
+
+def test_decoding_processes_exit_when_the_server_is_killed_outright(tmp_path: Path) -> None:
+    proc = ServiceProcess("asr", {**BASE_ENV, "ASR_DECODE_WORKERS": "2", "ASR_MAX_STREAMS": "2"}, tmp_path).start()
+    assert proc.proc is not None
+    workers = decoding_processes(proc.proc.pid)
+    assert len(workers) == 2
+    proc.kill()  # SIGKILL: no shutdown runs in the server
+    assert all(_gone_within(pid, 10) for pid in workers)

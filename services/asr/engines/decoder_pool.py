@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import itertools
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -58,6 +59,17 @@ class DecodingProcess:
         self.broken = False
         self.retired = False
 
+    def alive(self) -> bool:
+        """False once it is known dead: a call failed, or its pid is gone (so a new stream is not
+        pinned to a process that died between streams)."""
+        if self.broken or not self.ready.done():
+            return not self.broken
+        try:
+            os.kill(self.ready.result(), 0)
+        except (ProcessLookupError, BrokenProcessPool):
+            self.broken = True
+        return not self.broken
+
     def shutdown(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
@@ -78,7 +90,7 @@ class DecoderPool:
 
     def open(self, model: str) -> DecoderStream:
         for i, process in enumerate(self.processes):
-            if process.broken:
+            if not process.alive():
                 self.logger.warning("decoding process died; starting a new one", index=i)
                 self.processes[i] = DecodingProcess(self.options)
         process = min(self.processes, key=lambda p: p.streams)

@@ -17,7 +17,10 @@ new_generic_decoder), so parameter changes land in one place.
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.connection
 import os
+import signal
 import tempfile
 import threading
 import time
@@ -284,9 +287,22 @@ _host: DecoderHost | None = None
 
 
 def serve(options: DecodingOptions) -> None:
-    """The process initializer: build this process's decoders."""
+    """The process initializer: build this process's decoders, and live no longer than the server."""
     global _host
+    # The server decides when decoding stops: Ctrl-C reaches the whole process group, and the
+    # server drains its streams before it shuts the pool down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A server killed outright (SIGKILL, the OOM killer) cannot shut the pool down, and the pool's
+    # queue never reports EOF here (this process holds a writer too): follow the parent instead.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True, name="parent-watch").start()
     _host = DecoderHost(options)
+
+
+def _exit_with(parent_sentinel: int) -> None:
+    multiprocessing.connection.wait([parent_sentinel])
+    os._exit(0)
 
 
 def _the_host() -> DecoderHost:
