@@ -77,7 +77,7 @@ lock: $(STAMP) ## regenerate requirements.lock (pinned, with hashes) from pyproj
 test-asr-spoken: $(STAMP) ## ASR on 200 spoken commands (espeak-ng, clean/20 dB/10 dB), grammar vs generic LM (~5 min)
 	$(PY) -m pytest -m slow -s -q tests/asr/test_spoken_set.py
 
-bench-asr: $(STAMP) ## ASR real-time factor and concurrent real-time streams per process
+bench-asr: $(STAMP) ## ASR real-time factor and concurrent real-time streams per server, next to a peer server
 	$(PY) bench/asr_bench.py
 
 images: ## build every service image tagged with the git sha (REGISTRY=..., PUSH=1)

@@ -1,30 +1,46 @@
-"""ASR benchmark: real-time factor, and how many real-time streams one process sustains.
+"""ASR benchmark: real-time factor per stream, and how many real-time streams one server sustains.
 
 Starts `python -m services.asr` (sphinx engine, built-in phrases), then for each
-concurrency N opens N streams that send spoken commands (espeak-ng) paced in real
-time, 100 ms per message, each followed by silence. Measured:
+concurrency N opens N streams that send spoken commands (espeak-ng, 48 of the
+test set) back to back, each padded with 0.8 s of silence. Audio goes out as a
+microphone would deliver it: a 100 ms message leaves when its last sample has
+been "spoken" (stream start + its end time), never earlier. Measured:
 
-- RTF: the server process's CPU seconds per second of audio (from /proc), at N=1
-  and at each N;
-- latency: from the wall time the last chunk holding speech was sent to the
-  arrival of that utterance's final result. It includes the endpointer's stop
-  window (the bench asks for stop_history=240 ms, stop_threshold 0.9).
+- RTF per stream: CPU seconds of the whole server (its process and its decoding
+  processes, from /proc) per second of audio, at each N; "decode" is the share
+  of it spent in the decoding processes (the rest is gRPC and endpointing);
+- latency: from the true end of an utterance's speech (stream start + the time of
+  its last sample above 5% of the peak, in audio time) to the arrival of its
+  final result. It includes waiting for the message that carries the end (up to
+  one chunk), the endpointer's pause, decoding and gRPC;
+- exact: finals equal to the spoken text (the accuracy the latency was bought at).
 
-A concurrency level is sustained when p95 latency < 300 ms and every stream got a final.
+Streams start at seeded random offsets within the first 4 s, as people do: in
+lockstep, every stream's final would fall due in the same 100 ms.
 
-    PYTHONPATH=. python bench/asr_bench.py [--levels 1,4,8,16,24,32] [--utterances 3]
+A level is sustained when p95 latency < 300 ms and every utterance got a final.
+The bench client runs on the same cores as the server (it is part of the load).
+
+The peer: the same levels against a second server that differs only by the
+environment in --peer (default: ASR_PHRASE_PAUSE_MS=0, i.e. every utterance waits
+out the caller's whole stop window), in the same run.
+
+    PYTHONPATH=. python bench/asr_bench.py [--levels 1,4,8,16,24,32] [--utterances 3] [--chunk-ms 100] [--peer ENV]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import riva.client
@@ -33,76 +49,127 @@ from services.asr import testset
 from tests.asr.support import streaming_config
 from tests.support.processes import ServiceProcess
 
-CHUNK_MS = 100
+CHUNK_MS = 100  # Riva clients' usual message size; --chunk-ms to try others
+STOP_HISTORY_MS = 240  # what the bench asks for: a short stop window, as a voice UI would
+TARGET_P95_MS = 300
+STAGGER_S = 4.0
+MIN_UTTERANCES = 16  # per level, so one stream's p95 is not just its slowest of three
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+@dataclass(frozen=True)
+class Utterance:
+    text: str
+    pcm: bytes
+    speech_end_s: float  # audio time of the last sample above 5% of the peak
 
 
-def run_stream(address: str, utterances: list[bytes], latencies: list[float], errors: list[str]) -> None:
-    """One stream: the utterances back to back, paced in real time; latency per final."""
+def utterance(spoken: testset.Spoken) -> Utterance:
+    x = np.abs(spoken.samples.astype(np.int32))
+    last = int(np.nonzero(x > 0.05 * x.max())[0][-1]) + 1
+    return Utterance(spoken.text, spoken.samples.astype("<i2").tobytes(), last / testset.RATE)
+
+
+def server_cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time of the server process, and of its children (the decoding processes), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    own = children = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if int(entry.name) == pid:
+            own += seconds
+        elif int(fields[1]) == pid:
+            children += seconds
+    return own, children
+
+
+@dataclass
+class StreamResult:
+    latencies: list[float]
+    exact: int
+    errors: list[str]
+
+
+def run_stream(address: str, utterances: list[Utterance], out: StreamResult, delay_s: float, chunk_ms: int) -> None:
+    """One stream, after delay_s: the utterances back to back at real-time pace; latency per utterance."""
+    time.sleep(delay_s)
     asr = riva.client.ASRService(riva.client.Auth(uri=address))
-    speech_end: list[float] = []
-    step = 16_000 * 2 * CHUNK_MS // 1000
+    step = testset.RATE * 2 * chunk_ms // 1000
+    audio_bytes = b"".join(u.pcm for u in utterances)
+    ends: list[float] = []  # audio time of each utterance's speech end
+    offset = 0.0
+    for u in utterances:
+        ends.append(offset + u.speech_end_s)
+        offset += len(u.pcm) / (2 * testset.RATE)
+    start = 0.0
 
     def audio() -> Iterator[bytes]:
+        nonlocal start
         start = time.perf_counter()
-        sent = 0.0
-        for pcm in utterances:
-            x = np.abs(np.frombuffer(pcm, dtype="<i2").astype(np.int32))
-            speech_bytes = 2 * (int(np.nonzero(x > 0.05 * x.max())[0][-1]) + 1)  # the speech's true end
-            for i in range(0, len(pcm), step):
-                target = start + sent
-                delay = target - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                yield pcm[i : i + step]
-                sent += min(step, len(pcm) - i) / 32_000
-                if i < speech_bytes <= i + step:
-                    speech_end.append(time.perf_counter())
+        for i in range(0, len(audio_bytes), step):
+            chunk = audio_bytes[i : i + step]
+            spoken_by = start + (i + len(chunk)) / (2 * testset.RATE)
+            delay = spoken_by - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            yield chunk
 
-    config = streaming_config(stop_history=240, stop_threshold=0.9, words=False)
-    final_times: list[float] = []
+    config = streaming_config(stop_history=STOP_HISTORY_MS, stop_threshold=0.9, words=False)
+    finals: list[tuple[float, str]] = []
     try:
         for response in asr.streaming_response_generator(audio(), config):
-            final_times.extend(time.perf_counter() for r in response.results if r.is_final)
+            now = time.perf_counter()
+            finals.extend((now, r.alternatives[0].transcript) for r in response.results if r.is_final)
     except Exception as exc:  # a refused or failed stream is a result here, not a crash
-        errors.append(str(exc)[:200])
-    # each utterance's latency: its speech end to the first final after it (a pause may have
-    # split the utterance into several finals; the one that closes it comes after its end)
-    for k, end in enumerate(speech_end):
-        nxt = speech_end[k + 1] if k + 1 < len(speech_end) else float("inf")
-        after = [t for t in final_times if end <= t < nxt + 1.0]
-        if after:
-            latencies.append(after[0] - end)
-        else:
-            errors.append(f"utterance {k} without a final result")
+        out.errors.append(str(exc)[:200])
+    # an utterance's latency: its speech end to the first final after it and after the previous
+    # utterance's closing final (a pause may have split it into several finals; the one that closes it
+    # comes after its end; under overload it may come after the next utterance's end, still in order)
+    closed = 0.0  # when the previous utterance's closing final arrived
+    for k, end in enumerate(ends):
+        true_end = start + end
+        closing = next((t for t, _ in finals if t >= true_end and t > closed), None)
+        if closing is None:
+            out.errors.append(f"utterance {k} without a final result")
+            continue
+        out.latencies.append(closing - true_end)
+        heard = " ".join(text for t, text in finals if closed < t <= closing)
+        out.exact += heard == utterances[k].text
+        closed = closing
 
 
-def level(address: str, pid: int, n: int, pool: list[bytes], per_stream: int) -> dict[str, float]:
-    latencies: list[float] = []
-    errors: list[str] = []
+def level(address: str, pid: int, n: int, pool: list[Utterance], per_stream: int, chunk_ms: int) -> dict[str, Any]:
     streams = [[pool[(s * per_stream + k) % len(pool)] for k in range(per_stream)] for s in range(n)]
-    audio_s = sum(len(u) for s in streams for u in s) / 32_000
-    cpu0, wall0 = cpu_seconds(pid), time.perf_counter()
-    threads = [threading.Thread(target=run_stream, args=(address, s, latencies, errors)) for s in streams]
+    results = [StreamResult([], 0, []) for _ in streams]
+    audio_s = sum(len(u.pcm) for s in streams for u in s) / (2 * testset.RATE)
+    own0, children0 = server_cpu_seconds(pid)
+    rng = random.Random(n)
+    threads = [
+        threading.Thread(target=run_stream, args=(address, s, r, rng.uniform(0, STAGGER_S) if n > 1 else 0.0, chunk_ms))
+        for s, r in zip(streams, results, strict=True)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    cpu = cpu_seconds(pid) - cpu0
-    latencies.sort()
+    own, children = server_cpu_seconds(pid)
+    cpu, decoding = own - own0 + children - children0, children - children0
+    latencies = sorted(x for r in results for x in r.latencies)
     p95 = latencies[max(0, int(0.95 * len(latencies)) - 1)] if latencies else float("inf")
     return {
-        "streams": n,
-        "audio_s": audio_s,
-        "wall_s": time.perf_counter() - wall0,
         "rtf": cpu / audio_s,
+        "decoding": decoding / max(cpu, 1e-9),
         "p50_ms": 1000 * statistics.median(latencies) if latencies else float("inf"),
         "p95_ms": 1000 * p95,
-        "errors": len(errors),
+        "max_ms": 1000 * latencies[-1] if latencies else float("inf"),
+        "exact": sum(r.exact for r in results) / (n * per_stream),
+        "errors": sum(len(r.errors) for r in results),
+        "first_error": next((e for r in results for e in r.errors), ""),
     }
 
 
@@ -110,30 +177,58 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="1,4,8,16,24,32")
     parser.add_argument("--utterances", type=int, default=3, help="utterances per stream")
+    parser.add_argument("--chunk-ms", type=int, default=CHUNK_MS, help="audio per message")
+    parser.add_argument("--peer", default="ASR_PHRASE_PAUSE_MS=0", help="env of the peer server ('' = no peer)")
     args = parser.parse_args()
-    levels = [int(x) for x in args.levels.split(",")]
-    pool = [s.samples.tobytes() for s in testset.build(48, seed=23)]
+    levels = sorted(int(x) for x in args.levels.split(","))
+    pool = [utterance(s) for s in testset.build(48, seed=23)]
+    base = {"ASR_PHRASES": "builtin", "ASR_MAX_STREAMS": str(max(levels))}
+    servers = {"server": base}
+    if args.peer:
+        servers["peer"] = {**base, **dict(item.split("=", 1) for item in args.peer.split(","))}
+    print(
+        f"cores: {os.cpu_count()}  chunk: {args.chunk_ms} ms  stop_history: {STOP_HISTORY_MS} ms  "
+        f"utterances/stream: {args.utterances} (at least {MIN_UTTERANCES} per level)  load average: {os.getloadavg()[0]:.2f}"
+    )
+    for name, env in servers.items():
+        print(f"{name}: {' '.join(f'{k}={v}' for k, v in env.items())}")
+    print(
+        f"{'server':>6} {'streams':>7} {'RTF':>6} {'decode':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'exact':>6} {'errors':>6}"
+        "  sustained"
+    )
+    best = dict.fromkeys(servers, 0)
+    failed: set[str] = set()
     with tempfile.TemporaryDirectory() as logs:
-        proc = ServiceProcess(
-            "asr", {"ASR_PHRASES": "builtin", "ASR_MAX_STREAMS": str(max(levels) + 4)}, Path(logs)
-        ).start()
-        assert proc.proc is not None
+        procs = {name: ServiceProcess("asr", env, Path(logs) / name) for name, env in servers.items()}
         try:
-            print(f"cores: {os.cpu_count()}  chunk: {CHUNK_MS} ms  utterances/stream: {args.utterances}")
-            print(f"{'streams':>7} {'RTF':>6} {'p50 ms':>7} {'p95 ms':>7} {'errors':>6}  sustained")
-            best = 0
+            for name, proc in procs.items():
+                (Path(logs) / name).mkdir()
+                proc.start()
+            # level by level, the peer right after the server: both see the same background load
             for n in levels:
-                r = level(proc.address, proc.proc.pid, n, pool, args.utterances)
-                ok = r["p95_ms"] < 300 and r["errors"] == 0
-                best = n if ok else best
-                print(
-                    f"{n:7d} {r['rtf']:6.3f} {r['p50_ms']:7.0f} {r['p95_ms']:7.0f} {int(r['errors']):6d}  "
-                    + ("yes" if ok else "no"),
-                    flush=True,
-                )
-            print(f"most concurrent real-time streams with p95 < 300 ms: {best}")
+                for name, proc in procs.items():
+                    assert proc.proc is not None
+                    per_stream = max(args.utterances, -(-MIN_UTTERANCES // n))
+                    r = level(proc.address, proc.proc.pid, n, pool, per_stream, args.chunk_ms)
+                    ok = r["p95_ms"] < TARGET_P95_MS and r["errors"] == 0
+                    if not ok:
+                        failed.add(name)
+                    if name not in failed:
+                        best[name] = n
+                    print(
+                        f"{name:>6} {n:7d} {r['rtf']:6.3f} {r['decoding']:6.0%} {r['p50_ms']:7.0f} {r['p95_ms']:7.0f} {r['max_ms']:7.0f} "
+                        f"{r['exact']:6.0%} {int(r['errors']):6d}  " + ("yes" if ok else "no"),
+                        flush=True,
+                    )
+                    if r["first_error"]:
+                        print(f"{'':>15}first error: {r['first_error']}")
         finally:
-            proc.stop()
+            for proc in procs.values():
+                if proc.proc is not None:
+                    proc.stop()
+    for name in servers:
+        print(f"{name}: most concurrent real-time streams with p95 < {TARGET_P95_MS} ms: {best[name]}")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

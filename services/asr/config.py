@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -31,7 +33,18 @@ class AsrSettings(ServiceSettings):
     )
     max_recognize_seconds: float = Field(60.0, alias="ASR_MAX_RECOGNIZE_SECONDS", gt=0)
     queue_chunks: int = Field(16, alias="ASR_QUEUE_CHUNKS", ge=1, description="audio messages buffered per stream")
-    decode_threads: int = Field(0, alias="ASR_DECODE_THREADS", ge=0, description="0 = the number of cores")
+    decode_workers: int = Field(
+        0,
+        alias="ASR_DECODE_WORKERS",
+        ge=0,
+        description="decoding processes of the sphinx engine; 0 = the number of cores",
+    )
+    phrase_pause_ms: int = Field(
+        120,
+        alias="ASR_PHRASE_PAUSE_MS",
+        ge=0,
+        description="a pause this long ends an utterance whose words are a whole grammar phrase (0 = off)",
+    )
     interim_interval_ms: int = Field(200, alias="ASR_INTERIM_INTERVAL_MS", ge=20)
     first_message_timeout_s: float = Field(10.0, alias="ASR_FIRST_MESSAGE_TIMEOUT_S", gt=0)
     fallback_confidence: float = Field(
@@ -52,5 +65,19 @@ class AsrSettings(ServiceSettings):
     vocabulary_refresh_s: float = Field(60.0, alias="ASR_VOCABULARY_REFRESH_S", gt=0)
 
     @property
-    def threads(self) -> int:
-        return self.decode_threads or os.cpu_count() or 1
+    def decoding_processes(self) -> int:
+        return self.decode_workers or usable_cores()
+
+
+def usable_cores(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota (a container's
+    limits.cpu). os.cpu_count() would say 64 on a 64-core node for a pod limited to 2 cores, and one
+    decoding process per core would then run it out of memory."""
+    cores = len(os.sched_getaffinity(0))
+    try:
+        quota, period = cpu_max.read_text().split()
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):  # no cgroup v2 here: the affinity it is
+        pass
+    return cores

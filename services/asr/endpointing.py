@@ -6,6 +6,12 @@ start_threshold of the frames in the last start_history ms are speech, and ends
 when stop_threshold of the frames in the last stop_history ms are not. The
 stop_history_eou window is a shorter, earlier "probably done" signal that the
 stream turns into a stable interim result. Zero fields take the defaults below.
+
+One addition, set by the server rather than the caller: after a pause of
+phrase_pause_ms the endpointer reports PAUSE, and the stream ends the utterance
+there if the words so far are a whole phrase of the grammar (phrase_end.py);
+otherwise the caller's stop window runs its course. The stop window stays the
+longest wait, so a caller's EndpointingConfig is never made slower.
 """
 
 from __future__ import annotations
@@ -30,9 +36,10 @@ class EndpointSettings:
     stop_threshold: float = 0.9
     stop_history_eou_ms: int = 240
     stop_threshold_eou: float = 0.95
+    phrase_pause_ms: int = 0  # 0: no PAUSE events
 
     @classmethod
-    def from_riva(cls, config: object) -> EndpointSettings:
+    def from_riva(cls, config: object, phrase_pause_ms: int = 0) -> EndpointSettings:
         """Honour every field the client set; a zero or absent field keeps the default."""
         d = cls()
 
@@ -47,6 +54,7 @@ class EndpointSettings:
             stop_threshold=float(get("stop_threshold", d.stop_threshold)),
             stop_history_eou_ms=int(get("stop_history_eou", d.stop_history_eou_ms)),
             stop_threshold_eou=float(get("stop_threshold_eou", d.stop_threshold_eou)),
+            phrase_pause_ms=phrase_pause_ms,
         )
         for name in ("start_threshold", "stop_threshold", "stop_threshold_eou"):
             if not 0 < getattr(settings, name) <= 1:
@@ -60,6 +68,7 @@ class EndpointSettings:
 class Event(Enum):
     START = "start"  # speech began; the frames of the start window belong to the utterance
     EOU = "eou"  # the short end-of-utterance window fired: likely done
+    PAUSE = "pause"  # phrase_pause_ms of silence: the end, if the words so far are a whole phrase
     END = "end"  # the utterance is over
 
 
@@ -72,9 +81,11 @@ class Endpointer:
         self.start_window: deque[bool] = deque(maxlen=max(1, settings.start_history_ms // FRAME_MS))
         self.stop_window: deque[bool] = deque(maxlen=max(1, settings.stop_history_ms // FRAME_MS))
         self.eou_window: deque[bool] = deque(maxlen=max(1, settings.stop_history_eou_ms // FRAME_MS))
+        self.pause_frames = settings.phrase_pause_ms // FRAME_MS
         self.in_speech = False
         self.eou_sent = False
         self.speech_frames = 0
+        self.silent_run = 0  # non-speech frames since the last speech frame, within an utterance
 
     def is_speech(self, frame: np.ndarray) -> bool:
         if float(np.sqrt(np.mean(frame.astype(np.float64) ** 2))) < MIN_RMS:
@@ -92,16 +103,19 @@ class Endpointer:
                 self.in_speech, self.eou_sent = True, False
                 self.stop_window.clear()
                 self.eou_window.clear()
+                self.silent_run = 0
                 return Event.START
             return None
         self.stop_window.append(not speech)
         self.eou_window.append(not speech)
+        self.silent_run = 0 if speech else self.silent_run + 1
         if len(self.stop_window) == self.stop_window.maxlen and sum(self.stop_window) >= s.stop_threshold * len(
             self.stop_window
         ):
-            self.in_speech = False
-            self.start_window.clear()
+            self.end_here()
             return Event.END
+        if self.pause_frames and self.silent_run == self.pause_frames:
+            return Event.PAUSE
         if (
             not self.eou_sent
             and len(self.eou_window) == self.eou_window.maxlen
@@ -112,6 +126,11 @@ class Endpointer:
         if speech:
             self.eou_sent = False
         return None
+
+    def end_here(self) -> None:
+        """The utterance ended (at END, or at a PAUSE after a whole phrase): wait for speech again."""
+        self.in_speech = False
+        self.start_window.clear()
 
     @property
     def start_frames(self) -> int:

@@ -11,7 +11,7 @@ from services.asr import testset
 from tests.support.processes import ServiceProcess
 
 # Exact-match checks need a fixed phrase set; the NLU's sentences (ASR_PHRASES=auto) are covered separately.
-BASE_ENV = {"ASR_PHRASES": "builtin", "ASR_DECODE_THREADS": "2", "LOG_LEVEL": "INFO"}
+BASE_ENV = {"ASR_PHRASES": "builtin", "ASR_DECODE_WORKERS": "2", "LOG_LEVEL": "INFO"}
 
 
 @pytest.fixture(scope="module")

@@ -65,3 +65,26 @@ def test_silence_and_faint_noise_never_start_an_utterance() -> None:
     faint = rng.normal(0, 20, 16_000 * 3).astype("<i2")  # about -64 dBFS
     assert _events(np.zeros(16_000 * 3, dtype="<i2"), EndpointSettings()) == []
     assert _events(faint, EndpointSettings()) == []
+
+
+def test_a_pause_is_reported_after_phrase_pause_ms_then_the_stop_window_ends_it(spoken_dir: Path) -> None:
+    audio = np.frombuffer(say("undo that", spoken_dir), dtype="<i2")
+    events = _events(audio, EndpointSettings(stop_history_ms=500, phrase_pause_ms=120))
+    kinds = [e for _, e in events]
+    assert kinds == [Event.START, Event.PAUSE, Event.EOU, Event.END]
+    pause_ms, end_ms = events[1][0], events[-1][0]
+    assert end_ms - pause_ms >= 300  # the pause comes well before the 500 ms stop window closes
+    assert [e for _, e in _events(audio, EndpointSettings(stop_history_ms=500))] == [Event.START, Event.EOU, Event.END]
+
+
+def test_ending_at_a_pause_waits_for_speech_again(spoken_dir: Path) -> None:
+    audio = np.frombuffer(say("undo that", spoken_dir) + say("yes confirm", spoken_dir), dtype="<i2")
+    endpointer = Endpointer(EndpointSettings(phrase_pause_ms=120))
+    kinds = []
+    for i in range(len(audio) // FRAME_SAMPLES):
+        event = endpointer.feed(audio[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES])
+        if event is Event.PAUSE:
+            endpointer.end_here()  # what the stream does when the words were a whole phrase
+        if event is not None:
+            kinds.append(event)
+    assert kinds == [Event.START, Event.PAUSE, Event.START, Event.PAUSE]

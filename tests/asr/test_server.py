@@ -62,8 +62,9 @@ def test_interim_results_then_a_final_with_confidence_and_word_times(
     assert starts == sorted(starts) and all(w.end_time > w.start_time for w in alt.words)
     assert 250 <= alt.words[0].start_time <= 600  # the speech begins after 0.3 s of silence
     assert alt.words[-1].end_time <= len(audio) / 32 - 500  # ...and ends before the 0.8 s of trailing silence
-    # audio_processed: the stream time when the endpoint fired, after the last word and its stop window
-    assert alt.words[-1].end_time / 1000 + 0.3 <= final[0].audio_processed <= len(audio) / 32000
+    # audio_processed: the stream time when the endpoint fired, after the last word (a whole phrase of the
+    # grammar ends after a short pause, see test_a_whole_phrase_ends_after_a_short_pause)
+    assert alt.words[-1].end_time / 1000 <= final[0].audio_processed <= len(audio) / 32000
 
 
 def test_two_utterances_in_one_stream_give_two_finals(asr_server: ServiceProcess, spoken_dir: Path) -> None:
@@ -168,3 +169,27 @@ def test_streams_beyond_the_limit_get_resource_exhausted(tmp_path: Path, spoken_
 def _quietly(call: object) -> None:
     with contextlib.suppress(grpc.RpcError):
         call()  # type: ignore[operator]
+
+
+def _speech_end_s(audio: bytes) -> float:
+    x = np.abs(np.frombuffer(audio, dtype="<i2").astype(np.int32))
+    return (int(np.nonzero(x > 0.05 * x.max())[0][-1]) + 1) / 16_000
+
+
+def test_a_whole_phrase_ends_after_a_short_pause(asr_server: ServiceProcess, spoken_dir: Path) -> None:
+    audio = say("what are today's sales", spoken_dir)
+    results = stream(client(asr_server.address), chunks(audio, chunk_ms=20), streaming_config(stop_history=800))
+    final = [r for r in results if r.is_final]
+    assert [r.alternatives[0].transcript for r in final] == ["what are today's sales"]
+    # ASR_PHRASE_PAUSE_MS (120) after the speech, not the 800 ms stop window the caller asked for
+    assert final[0].audio_processed - _speech_end_s(audio) < 0.3
+
+
+def test_a_pause_inside_a_phrase_does_not_end_it(asr_server: ServiceProcess, spoken_dir: Path) -> None:
+    first = say("how many orders", spoken_dir)
+    rest = say("are waiting to ship", spoken_dir)
+    pause = 0.3  # longer than the phrase pause, shorter than the stop window
+    cut = int(16_000 * (_speech_end_s(first) + pause)) * 2
+    audio = first[:cut] + rest[int(16_000 * 0.25) * 2 :]  # rest starts with 0.3 s of silence: keep 0.05 s
+    results = stream(client(asr_server.address), chunks(audio), streaming_config(stop_history=800))
+    assert [r.alternatives[0].transcript for r in results if r.is_final] == ["how many orders are waiting to ship"]

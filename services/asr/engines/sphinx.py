@@ -1,42 +1,40 @@
-"""The CPU engine: pocketsphinx decoding against the command grammar.
+"""The CPU engine's decoding side: pocketsphinx against the command grammar.
+
+Everything here runs inside a decoding process of the ASR server (see
+decoder_pool.py): pocketsphinx's Python binding holds the GIL while it decodes,
+so threads of one process cannot decode on two cores at once, and a crash in its
+C code would take every stream with it.
 
 One decoder per live stream (decoders keep search state between chunks), taken
-from a pool that is rebuilt when the vocabulary changes. Grammar decoders load a
-dictionary of just the grammar's words (about 5 MB each instead of 90 MB); the
-generic language-model decoders are few (one per decode thread) and serve the
-"generic" model and the fallback for speech the grammar does not cover.
+from a pool built with the grammar. Grammar decoders load a dictionary of just
+the grammar's words (about 5 MB each instead of 90 MB); the generic
+language-model decoders are made on first use and serve the "generic" model and
+the fallback for speech the grammar does not cover.
 
-Decoding runs in a thread pool sized to the cores so the event loop keeps
-serving. Note: pocketsphinx's Python binding holds the GIL while decoding, so
-the threads interleave rather than run in parallel; scale with processes.
+Every decoder is constructed in this module (GrammarModel.new_decoder and
+new_generic_decoder), so parameter changes land in one place.
 """
 
 from __future__ import annotations
 
-import asyncio
+import multiprocessing
+import multiprocessing.connection
 import os
+import signal
 import tempfile
 import threading
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import pocketsphinx  # type: ignore[import-untyped]
-from riva.client.proto import riva_asr_pb2 as rasr
 
 from services.asr import grammar, phrases
-from services.asr.audio import AudioError, AudioFormat, Resampler, pcm16
-from services.asr.endpointing import FRAME_MS, FRAME_SAMPLES, Endpointer, EndpointSettings, Event
+from services.asr.endpointing import FRAME_MS
+from services.asr.phrase_end import PhraseEnds
 from services.asr.vocabulary import Vocabulary
 from shopvoice import log
-from shopvoice.errors import InvalidArgument
-
-T = TypeVar("T")
 
 MODEL_DIR = pocketsphinx.get_model_path()
 HMM = os.path.join(MODEL_DIR, "en-us", "en-us")
@@ -124,7 +122,8 @@ class Utterance:
             idx = (self.noise_at + np.arange(len(x))) % len(self.noise)
             self.noise_at = int(idx[-1]) + 1
             samples = np.clip(x + self.noise[idx], -32768, 32767).astype("<i2").tobytes()
-        self.decoder.process_raw(samples, False, False)
+        if samples:  # process_raw refuses an empty buffer
+            self.decoder.process_raw(samples, False, False)
         if self.audio is not None:
             self.audio += samples
         if not partial:
@@ -159,244 +158,175 @@ def read_transcript(decoder: pocketsphinx.Decoder, offset_ms: int, model: str) -
     return Transcript(hyp.hypstr, confidence, words, model)
 
 
-class SphinxEngine:
-    """Grammar-constrained pocketsphinx with a generic language model for free speech."""
+def new_generic_decoder() -> pocketsphinx.Decoder:
+    """A decoder with the full language model (90 MB of dictionary): free speech."""
+    return pocketsphinx.Decoder(hmm=HMM, dict=DICT, lm=LM, cmninit=CMN_PRIOR, loglevel="FATAL")
 
-    languages = LANGUAGES
 
-    def __init__(
-        self,
-        vocabulary: Vocabulary,
-        threads: int,
-        fallback_confidence: float,
-        interim_interval_ms: int,
-        max_silence_seconds: float,
-        use_nlu_phrases: bool = True,
-        comfort_noise_rms: float = 100.0,
-    ) -> None:
-        self.noise = comfort_noise(comfort_noise_rms) if comfort_noise_rms > 0 else None
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sphinx")
-        self.fallback_confidence = fallback_confidence
-        self.interim_interval_s = interim_interval_ms / 1000
-        self.max_silence_seconds = max_silence_seconds
-        self.use_nlu_phrases = use_nlu_phrases
-        self.workdir = Path(tempfile.mkdtemp(prefix="sv-asr-"))
-        self.model = self._compile(vocabulary)
-        self.generic_idle: list[pocketsphinx.Decoder] = []
-        self.generic_lock = threading.Lock()
-        self.generic_slots = threading.Semaphore(threads)
-        self.logger = log.get().bind(component="sphinx")
+def compile_grammar(vocabulary: Vocabulary, use_nlu_phrases: bool, workdir: Path) -> GrammarModel:
+    """The grammar for this vocabulary, with one decoder made now so a broken grammar fails here."""
+    built = grammar.build(phrases.phrases_for(vocabulary, "en-US", use_nlu_phrases), vocabulary, DICT)
+    dict_path = grammar.write_dictionary(DICT, built.words, workdir / f"grammar-{time.monotonic_ns()}.dict")
+    model = GrammarModel(built, dict_path)
+    model.give(model.new_decoder())
+    log.get().info(
+        "grammar compiled",
+        phrases=built.phrases,
+        words=len(built.words),
+        transitions=len(built.transitions),
+        dropped=len(built.dropped),
+    )
+    return model
 
-    def _compile(self, vocabulary: Vocabulary) -> GrammarModel:
-        built = grammar.build(phrases.phrases_for(vocabulary, "en-US", self.use_nlu_phrases), vocabulary, DICT)
-        dict_path = grammar.write_dictionary(DICT, built.words, self.workdir / f"grammar-{time.monotonic_ns()}.dict")
-        model = GrammarModel(built, dict_path)
-        model.give(model.new_decoder())  # fail now, not on the first stream, if the grammar is broken
-        log.get().info(
-            "grammar compiled",
-            phrases=built.phrases,
-            words=len(built.words),
-            transitions=len(built.transitions),
-            dropped=len(built.dropped),
+
+@dataclass(frozen=True)
+class DecodingOptions:
+    """What a decoding process needs to build its decoders (sent to it once, at start)."""
+
+    vocabulary: Vocabulary
+    use_nlu_phrases: bool
+    comfort_noise_rms: float
+    fallback_confidence: float
+    decoders: int  # grammar decoders made up front: making one takes ~170 ms that no stream should wait for
+
+
+@dataclass
+class _Stream:
+    decoder: pocketsphinx.Decoder
+    model: str
+    utterance: Utterance | None = None
+
+
+class DecoderHost:
+    """The decoders of one decoding process, and the streams using them by stream id (blocking calls)."""
+
+    def __init__(self, options: DecodingOptions) -> None:
+        self.options = options
+        self.noise = comfort_noise(options.comfort_noise_rms) if options.comfort_noise_rms > 0 else None
+        self.model = compile_grammar(
+            options.vocabulary, options.use_nlu_phrases, Path(tempfile.mkdtemp(prefix="sv-asr-"))
         )
-        return model
+        self.phrase_ends = PhraseEnds(self.model.grammar)
+        for _ in range(options.decoders - 1):
+            self.model.give(self.model.new_decoder())
+        self.generic_idle: list[pocketsphinx.Decoder] = []
+        self.streams: dict[int, _Stream] = {}
 
-    def set_vocabulary(self, vocabulary: Vocabulary) -> None:
-        """Swap in a grammar for new catalog words; streams already running keep their decoder."""
-        self.model = self._compile(vocabulary)
+    def start(self, stream_id: int, model: str, offset_ms: int) -> None:
+        """A new utterance on the stream's decoder (taken on its first utterance, kept for its life)."""
+        stream = self.streams.get(stream_id)
+        if stream is None:
+            decoder = self._take_generic() if model == GENERIC_MODEL else self.model.take()
+            stream = self.streams[stream_id] = _Stream(decoder, model)
+        keep_audio = model != GENERIC_MODEL  # for the generic fallback
+        stream.utterance = Utterance(stream.decoder, offset_ms, model, keep_audio, self.noise)
 
-    def warm(self, n: int) -> None:
-        model = self.model
-        for _ in range(n):
-            model.give(model.new_decoder())
+    def feed(self, stream_id: int, audio: bytes, partial: bool) -> str | None:
+        utterance = self._utterance(stream_id)
+        return utterance.feed(audio, partial) if audio else None
 
-    async def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+    def end(self, stream_id: int, audio: bytes, only_if_complete: bool, padding: bytes = b"") -> Transcript | None:
+        """Close the utterance and return its transcript; with only_if_complete, only when the
+        hypothesis so far is a whole grammar phrase (else None, and the utterance goes on).
 
-    def models(self) -> list[rasr.RivaSpeechRecognitionConfigResponse.Config]:
-        Config = rasr.RivaSpeechRecognitionConfigResponse.Config
-        common = {"language_code": "en-US", "type": "online", "streaming": "true", "sample_rate_range": "8000-48000"}
-        return [
-            Config(model_name=GRAMMAR_MODEL, parameters={**common, "engine": "sphinx", "decoder": "grammar"}),
-            Config(model_name=GENERIC_MODEL, parameters={**common, "engine": "sphinx", "decoder": "ngram"}),
-        ]
+        padding: silence to decode before closing. Ended after a short pause, the final
+        (lattice) search has too little trailing silence to settle, and drops or adds last
+        words ("... waiting to ship" came back "... waiting"); decoding the pause's own
+        background noise once more gives it that silence without waiting for it in real time.
+        """
+        utterance = self._utterance(stream_id)
+        partial = utterance.feed(audio, only_if_complete)
+        if only_if_complete and not self.phrase_ends.is_complete((partial or "").split()):
+            return None
+        utterance.feed(padding, False)
+        self.streams[stream_id].utterance = None
+        transcript = utterance.finish()
+        if utterance.model == GENERIC_MODEL or not utterance.audio:
+            return transcript
+        if not transcript.text or transcript.confidence < self.options.fallback_confidence:
+            generic = self._generic_decode(bytes(utterance.audio), utterance.offset_ms)
+            if generic.text:
+                return generic
+        return transcript
 
-    async def _run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
+    def close(self, stream_id: int) -> None:
+        stream = self.streams.pop(stream_id, None)
+        if stream is None:
+            return
+        if stream.utterance is not None:
+            stream.decoder.end_utt()
+        if stream.model == GENERIC_MODEL:
+            self.generic_idle.append(stream.decoder)
+        else:
+            self.model.give(stream.decoder)
 
-    # --- decoders -------------------------------------------------------------------------------
+    def _utterance(self, stream_id: int) -> Utterance:
+        utterance = self.streams[stream_id].utterance
+        assert utterance is not None, "audio for a stream outside an utterance"
+        return utterance
 
     def _take_generic(self) -> pocketsphinx.Decoder:
-        with self.generic_lock:
-            if self.generic_idle:
-                return self.generic_idle.pop()
-        return pocketsphinx.Decoder(hmm=HMM, dict=DICT, lm=LM, cmninit=CMN_PRIOR, loglevel="FATAL")
-
-    def _give_generic(self, decoder: pocketsphinx.Decoder) -> None:
-        with self.generic_lock:
-            self.generic_idle.append(decoder)
+        return self.generic_idle.pop() if self.generic_idle else new_generic_decoder()
 
     def _generic_decode(self, audio: bytes, offset_ms: int) -> Transcript:
-        """The whole utterance again with the language model (the grammar had no good answer)."""
-        with self.generic_slots:
-            decoder = self._take_generic()
-            try:
-                decoder.start_utt()
-                decoder.process_raw(audio, False, True)
-                decoder.end_utt()
-                return read_transcript(decoder, offset_ms, GENERIC_MODEL)
-            finally:
-                self._give_generic(decoder)
-
-    def _model_of(self, config: rasr.RecognitionConfig) -> str:
-        name = config.model.lower()
-        if name in ("", "grammar", GRAMMAR_MODEL):
-            return GRAMMAR_MODEL
-        if name in ("generic", GENERIC_MODEL):
-            return GENERIC_MODEL
-        raise InvalidArgument(f"model {config.model!r} is not served; use {GRAMMAR_MODEL} or {GENERIC_MODEL}")
-
-    # --- streaming ------------------------------------------------------------------------------
-
-    async def streaming(
-        self, config: rasr.StreamingRecognitionConfig, fmt: AudioFormat, chunks: AsyncIterator[bytes]
-    ) -> AsyncIterator[rasr.StreamingRecognizeResponse]:
-        rc = config.config
-        model_name = self._model_of(rc)
+        """The whole utterance again with the language model (the grammar had no good answer).
+        Off the common path: an in-grammar command never gets here."""
+        decoder = self._take_generic()
         try:
-            endpoint_settings = EndpointSettings.from_riva(rc.endpointing_config)
-        except ValueError as exc:
-            raise InvalidArgument(str(exc)) from None
-        endpointer = Endpointer(endpoint_settings)
-        resampler = Resampler(fmt.sample_rate)
-        model = self.model
-        preroll: deque[np.ndarray] = deque(maxlen=endpoint_settings.start_history_ms // FRAME_MS + 10)
-        remainder = np.zeros(0, dtype="<i2")
-        frames_seen = 0
-        silence_frames = 0
-        utterances = 0
-        utt: Utterance | None = None
-        last_interim = time.monotonic()
-        decoder: pocketsphinx.Decoder | None = None
-        words_wanted = rc.enable_word_time_offsets
-        generic = model_name == GENERIC_MODEL
-
-        def result(
-            text: str, final: bool, stability: float, t: Transcript | None = None
-        ) -> rasr.StreamingRecognizeResponse:
-            alt = rasr.SpeechRecognitionAlternative(transcript=text, language_code=["en-US"])
-            if t is not None:
-                alt.confidence = t.confidence
-                if words_wanted:
-                    alt.words.extend(
-                        rasr.WordInfo(word=w, start_time=s, end_time=e, confidence=c) for w, s, e, c in t.words
-                    )
-            return rasr.StreamingRecognizeResponse(
-                results=[
-                    rasr.StreamingRecognitionResult(
-                        alternatives=[alt],
-                        is_final=final,
-                        stability=stability,
-                        channel_tag=1,
-                        audio_processed=frames_seen * FRAME_MS / 1000,
-                    )
-                ]
-            )
-
-        async def finish(u: Utterance) -> Transcript:
-            transcript = await self._run(u.finish)
-            if u.model == GENERIC_MODEL:
-                return transcript
-            if u.audio and (not transcript.text or transcript.confidence < self.fallback_confidence):
-                generic = await self._run(lambda: self._generic_decode(bytes(u.audio or b""), u.offset_ms))
-                if generic.text:
-                    return generic
-            return transcript
-
-        try:
-            async for chunk in chunks:
-                samples = resampler.process(pcm16(chunk))
-                remainder = np.concatenate([remainder, samples]) if len(remainder) else samples
-                n_frames = len(remainder) // FRAME_SAMPLES
-                feed: list[np.ndarray] = []
-                for i in range(n_frames):
-                    frame = remainder[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]
-                    frames_seen += 1
-                    event = endpointer.feed(frame)
-                    if utt is None:
-                        preroll.append(frame)
-                        silence_frames += 1
-                        if event is Event.START:
-                            utterances += 1
-                            silence_frames = 0
-                            start = list(preroll)[-(endpointer.start_frames + 5) :]
-                            offset_ms = (frames_seen - len(start)) * FRAME_MS
-                            if decoder is None:
-                                decoder = await self._run(self._take_generic if generic else model.take)
-                            utt = Utterance(decoder, offset_ms, model_name, keep_audio=not generic, noise=self.noise)
-                            feed = start
-                            preroll.clear()
-                        continue
-                    feed.append(frame)
-                    if event is Event.EOU and config.interim_results:
-                        u = utt
-                        data = np.concatenate(feed).tobytes()
-                        feed = []
-                        partial = await self._run(lambda u=u, data=data: u.feed(data, True))  # type: ignore[misc]
-                        yield result(partial or "", False, 1.0)
-                    elif event is Event.END:
-                        u, data = utt, np.concatenate(feed).tobytes() if feed else b""
-                        feed, utt = [], None
-                        if data:
-                            await self._run(lambda u=u, data=data: u.feed(data, False))  # type: ignore[misc]
-                        transcript = await finish(u)
-                        if transcript.text:
-                            yield result(transcript.text, True, 1.0, transcript)
-                remainder = remainder[n_frames * FRAME_SAMPLES :]
-                if utt is not None and feed:
-                    u, data = utt, np.concatenate(feed).tobytes()
-                    want_partial = config.interim_results and time.monotonic() - last_interim >= self.interim_interval_s
-                    partial = await self._run(lambda u=u, data=data, p=want_partial: u.feed(data, p))  # type: ignore[misc]
-                    if partial:
-                        last_interim = time.monotonic()
-                        yield result(partial, False, 0.5)
-                if utt is None and silence_frames * FRAME_MS / 1000 > self.max_silence_seconds:
-                    raise AudioError(
-                        f"no speech detected for {self.max_silence_seconds:g} s; the stream is closed "
-                        "(check the microphone, the gain, and that the audio is 16-bit PCM at the declared rate)"
-                    )
-            if utt is not None:
-                u, utt = utt, None
-                transcript = await finish(u)
-                if transcript.text:
-                    yield result(transcript.text, True, 1.0, transcript)
-            elif utterances == 0:
-                raise AudioError(
-                    f"no speech detected in {frames_seen * FRAME_MS / 1000:.1f} s of audio "
-                    "(silence only, or audio that is not 16-bit PCM at the declared rate)"
-                )
+            decoder.start_utt()
+            decoder.process_raw(audio, False, True)
+            decoder.end_utt()
+            return read_transcript(decoder, offset_ms, GENERIC_MODEL)
         finally:
-            if utt is not None:
-                self.executor.submit(utt.decoder.end_utt)
-            if decoder is not None:
-                (self._give_generic if generic else model.give)(decoder)
+            self.generic_idle.append(decoder)
 
-    async def recognize(self, config: rasr.RecognitionConfig, fmt: AudioFormat, audio: bytes) -> rasr.RecognizeResponse:
-        """Offline: the streaming pipeline over the whole audio, final results only."""
-        step = fmt.bytes_per_second // 10
 
-        async def chunks() -> AsyncIterator[bytes]:
-            for i in range(0, len(audio), step):
-                yield audio[i : i + step]
+# --- a decoding process's entry points (module functions, so a process pool can call them) ------
 
-        streaming_config = rasr.StreamingRecognitionConfig(config=config, interim_results=False)
-        results = []
-        async for response in self.streaming(streaming_config, fmt, chunks()):
-            for r in response.results:
-                if r.is_final:
-                    results.append(
-                        rasr.SpeechRecognitionResult(
-                            alternatives=r.alternatives, channel_tag=r.channel_tag, audio_processed=r.audio_processed
-                        )
-                    )
-        return rasr.RecognizeResponse(results=results)
+_host: DecoderHost | None = None
+
+
+def serve(options: DecodingOptions) -> None:
+    """The process initializer: build this process's decoders, and live no longer than the server."""
+    global _host
+    # The server decides when decoding stops: Ctrl-C reaches the whole process group, and the
+    # server drains its streams before it shuts the pool down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A server killed outright (SIGKILL, the OOM killer) cannot shut the pool down, and the pool's
+    # queue never reports EOF here (this process holds a writer too): follow the parent instead.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True, name="parent-watch").start()
+    _host = DecoderHost(options)
+
+
+def _exit_with(parent_sentinel: int) -> None:
+    multiprocessing.connection.wait([parent_sentinel])
+    os._exit(0)
+
+
+def _the_host() -> DecoderHost:
+    assert _host is not None, "serve() has not run in this process"
+    return _host
+
+
+def ready() -> int:
+    """A no-op that returns once the decoders are built: the process's pid."""
+    _the_host()
+    return os.getpid()
+
+
+def start(stream_id: int, model: str, offset_ms: int) -> None:
+    _the_host().start(stream_id, model, offset_ms)
+
+
+def feed(stream_id: int, audio: bytes, partial: bool) -> str | None:
+    return _the_host().feed(stream_id, audio, partial)
+
+
+def end(stream_id: int, audio: bytes, only_if_complete: bool, padding: bytes = b"") -> Transcript | None:
+    return _the_host().end(stream_id, audio, only_if_complete, padding)
+
+
+def close(stream_id: int) -> None:
+    _the_host().close(stream_id)

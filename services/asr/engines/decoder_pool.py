@@ -1,0 +1,181 @@
+"""Decoding processes owned by the ASR server: decoding on every core, and a crash costs only its streams.
+
+pocketsphinx's Python binding holds the GIL while it decodes (measured: two threads
+decode no faster than one), and a final hypothesis costs 30-200 ms of lattice
+search in C. In one process every stream would queue behind every other's. So the
+server keeps gRPC, validation and endpointing in its own process, and decodes in
+ASR_DECODE_WORKERS child processes, each holding its own decoders. To callers it
+is still one server: one port, one health status, one ASR_MAX_STREAMS budget.
+
+A stream is pinned for its life to one process (its decoder keeps search state
+between chunks), the least loaded when it opens. Each process is a one-worker
+ProcessPoolExecutor: calls run in the order they were sent, and when the process
+dies the calls in flight fail with BrokenProcessPool; its streams then end with
+UNAVAILABLE and the process is replaced. New vocabulary builds a new generation
+of processes beside the old; once it is ready new streams go to it, and each old
+process shuts down when its last stream ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import grpc
+
+from services.asr.engines import sphinx
+from services.asr.engines.sphinx import DecodingOptions, Transcript
+from services.asr.vocabulary import Vocabulary
+from shopvoice import log
+from shopvoice.errors import DomainError
+
+T = TypeVar("T")
+
+# spawn, not fork: a fork of a process running gRPC's threads can deadlock in the child.
+_SPAWN = multiprocessing.get_context("spawn")
+
+
+class DecoderLost(DomainError):
+    """The decoding process of a stream died mid-stream."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+
+
+class DecodingProcess:
+    """One child process with its own decoders; starts building them at once."""
+
+    def __init__(self, options: DecodingOptions) -> None:
+        self.executor = ProcessPoolExecutor(1, mp_context=_SPAWN, initializer=sphinx.serve, initargs=(options,))
+        self.ready = self.executor.submit(sphinx.ready)  # the pid, once the decoders are built
+        self.streams = 0
+        self.broken = False
+        self.retired = False
+
+    def alive(self) -> bool:
+        """False once it is known dead: a call failed, or its pid is gone (so a new stream is not
+        pinned to a process that died between streams)."""
+        if self.broken or not self.ready.done():
+            return not self.broken
+        try:
+            os.kill(self.ready.result(), 0)
+        except (ProcessLookupError, BrokenProcessPool):
+            self.broken = True
+        return not self.broken
+
+    def shutdown(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+class DecoderPool:
+    """The server's decoding processes and which stream is pinned where."""
+
+    def __init__(self, options: DecodingOptions, workers: int) -> None:
+        self.options = options
+        self.processes = [DecodingProcess(options) for _ in range(workers)]
+        self.ids = itertools.count(1)
+        self.next_generation: tuple[asyncio.Task[None], list[DecodingProcess]] | None = None
+        self.logger = log.get().bind(component="decoder-pool")
+
+    def wait_ready(self, timeout_s: float) -> list[int]:
+        """Block until every process has built its decoders (at start, so a broken grammar fails the start)."""
+        return [p.ready.result(timeout_s) for p in self.processes]
+
+    def open(self, model: str) -> DecoderStream:
+        for i, process in enumerate(self.processes):
+            if not process.alive():
+                self.logger.warning("decoding process died; starting a new one", index=i)
+                self.processes[i] = DecodingProcess(self.options)
+        process = min(self.processes, key=lambda p: p.streams)
+        process.streams += 1
+        return DecoderStream(self, process, next(self.ids), model)
+
+    def release(self, process: DecodingProcess) -> None:
+        process.streams -= 1
+        if process.streams == 0 and (process.retired or process.broken):
+            process.shutdown()
+
+    async def call(self, process: DecodingProcess, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return await asyncio.wrap_future(process.executor.submit(fn, *args))
+        except BrokenProcessPool:
+            process.broken = True
+            raise DecoderLost(
+                "the decoding process serving this stream stopped unexpectedly and is being replaced; "
+                "send the utterance again on a new stream"
+            ) from None
+
+    def set_vocabulary(self, vocabulary: Vocabulary) -> None:
+        """Build a generation of processes for the new grammar; swap it in once it is ready."""
+        if self.next_generation is not None:  # a newer vocabulary supersedes one still being built
+            task, generation = self.next_generation
+            task.cancel()
+            for p in generation:
+                p.shutdown()
+        options = replace(self.options, vocabulary=vocabulary)
+        generation = [DecodingProcess(options) for _ in self.processes]
+        task = asyncio.get_running_loop().create_task(self._swap_when_ready(options, generation))
+        self.next_generation = (task, generation)
+
+    async def _swap_when_ready(self, options: DecodingOptions, generation: list[DecodingProcess]) -> None:
+        try:
+            await asyncio.gather(*(asyncio.wrap_future(p.ready) for p in generation))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.logger.exception("decoders for the new vocabulary failed to build; keeping the current ones")
+            for p in generation:
+                p.shutdown()
+            self.next_generation = None
+            return
+        old, self.processes, self.options = self.processes, generation, options
+        self.next_generation = None
+        for p in old:
+            p.retired = True
+            if p.streams == 0:
+                p.shutdown()
+
+    async def close(self) -> None:
+        if self.next_generation is not None:
+            self.next_generation[0].cancel()
+            self.processes += self.next_generation[1]
+        for p in self.processes:
+            p.shutdown()
+
+
+class DecoderStream:
+    """One gRPC stream's decoder, in the process it is pinned to. Close it exactly once."""
+
+    def __init__(self, pool: DecoderPool, process: DecodingProcess, stream_id: int, model: str) -> None:
+        self.pool = pool
+        self.process = process
+        self.id = stream_id
+        self.model = model
+        self.closed = False
+
+    async def start(self, offset_ms: int) -> None:
+        await self.pool.call(self.process, sphinx.start, self.id, self.model, offset_ms)
+
+    async def feed(self, audio: bytes, partial: bool) -> str | None:
+        return await self.pool.call(self.process, sphinx.feed, self.id, audio, partial)
+
+    async def end(self, audio: bytes, only_if_complete: bool = False, padding: bytes = b"") -> Transcript | None:
+        return await self.pool.call(self.process, sphinx.end, self.id, audio, only_if_complete, padding)
+
+    def close(self) -> None:
+        """Give the decoder back (without waiting: nothing the caller needs comes back)."""
+        if self.closed:
+            return
+        self.closed = True
+        if not self.process.broken:
+            # died, or shut down, meanwhile: then there is nothing to give back
+            with contextlib.suppress(BrokenProcessPool, RuntimeError):
+                self.process.executor.submit(sphinx.close, self.id)
+        self.pool.release(self.process)

@@ -1,0 +1,215 @@
+"""The CPU engine: streams cut into utterances here, decoded by pocketsphinx in the decoding processes.
+
+This side (in the server process) resamples, endpoints each 10 ms frame, and
+turns the decoders' answers into Riva responses; decoder_pool.py runs the
+decoding. An utterance ends at the caller's stop window, or sooner, after a
+short pause (ASR_PHRASE_PAUSE_MS), when the words so far are a whole phrase of
+the grammar: for a command that is the difference between a final ~0.15 s and
+~0.35 s after the speaker stops.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import AsyncIterator
+
+import numpy as np
+from riva.client.proto import riva_asr_pb2 as rasr
+
+from services.asr.audio import AudioError, AudioFormat, Resampler, pcm16
+from services.asr.endpointing import FRAME_MS, FRAME_SAMPLES, Endpointer, EndpointSettings, Event
+from services.asr.engines.decoder_pool import DecoderPool
+from services.asr.engines.sphinx import GENERIC_MODEL, GRAMMAR_MODEL, LANGUAGES, DecodingOptions, Transcript
+from services.asr.vocabulary import Vocabulary
+from shopvoice.errors import InvalidArgument
+
+FEED_FRAMES = 10  # 100 ms
+
+
+class SphinxEngine:
+    """Grammar-constrained pocketsphinx with a generic language model for free speech."""
+
+    languages = LANGUAGES
+
+    def __init__(
+        self,
+        options: DecodingOptions,
+        workers: int,
+        interim_interval_ms: int,
+        max_silence_seconds: float,
+        phrase_pause_ms: int,
+    ) -> None:
+        self.pool = DecoderPool(options, workers)
+        self.interim_interval_s = interim_interval_ms / 1000
+        self.max_silence_seconds = max_silence_seconds
+        self.phrase_pause_ms = phrase_pause_ms
+
+    def wait_ready(self, timeout_s: float = 120.0) -> list[int]:
+        """Block until every decoding process is ready; their pids."""
+        return self.pool.wait_ready(timeout_s)
+
+    def set_vocabulary(self, vocabulary: Vocabulary) -> None:
+        """Swap in a grammar for new catalog words; streams already running keep their decoder."""
+        self.pool.set_vocabulary(vocabulary)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    def models(self) -> list[rasr.RivaSpeechRecognitionConfigResponse.Config]:
+        Config = rasr.RivaSpeechRecognitionConfigResponse.Config
+        common = {"language_code": "en-US", "type": "online", "streaming": "true", "sample_rate_range": "8000-48000"}
+        return [
+            Config(model_name=GRAMMAR_MODEL, parameters={**common, "engine": "sphinx", "decoder": "grammar"}),
+            Config(model_name=GENERIC_MODEL, parameters={**common, "engine": "sphinx", "decoder": "ngram"}),
+        ]
+
+    def _model_of(self, config: rasr.RecognitionConfig) -> str:
+        name = config.model.lower()
+        if name in ("", "grammar", GRAMMAR_MODEL):
+            return GRAMMAR_MODEL
+        if name in ("generic", GENERIC_MODEL):
+            return GENERIC_MODEL
+        raise InvalidArgument(f"model {config.model!r} is not served; use {GRAMMAR_MODEL} or {GENERIC_MODEL}")
+
+    async def streaming(
+        self, config: rasr.StreamingRecognitionConfig, fmt: AudioFormat, chunks: AsyncIterator[bytes]
+    ) -> AsyncIterator[rasr.StreamingRecognizeResponse]:
+        rc = config.config
+        model_name = self._model_of(rc)
+        # free speech has no phrases to be complete: the generic model always waits out the stop window
+        pause_ms = self.phrase_pause_ms if model_name == GRAMMAR_MODEL else 0
+        try:
+            endpoint_settings = EndpointSettings.from_riva(rc.endpointing_config, phrase_pause_ms=pause_ms)
+        except ValueError as exc:
+            raise InvalidArgument(str(exc)) from None
+        endpointer = Endpointer(endpoint_settings)
+        resampler = Resampler(fmt.sample_rate)
+        preroll: deque[np.ndarray] = deque(maxlen=endpoint_settings.start_history_ms // FRAME_MS + 10)
+        # The pause's own frames, decoded once more after a phrase that ends early, so the final search
+        # settles as with a longer silence (see DecoderHost.end). Twice the pause is enough: on 60 test-set
+        # commands x clean/SNR 10/8 kHz, 88/180 exact with 120 ms of padding, 85/180 with the rest of a
+        # 500 ms window, 88/180 without the early end; longer padding also grows the final lattice search.
+        pause: deque[np.ndarray] = deque(maxlen=max(1, pause_ms // FRAME_MS))
+        padding_ms = max(0, min(pause_ms, endpoint_settings.stop_history_ms - pause_ms))
+        padding_samples = padding_ms * FRAME_SAMPLES // FRAME_MS
+        remainder = np.zeros(0, dtype="<i2")
+        frames_seen = 0
+        silence_frames = 0
+        utterances = 0
+        in_utterance = False
+        last_interim = 0.0
+        words_wanted = rc.enable_word_time_offsets
+
+        def result(
+            text: str, final: bool, stability: float, t: Transcript | None = None
+        ) -> rasr.StreamingRecognizeResponse:
+            alt = rasr.SpeechRecognitionAlternative(transcript=text, language_code=["en-US"])
+            if t is not None:
+                alt.confidence = t.confidence
+                if words_wanted:
+                    alt.words.extend(
+                        rasr.WordInfo(word=w, start_time=s, end_time=e, confidence=c) for w, s, e, c in t.words
+                    )
+            return rasr.StreamingRecognizeResponse(
+                results=[
+                    rasr.StreamingRecognitionResult(
+                        alternatives=[alt],
+                        is_final=final,
+                        stability=stability,
+                        channel_tag=1,
+                        audio_processed=frames_seen * FRAME_MS / 1000,
+                    )
+                ]
+            )
+
+        feed: list[np.ndarray] = []  # frames of the utterance not yet sent to the decoder
+        decoder = self.pool.open(model_name)
+        try:
+            async for chunk in chunks:
+                samples = resampler.process(pcm16(chunk))
+                remainder = np.concatenate([remainder, samples]) if len(remainder) else samples
+                n_frames = len(remainder) // FRAME_SAMPLES
+                for i in range(n_frames):
+                    frame = remainder[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]
+                    frames_seen += 1
+                    event = endpointer.feed(frame)
+                    if not in_utterance:
+                        preroll.append(frame)
+                        silence_frames += 1
+                        if event is Event.START:
+                            utterances += 1
+                            silence_frames = 0
+                            start = list(preroll)[-(endpointer.start_frames + 5) :]
+                            await decoder.start((frames_seen - len(start)) * FRAME_MS)
+                            in_utterance = True
+                            feed = start
+                            preroll.clear()
+                        continue
+                    feed.append(frame)
+                    pause.append(frame)
+                    if event is Event.EOU and config.interim_results:
+                        data, feed = np.concatenate(feed).tobytes(), []
+                        partial = await decoder.feed(data, True)
+                        yield result(partial or "", False, 1.0)
+                    elif event is Event.PAUSE or event is Event.END:
+                        data, feed = np.concatenate(feed).tobytes(), []
+                        early = event is Event.PAUSE
+                        padding = np.resize(np.concatenate(pause), padding_samples).tobytes() if early else b""
+                        transcript = await decoder.end(data, early, padding)
+                        if transcript is None:  # a pause inside a phrase: listen on
+                            continue
+                        if event is Event.PAUSE:
+                            endpointer.end_here()
+                        in_utterance = False
+                        if transcript.text:
+                            yield result(transcript.text, True, 1.0, transcript)
+                remainder = remainder[n_frames * FRAME_SAMPLES :]
+                # Audio goes to the decoder in batches of FEED_FRAMES, whatever the client's message
+                # size: each call to a decoding process costs CPU of its own (with 20 ms messages and
+                # a call per message, the RTF was 0.095 instead of 0.042).
+                if in_utterance and len(feed) >= FEED_FRAMES:
+                    want_partial = config.interim_results and frames_seen * FRAME_MS / 1000 - last_interim >= (
+                        self.interim_interval_s
+                    )
+                    data, feed = np.concatenate(feed).tobytes(), []
+                    partial = await decoder.feed(data, want_partial)
+                    if partial:
+                        last_interim = frames_seen * FRAME_MS / 1000
+                        yield result(partial, False, 0.5)
+                if not in_utterance and silence_frames * FRAME_MS / 1000 > self.max_silence_seconds:
+                    raise AudioError(
+                        f"no speech detected for {self.max_silence_seconds:g} s; the stream is closed "
+                        "(check the microphone, the gain, and that the audio is 16-bit PCM at the declared rate)"
+                    )
+            if in_utterance:
+                in_utterance = False
+                transcript = await decoder.end(np.concatenate(feed).tobytes() if feed else b"")
+                if transcript is not None and transcript.text:
+                    yield result(transcript.text, True, 1.0, transcript)
+            elif utterances == 0:
+                raise AudioError(
+                    f"no speech detected in {frames_seen * FRAME_MS / 1000:.1f} s of audio "
+                    "(silence only, or audio that is not 16-bit PCM at the declared rate)"
+                )
+        finally:
+            decoder.close()
+
+    async def recognize(self, config: rasr.RecognitionConfig, fmt: AudioFormat, audio: bytes) -> rasr.RecognizeResponse:
+        """Offline: the streaming pipeline over the whole audio, final results only."""
+        step = fmt.bytes_per_second // 10
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for i in range(0, len(audio), step):
+                yield audio[i : i + step]
+
+        streaming_config = rasr.StreamingRecognitionConfig(config=config, interim_results=False)
+        results = []
+        async for response in self.streaming(streaming_config, fmt, chunks()):
+            for r in response.results:
+                if r.is_final:
+                    results.append(
+                        rasr.SpeechRecognitionResult(
+                            alternatives=r.alternatives, channel_tag=r.channel_tag, audio_processed=r.audio_processed
+                        )
+                    )
+        return rasr.RecognizeResponse(results=results)

@@ -1,0 +1,25 @@
+"""ASR settings that depend on where the server runs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from services.asr.config import AsrSettings, usable_cores
+
+
+def test_a_container_cpu_quota_caps_the_decoding_processes(tmp_path: Path) -> None:
+    cpu_max = tmp_path / "cpu.max"
+    affinity = len(os.sched_getaffinity(0))
+    cpu_max.write_text("100000 100000\n")  # limits.cpu: 1
+    assert usable_cores(cpu_max) == 1
+    cpu_max.write_text("150000 100000\n")  # 1.5 cores: two processes can use them
+    assert usable_cores(cpu_max) == min(2, affinity)
+    cpu_max.write_text("max 100000\n")  # no limit
+    assert usable_cores(cpu_max) == affinity
+    assert usable_cores(tmp_path / "absent") == affinity
+
+
+def test_an_explicit_worker_count_wins() -> None:
+    assert AsrSettings(ASR_DECODE_WORKERS=3).decoding_processes == 3
+    assert AsrSettings().decoding_processes == usable_cores()

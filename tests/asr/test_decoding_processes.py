@@ -1,0 +1,142 @@
+"""The decoding processes behind one server: a crash costs only the streams pinned to the dead one."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from tests.asr.conftest import BASE_ENV, say
+from tests.asr.support import chunks, client, finals, stream, streaming_config
+from tests.support.processes import ServiceProcess, wait_serving
+
+pytestmark = pytest.mark.e2e
+
+
+def decoding_processes(server_pid: int) -> list[int]:
+    """Children of the server started by multiprocessing's spawn (not its resource tracker)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if ppid == server_pid and b"spawn_main" in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def test_a_dead_decoding_process_fails_only_its_streams_and_is_replaced(tmp_path: Path, spoken_dir: Path) -> None:
+    env = {**BASE_ENV, "ASR_DECODE_WORKERS": "2", "ASR_MAX_STREAMS": "4"}
+    proc = ServiceProcess("asr", env, tmp_path).start()
+    try:
+        assert proc.proc is not None
+        workers = decoding_processes(proc.proc.pid)
+        assert len(workers) == 2
+        text = "set the price of product a one hundred to fifty dollars"
+        audio = list(chunks(say(text, spoken_dir)))
+        mid_speech = threading.Barrier(3)
+        killed = threading.Event()
+
+        def held_audio() -> Iterator[bytes]:
+            yield from audio[:10]  # 1 s: the speech began at 0.3 s, so both streams are decoding
+            mid_speech.wait(10)
+            killed.wait(10)
+            yield from audio[10:]
+
+        outcomes: list[object] = [None, None]
+
+        def run(i: int) -> None:
+            try:
+                outcomes[i] = finals(stream(client(proc.address), held_audio(), streaming_config()))
+            except grpc.RpcError as exc:
+                outcomes[i] = exc
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        mid_speech.wait(10)
+        time.sleep(0.5)  # the server has read and decoded the first second of both
+        os.kill(workers[0], signal.SIGKILL)
+        killed.set()
+        for t in threads:
+            t.join(20)
+
+        errors = [o for o in outcomes if isinstance(o, grpc.RpcError)]
+        assert len(errors) == 1, outcomes  # the streams were pinned to different processes
+        assert errors[0].code() == grpc.StatusCode.UNAVAILABLE
+        assert "decoding process serving this stream stopped unexpectedly" in errors[0].details()
+        assert [o for o in outcomes if not isinstance(o, grpc.RpcError)] == [text]
+
+        # the server stayed up, a new stream is served, and the dead process was replaced
+        wait_serving(proc.address, timeout=2)
+        assert finals(stream(client(proc.address), chunks(say("undo that", spoken_dir)), streaming_config())) == (
+            "undo that"
+        )
+        replaced = decoding_processes(proc.proc.pid)
+        assert len(replaced) == 2 and workers[0] not in replaced and workers[1] in replaced
+    finally:
+        assert proc.stop() == 0, proc.log()[-3000:]
+
+
+def _alive(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not _alive(pid)
+
+
+def test_new_vocabulary_gets_new_processes_and_the_old_ones_finish_their_streams() -> None:
+    from services.asr.engines import sphinx
+    from services.asr.engines.decoder_pool import DecoderPool
+    from services.asr.vocabulary import DEMO_VOCABULARY, Vocabulary
+
+    options = sphinx.DecodingOptions(DEMO_VOCABULARY, False, 100.0, 0.0, decoders=1)
+
+    async def scenario() -> None:
+        pool = DecoderPool(options, workers=1)
+        try:
+            pool.wait_ready(60)
+            old = pool.open(sphinx.GRAMMAR_MODEL)
+            old_pid = await pool.call(old.process, sphinx.ready)
+            await old.start(0)
+            pool.set_vocabulary(Vocabulary(products=(*DEMO_VOCABULARY.products, ("F9", "green hat")), revision=2))
+            assert pool.next_generation is not None
+            await pool.next_generation[0]  # built beside the old process, then swapped in
+            new = pool.open(sphinx.GRAMMAR_MODEL)
+            new_pid = await pool.call(new.process, sphinx.ready)
+            assert new_pid != old_pid
+            # the old stream still decodes on its old process, which ends with its last stream
+            assert await old.feed(b"\0" * 3200, True) == ""
+            assert _alive(old_pid)
+            old.close()
+            assert _gone_within(old_pid, 10)
+            new.close()
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_decoding_processes_exit_when_the_server_is_killed_outright(tmp_path: Path) -> None:
+    proc = ServiceProcess("asr", {**BASE_ENV, "ASR_DECODE_WORKERS": "2", "ASR_MAX_STREAMS": "2"}, tmp_path).start()
+    assert proc.proc is not None
+    workers = decoding_processes(proc.proc.pid)
+    assert len(workers) == 2
+    proc.kill()  # SIGKILL: no shutdown runs in the server
+    assert all(_gone_within(pid, 10) for pid in workers)
