@@ -34,6 +34,9 @@ from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.gateway.v1 import gateway_pb2_grpc
 
 MAX_TEXT_CHARS = 2000
+# What Riva's API takes (services/asr resamples anything in it); checked here so a bad
+# rate is refused at SessionStart, not on the first audio chunk.
+MIN_SAMPLE_RATE_HZ, MAX_SAMPLE_RATE_HZ = 8_000, 48_000
 SESSIONS_FULL_RETRY_MS = 1000
 
 
@@ -94,6 +97,13 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must be SessionStart")
         if first.start.encoding not in (gw.AUDIO_ENCODING_UNSPECIFIED, gw.AUDIO_ENCODING_LINEAR_PCM):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "audio must be LINEAR_PCM (16-bit mono)")
+        rate = first.start.sample_rate_hz
+        if rate and not MIN_SAMPLE_RATE_HZ <= rate <= MAX_SAMPLE_RATE_HZ:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"sample_rate_hz {rate} is out of range; send {MIN_SAMPLE_RATE_HZ}-{MAX_SAMPLE_RATE_HZ} Hz "
+                "(0 means 16000)",
+            )
         session = Session(
             principal=principal,
             language=first.start.language,

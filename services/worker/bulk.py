@@ -30,7 +30,7 @@ from services.nlu.replies import REPLY_MAXLEN, ReplyPublisher
 from services.worker import names
 from services.worker.app import app, settings
 from services.worker.jobs import CHANGED, FAILED, SKIPPED, BulkSpec, Job, Outcome, Summary
-from services.worker.once import publish_once
+from services.worker.once import publish_if_advanced, publish_once
 from services.worker.runner import run_with_redis
 from services.worker.selection import select_skus
 from shopvoice import log, tracing
@@ -136,8 +136,14 @@ async def report_progress(redis: aioredis.Redis, job: Job, spec: BulkSpec) -> No
     total = await job.total() or 0
     done = await job.done()
     if spec.reply_stream:
-        await ReplyPublisher(redis, settings.reply_ttl_s).send(
-            spec.reply_stream, progress_message(job.job_id, done, total)
+        await publish_if_advanced(
+            redis,
+            (job.meta_key, "progress-published"),
+            done,
+            spec.reply_stream,
+            {"msg": progress_message(job.job_id, done, total).SerializeToString()},
+            maxlen=REPLY_MAXLEN,
+            stream_ttl_s=settings.reply_ttl_s,
         )
     if done < total:
         return

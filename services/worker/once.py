@@ -36,3 +36,34 @@ async def publish_once(
         flat.extend((name, value))
     done = await redis.eval(_SCRIPT, 2, flag, stream, *flat)
     return bool(done)
+
+
+# Progress from concurrent batches: each reads its count, then publishes; without a check
+# a slower batch's smaller count could land after a faster one's larger one, and the
+# client would see the job go backwards. The script publishes only counts above the last.
+_ADVANCE = """
+local last = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
+if tonumber(ARGV[2]) <= last then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 5))
+if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+return 1
+"""
+
+
+async def publish_if_advanced(
+    redis: aioredis.Redis,
+    counter: tuple[str, str],
+    value: int,
+    stream: str,
+    fields: dict[str, bytes | str],
+    maxlen: int = 100_000,
+    stream_ttl_s: int = 0,
+) -> bool:
+    """Publish `fields` only if `value` is above the count last published under `counter`
+    (a hash key and field), recording it in the same atomic step; True when published."""
+    key, field = counter
+    flat: list[Any] = [field, value, maxlen, stream_ttl_s]
+    for name, data in fields.items():
+        flat.extend((name, data))
+    return bool(await redis.eval(_ADVANCE, 2, key, stream, *flat))
