@@ -119,7 +119,7 @@ def build(phrases: list[str], vocabulary: Vocabulary, dict_path: str) -> Grammar
     start, final = fsg.new(), fsg.new()
     ids: dict[int, int] = {}
     root = _minimise(trie, {})
-    _emit_dawg(root, start, final, fsg, rules, ids)
+    _emit_dawg(root, start, final, fsg, rules, ids, {})
     used = {w for _, _, _, w in fsg.transitions if w}
     return Grammar(start, final, fsg.weighted(final), used, count, dropped)
 
@@ -193,7 +193,15 @@ class _Fsg:
         return [(a, b, 1.0, w) if w else (a, b, 1.0) for a, b, w in sorted(out, key=lambda t: (t[0], t[1], t[2] or ""))]
 
 
-def _emit_dawg(node: _Node, state: int, final: int, fsg: _Fsg, rules: dict[str, str], ids: dict[int, int]) -> None:
+def _emit_dawg(
+    node: _Node,
+    state: int,
+    final: int,
+    fsg: _Fsg,
+    rules: dict[str, str],
+    ids: dict[int, int],
+    hubs: dict[tuple[str, int], int],
+) -> None:
     ids[id(node)] = state
     if node.final:
         fsg.add(state, final)
@@ -201,11 +209,19 @@ def _emit_dawg(node: _Node, state: int, final: int, fsg: _Fsg, rules: dict[str, 
         seen = id(child) in ids
         target = ids[id(child)] if seen else fsg.new()
         if tok.startswith("{"):
-            _emit_expr(f"<{tok[1:-1]}>", state, target, fsg, rules)
+            # One copy of the slot's rule per (slot, continuation), entered by an empty hop
+            # from every state that reaches it: "set ... to {price}" and "change ... to
+            # {price}" share the number automaton instead of each having its own. Same
+            # language; the search keeps one hypothesis there instead of one per copy.
+            hub = hubs.get((tok, target))
+            if hub is None:
+                hub = hubs[(tok, target)] = fsg.new()
+                _emit_expr(f"<{tok[1:-1]}>", hub, target, fsg, rules)
+            fsg.add(state, hub)
         else:
             fsg.add(state, target, tok)
         if not seen:
-            _emit_dawg(child, target, final, fsg, rules, ids)
+            _emit_dawg(child, target, final, fsg, rules, ids, hubs)
 
 
 def _emit_expr(expr: str, start: int, end: int, fsg: _Fsg, rules: dict[str, str]) -> None:
