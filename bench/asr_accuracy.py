@@ -10,7 +10,8 @@ editing the code (they override GRAMMAR_DECODER_OPTIONS):
     PYTHONPATH=. python bench/asr_accuracy.py [--seed 7] [--count 120] [--set beam=1e-60 --set wip=0.5]
     PYTHONPATH=. python bench/asr_accuracy.py --errors   # every miss: said / heard / understood
 
-Figures are noisy only in time, not in accuracy: decoding is deterministic.
+Timings are noisy; accuracy moves by a command or two between runs (each decoder adapts its
+cepstral mean stream after stream, and which decoder hears which file varies).
 """
 
 from __future__ import annotations
