@@ -20,7 +20,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -37,7 +37,7 @@ from shopvoice.cli.client import Conversation, Turn
 from shopvoice.cli.stack import Process, Stack, wait_serving
 from shopvoice.common.v1.money_pb2 import Money
 from tests.support import servers
-from tests.support.processes import free_port
+from tests.support.processes import ROOT, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -61,6 +61,7 @@ class Score:
     correct: int = 0
     words: int = 0
     errors: int = 0
+    unanswered: list[str] = field(default_factory=list)
 
     def add(self, expected: testset.Command, transcript: str, understood: dict[str, object]) -> None:
         self.commands += 1
@@ -92,7 +93,7 @@ class SpokenStack:
 def spoken_stack(pg_admin_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SpokenStack]:
     """catalog (seeded with the set's products first, so the ASR's first vocabulary has them),
     then ASR, NLU and the gateway; then a second gateway that asks for the generic model."""
-    run_dir = tmp_path_factory.mktemp("spoken-stack")
+    run_dir = ROOT / ".run" / "spoken-set"  # kept after the run (pytest's tmp dirs rotate)
     with servers.fresh_database(pg_admin_url) as database_url, servers.stream_namespace(redis_url) as prefix:
         ports = {name: free_port() for name in ("gateway", "asr", "nlu", "catalog", "orders", "support")}
         env = {
@@ -141,15 +142,19 @@ def token() -> str:
     return mint(parse_keys(DEV_AUTH_KEYS), MERCHANT, "owner-1", "owner")
 
 
-async def run_sessions(gateway: str, jobs: list[Callable[[Conversation], Awaitable[Turn]]]) -> list[Turn]:
+async def run_sessions(gateway: str, jobs: list[Callable[[Conversation], Awaitable[Turn]]]) -> list[Turn | None]:
     """Each job in a dry-run session of its own (an utterance the endpointer split in two
-    cannot leak into the next file's turn), SESSIONS at a time, results in order."""
+    cannot leak into the next file's turn), SESSIONS at a time, results in order; None for
+    a turn with no answer within the timeout (counted, printed, and a failure of the test)."""
     limit = asyncio.Semaphore(SESSIONS)
     channel = grpc.aio.insecure_channel(gateway)
 
-    async def one(job: Callable[[Conversation], Awaitable[Turn]]) -> Turn:
-        async with limit, Conversation(gateway, token(), channel=channel, dry_run=True, timeout_s=60) as conversation:
-            return await job(conversation)
+    async def one(job: Callable[[Conversation], Awaitable[Turn]]) -> Turn | None:
+        async with limit, Conversation(gateway, token(), channel=channel, dry_run=True, timeout_s=30) as conversation:
+            try:
+                return await job(conversation)
+            except TimeoutError:
+                return None
 
     try:
         return await asyncio.gather(*(one(job) for job in jobs))
@@ -166,7 +171,11 @@ def score_spoken(gateway: str, spoken: list[testset.Spoken], snr: float | None, 
     score = Score()
     for s, turn in zip(spoken, turns, strict=True):
         assert s.command is not None
-        score.add(s.command, turn.transcript, understood_json(turn))
+        if turn is None:
+            score.unanswered.append(f"{s.text!r} ({s.voice}, {'clean' if snr is None else f'{snr:g} dB'})")
+            score.add(s.command, "", {"intent": "unknown", "slots": {}})
+        else:
+            score.add(s.command, turn.transcript, understood_json(turn))
     return score
 
 
@@ -177,7 +186,9 @@ def score_typed(gateway: str, commands: list[testset.Command]) -> Score:
     turns = asyncio.run(run_sessions(gateway, [job(c) for c in commands]))
     score = Score()
     for c, turn in zip(commands, turns, strict=True):
-        score.add(c, c.text, understood_json(turn))
+        if turn is None:
+            score.unanswered.append(repr(c.text))
+        score.add(c, c.text, understood_json(turn) if turn else {"intent": "unknown", "slots": {}})
     return score
 
 
@@ -202,6 +213,10 @@ def test_spoken_commands_through_gateway_grammar_vs_generic(spoken_stack: Spoken
         target = f"{TARGETS[level]:.0%}" if model == "grammar" else ""
         print(f"{model:8} {level:7} {s.commands:4d} {s.accuracy:11.1%} {target:>6} {s.wer:6.1%}")
 
+    unanswered = [u for s in table.values() for u in s.unanswered]
+    for u in unanswered:
+        print(f"no answer within 30 s: {u}")
+    assert not unanswered, f"{len(unanswered)} turns never answered; logs in {spoken_stack.stack.run_dir}"
     assert table[("typed", "-")].accuracy == 1.0, "the NLU must understand every command as typed"
     for level, floor in FLOORS.items():
         grammar, generic = table[("grammar", level)], table[("generic", level)]
