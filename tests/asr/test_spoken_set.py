@@ -9,7 +9,7 @@ for its n-gram language model: the comparison the issue asks for, same run, same
 The typed row sends the words said as text through the same gateway: what the NLU
 gets right when the ASR is perfect.
 
-Slow (about 6 minutes on 2 quiet cores): `make test-asr-spoken`.
+Slow (7 minutes on 2 cores shared with other jobs): `make test-asr-spoken`.
 ASR_SPOKEN_COUNT (default 200) commands; the generic language model, much slower,
 hears the first ASR_SPOKEN_GENERIC_COUNT (default 60) of them.
 """
@@ -47,10 +47,11 @@ LEVELS: tuple[float | None, ...] = (None, 20.0, 10.0)
 SEED = 11  # the test seed; decoder settings and grammar were tuned on seed 7 (bench/asr_accuracy.py)
 MERCHANT = "spoken-shop"
 SESSIONS = 2  # concurrent sessions: one per core
-# The issue's targets for command accuracy, and the floors asserted: just below the last
-# measured figures where a target is not met yet (README's ASR accuracy table).
+# The issue's targets for command accuracy, and the floors asserted: no target is met yet,
+# so each floor sits a little below the last measured figure (79.5 / 88.5 / 58.5%, README's
+# ASR accuracy table), leaving room for the run-to-run wobble of a command or four.
 TARGETS = {"clean": 0.95, "20 dB": 0.90, "10 dB": 0.80}
-FLOORS = {"clean": 0.65, "20 dB": 0.65, "10 dB": 0.40}
+FLOORS = {"clean": 0.77, "20 dB": 0.86, "10 dB": 0.55}
 
 
 @dataclass
