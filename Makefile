@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-catalog bench-nlu bench-gateway bench-gateway-voice bench-orders test-vllm test-faults test-asr-spoken bench-asr audit lock clean
+.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-catalog bench-nlu bench-gateway bench-gateway-voice bench-orders test-vllm test-faults test-asr-spoken bench-asr bench-asr-accuracy audit lock clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -74,8 +74,11 @@ audit: $(STAMP) ## pip-audit the locked dependencies (needs PyPI's vulnerability
 lock: $(STAMP) ## regenerate requirements.lock (pinned, with hashes) from pyproject.toml
 	PY=$(PY) bash scripts/lock.sh
 
-test-asr-spoken: $(STAMP) ## ASR on 200 spoken commands (espeak-ng, clean/20 dB/10 dB), grammar vs generic LM (~5 min)
+test-asr-spoken: $(STAMP) ## 200 spoken commands (espeak-ng, clean/20 dB/10 dB) through gateway+ASR+NLU: command accuracy and WER, grammar vs generic LM (~7 min)
 	$(PY) -m pytest -m slow -s -q tests/asr/test_spoken_set.py
+
+bench-asr-accuracy: $(STAMP) ## the ASR tuning loop: command accuracy on the development seed (engine + offline NLU, ~2 min)
+	$(PY) bench/asr_accuracy.py
 
 bench-asr: $(STAMP) ## ASR real-time factor and concurrent real-time streams per server, next to a peer server
 	$(PY) bench/asr_bench.py

@@ -25,13 +25,18 @@ from services.asr.vocabulary import Vocabulary
 
 _UNITS = " | ".join(UNITS[1:])
 SLOT_RULES: dict[str, str] = {
-    "digit": " | ".join([*UNITS, "oh"]),
+    # Digits as "zero", not "oh": on the development set "oh" was the recogniser's favourite
+    # insertion inside order numbers ("one five five three oh one"); a merchant's "oh" is then
+    # heard as the nearest digit word.
+    "digit": " | ".join(UNITS),
     "below_hundred": f"{_UNITS} | {' | '.join(TEENS)} | ({' | '.join(TENS[2:])}) [{_UNITS}]",
     "below_thousand": f"<below_hundred> | ({_UNITS}) hundred [<below_hundred>]",
     "number": "zero | <below_thousand> [thousand [<below_thousand>]]",
     "quantity": "<number>",
     "price": "<number> [point <digit> [<digit>]] [dollars | yuan | bucks]",
-    "percent": "<number> percent",
+    # A percentage a merchant changes a price by is below a thousand; with <number> here,
+    # "fifteen percent" was heard as "fifty thousand eight" (dev set).
+    "percent": "<below_thousand> percent",
     "order": "<digit> <digit>+ | <number>",
     "letter": " | ".join("abcdefghijklmnopqrstuvwxyz"),
     "carrier": "s f | y t o | z t o | s t o | yunda | e m s | j d | u p s | fedex | d h l | u s p s",
@@ -119,7 +124,7 @@ def build(phrases: list[str], vocabulary: Vocabulary, dict_path: str) -> Grammar
     start, final = fsg.new(), fsg.new()
     ids: dict[int, int] = {}
     root = _minimise(trie, {})
-    _emit_dawg(root, start, final, fsg, rules, ids)
+    _emit_dawg(root, start, final, fsg, rules, ids, {})
     used = {w for _, _, _, w in fsg.transitions if w}
     return Grammar(start, final, fsg.weighted(final), used, count, dropped)
 
@@ -193,7 +198,15 @@ class _Fsg:
         return [(a, b, 1.0, w) if w else (a, b, 1.0) for a, b, w in sorted(out, key=lambda t: (t[0], t[1], t[2] or ""))]
 
 
-def _emit_dawg(node: _Node, state: int, final: int, fsg: _Fsg, rules: dict[str, str], ids: dict[int, int]) -> None:
+def _emit_dawg(
+    node: _Node,
+    state: int,
+    final: int,
+    fsg: _Fsg,
+    rules: dict[str, str],
+    ids: dict[int, int],
+    hubs: dict[tuple[str, int], int],
+) -> None:
     ids[id(node)] = state
     if node.final:
         fsg.add(state, final)
@@ -201,11 +214,19 @@ def _emit_dawg(node: _Node, state: int, final: int, fsg: _Fsg, rules: dict[str, 
         seen = id(child) in ids
         target = ids[id(child)] if seen else fsg.new()
         if tok.startswith("{"):
-            _emit_expr(f"<{tok[1:-1]}>", state, target, fsg, rules)
+            # One copy of the slot's rule per (slot, continuation), entered by an empty hop
+            # from every state that reaches it: "set ... to {price}" and "change ... to
+            # {price}" share the number automaton instead of each having its own. Same
+            # language; the search keeps one hypothesis there instead of one per copy.
+            hub = hubs.get((tok, target))
+            if hub is None:
+                hub = hubs[(tok, target)] = fsg.new()
+                _emit_expr(f"<{tok[1:-1]}>", hub, target, fsg, rules)
+            fsg.add(state, hub)
         else:
             fsg.add(state, target, tok)
         if not seen:
-            _emit_dawg(child, target, final, fsg, rules, ids)
+            _emit_dawg(child, target, final, fsg, rules, ids, hubs)
 
 
 def _emit_expr(expr: str, start: int, end: int, fsg: _Fsg, rules: dict[str, str]) -> None:

@@ -14,7 +14,7 @@ import random
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +26,6 @@ RATE = 16_000
 VOICES = ("en-us", "en-gb", "en-us+f3", "en-us+m3", "en-gb-x-rp", "en-us+f2", "en-029", "en-us+m7")
 SKUS = ("A100", "B200", "C7", "D42", "E15")
 TITLES = ("red t-shirt", "blue jeans", "coffee mug", "phone case", "water bottle")
-CARRIERS = ("s f", "y t o", "z t o", "e m s", "j d", "u p s", "fedex", "d h l")
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,7 @@ class Spoken:
     speed: int
     pitch: int
     samples: np.ndarray  # int16, with leading and trailing silence
+    command: Command | None = None  # the typed command it means
 
     def with_noise(self, snr_db: float | None, noise: np.ndarray) -> bytes:
         """The samples with noise at snr_db (None = clean), as PCM bytes."""
@@ -53,59 +53,209 @@ class Spoken:
         return pcm
 
 
-def _n(rng: random.Random, lo: int, hi: int) -> str:
-    return say_number(rng.randint(lo, hi))
+SKU_OF_TITLE = dict(zip(TITLES, SKUS, strict=True))
+# Carriers as a merchant spells them out, with the contract's code.
+CARRIERS = {
+    "s f": "SF",
+    "y t o": "YTO",
+    "z t o": "ZTO",
+    "e m s": "EMS",
+    "j d": "JD",
+    "u p s": "UPS",
+    "fedex": "FEDEX",
+    "d h l": "DHL",
+}
 
 
-def _product(rng: random.Random) -> str:
-    sku = say_sku(rng.choice(SKUS))
-    return rng.choice([sku, f"product {sku}"])
+@dataclass(frozen=True)
+class Command:
+    """What is said and the typed command it means, in DESIGN.md's JSON form
+    (`command_to_json`: money "99.00", percents as signed strings, quantities as ints).
+    Written here from the values drawn, never derived from the NLU, so the NLU is tested too."""
+
+    text: str
+    intent: str
+    slots: Mapping[str, object]
+
+    def as_json(self) -> dict[str, object]:
+        return {"intent": self.intent, "slots": dict(self.slots)}
 
 
-def _order(rng: random.Random) -> str:
-    return say_digits(str(rng.randint(100, 99999)))
+def _product(rng: random.Random) -> tuple[str, str]:
+    """(spoken, sku)."""
+    sku = rng.choice(SKUS)
+    spoken = say_sku(sku)
+    return rng.choice([spoken, f"product {spoken}"]), sku
 
 
-_COMMANDS: tuple[Callable[[random.Random], str], ...] = (
-    lambda r: f"set the price of {_product(r)} to {_n(r, 1, 999)} dollars",
-    lambda r: f"set the price of {_product(r)} to {_n(r, 1, 500)}",
-    lambda r: f"change the price of {_product(r)} to {_n(r, 5, 300)}",
-    lambda r: f"lower {_product(r)} by {_n(r, 1, 50)}",
-    lambda r: f"raise the price of {_product(r)} by {_n(r, 1, 30)} percent",
-    lambda r: f"{_n(r, 5, 50)} percent off {_product(r)}",
-    lambda r: f"set stock of {_product(r)} to {_n(r, 0, 900)}",
-    lambda r: f"set the stock of {_product(r)} to {_n(r, 1, 200)}",
-    lambda r: f"add {_n(r, 1, 100)} units of {_product(r)}",
-    lambda r: f"remove {_n(r, 1, 20)} units of {_product(r)}",
-    lambda r: f"how many {_product(r)} are in stock",
-    lambda r: f"is {_product(r)} in stock",
-    lambda r: f"show product {say_sku(r.choice(SKUS))}",
-    lambda r: f"show me the {r.choice(TITLES).replace('-', ' ')}",
-    lambda r: f"{r.choice(['list', 'unlist'])} {say_sku(r.choice(SKUS))}",
-    lambda r: f"confirm order {_order(r)}",
-    lambda r: f"ship order {_order(r)}",
-    lambda r: f"ship order {_order(r)} via {r.choice(CARRIERS)}",
-    lambda r: f"ship order {_order(r)} via s f tracking s f {say_digits(str(r.randint(100000, 999999)))}",
-    lambda r: f"cancel order {_order(r)}",
-    lambda r: f"refund order {_order(r)}",
-    lambda r: f"refund {_n(r, 5, 90)} dollars on order {_order(r)}",
-    lambda r: f"what's the status of order {_order(r)}",
-    lambda r: f"where is my order {_order(r)}",
-    lambda r: "how many orders are waiting to ship",
-    lambda r: f"how many orders are {r.choice(['pending', 'shipped', 'refunded', 'cancelled'])}",
-    lambda r: r.choice(["what are today's sales", "what are yesterday's sales"]),
-    lambda r: f"top products {r.choice(['today', 'this week', 'this month', 'last month'])}",
-    lambda r: f"what's the revenue {r.choice(['today', 'this week', 'this month'])}",
-    lambda r: r.choice(["undo that", "undo the last change"]),
-    lambda r: r.choice(["yes confirm", "yes", "confirm"]),
-    lambda r: r.choice(["no never mind", "never mind", "cancel that"]),
+def _order(rng: random.Random) -> tuple[str, str]:
+    """(spoken digit by digit, order id)."""
+    digits = str(rng.randint(100, 99999))
+    return say_digits(digits), digits
+
+
+def _money(n: int) -> str:
+    return f"{n}.00"
+
+
+def _set_price(r: random.Random, lo: int, hi: int, verb: str, unit: str) -> Command:
+    (p, sku), n = _product(r), r.randint(lo, hi)
+    return Command(f"{verb} the price of {p} to {say_number(n)}{unit}", "set_price", {"sku": sku, "price": _money(n)})
+
+
+def _lower(r: random.Random) -> Command:
+    (p, sku), n = _product(r), r.randint(1, 50)
+    return Command(f"lower {p} by {say_number(n)}", "adjust_price", {"sku": sku, "delta": _money(-n)})
+
+
+def _raise_percent(r: random.Random) -> Command:
+    (p, sku), n = _product(r), r.randint(1, 30)
+    return Command(
+        f"raise the price of {p} by {say_number(n)} percent", "adjust_price", {"sku": sku, "percent": str(n)}
+    )
+
+
+def _percent_off(r: random.Random) -> Command:
+    n = r.randint(5, 50)
+    p, sku = _product(r)
+    return Command(f"{say_number(n)} percent off {p}", "adjust_price", {"sku": sku, "percent": str(-n)})
+
+
+def _set_stock(r: random.Random, lo: int, hi: int, the: str) -> Command:
+    (p, sku), n = _product(r), r.randint(lo, hi)
+    return Command(f"set {the}stock of {p} to {say_number(n)}", "set_stock", {"sku": sku, "quantity": n})
+
+
+def _move_stock(r: random.Random, verb: str, hi: int) -> Command:
+    n = r.randint(1, hi)
+    p, sku = _product(r)
+    delta = n if verb == "add" else -n
+    return Command(f"{verb} {say_number(n)} units of {p}", "adjust_stock", {"sku": sku, "delta": delta})
+
+
+def _about_product(r: random.Random, template: str, intent: str) -> Command:
+    p, sku = _product(r)
+    return Command(template.format(p), intent, {"sku": sku})
+
+
+def _show_sku(r: random.Random) -> Command:
+    sku = r.choice(SKUS)
+    return Command(f"show product {say_sku(sku)}", "query_product", {"sku": sku})
+
+
+def _show_title(r: random.Random) -> Command:
+    title = r.choice(TITLES)
+    return Command(f"show me the {title.replace('-', ' ')}", "query_product", {"sku": SKU_OF_TITLE[title]})
+
+
+def _listing(r: random.Random) -> Command:
+    verb, sku = r.choice(["list", "unlist"]), r.choice(SKUS)
+    status = "active" if verb == "list" else "draft"
+    return Command(f"{verb} {say_sku(sku)}", "set_product_status", {"sku": sku, "status": status})
+
+
+def _order_command(r: random.Random, template: str, intent: str) -> Command:
+    spoken, order_id = _order(r)
+    return Command(template.format(spoken), intent, {"order_id": order_id})
+
+
+def _ship_via(r: random.Random) -> Command:
+    (spoken, order_id), carrier = _order(r), r.choice(list(CARRIERS))
+    return Command(
+        f"ship order {spoken} via {carrier}", "ship_order", {"order_id": order_id, "carrier": CARRIERS[carrier]}
+    )
+
+
+def _ship_tracking(r: random.Random) -> Command:
+    (spoken, order_id), tracking = _order(r), str(r.randint(100000, 999999))
+    return Command(
+        f"ship order {spoken} via s f tracking s f {say_digits(tracking)}",
+        "ship_order",
+        {"order_id": order_id, "carrier": "SF", "tracking_number": f"SF{tracking}"},
+    )
+
+
+def _refund_amount(r: random.Random) -> Command:
+    n = r.randint(5, 90)
+    spoken, order_id = _order(r)
+    return Command(
+        f"refund {say_number(n)} dollars on order {spoken}", "refund_order", {"order_id": order_id, "amount": _money(n)}
+    )
+
+
+ORDER_STATUSES = {"pending": "pending", "shipped": "shipped", "refunded": "refunded", "cancelled": "cancelled"}
+PERIODS = {"today": "today", "this week": "this_week", "this month": "this_month", "last month": "last_month"}
+
+
+def _orders_in(r: random.Random) -> Command:
+    said = r.choice(list(ORDER_STATUSES))
+    return Command(f"how many orders are {said}", "list_orders", {"status": ORDER_STATUSES[said]})
+
+
+def _sales(r: random.Random) -> Command:
+    day = r.choice(["today", "yesterday"])
+    return Command(f"what are {day}'s sales", "sales_report", {"metric": "revenue", "period": day})
+
+
+def _top(r: random.Random) -> Command:
+    said = r.choice(list(PERIODS))
+    return Command(f"top products {said}", "sales_report", {"metric": "top_products", "period": PERIODS[said]})
+
+
+def _revenue(r: random.Random) -> Command:
+    said = r.choice(["today", "this week", "this month"])
+    return Command(f"what's the revenue {said}", "sales_report", {"metric": "revenue", "period": PERIODS[said]})
+
+
+def _fixed(choices: list[str], intent: str) -> Callable[[random.Random], Command]:
+    return lambda r: Command(r.choice(choices), intent, {})
+
+
+_COMMANDS: tuple[Callable[[random.Random], Command], ...] = (
+    lambda r: _set_price(r, 1, 999, "set", " dollars"),
+    lambda r: _set_price(r, 1, 500, "set", ""),
+    lambda r: _set_price(r, 5, 300, "change", ""),
+    _lower,
+    _raise_percent,
+    _percent_off,
+    lambda r: _set_stock(r, 0, 900, ""),
+    lambda r: _set_stock(r, 1, 200, "the "),
+    lambda r: _move_stock(r, "add", 100),
+    lambda r: _move_stock(r, "remove", 20),
+    lambda r: _about_product(r, "how many {} are in stock", "query_stock"),
+    lambda r: _about_product(r, "is {} in stock", "query_stock"),
+    _show_sku,
+    _show_title,
+    _listing,
+    lambda r: _order_command(r, "confirm order {}", "confirm_order"),
+    lambda r: _order_command(r, "ship order {}", "ship_order"),
+    _ship_via,
+    _ship_tracking,
+    lambda r: _order_command(r, "cancel order {}", "cancel_order"),
+    lambda r: _order_command(r, "refund order {}", "refund_order"),
+    _refund_amount,
+    lambda r: _order_command(r, "what's the status of order {}", "query_order"),
+    lambda r: _order_command(r, "where is my order {}", "query_order"),
+    lambda r: Command("how many orders are waiting to ship", "list_orders", {"status": "unfulfilled"}),
+    _orders_in,
+    _sales,
+    _top,
+    _revenue,
+    _fixed(["undo that", "undo the last change"], "undo"),
+    _fixed(["yes confirm", "yes", "confirm"], "confirm"),
+    _fixed(["no never mind", "never mind", "cancel that"], "cancel"),
 )
 
 
-def commands(count: int, seed: int = 7) -> list[str]:
+def typed_commands(count: int, seed: int = 7) -> list[Command]:
     """`count` commands cycling through every phrasing, with seeded slot values."""
     rng = random.Random(seed)
     return [_COMMANDS[i % len(_COMMANDS)](rng) for i in range(count)]
+
+
+def commands(count: int, seed: int = 7) -> list[str]:
+    """The texts of `typed_commands`."""
+    return [c.text for c in typed_commands(count, seed)]
 
 
 def require_tools() -> None:
@@ -187,10 +337,11 @@ def build(count: int, seed: int = 7) -> list[Spoken]:
     rng = random.Random(seed)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, text in enumerate(commands(count, seed)):
+        for i, command in enumerate(typed_commands(count, seed)):
             voice = VOICES[i % len(VOICES)]
             speed, pitch = rng.randrange(140, 191, 10), rng.randrange(35, 66, 5)
-            out.append(Spoken(text, voice, speed, pitch, speak(text, voice, speed, pitch, Path(tmp))))
+            samples = speak(command.text, voice, speed, pitch, Path(tmp))
+            out.append(Spoken(command.text, voice, speed, pitch, samples, command))
     return out
 
 

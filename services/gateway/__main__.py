@@ -48,7 +48,7 @@ def build(settings: GatewaySettings) -> grpc_server.Service:
         if settings.asr_addr:
             asr = grpc_server.channel(settings.asr_addr)
             state["asr"] = asr
-            recognizer = SpeechRecognizer(asr, settings.session_max_s)
+            recognizer = SpeechRecognizer(asr, settings.session_max_s, settings.asr_model)
         state.update(
             pool=pool,
             audit=audit,

@@ -73,23 +73,25 @@ class Listener:
                 yield chunk
             audio_end = StageTiming(stage="audio_end", at_unix_nanos=time.time_ns())
 
+        nothing_heard = gw.Error(code="NOT_FOUND", message="no speech was recognised in that audio")
+        finals = 0
         try:
             async for heard in self.recognizer.recognize(audio(), self.sample_rate_hz, self.language):
                 transcript = gw.Transcript(text=heard.text, is_final=heard.is_final, confidence=heard.confidence)
                 await self.send(gw.ServerMessage(utterance_id=utterance_id, transcript=transcript))
                 if not heard.is_final:
                     continue
+                finals += 1
                 ended = audio_end or StageTiming(stage="audio_end", at_unix_nanos=time.time_ns())
                 if heard.text:
                     await self.submit(heard.text, utterance_id, trace, ended)
                 else:
-                    await self.send(
-                        gw.ServerMessage(
-                            utterance_id=utterance_id,
-                            error=gw.Error(code="NOT_FOUND", message="no speech was recognised in that audio"),
-                        )
-                    )
+                    await self.send(gw.ServerMessage(utterance_id=utterance_id, error=nothing_heard))
                 utterance_id = uuid.uuid4().hex  # the ASR's endpointer may cut more utterances
+            if not finals:
+                # The stream ended without a final (speech the recogniser made nothing of): the
+                # client is still owed an answer for its utterance, or it waits forever.
+                await self.send(gw.ServerMessage(utterance_id=utterance_id, error=nothing_heard))
         except grpc.aio.AioRpcError as exc:
             # Bad audio (INVALID_ARGUMENT), a busy ASR (RESOURCE_EXHAUSTED): the client is told,
             # the session goes on.

@@ -33,9 +33,12 @@ class Heard:
 
 
 class SpeechRecognizer:
-    def __init__(self, channel: grpc.aio.Channel, stream_timeout_s: float) -> None:
+    def __init__(self, channel: grpc.aio.Channel, stream_timeout_s: float, model: str = "") -> None:
         self.stub = riva_asr_pb2_grpc.RivaSpeechRecognitionStub(channel)
         self.stream_timeout_s = stream_timeout_s
+        # Riva's RecognitionConfig.model: "" lets the server choose (our CPU server: the
+        # command grammar); a name picks another, e.g. "generic" for the accuracy comparison.
+        self.model = model
 
     async def recognize(self, audio: AsyncIterator[bytes], sample_rate_hz: int, language: str) -> AsyncIterator[Heard]:
         """Transcripts as the ASR produces them, for 16-bit mono PCM chunks until `audio` ends."""
@@ -44,6 +47,7 @@ class SpeechRecognizer:
                 encoding=raudio.AudioEncoding.LINEAR_PCM,
                 sample_rate_hertz=sample_rate_hz,
                 language_code=language or DEFAULT_LANGUAGE,
+                model=self.model,
                 max_alternatives=1,
                 audio_channel_count=1,
                 enable_automatic_punctuation=False,

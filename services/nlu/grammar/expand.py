@@ -5,13 +5,16 @@ merchant's catalog, so they are written as people say them (九十九元, "ninet
 nine dollars"), not in normalised digits. The output is bounded: each template
 contributes at most ``per_template`` literal variants, each filled ``fills``
 times; catalog products rotate across templates so every SKU and title appears
-when ``limit`` allows; ``limit`` caps the total.
+when ``limit`` allows; ``limit`` caps the total. A recogniser with its own slot
+rules (numbers, SKUs) passes ``placeholders``: those slot kinds are then written
+as the given marker (``{"money": "{price}"}``) instead of sample values, so its
+grammar accepts any value there, not only the samples.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import cn2an
@@ -125,8 +128,10 @@ def expand_sentences(
     per_template: int = 40,
     fills: int = 2,
     limit: int = 100_000,
+    placeholders: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """Spoken sentences for ``language`` from the templates and the catalog (bounded)."""
+    marked = placeholders or {}
     files = load_files(language)
     vocab = Vocabulary.of(vocabulary) if vocabulary is not None else None
     products: list[str] = []
@@ -141,8 +146,12 @@ def expand_sentences(
         for source in group.get("sentences") or []:
             tree = parse_template(expand_rules(str(source), files.rules))
             for variant in itertools.islice(_variants(tree), per_template):
-                for _ in range(fills if any(isinstance(x, Slot) for x in variant) else 1):
-                    words = [x.text.strip() if isinstance(x, Text) else fillers.next(x.kind) for x in variant]
+                filled = any(isinstance(x, Slot) and x.kind not in marked for x in variant)
+                for _ in range(fills if filled else 1):
+                    words = [
+                        x.text.strip() if isinstance(x, Text) else marked.get(x.kind) or fillers.next(x.kind)
+                        for x in variant
+                    ]
                     sentence = joiner.join(w for w in words if w)
                     sentence = " ".join(sentence.split())
                     if not sentence or sentence in seen:

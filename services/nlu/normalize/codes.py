@@ -3,7 +3,9 @@
 "A 100", "a 100" (from "a one hundred") and "A100" are one SKU; "SF 123456" is
 one tracking number. A short run of letters followed by digits is joined, unless
 the letters are an English word ("to 99") or the digits are a quantity, amount or
-percentage ("a 20% discount", "a 10 dollar refund").
+percentage ("a 20% discount", "a 10 dollar refund"). Letters spelled one by one,
+as a recogniser writes them ("s f 123456"), are first joined into one code
+("SF 123456"), except the one-letter words "a" and "i".
 """
 
 from __future__ import annotations
@@ -52,6 +54,17 @@ _LETTERS_THEN_DIGITS = re.compile(
 )
 
 
+# Two or three letters said one by one, before digits: "s f 123456".
+_SPELLED_LETTERS = re.compile(r"(?<![A-Za-z0-9])((?:[A-Za-z] ){1,2}[A-Za-z])(?= \d)")
+
+
+def _join_spelled(match: re.Match[str]) -> str:
+    letters = match.group(1).split()
+    if any(letter.lower() in ("a", "i") for letter in letters):
+        return match.group(0)
+    return "".join(letters).upper()
+
+
 def _join(match: re.Match[str]) -> str:
     letters, digits = match.group(1), match.group(2)
     if letters.lower() in _COMMON_WORDS:
@@ -65,4 +78,4 @@ def join_codes(text: str) -> str:
     """Join spoken letter+number codes: 'a 100' -> 'A100', 'SF 123456' -> 'SF123456'."""
     if not any(ch.isdigit() for ch in text):
         return text
-    return _LETTERS_THEN_DIGITS.sub(_join, text)
+    return _LETTERS_THEN_DIGITS.sub(_join, _SPELLED_LETTERS.sub(_join_spelled, text))
