@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 
-from services.gateway.speech import SpeechRecognizer
+from services.gateway.speech import DEFAULT_LANGUAGE, SpeechRecognizer
 from shopvoice import log
 from shopvoice.common.v1.command_pb2 import StageTiming, TraceContext
 from shopvoice.gateway.v1 import gateway_pb2 as gw
@@ -75,6 +75,21 @@ class Listener:
 
         nothing_heard = gw.Error(code="NOT_FOUND", message="no speech was recognised in that audio")
         finals = 0
+        language = self.language or DEFAULT_LANGUAGE
+        served = await self.recognizer.served_languages()
+        if served is not None and language not in served:
+            # Said here rather than left to the ASR's refusal: a refusal that races the
+            # audio still being written reaches an aio client as INTERNAL (grpc/grpc#36066).
+            message = (
+                f"speech in {language} is not recognised by this deployment's ASR (it serves "
+                f"{', '.join(sorted(served))}); type the command, or start the session in a served language"
+            )
+            await self.send(
+                gw.ServerMessage(utterance_id=utterance_id, error=gw.Error(code="INVALID_ARGUMENT", message=message))
+            )
+            async for _chunk in audio():  # the rest of the utterance, so the session is not held up
+                pass
+            return
         try:
             async for heard in self.recognizer.recognize(audio(), self.sample_rate_hz, self.language):
                 transcript = gw.Transcript(text=heard.text, is_final=heard.is_final, confidence=heard.confidence)

@@ -39,6 +39,21 @@ class SpeechRecognizer:
         # Riva's RecognitionConfig.model: "" lets the server choose (our CPU server: the
         # command grammar); a name picks another, e.g. "generic" for the accuracy comparison.
         self.model = model
+        self._languages: frozenset[str] | None = None
+
+    async def served_languages(self) -> frozenset[str] | None:
+        """The language codes the ASR's models serve (GetRivaSpeechRecognitionConfig), asked
+        once; None when the server would not say, and then the stream itself will tell."""
+        if self._languages is None:
+            try:
+                response = await self.stub.GetRivaSpeechRecognitionConfig(
+                    rasr.RivaSpeechRecognitionConfigRequest(), timeout=5
+                )
+            except grpc.aio.AioRpcError:
+                return None
+            codes = {m.parameters.get("language_code", "") for m in response.model_config}
+            self._languages = frozenset(c for c in codes if c)
+        return self._languages or None
 
     async def recognize(self, audio: AsyncIterator[bytes], sample_rate_hz: int, language: str) -> AsyncIterator[Heard]:
         """Transcripts as the ASR produces them, for 16-bit mono PCM chunks until `audio` ends."""

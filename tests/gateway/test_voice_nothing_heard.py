@@ -14,9 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
+from riva.client.proto import riva_asr_pb2 as rasr
 from riva.client.proto import riva_asr_pb2_grpc
 
 from shopvoice.cli.client import Conversation
+from shopvoice.gateway.v1 import gateway_pb2 as gw
 from tests.gateway.conftest import GatewayStack, token
 from tests.support.processes import free_port
 
@@ -51,3 +53,38 @@ def test_an_utterance_with_no_final_transcript_is_answered_not_found(gw_stack: G
             return [m.WhichOneof("kind") for m in turn.messages] + [turn.messages[-1].error.code]
 
     assert asyncio.run(speak()) == ["error", "NOT_FOUND"]
+
+
+class ServesEnglishOnly(HearsNothing):
+    """Says (as Riva does) which languages its models serve."""
+
+    def GetRivaSpeechRecognitionConfig(self, request, context):  # type: ignore[no-untyped-def]
+        config = rasr.RivaSpeechRecognitionConfigResponse.Config(
+            model_name="en-only", parameters={"language_code": "en-US", "type": "online"}
+        )
+        return rasr.RivaSpeechRecognitionConfigResponse(model_config=[config])
+
+
+def test_speech_in_a_language_the_asr_does_not_serve_is_refused_and_the_session_goes_on(
+    gw_stack: GatewayStack,
+) -> None:
+    server = grpc.server(ThreadPoolExecutor(4))
+    riva_asr_pb2_grpc.add_RivaSpeechRecognitionServicer_to_server(ServesEnglishOnly(), server)
+    address = f"127.0.0.1:{free_port()}"
+    server.add_insecure_port(address)
+    server.start()
+    try:
+        gateway = gw_stack.gateway(ASR_ADDR=address)
+        merchant = gw_stack.merchant()
+
+        async def converse() -> tuple[gw.Error, gw.Result | None]:
+            async with Conversation(gateway.address, token(merchant), timeout_s=10, language="zh-CN") as conversation:
+                spoken = await conversation.speak(b"\x10\x00" * 16_000, realtime=False)
+                typed = await conversation.say("A100还有多少库存")
+                return spoken.messages[-1].error, typed.result
+
+        error, result = asyncio.run(converse())
+    finally:
+        server.stop(None)
+    assert error.code == "INVALID_ARGUMENT" and "zh-CN" in error.message and "en-US" in error.message
+    assert result is not None and result.status == gw.RESULT_STATUS_OK
