@@ -85,12 +85,7 @@ def _start_stack() -> object:
     database_url, redis_url = infra.resolve(os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL"), RUN_DIR)
     stack = Stack(database_url=database_url, redis_url=redis_url, run_dir=RUN_DIR / "logs")
     print(f"starting {', '.join(stack.services)} (logs in {stack.run_dir}/)", flush=True)
-    stack.start()
-    try:
-        demo_shop.seed_catalog(f"127.0.0.1:{stack.ports['catalog']}")
-    except BaseException:
-        stack.stop()
-        raise
+    stack.start(after_catalog=demo_shop.seed_catalog)  # the ASR starts knowing the shop's products
     return stack
 
 

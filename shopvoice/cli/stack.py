@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,10 +114,14 @@ class Stack:
             **self.extra_env,
         }
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 60, after_catalog: Callable[[str], object] | None = None) -> None:
+        """Start the services in order; `after_catalog(catalog_address)` runs as soon as the
+        catalog serves, before the others start: the ASR compiles its grammar from the
+        products it finds at start, so a shop seeded there is heard from the first word."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         env = self.env()
-        for name in self.services:
+        order = sorted(self.services, key=lambda name: name != "catalog")  # stable: catalog first
+        for name in order:
             process = Process(name, self.ports[name], env, self.run_dir / f"{name}.log")
             self.processes[name] = process
             if _port_taken(process.port):
@@ -126,6 +131,12 @@ class Stack:
             if not wait_serving(process.address, timeout) or not process.alive():
                 self.stop()
                 raise RuntimeError(f"{name} did not become SERVING; see {process.log_path}")
+            if name == "catalog" and after_catalog is not None:
+                try:
+                    after_catalog(process.address)
+                except BaseException:
+                    self.stop()
+                    raise
 
     def supervise(self, poll_s: float = 1.0) -> None:
         """Restart any service that dies, until interrupted."""
