@@ -62,5 +62,9 @@ class VocabularyCache:
                 for entry_id, fields in entries:
                     last_id = entry_id
                     event = Event.FromString(fields[b"event"])
-                    if event.WhichOneof("payload") in ("product_changed", "price_changed"):
+                    # Only products coming, going or being renamed change SKUs and titles; a
+                    # price change does not, and dropping the cache on each one made a busy
+                    # shop (hundreds of price changes a second) re-fetch and re-index its
+                    # whole vocabulary for nearly every command.
+                    if event.WhichOneof("payload") == "product_changed":
                         self.invalidate(event.merchant_id)
