@@ -172,15 +172,14 @@ def main_bench(argv: list[str]) -> int:
     )
     profilers: list[subprocess.Popen[bytes]] = []
     try:
-        # The catalog first, seeded, then the rest: the ASR loads the merchant's vocabulary
-        # when it starts, so the products must be there by then.
-        stack.services = ["catalog"]
-        stack.start()
-        demo_shop.seed_catalog(f"127.0.0.1:{stack.ports['catalog']}", MERCHANT)
-        if extra_skus:
-            seed_more(f"127.0.0.1:{stack.ports['catalog']}", MERCHANT, len(extra_skus))
-        stack.services = ["asr", "nlu", "gateway"] if voice else ["nlu", "gateway"]
-        stack.start()
+        def seed(catalog: str) -> None:
+            demo_shop.seed_catalog(catalog, MERCHANT)
+            if extra_skus:
+                seed_more(catalog, MERCHANT, len(extra_skus))
+
+        # Seeded before the ASR starts: it loads the merchant's vocabulary when it starts.
+        stack.services = ["catalog", "asr", "nlu", "gateway"] if voice else ["catalog", "nlu", "gateway"]
+        stack.start(after_catalog=seed)
         plan.target = stack.gateway
         print(f"stack up (logs in {run_dir}); gateway {stack.gateway}", file=sys.stderr, flush=True)
         peer = None

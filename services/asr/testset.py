@@ -264,6 +264,10 @@ def require_tools() -> None:
         raise RuntimeError(f"{', '.join(missing)} not installed: apt-get install -y espeak-ng sox")
 
 
+# sox output options: what the ASR takes, 16 kHz mono signed 16-bit, headerless.
+RAW_PCM = ("-r", str(RATE), "-b", "16", "-c", "1", "-e", "signed", "-t", "raw")
+
+
 def speak(text: str, voice: str, speed: int, pitch: int, workdir: Path) -> np.ndarray:
     """espeak-ng to a WAV, sox to 16 kHz mono 16-bit, padded with 0.3 s before and 0.8 s after."""
     wav, raw = workdir / "say.wav", workdir / "say.raw"
@@ -276,16 +280,7 @@ def speak(text: str, voice: str, speed: int, pitch: int, workdir: Path) -> np.nd
         [
             "sox",
             str(wav),
-            "-r",
-            str(RATE),
-            "-b",
-            "16",
-            "-c",
-            "1",
-            "-e",
-            "signed",
-            "-t",
-            "raw",
+            *RAW_PCM,
             str(raw),
             "pad",
             "0.3",
@@ -306,16 +301,7 @@ def pink_noise(seconds: float, seed: int = 3) -> np.ndarray:
                 "sox",
                 "-R",
                 "-n",
-                "-r",
-                str(RATE),
-                "-b",
-                "16",
-                "-c",
-                "1",
-                "-e",
-                "signed",
-                "-t",
-                "raw",
+                *RAW_PCM,
                 str(out),
                 "synth",
                 f"{seconds:.1f}",

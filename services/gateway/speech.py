@@ -49,7 +49,9 @@ class SpeechRecognizer:
                 response = await self.stub.GetRivaSpeechRecognitionConfig(
                     rasr.RivaSpeechRecognitionConfigRequest(), timeout=5
                 )
-            except grpc.aio.AioRpcError:
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
+                    self._languages = frozenset()  # it never will say: do not ask on every utterance
                 return None
             codes = {m.parameters.get("language_code", "") for m in response.model_config}
             self._languages = frozenset(c for c in codes if c)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 import riva.client
 from riva.client.proto import riva_asr_pb2 as rasr
-
-from services.asr import testset
 
 
 def client(address: str) -> riva.client.ASRService:
@@ -53,27 +50,3 @@ def stream(
 
 def finals(results: list[rasr.StreamingRecognitionResult]) -> str:
     return " ".join(r.alternatives[0].transcript for r in results if r.is_final and r.alternatives)
-
-
-@dataclass
-class Score:
-    """Transcript accuracy over a set: word error rate and exact-match sentence accuracy."""
-
-    sentences: int = 0
-    exact: int = 0
-    words: int = 0
-    errors: int = 0
-
-    def add(self, reference: str, hypothesis: str) -> None:
-        self.sentences += 1
-        self.exact += reference == hypothesis
-        self.words += len(reference.split())
-        self.errors += testset.word_errors(reference, hypothesis)
-
-    @property
-    def wer(self) -> float:
-        return self.errors / max(1, self.words)
-
-    @property
-    def accuracy(self) -> float:
-        return self.exact / max(1, self.sentences)

@@ -102,26 +102,22 @@ def spoken_stack(pg_admin_url: str, redis_url: str, tmp_path_factory: pytest.Tem
             "STREAM_PREFIX": prefix,
             "NLU_CONSUMER_NAME": "nlu-1",
             "ASR_VOCABULARY_MERCHANT_ID": MERCHANT,
-            "ASR_DECODE_THREADS": "2",
+            "ASR_DECODE_WORKERS": "2",
             "RATE_LIMIT_MERCHANT_RPS": "0",
             "RATE_LIMIT_USER_RPS": "0",
         }
-        catalog = Stack(database_url, redis_url, run_dir, ports, env, services=["catalog"])
-        rest = Stack(database_url, redis_url, run_dir, ports, env, services=["asr", "nlu", "gateway"])
+        stack = Stack(database_url, redis_url, run_dir, ports, env, services=["catalog", "asr", "nlu", "gateway"])
         generic = Process(
-            "gateway", free_port(), {**rest.env(), "ASR_MODEL": "generic"}, run_dir / "gateway-generic.log"
+            "gateway", free_port(), {**stack.env(), "ASR_MODEL": "generic"}, run_dir / "gateway-generic.log"
         )
         try:
-            catalog.start()
-            seed_products(f"127.0.0.1:{ports['catalog']}")
-            rest.start(timeout=120)
+            stack.start(timeout=120, after_catalog=seed_products)
             generic.start()
             assert wait_serving(generic.address, 60) and generic.alive(), generic.log_path.read_text()[-3000:]
-            yield SpokenStack(rest, generic.address)
+            yield SpokenStack(stack, generic.address)
         finally:
             generic.stop()
-            rest.stop()
-            catalog.stop()
+            stack.stop()
 
 
 def seed_products(address: str) -> None:

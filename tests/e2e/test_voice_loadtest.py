@@ -36,12 +36,9 @@ def voice_stack(pg_admin_url: str, redis_url: str, tmp_path_factory: pytest.Temp
             ASR_VOCABULARY_MERCHANT_ID=demo_shop.MERCHANT_ID,
         )
         # The ASR reads the merchant's vocabulary when it starts: the products come first.
-        stack.services = ["catalog"]
-        stack.start()
+        stack.services = ["catalog", "asr", "nlu", "gateway"]
+        stack.start(after_catalog=demo_shop.seed_catalog)
         try:
-            demo_shop.seed_catalog(f"127.0.0.1:{stack.ports['catalog']}")
-            stack.services = ["asr", "nlu", "gateway"]
-            stack.start()
             yield stack
         finally:
             stack.stop()
