@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 PERCENTILES = (10, 25, 50, 75, 90, 95, 99)
@@ -260,5 +261,6 @@ def write_png(report: Report, path: str, peer: Report | None = None, target_ms: 
     ax.set_ylabel("commands")
     ax.legend(fontsize=8, loc="upper right", framealpha=0.8)
     fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)  # `--png .run/x.png` on a fresh clone
     fig.savefig(path)
     plt.close(fig)
