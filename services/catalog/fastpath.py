@@ -1,15 +1,17 @@
-"""The hot path of SetPrice, SetStock and AdjustStock: one statement per call.
+"""The hot path of SetPrice, AdjustPrice, SetStock and AdjustStock: one statement per call.
 
 The general path (`Mutations.run` with a `_change_variant` change) takes about
 ten round trips and re-reads the product. Here one call of the SQL function
-`apply_variant_change` (migration 0004), run in autocommit so that it is its own
+`apply_variant_change` (migration 0004; AdjustPrice through 0005's
+`apply_price_adjustment`, which computes the new price from the locked row), run in autocommit so that it is its own
 transaction, locks the variant, looks up the key, checks the expected version
 and the row-dependent rules, updates the row, writes the history row, the
 outbox event and the key with the rows to replay, and returns the product's
 rows. Same order of checks, same errors, same messages as the general path:
 
 - what can be refused without the row (a missing key, delta 0, a malformed
-  Money, ...) is not tried here: `key_ok`, `price_value` and `stock_ok` say no
+  Money, a percent that is not a number, ...) is not tried here: `key_ok`,
+  `price_value`, `percent_value` and `stock_ok` say no
   and the general path answers, so its order of checks (lock, claim, version,
   then rules) holds;
 - a row-dependent refusal comes back as the row, and the general path's own
@@ -33,12 +35,13 @@ from psycopg import errors as pg_errors
 from services.catalog import history, store
 from services.catalog.messages import Row, to_product
 from services.catalog.mutations import expected_version
+from services.catalog.pricing import parse_percent
 from services.catalog.validation import MAX_QUANTITY, require_merchant
 from shopvoice import idempotency, outbox
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.db import Pool
-from shopvoice.errors import FailedPrecondition
+from shopvoice.errors import FailedPrecondition, InvalidArgument
 from shopvoice.money import MINOR_UNITS, MoneyError, format_amount, minor_digits, to_decimal
 
 CHANGE = (
@@ -47,6 +50,15 @@ CHANGE = (
     " %(delta)s::bigint, %(max_quantity)s::bigint, %(change_id)s::uuid, %(user)s, %(command)s, %(event_head)s,"
     " %(event_id)s::uuid, %(stream)s)"
 )
+ADJUST = (
+    "SELECT * FROM apply_price_adjustment(%(m)s, %(key)s, %(method)s, %(hash)s, %(sku)s, %(expected)s::bigint,"
+    " %(percent)s::numeric, %(price_delta)s::numeric, %(currencies)s::text[], %(digits)s::int[], %(ceiling)s::numeric,"
+    " %(max_quantity)s::bigint, %(change_id)s::uuid, %(user)s, %(command)s, %(event_head)s, %(event_id)s::uuid,"
+    " %(stream)s)"
+)
+# Percents with more decimals take the general path: with at most these, dividing by
+# 100 in Postgres' numeric is exact, so SQL and Python round the same number.
+PERCENT_DECIMALS = 4
 # The statement fails on this constraint when a concurrent call took the key
 # with other arguments (see migration 0004).
 KEY_TAKEN = "idempotency_keys_pkey"
@@ -69,6 +81,15 @@ def price_value(money: Money) -> tuple[Decimal, list[str]] | None:
     digits = minor_digits(value.normalize())
     candidates = [money.currency_code] if money.currency_code else list(MINOR_UNITS)
     return value, [c for c in candidates if c in MINOR_UNITS and digits <= MINOR_UNITS[c]]
+
+
+def percent_value(text: str) -> Decimal | None:
+    """The percent of an AdjustPrice, or None (let the general path say why)."""
+    try:
+        percent = parse_percent(text)
+    except InvalidArgument:
+        return None
+    return percent if minor_digits(percent.normalize()) <= PERCENT_DECIMALS else None
 
 
 def stock_ok(quantity: int | None, delta: int | None) -> bool:
@@ -96,8 +117,11 @@ class FastChanges:
         price: tuple[Decimal, list[str]] | None = None,
         quantity: int | None = None,
         delta: int | None = None,
+        percent: Decimal | None = None,
+        price_delta: tuple[Decimal, list[str]] | None = None,
     ) -> pb.MutationResult:
-        """Change one variant's price (`price`) or on-hand count (`quantity` or `delta`).
+        """Change one variant's price (set to `price`, or adjusted by `percent` or `price_delta`)
+        or its on-hand count (`quantity` or `delta`).
 
         `explain(row)` raises the general path's refusal for a row the SQL refused."""
         mutation: pb.Mutation = request.mutation
@@ -105,6 +129,12 @@ class FastChanges:
         key = mutation.idempotency_key
         expected = expected_version(mutation)
         event = outbox.new_event(merchant_id)  # the envelope; the SQL appends the change
+        adjusting = percent is not None or price_delta is not None
+        currencies: list[str] | None = None  # where the price (or the delta) is valid
+        if percent is not None:
+            currencies = list(MINOR_UNITS)  # a percent is valid in any currency
+        elif amount := price_delta or price:
+            currencies = amount[1]
         params = {
             "m": merchant_id,
             "key": key,
@@ -113,8 +143,10 @@ class FastChanges:
             "sku": sku,
             "expected": expected,
             "price": price[0] if price else None,
-            "currencies": price[1] if price else None,
-            "digits": [MINOR_UNITS[c] for c in price[1]] if price else None,
+            "percent": percent,
+            "price_delta": price_delta[0] if price_delta else None,
+            "currencies": currencies,
+            "digits": [MINOR_UNITS[c] for c in currencies] if currencies is not None else None,
             "ceiling": self.max_price,
             "quantity": quantity,
             "delta": delta,
@@ -128,7 +160,7 @@ class FastChanges:
         }
         try:
             async with self.pool.connection() as conn:
-                cur = await conn.execute(CHANGE, params, prepare=True)
+                cur = await conn.execute(ADJUST if adjusting else CHANGE, params, prepare=True)
                 rows = await cur.fetchall()
         except pg_errors.CheckViolation as exc:  # the schema's guard, as in Mutations.run
             rule = exc.diag.constraint_name
@@ -144,7 +176,7 @@ class FastChanges:
         if outcome == "replay" and first["response"] is not None:  # the first call took the general path
             result = pb.MutationResult.FromString(first["response"])
         elif outcome in ("ok", "replay"):
-            result = self._result(merchant_id, sku, rows, price_change=price is not None)
+            result = self._result(merchant_id, sku, rows, price_change=price is not None or adjusting)
         else:
             self._refuse(outcome, first, key, sku, expected, explain)
         result.replayed = outcome == "replay"

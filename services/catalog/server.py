@@ -206,6 +206,20 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             raise InvalidArgument('say how to change the price: a percent ("-20") or a delta amount')
         percent = request.percent if which == "percent" else None
         delta = request.delta if which == "delta" else None
+        if fastpath.key_ok(request.mutation):
+            exact_percent = fastpath.percent_value(percent) if percent is not None else None
+            price_delta = fastpath.price_value(delta) if delta is not None else None
+            if exact_percent is not None or price_delta is not None:
+
+                def explain(row: Row) -> object:
+                    return pricing.new_price_for(row, percent, delta, self.settings.max_price)
+
+                try:
+                    return await self.fast.change(
+                        "AdjustPrice", request, sku, author, explain, percent=exact_percent, price_delta=price_delta
+                    )
+                except fastpath.Fallback:
+                    pass
 
         async def change(conn: Conn, merchant_id: str, row: Row) -> tuple[Row, str, str]:
             price = pricing.new_price_for(row, percent, delta, self.settings.max_price)

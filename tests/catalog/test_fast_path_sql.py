@@ -1,6 +1,7 @@
-"""The one-statement fast path (migration 0004) writes what Python would have written:
-events equal byte for byte to CatalogEvents', history formatted as format_amount, nothing
-at all for a refusal, and a concurrent reuse of a key refused as a reuse."""
+"""The one-statement fast path (migrations 0004 and 0005) writes what Python would have
+written: events equal byte for byte to CatalogEvents', history formatted as format_amount,
+prices adjusted and rounded as pricing.adjusted_price, nothing at all for a refusal, and a
+concurrent reuse of a key refused as a reuse."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from services.catalog.events import CatalogEvents
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
 from shopvoice.events.v1.events_pb2 import Event
-from shopvoice.money import format_amount
-from tests.catalog.shop import create, money, mutation, refused
+from shopvoice.money import format_amount, quantize, to_decimal
+from tests.catalog.shop import amount, create, money, mutation, refused
 
 Stub = catalog_pb2_grpc.CatalogServiceStub
 SQL = Callable[..., list[tuple[Any, ...]]]
@@ -84,6 +85,76 @@ def test_sql_formats_amounts_as_python_does(sql: SQL, amount: str, digits: int) 
     currency = "JPY" if digits == 0 else "CNY"
     [(text,)] = sql("SELECT format_amount(%s::numeric, %s)", amount, digits)
     assert text == format_amount(Decimal(amount), currency)
+
+
+@pytest.mark.parametrize(
+    ("amount_", "digits"),
+    [("5.025", 2), ("5.035", 2), ("-5.025", 2), ("-5.035", 2), ("2.5", 0), ("3.5", 0), ("59", 2), ("16.9915", 2)],
+)
+def test_sql_rounds_half_even_as_python_does(sql: SQL, amount_: str, digits: int) -> None:
+    currency = "JPY" if digits == 0 else "CNY"
+    [(rounded,)] = sql("SELECT round_half_even(%s::numeric, %s)", amount_, digits)
+    assert rounded == quantize(Decimal(amount_), currency)
+
+
+@pytest.mark.parametrize(
+    ("start", "change", "currency"),
+    [
+        ("59.90", {"percent": "-15"}, "CNY"),  # 50.915 → 50.92
+        ("10.05", {"percent": "-50"}, "CNY"),  # 5.025 → 5.02, half-even
+        ("1500", {"percent": "12.5"}, "JPY"),  # 1687.5 → 1688
+        ("59.00", {"delta": "-10.50"}, "CNY"),
+        ("0.01", {"delta": "-0.01"}, "USD"),  # to 0: units and nanos left out of the wire format
+    ],
+)
+def test_an_adjusted_price_takes_one_statement_and_writes_what_python_would(
+    stub: Stub, merchant: str, sql: SQL, start: str, change: dict[str, str], currency: str
+) -> None:
+    stub.CreateProduct(
+        pb.CreateProductRequest(
+            mutation=mutation(merchant), title="t", sku="A100", price=money(start, currency), quantity=1
+        )
+    )
+    m = mutation(merchant)
+    fields: dict[str, Any] = {"percent": change["percent"]} if "percent" in change else {}
+    if "delta" in change:
+        fields["delta"] = money(change["delta"])
+    request = pb.AdjustPriceRequest(mutation=m, sku="A100", **fields)
+    result = stub.AdjustPrice(request)
+    if "percent" in change:
+        new = quantize(Decimal(start) * (1 + Decimal(change["percent"]) / 100), currency)
+    else:
+        new = Decimal(start) + Decimal(change["delta"])
+    assert to_decimal(result.product.variants[0].price) == new
+    # The fast path keeps the rows to replay; the general path would keep the serialised reply.
+    assert sql(
+        "SELECT method, replay_rows IS NOT NULL, response IS NULL FROM idempotency_keys"
+        " WHERE merchant_id = %s AND key = %s",
+        merchant,
+        m.idempotency_key,
+    ) == [("AdjustPrice", True, True)]
+    payload, stored = last_event(sql, merchant)
+    expected = CatalogEvents.price_changed_event(merchant, "A100", Decimal(start), new, currency, result.change_id)
+    assert payload == with_envelope(expected, stored)
+    [(old_value, new_value)] = sql("SELECT old_value, new_value FROM changes WHERE merchant_id = %s", merchant)
+    assert (old_value, new_value) == (format_amount(Decimal(start), currency), format_amount(new, currency))
+    again = stub.AdjustPrice(request)  # a retry replays, and changes nothing again
+    assert again.replayed and again.product == result.product
+    assert sql("SELECT count(*) FROM changes WHERE merchant_id = %s", merchant) == [(1,)]
+
+
+def test_a_percent_with_more_decimals_takes_the_general_path_and_rounds_alike(
+    stub: Stub, merchant: str, sql: SQL
+) -> None:
+    create(stub, merchant, price="59.90")
+    m = mutation(merchant)
+    result = stub.AdjustPrice(pb.AdjustPriceRequest(mutation=m, sku="A100", percent="-15.00001"))
+    assert amount(result.product.variants[0].price) == "50.91"  # 50.9149940... → 50.91
+    assert sql(
+        "SELECT replay_rows IS NULL, response IS NOT NULL FROM idempotency_keys WHERE merchant_id = %s AND key = %s",
+        merchant,
+        m.idempotency_key,
+    ) == [(True, True)]
 
 
 def test_a_refused_change_writes_nothing_not_even_its_key(stub: Stub, merchant: str, sql: SQL) -> None:
