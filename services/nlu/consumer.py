@@ -105,10 +105,10 @@ class UtteranceHandler:
         outcome, answer = await self._act(utterance, decision, state.last_change_id, chinese, timings)
         if decision.kind == "execute" and outcome is not None and outcome.status == gw.RESULT_STATUS_OK:
             remember_context(state, decision.command, outcome.change_id)
-        # The turn's state, its answer memo and the answer's reply in one MULTI/EXEC: the state is
-        # saved exactly when the answer is published, so the session's next utterance (sent once
-        # the client has this answer) sees the new state, and a redelivery of this one finds its
-        # answer. One round trip instead of two.
+        # The turn's state, its answer memo and the answer's reply in one MULTI/EXEC, so the state
+        # is saved when the answer is published and not without it (a connection lost before EXEC
+        # applies none): the session's next utterance (sent once the client has this answer) sees
+        # the new state, and a redelivery of this one finds its answer. One round trip, not two.
         self._address(utterance, answer)
         async with self.redis.pipeline(transaction=True) as pipe:
             self.dialogue.settle_in(
