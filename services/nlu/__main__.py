@@ -50,6 +50,7 @@ def build(settings: NluSettings) -> grpc_server.Service:
             dialogue=DialogueStore(redis, settings.stream_prefix, settings.dialogue_ttl_s),
             replies=ReplyPublisher(redis, settings.reply_ttl_s),
             gate=PermissionGate(redis, settings.stream_prefix, PermissionSettings().staff_may_refund),
+            redis=redis,
         )
         consumer = StreamConsumer(
             redis=redis,

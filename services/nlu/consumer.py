@@ -8,6 +8,7 @@ utterance's id for a confirmed command) makes the redelivery apply nothing twice
 
 from __future__ import annotations
 
+import redis.asyncio as aioredis
 from opentelemetry import context as otel_context
 
 from services.nlu.dialogue import Decision, DialogueStore, Policy, intent_of, remember_context
@@ -35,6 +36,7 @@ class UtteranceHandler:
         dialogue: DialogueStore,
         replies: ReplyPublisher,
         gate: PermissionGate,
+        redis: aioredis.Redis,
     ) -> None:
         self.understander = understander
         self.vocabularies = vocabularies
@@ -43,6 +45,8 @@ class UtteranceHandler:
         self.dialogue = dialogue
         self.replies = replies
         self.gate = gate
+        # The turn's own transactions (replies with the state they go with) are made on it.
+        self.redis = redis
 
     async def __call__(self, entry_id: bytes, fields: Fields) -> None:
         utterance = Utterance.FromString(fields[b"utterance"])
@@ -54,7 +58,8 @@ class UtteranceHandler:
 
     async def handle(self, utterance: Utterance) -> None:
         logger = log.get().bind(utterance_id=utterance.utterance_id, merchant_id=utterance.merchant_id)
-        if (answered := await self.dialogue.answer_of(utterance.merchant_id, utterance.utterance_id)) is not None:
+        answered, state = await self.dialogue.begin(utterance.merchant_id, utterance.utterance_id, utterance.session_id)
+        if answered is not None:
             # A replay (the client retried), or a redelivery after the turn was settled (a crash
             # before the ack): the first answer again, nothing decided or run again.
             await self._reply(utterance, answered)
@@ -62,7 +67,6 @@ class UtteranceHandler:
             return
         timings = list(utterance.timings)
         chinese = utterance.language.startswith("zh") or is_chinese(utterance.text)
-        state = await self.dialogue.load(utterance.session_id)
 
         vocabulary = await self.vocabularies.get(utterance.merchant_id)
         understood = await self.understander(utterance.text, vocabulary)
@@ -79,16 +83,18 @@ class UtteranceHandler:
             candidates=resolution.candidates,
         )
         # What was understood, with what the dialogue filled in ("ship it" → the order just discussed).
-        await self._reply(
-            utterance, gw.ServerMessage(understood=gw.Understood(command=resolution.command, source=understood.source))
+        understood_reply = gw.ServerMessage(
+            understood=gw.Understood(command=resolution.command, source=understood.source)
         )
         if utterance.dry_run:
-            # Understood, not acted on: nothing decided, run or remembered.
+            # Understood, not acted on: nothing decided, run or remembered. Both replies are ready
+            # at once, so they go together.
             note = "试运行：未执行" if chinese else "dry run: not executed"
-            await self._reply(
-                utterance, gw.ServerMessage(result=gw.Result(status=gw.RESULT_STATUS_OK, message=note, timings=timings))
-            )
+            dry_run = gw.ServerMessage(result=gw.Result(status=gw.RESULT_STATUS_OK, message=note, timings=timings))
+            await self._reply(utterance, understood_reply, dry_run)
             return
+        # On its own, before acting: the client shows it while the command runs.
+        await self._reply(utterance, understood_reply)
         # Permission (shopvoice/permissions.py), before anything is proposed or run: a denied
         # command is answered, never dispatched, and leaves nothing pending.
         if decision.kind in ("execute", "propose"):
@@ -99,12 +105,17 @@ class UtteranceHandler:
         outcome, answer = await self._act(utterance, decision, state.last_change_id, chinese, timings)
         if decision.kind == "execute" and outcome is not None and outcome.status == gw.RESULT_STATUS_OK:
             remember_context(state, decision.command, outcome.change_id)
-        # The turn's state and its answer are saved together, before the answer is sent: the
-        # session's next utterance (sent once the client has this answer) sees the new state,
-        # and a redelivery of this one finds its answer.
-        answer.utterance_id = utterance.utterance_id
-        await self.dialogue.settle(utterance.session_id, state, utterance.merchant_id, utterance.utterance_id, answer)
-        await self._reply(utterance, answer)
+        # The turn's state, its answer memo and the answer's reply in one MULTI/EXEC, so the state
+        # is saved when the answer is published and not without it (a connection lost before EXEC
+        # applies none): the session's next utterance (sent once the client has this answer) sees
+        # the new state, and a redelivery of this one finds its answer. One round trip, not two.
+        self._address(utterance, answer)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            self.dialogue.settle_in(
+                pipe, utterance.session_id, state, utterance.merchant_id, utterance.utterance_id, answer
+            )
+            self.replies.send_in(pipe, utterance.reply_stream, answer)
+            await pipe.execute()
         logger.info(
             "utterance handled",
             intent=understood.command.WhichOneof("intent"),
@@ -144,7 +155,12 @@ class UtteranceHandler:
         result = gw.Result(status=outcome.status, message=outcome.message, grpc_code=outcome.grpc_code, timings=timings)
         return outcome, gw.ServerMessage(result=result)
 
-    async def _reply(self, utterance: Utterance, message: gw.ServerMessage) -> None:
+    async def _reply(self, utterance: Utterance, *messages: gw.ServerMessage) -> None:
+        for message in messages:
+            self._address(utterance, message)
+        await self.replies.send(utterance.reply_stream, *messages)
+
+    @staticmethod
+    def _address(utterance: Utterance, message: gw.ServerMessage) -> None:
         message.utterance_id = utterance.utterance_id
         message.trace.CopyFrom(utterance.trace)
-        await self.replies.send(utterance.reply_stream, message)

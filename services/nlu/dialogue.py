@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 
 from services.nlu.grammar import Vocabulary
 from shopvoice.common.v1 import command_pb2 as cmd
@@ -94,8 +95,30 @@ class DialogueStore:
     def key(self, session_id: str) -> str:
         return f"{self.prefix}:dialogue:{session_id}"
 
-    async def load(self, session_id: str) -> DialogueState:
-        raw: dict[bytes, bytes] = await self.redis.hgetall(self.key(session_id))  # type: ignore[assignment]
+    def answer_key(self, merchant_id: str, utterance_id: str) -> str:
+        # Per merchant: an utterance id is the client's choice, and one shop must never
+        # receive another's answer.
+        return f"{self.prefix}:answered:{merchant_id}:{utterance_id}"
+
+    async def begin(
+        self, merchant_id: str, utterance_id: str, session_id: str
+    ) -> tuple[gw.ServerMessage | None, DialogueState]:
+        """The answer this utterance already got (if its turn was settled), and the session's state.
+
+        One round trip for both. In MULTI/EXEC (no dearer than a plain pipeline: one write either
+        way), so the two reads are one snapshot: a redelivery racing the first delivery's settle
+        sees either the answer or the state from before this turn, never the new state without
+        the answer (it would decide the turn again against its own outcome).
+        """
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.get(self.answer_key(merchant_id, utterance_id))
+            pipe.hgetall(self.key(session_id))
+            answered, raw = await pipe.execute()
+        answer = gw.ServerMessage.FromString(answered) if isinstance(answered, bytes) else None
+        return answer, self._state(raw)
+
+    @staticmethod
+    def _state(raw: dict[bytes, bytes]) -> DialogueState:
         state = DialogueState(
             pending_id=raw.get(b"pending_id", b"").decode(),
             awaiting_slot=raw.get(b"awaiting_slot", b"").decode(),
@@ -109,20 +132,21 @@ class DialogueStore:
             state.awaiting = cmd.Command.FromString(raw[b"awaiting"])
         return state
 
-    def answer_key(self, merchant_id: str, utterance_id: str) -> str:
-        # Per merchant: an utterance id is the client's choice, and one shop must never
-        # receive another's answer.
-        return f"{self.prefix}:answered:{merchant_id}:{utterance_id}"
-
-    async def answer_of(self, merchant_id: str, utterance_id: str) -> gw.ServerMessage | None:
-        """The answer this utterance already got, if its turn was settled."""
-        raw = await self.redis.get(self.answer_key(merchant_id, utterance_id))
-        return gw.ServerMessage.FromString(raw) if isinstance(raw, bytes) else None
-
-    async def settle(
-        self, session_id: str, state: DialogueState, merchant_id: str, utterance_id: str, answer: gw.ServerMessage
+    def settle_in(
+        self,
+        pipe: Pipeline,
+        session_id: str,
+        state: DialogueState,
+        merchant_id: str,
+        utterance_id: str,
+        answer: gw.ServerMessage,
     ) -> None:
-        """Save the session's state and the utterance's answer in one transaction."""
+        """Queue, on the caller's MULTI/EXEC, the session's new state and the utterance's answer.
+
+        The caller commits them with the answer's reply, so that the state is saved exactly when
+        the answer is published: the next utterance (sent once the client has the answer) sees
+        the new state, and a redelivery of this one finds its answer.
+        """
         mapping: dict[str, bytes | str] = {
             "pending": state.pending.SerializeToString() if state.pending else b"",
             "pending_id": state.pending_id,
@@ -132,11 +156,9 @@ class DialogueStore:
             "last_sku": state.last_sku,
             "last_change_id": state.last_change_id,
         }
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.key(session_id), mapping=mapping)  # type: ignore[arg-type]
-            pipe.expire(self.key(session_id), self.ttl_s)
-            pipe.set(self.answer_key(merchant_id, utterance_id), answer.SerializeToString(), ex=self.ttl_s)
-            await pipe.execute()
+        pipe.hset(self.key(session_id), mapping=mapping)  # type: ignore[arg-type]
+        pipe.expire(self.key(session_id), self.ttl_s)
+        pipe.set(self.answer_key(merchant_id, utterance_id), answer.SerializeToString(), ex=self.ttl_s)
 
 
 _DIGITS = re.compile(r"\d+")
