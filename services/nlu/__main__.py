@@ -51,6 +51,7 @@ def build(settings: NluSettings) -> grpc_server.Service:
             replies=ReplyPublisher(redis, settings.reply_ttl_s),
             gate=PermissionGate(redis, settings.stream_prefix, PermissionSettings().staff_may_refund),
             redis=redis,
+            understood_after_s=settings.understood_after_ms / 1000,
         )
         consumer = StreamConsumer(
             redis=redis,

@@ -24,6 +24,12 @@ class NluSettings(ServiceSettings, RedisSettings):
     confirm_price_change_pct: Decimal = Field(
         Decimal(30), alias="NLU_CONFIRM_PRICE_CHANGE_PCT", ge=0, description="price changes above this ask first"
     )
+    understood_after_ms: int = Field(
+        50,
+        alias="NLU_UNDERSTOOD_AFTER_MS",
+        ge=0,
+        description="a command still running after this sends its 'understood' reply ahead of the result",
+    )
     llm_threshold: float = Field(
         0.8, alias="NLU_LLM_THRESHOLD", ge=0, le=1, description="grammar confidence below which the LLM is asked"
     )

@@ -8,6 +8,10 @@ utterance's id for a confirmed command) makes the redelivery apply nothing twice
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
 import redis.asyncio as aioredis
 from opentelemetry import context as otel_context
 
@@ -26,6 +30,27 @@ from shopvoice.permissions import PermissionGate
 from shopvoice.streams import Fields
 
 
+class Announcement:
+    """A message sent only if the work it announces is still running after `after_s`."""
+
+    def __init__(self, send: Callable[[], Coroutine[Any, Any, None]], after_s: float) -> None:
+        self._send = send
+        self._sending: asyncio.Task[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(after_s, self._fire)
+
+    def _fire(self) -> None:
+        self._sending = asyncio.create_task(self._send())
+
+    async def settle(self) -> bool:
+        """The work is done: cancel the announcement if not yet due; True if it was sent (it is
+        awaited here, so whatever is sent next comes after it)."""
+        self._timer.cancel()
+        if self._sending is None:
+            return False
+        await self._sending
+        return True
+
+
 class UtteranceHandler:
     def __init__(
         self,
@@ -37,6 +62,7 @@ class UtteranceHandler:
         replies: ReplyPublisher,
         gate: PermissionGate,
         redis: aioredis.Redis,
+        understood_after_s: float = 0.05,
     ) -> None:
         self.understander = understander
         self.vocabularies = vocabularies
@@ -47,6 +73,7 @@ class UtteranceHandler:
         self.gate = gate
         # The turn's own transactions (replies with the state they go with) are made on it.
         self.redis = redis
+        self.understood_after_s = understood_after_s
 
     async def __call__(self, entry_id: bytes, fields: Fields) -> None:
         utterance = Utterance.FromString(fields[b"utterance"])
@@ -93,16 +120,21 @@ class UtteranceHandler:
             dry_run = gw.ServerMessage(result=gw.Result(status=gw.RESULT_STATUS_OK, message=note, timings=timings))
             await self._reply(utterance, understood_reply, dry_run)
             return
-        # On its own, before acting: the client shows it while the command runs.
-        await self._reply(utterance, understood_reply)
-        # Permission (shopvoice/permissions.py), before anything is proposed or run: a denied
-        # command is answered, never dispatched, and leaves nothing pending.
-        if decision.kind in ("execute", "propose"):
-            verdict = await self.gate.check(utterance.merchant_id, utterance.role, intent_of(decision.command))
-            if not verdict.allowed:
-                state.pending, state.pending_id = None, ""
-                decision = Decision("denied", decision.command, prompt=verdict.reason)
-        outcome, answer = await self._act(utterance, decision, state.last_change_id, chinese, timings)
+        # "Understood" goes out on its own only when acting takes longer than understood_after_s
+        # (the client shows it while a slow command runs); otherwise it rides with the answer,
+        # still ahead of it: one reply write and one client message fewer for most turns.
+        announced = Announcement(lambda: self._reply(utterance, understood_reply), self.understood_after_s)
+        try:
+            # Permission (shopvoice/permissions.py), before anything is proposed or run: a denied
+            # command is answered, never dispatched, and leaves nothing pending.
+            if decision.kind in ("execute", "propose"):
+                verdict = await self.gate.check(utterance.merchant_id, utterance.role, intent_of(decision.command))
+                if not verdict.allowed:
+                    state.pending, state.pending_id = None, ""
+                    decision = Decision("denied", decision.command, prompt=verdict.reason)
+            outcome, answer = await self._act(utterance, decision, state.last_change_id, chinese, timings)
+        finally:
+            sent_early = await announced.settle()
         if decision.kind == "execute" and outcome is not None and outcome.status == gw.RESULT_STATUS_OK:
             remember_context(state, decision.command, outcome.change_id)
         # The turn's state, its answer memo and the answer's reply in one MULTI/EXEC, so the state
@@ -114,6 +146,9 @@ class UtteranceHandler:
             self.dialogue.settle_in(
                 pipe, utterance.session_id, state, utterance.merchant_id, utterance.utterance_id, answer
             )
+            if not sent_early:
+                self._address(utterance, understood_reply)
+                self.replies.send_in(pipe, utterance.reply_stream, understood_reply)
             self.replies.send_in(pipe, utterance.reply_stream, answer)
             await pipe.execute()
         logger.info(

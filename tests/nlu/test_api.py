@@ -53,15 +53,11 @@ def test_titles_resolve_through_the_vocabulary() -> None:
         "sku": "A100",
         "price": "59.00",
     }
-    assert command_to_json(parse("is the blue mug in stock", vocabulary).command)["slots"] == {
-        "sku": "B205"
-    }
+    assert command_to_json(parse("is the blue mug in stock", vocabulary).command)["slots"] == {"sku": "B205"}
     # A known title inside a longer phrase ("那件" + title) still resolves.
     assert parse("那件红色T恤还有货吗", vocabulary).command.query_stock.sku == "A100"
     # Mapping title -> sku is accepted as well as (sku, title) pairs.
-    assert (
-        parse("unlist canvas tote", {"canvas tote": "C12"}).command.set_product_status.sku == "C12"
-    )
+    assert parse("unlist canvas tote", {"canvas tote": "C12"}).command.set_product_status.sku == "C12"
 
 
 def test_confidence_is_lower_for_unchecked_titles_and_partial_matches() -> None:
@@ -96,9 +92,7 @@ def test_validate_command_reports_contract_violations() -> None:
     assert any("sku" in p for p in problems)
     assert any("two decimals" in p for p in problems)
     assert validate_command(Command()) == ["no intent set"]
-    assert validate_command(build_command("set_product_status", {"sku": "A100"})) == [
-        "status unspecified"
-    ]
+    assert validate_command(build_command("set_product_status", {"sku": "A100"})) == ["status unspecified"]
 
 
 def test_every_intent_has_templates_in_both_languages() -> None:
