@@ -11,6 +11,7 @@ from services.nlu.config import DEFAULT_PORT, NluSettings
 from services.nlu.consumer import UtteranceHandler
 from services.nlu.dialogue import DialogueStore, Policy
 from services.nlu.dispatch import Dispatcher
+from services.nlu.grammar.index import compile_all
 from services.nlu.llm import LlmParser
 from services.nlu.replies import ReplyPublisher
 from services.nlu.understand import Understander
@@ -29,6 +30,7 @@ def build(settings: NluSettings) -> grpc_server.Service:
     llms: list[LlmParser] = []
 
     async def consume() -> None:
+        compile_all()  # before the first utterance, not during it
         # gRPC aio channels belong to the running loop, so they are made here, not at import.
         catalog = grpc_server.channel(settings.catalog_addr)
         orders = grpc_server.channel(settings.orders_addr)

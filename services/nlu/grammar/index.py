@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
 
-from services.nlu.grammar.sentences import Template, compile_templates
+from services.nlu.grammar.sentences import Template, compile_templates, sentences_dir
 from services.nlu.grammar.slots import SKU_CODE_RE, SlotKinds, SlotValue
 from services.nlu.grammar.template import clause_cost
 from services.nlu.grammar.vocabulary import clean_title
@@ -140,3 +140,10 @@ def _rank(match: TemplateMatch) -> tuple[float, int, int, int]:
 def grammar_for(language: str) -> Grammar:
     """The grammar of ``language``, compiled once per process."""
     return Grammar.load(language)
+
+
+def compile_all() -> None:
+    """Compile every language's grammar now (about a second of CPU), so that the first
+    utterances a new process takes do not pay for it."""
+    for language in sorted(p.name for p in sentences_dir().iterdir() if p.is_dir()):
+        grammar_for(language)
