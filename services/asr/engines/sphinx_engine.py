@@ -155,7 +155,7 @@ class SphinxEngine:
                         data, feed = np.concatenate(feed).tobytes(), []
                         early = event is Event.PAUSE
                         padding = np.resize(np.concatenate(pause), padding_samples).tobytes() if early else b""
-                        transcript = await decoder.end(data, early, padding)
+                        transcript = await decoder.end(data, "complete" if early else None, padding)
                         if transcript is None:  # a pause inside a phrase: listen on
                             continue
                         if event is Event.PAUSE:
