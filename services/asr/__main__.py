@@ -50,6 +50,7 @@ def build(settings: AsrSettings) -> grpc_server.Service:
             settings.interim_interval_ms,
             settings.max_silence_seconds,
             settings.phrase_pause_ms,
+            settings.closed_phrase_pause_ms,
         )
         sphinx.wait_ready()  # a broken grammar fails the start, not the first stream
         engine = sphinx

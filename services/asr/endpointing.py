@@ -7,11 +7,14 @@ when stop_threshold of the frames in the last stop_history ms are not. The
 stop_history_eou window is a shorter, earlier "probably done" signal that the
 stream turns into a stable interim result. Zero fields take the defaults below.
 
-One addition, set by the server rather than the caller: after a pause of
-phrase_pause_ms the endpointer reports PAUSE, and the stream ends the utterance
-there if the words so far are a whole phrase of the grammar (phrase_end.py);
-otherwise the caller's stop window runs its course. The stop window stays the
-longest wait, so a caller's EndpointingConfig is never made slower.
+Two additions, set by the server rather than the caller: after a pause of
+closed_phrase_pause_ms the endpointer reports SHORT_PAUSE, and after
+phrase_pause_ms it reports PAUSE, each once per run of silence. The stream ends the
+utterance at SHORT_PAUSE if the words so far are a whole phrase of the grammar that
+no word may continue ("... fifty dollars"), at PAUSE if they are a whole phrase at
+all ("... ninety", which "nine" could still follow; phrase_end.py); otherwise the
+caller's stop window runs its course. The stop window stays the longest wait, so a
+caller's EndpointingConfig is never made slower.
 """
 
 from __future__ import annotations
@@ -36,10 +39,11 @@ class EndpointSettings:
     stop_threshold: float = 0.9
     stop_history_eou_ms: int = 240
     stop_threshold_eou: float = 0.95
-    phrase_pause_ms: int = 0  # 0: no PAUSE events
+    phrase_pause_ms: int = 0  # 0: no PAUSE events, and no SHORT_PAUSE events either
+    closed_phrase_pause_ms: int = 0  # SHORT_PAUSE, when shorter than phrase_pause_ms (0: none)
 
     @classmethod
-    def from_riva(cls, config: object, phrase_pause_ms: int = 0) -> EndpointSettings:
+    def from_riva(cls, config: object, phrase_pause_ms: int = 0, closed_phrase_pause_ms: int = 0) -> EndpointSettings:
         """Honour every field the client set; a zero or absent field keeps the default."""
         d = cls()
 
@@ -55,6 +59,7 @@ class EndpointSettings:
             stop_history_eou_ms=int(get("stop_history_eou", d.stop_history_eou_ms)),
             stop_threshold_eou=float(get("stop_threshold_eou", d.stop_threshold_eou)),
             phrase_pause_ms=phrase_pause_ms,
+            closed_phrase_pause_ms=closed_phrase_pause_ms,
         )
         for name in ("start_threshold", "stop_threshold", "stop_threshold_eou"):
             if not 0 < getattr(settings, name) <= 1:
@@ -68,12 +73,13 @@ class EndpointSettings:
 class Event(Enum):
     START = "start"  # speech began; the frames of the start window belong to the utterance
     EOU = "eou"  # the short end-of-utterance window fired: likely done
+    SHORT_PAUSE = "short_pause"  # closed_phrase_pause_ms of silence: the end, if the words are a closed phrase
     PAUSE = "pause"  # phrase_pause_ms of silence: the end, if the words so far are a whole phrase
     END = "end"  # the utterance is over
 
 
 class Endpointer:
-    """Feeds on 16 kHz frames, reports START / EOU / END per frame."""
+    """Feeds on 16 kHz frames, reports START / EOU / SHORT_PAUSE / PAUSE / END per frame."""
 
     def __init__(self, settings: EndpointSettings) -> None:
         self.settings = settings
@@ -82,6 +88,9 @@ class Endpointer:
         self.stop_window: deque[bool] = deque(maxlen=max(1, settings.stop_history_ms // FRAME_MS))
         self.eou_window: deque[bool] = deque(maxlen=max(1, settings.stop_history_eou_ms // FRAME_MS))
         self.pause_frames = settings.phrase_pause_ms // FRAME_MS
+        # A short pause as long as the long one would be the same event: PAUSE alone then.
+        short = settings.closed_phrase_pause_ms // FRAME_MS
+        self.short_pause_frames = short if 0 < short < self.pause_frames else 0
         self.in_speech = False
         self.eou_sent = False
         self.speech_frames = 0
@@ -114,6 +123,8 @@ class Endpointer:
         ):
             self.end_here()
             return Event.END
+        if self.short_pause_frames and self.silent_run == self.short_pause_frames:
+            return Event.SHORT_PAUSE
         if self.pause_frames and self.silent_run == self.pause_frames:
             return Event.PAUSE
         if (
@@ -128,7 +139,7 @@ class Endpointer:
         return None
 
     def end_here(self) -> None:
-        """The utterance ended (at END, or at a PAUSE after a whole phrase): wait for speech again."""
+        """The utterance ended (at END, or at a pause after a whole phrase): wait for speech again."""
         self.in_speech = False
         self.start_window.clear()
 

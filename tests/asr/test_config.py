@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
 from services.asr.config import AsrSettings, usable_cores
 
 
@@ -23,3 +26,13 @@ def test_a_container_cpu_quota_caps_the_decoding_processes(tmp_path: Path) -> No
 def test_an_explicit_worker_count_wins() -> None:
     assert AsrSettings(ASR_DECODE_WORKERS=3).decoding_processes == 3
     assert AsrSettings().decoding_processes == usable_cores()
+
+
+def test_the_closed_phrase_pause_is_the_shorter_one() -> None:
+    assert AsrSettings().closed_phrase_pause_ms < AsrSettings().phrase_pause_ms
+    assert AsrSettings(ASR_PHRASE_PAUSE_MS=80, ASR_CLOSED_PHRASE_PAUSE_MS=80).closed_phrase_pause_ms == 80
+    assert AsrSettings(ASR_PHRASE_PAUSE_MS=0).phrase_pause_ms == 0  # off: the default closed pause does not object
+    with pytest.raises(
+        ValidationError, match=r"ASR_CLOSED_PHRASE_PAUSE_MS \(100\) must not exceed ASR_PHRASE_PAUSE_MS"
+    ):
+        AsrSettings(ASR_PHRASE_PAUSE_MS=80, ASR_CLOSED_PHRASE_PAUSE_MS=100)

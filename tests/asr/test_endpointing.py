@@ -12,14 +12,36 @@ from services.asr.endpointing import FRAME_SAMPLES, Endpointer, EndpointSettings
 from tests.asr.conftest import say
 
 
-def _events(audio: np.ndarray, settings: EndpointSettings) -> list[tuple[int, Event]]:
-    endpointer = Endpointer(settings)
+def _events(
+    audio: np.ndarray, settings: EndpointSettings, endpointer: Endpointer | None = None
+) -> list[tuple[int, Event]]:
+    endpointer = endpointer or Endpointer(settings)
     out = []
     for i in range(len(audio) // FRAME_SAMPLES):
         event = endpointer.feed(audio[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES])
         if event is not None:
             out.append((i * 10, event))
     return out
+
+
+class ScriptedEndpointer(Endpointer):
+    """The endpointer with its VAD replaced by a script, for exact frame counts: a frame is speech
+    when its samples are non-zero."""
+
+    def is_speech(self, frame: np.ndarray) -> bool:
+        return bool(frame.any())
+
+
+def _script(pattern: str) -> np.ndarray:
+    """One 10 ms frame per character: S speech, . silence."""
+    return np.concatenate([np.full(FRAME_SAMPLES, 1000 if c == "S" else 0, dtype="<i2") for c in pattern])
+
+
+def _scripted(pattern: str, settings: EndpointSettings) -> list[tuple[int, Event]]:
+    return [(ms // 10, e) for ms, e in _events(_script(pattern), settings, ScriptedEndpointer(settings))]
+
+
+PAUSES = EndpointSettings(phrase_pause_ms=120, closed_phrase_pause_ms=60)
 
 
 def test_unset_fields_keep_defaults_and_set_fields_are_honoured() -> None:
@@ -67,24 +89,69 @@ def test_silence_and_faint_noise_never_start_an_utterance() -> None:
     assert _events(faint, EndpointSettings()) == []
 
 
-def test_a_pause_is_reported_after_phrase_pause_ms_then_the_stop_window_ends_it(spoken_dir: Path) -> None:
+def test_both_pauses_are_reported_then_the_stop_window_ends_it(spoken_dir: Path) -> None:
     audio = np.frombuffer(say("undo that", spoken_dir), dtype="<i2")
-    events = _events(audio, EndpointSettings(stop_history_ms=500, phrase_pause_ms=120))
+    events = _events(audio, PAUSES)
     kinds = [e for _, e in events]
-    assert kinds == [Event.START, Event.PAUSE, Event.EOU, Event.END]
-    pause_ms, end_ms = events[1][0], events[-1][0]
+    assert kinds == [Event.START, Event.SHORT_PAUSE, Event.PAUSE, Event.EOU, Event.END]
+    short_ms, pause_ms, end_ms = events[1][0], events[2][0], events[-1][0]
+    assert pause_ms - short_ms == 60  # one silence: 60 ms into it, then 120 ms into it
     assert end_ms - pause_ms >= 300  # the pause comes well before the 500 ms stop window closes
     assert [e for _, e in _events(audio, EndpointSettings(stop_history_ms=500))] == [Event.START, Event.EOU, Event.END]
 
 
-def test_ending_at_a_pause_waits_for_speech_again(spoken_dir: Path) -> None:
+def test_the_pauses_fall_on_their_silent_frames_once_each() -> None:
+    # START once 10 of the 20 frames of the start window are speech (frame 19); silence from frame 30
+    events = _scripted("S" * 30 + "." * 60, PAUSES)
+    assert events == [
+        (19, Event.START),
+        (35, Event.SHORT_PAUSE),  # the 6th silent frame: 60 ms
+        (41, Event.PAUSE),  # the 12th: 120 ms
+        (52, Event.EOU),  # 23 of the 24 frames of the 240 ms EOU window
+        (74, Event.END),  # 45 of the 50 frames of the 500 ms stop window
+    ]
+
+
+def test_speech_starts_the_pauses_over() -> None:
+    # an 80 ms hesitation: longer than the short pause, shorter than the long one
+    events = _scripted("S" * 30 + "." * 8 + "S" * 10 + "." * 60, PAUSES)
+    assert [e for _, e in events if e is not Event.EOU] == [
+        Event.START,
+        Event.SHORT_PAUSE,  # in the hesitation (frame 35)
+        Event.SHORT_PAUSE,  # after the last speech, counted afresh from it
+        Event.PAUSE,
+        Event.END,
+    ]
+    assert [f for f, e in events if e in (Event.SHORT_PAUSE, Event.PAUSE)] == [35, 53, 59]
+
+
+@pytest.mark.parametrize(
+    ("phrase_pause_ms", "closed_phrase_pause_ms", "expected"),
+    [
+        (120, 0, [Event.PAUSE]),  # closed phrases wait the long pause too
+        (120, 120, [Event.PAUSE]),  # as long as the long one: the same moment, one event
+        (0, 60, []),  # no phrase pause: no early end at all, closed phrases included
+        (0, 0, []),
+    ],
+)
+def test_a_short_pause_only_when_shorter_than_the_phrase_pause(
+    phrase_pause_ms: int, closed_phrase_pause_ms: int, expected: list[Event]
+) -> None:
+    settings = EndpointSettings(phrase_pause_ms=phrase_pause_ms, closed_phrase_pause_ms=closed_phrase_pause_ms)
+    events = _scripted("S" * 30 + "." * 60, settings)
+    assert [e for _, e in events if e in (Event.SHORT_PAUSE, Event.PAUSE)] == expected
+
+
+@pytest.mark.parametrize("pause", [Event.SHORT_PAUSE, Event.PAUSE])
+def test_ending_at_a_pause_waits_for_speech_again(spoken_dir: Path, pause: Event) -> None:
     audio = np.frombuffer(say("undo that", spoken_dir) + say("yes confirm", spoken_dir), dtype="<i2")
-    endpointer = Endpointer(EndpointSettings(phrase_pause_ms=120))
+    endpointer = Endpointer(PAUSES)
     kinds = []
     for i in range(len(audio) // FRAME_SAMPLES):
         event = endpointer.feed(audio[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES])
-        if event is Event.PAUSE:
-            endpointer.end_here()  # what the stream does when the words were a whole phrase
+        if event is pause:
+            endpointer.end_here()  # what the stream does when the words were a whole phrase of that kind
         if event is not None:
             kinds.append(event)
-    assert kinds == [Event.START, Event.PAUSE, Event.START, Event.PAUSE]
+    before = [Event.SHORT_PAUSE] if pause is Event.PAUSE else []  # a short pause that did not end it
+    assert kinds == [Event.START, *before, pause, Event.START, *before, pause]

@@ -1,4 +1,4 @@
-"""Whole phrases of the grammar: the words after which a short pause may end an utterance."""
+"""Whole phrases of the grammar, and whether the grammar lets them go on: how long a pause may end them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from services.asr import grammar, phrases
 from services.asr.engines.sphinx import DICT
 from services.asr.phrase_end import PhraseEnds
 from services.asr.vocabulary import DEMO_VOCABULARY
+
+PRICE = "set the price of product a one hundred to"
 
 
 @pytest.fixture(scope="module")
@@ -21,25 +23,40 @@ def ends() -> PhraseEnds:
     [
         "undo that",
         "how many orders are waiting to ship",
-        "set the price of product a one hundred to fifty",
-        "set the price of product a one hundred to fifty dollars",  # an optional word after a whole phrase
-        "ship order one two three four via s f",
+        "what are today's sales",
+        "show product a one hundred",
+        f"{PRICE} fifty dollars",  # the currency word is the last the price rule allows
+        f"{PRICE} ninety nine dollars",
     ],
 )
-def test_whole_phrases_are_complete(ends: PhraseEnds, text: str) -> None:
-    assert ends.is_complete(text.split())
+def test_phrases_no_word_may_continue_are_closed(ends: PhraseEnds, text: str) -> None:
+    assert ends.status(text.split()) == "closed"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{PRICE} fifty",  # "dollars", "five", "point" ... may follow
+        f"{PRICE} ninety",  # "nine" may follow: "ninety ... nine" must not end at "ninety" after a short pause
+        f"{PRICE} ninety nine",  # "dollars" or "point" may follow
+        "ship order one two three four",  # more digits, or "via"
+        "ship order one two three four via s f",  # "tracking" may follow
+    ],
+)
+def test_whole_phrases_the_grammar_lets_go_on_are_open(ends: PhraseEnds, text: str) -> None:
+    assert ends.status(text.split()) == "open"
 
 
 @pytest.mark.parametrize(
     "text",
     [
         "",
-        "set the price of product a one hundred to",  # the price is still to come
+        PRICE,  # the price is still to come
         "how many orders",
         "ship order",
         "undo that please",  # a word the grammar does not allow there
         "set the price of product z nine to fifty",  # not a product of this catalog
     ],
 )
-def test_prefixes_and_strays_are_not(ends: PhraseEnds, text: str) -> None:
-    assert not ends.is_complete(text.split())
+def test_prefixes_and_strays_are_incomplete(ends: PhraseEnds, text: str) -> None:
+    assert ends.status(text.split()) == "incomplete"

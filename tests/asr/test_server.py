@@ -15,6 +15,8 @@ from riva.client.proto import riva_asr_pb2 as rasr
 from riva.client.proto import riva_asr_pb2_grpc as rasr_grpc
 
 from services.asr.audio import Resampler
+from services.asr.config import AsrSettings
+from services.asr.endpointing import FRAME_MS, FRAME_SAMPLES, Endpointer, EndpointSettings, Event
 from tests.asr.conftest import say
 from tests.asr.support import chunks, client, finals, stream, streaming_config
 from tests.support.processes import ServiceProcess, wait_serving
@@ -193,3 +195,58 @@ def test_a_pause_inside_a_phrase_does_not_end_it(asr_server: ServiceProcess, spo
     audio = first[:cut] + rest[int(16_000 * 0.25) * 2 :]  # rest starts with 0.3 s of silence: keep 0.05 s
     results = stream(client(asr_server.address), chunks(audio), streaming_config(stop_history=800))
     assert [r.alternatives[0].transcript for r in results if r.is_final] == ["how many orders are waiting to ship"]
+
+
+def _pause_events_s(audio: bytes, stop_history_ms: int) -> list[tuple[float, Event]]:
+    """When the server's endpointer (its default pauses) reports each pause in this audio: the stream time
+    at the end of that frame, which is what a final sent there reports as audio_processed."""
+    defaults = AsrSettings()
+    settings = EndpointSettings(
+        stop_history_ms=stop_history_ms,
+        phrase_pause_ms=defaults.phrase_pause_ms,
+        closed_phrase_pause_ms=defaults.closed_phrase_pause_ms,
+    )
+    endpointer = Endpointer(settings)
+    samples = np.frombuffer(audio, dtype="<i2")
+    out = []
+    for i in range(len(samples) // FRAME_SAMPLES):
+        event = endpointer.feed(samples[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES])
+        if event is Event.SHORT_PAUSE or event is Event.PAUSE:
+            out.append(((i + 1) * FRAME_MS / 1000, event))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("text", "ends_at"),
+    [
+        ("set the price of product a one hundred to fifty dollars", Event.SHORT_PAUSE),  # nothing may follow
+        ("set the price of product a one hundred to fifty", Event.PAUSE),  # "dollars" or more digits may
+    ],
+)
+def test_a_closed_phrase_ends_at_the_short_pause_an_open_one_at_the_long(
+    asr_server: ServiceProcess, spoken_dir: Path, text: str, ends_at: Event
+) -> None:
+    audio = say(text, spoken_dir)
+    results = stream(client(asr_server.address), chunks(audio, chunk_ms=20), streaming_config(stop_history=800))
+    final = [r for r in results if r.is_final]
+    assert [r.alternatives[0].transcript for r in final] == [text]
+    pauses = dict((event, at) for at, event in _pause_events_s(audio, 800))
+    assert set(pauses) == {Event.SHORT_PAUSE, Event.PAUSE}
+    assert final[0].audio_processed == pytest.approx(pauses[ends_at], abs=0.001)
+
+
+def test_a_hesitation_after_an_open_number_does_not_end_it(asr_server: ServiceProcess, spoken_dir: Path) -> None:
+    first = say("set the price of product a one hundred to ninety", spoken_dir)
+    rest = say("nine dollars", spoken_dir)
+    cut = int(16_000 * (_speech_end_s(first) + 0.09)) * 2  # a 90 ms hesitation
+    audio = first[:cut] + rest[int(16_000 * 0.29) * 2 :]  # rest starts with 0.3 s of silence: keep 0.01 s
+    pauses = _pause_events_s(audio, 800)
+    # the hesitation is a short pause but not a long one: "ninety" would have ended there if open phrases
+    # ended at the short pause
+    assert [event for _, event in pauses] == [Event.SHORT_PAUSE, Event.SHORT_PAUSE, Event.PAUSE]
+    results = stream(client(asr_server.address), chunks(audio, chunk_ms=20), streaming_config(stop_history=800))
+    final = [r for r in results if r.is_final]
+    assert [r.alternatives[0].transcript for r in final] == [
+        "set the price of product a one hundred to ninety nine dollars"
+    ]
+    assert final[0].audio_processed == pytest.approx(pauses[1][0], abs=0.001)  # closed: the second short pause

@@ -33,6 +33,7 @@ import grpc
 
 from services.asr.engines import sphinx
 from services.asr.engines.sphinx import DecodingOptions, Transcript
+from services.asr.phrase_end import EarlyEnd
 from services.asr.vocabulary import Vocabulary
 from shopvoice import log
 from shopvoice.errors import DomainError
@@ -166,8 +167,10 @@ class DecoderStream:
     async def feed(self, audio: bytes, partial: bool) -> str | None:
         return await self.pool.call(self.process, sphinx.feed, self.id, audio, partial)
 
-    async def end(self, audio: bytes, only_if_complete: bool = False, padding: bytes = b"") -> Transcript | None:
-        return await self.pool.call(self.process, sphinx.end, self.id, audio, only_if_complete, padding)
+    async def end(self, audio: bytes, only_if: EarlyEnd | None = None, padding: bytes = b"") -> Transcript | None:
+        """The transcript, or None when only_if is given and the words so far are not such a phrase
+        (see DecoderHost.end); only_if is a plain str, so it pickles to the decoding process."""
+        return await self.pool.call(self.process, sphinx.end, self.id, audio, only_if, padding)
 
     def close(self) -> None:
         """Give the decoder back (without waiting: nothing the caller needs comes back)."""

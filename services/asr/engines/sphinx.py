@@ -32,7 +32,7 @@ import pocketsphinx  # type: ignore[import-untyped]
 
 from services.asr import grammar, phrases
 from services.asr.endpointing import FRAME_MS
-from services.asr.phrase_end import PhraseEnds
+from services.asr.phrase_end import EarlyEnd, PhraseEnds
 from services.asr.vocabulary import Vocabulary
 from shopvoice import log
 
@@ -241,9 +241,13 @@ class DecoderHost:
         utterance = self._utterance(stream_id)
         return utterance.feed(audio, partial) if audio else None
 
-    def end(self, stream_id: int, audio: bytes, only_if_complete: bool, padding: bytes = b"") -> Transcript | None:
-        """Close the utterance and return its transcript; with only_if_complete, only when the
-        hypothesis so far is a whole grammar phrase (else None, and the utterance goes on).
+    def end(
+        self, stream_id: int, audio: bytes, only_if: EarlyEnd | None = None, padding: bytes = b""
+    ) -> Transcript | None:
+        """Close the utterance and return its transcript. With only_if, only when the hypothesis
+        so far is a whole grammar phrase ("complete": open or closed) or one no word may continue
+        ("closed"); else None, and the utterance goes on: the audio is decoded (send it only once),
+        the padding is not, and a later end finds the utterance as if it had only been fed.
 
         padding: silence to decode before closing. Ended after a short pause, the final
         (lattice) search has too little trailing silence to settle, and drops or adds last
@@ -251,9 +255,11 @@ class DecoderHost:
         background noise once more gives it that silence without waiting for it in real time.
         """
         utterance = self._utterance(stream_id)
-        partial = utterance.feed(audio, only_if_complete)
-        if only_if_complete and not self.phrase_ends.is_complete((partial or "").split()):
-            return None
+        partial = utterance.feed(audio, only_if is not None)
+        if only_if is not None:
+            status = self.phrase_ends.status((partial or "").split())
+            if status == "incomplete" or (only_if == "closed" and status == "open"):
+                return None
         utterance.feed(padding, False)
         self.streams[stream_id].utterance = None
         transcript = utterance.finish()
@@ -340,8 +346,8 @@ def feed(stream_id: int, audio: bytes, partial: bool) -> str | None:
     return _the_host().feed(stream_id, audio, partial)
 
 
-def end(stream_id: int, audio: bytes, only_if_complete: bool, padding: bytes = b"") -> Transcript | None:
-    return _the_host().end(stream_id, audio, only_if_complete, padding)
+def end(stream_id: int, audio: bytes, only_if: EarlyEnd | None, padding: bytes) -> Transcript | None:
+    return _the_host().end(stream_id, audio, only_if, padding)
 
 
 def close(stream_id: int) -> None:

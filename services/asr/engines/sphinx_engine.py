@@ -3,8 +3,10 @@
 This side (in the server process) resamples, endpoints each 10 ms frame, and
 turns the decoders' answers into Riva responses; decoder_pool.py runs the
 decoding. An utterance ends at the caller's stop window, or sooner, after a
-short pause (ASR_PHRASE_PAUSE_MS), when the words so far are a whole phrase of
-the grammar: for a command that is the difference between a final ~0.15 s and
+short pause, when the words so far are a whole phrase of the grammar: after
+ASR_CLOSED_PHRASE_PAUSE_MS when the grammar allows no further word ("... fifty
+dollars"), after ASR_PHRASE_PAUSE_MS when it does ("... ninety", then maybe
+"nine"). For a command that is the difference between a final ~0.15 s and
 ~0.35 s after the speaker stops.
 """
 
@@ -38,11 +40,13 @@ class SphinxEngine:
         interim_interval_ms: int,
         max_silence_seconds: float,
         phrase_pause_ms: int,
+        closed_phrase_pause_ms: int,
     ) -> None:
         self.pool = DecoderPool(options, workers)
         self.interim_interval_s = interim_interval_ms / 1000
         self.max_silence_seconds = max_silence_seconds
         self.phrase_pause_ms = phrase_pause_ms
+        self.closed_phrase_pause_ms = closed_phrase_pause_ms
 
     def wait_ready(self, timeout_s: float = 120.0) -> list[int]:
         """Block until every decoding process is ready; their pids."""
@@ -77,9 +81,13 @@ class SphinxEngine:
         rc = config.config
         model_name = self._model_of(rc)
         # free speech has no phrases to be complete: the generic model always waits out the stop window
-        pause_ms = self.phrase_pause_ms if model_name == GRAMMAR_MODEL else 0
+        grammar = model_name == GRAMMAR_MODEL
+        pause_ms = self.phrase_pause_ms if grammar else 0
+        closed_pause_ms = self.closed_phrase_pause_ms if grammar else 0
         try:
-            endpoint_settings = EndpointSettings.from_riva(rc.endpointing_config, phrase_pause_ms=pause_ms)
+            endpoint_settings = EndpointSettings.from_riva(
+                rc.endpointing_config, phrase_pause_ms=pause_ms, closed_phrase_pause_ms=closed_pause_ms
+            )
         except ValueError as exc:
             raise InvalidArgument(str(exc)) from None
         endpointer = Endpointer(endpoint_settings)
@@ -89,9 +97,16 @@ class SphinxEngine:
         # settles as with a longer silence (see DecoderHost.end). Twice the pause is enough: on 60 test-set
         # commands x clean/SNR 10/8 kHz, 88/180 exact with 120 ms of padding, 85/180 with the rest of a
         # 500 ms window, 88/180 without the early end; longer padding also grows the final lattice search.
+        # An end at the short pause gets the same trailing silence in all (its pause, then its frames
+        # repeated), so a closed phrase's final is searched as at the long pause, for a few ms more decoding.
         pause: deque[np.ndarray] = deque(maxlen=max(1, pause_ms // FRAME_MS))
-        padding_ms = max(0, min(pause_ms, endpoint_settings.stop_history_ms - pause_ms))
-        padding_samples = padding_ms * FRAME_SAMPLES // FRAME_MS
+        trailing_ms = max(pause_ms, min(2 * pause_ms, endpoint_settings.stop_history_ms))
+
+        def padding(frames: int) -> bytes:
+            """Silence to decode after an end at a pause of this many frames (the last ones fed)."""
+            samples = (trailing_ms - frames * FRAME_MS) * FRAME_SAMPLES // FRAME_MS
+            return np.resize(np.concatenate(list(pause)[-frames:]), max(0, samples)).tobytes()
+
         remainder = np.zeros(0, dtype="<i2")
         frames_seen = 0
         silence_frames = 0
@@ -151,14 +166,17 @@ class SphinxEngine:
                         data, feed = np.concatenate(feed).tobytes(), []
                         partial = await decoder.feed(data, True)
                         yield result(partial or "", False, 1.0)
-                    elif event is Event.PAUSE or event is Event.END:
+                    elif event is Event.SHORT_PAUSE or event is Event.PAUSE or event is Event.END:
                         data, feed = np.concatenate(feed).tobytes(), []
-                        early = event is Event.PAUSE
-                        padding = np.resize(np.concatenate(pause), padding_samples).tobytes() if early else b""
-                        transcript = await decoder.end(data, early, padding)
-                        if transcript is None:  # a pause inside a phrase: listen on
+                        if event is Event.SHORT_PAUSE:
+                            transcript = await decoder.end(data, "closed", padding(endpointer.short_pause_frames))
+                        elif event is Event.PAUSE:
+                            transcript = await decoder.end(data, "complete", padding(endpointer.pause_frames))
+                        else:
+                            transcript = await decoder.end(data)
+                        if transcript is None:  # a pause inside a phrase, or one it may go on from: listen on
                             continue
-                        if event is Event.PAUSE:
+                        if event is not Event.END:
                             endpointer.end_here()
                         in_utterance = False
                         if transcript.text:
