@@ -35,7 +35,7 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry import context as otel_context
 from prometheus_client import Counter, Histogram, start_http_server
 
-from shopvoice import log
+from shopvoice import heap, log
 from shopvoice.config import ServiceSettings
 from shopvoice.tracing import context_from_metadata
 
@@ -164,6 +164,7 @@ async def run(
     for name in ("", *service.grpc_services):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
+    heap.freeze()
     tasks = [asyncio.create_task(_supervised(job, logger)) for job in service.background]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -16,7 +16,7 @@ from services.nlu.llm import LlmParser
 from services.nlu.replies import ReplyPublisher
 from services.nlu.understand import Understander
 from services.nlu.vocabulary_cache import VocabularyCache
-from shopvoice import grpc_server
+from shopvoice import grpc_server, heap
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.permissions import PermissionGate, PermissionSettings
 from shopvoice.streams import StreamConsumer
@@ -31,6 +31,7 @@ def build(settings: NluSettings) -> grpc_server.Service:
 
     async def consume() -> None:
         compile_all()  # before the first utterance, not during it
+        heap.freeze()  # and out of every later collection
         # gRPC aio channels belong to the running loop, so they are made here, not at import.
         catalog = grpc_server.channel(settings.catalog_addr)
         orders = grpc_server.channel(settings.orders_addr)
