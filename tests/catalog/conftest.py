@@ -51,8 +51,9 @@ def merchant() -> str:
 
 
 @pytest.fixture
-def sql(module_database: str) -> Iterator[Callable[..., list[tuple[Any, ...]]]]:
-    """Run a query against the catalog schema, as an auditor would."""
+def sql(module_database: str, catalog_process: ServiceProcess) -> Iterator[Callable[..., list[tuple[Any, ...]]]]:
+    """Run a query against the catalog schema, as an auditor would (once the catalog has
+    migrated it: a test that only queries must not run before the schema exists)."""
     with psycopg.connect(module_database, autocommit=True) as conn:
         conn.execute("SET search_path = catalog")
 
