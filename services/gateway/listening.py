@@ -5,7 +5,6 @@ becomes an utterance for the NLU, exactly as typed text does."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -55,8 +54,15 @@ class Listener:
             await self._queue.put(None)
             self._queue = None
         if self._tasks:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), timeout_s)
+            # asyncio.wait, not wait_for(gather(...)): a gather cancelled from outside (the session
+            # ending meanwhile) logged "_GatheringFuture exception was never retrieved". What is
+            # not done in time, or when this wait is cancelled, is cancelled, as before.
+            late = set(self._tasks)
+            try:
+                _done, late = await asyncio.wait(late, timeout=timeout_s)
+            finally:
+                for task in late:
+                    task.cancel()
 
     async def cancel(self) -> None:
         for task in list(self._tasks):
