@@ -1,11 +1,15 @@
 """Command accuracy of the ASR engine on a seed of the spoken set: the tuning loop.
 
-The CPU engine (services/asr/engines/sphinx.py, the same streaming code the server
-runs) in two worker processes, the NLU's parser with the set's vocabulary on each
-final transcript, scored against the typed command each spoken command carries.
-Tune on the development seed (7, the default); `make test-asr-spoken` reports on the
-test seed (11) through the real gateway. Decoder settings can be tried without
-editing the code (they override GRAMMAR_DECODER_OPTIONS):
+The CPU engine as the server builds it (services/asr/engines/sphinx_engine.py with the
+ASR settings' defaults: the phrase pauses, comfort noise, NLU phrases; decoding in two
+spawned decoding processes), each file streamed through `engine.streaming` in 100 ms
+messages as a client would, as many files at once as there are decoding processes; the
+NLU's parser with the set's vocabulary on each file's final transcripts, scored against
+the typed command each spoken command carries. Tune on the development seed (7, the
+default); `make test-asr-spoken` reports on the test seed (11) through the real gateway.
+Decoder settings can be tried without editing the code (--set goes over
+GRAMMAR_DECODER_OPTIONS in the decoding processes, via DecodingOptions.decoder_overrides);
+ASR_* variables set the engine's settings as for the server (ASR_PHRASE_PAUSE_MS=0 ...):
 
     PYTHONPATH=. python bench/asr_accuracy.py [--seed 7] [--count 120] [--set beam=1e-60 --set wip=0.5]
     PYTHONPATH=. python bench/asr_accuracy.py --errors   # every miss: said / heard / understood
@@ -18,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
+import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,14 +34,17 @@ from riva.client.proto import riva_asr_pb2 as rasr
 
 from services.asr import testset
 from services.asr.audio import AudioFormat
-from services.asr.engines import sphinx
+from services.asr.config import AsrSettings
+from services.asr.engines.sphinx import DecodingOptions
+from services.asr.engines.sphinx_engine import SphinxEngine
 from services.asr.vocabulary import Vocabulary
 from services.nlu.grammar.commands import command_to_json
 from services.nlu.grammar.parser import parse
 
 LEVELS: tuple[float | None, ...] = (None, 20.0, 10.0)
 VOCABULARY = Vocabulary(products=tuple(zip(testset.SKUS, testset.TITLES, strict=True)))
-_engine: sphinx.SphinxEngine | None = None
+CHUNK_BYTES = 3200  # 100 ms of 16 kHz 16-bit PCM per message
+WORKERS = 2  # decoding processes: the server's default (ASR_DECODE_WORKERS=0, one per core) on 2 cores
 
 
 def _value(text: str) -> object:
@@ -47,55 +56,114 @@ def _value(text: str) -> object:
     return {"true": True, "false": False}.get(text, text)
 
 
-def _start_worker(options: dict[str, object], phrases: str) -> None:
-    global _engine
-    sphinx.GRAMMAR_DECODER_OPTIONS.update(options)
-    _engine = sphinx.SphinxEngine(VOCABULARY, 1, 0.0, 200, 60.0, use_nlu_phrases=phrases == "auto")
+def overrides_of(items: Sequence[str]) -> dict[str, object]:
+    """--set KEY=VALUE items as pocketsphinx options (numbers and booleans parsed)."""
+    return {k: _value(v) for k, v in (item.split("=", 1) for item in items)}
 
 
-def _transcribe(pcm: bytes) -> tuple[str, float]:
-    """Final transcripts of one file through the engine's streaming path; and the CPU seconds it took."""
-    assert _engine is not None
-    engine = _engine
-    config = rasr.StreamingRecognitionConfig(config=rasr.RecognitionConfig(sample_rate_hertz=16_000))
+def build_engine(
+    settings: AsrSettings, workers: int, streams: int, phrases: str, overrides: dict[str, object]
+) -> SphinxEngine:
+    """The engine as services/asr/__main__.py builds it from these settings, with `workers` decoding processes
+    and decoders made up front for `streams` concurrent streams (the server makes them for ASR_MAX_STREAMS)."""
+    options = DecodingOptions(
+        VOCABULARY,
+        use_nlu_phrases=phrases == "auto",
+        comfort_noise_rms=settings.comfort_noise_rms,
+        fallback_confidence=settings.fallback_confidence,
+        decoders=-(-streams // workers),
+        decoder_overrides=tuple(overrides.items()),
+    )
+    return SphinxEngine(
+        options,
+        workers,
+        settings.interim_interval_ms,
+        settings.max_silence_seconds,
+        settings.phrase_pause_ms,
+        settings.closed_phrase_pause_ms,
+    )
+
+
+async def transcribe(engine: SphinxEngine, pcm: bytes) -> str:
+    """The final transcripts of one 16 kHz file, streamed through the engine in 100 ms messages."""
+    config = rasr.StreamingRecognitionConfig(config=rasr.RecognitionConfig(sample_rate_hertz=testset.RATE))
 
     async def chunks() -> AsyncIterator[bytes]:
-        for i in range(0, len(pcm), 3200):
-            yield pcm[i : i + 3200]
+        for i in range(0, len(pcm), CHUNK_BYTES):
+            yield pcm[i : i + CHUNK_BYTES]
 
-    async def run() -> str:
-        finals = []
-        async for response in engine.streaming(config, AudioFormat(16_000), chunks()):
-            finals += [r.alternatives[0].transcript for r in response.results if r.is_final and r.alternatives]
-        return " ".join(finals)
-
-    started = time.process_time()
-    text = asyncio.run(run())
-    return text, time.process_time() - started
+    finals = []
+    async for response in engine.streaming(config, AudioFormat(testset.RATE), chunks()):
+        finals += [r.alternatives[0].transcript for r in response.results if r.is_final and r.alternatives]
+    return " ".join(finals)
 
 
-def main() -> None:
+async def transcribe_all(engine: SphinxEngine, files: Sequence[bytes], streams: int) -> list[str]:
+    """Every file's transcript, `streams` files at a time, in the order given."""
+    results: list[str] = [""] * len(files)
+    queue = iter(range(len(files)))
+
+    async def stream_after_stream() -> None:
+        for i in queue:  # one iterator shared by every task: each file is taken once
+            results[i] = await transcribe(engine, files[i])
+
+    await asyncio.gather(*(stream_after_stream() for _ in range(streams)))
+    return results
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Run:
+    """What one engine heard of every job, and the CPU it took."""
+
+    heard: list[str]
+    bench_cpu_s: float  # this process: resampling, endpointing, the calls to the decoders
+    decode_cpu_s: float  # the decoding processes
+
+
+def run(files: Sequence[bytes], workers: int, streams: int, phrases: str, overrides: dict[str, object]) -> Run:
+    engine = build_engine(AsrSettings(), workers, streams, phrases, overrides)
+
+    async def go() -> Run:
+        try:
+            pids = engine.wait_ready()
+            decode_before = sum(cpu_seconds(pid) for pid in pids)
+            started = time.process_time()
+            heard = await transcribe_all(engine, files, streams)
+            bench_cpu = time.process_time() - started
+            return Run(heard, bench_cpu, sum(cpu_seconds(pid) for pid in pids) - decode_before)
+        finally:
+            await engine.close()
+
+    return asyncio.run(go())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=7, help="7 = development seed (11 is the test seed)")
     parser.add_argument("--count", type=int, default=120)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a pocketsphinx option")
-    parser.add_argument("--phrases", choices=("auto", "builtin"), default="auto")
+    parser.add_argument("--phrases", choices=("auto", "builtin"), default=AsrSettings().phrases)
+    parser.add_argument("--workers", type=int, default=WORKERS, help="decoding processes (and files at a time)")
     parser.add_argument("--errors", action="store_true", help="print every miss")
-    args = parser.parse_args()
-    options = {k: _value(v) for k, v in (item.split("=", 1) for item in args.set)}
+    args = parser.parse_args(argv)
+    options = overrides_of(args.set)
 
     spoken = testset.build(args.count, seed=args.seed)
     noise = testset.pink_noise(30)
     jobs = [(s, snr) for snr in LEVELS for s in spoken]
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(2, _start_worker, (options, args.phrases)) as pool:
-        results = pool.map(_transcribe, [s.with_noise(snr, noise) for s, snr in jobs], chunksize=4)
+    result = run([s.with_noise(snr, noise) for s, snr in jobs], args.workers, args.workers, args.phrases, options)
 
     audio_s = sum(len(s.samples) for s, _ in jobs) / testset.RATE
     print(f"seed {args.seed}, {args.count} commands, phrases {args.phrases}, options {options or 'as in the code'}")
     print(f"{'level':7} {'command acc':>11} {'WER':>6}")
     by_level: dict[str, list[Any]] = {}
-    for (s, snr), (heard, _) in zip(jobs, results, strict=True):
+    for (s, snr), heard in zip(jobs, result.heard, strict=True):
         assert s.command is not None
         level = "clean" if snr is None else f"{snr:g} dB"
         understood = command_to_json(parse(heard, VOCABULARY.products).command)
@@ -107,7 +175,8 @@ def main() -> None:
         accuracy = np.mean([ok for ok, _, _ in rows])
         wer = sum(e for _, e, _ in rows) / sum(n for _, _, n in rows)
         print(f"{level:7} {accuracy:11.1%} {wer:6.1%}")
-    print(f"RTF per stream {sum(cpu for _, cpu in results) / audio_s:.3f} (CPU seconds per audio second, noisy)")
+    rtf, decode_rtf = (result.bench_cpu_s + result.decode_cpu_s) / audio_s, result.decode_cpu_s / audio_s
+    print(f"RTF per stream {rtf:.3f} (decode {decode_rtf:.3f}; CPU seconds per audio second, noisy)")
 
 
 if __name__ == "__main__":

@@ -90,12 +90,13 @@ class GrammarModel:
 
     grammar: grammar.Grammar
     dict_path: Path
+    decoder_options: dict[str, object] = field(default_factory=lambda: dict(GRAMMAR_DECODER_OPTIONS))
     idle: list[pocketsphinx.Decoder] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def new_decoder(self) -> pocketsphinx.Decoder:
         decoder = pocketsphinx.Decoder(
-            hmm=HMM, dict=str(self.dict_path), lm=None, cmninit=CMN_PRIOR, loglevel="FATAL", **GRAMMAR_DECODER_OPTIONS
+            hmm=HMM, dict=str(self.dict_path), lm=None, cmninit=CMN_PRIOR, loglevel="FATAL", **self.decoder_options
         )
         fsg = decoder.create_fsg("commands", self.grammar.start, self.grammar.final, self.grammar.transitions)
         decoder.add_fsg("commands", fsg)
@@ -179,11 +180,17 @@ def new_generic_decoder() -> pocketsphinx.Decoder:
     return pocketsphinx.Decoder(hmm=HMM, dict=DICT, lm=LM, cmninit=CMN_PRIOR, loglevel="FATAL")
 
 
-def compile_grammar(vocabulary: Vocabulary, use_nlu_phrases: bool, workdir: Path) -> GrammarModel:
-    """The grammar for this vocabulary, with one decoder made now so a broken grammar fails here."""
+def compile_grammar(
+    vocabulary: Vocabulary,
+    use_nlu_phrases: bool,
+    workdir: Path,
+    decoder_overrides: tuple[tuple[str, object], ...] = (),
+) -> GrammarModel:
+    """The grammar for this vocabulary, with one decoder made now so a broken grammar fails here;
+    its decoders get GRAMMAR_DECODER_OPTIONS with decoder_overrides on top."""
     built = grammar.build(phrases.phrases_for(vocabulary, "en-US", use_nlu_phrases), vocabulary, DICT)
     dict_path = grammar.write_dictionary(DICT, built.words, workdir / f"grammar-{time.monotonic_ns()}.dict")
-    model = GrammarModel(built, dict_path)
+    model = GrammarModel(built, dict_path, {**GRAMMAR_DECODER_OPTIONS, **dict(decoder_overrides)})
     model.give(model.new_decoder())
     log.get().info(
         "grammar compiled",
@@ -204,6 +211,9 @@ class DecodingOptions:
     comfort_noise_rms: float
     fallback_confidence: float
     decoders: int  # grammar decoders made up front: making one takes ~170 ms that no stream should wait for
+    # pocketsphinx options over GRAMMAR_DECODER_OPTIONS (bench/asr_accuracy.py --set): they travel with the
+    # options, as the decoding processes are spawned and never see a change to this module's dict in the parent
+    decoder_overrides: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass
@@ -220,7 +230,10 @@ class DecoderHost:
         self.options = options
         self.noise = comfort_noise(options.comfort_noise_rms) if options.comfort_noise_rms > 0 else None
         self.model = compile_grammar(
-            options.vocabulary, options.use_nlu_phrases, Path(tempfile.mkdtemp(prefix="sv-asr-"))
+            options.vocabulary,
+            options.use_nlu_phrases,
+            Path(tempfile.mkdtemp(prefix="sv-asr-")),
+            options.decoder_overrides,
         )
         self.phrase_ends = PhraseEnds(self.model.grammar)
         for _ in range(options.decoders - 1):
