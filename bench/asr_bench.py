@@ -46,8 +46,8 @@ import numpy as np
 import riva.client
 
 from services.asr import testset
-from tests.asr.support import streaming_config
-from tests.support.processes import ServiceProcess
+from tests.asr.support import streaming_config, utterance_ends
+from tests.support.processes import ServiceProcess, free_port
 
 CHUNK_MS = 100  # Riva clients' usual message size; --chunk-ms to try others
 STOP_HISTORY_MS = 240  # what the bench asks for: a short stop window, as a voice UI would
@@ -183,15 +183,16 @@ def main() -> None:
     levels = sorted(int(x) for x in args.levels.split(","))
     pool = [utterance(s) for s in testset.build(48, seed=23)]
     base = {"ASR_PHRASES": "builtin", "ASR_MAX_STREAMS": str(max(levels))}
-    servers = {"server": base}
+    servers = {"server": {**base, "METRICS_PORT": str(free_port())}}
     if args.peer:
-        servers["peer"] = {**base, **dict(item.split("=", 1) for item in args.peer.split(","))}
+        peer_env = dict(item.split("=", 1) for item in args.peer.split(","))
+        servers["peer"] = {**base, "METRICS_PORT": str(free_port()), **peer_env}
     print(
         f"cores: {os.cpu_count()}  chunk: {args.chunk_ms} ms  stop_history: {STOP_HISTORY_MS} ms  "
         f"utterances/stream: {args.utterances} (at least {MIN_UTTERANCES} per level)  load average: {os.getloadavg()[0]:.2f}"
     )
     for name, env in servers.items():
-        print(f"{name}: {' '.join(f'{k}={v}' for k, v in env.items())}")
+        print(f"{name}: {' '.join(f'{k}={v}' for k, v in env.items() if k != 'METRICS_PORT')}")
     print(
         f"{'server':>6} {'streams':>7} {'RTF':>6} {'decode':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'exact':>6} {'errors':>6}"
         "  sustained"
@@ -209,7 +210,9 @@ def main() -> None:
                 for name, proc in procs.items():
                     assert proc.proc is not None
                     per_stream = max(args.utterances, -(-MIN_UTTERANCES // n))
+                    ends_before = utterance_ends(servers[name]["METRICS_PORT"])
                     r = level(proc.address, proc.proc.pid, n, pool, per_stream, args.chunk_ms)
+                    ends = utterance_ends(servers[name]["METRICS_PORT"]) - ends_before
                     ok = r["p95_ms"] < TARGET_P95_MS and r["errors"] == 0
                     if not ok:
                         failed.add(name)
@@ -222,6 +225,7 @@ def main() -> None:
                     )
                     if r["first_error"]:
                         print(f"{'':>15}first error: {r['first_error']}")
+                    print(f"{'':>15}ended by: " + ", ".join(f"{k} {v}" for k, v in sorted(ends.items())))
         finally:
             for proc in procs.values():
                 if proc.proc is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.asr import testset
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, free_port
 
 # Exact-match checks need a fixed phrase set; the NLU's sentences (ASR_PHRASES=auto) are covered separately.
 BASE_ENV = {"ASR_PHRASES": "builtin", "ASR_DECODE_WORKERS": "2", "LOG_LEVEL": "INFO"}
@@ -18,7 +18,13 @@ BASE_ENV = {"ASR_PHRASES": "builtin", "ASR_DECODE_WORKERS": "2", "LOG_LEVEL": "I
 def asr_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     proc = ServiceProcess(
         "asr",
-        {**BASE_ENV, "ASR_MAX_STREAMS": "4", "ASR_MAX_STREAM_SECONDS": "20", "ASR_MAX_SILENCE_SECONDS": "3"},
+        {
+            **BASE_ENV,
+            "ASR_MAX_STREAMS": "4",
+            "ASR_MAX_STREAM_SECONDS": "20",
+            "ASR_MAX_SILENCE_SECONDS": "3",
+            "METRICS_PORT": str(free_port()),
+        },
         tmp_path_factory.mktemp("asr"),
     ).start()
     yield proc

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import collections
+import re
+import urllib.request
 from collections.abc import Iterable, Iterator
 
 import riva.client
@@ -50,3 +53,12 @@ def stream(
 
 def finals(results: list[rasr.StreamingRecognitionResult]) -> str:
     return " ".join(r.alternatives[0].transcript for r in results if r.is_final and r.alternatives)
+
+
+def utterance_ends(metrics_port: str | int) -> collections.Counter[str]:
+    """An ASR server's sv_asr_utterance_ends_total, by what ended the utterance (from its /metrics)."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+    ends: collections.Counter[str] = collections.Counter()
+    for match in re.finditer(r'^sv_asr_utterance_ends_total\{by="([a-z_]+)"\} ([0-9.e+]+)$', text, re.M):
+        ends[match.group(1)] = int(float(match.group(2)))
+    return ends

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import threading
 import time
@@ -18,7 +19,7 @@ from services.asr.audio import Resampler
 from services.asr.config import AsrSettings
 from services.asr.endpointing import FRAME_MS, FRAME_SAMPLES, Endpointer, EndpointSettings, Event
 from tests.asr.conftest import say
-from tests.asr.support import chunks, client, finals, stream, streaming_config
+from tests.asr.support import chunks, client, finals, stream, streaming_config, utterance_ends
 from tests.support.processes import ServiceProcess, wait_serving
 
 pytestmark = pytest.mark.e2e
@@ -227,12 +228,16 @@ def test_a_closed_phrase_ends_at_the_short_pause_an_open_one_at_the_long(
     asr_server: ServiceProcess, spoken_dir: Path, text: str, ends_at: Event
 ) -> None:
     audio = say(text, spoken_dir)
+    before = utterance_ends(asr_server.env["METRICS_PORT"])
     results = stream(client(asr_server.address), chunks(audio, chunk_ms=20), streaming_config(stop_history=800))
     final = [r for r in results if r.is_final]
     assert [r.alternatives[0].transcript for r in final] == [text]
     pauses = dict((event, at) for at, event in _pause_events_s(audio, 800))
     assert set(pauses) == {Event.SHORT_PAUSE, Event.PAUSE}
     assert final[0].audio_processed == pytest.approx(pauses[ends_at], abs=0.001)
+    # Operators see which wait ended it (sv_asr_utterance_ends_total).
+    by = "closed_phrase_pause" if ends_at is Event.SHORT_PAUSE else "phrase_pause"
+    assert utterance_ends(asr_server.env["METRICS_PORT"]) - before == collections.Counter({by: 1})
 
 
 def test_a_hesitation_after_an_open_number_does_not_end_it(asr_server: ServiceProcess, spoken_dir: Path) -> None:

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 
 import numpy as np
+from prometheus_client import Counter
 from riva.client.proto import riva_asr_pb2 as rasr
 
 from services.asr.audio import AudioError, AudioFormat, Resampler, pcm16
@@ -26,6 +27,14 @@ from services.asr.vocabulary import Vocabulary
 from shopvoice.errors import InvalidArgument
 
 FEED_FRAMES = 10  # 100 ms
+# Which wait ended each utterance: how often the phrase pauses do their job, and so whether
+# ASR_PHRASE_PAUSE_MS / ASR_CLOSED_PHRASE_PAUSE_MS are worth their risk on real traffic.
+ENDS = Counter("sv_asr_utterance_ends_total", "Utterances by what ended them", ["by"])
+ENDED_BY = {
+    Event.SHORT_PAUSE: "closed_phrase_pause",
+    Event.PAUSE: "phrase_pause",
+    Event.END: "stop_window",
+}
 
 
 class SphinxEngine:
@@ -176,6 +185,7 @@ class SphinxEngine:
                             transcript = await decoder.end(data)
                         if transcript is None:  # a pause inside a phrase, or one it may go on from: listen on
                             continue
+                        ENDS.labels(ENDED_BY[event]).inc()
                         if event is not Event.END:
                             endpointer.end_here()
                         in_utterance = False
@@ -201,6 +211,7 @@ class SphinxEngine:
                     )
             if in_utterance:
                 in_utterance = False
+                ENDS.labels("stream_end").inc()
                 transcript = await decoder.end(np.concatenate(feed).tobytes() if feed else b"")
                 if transcript is not None and transcript.text:
                     yield result(transcript.text, True, 1.0, transcript)
