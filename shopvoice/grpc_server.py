@@ -155,7 +155,10 @@ async def run(
         server,
     )
     port = settings.port or service.default_port
-    bound = server.add_insecure_port(f"{settings.host}:{port}")
+    try:  # grpcio returns 0 or, since 1.5x, raises when the port cannot be bound
+        bound = server.add_insecure_port(f"{settings.host}:{port}")
+    except RuntimeError:
+        bound = 0
     if bound == 0:
         raise SystemExit(f"cannot listen on {settings.host}:{port}: is another process using it?")
     if settings.metrics_port:
