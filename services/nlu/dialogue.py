@@ -16,6 +16,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
 from services.nlu.grammar import Vocabulary
+from services.nlu.grammar.index import grammar_for
+from services.nlu.normalize import normalize
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.gateway.v1 import gateway_pb2 as gw
@@ -36,12 +38,15 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "cancel_order": ("order_id",),
     "refund_order": ("order_id",),
     "query_order": ("order_id",),
+    # "what sold best" names no period; the orders service needs one, so it is asked for.
+    "sales_report": ("period",),
 }
 ASK = {
     "sku": ("哪个商品？", "Which product?"),
     "order_id": ("哪个订单？请说订单号", "Which order? Say its number"),
     "price": ("价格是多少？", "At what price?"),
     "title": ("商品叫什么名字？", "What is the product called?"),
+    "period": ("哪个时间段？今天、昨天、本周还是本月？", "For which period: today, yesterday, this week or this month?"),
 }
 
 PriceLookup = Callable[[str, str], Awaitable[Money | None]]  # (merchant_id, sku) -> price
@@ -165,10 +170,25 @@ _DIGITS = re.compile(r"\d+")
 _SKU = re.compile(r"\b([A-Za-z]{1,3})\s?(\d{1,6})\b")
 
 
-def fill_from_answer(slot: str, answer: cmd.Command, text: str, vocabulary: Vocabulary | None) -> str:
+def period_in(text: str) -> int:
+    """The report period a reply names ("this month", "本月的"), as cmd.Period; 0 if none."""
+    folded = normalize(text).text.casefold()  # as the grammar's lists are: "最近七天" → "最近7天"
+    for language in ("en", "zh"):
+        periods = grammar_for(language).kinds.lists.get("period", {})
+        for phrase in sorted(periods, key=len, reverse=True):  # "last month" before "month"
+            bounded = rf"(?<![a-z]){re.escape(phrase)}(?![a-z])" if language == "en" else re.escape(phrase)
+            if re.search(bounded, folded):
+                return int(cmd.Period.Value(f"PERIOD_{periods[phrase].upper()}"))
+    return 0
+
+
+def fill_from_answer(slot: str, answer: cmd.Command, text: str, vocabulary: Vocabulary | None) -> str | int:
     """The value of a slot we asked for, from the merchant's next utterance."""
     if intent_of(answer) != "unknown" and has_slot(answer, slot):
-        return str(getattr(slots_of(answer), slot))
+        value: str | int = getattr(slots_of(answer), slot)
+        return value
+    if slot == "period":
+        return period_in(text)
     if slot == "order_id" and (m := _DIGITS.search(text)):
         return m.group(0)
     if slot == "sku":

@@ -140,6 +140,18 @@ def test_a_missing_order_is_asked_for_and_the_answer_fills_it(stack: Stack) -> N
     assert get_order(stack, order_id).fulfillment_status == orders_pb2.FULFILLMENT_STATUS_SHIPPED
 
 
+def test_a_report_without_a_period_asks_for_one_and_the_answer_fills_it(stack: Stack) -> None:
+    place_order(stack, quantity=2)
+
+    async def script(c: Conversation) -> list[Turn]:
+        return [await c.say("what products sold best"), await c.say("this month")]
+
+    asked, reported = converse(stack, script)
+    assert kind(asked) == "clarification" and asked.final.clarification.missing_slot == "period"  # type: ignore[union-attr]
+    assert reported.result is not None and reported.result.status == gw.RESULT_STATUS_OK, reported.messages
+    assert "E15" in reported.result.message, reported.result.message  # the product just sold
+
+
 def test_undo_reverts_the_sessions_last_change(stack: Stack) -> None:
     # D42: a SKU no order here touches (order activity on a SKU makes the catalog refuse an undo).
     before = price_of(stack, "D42")
