@@ -24,9 +24,9 @@ PERCENTILES = (10, 25, 50, 75, 90, 95, 99)
 Leg = tuple[str, str, str]
 SERVER_LEGS: tuple[Leg, ...] = (
     ("gateway → NLU parsed (queue + parse)", "final_transcript", "parsed"),
-    ("parsed → dispatched (understood reply, permission)", "parsed", "dispatched"),
+    ("parsed → dispatched (dialogue policy, permission)", "parsed", "dispatched"),
     ("dispatched → committed (owning service)", "dispatched", "committed"),
-    ("committed → gateway (reply stream)", "committed", "delivered"),
+    ("committed → gateway (state + replies, reply stream)", "committed", "delivered"),
     ("gateway → client", "delivered", "received"),
 )
 LEGS: tuple[Leg, ...] = (("client → gateway", "sent", "final_transcript"), *SERVER_LEGS)
