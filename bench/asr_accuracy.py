@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,6 +38,7 @@ from services.asr.engines.sphinx_engine import SphinxEngine
 from services.asr.vocabulary import Vocabulary
 from services.nlu.grammar.commands import command_to_json
 from services.nlu.grammar.parser import parse
+from tests.support.processes import cpu_seconds
 
 LEVELS: tuple[float | None, ...] = (None, 20.0, 10.0)
 VOCABULARY = Vocabulary(products=tuple(zip(testset.SKUS, testset.TITLES, strict=True)))
@@ -109,12 +108,6 @@ async def transcribe_all(engine: SphinxEngine, files: Sequence[bytes], streams: 
 
     await asyncio.gather(*(stream_after_stream() for _ in range(streams)))
     return results
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

@@ -47,7 +47,7 @@ import riva.client
 
 from services.asr import testset
 from tests.asr.support import streaming_config, utterance_ends
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.processes import ServiceProcess, cpu_seconds, free_port, tree_cpu_seconds
 
 CHUNK_MS = 100  # Riva clients' usual message size; --chunk-ms to try others
 STOP_HISTORY_MS = 240  # what the bench asks for: a short stop window, as a voice UI would
@@ -70,22 +70,9 @@ def utterance(spoken: testset.Spoken) -> Utterance:
 
 
 def server_cpu_seconds(pid: int) -> tuple[float, float]:
-    """CPU time of the server process, and of its children (the decoding processes), from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    own = children = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # gone meanwhile
-            continue
-        seconds = (int(fields[11]) + int(fields[12])) / tick
-        if int(entry.name) == pid:
-            own += seconds
-        elif int(fields[1]) == pid:
-            children += seconds
-    return own, children
+    """CPU time of the server process, and of the processes under it (the decoding processes)."""
+    own = cpu_seconds(pid)
+    return own, tree_cpu_seconds(pid) - own
 
 
 @dataclass

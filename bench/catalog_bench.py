@@ -46,7 +46,7 @@ from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
 from shopvoice.common.v1.money_pb2 import Money
 from tests.support import servers
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, tree_cpu_seconds
 
 MERCHANT = "bench"
 PGBENCH = os.environ.get("PGBENCH", "/usr/bin/pgbench")
@@ -61,23 +61,6 @@ def machine_busy() -> tuple[float, float]:
     return sum(fields) - idle, sum(fields)
 
 
-def tree_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process and its children so far (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    pids = [pid]
-    while pids:
-        current = pids.pop()
-        try:
-            stat = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(stat[11]) + int(stat[12])) / tick
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pids += [int(c) for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total
-
-
 def backend_pids(url: str) -> list[int]:
     """The Postgres backends connected to the bench's database (the catalog's pool), if the server is local."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -88,7 +71,7 @@ def backend_pids(url: str) -> list[int]:
 
 
 def backends_cpu_s(pids: list[int]) -> dict[int, float]:
-    return {pid: tree_cpu_s(pid) for pid in pids}
+    return {pid: tree_cpu_seconds(pid) for pid in pids}
 
 
 def make_pgbench_table(url: str) -> None:
@@ -260,12 +243,12 @@ def drive(
         futures = [pool.submit(client_process, address, method, skus, n, window) for n in spread]
         time.sleep(max(opens - time.time(), 0))
         busy0, total0 = machine_busy()
-        server0 = tree_cpu_s(server_pid)
+        server0 = tree_cpu_seconds(server_pid)
         pids = backend_pids(database_url)
         backends0 = backends_cpu_s(pids)
         time.sleep(max(window[1] - time.time(), 0))
         busy1, total1 = machine_busy()
-        server_s = tree_cpu_s(server_pid) - server0
+        server_s = tree_cpu_seconds(server_pid) - server0
         backends1 = backends_cpu_s(backend_pids(database_url))
         shares = [f.result() for f in futures]
     latencies = [x for share in shares for x in share.latencies]

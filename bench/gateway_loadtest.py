@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from shopvoice.cli import demo_shop, loadtest, loadvoice, main  # noqa: E402
 from shopvoice.cli.loadreport import Report  # noqa: E402
 from shopvoice.cli.stack import Stack  # noqa: E402
+from tests.support.processes import cpu_seconds  # noqa: E402
 
 MERCHANT = "loadtest-shop"
 ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -58,12 +59,6 @@ def free_port() -> int:
 
 def with_database(url: str, name: str) -> str:
     return psycopg.conninfo.make_conninfo(url, dbname=name)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_cpu(database: str) -> dict[int, float]:

@@ -16,7 +16,7 @@ from services.nlu.llm import LlmParser
 from services.nlu.replies import ReplyPublisher
 from services.nlu.understand import Understander
 from services.nlu.vocabulary_cache import VocabularyCache
-from shopvoice import grpc_server, heap
+from shopvoice import grpc_server
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.permissions import PermissionGate, PermissionSettings
 from shopvoice.streams import StreamConsumer
@@ -30,8 +30,6 @@ def build(settings: NluSettings) -> grpc_server.Service:
     llms: list[LlmParser] = []
 
     async def consume() -> None:
-        compile_all()  # before the first utterance, not during it
-        heap.freeze()  # and out of every later collection
         # gRPC aio channels belong to the running loop, so they are made here, not at import.
         catalog = grpc_server.channel(settings.catalog_addr)
         orders = grpc_server.channel(settings.orders_addr)
@@ -71,6 +69,11 @@ def build(settings: NluSettings) -> grpc_server.Service:
         finally:
             follower.cancel()
 
+    async def on_start() -> None:
+        # Before the server reports SERVING, not during the first utterance; the start-up
+        # heap, grammars included, is then frozen out of garbage collection (shopvoice/heap.py).
+        compile_all()
+
     async def on_stop() -> None:
         for channel in channels:
             await channel.close(None)
@@ -86,6 +89,7 @@ def build(settings: NluSettings) -> grpc_server.Service:
         default_port=DEFAULT_PORT,
         grpc_services=[],
         register=register,
+        on_start=on_start,
         on_stop=on_stop,
         background=[consume],
     )

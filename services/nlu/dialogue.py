@@ -46,7 +46,10 @@ ASK = {
     "order_id": ("哪个订单？请说订单号", "Which order? Say its number"),
     "price": ("价格是多少？", "At what price?"),
     "title": ("商品叫什么名字？", "What is the product called?"),
-    "period": ("哪个时间段？今天、昨天、本周还是本月？", "For which period: today, yesterday, this week or this month?"),
+    "period": (
+        "哪个时间段？今天、昨天、本周还是本月？",
+        "For which period: today, yesterday, this week or this month?",
+    ),
 }
 
 PriceLookup = Callable[[str, str], Awaitable[Money | None]]  # (merchant_id, sku) -> price
@@ -172,13 +175,14 @@ _SKU = re.compile(r"\b([A-Za-z]{1,3})\s?(\d{1,6})\b")
 
 def period_in(text: str) -> int:
     """The report period a reply names ("this month", "本月的"), as cmd.Period; 0 if none."""
-    folded = normalize(text).text.casefold()  # as the grammar's lists are: "最近七天" → "最近7天"
+    normalized = normalize(text).text  # as the grammar's lists are: "最近七天" → "最近7天"
     for language in ("en", "zh"):
-        periods = grammar_for(language).kinds.lists.get("period", {})
-        for phrase in sorted(periods, key=len, reverse=True):  # "last month" before "month"
-            bounded = rf"(?<![a-z]){re.escape(phrase)}(?![a-z])" if language == "en" else re.escape(phrase)
-            if re.search(bounded, folded):
-                return int(cmd.Period.Value(f"PERIOD_{periods[phrase].upper()}"))
+        kinds = grammar_for(language).kinds
+        words = kinds.pattern("period")  # longest phrase first
+        bounded = rf"(?<![a-z])(?:{words})(?![a-z])" if language == "en" else words
+        found = re.search(bounded, normalized, re.IGNORECASE)
+        if found and (value := kinds.read("period", found.group(0))) is not None:
+            return int(cmd.Period.Value(f"PERIOD_{str(value).upper()}"))
     return 0
 
 

@@ -24,6 +24,29 @@ def free_port() -> int:
         return port
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc); 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """cpu_seconds of a process and of every process under it (a server's decoding workers)."""
+    total, pids = 0.0, [pid]
+    while pids:
+        current = pids.pop()
+        total += cpu_seconds(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pids += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 def wait_serving(address: str, timeout: float = 30.0, service: str = "") -> None:
     deadline = time.monotonic() + timeout
     last: Exception | None = None
