@@ -33,7 +33,6 @@ from riva.client.proto import riva_asr_pb2 as rasr
 from services.asr import testset
 from services.asr.audio import AudioFormat
 from services.asr.config import AsrSettings
-from services.asr.engines.sphinx import DecodingOptions
 from services.asr.engines.sphinx_engine import SphinxEngine
 from services.asr.vocabulary import Vocabulary
 from services.nlu.grammar.commands import command_to_json
@@ -63,23 +62,11 @@ def overrides_of(items: Sequence[str]) -> dict[str, object]:
 def build_engine(
     settings: AsrSettings, workers: int, streams: int, phrases: str, overrides: dict[str, object]
 ) -> SphinxEngine:
-    """The engine as services/asr/__main__.py builds it from these settings, with `workers` decoding processes
+    """The engine as the server builds it from these settings, with `workers` decoding processes
     and decoders made up front for `streams` concurrent streams (the server makes them for ASR_MAX_STREAMS)."""
-    options = DecodingOptions(
-        VOCABULARY,
-        use_nlu_phrases=phrases == "auto",
-        comfort_noise_rms=settings.comfort_noise_rms,
-        fallback_confidence=settings.fallback_confidence,
-        decoders=-(-streams // workers),
-        decoder_overrides=tuple(overrides.items()),
-    )
-    return SphinxEngine(
-        options,
-        workers,
-        settings.interim_interval_ms,
-        settings.max_silence_seconds,
-        settings.phrase_pause_ms,
-        settings.closed_phrase_pause_ms,
+    settings = settings.model_copy(update={"phrases": phrases})
+    return SphinxEngine.from_settings(
+        settings, VOCABULARY, workers=workers, max_streams=streams, decoder_overrides=tuple(overrides.items())
     )
 
 

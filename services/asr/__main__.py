@@ -34,24 +34,9 @@ def build(settings: AsrSettings) -> grpc_server.Service:
         engine = riva_engine
         on_change = riva_engine.set_vocabulary
     else:
-        from services.asr.engines.sphinx import DecodingOptions
         from services.asr.engines.sphinx_engine import SphinxEngine
 
-        options = DecodingOptions(
-            vocabulary.DEMO_VOCABULARY,
-            use_nlu_phrases=settings.phrases == "auto",
-            comfort_noise_rms=settings.comfort_noise_rms,
-            fallback_confidence=settings.fallback_confidence,
-            decoders=-(-settings.max_streams // settings.decoding_processes),  # every stream slot has its decoder ready
-        )
-        sphinx = SphinxEngine(
-            options,
-            settings.decoding_processes,
-            settings.interim_interval_ms,
-            settings.max_silence_seconds,
-            settings.phrase_pause_ms,
-            settings.closed_phrase_pause_ms,
-        )
+        sphinx = SphinxEngine.from_settings(settings, vocabulary.DEMO_VOCABULARY)
         sphinx.wait_ready()  # a broken grammar fails the start, not the first stream
         engine = sphinx
         on_change = sphinx.set_vocabulary

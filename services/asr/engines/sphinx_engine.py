@@ -20,6 +20,7 @@ from prometheus_client import Counter
 from riva.client.proto import riva_asr_pb2 as rasr
 
 from services.asr.audio import AudioError, AudioFormat, Resampler, pcm16
+from services.asr.config import AsrSettings
 from services.asr.endpointing import FRAME_MS, FRAME_SAMPLES, Endpointer, EndpointSettings, Event
 from services.asr.engines.decoder_pool import DecoderPool
 from services.asr.engines.sphinx import GENERIC_MODEL, GRAMMAR_MODEL, LANGUAGES, DecodingOptions, Transcript
@@ -56,6 +57,35 @@ class SphinxEngine:
         self.max_silence_seconds = max_silence_seconds
         self.phrase_pause_ms = phrase_pause_ms
         self.closed_phrase_pause_ms = closed_phrase_pause_ms
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: AsrSettings,
+        vocabulary: Vocabulary,
+        workers: int = 0,
+        max_streams: int = 0,
+        decoder_overrides: tuple[tuple[str, object], ...] = (),
+    ) -> SphinxEngine:
+        """The engine as the server runs it from its settings; a bench may set the decoding
+        processes, the stream slots made ready and decoder options (0: the settings' own)."""
+        workers = workers or settings.decoding_processes
+        options = DecodingOptions(
+            vocabulary,
+            use_nlu_phrases=settings.phrases == "auto",
+            comfort_noise_rms=settings.comfort_noise_rms,
+            fallback_confidence=settings.fallback_confidence,
+            decoders=-(-(max_streams or settings.max_streams) // workers),  # every stream slot has its decoder ready
+            decoder_overrides=decoder_overrides,
+        )
+        return cls(
+            options,
+            workers,
+            settings.interim_interval_ms,
+            settings.max_silence_seconds,
+            settings.phrase_pause_ms,
+            settings.closed_phrase_pause_ms,
+        )
 
     def wait_ready(self, timeout_s: float = 120.0) -> list[int]:
         """Block until every decoding process is ready; their pids."""
