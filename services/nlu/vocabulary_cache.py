@@ -29,6 +29,9 @@ class VocabularyCache:
         self.timeout_s = timeout_s
         self._entries: dict[str, tuple[float, Vocabulary]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        # Bumped by each invalidation: a fetch that was under way when the catalog changed
+        # may hold the vocabulary from before, and must not be cached over the invalidation.
+        self._generations: dict[str, int] = {}
 
     async def get(self, merchant_id: str) -> Vocabulary | None:
         """The merchant's vocabulary; a stale one when the catalog cannot answer; None if never fetched."""
@@ -39,6 +42,7 @@ class VocabularyCache:
             entry = self._entries.get(merchant_id)
             if entry and time.monotonic() - entry[0] < self.ttl_s:
                 return entry[1]
+            generation = self._generations.get(merchant_id, 0)
             try:
                 reply = await self.catalog.GetVocabulary(
                     catalog_pb2.GetVocabularyRequest(merchant_id=merchant_id), timeout=self.timeout_s
@@ -47,11 +51,13 @@ class VocabularyCache:
                 log.get().warning("vocabulary unavailable", merchant_id=merchant_id, code=exc.code().name)
                 return entry[1] if entry else None
             vocabulary = Vocabulary((e.sku, e.title) for e in reply.entries)
-            self._entries[merchant_id] = (time.monotonic(), vocabulary)
+            if self._generations.get(merchant_id, 0) == generation:
+                self._entries[merchant_id] = (time.monotonic(), vocabulary)
             return vocabulary
 
     def invalidate(self, merchant_id: str) -> None:
         self._entries.pop(merchant_id, None)
+        self._generations[merchant_id] = self._generations.get(merchant_id, 0) + 1
 
     async def follow(self, redis: aioredis.Redis, stream: str) -> None:
         """Drop a merchant's entry whenever its catalog changes (runs until cancelled)."""
