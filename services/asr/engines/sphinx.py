@@ -44,6 +44,12 @@ GRAMMAR_MODEL = "sphinx-en-us-grammar"
 GENERIC_MODEL = "sphinx-en-us-generic"
 LANGUAGES = ("en-US",)
 NON_WORDS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]"}
+# Each phone of the acoustic model is a 3-state left-to-right HMM without skips, so a word takes
+# at least 3 frames (30 ms) per phone. Words said at under 5 frames per phone on average (20
+# phones a second) are faster than anyone speaks (fast speech is 12-15 phones a second; the
+# spoken set's espeak-ng voices at 190 wpm take 8-11 frames): what comes back that fast is
+# the search forced through noise.
+MIN_FRAMES_PER_PHONE = 5
 # A cepstral mean of typical speech, so a new decoder does not start from silence's
 # (measured on mixed-noise speech; decoders then adapt live, stream after stream).
 CMN_PRIOR = "59.54,-4.92,-2.02,6.59,-6.22,-2.79,-4.09,-5.95,-3.58,-1.80,0.55,-1.57,-0.02"
@@ -82,6 +88,9 @@ class Transcript:
     confidence: float
     words: list[tuple[str, int, int, float]]  # word, start ms, end ms, confidence
     model: str
+    # Words faster than anyone speaks: the search was forced to end on a phrase in audio
+    # that holds none (see read_transcript). Not speech: no final, no fallback decode.
+    forced: bool = False
 
 
 @dataclass
@@ -154,15 +163,25 @@ class Utterance:
 
 
 def read_transcript(decoder: pocketsphinx.Decoder, offset_ms: int, model: str) -> Transcript:
-    """The decoder's best path as words with times and per-word posteriors."""
+    """The decoder's best path as words with times and per-word posteriors.
+
+    A grammar search must end on a phrase, so background noise at the end of a stream (or
+    a noise burst the endpointer took for speech) comes back as the shortest phrase there is,
+    squeezed into the last few frames: "no" in 60-70 ms (after 25 of the 120 development-seed
+    files at 20 dB). Passed on, it would be a second utterance that answers "no" to the merchant's
+    own question. A path faster than MIN_FRAMES_PER_PHONE is marked `forced` and has no text.
+    """
     hyp = decoder.hyp()
     if hyp is None or not hyp.hypstr:
         return Transcript("", 0.0, [], model)
     words = []
+    frames = phones = 0
     for seg in decoder.seg():
         if seg.word in NON_WORDS or seg.word.startswith("++") or seg.word.startswith("["):
             continue
         word = seg.word.split("(", 1)[0]
+        frames += seg.end_frame - seg.start_frame + 1
+        phones += len((decoder.lookup_word(seg.word) or word).split())
         words.append(
             (
                 word,
@@ -171,6 +190,8 @@ def read_transcript(decoder: pocketsphinx.Decoder, offset_ms: int, model: str) -
                 float(min(1.0, max(0.0, seg.prob))),
             )
         )
+    if words and frames < MIN_FRAMES_PER_PHONE * phones:
+        return Transcript("", 0.0, [], model, forced=True)
     confidence = float(np.mean([w[3] for w in words])) if words else 0.0
     return Transcript(hyp.hypstr, confidence, words, model)
 
@@ -276,7 +297,7 @@ class DecoderHost:
         utterance.feed(padding, False)
         self.streams[stream_id].utterance = None
         transcript = utterance.finish()
-        if utterance.model == GENERIC_MODEL or not utterance.audio:
+        if utterance.model == GENERIC_MODEL or not utterance.audio or transcript.forced:
             return transcript
         if not transcript.text or transcript.confidence < self.options.fallback_confidence:
             generic = self._generic_decode(bytes(utterance.audio), utterance.offset_ms)
