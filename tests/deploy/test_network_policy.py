@@ -101,6 +101,7 @@ SERVICE_PORTS = {
 CALLS = {
     ("gateway", "asr"),
     ("gateway", "support"),
+    ("asr", "catalog"),  # GetVocabulary: the merchant's product words for the grammar
     ("nlu", "catalog"),
     ("nlu", "orders"),
     ("worker", "catalog"),
