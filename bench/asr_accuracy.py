@@ -34,13 +34,18 @@ from services.asr import testset
 from services.asr.audio import AudioFormat
 from services.asr.config import AsrSettings
 from services.asr.engines.sphinx_engine import SphinxEngine
-from services.asr.vocabulary import Vocabulary
+from services.asr.vocabulary import Vocabulary, order_bound
 from services.nlu.grammar.commands import command_to_json
 from services.nlu.grammar.parser import parse
 from tests.support.processes import cpu_seconds
 
 LEVELS: tuple[float | None, ...] = (None, 20.0, 10.0)
-VOCABULARY = Vocabulary(products=tuple(zip(testset.SKUS, testset.TITLES, strict=True)))
+# The set's products, and order numbers bounded as the server bounds them for a shop whose
+# last order is the set's highest (make test-asr-spoken seeds that many orders).
+VOCABULARY = Vocabulary(
+    products=tuple(zip(testset.SKUS, testset.TITLES, strict=True)),
+    order_id_max=order_bound(testset.LAST_ORDER_ID, AsrSettings().order_id_headroom),
+)
 CHUNK_BYTES = 3200  # 100 ms of 16 kHz 16-bit PCM per message
 WORKERS = 2  # decoding processes: the server's default (ASR_DECODE_WORKERS=0, one per core) on 2 cores
 

@@ -40,14 +40,16 @@ def build(settings: AsrSettings) -> grpc_server.Service:
         sphinx.wait_ready()  # a broken grammar fails the start, not the first stream
         engine = sphinx
         on_change = sphinx.set_vocabulary
-    if settings.catalog_addr:
+    if settings.catalog_addr or settings.orders_addr:
 
         async def refresh() -> None:
             await vocabulary.refresh_forever(
                 settings.catalog_addr,
+                settings.orders_addr,
                 settings.vocabulary_merchant_id,
                 settings.vocabulary_refresh_s,
                 settings.rpc_timeout_s,
+                settings.order_id_headroom,
                 on_change,
             )
 

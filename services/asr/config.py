@@ -78,6 +78,16 @@ class AsrSettings(ServiceSettings):
         100.0, alias="ASR_COMFORT_NOISE_RMS", ge=0, description="faint pink noise under the audio (0 = off)"
     )
     catalog_addr: str = Field("", alias="CATALOG_ADDR", description="catalog gRPC address for the vocabulary")
+    orders_addr: str = Field(
+        "", alias="ORDERS_ADDR", description="orders gRPC address: the shop's last order number bounds those heard"
+    )
+    order_id_headroom: int = Field(
+        1000,
+        alias="ASR_ORDER_ID_HEADROOM",
+        ge=1,
+        description="order numbers heard run this far (to twice this) past the last order, for orders placed"
+        " between refreshes",
+    )
     vocabulary_merchant_id: str = Field("demo", alias="ASR_VOCABULARY_MERCHANT_ID")
     vocabulary_refresh_s: float = Field(60.0, alias="ASR_VOCABULARY_REFRESH_S", gt=0)
 

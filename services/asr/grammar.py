@@ -29,6 +29,7 @@ SLOT_RULES: dict[str, str] = {
     # insertion inside order numbers ("one five five three oh one"); a merchant's "oh" is then
     # heard as the nearest digit word.
     "digit": " | ".join(UNITS),
+    "nonzero": _UNITS,
     "below_hundred": f"{_UNITS} | {' | '.join(TEENS)} | ({' | '.join(TENS[2:])}) [{_UNITS}]",
     "below_thousand": f"<below_hundred> | ({_UNITS}) hundred [<below_hundred>]",
     "number": "zero | <below_thousand> [thousand [<below_thousand>]]",
@@ -37,6 +38,7 @@ SLOT_RULES: dict[str, str] = {
     # A percentage a merchant changes a price by is below a thousand; with <number> here,
     # "fifteen percent" was heard as "fifty thousand eight" (dev set).
     "percent": "<below_thousand> percent",
+    # Any digits when the shop's order numbers are not known; else order_rule(order_id_max).
     "order": "<digit> <digit>+ | <number>",
     "letter": " | ".join("abcdefghijklmnopqrstuvwxyz"),
     "carrier": "s f | y t o | z t o | s t o | yunda | e m s | j d | u p s | fedex | d h l | u s p s",
@@ -102,6 +104,8 @@ def build(phrases: list[str], vocabulary: Vocabulary, dict_path: str) -> Grammar
         else:
             dropped.append(form)
     rules["sku"] = " | ".join(f"({f})" for f in product_forms) if product_forms else ""
+    if vocabulary.order_id_max:
+        rules["order"] = order_rule(vocabulary.order_id_max)
 
     trie: _Node = _Node()
     count = 0
@@ -127,6 +131,39 @@ def build(phrases: list[str], vocabulary: Vocabulary, dict_path: str) -> Grammar
     _emit_dawg(root, start, final, fsg, rules, ids, {})
     used = {w for _, _, _, w in fsg.transitions if w}
     return Grammar(start, final, fsg.weighted(final), used, count, dropped)
+
+
+def order_rule(order_id_max: int) -> str:
+    """The order numbers 1..order_id_max, said as a number or digit by digit without a leading zero.
+
+    A shop numbers its orders 1, 2, 3 ... (services/orders), so a number above the last one
+    does not exist. Digit by digit is how order numbers are read out, and where the
+    recogniser erred most: a digit inserted into a five-digit number (dev set, clean: 8 of the
+    17 order-number misses were longer than any order). Bounded, the search cannot take that
+    path, and a number as long as the longest order is a closed phrase (nothing may follow).
+    """
+    bound = str(order_id_max)
+    forms = ["<number>"]
+    if len(bound) > 2:  # every number of 2 .. len-1 digits: "<nonzero> <digit> [<digit> [...]]"
+        tail = ""
+        for _ in range(len(bound) - 3):
+            tail = f" [<digit>{tail}]"
+        forms.append(f"<nonzero> <digit>{tail}")
+    if len(bound) > 1:
+        forms.append(_digits_up_to(bound, first=True))
+    return " | ".join(f"({form})" for form in forms)
+
+
+def _digits_up_to(bound: str, first: bool) -> str:
+    """JSGF for the digit strings as long as `bound` and not above it (no leading zero when first)."""
+    head, rest = int(bound[0]), bound[1:]
+    lowest = 1 if first else 0
+    branches = []
+    if head > lowest:  # a smaller leading digit: anything after it
+        smaller = " | ".join(UNITS[lowest:head])
+        branches.append(" ".join([f"({smaller})", *["<digit>"] * len(rest)]))
+    branches.append(f"{UNITS[head]} {_digits_up_to(rest, first=False)}" if rest else UNITS[head])
+    return "(" + " | ".join(f"({b})" for b in branches) + ")"
 
 
 def _words_of(expr: str) -> list[str]:

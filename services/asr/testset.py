@@ -88,9 +88,14 @@ def _product(rng: random.Random) -> tuple[str, str]:
     return rng.choice([spoken, f"product {spoken}"]), sku
 
 
+# The order numbers commands say are drawn from 100..LAST_ORDER_ID: a shop with that many orders
+# (the spoken-set test seeds them, so the ASR's bound on order numbers holds every one).
+LAST_ORDER_ID = 99_999
+
+
 def _order(rng: random.Random) -> tuple[str, str]:
     """(spoken digit by digit, order id)."""
-    digits = str(rng.randint(100, 99999))
+    digits = str(rng.randint(100, LAST_ORDER_ID))
     return say_digits(digits), digits
 
 

@@ -1,8 +1,10 @@
-"""The merchant's catalog words the recogniser must know: SKUs and product titles.
+"""The merchant's words the recogniser must know: SKUs, product titles, order numbers.
 
-They come from the catalog's GetVocabulary RPC when CATALOG_ADDR is set and are
-refreshed periodically; otherwise (and until the catalog first answers) the demo
-shop's vocabulary is used, so the service works on its own.
+SKUs and titles come from the catalog's GetVocabulary RPC when CATALOG_ADDR is set,
+the highest order number from the orders service's GetOrderVocabulary when
+ORDERS_ADDR is set; both are refreshed periodically. Without them (and until they
+first answer) the demo shop's products are used and any order number is heard, so
+the service works on its own.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import grpc
 
 from shopvoice import grpc_server, log
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class Vocabulary:
 
     products: tuple[tuple[str, str], ...]
     revision: int = 0
+    # The highest order number the grammar hears (order_bound of the shop's last one); 0 = any.
+    order_id_max: int = 0
 
     @property
     def skus(self) -> tuple[str, ...]:
@@ -53,23 +58,58 @@ async def fetch(catalog_addr: str, merchant_id: str, timeout_s: float) -> Vocabu
     return Vocabulary(products=products, revision=reply.revision)
 
 
+async def fetch_last_order_id(orders_addr: str, merchant_id: str, timeout_s: float) -> int:
+    """One GetOrderVocabulary call: the merchant's highest order number (0 before the first)."""
+    async with grpc_server.channel(orders_addr) as channel:
+        stub = orders_pb2_grpc.OrdersServiceStub(channel)
+        reply = await stub.GetOrderVocabulary(
+            orders_pb2.GetOrderVocabularyRequest(merchant_id=merchant_id), timeout=timeout_s
+        )
+    return int(reply.last_order_id)
+
+
+def order_bound(last_order_id: int, headroom: int) -> int:
+    """The highest order number to hear: more than `headroom` and at most `2 * headroom` past the last.
+
+    Orders placed after a refresh must be heard before the next, so the bound runs ahead of
+    the last order; it moves in steps of `headroom`, so the grammar is rebuilt once every
+    `headroom` orders, not on every refresh of a busy shop.
+    """
+    return (last_order_id // headroom + 2) * headroom
+
+
 async def refresh_forever(
     catalog_addr: str,
+    orders_addr: str,
     merchant_id: str,
     interval_s: float,
     timeout_s: float,
+    order_id_headroom: int,
     on_change: Callable[[Vocabulary], None],
+    initial: Vocabulary = DEMO_VOCABULARY,
 ) -> None:
-    """Poll the catalog; call on_change when the revision moves. Failures keep the last vocabulary."""
+    """Poll the catalog and the orders service (either address may be empty); call on_change
+    when the products' revision or the order number bound moves. A source that fails keeps
+    its last answer."""
     logger = log.get().bind(component="vocabulary")
-    revision: int | None = None
+    current = initial  # what the engine was built with
+    products, revision, order_id_max = initial.products, initial.revision, initial.order_id_max
     while True:
-        try:
-            vocabulary = await fetch(catalog_addr, merchant_id, timeout_s)
-            if vocabulary.revision != revision or revision is None:
-                revision = vocabulary.revision
-                on_change(vocabulary)
-                logger.info("vocabulary loaded", skus=len(vocabulary.skus), revision=revision)
-        except grpc.aio.AioRpcError as exc:
-            logger.warning("catalog vocabulary unavailable; keeping the last one", code=exc.code().name)
+        if catalog_addr:
+            try:
+                fetched = await fetch(catalog_addr, merchant_id, timeout_s)
+                products, revision = fetched.products, fetched.revision
+            except grpc.aio.AioRpcError as exc:
+                logger.warning("catalog vocabulary unavailable; keeping the last one", code=exc.code().name)
+        if orders_addr:
+            try:
+                last = await fetch_last_order_id(orders_addr, merchant_id, timeout_s)
+                order_id_max = order_bound(last, order_id_headroom)
+            except grpc.aio.AioRpcError as exc:
+                logger.warning("order numbers unavailable; keeping the last bound", code=exc.code().name)
+        vocabulary = Vocabulary(products=products, revision=revision, order_id_max=order_id_max)
+        if vocabulary != current:
+            current = vocabulary
+            on_change(vocabulary)
+            logger.info("vocabulary loaded", skus=len(vocabulary.skus), revision=revision, order_id_max=order_id_max)
         await asyncio.sleep(interval_s)

@@ -189,6 +189,14 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
             return to_proto(order, await store.refunds(conn, merchant_id, order_id))
 
     @grpc_boundary
+    async def GetOrderVocabulary(
+        self, request: pb.GetOrderVocabularyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.OrderVocabulary:
+        merchant_id = require_merchant(request.merchant_id)
+        async with self.pool.connection() as conn:
+            return pb.OrderVocabulary(last_order_id=await store.last_order_id(conn, merchant_id))
+
+    @grpc_boundary
     async def ListOrders(
         self, request: pb.ListOrdersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListOrdersResponse:

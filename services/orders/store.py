@@ -27,6 +27,13 @@ def parse_order_id(text: str) -> int:
     return int(text)
 
 
+async def last_order_id(conn: Conn, merchant_id: str) -> int:
+    """The highest order number the merchant has issued (0 before its first order)."""
+    cur = await conn.execute("SELECT last_order_id FROM merchants WHERE merchant_id = %s", (merchant_id,))
+    row = await cur.fetchone()
+    return int(row["last_order_id"]) if row else 0
+
+
 async def next_order_id(conn: Conn, merchant_id: str, currency_code: str) -> int:
     """The merchant's next order number. The row lock serialises a shop's
     checkouts until commit, so numbers are sequential; a rolled-back checkout

@@ -82,3 +82,30 @@ def test_slot_rules_are_shared_by_phrases_with_the_same_continuation() -> None:
     )
     assert accepts(two, "change the price of c seven to four hundred sixty three dollars")
     assert len(two.transitions) < 1.2 * len(one.transitions)
+
+
+def test_order_numbers_are_bounded_by_the_shops_last_order() -> None:
+    """Orders are numbered 1, 2, 3 ... per shop: with order_id_max known, a longer or larger number,
+    or one with a leading zero, is not a path; every number up to it still is."""
+    from services.asr.numbers import say_digits
+    from services.asr.phrase_end import PhraseEnds
+
+    unbounded = demo_grammar()
+    for order_id_max in (42, 100, 4821, 101000):
+        g = demo_grammar(Vocabulary(products=DEMO_VOCABULARY.products, order_id_max=order_id_max))
+        top = len(str(order_id_max))
+        said = [n for n in range(10, order_id_max + 1) if n < 200 or n % 997 == 0 or n > order_id_max - 50]
+        heard = [n for n in said if accepts(g, f"ship order {say_digits(str(n))}")]
+        assert heard == said, f"numbers up to {order_id_max} said digit by digit"
+        assert accepts(g, f"ship order {say_number(order_id_max)}")  # said as a number
+        for too_big in (order_id_max + 1, order_id_max * 10, int("9" * top)):
+            if too_big > order_id_max:
+                assert not accepts(g, f"ship order {say_digits(str(too_big))}"), too_big
+                assert accepts(unbounded, f"ship order {say_digits(str(too_big))}")  # what the bound takes away
+        assert not accepts(g, "ship order zero four two")  # no order number starts with zero
+        # a number as long as the longest order ends the phrase: nothing may follow
+        ends = PhraseEnds(g)
+        assert ends.status(f"cancel order {say_digits(str(order_id_max))}".split()) == "closed"
+        assert PhraseEnds(unbounded).status(f"cancel order {say_digits(str(order_id_max))}".split()) == "open"
+        if top > 2:
+            assert ends.status(["cancel", "order", "one", "zero"]) == "open"  # 10 may go on to 100

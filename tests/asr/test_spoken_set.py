@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,9 +29,12 @@ import numpy as np
 import pytest
 
 from services.asr import testset
+from services.asr.config import AsrSettings
+from services.asr.vocabulary import order_bound
 from services.gateway.auth import mint, parse_keys
 from services.gateway.config import DEV_AUTH_KEYS
 from services.nlu.grammar.commands import command_to_json
+from services.orders import seed
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
 from shopvoice.cli.client import Conversation, Turn
@@ -94,8 +98,11 @@ class SpokenStack:
 @pytest.fixture(scope="module")
 def spoken_stack(pg_admin_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SpokenStack]:
     """catalog (seeded with the set's products first, so the ASR's first vocabulary has them),
-    then ASR, NLU and the gateway; then a second gateway that asks for the generic model."""
-    run_dir = ROOT / ".run" / "spoken-set"  # kept after the run (pytest's tmp dirs rotate)
+    orders (the shop's history holds every order number the set says: the ASR bounds the numbers
+    it hears by the last one), then ASR, NLU and the gateway; then a second gateway that asks
+    for the generic model."""
+    run_dir = ROOT / ".run" / "spoken-set"  # kept after the run (pytest's tmp dirs rotate), until the next
+    shutil.rmtree(run_dir, ignore_errors=True)  # so the logs read below are this run's
     with servers.fresh_database(pg_admin_url) as database_url, servers.stream_namespace(redis_url) as prefix:
         ports = {name: free_port() for name in ("gateway", "asr", "nlu", "catalog", "orders", "support")}
         env = {
@@ -106,7 +113,9 @@ def spoken_stack(pg_admin_url: str, redis_url: str, tmp_path_factory: pytest.Tem
             "RATE_LIMIT_MERCHANT_RPS": "0",
             "RATE_LIMIT_USER_RPS": "0",
         }
-        stack = Stack(database_url, redis_url, run_dir, ports, env, services=["catalog", "asr", "nlu", "gateway"])
+        seed.seed(database_url, MERCHANT, testset.LAST_ORDER_ID, days=90)  # ~2 s: COPY, before the ASR asks
+        services = ["catalog", "orders", "asr", "nlu", "gateway"]
+        stack = Stack(database_url, redis_url, run_dir, ports, env, services=services)
         generic = Process(
             "gateway", free_port(), {**stack.env(), "ASR_MODEL": "generic"}, run_dir / "gateway-generic.log"
         )
@@ -191,6 +200,10 @@ def score_typed(gateway: str, commands: list[testset.Command]) -> Score:
 
 
 def test_spoken_commands_through_gateway_grammar_vs_generic(spoken_stack: SpokenStack, tmp_path: Path) -> None:
+    # The ASR read the shop's last order number before the first file: its grammar hears no larger one.
+    asr_log = spoken_stack.stack.processes["asr"].log_path.read_text()
+    bound = order_bound(testset.LAST_ORDER_ID, AsrSettings().order_id_headroom)
+    assert f'"order_id_max": {bound}' in asr_log, asr_log[-3000:]
     spoken = testset.build(COUNT, seed=SEED)
     noise = testset.pink_noise(30)
     gateway = spoken_stack.stack.gateway

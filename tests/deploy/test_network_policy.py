@@ -102,6 +102,7 @@ CALLS = {
     ("gateway", "asr"),
     ("gateway", "support"),
     ("asr", "catalog"),  # GetVocabulary: the merchant's product words for the grammar
+    ("asr", "orders"),  # GetOrderVocabulary: the last order number bounds the numbers heard
     ("nlu", "catalog"),
     ("nlu", "orders"),
     ("worker", "catalog"),

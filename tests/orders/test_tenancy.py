@@ -68,3 +68,17 @@ def test_merchant_id_is_required(stub: Stub) -> None:
     with pytest.raises(grpc.RpcError) as err:
         stub.GetOrder(pb.GetOrderRequest(order_id="1"))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_order_vocabulary_is_the_callers_last_order_number(stub: Stub, merchant: str) -> None:
+    """What the ASR reads to bound the order numbers it can hear: per shop, 0 before any order."""
+    intruder = merchant + "-intruder"
+    assert stub.GetOrderVocabulary(pb.GetOrderVocabularyRequest(merchant_id=merchant)).last_order_id == 0
+    for _ in range(3):
+        place(stub, merchant)
+    place(stub, intruder)
+    assert stub.GetOrderVocabulary(pb.GetOrderVocabularyRequest(merchant_id=merchant)).last_order_id == 3
+    assert stub.GetOrderVocabulary(pb.GetOrderVocabularyRequest(merchant_id=intruder)).last_order_id == 1
+    with pytest.raises(grpc.RpcError) as missing:
+        stub.GetOrderVocabulary(pb.GetOrderVocabularyRequest())
+    assert missing.value.code() == grpc.StatusCode.INVALID_ARGUMENT

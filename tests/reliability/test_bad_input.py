@@ -246,7 +246,7 @@ def orders_cases(order_id: str) -> Iterator[Case]:
         request = ords.SalesReportRequest(merchant_id=MERCHANT, metric=1, period=1, time_zone=tz)  # type: ignore[arg-type]
         yield case("SalesReport", request, f"time_zone {tz!r}")
     for method in ("PlaceOrder", "GetOrder", "ListOrders", "ConfirmOrder", "ShipOrder", "CancelOrder", "RefundOrder",
-                   "SalesReport", "MarkDelivered", "RateOrder"):  # fmt: skip
+                   "SalesReport", "MarkDelivered", "RateOrder", "GetOrderVocabulary"):  # fmt: skip
         yield Case("orders", svc + method, b"", CLEAN, "empty request")
         for raw in MALFORMED:
             yield Case("orders", svc + method, raw, CLEAN, f"malformed {raw[:6]!r}")

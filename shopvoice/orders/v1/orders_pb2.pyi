@@ -410,6 +410,45 @@ class PlaceOrderRequest(_message.Message):
 Global___PlaceOrderRequest: _TypeAlias = PlaceOrderRequest  # noqa: Y015
 
 @_typing.final
+class GetOrderVocabularyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["merchant_id", b"merchant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetOrderVocabularyRequest: _TypeAlias = GetOrderVocabularyRequest  # noqa: Y015
+
+@_typing.final
+class OrderVocabulary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LAST_ORDER_ID_FIELD_NUMBER: _builtins.int
+    last_order_id: _builtins.int
+    """0 = the merchant has no orders yet"""
+    def __init__(
+        self,
+        *,
+        last_order_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_order_id", b"last_order_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OrderVocabulary: _TypeAlias = OrderVocabulary  # noqa: Y015
+
+@_typing.final
 class GetOrderRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

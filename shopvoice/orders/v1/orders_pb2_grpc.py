@@ -86,6 +86,11 @@ class OrdersServiceStub:
                 request_serializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.RateOrderRequest.SerializeToString,
                 response_deserializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.OrderResult.FromString,
                 _registered_method=True)
+        self.GetOrderVocabulary = channel.unary_unary(
+                '/shopvoice.orders.v1.OrdersService/GetOrderVocabulary',
+                request_serializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.GetOrderVocabularyRequest.SerializeToString,
+                response_deserializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.OrderVocabulary.FromString,
+                _registered_method=True)
 
 
 class OrdersServiceServicer:
@@ -155,6 +160,14 @@ class OrdersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetOrderVocabulary(self, request, context):
+        """What the ASR needs to hear the shop's order numbers: orders are numbered
+        1, 2, 3 ... per merchant, so no number above the last one exists.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrdersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -207,6 +220,11 @@ def add_OrdersServiceServicer_to_server(servicer, server):
                     servicer.RateOrder,
                     request_deserializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.RateOrderRequest.FromString,
                     response_serializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.OrderResult.SerializeToString,
+            ),
+            'GetOrderVocabulary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrderVocabulary,
+                    request_deserializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.GetOrderVocabularyRequest.FromString,
+                    response_serializer=shopvoice_dot_orders_dot_v1_dot_orders__pb2.OrderVocabulary.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -481,6 +499,33 @@ class OrdersService:
             '/shopvoice.orders.v1.OrdersService/RateOrder',
             shopvoice_dot_orders_dot_v1_dot_orders__pb2.RateOrderRequest.SerializeToString,
             shopvoice_dot_orders_dot_v1_dot_orders__pb2.OrderResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrderVocabulary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shopvoice.orders.v1.OrdersService/GetOrderVocabulary',
+            shopvoice_dot_orders_dot_v1_dot_orders__pb2.GetOrderVocabularyRequest.SerializeToString,
+            shopvoice_dot_orders_dot_v1_dot_orders__pb2.OrderVocabulary.FromString,
             options,
             channel_credentials,
             insecure,

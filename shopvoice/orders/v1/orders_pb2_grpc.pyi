@@ -47,6 +47,10 @@ class OrdersServiceStub:
     """The carrier reports delivery: shipped -> delivered."""
     RateOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.RateOrderRequest, _orders_pb2.OrderResult]
     """The customer's 1-5 rating and review, once the order has shipped."""
+    GetOrderVocabulary: _grpc.UnaryUnaryMultiCallable[_orders_pb2.GetOrderVocabularyRequest, _orders_pb2.OrderVocabulary]
+    """What the ASR needs to hear the shop's order numbers: orders are numbered
+    1, 2, 3 ... per merchant, so no number above the last one exists.
+    """
 
 @_typing.type_check_only
 class OrdersServiceAsyncStub(OrdersServiceStub):
@@ -67,6 +71,10 @@ class OrdersServiceAsyncStub(OrdersServiceStub):
     """The carrier reports delivery: shipped -> delivered."""
     RateOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.RateOrderRequest, _orders_pb2.OrderResult]  # type: ignore[assignment]
     """The customer's 1-5 rating and review, once the order has shipped."""
+    GetOrderVocabulary: _aio.UnaryUnaryMultiCallable[_orders_pb2.GetOrderVocabularyRequest, _orders_pb2.OrderVocabulary]  # type: ignore[assignment]
+    """What the ASR needs to hear the shop's order numbers: orders are numbered
+    1, 2, 3 ... per merchant, so no number above the last one exists.
+    """
 
 class OrdersServiceServicer(metaclass=_abc_1.ABCMeta):
     """Orders, their two state machines (payment, fulfillment), shipments,
@@ -144,5 +152,15 @@ class OrdersServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_orders_pb2.OrderResult, _abc.Awaitable[_orders_pb2.OrderResult]]:
         """The customer's 1-5 rating and review, once the order has shipped."""
+
+    @_abc_1.abstractmethod
+    def GetOrderVocabulary(
+        self,
+        request: _orders_pb2.GetOrderVocabularyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orders_pb2.OrderVocabulary, _abc.Awaitable[_orders_pb2.OrderVocabulary]]:
+        """What the ASR needs to hear the shop's order numbers: orders are numbered
+        1, 2, 3 ... per merchant, so no number above the last one exists.
+        """
 
 def add_OrdersServiceServicer_to_server(servicer: OrdersServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
