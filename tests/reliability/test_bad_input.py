@@ -321,10 +321,12 @@ def gateway_cases() -> Iterator[GatewayCase]:
         )
     for encoding, rate in ((999, 16000), (-1, 16000), (1, -1), (1, INT32_MAX), (1, 0)):
         session = gw.SessionStart(language="zh-CN", encoding=encoding, sample_rate_hz=rate)  # type: ignore[arg-type]
-        audio_msg = gw.ClientMessage(audio=gw.AudioChunk(content=b"\x00\x01" * 800))
-        yield GatewayCase(
-            f"session encoding {encoding} rate {rate}", [gw.ClientMessage(start=session), audio_msg], auth
-        )
+        messages = [gw.ClientMessage(start=session)]
+        if (encoding, rate) == (1, 0):  # a valid start (0 = 16 kHz): its audio is heard out
+            messages.append(gw.ClientMessage(audio=gw.AudioChunk(content=b"\x00\x01" * 800)))
+        # A refused start alone: audio written after the refusal made the aio client report INTERNAL
+        # now and then instead of the server's INVALID_ARGUMENT (grpc/grpc#36066, see below).
+        yield GatewayCase(f"session encoding {encoding} rate {rate}", messages, auth)
     # Protocol: the first message must start the session; odd orders of messages.
     yield GatewayCase("no start", [gw.ClientMessage(text=gw.TextInput(text="add 1 units of A100"))], auth)
     yield GatewayCase("only end", [end], auth)
