@@ -134,7 +134,8 @@ def build(phrases: list[str], vocabulary: Vocabulary, dict_path: str) -> Grammar
 
 
 def order_rule(order_id_max: int) -> str:
-    """The order numbers 1..order_id_max, said as a number or digit by digit without a leading zero.
+    """Order numbers: digit by digit only up to order_id_max, with no leading zero; as a number
+    ("order twelve"), any.
 
     A shop numbers its orders 1, 2, 3 ... (services/orders), so a number above the last one
     does not exist. Digit by digit is how order numbers are read out, and where the

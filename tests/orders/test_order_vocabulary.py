@@ -21,7 +21,7 @@ def test_the_bound_runs_a_headroom_ahead_and_moves_in_steps() -> None:
         assert 1000 < order_bound(last, 1000) - last <= 2000
 
 
-def test_refresh_follows_the_shops_orders_and_keeps_its_bound_when_they_are_unreachable(
+def test_refresh_follows_the_shops_orders_and_rebuilds_nothing_when_they_are_unreachable(
     orders_process: ServiceProcess, stub: orders_pb2_grpc.OrdersServiceStub, merchant: str
 ) -> None:
     seen: list[Vocabulary] = []
