@@ -77,6 +77,11 @@ class AsrSettings(ServiceSettings):
     comfort_noise_rms: float = Field(
         100.0, alias="ASR_COMFORT_NOISE_RMS", ge=0, description="faint pink noise under the audio (0 = off)"
     )
+    denoise: bool = Field(
+        True,
+        alias="ASR_DENOISE",
+        description="take steady background noise out before endpointing and decoding (spectral gating, +40 ms)",
+    )
     catalog_addr: str = Field("", alias="CATALOG_ADDR", description="catalog gRPC address for the vocabulary")
     orders_addr: str = Field(
         "", alias="ORDERS_ADDR", description="orders gRPC address: the shop's last order number bounds those heard"

@@ -36,3 +36,10 @@ def test_the_closed_phrase_pause_is_the_shorter_one() -> None:
         ValidationError, match=r"ASR_CLOSED_PHRASE_PAUSE_MS \(100\) must not exceed ASR_PHRASE_PAUSE_MS"
     ):
         AsrSettings(ASR_PHRASE_PAUSE_MS=80, ASR_CLOSED_PHRASE_PAUSE_MS=100)
+
+
+def test_the_noise_gate_is_on_unless_turned_off() -> None:
+    assert AsrSettings().denoise is True
+    assert AsrSettings(ASR_DENOISE="0").denoise is False
+    with pytest.raises(ValidationError, match="ASR_DENOISE"):
+        AsrSettings(ASR_DENOISE="sometimes")

@@ -21,7 +21,8 @@ from riva.client.proto import riva_asr_pb2 as rasr
 
 from services.asr.audio import AudioError, AudioFormat, Resampler, pcm16
 from services.asr.config import AsrSettings
-from services.asr.endpointing import FRAME_MS, FRAME_SAMPLES, Endpointer, EndpointSettings, Event
+from services.asr.denoise import SpectralGate
+from services.asr.endpointing import FRAME_MS, FRAME_SAMPLES, MIN_RMS, Endpointer, EndpointSettings, Event
 from services.asr.engines.decoder_pool import DecoderPool
 from services.asr.engines.sphinx import GENERIC_MODEL, GRAMMAR_MODEL, LANGUAGES, DecodingOptions, Transcript
 from services.asr.vocabulary import Vocabulary
@@ -51,7 +52,9 @@ class SphinxEngine:
         max_silence_seconds: float,
         phrase_pause_ms: int,
         closed_phrase_pause_ms: int,
+        denoise: bool = True,
     ) -> None:
+        self.denoise = denoise
         self.pool = DecoderPool(options, workers)
         self.interim_interval_s = interim_interval_ms / 1000
         self.max_silence_seconds = max_silence_seconds
@@ -85,6 +88,7 @@ class SphinxEngine:
             settings.max_silence_seconds,
             settings.phrase_pause_ms,
             settings.closed_phrase_pause_ms,
+            settings.denoise,
         )
 
     def wait_ready(self, timeout_s: float = 120.0) -> list[int]:
@@ -130,7 +134,7 @@ class SphinxEngine:
         except ValueError as exc:
             raise InvalidArgument(str(exc)) from None
         endpointer = Endpointer(endpoint_settings)
-        resampler = Resampler(fmt.sample_rate)
+        audio = self._audio(fmt, chunks)
         preroll: deque[np.ndarray] = deque(maxlen=endpoint_settings.start_history_ms // FRAME_MS + 10)
         # The pause's own frames, decoded once more after a phrase that ends early, so the final search
         # settles as with a longer silence (see DecoderHost.end). Twice the pause is enough: on 60 test-set
@@ -179,8 +183,7 @@ class SphinxEngine:
         feed: list[np.ndarray] = []  # frames of the utterance not yet sent to the decoder
         decoder = self.pool.open(model_name)
         try:
-            async for chunk in chunks:
-                samples = resampler.process(pcm16(chunk))
+            async for samples in audio:
                 remainder = np.concatenate([remainder, samples]) if len(remainder) else samples
                 n_frames = len(remainder) // FRAME_SAMPLES
                 for i in range(n_frames):
@@ -252,6 +255,18 @@ class SphinxEngine:
                 )
         finally:
             decoder.close()
+
+    async def _audio(self, fmt: AudioFormat, chunks: AsyncIterator[bytes]) -> AsyncIterator[np.ndarray]:
+        """The stream's audio as 16 kHz samples, gated when ASR_DENOISE is on and the stream opens on more
+        than the endpointer's floor of noise (quieter, it is never speech: nothing to take out). The
+        endpointer hears the gated audio too: its VAD takes steady noise for speech less often."""
+        resampler = Resampler(fmt.sample_rate)
+        gate = SpectralGate(quiet_rms=MIN_RMS) if self.denoise else None
+        async for chunk in chunks:
+            samples = resampler.process(pcm16(chunk))
+            yield gate.process(samples) if gate is not None else samples
+        if gate is not None:
+            yield gate.flush()
 
     async def recognize(self, config: rasr.RecognitionConfig, fmt: AudioFormat, audio: bytes) -> rasr.RecognizeResponse:
         """Offline: the streaming pipeline over the whole audio, final results only."""
