@@ -30,6 +30,7 @@ TEST_PATH := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 
 test: $(STAMP) ## lint, type-check and run the test suite against real Postgres and Redis
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy shopvoice services
 	$(KUBECTL)
 	$(TEST_PATH) $(PY) -m pytest -n 2 -q -m "not slow"
@@ -88,6 +89,7 @@ images: ## build every service image tagged with the git sha (REGISTRY=..., PUSH
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy shopvoice services

@@ -167,6 +167,7 @@ def main_bench(argv: list[str]) -> int:
     )
     profilers: list[subprocess.Popen[bytes]] = []
     try:
+
         def seed(catalog: str) -> None:
             demo_shop.seed_catalog(catalog, MERCHANT)
             if extra_skus:

@@ -84,9 +84,7 @@ def hassil_intents(language: str) -> Intents:
         for kind, phrases in files.lists.items()
     }
     settings = {"ignore_whitespace": language == "zh"}
-    return Intents.from_dict(
-        {"language": language, "settings": settings, "intents": intents, "lists": lists}
-    )
+    return Intents.from_dict({"language": language, "settings": settings, "intents": intents, "lists": lists})
 
 
 def timed(fn: Callable[[str], object], texts: list[str], rounds: int) -> tuple[list[float], int]:
@@ -136,9 +134,7 @@ def main(argv: list[str]) -> int:
     sku_values = [{"in": sku, "out": sku} for sku, _ in products]
     sku_values += [{"in": title, "out": sku} for sku, title in products]
     slot_lists: dict[str, object] = {
-        "sku": TextSlotList.from_tuples(
-            [(str(v["in"]), v["out"]) for v in sku_values], allow_template=False
-        )
+        "sku": TextSlotList.from_tuples([(str(v["in"]), v["out"]) for v in sku_values], allow_template=False)
     }
     slot_lists.update({kind: WildcardSlotList(kind) for kind in _WILDCARD_KINDS})
     grammars = {language: hassil_intents(language) for language in LANGUAGES}
@@ -166,10 +162,7 @@ def main(argv: list[str]) -> int:
         f"{'shopvoice fast path':<22}{our50:>10.1f}{our99:>10.1f}"
         f"{statistics.fmean(our_samples):>10.1f}{our_matched:>6}/{len(texts)}"
     )
-    print(
-        f"{'  best of rounds':<22}{pct(best, 0.5):>10.1f}{pct(best, 0.99):>10.1f}"
-        f"{statistics.fmean(best):>10.1f}"
-    )
+    print(f"{'  best of rounds':<22}{pct(best, 0.5):>10.1f}{pct(best, 0.99):>10.1f}{statistics.fmean(best):>10.1f}")
     print(
         f"{'hassil ' + _hassil_version():<22}{their50:>10.1f}{their99:>10.1f}"
         f"{statistics.fmean(their_samples):>10.1f}{their_matched:>6}/{len(hassil_texts)}"
