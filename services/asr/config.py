@@ -80,7 +80,8 @@ class AsrSettings(ServiceSettings):
     denoise: bool = Field(
         True,
         alias="ASR_DENOISE",
-        description="take steady background noise out before endpointing and decoding (spectral gating, +40 ms)",
+        description="take steady background noise out before endpointing and decoding (spectral gating; 40 ms lag"
+        " where there is noise, none for streams that open quiet)",
     )
     catalog_addr: str = Field("", alias="CATALOG_ADDR", description="catalog gRPC address for the vocabulary")
     orders_addr: str = Field(
