@@ -62,6 +62,11 @@ def check_chunk(chunk: bytes, max_bytes: int) -> None:
         )
 
 
+def rms(samples: np.ndarray) -> float:
+    """Root-mean-square level of 16-bit samples (0 for none)."""
+    return float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) if len(samples) else 0.0
+
+
 def pcm16(chunk: bytes) -> np.ndarray:
     samples: np.ndarray = np.frombuffer(chunk, dtype="<i2")
     return samples

@@ -36,6 +36,8 @@ from typing import Literal
 
 import numpy as np
 
+from services.asr.audio import rms
+
 # |X| below this is silence to the gate (about -100 dB below a full-scale 16-bit sine per bin):
 # the dB of digital zero would otherwise be -inf and the spread of a silent profile nan.
 AMPLITUDE_FLOOR = 1e-2
@@ -74,7 +76,7 @@ class SpectralGate:
         self.alpha = 1.0 / noise_frames
         self.lookahead = lookahead
         self.window = np.hanning(n_fft + 1)[:-1]  # periodic: overlap-adds to a constant at hop n_fft/4
-        self.gain = hop / self.window.sum()
+        self.synthesis_scale = hop / self.window.sum()  # the overlap-added windows' sum, undone
         bins = n_fft // 2 + 1
         self.freq_weights, self.time_weights = _triangle(freq_smooth_bins), _triangle(lookahead)
         # Smoothing over frequency sums shifted copies (a matrix product would start BLAS threads that
@@ -123,7 +125,7 @@ class SpectralGate:
         """The first frames are in: pass the stream through when they were quiet, else gate it.
         Returns what was held meanwhile."""
         raw = np.concatenate(self.held).astype("<i2") if self.held else np.zeros(0, dtype="<i2")
-        quiet = float(np.sqrt(np.mean(raw.astype(np.float64) ** 2))) < self.quiet_rms if len(raw) else True
+        quiet = not len(raw) or rms(raw) < self.quiet_rms
         self.mode = "passing" if quiet else "gating"
         out: np.ndarray = raw if quiet else np.concatenate(self.held_gated)
         self.held, self.held_gated = [], []
@@ -174,7 +176,7 @@ class SpectralGate:
         over_time = sum(w * context[k : k + ready] for k, w in enumerate(self.time_weights))
         smoothed = _smooth(over_time, self.freq_weights) / self.edge_norm
         gains = smoothed * self.prop_decrease + (1 - self.prop_decrease)
-        frames = np.fft.irfft(self.spectra[:ready] * gains, n=self.n_fft, axis=1) * self.gain
+        frames = np.fft.irfft(self.spectra[:ready] * gains, n=self.n_fft, axis=1) * self.synthesis_scale
         buffer = np.concatenate([self.overlap, np.zeros(ready * self.hop)])
         for i, frame in enumerate(frames):
             buffer[i * self.hop : i * self.hop + self.n_fft] += frame

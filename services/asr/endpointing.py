@@ -26,6 +26,8 @@ from enum import Enum
 import numpy as np
 from pocketsphinx import Vad  # type: ignore[import-untyped]
 
+from services.asr.audio import rms
+
 FRAME_MS = 10
 FRAME_SAMPLES = 160  # at 16 kHz
 MIN_RMS = 60.0  # about -55 dBFS: quieter frames are never speech
@@ -97,7 +99,7 @@ class Endpointer:
         self.silent_run = 0  # non-speech frames since the last speech frame, within an utterance
 
     def is_speech(self, frame: np.ndarray) -> bool:
-        if float(np.sqrt(np.mean(frame.astype(np.float64) ** 2))) < MIN_RMS:
+        if rms(frame) < MIN_RMS:
             return False
         return bool(self.vad.is_speech(frame.tobytes()))
 
