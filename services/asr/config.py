@@ -75,7 +75,17 @@ class AsrSettings(ServiceSettings):
         "auto", alias="ASR_PHRASES", description="auto: built-in phrases plus the NLU's sentences when importable"
     )
     comfort_noise_rms: float = Field(
-        100.0, alias="ASR_COMFORT_NOISE_RMS", ge=0, description="faint pink noise under the audio (0 = off)"
+        100.0,
+        alias="ASR_COMFORT_NOISE_RMS",
+        ge=0,
+        description="the lowest level (rms, 16-bit) of the faint pink noise under the audio the sphinx engine decodes",
+    )
+    comfort_noise_below_db: float = Field(
+        32.0,
+        alias="ASR_COMFORT_NOISE_BELOW_DB",
+        ge=0,
+        description="the comfort noise follows the speaker: this many dB under the stream's loudest 32 ms"
+        " (0 = a fixed level, ASR_COMFORT_NOISE_RMS; both 0 = no comfort noise)",
     )
     denoise: bool = Field(
         True,

@@ -41,7 +41,15 @@ def test_decoder_overrides_reach_the_decoding_processes() -> None:
         "wip": 0.5,
     }
     overrides = (("beam", 1e-10), ("wip", 0.5))
-    options = sphinx.DecodingOptions(DEMO_VOCABULARY, False, 100.0, 0.0, decoders=1, decoder_overrides=overrides)
+    options = sphinx.DecodingOptions(
+        DEMO_VOCABULARY,
+        use_nlu_phrases=False,
+        comfort_noise_rms=100.0,
+        comfort_noise_below_db=32.0,
+        fallback_confidence=0.0,
+        decoders=1,
+        decoder_overrides=overrides,
+    )
 
     async def settings_in_the_child() -> dict[str, object]:
         pool = DecoderPool(options, workers=1)

@@ -43,3 +43,10 @@ def test_the_noise_gate_is_on_unless_turned_off() -> None:
     assert AsrSettings(ASR_DENOISE="0").denoise is False
     with pytest.raises(ValidationError, match="ASR_DENOISE"):
         AsrSettings(ASR_DENOISE="sometimes")
+
+
+def test_the_comfort_noise_follows_the_speaker_unless_told_not_to() -> None:
+    assert AsrSettings().comfort_noise_below_db == 32.0
+    assert AsrSettings(ASR_COMFORT_NOISE_BELOW_DB="0").comfort_noise_below_db == 0.0
+    with pytest.raises(ValidationError, match="ASR_COMFORT_NOISE_BELOW_DB"):
+        AsrSettings(ASR_COMFORT_NOISE_BELOW_DB="-6")

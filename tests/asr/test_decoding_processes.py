@@ -106,7 +106,14 @@ def test_new_vocabulary_gets_new_processes_and_the_old_ones_finish_their_streams
     from services.asr.engines.decoder_pool import DecoderPool
     from services.asr.vocabulary import DEMO_VOCABULARY, Vocabulary
 
-    options = sphinx.DecodingOptions(DEMO_VOCABULARY, False, 100.0, 0.0, decoders=1)
+    options = sphinx.DecodingOptions(
+        DEMO_VOCABULARY,
+        use_nlu_phrases=False,
+        comfort_noise_rms=100.0,
+        comfort_noise_below_db=32.0,
+        fallback_confidence=0.0,
+        decoders=1,
+    )
 
     async def scenario() -> None:
         pool = DecoderPool(options, workers=1)

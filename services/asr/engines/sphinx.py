@@ -31,6 +31,7 @@ import numpy as np
 import pocketsphinx  # type: ignore[import-untyped]
 
 from services.asr import grammar, phrases
+from services.asr.comfort_noise import ComfortNoise, pink_noise
 from services.asr.endpointing import FRAME_MS
 from services.asr.phrase_end import EarlyEnd, PhraseEnds
 from services.asr.vocabulary import Vocabulary
@@ -67,19 +68,6 @@ GRAMMAR_DECODER_OPTIONS: dict[str, object] = {
     "wbeam": 1e-40,
     "wip": 0.2,
 }
-
-
-def comfort_noise(rms: float, seconds: float = 10.0, seed: int = 5) -> np.ndarray:
-    """Pink noise at a fixed, faint level. The acoustic model was trained on recordings
-    with a room behind the voice; digital silence around clean speech made it guess
-    (clean TTS commands: 51% exact, 69% with this at -50 dBFS, on the dev set)."""
-    rng = np.random.default_rng(seed)
-    n = int(16_000 * seconds)
-    spectrum = np.fft.rfft(rng.normal(size=n))
-    spectrum[1:] /= np.sqrt(np.arange(1, len(spectrum)))
-    noise = np.fft.irfft(spectrum, n)
-    scaled: np.ndarray = (noise / np.sqrt(np.mean(noise**2)) * rms).astype(np.float32)
-    return scaled
 
 
 @dataclass
@@ -132,22 +120,18 @@ class Utterance:
         offset_ms: int,
         model: str,
         keep_audio: bool,
-        noise: np.ndarray | None = None,
+        comfort: ComfortNoise | None = None,
     ) -> None:
         self.decoder = decoder
-        self.noise = noise
-        self.noise_at = 0
+        self.comfort = comfort
         self.offset_ms = offset_ms
         self.model = model
         self.audio: bytearray | None = bytearray() if keep_audio else None
         decoder.start_utt()
 
     def feed(self, samples: bytes, partial: bool) -> str | None:
-        if self.noise is not None and samples:
-            x = np.frombuffer(samples, dtype="<i2").astype(np.float32)
-            idx = (self.noise_at + np.arange(len(x))) % len(self.noise)
-            self.noise_at = int(idx[-1]) + 1
-            samples = np.clip(x + self.noise[idx], -32768, 32767).astype("<i2").tobytes()
+        if self.comfort is not None:
+            samples = self.comfort.add(samples)
         if samples:  # process_raw refuses an empty buffer
             self.decoder.process_raw(samples, False, False)
         if self.audio is not None:
@@ -230,6 +214,7 @@ class DecodingOptions:
     vocabulary: Vocabulary
     use_nlu_phrases: bool
     comfort_noise_rms: float
+    comfort_noise_below_db: float
     fallback_confidence: float
     decoders: int  # grammar decoders made up front: making one takes ~170 ms that no stream should wait for
     # pocketsphinx options over GRAMMAR_DECODER_OPTIONS (bench/asr_accuracy.py --set): they travel with the
@@ -241,6 +226,7 @@ class DecodingOptions:
 class _Stream:
     decoder: pocketsphinx.Decoder
     model: str
+    comfort: ComfortNoise | None  # kept for the stream's life: its level follows the speaker across utterances
     utterance: Utterance | None = None
 
 
@@ -249,7 +235,7 @@ class DecoderHost:
 
     def __init__(self, options: DecodingOptions) -> None:
         self.options = options
-        self.noise = comfort_noise(options.comfort_noise_rms) if options.comfort_noise_rms > 0 else None
+        self.noise = pink_noise()  # one loop for every stream's comfort noise
         self.model = compile_grammar(
             options.vocabulary,
             options.use_nlu_phrases,
@@ -267,9 +253,9 @@ class DecoderHost:
         stream = self.streams.get(stream_id)
         if stream is None:
             decoder = self._take_generic() if model == GENERIC_MODEL else self.model.take()
-            stream = self.streams[stream_id] = _Stream(decoder, model)
+            stream = self.streams[stream_id] = _Stream(decoder, model, self._comfort_noise())
         keep_audio = model != GENERIC_MODEL  # for the generic fallback
-        stream.utterance = Utterance(stream.decoder, offset_ms, model, keep_audio, self.noise)
+        stream.utterance = Utterance(stream.decoder, offset_ms, model, keep_audio, stream.comfort)
 
     def feed(self, stream_id: int, audio: bytes, partial: bool) -> str | None:
         utterance = self._utterance(stream_id)
@@ -315,6 +301,12 @@ class DecoderHost:
             self.generic_idle.append(stream.decoder)
         else:
             self.model.give(stream.decoder)
+
+    def _comfort_noise(self) -> ComfortNoise | None:
+        o = self.options
+        if o.comfort_noise_rms <= 0 and o.comfort_noise_below_db <= 0:
+            return None
+        return ComfortNoise(self.noise, o.comfort_noise_rms, o.comfort_noise_below_db)
 
     def _utterance(self, stream_id: int) -> Utterance:
         utterance = self.streams[stream_id].utterance

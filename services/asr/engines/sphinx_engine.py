@@ -77,6 +77,7 @@ class SphinxEngine:
             vocabulary,
             use_nlu_phrases=settings.phrases == "auto",
             comfort_noise_rms=settings.comfort_noise_rms,
+            comfort_noise_below_db=settings.comfort_noise_below_db,
             fallback_confidence=settings.fallback_confidence,
             decoders=-(-(max_streams or settings.max_streams) // workers),  # every stream slot has its decoder ready
             decoder_overrides=decoder_overrides,
