@@ -13,8 +13,8 @@ voices with noise tens of dB under them, not at a fixed level. On the developmen
 81.0% and 84.5 / 87.0 / 80.0%; with the level 32 dB under the loudest block, 87.0-87.5 /
 88.5-90.0 / 80.5-81.0% and 86.5 / 90.5 / 79.0% (24 dB: 89.0 / 86.0 / 68.5%, 28 dB: 88.0 /
 89.0 / 75.0%, 35 dB: 86.5 / 89.0 / 80.5% on seed 7; a louder floor drowns noisy speech).
-Noisy streams have the gate's residue under them already, and the speech level, not the
-noise's, sets the floor, so they get about the same floor as clean ones.
+In a noisy stream the loudest block is still the speech (at 10 dB SNR and above), so noisy and
+clean speech of one speaker get about the same floor, over whatever the gate left.
 """
 
 from __future__ import annotations
