@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import numpy as np
 
-RATE = 16_000
-BLOCK = 512  # 32 ms at 16 kHz: the span whose loudness sets the level
+from services.asr.audio import DECODER_RATE, pcm16
+
+BLOCK = DECODER_RATE * 32 // 1000  # 32 ms: the span whose loudness sets the level
 
 
 def pink_noise(seconds: float = 10.0, seed: int = 5) -> np.ndarray:
     """Pink noise with an rms of 1, float32 (looped under streams longer than it)."""
     rng = np.random.default_rng(seed)
-    n = int(RATE * seconds)
+    n = int(DECODER_RATE * seconds)
     spectrum = np.fft.rfft(rng.normal(size=n))
     spectrum[1:] /= np.sqrt(np.arange(1, len(spectrum)))
     noise = np.fft.irfft(spectrum, n)
@@ -59,7 +60,7 @@ class ComfortNoise:
         not fill a block is not measured: chunks are 10-100 ms, the loudest block comes soon)."""
         if not pcm:
             return pcm
-        x = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+        x = pcm16(pcm).astype(np.float32)
         whole = len(x) // BLOCK * BLOCK
         if whole:
             blocks = x[:whole].reshape(-1, BLOCK)
