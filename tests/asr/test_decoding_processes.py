@@ -15,25 +15,37 @@ import pytest
 
 from tests.asr.conftest import BASE_ENV, say
 from tests.asr.support import chunks, client, finals, stream, streaming_config
-from tests.support.processes import ServiceProcess, wait_serving
+from tests.support.processes import ServiceProcess, cpu_seconds, wait_serving
 
 pytestmark = pytest.mark.e2e
 
 
-def decoding_processes(server_pid: int) -> list[int]:
-    """Children of the server started by multiprocessing's spawn (not its resource tracker)."""
+def children(server_pid: int, name: str) -> list[int]:
+    """The server's child processes by the name they give themselves (/proc/PID/comm)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes()
+            comm = (entry / "comm").read_text().strip()
         except OSError:
             continue
-        if ppid == server_pid and b"spawn_main" in cmdline:
+        if ppid == server_pid and comm == name:
             pids.append(int(entry.name))
     return pids
+
+
+def decoding_processes(server_pid: int) -> list[int]:
+    from services.asr.engines.sphinx import DECODING_PROCESS_NAME
+
+    return children(server_pid, DECODING_PROCESS_NAME)
+
+
+def fallback_processes(server_pid: int) -> list[int]:
+    from services.asr.engines.sphinx import FALLBACK_PROCESS_NAME
+
+    return children(server_pid, FALLBACK_PROCESS_NAME)
 
 
 def test_a_dead_decoding_process_fails_only_its_streams_and_is_replaced(tmp_path: Path, spoken_dir: Path) -> None:
@@ -143,7 +155,85 @@ def test_new_vocabulary_gets_new_processes_and_the_old_ones_finish_their_streams
 def test_decoding_processes_exit_when_the_server_is_killed_outright(tmp_path: Path) -> None:
     proc = ServiceProcess("asr", {**BASE_ENV, "ASR_DECODE_WORKERS": "2", "ASR_MAX_STREAMS": "2"}, tmp_path).start()
     assert proc.proc is not None
-    workers = decoding_processes(proc.proc.pid)
-    assert len(workers) == 2
+    workers = decoding_processes(proc.proc.pid) + fallback_processes(proc.proc.pid)
+    assert len(workers) == 3
     proc.kill()  # SIGKILL: no shutdown runs in the server
     assert all(_gone_within(pid, 10) for pid in workers)
+
+
+def _busy_within(pid: int, seconds: float) -> bool:
+    """Whether the process spends 0.1 s of CPU within `seconds` from now."""
+    start, deadline = cpu_seconds(pid), time.monotonic() + seconds
+    while cpu_seconds(pid) < start + 0.1:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+FREE_SPEECH = "the weather was lovely this morning so we walked to the river and back"
+
+
+def test_speech_outside_the_grammar_is_decoded_in_the_fallback_process_without_holding_other_streams(
+    spoken_dir: Path,
+) -> None:
+    """The language-model decode of an utterance takes the whole utterance at once; it runs in the
+    fallback process, so a stream on the same decoding process is decoded meanwhile. Killed, the
+    fallback process costs no stream: the utterance keeps the grammar's answer, and a new one starts."""
+    from services.asr.engines import sphinx
+    from services.asr.engines.decoder_pool import DecoderPool
+    from services.asr.vocabulary import DEMO_VOCABULARY
+
+    options = sphinx.DecodingOptions(
+        DEMO_VOCABULARY,
+        use_nlu_phrases=False,
+        comfort_noise_rms=100.0,
+        comfort_noise_below_db=32.0,
+        fallback_confidence=1.0,  # every grammar answer is below it: every utterance falls back
+        decoders=2,
+    )
+    free_speech = say(FREE_SPEECH, spoken_dir)
+    command = say("undo that", spoken_dir)
+
+    async def utterance(pool: DecoderPool, audio: bytes) -> sphinx.Transcript | None:
+        stream = pool.open(sphinx.GRAMMAR_MODEL)
+        try:
+            await stream.start(0)
+            return await stream.end(audio)
+        finally:
+            stream.close()
+
+    async def scenario() -> None:
+        pool = DecoderPool(options, workers=1)
+        try:
+            *_, fallback_pid = pool.wait_ready(60)
+            assert os.getpid() not in (fallback_pid, pool.processes[0].ready.result())
+
+            # a long fallback decode, and meanwhile a second stream on the same decoding process
+            long_one = asyncio.ensure_future(utterance(pool, free_speech * 3))
+            other = pool.open(sphinx.GRAMMAR_MODEL)
+            await other.start(0)
+            # the long utterance is being decoded in the fallback process
+            assert await asyncio.to_thread(_busy_within, fallback_pid, 10)
+            for i in range(0, len(command), 3200):
+                await other.feed(command[i : i + 3200], True)
+            assert not long_one.done()  # the second stream's audio was decoded while the fallback ran
+            assert (await other.end(b"")) is not None
+            other.close()
+            transcript = await long_one
+            assert transcript is not None and transcript.model == sphinx.GENERIC_MODEL
+            assert {"weather", "morning", "river"} & set(transcript.text.split()), transcript.text
+            assert transcript.fallback is None  # the audio does not travel further
+
+            os.kill(fallback_pid, signal.SIGKILL)
+            assert _gone_within(fallback_pid, 10)
+            kept = await utterance(pool, command)  # the fallback may be dead: then the grammar's answer
+            assert kept is not None and kept.text
+            again = await utterance(pool, free_speech)
+            assert again is not None and again.model == sphinx.GENERIC_MODEL
+            new_pid = pool.fallback.ready.result()
+            assert new_pid != fallback_pid
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())

@@ -14,6 +14,14 @@ dies the calls in flight fail with BrokenProcessPool; its streams then end with
 UNAVAILABLE and the process is replaced. New vocabulary builds a new generation
 of processes beside the old; once it is ready new streams go to it, and each old
 process shuts down when its last stream ends.
+
+Beside them runs one fallback process: an utterance the grammar has no good answer
+for goes there to be decoded again with the language model (sphinx.decode_free_speech).
+That decode takes the whole utterance at once (0.6-0.8 s of CPU for 5 s of speech);
+in the decoding process, every stream pinned there would wait that long for its next
+chunk to be decoded, and their finals with it. The fallback process serves every
+generation (the language model does not change with the vocabulary); when it dies,
+the utterance keeps the grammar's answer and the next fallback starts a new one.
 """
 
 from __future__ import annotations
@@ -51,10 +59,11 @@ class DecoderLost(DomainError):
 
 
 class DecodingProcess:
-    """One child process with its own decoders; starts building them at once."""
+    """One child process with its own decoders; starts building them at once (initializer:
+    sphinx.serve for a decoding process, sphinx.serve_fallback for the fallback process)."""
 
-    def __init__(self, options: DecodingOptions) -> None:
-        self.executor = ProcessPoolExecutor(1, mp_context=_SPAWN, initializer=sphinx.serve, initargs=(options,))
+    def __init__(self, initializer: Callable[..., None], *initargs: object) -> None:
+        self.executor = ProcessPoolExecutor(1, mp_context=_SPAWN, initializer=initializer, initargs=initargs)
         self.ready = self.executor.submit(sphinx.ready)  # the pid, once the decoders are built
         self.streams = 0
         self.broken = False
@@ -80,20 +89,22 @@ class DecoderPool:
 
     def __init__(self, options: DecodingOptions, workers: int) -> None:
         self.options = options
-        self.processes = [DecodingProcess(options) for _ in range(workers)]
+        self.processes = [DecodingProcess(sphinx.serve, options) for _ in range(workers)]
+        self.fallback = DecodingProcess(sphinx.serve_fallback)
         self.ids = itertools.count(1)
         self.next_generation: tuple[asyncio.Task[None], list[DecodingProcess]] | None = None
         self.logger = log.get().bind(component="decoder-pool")
 
     def wait_ready(self, timeout_s: float) -> list[int]:
-        """Block until every process has built its decoders (at start, so a broken grammar fails the start)."""
-        return [p.ready.result(timeout_s) for p in self.processes]
+        """Block until every process has built its decoders (at start, so a broken grammar fails the
+        start); their pids, the fallback process's last."""
+        return [p.ready.result(timeout_s) for p in [*self.processes, self.fallback]]
 
     def open(self, model: str) -> DecoderStream:
         for i, process in enumerate(self.processes):
             if not process.alive():
                 self.logger.warning("decoding process died; starting a new one", index=i)
-                self.processes[i] = DecodingProcess(self.options)
+                self.processes[i] = DecodingProcess(sphinx.serve, self.options)
         process = min(self.processes, key=lambda p: p.streams)
         process.streams += 1
         return DecoderStream(self, process, next(self.ids), model)
@@ -113,6 +124,24 @@ class DecoderPool:
                 "send the utterance again on a new stream"
             ) from None
 
+    async def fall_back(self, transcript: Transcript) -> Transcript:
+        """The language model's transcript of an utterance the grammar had no good answer for
+        (transcript.fallback); the grammar's own when that one is empty, or the fallback process died."""
+        speech, grammar = transcript.fallback, replace(transcript, fallback=None)
+        if speech is None:
+            return grammar
+        if not self.fallback.alive():
+            self.logger.warning("fallback process died; starting a new one")
+            self.fallback = DecodingProcess(sphinx.serve_fallback)
+        process = self.fallback
+        try:
+            generic = await asyncio.wrap_future(process.executor.submit(sphinx.decode_free_speech, speech))
+        except BrokenProcessPool:
+            process.broken = True
+            self.logger.warning("fallback process died mid-decode; the utterance keeps the grammar's transcript")
+            return grammar
+        return generic if generic.text else grammar
+
     def set_vocabulary(self, vocabulary: Vocabulary) -> None:
         """Build a generation of processes for the new grammar; swap it in once it is ready."""
         if self.next_generation is not None:  # a newer vocabulary supersedes one still being built
@@ -121,7 +150,7 @@ class DecoderPool:
             for p in generation:
                 p.shutdown()
         options = replace(self.options, vocabulary=vocabulary)
-        generation = [DecodingProcess(options) for _ in self.processes]
+        generation = [DecodingProcess(sphinx.serve, options) for _ in self.processes]
         task = asyncio.get_running_loop().create_task(self._swap_when_ready(options, generation))
         self.next_generation = (task, generation)
 
@@ -147,7 +176,7 @@ class DecoderPool:
         if self.next_generation is not None:
             self.next_generation[0].cancel()
             self.processes += self.next_generation[1]
-        for p in self.processes:
+        for p in [*self.processes, self.fallback]:
             p.shutdown()
 
 
@@ -170,7 +199,8 @@ class DecoderStream:
     async def end(self, audio: bytes, only_if: EarlyEnd | None = None, padding: bytes = b"") -> Transcript | None:
         """The transcript, or None when only_if is given and the words so far are not such a phrase
         (see DecoderHost.end); only_if is a plain str, so it pickles to the decoding process."""
-        return await self.pool.call(self.process, sphinx.end, self.id, audio, only_if, padding)
+        transcript = await self.pool.call(self.process, sphinx.end, self.id, audio, only_if, padding)
+        return await self.pool.fall_back(transcript) if transcript is not None else None
 
     def close(self) -> None:
         """Give the decoder back (without waiting: nothing the caller needs comes back)."""

@@ -8,8 +8,12 @@ C code would take every stream with it.
 One decoder per live stream (decoders keep search state between chunks), taken
 from a pool built with the grammar. Grammar decoders load a dictionary of just
 the grammar's words (about 5 MB each instead of 90 MB); the generic
-language-model decoders are made on first use and serve the "generic" model and
-the fallback for speech the grammar does not cover.
+language-model decoders are made on first use and serve the "generic" model.
+
+Speech the grammar does not cover is decoded again with the language model in a
+process of its own, the fallback process (serve_fallback, decode_free_speech):
+that decode takes the whole utterance at once, 0.6-0.8 s of CPU for a 5 s one,
+and in a decoding process every other stream pinned there would wait behind it.
 
 Every decoder is constructed in this module (GrammarModel.new_decoder and
 new_generic_decoder), so parameter changes land in one place.
@@ -17,6 +21,7 @@ new_generic_decoder), so parameter changes land in one place.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -79,6 +84,17 @@ class Transcript:
     # Words faster than anyone speaks: the search was forced to end on a phrase in audio
     # that holds none (see read_transcript). Not speech: no final, no fallback decode.
     forced: bool = False
+    # The grammar had no good answer: the utterance, for the fallback process to decode
+    # with the language model (decoder_pool.DecoderPool.fall_back). None once that is done.
+    fallback: FreeSpeech | None = None
+
+
+@dataclass(frozen=True)
+class FreeSpeech:
+    """An utterance's audio as the grammar decoder heard it (comfort noise in), and where it began."""
+
+    audio: bytes
+    offset_ms: int
 
 
 @dataclass
@@ -286,9 +302,7 @@ class DecoderHost:
         if utterance.model == GENERIC_MODEL or not utterance.audio or transcript.forced:
             return transcript
         if not transcript.text or transcript.confidence < self.options.fallback_confidence:
-            generic = self._generic_decode(bytes(utterance.audio), utterance.offset_ms)
-            if generic.text:
-                return generic
+            transcript.fallback = FreeSpeech(bytes(utterance.audio), utterance.offset_ms)
         return transcript
 
     def close(self, stream_id: int) -> None:
@@ -316,27 +330,34 @@ class DecoderHost:
     def _take_generic(self) -> pocketsphinx.Decoder:
         return self.generic_idle.pop() if self.generic_idle else new_generic_decoder()
 
-    def _generic_decode(self, audio: bytes, offset_ms: int) -> Transcript:
-        """The whole utterance again with the language model (the grammar had no good answer).
-        Off the common path: an in-grammar command never gets here."""
-        decoder = self._take_generic()
-        try:
-            decoder.start_utt()
-            decoder.process_raw(audio, False, True)
-            decoder.end_utt()
-            return read_transcript(decoder, offset_ms, GENERIC_MODEL)
-        finally:
-            self.generic_idle.append(decoder)
-
 
 # --- a decoding process's entry points (module functions, so a process pool can call them) ------
 
 _host: DecoderHost | None = None
+_free_speech: pocketsphinx.Decoder | None = None  # in the fallback process
+DECODING_PROCESS_NAME = "sv-asr-decode"  # as ps and top show them (at most 15 characters)
+FALLBACK_PROCESS_NAME = "sv-asr-fallback"
 
 
 def serve(options: DecodingOptions) -> None:
-    """The process initializer: build this process's decoders, and live no longer than the server."""
+    """A decoding process's initializer: build its decoders, and live no longer than the server."""
     global _host
+    _become_child(DECODING_PROCESS_NAME)
+    _host = DecoderHost(options)
+
+
+def serve_fallback() -> None:
+    """The fallback process's initializer: one language-model decoder, made before it is needed
+    (loading the model takes ~0.25 s that the first fallback should not wait for)."""
+    global _free_speech
+    _become_child(FALLBACK_PROCESS_NAME)
+    _free_speech = new_generic_decoder()
+
+
+def _become_child(name: str) -> None:
+    # Operators tell the server's processes apart in ps and top by this name.
+    with contextlib.suppress(OSError):
+        Path("/proc/self/comm").write_text(name)
     # The server decides when decoding stops: Ctrl-C reaches the whole process group, and the
     # server drains its streams before it shuts the pool down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -345,7 +366,6 @@ def serve(options: DecodingOptions) -> None:
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True, name="parent-watch").start()
-    _host = DecoderHost(options)
 
 
 def _exit_with(parent_sentinel: int) -> None:
@@ -360,7 +380,7 @@ def _the_host() -> DecoderHost:
 
 def ready() -> int:
     """A no-op that returns once the decoders are built: the process's pid."""
-    _the_host()
+    assert _host is not None or _free_speech is not None, "no initializer has run in this process"
     return os.getpid()
 
 
@@ -378,3 +398,13 @@ def end(stream_id: int, audio: bytes, only_if: EarlyEnd | None, padding: bytes) 
 
 def close(stream_id: int) -> None:
     _the_host().close(stream_id)
+
+
+def decode_free_speech(speech: FreeSpeech) -> Transcript:
+    """In the fallback process: the whole utterance with the language model."""
+    decoder = _free_speech
+    assert decoder is not None, "serve_fallback() has not run in this process"
+    decoder.start_utt()
+    decoder.process_raw(speech.audio, False, True)
+    decoder.end_utt()
+    return read_transcript(decoder, speech.offset_ms, GENERIC_MODEL)
