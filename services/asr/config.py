@@ -84,8 +84,8 @@ class AsrSettings(ServiceSettings):
         32.0,
         alias="ASR_COMFORT_NOISE_BELOW_DB",
         ge=0,
-        description="the comfort noise follows the speaker: this many dB under the stream's loudest 32 ms"
-        " (0 = a fixed level, ASR_COMFORT_NOISE_RMS; both 0 = no comfort noise)",
+        description="the comfort noise follows the speaker: this many dB under the stream's loudest 32 ms, less"
+        " the stream's own background (0 = a fixed level, ASR_COMFORT_NOISE_RMS; both 0 = no comfort noise)",
     )
     denoise: bool = Field(
         True,

@@ -39,16 +39,33 @@ def test_silence_gets_the_floor() -> None:
 
 
 def test_the_level_follows_a_loud_speaker_and_stays() -> None:
-    """32 dB under a tone of rms 7071 is rms 177; the quiet audio after it keeps that level,
-    and the noise runs on where it left off."""
+    """32 dB under a tone of rms 7071 is rms 177 (over digital silence: nothing of it is there yet);
+    the quiet audio after it keeps that level, and the noise runs on where it left off."""
     comfort = ComfortNoise(UNIT, floor_rms=100.0, below_db=32.0)
-    loud = pcm(tone(10_000, 0.5))
+    loud = pcm(np.concatenate([np.zeros(BLOCK), tone(10_000, 0.5)]))
     noise_under_loud = added(loud, comfort.add(loud))
     expected = 10_000 / np.sqrt(2) * 10 ** (-32 / 20)
     assert comfort.level == pytest.approx(expected, rel=0.01)
-    assert np.abs(noise_under_loud - comfort.level * UNIT[:8_000]).max() <= 1  # the chunk's own speech set it
+    n = len(noise_under_loud)
+    assert np.abs(noise_under_loud - comfort.level * UNIT[:n]).max() <= 1  # the chunk's own speech set it
     silence = pcm(np.zeros(8_000))
-    assert np.abs(added(silence, comfort.add(silence)) - comfort.level * UNIT[8_000:16_000]).max() <= 1
+    assert np.abs(added(silence, comfort.add(silence)) - comfort.level * UNIT[n : n + 8_000]).max() <= 1
+
+
+@pytest.mark.parametrize(
+    ("background_rms", "expected_rms"),
+    [
+        (300.0, 100.0),  # a room already louder than 177: only the floor
+        (100.0, float(np.sqrt(177.0**2 - 100.0**2))),  # topped up to 177 in power
+    ],
+)
+def test_a_stream_with_its_own_background_is_topped_up_to_the_level_not_covered(
+    background_rms: float, expected_rms: float
+) -> None:
+    comfort = ComfortNoise(UNIT, floor_rms=100.0, below_db=32.0)
+    background = tone(background_rms * np.sqrt(2), 0.25)  # steady: every block has this rms
+    comfort.add(pcm(np.concatenate([background, tone(10_000, 0.5)])))
+    assert comfort.level == pytest.approx(expected_rms, rel=0.02)
 
 
 def test_a_quiet_speaker_keeps_the_floor() -> None:
