@@ -6,9 +6,13 @@ import collections
 import re
 import urllib.request
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 import riva.client
 from riva.client.proto import riva_asr_pb2 as rasr
+
+from services.asr.engines.sphinx import DecodingOptions
+from services.asr.vocabulary import DEMO_VOCABULARY
 
 
 def client(address: str) -> riva.client.ASRService:
@@ -62,3 +66,17 @@ def utterance_ends(metrics_port: str | int) -> collections.Counter[str]:
     for match in re.finditer(r'^sv_asr_utterance_ends_total\{by="([a-z_]+)"\} ([0-9.e+]+)$', text, re.M):
         ends[match.group(1)] = int(float(match.group(2)))
     return ends
+
+
+def decoding_options(**changes: object) -> DecodingOptions:
+    """What a decoder pool under test is built with: the demo vocabulary, built-in phrases, the
+    default comfort noise, no fallback below a confidence, one decoder made up front; `changes` over it."""
+    options = DecodingOptions(
+        DEMO_VOCABULARY,
+        use_nlu_phrases=False,
+        comfort_noise_rms=100.0,
+        comfort_noise_below_db=32.0,
+        fallback_confidence=0.0,
+        decoders=1,
+    )
+    return replace(options, **changes)  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ import pytest
 from bench import asr_accuracy
 from services.asr.engines import sphinx
 from services.asr.engines.decoder_pool import DecoderPool
-from services.asr.vocabulary import DEMO_VOCABULARY
+from tests.asr.support import decoding_options
 
 pytestmark = pytest.mark.e2e
 
@@ -41,15 +41,7 @@ def test_decoder_overrides_reach_the_decoding_processes() -> None:
         "wip": 0.5,
     }
     overrides = (("beam", 1e-10), ("wip", 0.5))
-    options = sphinx.DecodingOptions(
-        DEMO_VOCABULARY,
-        use_nlu_phrases=False,
-        comfort_noise_rms=100.0,
-        comfort_noise_below_db=32.0,
-        fallback_confidence=0.0,
-        decoders=1,
-        decoder_overrides=overrides,
-    )
+    options = decoding_options(decoder_overrides=overrides)
 
     async def settings_in_the_child() -> dict[str, object]:
         pool = DecoderPool(options, workers=1)

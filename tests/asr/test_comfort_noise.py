@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from services.asr.audio import rms
 from services.asr.comfort_noise import BLOCK, ComfortNoise, pink_noise
 
 UNIT = pink_noise(2.0)
@@ -16,10 +17,6 @@ def pcm(samples: np.ndarray) -> bytes:
 
 def added(before: bytes, after: bytes) -> np.ndarray:
     return np.frombuffer(after, dtype="<i2").astype(np.float64) - np.frombuffer(before, dtype="<i2")
-
-
-def rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.asarray(x, dtype=np.float64) ** 2)))
 
 
 def tone(amplitude: float, seconds: float) -> np.ndarray:

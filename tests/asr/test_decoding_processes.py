@@ -14,7 +14,7 @@ import grpc
 import pytest
 
 from tests.asr.conftest import BASE_ENV, say
-from tests.asr.support import chunks, client, finals, stream, streaming_config
+from tests.asr.support import chunks, client, decoding_options, finals, stream, streaming_config
 from tests.support.processes import ServiceProcess, cpu_seconds, wait_serving
 
 pytestmark = pytest.mark.e2e
@@ -118,14 +118,7 @@ def test_new_vocabulary_gets_new_processes_and_the_old_ones_finish_their_streams
     from services.asr.engines.decoder_pool import DecoderPool
     from services.asr.vocabulary import DEMO_VOCABULARY, Vocabulary
 
-    options = sphinx.DecodingOptions(
-        DEMO_VOCABULARY,
-        use_nlu_phrases=False,
-        comfort_noise_rms=100.0,
-        comfort_noise_below_db=32.0,
-        fallback_confidence=0.0,
-        decoders=1,
-    )
+    options = decoding_options()
 
     async def scenario() -> None:
         pool = DecoderPool(options, workers=1)
@@ -182,16 +175,9 @@ def test_speech_outside_the_grammar_is_decoded_in_the_fallback_process_without_h
     fallback process costs no stream: the utterance keeps the grammar's answer, and a new one starts."""
     from services.asr.engines import sphinx
     from services.asr.engines.decoder_pool import DecoderPool
-    from services.asr.vocabulary import DEMO_VOCABULARY
 
-    options = sphinx.DecodingOptions(
-        DEMO_VOCABULARY,
-        use_nlu_phrases=False,
-        comfort_noise_rms=100.0,
-        comfort_noise_below_db=32.0,
-        fallback_confidence=1.0,  # every grammar answer is below it: every utterance falls back
-        decoders=2,
-    )
+    # every grammar answer is below confidence 1: every utterance falls back
+    options = decoding_options(fallback_confidence=1.0, decoders=2)
     free_speech = say(FREE_SPEECH, spoken_dir)
     command = say("undo that", spoken_dir)
 

@@ -127,9 +127,10 @@ class DecoderPool:
     async def fall_back(self, transcript: Transcript) -> Transcript:
         """The language model's transcript of an utterance the grammar had no good answer for
         (transcript.fallback); the grammar's own when that one is empty, or the fallback process died."""
-        speech, grammar = transcript.fallback, replace(transcript, fallback=None)
+        speech = transcript.fallback
         if speech is None:
-            return grammar
+            return transcript
+        grammar = replace(transcript, fallback=None)
         if not self.fallback.alive():
             self.logger.warning("fallback process died; starting a new one")
             self.fallback = DecodingProcess(sphinx.serve_fallback)
