@@ -80,10 +80,15 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def _start_stack() -> object:
     from shopvoice.cli import infra
-    from shopvoice.cli.stack import Stack
+    from shopvoice.cli.stack import BASE_PORT, MAX_BASE_PORT, Stack, ports_from
 
+    base = os.environ.get("SHOPVOICE_BASE_PORT", str(BASE_PORT))
+    try:
+        ports = ports_from(int(base))
+    except ValueError:
+        raise SystemExit(f"SHOPVOICE_BASE_PORT={base!r}: the gateway's port, 1024..{MAX_BASE_PORT}") from None
     database_url, redis_url = infra.resolve(os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL"), RUN_DIR)
-    stack = Stack(database_url=database_url, redis_url=redis_url, run_dir=RUN_DIR / "logs")
+    stack = Stack(database_url=database_url, redis_url=redis_url, run_dir=RUN_DIR / "logs", ports=ports)
     print(f"starting {', '.join(stack.services)} (logs in {stack.run_dir}/)", flush=True)
     stack.start(after_catalog=demo_shop.seed_catalog)  # the ASR starts knowing the shop's products
     return stack

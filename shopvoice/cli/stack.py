@@ -19,6 +19,16 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 # Start order: what a service calls is up before it.
 SERVICES = ("catalog", "orders", "support", "asr", "nlu", "gateway")
 DEFAULT_PORTS = {"gateway": 50051, "asr": 50052, "nlu": 50053, "catalog": 50054, "orders": 50055, "support": 50056}
+BASE_PORT = DEFAULT_PORTS["gateway"]
+MAX_BASE_PORT = 65535 - (max(DEFAULT_PORTS.values()) - BASE_PORT)
+
+
+def ports_from(base: int) -> dict[str, int]:
+    """The stack's ports moved as one block so that `base` is the gateway's: two stacks on
+    one machine (or a test beside a developer's `make up`) need only different bases."""
+    if not 1024 <= base <= MAX_BASE_PORT:
+        raise ValueError(f"base port {base} is not in 1024..{MAX_BASE_PORT}")
+    return {name: base + port - BASE_PORT for name, port in DEFAULT_PORTS.items()}
 
 
 def _runnable(name: str) -> bool:
@@ -37,11 +47,13 @@ def _port_taken(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_serving(address: str, timeout: float) -> bool:
+def wait_serving(address: str, timeout: float, alive: Callable[[], bool] = lambda: True) -> bool:
+    """Whether the health service at `address` says SERVING within `timeout`; gives up
+    early once `alive()` is false (a process that exited will not start serving)."""
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and alive():
             try:
                 if (
                     stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
@@ -78,6 +90,17 @@ class Process:
 
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.popen is None else self.popen.poll()
+
+    def log_tail(self, lines: int = 20) -> str:
+        """Why a service did not start is in its log; CI output should carry it."""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError as error:
+            return f"(no log: {error})"
 
     def stop(self, timeout: float = 15) -> None:
         if not self.alive():
@@ -128,9 +151,10 @@ class Stack:
                 self.stop()
                 raise RuntimeError(f"port {process.port} for {name} is taken: is another stack running? (set its port)")
             process.start()
-            if not wait_serving(process.address, timeout) or not process.alive():
+            if not wait_serving(process.address, timeout, process.alive) or not process.alive():
+                why = f"exited ({process.exit_code})" if not process.alive() else f"not SERVING after {timeout:.0f} s"
                 self.stop()
-                raise RuntimeError(f"{name} did not become SERVING; see {process.log_path}")
+                raise RuntimeError(f"{name} {why}; the end of {process.log_path}:\n{process.log_tail()}")
             if name == "catalog" and after_catalog is not None:
                 try:
                     after_catalog(process.address)

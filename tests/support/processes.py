@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -22,6 +24,23 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def free_port_block(count: int) -> int:
+    """The first of `count` consecutive free ports, below Linux's ephemeral range
+    (32768 and up), so no outgoing connection or `free_port()` of another test takes
+    one of them between this check and the server's bind."""
+    rng = random.Random()
+    for _ in range(100):
+        base = rng.randrange(20000, 32768 - count)
+        try:
+            with contextlib.ExitStack() as held:
+                for port in range(base, base + count):
+                    held.enter_context(socket.socket()).bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError(f"no {count} consecutive free ports in 20000..32767")
 
 
 def cpu_seconds(pid: int) -> float:
