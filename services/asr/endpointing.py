@@ -14,7 +14,9 @@ utterance at SHORT_PAUSE if the words so far are a whole phrase of the grammar t
 no word may continue ("... fifty dollars"), at PAUSE if they are a whole phrase at
 all ("... ninety", which "nine" could still follow; phrase_end.py); otherwise the
 caller's stop window runs its course. The stop window stays the longest wait, so a
-caller's EndpointingConfig is never made slower.
+caller's EndpointingConfig is never made slower. After such an early end the stop window
+goes on counting, and speech that starts before it closes is marked `continues`: by the
+caller's settings it is the end of the same utterance (the stream does not send it).
 """
 
 from __future__ import annotations
@@ -97,6 +99,11 @@ class Endpointer:
         self.eou_sent = False
         self.speech_frames = 0
         self.silent_run = 0  # non-speech frames since the last speech frame, within an utterance
+        # After an end at a pause, the caller's stop window goes on counting: until it would have
+        # closed the utterance too, speech that starts again is the same utterance by the caller's
+        # own EndpointingConfig (see `continues`).
+        self.early_end_unsettled = False
+        self.continues = False  # set at START: this utterance resumed one that ended at a pause too soon
 
     def is_speech(self, frame: np.ndarray) -> bool:
         if rms(frame) < MIN_RMS:
@@ -108,10 +115,14 @@ class Endpointer:
         self.speech_frames += speech
         s = self.settings
         if not self.in_speech:
+            if self.early_end_unsettled:
+                self.stop_window.append(not speech)
+                self.early_end_unsettled = not self._stop_window_closes()
             self.start_window.append(speech)
             full = len(self.start_window) == self.start_window.maxlen
             if full and sum(self.start_window) >= s.start_threshold * len(self.start_window):
                 self.in_speech, self.eou_sent = True, False
+                self.continues, self.early_end_unsettled = self.early_end_unsettled, False
                 self.stop_window.clear()
                 self.eou_window.clear()
                 self.silent_run = 0
@@ -120,9 +131,7 @@ class Endpointer:
         self.stop_window.append(not speech)
         self.eou_window.append(not speech)
         self.silent_run = 0 if speech else self.silent_run + 1
-        if len(self.stop_window) == self.stop_window.maxlen and sum(self.stop_window) >= s.stop_threshold * len(
-            self.stop_window
-        ):
+        if self._stop_window_closes():
             self.end_here()
             return Event.END
         if self.short_pause_frames and self.silent_run == self.short_pause_frames:
@@ -140,10 +149,15 @@ class Endpointer:
             self.eou_sent = False
         return None
 
-    def end_here(self) -> None:
-        """The utterance ended (at END, or at a pause after a whole phrase): wait for speech again."""
+    def _stop_window_closes(self) -> bool:
+        window = self.stop_window
+        return len(window) == window.maxlen and sum(window) >= self.settings.stop_threshold * len(window)
+
+    def end_here(self, early: bool = False) -> None:
+        """The utterance ended (at END, or, `early`, at a pause after a whole phrase): wait for speech again."""
         self.in_speech = False
         self.start_window.clear()
+        self.early_end_unsettled = early
 
     @property
     def start_frames(self) -> int:

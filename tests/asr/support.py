@@ -68,6 +68,14 @@ def utterance_ends(metrics_port: str | int) -> collections.Counter[str]:
     return ends
 
 
+def continuations_dropped(metrics_port: str | int) -> float:
+    """An ASR server's sv_asr_continuations_dropped_total (from its /metrics)."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+    match = re.search(r"^sv_asr_continuations_dropped_total ([0-9.e+]+)$", text, re.M)
+    assert match is not None, "the counter is exported"
+    return float(match.group(1))
+
+
 def decoding_options(**changes: object) -> DecodingOptions:
     """What a decoder pool under test is built with: the demo vocabulary, built-in phrases, the
     default comfort noise, no fallback below a confidence, one decoder made up front; `changes` over it."""

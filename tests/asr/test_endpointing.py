@@ -155,3 +155,46 @@ def test_ending_at_a_pause_waits_for_speech_again(spoken_dir: Path, pause: Event
             kinds.append(event)
     before = [Event.SHORT_PAUSE] if pause is Event.PAUSE else []  # a short pause that did not end it
     assert kinds == [Event.START, *before, pause, Event.START, *before, pause]
+
+
+def _starts_after_an_early_end(pattern: str, settings: EndpointSettings) -> list[bool]:
+    """`continues` at each START, the stream ending each utterance early at its first PAUSE, as the
+    ASR does, except a continuation: that one runs to its stop window."""
+    endpointer = ScriptedEndpointer(settings)
+    audio = _script(pattern)
+    out = []
+    for i in range(len(audio) // FRAME_SAMPLES):
+        event = endpointer.feed(audio[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES])
+        if event is Event.PAUSE and not endpointer.continues:
+            endpointer.end_here(early=True)
+        elif event is Event.START:
+            out.append(endpointer.continues)
+    return out
+
+
+# stop window 300 ms at 0.9: it closes after 27 silent frames; the pause ends the utterance after 12
+CALLER = EndpointSettings(stop_history_ms=300, stop_threshold=0.9, phrase_pause_ms=120, start_history_ms=100)
+
+
+@pytest.mark.parametrize(
+    ("gap_frames", "continues"),
+    [
+        (15, True),  # speech again 150 ms after it stopped: the caller's window would not have closed
+        (25, True),
+        (30, False),  # the window closed at 27 frames: a new utterance by the caller's own settings
+        (60, False),
+    ],
+)
+def test_speech_within_the_callers_stop_window_after_an_early_end_continues_that_utterance(
+    gap_frames: int, continues: bool
+) -> None:
+    pattern = "S" * 40 + "." * gap_frames + "S" * 20 + "." * 60
+    assert _starts_after_an_early_end(pattern, CALLER) == [False, continues]
+
+
+def test_an_utterance_the_stop_window_ended_is_never_continued() -> None:
+    settings = EndpointSettings(stop_history_ms=300, stop_threshold=0.9, start_history_ms=100)  # no pauses
+    assert _starts_after_an_early_end("S" * 40 + "." * 30 + "S" * 20 + "." * 60, settings) == [False, False]
+    # and after a continuation has run to its stop window, the next utterance is a new one
+    pattern = "S" * 40 + "." * 15 + "S" * 20 + "." * 40 + "S" * 20 + "." * 40
+    assert _starts_after_an_early_end(pattern, CALLER) == [False, True, False]

@@ -19,7 +19,15 @@ from services.asr.audio import Resampler
 from services.asr.config import AsrSettings
 from services.asr.endpointing import FRAME_MS, FRAME_SAMPLES, Endpointer, EndpointSettings, Event
 from tests.asr.conftest import say
-from tests.asr.support import chunks, client, finals, stream, streaming_config, utterance_ends
+from tests.asr.support import (
+    chunks,
+    client,
+    continuations_dropped,
+    finals,
+    stream,
+    streaming_config,
+    utterance_ends,
+)
 from tests.support.processes import ServiceProcess, wait_serving
 
 pytestmark = pytest.mark.e2e
@@ -255,3 +263,23 @@ def test_a_hesitation_after_an_open_number_does_not_end_it(asr_server: ServicePr
         "set the price of product a one hundred to ninety nine dollars"
     ]
     assert final[0].audio_processed == pytest.approx(pauses[1][0], abs=0.001)  # closed: the second short pause
+
+
+@pytest.mark.parametrize(("gap_s", "stop_history_ms", "expected"), [(0.2, 800, 1), (0.6, 300, 2)])
+def test_speech_resuming_within_the_callers_stop_window_after_an_early_end_is_not_sent(
+    asr_server: ServiceProcess, spoken_dir: Path, gap_s: float, stop_history_ms: int, expected: int
+) -> None:
+    # The noisy case this guards against: a pause inside a command ended it early, and the rest,
+    # decoded alone, came back as a command of its own ("undo").
+    first = say("set the price of product a one hundred to fifty dollars", spoken_dir)  # closed: ends at 60 ms
+    rest = say("undo", spoken_dir)
+    cut = int(16_000 * (_speech_end_s(first) + gap_s)) * 2
+    audio = first[:cut] + rest[int(16_000 * 0.29) * 2 :]  # rest starts with 0.3 s of silence: keep 0.01 s
+    before = continuations_dropped(asr_server.env["METRICS_PORT"])
+    config = streaming_config(stop_history=stop_history_ms, interim=True)
+    results = stream(client(asr_server.address), chunks(audio, chunk_ms=20), config)
+    heard = [r.alternatives[0].transcript for r in results if r.is_final]
+    assert heard == ["set the price of product a one hundred to fifty dollars", "undo"][:expected]
+    if expected == 1:  # nothing of the dropped part reaches the caller, interim results included
+        assert not any("undo" in r.alternatives[0].transcript for r in results)
+    assert continuations_dropped(asr_server.env["METRICS_PORT"]) - before == 2 - expected

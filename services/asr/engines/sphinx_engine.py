@@ -32,6 +32,14 @@ FEED_FRAMES = 10  # 100 ms
 # Which wait ended each utterance: how often the phrase pauses do their job, and so whether
 # ASR_PHRASE_PAUSE_MS / ASR_CLOSED_PHRASE_PAUSE_MS are worth their risk on real traffic.
 ENDS = Counter("sv_asr_utterance_ends_total", "Utterances by what ended them", ["by"])
+# Speech that starts again within the caller's stop window after a pause ended the utterance before
+# it (the caller would have heard one utterance). Its final is not sent: in noise, the gate can make a
+# stop closure inside "... four eight two" a pause, and the rest, forced onto the grammar alone, came
+# back as "undo" or "no" (7 of 600 noisy dev files), commands of their own.
+CONTINUATIONS = Counter(
+    "sv_asr_continuations_dropped_total",
+    "Utterances that resumed one a pause had ended, within the caller's stop window; their finals are not sent",
+)
 ENDED_BY = {
     Event.SHORT_PAUSE: "closed_phrase_pause",
     Event.PAUSE: "phrase_pause",
@@ -195,13 +203,19 @@ class SphinxEngine:
                         preroll.append(frame)
                         silence_frames += 1
                         if event is Event.START:
-                            utterances += 1
                             silence_frames = 0
-                            start = list(preroll)[-(endpointer.start_frames + 5) :]
-                            await decoder.start((frames_seen - len(start)) * FRAME_MS)
                             in_utterance = True
-                            feed = start
-                            preroll.clear()
+                            if not endpointer.continues:
+                                utterances += 1
+                                start = list(preroll)[-(endpointer.start_frames + 5) :]
+                                await decoder.start((frames_seen - len(start)) * FRAME_MS)
+                                feed = start
+                                preroll.clear()
+                        continue
+                    if endpointer.continues:  # to its END, neither decoded nor sent (see CONTINUATIONS)
+                        if event is Event.END:
+                            CONTINUATIONS.inc()
+                            in_utterance = False
                         continue
                     feed.append(frame)
                     pause.append(frame)
@@ -221,7 +235,7 @@ class SphinxEngine:
                             continue
                         ENDS.labels(ENDED_BY[event]).inc()
                         if event is not Event.END:
-                            endpointer.end_here()
+                            endpointer.end_here(early=True)
                         in_utterance = False
                         if transcript.text:
                             yield result(transcript.text, True, 1.0, transcript)
@@ -243,7 +257,9 @@ class SphinxEngine:
                         f"no speech detected for {self.max_silence_seconds:g} s; the stream is closed "
                         "(check the microphone, the gain, and that the audio is 16-bit PCM at the declared rate)"
                     )
-            if in_utterance:
+            if in_utterance and endpointer.continues:
+                CONTINUATIONS.inc()
+            elif in_utterance:
                 in_utterance = False
                 ENDS.labels("stream_end").inc()
                 transcript = await decoder.end(np.concatenate(feed).tobytes() if feed else b"")
