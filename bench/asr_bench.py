@@ -13,7 +13,10 @@ been "spoken" (stream start + its end time), never earlier. Measured:
   its last sample above 5% of the peak, in audio time) to the arrival of its
   final result. It includes waiting for the message that carries the end (up to
   one chunk), the endpointer's pause, decoding and gRPC;
-- exact: finals equal to the spoken text (the accuracy the latency was bought at).
+- exact: finals equal to the spoken text (the accuracy the latency was bought at);
+- cut: utterances whose last final the server ended before the speech did (a pause inside
+  it ended it early and the rest, resuming within the stop window, was not sent): wrong, so
+  in neither exact nor the latencies.
 
 Streams start at seeded random offsets within the first 4 s, as people do: in
 lockstep, every stream's final would fall due in the same 100 ms.
@@ -80,6 +83,7 @@ class StreamResult:
     latencies: list[float]
     exact: int
     errors: list[str]
+    cut: int = 0  # finals that came before the speech ended (the rest of it dropped as a continuation)
 
 
 def run_stream(address: str, utterances: list[Utterance], out: StreamResult, delay_s: float, chunk_ms: int) -> None:
@@ -89,10 +93,12 @@ def run_stream(address: str, utterances: list[Utterance], out: StreamResult, del
     step = testset.RATE * 2 * chunk_ms // 1000
     audio_bytes = b"".join(u.pcm for u in utterances)
     ends: list[float] = []  # audio time of each utterance's speech end
+    bounds: list[float] = []  # audio time where each utterance's audio ends (its silence included)
     offset = 0.0
     for u in utterances:
         ends.append(offset + u.speech_end_s)
         offset += len(u.pcm) / (2 * testset.RATE)
+        bounds.append(offset)
     start = 0.0
 
     def audio() -> Iterator[bytes]:
@@ -107,27 +113,31 @@ def run_stream(address: str, utterances: list[Utterance], out: StreamResult, del
             yield chunk
 
     config = streaming_config(stop_history=STOP_HISTORY_MS, stop_threshold=0.9, words=False)
-    finals: list[tuple[float, str]] = []
+    finals: list[tuple[float, float, str]] = []  # arrival (wall clock), audio_processed, transcript
     try:
         for response in asr.streaming_response_generator(audio(), config):
             now = time.perf_counter()
-            finals.extend((now, r.alternatives[0].transcript) for r in response.results if r.is_final)
+            finals.extend(
+                (now, r.audio_processed, r.alternatives[0].transcript) for r in response.results if r.is_final
+            )
     except Exception as exc:  # a refused or failed stream is a result here, not a crash
         out.errors.append(str(exc)[:200])
-    # an utterance's latency: its speech end to the first final after it and after the previous
-    # utterance's closing final (a pause may have split it into several finals; the one that closes it
-    # comes after its end; under overload it may come after the next utterance's end, still in order)
-    closed = 0.0  # when the previous utterance's closing final arrived
+    # An utterance's finals are those the server ended within its audio (audio_processed, stream time:
+    # right under overload too); the last of them closes it, and its latency is that final's arrival
+    # after the true end of the speech. A pause may have split it; a final ended before the speech
+    # did means the rest was not sent (speech resuming within the stop window: ASR continuations),
+    # so the utterance was cut short: counted, not timed.
     for k, end in enumerate(ends):
-        true_end = start + end
-        closing = next((t for t, _ in finals if t >= true_end and t > closed), None)
-        if closing is None:
+        mine = [(t, at, text) for t, at, text in finals if (bounds[k - 1] if k else 0.0) < at <= bounds[k]]
+        if not mine:
             out.errors.append(f"utterance {k} without a final result")
             continue
-        out.latencies.append(closing - true_end)
-        heard = " ".join(text for t, text in finals if closed < t <= closing)
-        out.exact += heard == utterances[k].text
-        closed = closing
+        arrived, ended_at, _ = mine[-1]
+        if ended_at < end:
+            out.cut += 1
+        else:
+            out.latencies.append(arrived - (start + end))
+        out.exact += " ".join(text for _, _, text in mine) == utterances[k].text
 
 
 def level(address: str, pid: int, n: int, pool: list[Utterance], per_stream: int, chunk_ms: int) -> dict[str, Any]:
@@ -156,6 +166,7 @@ def level(address: str, pid: int, n: int, pool: list[Utterance], per_stream: int
         "max_ms": 1000 * latencies[-1] if latencies else float("inf"),
         "exact": sum(r.exact for r in results) / (n * per_stream),
         "errors": sum(len(r.errors) for r in results),
+        "cut": sum(r.cut for r in results),
         "first_error": next((e for r in results for e in r.errors), ""),
     }
 
@@ -181,7 +192,7 @@ def main() -> None:
     for name, env in servers.items():
         print(f"{name}: {' '.join(f'{k}={v}' for k, v in env.items() if k != 'METRICS_PORT')}")
     print(
-        f"{'server':>6} {'streams':>7} {'RTF':>6} {'decode':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'exact':>6} {'errors':>6}"
+        f"{'server':>6} {'streams':>7} {'RTF':>6} {'decode':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'exact':>6} {'cut':>4} {'errors':>6}"
         "  sustained"
     )
     best = dict.fromkeys(servers, 0)
@@ -207,7 +218,7 @@ def main() -> None:
                         best[name] = n
                     print(
                         f"{name:>6} {n:7d} {r['rtf']:6.3f} {r['decoding']:6.0%} {r['p50_ms']:7.0f} {r['p95_ms']:7.0f} {r['max_ms']:7.0f} "
-                        f"{r['exact']:6.0%} {int(r['errors']):6d}  " + ("yes" if ok else "no"),
+                        f"{r['exact']:6.0%} {int(r['cut']):4d} {int(r['errors']):6d}  " + ("yes" if ok else "no"),
                         flush=True,
                     )
                     if r["first_error"]:
