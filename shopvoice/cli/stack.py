@@ -149,7 +149,9 @@ class Stack:
             self.processes[name] = process
             if _port_taken(process.port):
                 self.stop()
-                raise RuntimeError(f"port {process.port} for {name} is taken: is another stack running? (set its port)")
+                raise RuntimeError(
+                    f"port {process.port} for {name} is taken: is another stack running? (SHOPVOICE_BASE_PORT moves this one)"
+                )
             process.start()
             if not wait_serving(process.address, timeout, process.alive) or not process.alive():
                 why = f"exited ({process.exit_code})" if not process.alive() else f"not SERVING after {timeout:.0f} s"
