@@ -93,12 +93,10 @@ def run_stream(address: str, utterances: list[Utterance], out: StreamResult, del
     step = testset.RATE * 2 * chunk_ms // 1000
     audio_bytes = b"".join(u.pcm for u in utterances)
     ends: list[float] = []  # audio time of each utterance's speech end
-    bounds: list[float] = []  # audio time where each utterance's audio ends (its silence included)
-    offset = 0.0
+    bounds = [0.0]  # audio time where each utterance's audio begins, and where the last one ends
     for u in utterances:
-        ends.append(offset + u.speech_end_s)
-        offset += len(u.pcm) / (2 * testset.RATE)
-        bounds.append(offset)
+        ends.append(bounds[-1] + u.speech_end_s)
+        bounds.append(bounds[-1] + len(u.pcm) / (2 * testset.RATE))
     start = 0.0
 
     def audio() -> Iterator[bytes]:
@@ -128,7 +126,7 @@ def run_stream(address: str, utterances: list[Utterance], out: StreamResult, del
     # did means the rest was not sent (speech resuming within the stop window: ASR continuations),
     # so the utterance was cut short: counted, not timed.
     for k, end in enumerate(ends):
-        mine = [(t, at, text) for t, at, text in finals if (bounds[k - 1] if k else 0.0) < at <= bounds[k]]
+        mine = [(t, at, text) for t, at, text in finals if bounds[k] < at <= bounds[k + 1]]
         if not mine:
             out.errors.append(f"utterance {k} without a final result")
             continue

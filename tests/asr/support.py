@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import collections
-import re
 import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 import riva.client
+from prometheus_client.parser import text_string_to_metric_families
 from riva.client.proto import riva_asr_pb2 as rasr
 
 from services.asr.engines.sphinx import DecodingOptions
@@ -59,21 +59,23 @@ def finals(results: list[rasr.StreamingRecognitionResult]) -> str:
     return " ".join(r.alternatives[0].transcript for r in results if r.is_final and r.alternatives)
 
 
-def utterance_ends(metrics_port: str | int) -> collections.Counter[str]:
-    """An ASR server's sv_asr_utterance_ends_total, by what ended the utterance (from its /metrics)."""
+def metric_samples(metrics_port: str | int, sample: str) -> list[tuple[dict[str, str], float]]:
+    """The samples named `sample` on a server's /metrics, read with prometheus_client's own parser."""
     text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
-    ends: collections.Counter[str] = collections.Counter()
-    for match in re.finditer(r'^sv_asr_utterance_ends_total\{by="([a-z_]+)"\} ([0-9.e+]+)$', text, re.M):
-        ends[match.group(1)] = int(float(match.group(2)))
-    return ends
+    return [(s.labels, s.value) for f in text_string_to_metric_families(text) for s in f.samples if s.name == sample]
+
+
+def utterance_ends(metrics_port: str | int) -> collections.Counter[str]:
+    """An ASR server's sv_asr_utterance_ends_total, by what ended the utterance."""
+    samples = metric_samples(metrics_port, "sv_asr_utterance_ends_total")
+    return collections.Counter({labels["by"]: int(value) for labels, value in samples})
 
 
 def continuations_dropped(metrics_port: str | int) -> float:
-    """An ASR server's sv_asr_continuations_dropped_total (from its /metrics)."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
-    match = re.search(r"^sv_asr_continuations_dropped_total ([0-9.e+]+)$", text, re.M)
-    assert match is not None, "the counter is exported"
-    return float(match.group(1))
+    """An ASR server's sv_asr_continuations_dropped_total."""
+    samples = metric_samples(metrics_port, "sv_asr_continuations_dropped_total")
+    assert samples, "the counter is exported"
+    return samples[0][1]
 
 
 def decoding_options(**changes: object) -> DecodingOptions:
