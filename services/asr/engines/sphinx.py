@@ -38,7 +38,7 @@ import pocketsphinx  # type: ignore[import-untyped]
 from services.asr import grammar, phrases
 from services.asr.comfort_noise import ComfortNoise, pink_noise
 from services.asr.endpointing import FRAME_MS
-from services.asr.phrase_end import EarlyEnd, PhraseEnds
+from services.asr.phrase_end import EarlyEnd, PhraseEnds, PhraseStatus
 from services.asr.vocabulary import Vocabulary
 from shopvoice import log
 
@@ -143,6 +143,8 @@ class Utterance:
         self.offset_ms = offset_ms
         self.model = model
         self.audio: bytearray | None = bytearray() if keep_audio else None
+        # What the words were at the last check of a closed-phrase pause (see DecoderHost.end).
+        self.status_at_short_pause: PhraseStatus = "incomplete"
         decoder.start_utt()
 
     def feed(self, samples: bytes, partial: bool) -> str | None:
@@ -283,7 +285,9 @@ class DecoderHost:
         """Close the utterance and return its transcript. With only_if, only when the hypothesis
         so far is a whole grammar phrase ("complete": open or closed) or one no word may continue
         ("closed"); else None, and the utterance goes on: the audio is decoded (send it only once),
-        the padding is not, and a later end finds the utterance as if it had only been fed.
+        the padding is not, and a later end finds the utterance as if it had only been fed. A
+        "complete" check also ends it when the "closed" check before it found a whole phrase: the
+        engine asks them at the short and the long pause of one run of silence.
 
         padding: silence to decode before closing. Ended after a short pause, the final
         (lattice) search has too little trailing silence to settle, and drops or adds last
@@ -294,6 +298,15 @@ class DecoderHost:
         partial = utterance.feed(audio, only_if is not None)
         if only_if is not None:
             status = self.phrase_ends.status((partial or "").split())
+            if only_if == "closed":
+                utterance.status_at_short_pause = status
+            elif status == "incomplete":
+                # The endpointer reports a closed-phrase pause before the longer pause in every run of
+                # silence, so the last "closed" check was in this run, and no speech came since. A whole
+                # phrase then stays whole: the partial hypothesis, the best path into any state, may
+                # drift over the silence ("yes" became "eighty eight"; the final search, held to the
+                # grammar's final state, still says "yes"), and the utterance would wait out the stop window.
+                status = utterance.status_at_short_pause
             if status == "incomplete" or (only_if == "closed" and status == "open"):
                 return None
         utterance.feed(padding, False)
