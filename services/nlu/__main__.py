@@ -15,7 +15,7 @@ from services.nlu.grammar.index import compile_all
 from services.nlu.llm import LlmParser
 from services.nlu.replies import ReplyPublisher
 from services.nlu.understand import Understander
-from services.nlu.vocabulary_cache import VocabularyCache
+from services.nlu.vocabulary_cache import VocabularyCache, stream_end
 from shopvoice import grpc_server
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.permissions import PermissionGate, PermissionSettings
@@ -63,7 +63,9 @@ def build(settings: NluSettings) -> grpc_server.Service:
             claim_idle_ms=settings.stream_claim_idle_ms,
             max_deliveries=settings.stream_max_deliveries,
         )
-        follower = asyncio.create_task(vocabularies.follow(redis, f"{settings.stream_prefix}:events:catalog"))
+        events = f"{settings.stream_prefix}:events:catalog"
+        # where the follower starts, taken before the consumer can fetch any vocabulary
+        follower = asyncio.create_task(vocabularies.follow(redis, events, await stream_end(redis, events)))
         try:
             await consumer.run()
         finally:

@@ -59,9 +59,10 @@ class VocabularyCache:
         self._entries.pop(merchant_id, None)
         self._generations[merchant_id] = self._generations.get(merchant_id, 0) + 1
 
-    async def follow(self, redis: aioredis.Redis, stream: str) -> None:
-        """Drop a merchant's entry whenever its catalog changes (runs until cancelled)."""
-        last_id = "$"
+    async def follow(self, redis: aioredis.Redis, stream: str, after: str) -> None:
+        """Drop a merchant's entry whenever its catalog changes, for every event after the id
+        `after` (from stream_end, taken before any vocabulary is fetched; runs until cancelled)."""
+        last_id = after
         while True:
             response: Any = await redis.xread({stream: last_id}, count=100, block=5000)
             for _stream, entries in response or []:
@@ -74,3 +75,15 @@ class VocabularyCache:
                     # whole vocabulary for nearly every command.
                     if event.WhichOneof("payload") == "product_changed":
                         self.invalidate(event.merchant_id)
+
+
+async def stream_end(redis: aioredis.Redis, stream: str) -> str:
+    """The id of the stream's last entry ("0-0" for none): where a follower starts.
+
+    Not XREAD's "$": that means the end of the stream at each call, so an event added between
+    a read that timed out empty and the next one was never seen, and the merchant's new product
+    stayed unknown to the NLU until NLU_VOCAB_TTL_S ran out. An explicit id, taken before the
+    first fetch, also covers an event written while the follower task was still starting.
+    """
+    last: Any = await redis.xrevrange(stream, count=1)  # [(id, fields)]: bytes, the client does not decode
+    return last[0][0].decode() if last else "0-0"
