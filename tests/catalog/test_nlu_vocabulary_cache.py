@@ -62,6 +62,8 @@ def test_a_change_written_before_the_followers_first_read_is_followed(
                 if any(e.merchant_id == merchant and "H1" in e.product_changed.skus for e in written):
                     break
                 await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(f"the catalog wrote no event for H1 to {events} in 10 s")
             follower = asyncio.create_task(cache.follow(redis, events, after))  # the task starts only now
             try:
                 for _ in range(100):
