@@ -89,7 +89,7 @@ class Process:
         )
 
     def alive(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
+        return self.popen is not None and self.exit_code is None
 
     @property
     def exit_code(self) -> int | None:

@@ -7,10 +7,13 @@ import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
+import numpy as np
 import riva.client
 from prometheus_client.parser import text_string_to_metric_families
 from riva.client.proto import riva_asr_pb2 as rasr
 
+from services.asr.config import AsrSettings
+from services.asr.endpointing import FRAME_SAMPLES, Endpointer, EndpointSettings, Event
 from services.asr.engines.sphinx import DecodingOptions
 from services.asr.vocabulary import DEMO_VOCABULARY
 
@@ -57,6 +60,27 @@ def stream(
 
 def finals(results: list[rasr.StreamingRecognitionResult]) -> str:
     return " ".join(r.alternatives[0].transcript for r in results if r.is_final and r.alternatives)
+
+
+def endpoint_events(audio: bytes, stop_history_ms: int) -> list[tuple[int, Event]]:
+    """Every event the server's endpointer (its default pauses) reports on this 16 kHz audio, with
+    the frames fed when it did, its own included: frames * FRAME_MS is the stream time a final
+    sent there reports as audio_processed."""
+    defaults = AsrSettings()
+    endpointer = Endpointer(
+        EndpointSettings(
+            stop_history_ms=stop_history_ms,
+            phrase_pause_ms=defaults.phrase_pause_ms,
+            closed_phrase_pause_ms=defaults.closed_phrase_pause_ms,
+        )
+    )
+    samples = np.frombuffer(audio, dtype="<i2")
+    events = []
+    for i in range(len(samples) // FRAME_SAMPLES):
+        event = endpointer.feed(samples[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES])
+        if event is not None:
+            events.append((i + 1, event))
+    return events
 
 
 def metric_samples(metrics_port: str | int, sample: str) -> list[tuple[dict[str, str], float]]:

@@ -1,6 +1,6 @@
 """A decoding process's DecoderHost, called in this process: what its pause checks decide on real speech.
 
-The endpointer (services/asr/endpointing.py) finds the pauses on the same audio, as the engine does."""
+The server's endpointer finds the pauses on the same audio (tests/asr/support.endpoint_events)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ import numpy as np
 import pytest
 
 from services.asr import testset
-from services.asr.endpointing import FRAME_SAMPLES, Endpointer, EndpointSettings, Event
+from services.asr.endpointing import FRAME_SAMPLES, Event
 from services.asr.engines import sphinx
 from services.asr.phrase_end import PhraseEnds
-from tests.asr.support import decoding_options
-
-PAUSES = EndpointSettings(stop_history_ms=800, phrase_pause_ms=120, closed_phrase_pause_ms=60)
+from tests.asr.support import decoding_options, endpoint_events
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +23,12 @@ def host() -> Iterator[sphinx.DecoderHost]:
 
 
 def _pieces(samples: np.ndarray) -> dict[Event, np.ndarray]:
-    """The audio up to START, then from there to the first SHORT_PAUSE, and on to the PAUSE after it."""
-    endpointer, cuts = Endpointer(PAUSES), {}
-    for i in range(len(samples) // FRAME_SAMPLES):
-        event = endpointer.feed(samples[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES])
-        if event in (Event.START, Event.SHORT_PAUSE, Event.PAUSE) and event not in cuts:
-            cuts[event] = (i + 1) * FRAME_SAMPLES
+    """The audio up to START, then from there to the first SHORT_PAUSE, and on to the PAUSE after it
+    (the server's pauses, 120 and 60 ms, and a stop window of 800 ms)."""
+    cuts: dict[Event, int] = {}
+    for frames, event in endpoint_events(samples.tobytes(), 800):
+        if event in (Event.START, Event.SHORT_PAUSE, Event.PAUSE):
+            cuts.setdefault(event, frames * FRAME_SAMPLES)
     assert list(cuts) == [Event.START, Event.SHORT_PAUSE, Event.PAUSE], cuts
     start, short, long = cuts.values()
     return {Event.START: samples[:start], Event.SHORT_PAUSE: samples[start:short], Event.PAUSE: samples[short:long]}

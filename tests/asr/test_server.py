@@ -16,13 +16,13 @@ from riva.client.proto import riva_asr_pb2 as rasr
 from riva.client.proto import riva_asr_pb2_grpc as rasr_grpc
 
 from services.asr.audio import Resampler
-from services.asr.config import AsrSettings
-from services.asr.endpointing import FRAME_MS, FRAME_SAMPLES, Endpointer, EndpointSettings, Event
+from services.asr.endpointing import FRAME_MS, Event
 from tests.asr.conftest import say
 from tests.asr.support import (
     chunks,
     client,
     continuations_dropped,
+    endpoint_events,
     finals,
     stream,
     streaming_config,
@@ -207,22 +207,9 @@ def test_a_pause_inside_a_phrase_does_not_end_it(asr_server: ServiceProcess, spo
 
 
 def _pause_events_s(audio: bytes, stop_history_ms: int) -> list[tuple[float, Event]]:
-    """When the server's endpointer (its default pauses) reports each pause in this audio: the stream time
-    at the end of that frame, which is what a final sent there reports as audio_processed."""
-    defaults = AsrSettings()
-    settings = EndpointSettings(
-        stop_history_ms=stop_history_ms,
-        phrase_pause_ms=defaults.phrase_pause_ms,
-        closed_phrase_pause_ms=defaults.closed_phrase_pause_ms,
-    )
-    endpointer = Endpointer(settings)
-    samples = np.frombuffer(audio, dtype="<i2")
-    out = []
-    for i in range(len(samples) // FRAME_SAMPLES):
-        event = endpointer.feed(samples[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES])
-        if event is Event.SHORT_PAUSE or event is Event.PAUSE:
-            out.append(((i + 1) * FRAME_MS / 1000, event))
-    return out
+    """When the server's endpointer reports each pause in this audio, in stream time (audio_processed)."""
+    pauses = (Event.SHORT_PAUSE, Event.PAUSE)
+    return [(frames * FRAME_MS / 1000, e) for frames, e in endpoint_events(audio, stop_history_ms) if e in pauses]
 
 
 @pytest.mark.parametrize(
