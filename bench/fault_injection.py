@@ -344,9 +344,17 @@ async def drive(gateway: str, commands: list[Command], settings: Settings) -> No
 # -- the ledger check ------------------------------------------------------------------------
 
 
+# Quiet must hold this many polls in a row (0.5 s apart). The streams and the outboxes are read one
+# after the other, not at one instant: an outbox row published between the two reads is in neither
+# (the streams were read before its entry, the outbox after it was marked), and one quiet poll once
+# let the ledger check find that entry unread ("events:catalog group orders: 1 not acknowledged").
+QUIET_POLLS = 3
+
+
 def wait_quiet(redis_url: str, prefix: str, database_url: str, timeout: float = 120) -> None:
     """Until every group has read and acknowledged everything and every outbox row is published."""
     deadline = time.monotonic() + timeout
+    quiet = 0
     while time.monotonic() < deadline:
         busy = 0
         try:
@@ -360,7 +368,8 @@ def wait_quiet(redis_url: str, prefix: str, database_url: str, timeout: float = 
                     busy += int(row[0]) if row else 0
         except (redis.RedisError, psycopg.Error):
             busy = 1
-        if not busy:
+        quiet = 0 if busy else quiet + 1
+        if quiet == QUIET_POLLS:
             return
         time.sleep(0.5)
 
