@@ -32,7 +32,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -479,14 +479,16 @@ def check_ledger(
 
 
 @contextmanager
-def run_directory(keep: bool) -> Iterator[Path]:
+def run_directory(keep: Callable[[], bool]) -> Iterator[Path]:
+    """A directory for the run's logs, removed at the end unless the run raised or `keep()` says so
+    (asked at the end: whether the report failed is known only then)."""
     directory = Path(tempfile.mkdtemp(prefix="sv-faults-"))
     ok = False
     try:
         yield directory
         ok = True
     finally:
-        if ok and not keep:
+        if ok and not keep():
             shutil.rmtree(directory, ignore_errors=True)
         else:
             print(f"logs kept in {directory}", flush=True)
@@ -497,7 +499,7 @@ def run(settings: Settings) -> Report:
     report = Report()
     started = time.monotonic()
     with (
-        run_directory(settings.keep_dir) as directory,
+        run_directory(lambda: settings.keep_dir or not report.ok) as directory,
         servers.postgres_admin_url() as admin_url,
         servers.fresh_database(admin_url) as database_url,
     ):
@@ -558,8 +560,6 @@ def run(settings: Settings) -> Report:
             stack.stop()
             private_redis.stop()
         report.duration_s = time.monotonic() - started
-        if not report.ok:
-            settings.keep_dir = True
     return report
 
 
