@@ -1,7 +1,11 @@
 """Where an utterance starts and ends, with Riva's EndpointingConfig semantics.
 
 Each 10 ms frame is classified speech or not (WebRTC-style VAD from pocketsphinx,
-plus an energy floor so near-silent noise never counts). An utterance starts when
+plus an energy floor so near-silent noise never counts). Within an utterance a frame
+also needs to be within `tail_floor` of the utterance's loudest frame so far: the VAD
+goes on calling a vowel that fades out, or the room's echo of it, speech for 100 ms
+and more after the words end (espeak's "... sixty": 120 ms over the absolute floor),
+and every pause below is counted from the end of speech. An utterance starts when
 start_threshold of the frames in the last start_history ms are speech, and ends
 when stop_threshold of the frames in the last stop_history ms are not. The
 stop_history_eou window is a shorter, earlier "probably done" signal that the
@@ -33,6 +37,11 @@ from services.asr.audio import rms
 FRAME_MS = 10
 FRAME_SAMPLES = 160  # at 16 kHz
 MIN_RMS = 60.0  # about -55 dBFS: quieter frames are never speech
+# 34 dB under the utterance's loudest frame so far: a fading tail, not a word. On the bench's espeak
+# set it never ends speech before its last sample above 5% of the peak (at 4% of the loudest, weak
+# final consonants "... off" / "... refunded" fell under it). For quiet recordings only: raw noise at
+# 20 dB SNR sits above it anyway, and noise-gated audio must not use it (see Endpointer.tail_floor).
+TAIL_FLOOR = 0.02
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,10 @@ class Endpointer:
 
     def __init__(self, settings: EndpointSettings) -> None:
         self.settings = settings
+        # The caller sets 0 when it feeds noise-gated audio: the gate takes weak speech (the f of
+        # "forty", a word's fading end) down with the noise, so under the floor it would be a pause
+        # ("one hundred | forty five" ended at "one hundred" at 20 dB SNR on the development seed).
+        self.tail_floor = TAIL_FLOOR
         self.vad = Vad(Vad.LOOSE, 16_000, FRAME_MS / 1000)
         self.start_window: deque[bool] = deque(maxlen=max(1, settings.start_history_ms // FRAME_MS))
         self.stop_window: deque[bool] = deque(maxlen=max(1, settings.stop_history_ms // FRAME_MS))
@@ -98,6 +111,8 @@ class Endpointer:
         self.in_speech = False
         self.eou_sent = False
         self.speech_frames = 0
+        self.start_rms: deque[float] = deque(maxlen=self.start_window.maxlen)  # the start window's loudness
+        self.loudest = 0.0  # the current utterance's loudest frame (rms), its start window included
         self.silent_run = 0  # non-speech frames since the last speech frame, within an utterance
         # After an end at a pause, the caller's stop window goes on counting: until it would have
         # closed the utterance too, speech that starts again is the same utterance by the caller's
@@ -112,13 +127,15 @@ class Endpointer:
 
     def feed(self, frame: np.ndarray) -> Event | None:
         speech = self.is_speech(frame)
-        self.speech_frames += speech
+        loudness = rms(frame)
         s = self.settings
         if not self.in_speech:
+            self.speech_frames += speech
             if self.early_end_unsettled:
                 self.stop_window.append(not speech)
                 self.early_end_unsettled = not self._stop_window_closes()
             self.start_window.append(speech)
+            self.start_rms.append(loudness)
             full = len(self.start_window) == self.start_window.maxlen
             if full and sum(self.start_window) >= s.start_threshold * len(self.start_window):
                 self.in_speech, self.eou_sent = True, False
@@ -126,8 +143,12 @@ class Endpointer:
                 self.stop_window.clear()
                 self.eou_window.clear()
                 self.silent_run = 0
+                self.loudest = max(self.start_rms)
                 return Event.START
             return None
+        self.loudest = max(self.loudest, loudness)
+        speech = speech and loudness >= self.tail_floor * self.loudest
+        self.speech_frames += speech
         self.stop_window.append(not speech)
         self.eou_window.append(not speech)
         self.silent_run = 0 if speech else self.silent_run + 1
@@ -157,6 +178,7 @@ class Endpointer:
         """The utterance ended (at END, or, `early`, at a pause after a whole phrase): wait for speech again."""
         self.in_speech = False
         self.start_window.clear()
+        self.start_rms.clear()
         self.early_end_unsettled = early
 
     @property

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from riva.client.proto import riva_asr_pb2 as rasr
 
-from services.asr.endpointing import FRAME_SAMPLES, Endpointer, EndpointSettings, Event
+from services.asr.endpointing import FRAME_SAMPLES, TAIL_FLOOR, Endpointer, EndpointSettings, Event
 from tests.asr.conftest import say
 
 
@@ -98,6 +98,23 @@ def test_both_pauses_are_reported_then_the_stop_window_ends_it(spoken_dir: Path)
     assert pause_ms - short_ms == 60  # one silence: 60 ms into it, then 120 ms into it
     assert end_ms - pause_ms >= 300  # the pause comes well before the 500 ms stop window closes
     assert [e for _, e in _events(audio, EndpointSettings(stop_history_ms=500))] == [Event.START, Event.EOU, Event.END]
+
+
+def test_a_fading_last_vowel_is_not_speech(spoken_dir: Path) -> None:
+    """espeak's en-us+f3 lets "... sixty" fade out over 100 ms and more that the VAD calls speech; the
+    pause is counted from where the speech ends (its last sample above 5% of the peak), not the fade."""
+    audio = np.frombuffer(say("change the price of product e fifteen to sixty", spoken_dir, "en-us+f3"), dtype="<i2")
+    loud = np.abs(audio.astype(np.int32))
+    speech_end_ms = (int(np.nonzero(loud > 0.05 * loud.max())[0][-1]) + 1) * 1000 // 16_000
+
+    def pause_after_speech(tail_floor: float) -> int:
+        endpointer = Endpointer(PAUSES)
+        endpointer.tail_floor = tail_floor
+        pause_ms = next(ms for ms, e in _events(audio, PAUSES, endpointer) if e is Event.PAUSE)
+        return pause_ms + 10 - speech_end_ms  # the frame that reports it included
+
+    assert pause_after_speech(0.0) >= PAUSES.phrase_pause_ms + 80  # the fade, without the floor
+    assert pause_after_speech(TAIL_FLOOR) <= PAUSES.phrase_pause_ms + 30
 
 
 def test_the_pauses_fall_on_their_silent_frames_once_each() -> None:

@@ -15,6 +15,7 @@ import riva.client
 from riva.client.proto import riva_asr_pb2 as rasr
 from riva.client.proto import riva_asr_pb2_grpc as rasr_grpc
 
+from services.asr import testset
 from services.asr.audio import Resampler
 from services.asr.endpointing import FRAME_MS, Event
 from tests.asr.conftest import say
@@ -250,6 +251,20 @@ def test_a_hesitation_after_an_open_number_does_not_end_it(asr_server: ServicePr
         "set the price of product a one hundred to ninety nine dollars"
     ]
     assert final[0].audio_processed == pytest.approx(pauses[1][0], abs=0.001)  # closed: the second short pause
+
+
+def test_a_noisy_number_is_not_ended_at_a_consonant_the_gate_took_down(
+    asr_server: ServiceProcess, spoken_dir: Path, noise: np.ndarray
+) -> None:
+    # At 20 dB SNR the noise gate takes weak speech down with the noise ("hundred | forty": the end of
+    # one word, the f of the next). Measured against the utterance's loudest frame, as a quiet stream's
+    # endpointer does, that was a 120 ms pause after the whole phrase "... to one hundred", and the
+    # development seed heard exactly that. A gated stream's endpointer goes without the tail floor.
+    text = "set the stock of d forty two to one hundred forty five"
+    spoken = testset.Spoken(text, "en-us+m7", 140, 50, testset.speak(text, "en-us+m7", 140, 50, spoken_dir))
+    audio = spoken.with_noise(20.0, noise)
+    results = stream(client(asr_server.address), chunks(audio), streaming_config(stop_history=800))
+    assert finals(results) == text
 
 
 @pytest.mark.parametrize(("gap_s", "stop_history_ms", "expected"), [(0.2, 800, 1), (0.6, 300, 2)])

@@ -143,7 +143,8 @@ class SphinxEngine:
         except ValueError as exc:
             raise InvalidArgument(str(exc)) from None
         endpointer = Endpointer(endpoint_settings)
-        audio = self._audio(fmt, chunks)
+        gate = SpectralGate(quiet_rms=MIN_RMS) if self.denoise else None
+        audio = self._audio(fmt, chunks, gate)
         preroll: deque[np.ndarray] = deque(maxlen=endpoint_settings.start_history_ms // FRAME_MS + 10)
         # The pause's own frames, decoded once more after a phrase that ends early, so the final search
         # settles as with a longer silence (see DecoderHost.end). Twice the pause is enough: on 60 test-set
@@ -193,6 +194,8 @@ class SphinxEngine:
         decoder = self.pool.open(model_name)
         try:
             async for samples in audio:
+                if gate is not None and gate.mode == "gating":  # decided before the first samples come out
+                    endpointer.tail_floor = 0.0
                 remainder = np.concatenate([remainder, samples]) if len(remainder) else samples
                 n_frames = len(remainder) // FRAME_SAMPLES
                 for i in range(n_frames):
@@ -273,12 +276,14 @@ class SphinxEngine:
         finally:
             decoder.close()
 
-    async def _audio(self, fmt: AudioFormat, chunks: AsyncIterator[bytes]) -> AsyncIterator[np.ndarray]:
-        """The stream's audio as 16 kHz samples, gated when ASR_DENOISE is on and the stream opens on more
-        than the endpointer's floor of noise (quieter, it is never speech: nothing to take out). The
-        endpointer hears the gated audio too: its VAD takes steady noise for speech less often."""
+    async def _audio(
+        self, fmt: AudioFormat, chunks: AsyncIterator[bytes], gate: SpectralGate | None
+    ) -> AsyncIterator[np.ndarray]:
+        """The stream's audio as 16 kHz samples, through the gate (ASR_DENOISE), which passes it as it is
+        when the stream opens on less than the endpointer's floor of noise (quieter, it is never speech:
+        nothing to take out). The endpointer hears the gated audio too: its VAD takes steady noise for
+        speech less often."""
         resampler = Resampler(fmt.sample_rate)
-        gate = SpectralGate(quiet_rms=MIN_RMS) if self.denoise else None
         async for chunk in chunks:
             samples = resampler.process(pcm16(chunk))
             yield gate.process(samples) if gate is not None else samples
