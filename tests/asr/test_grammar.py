@@ -74,6 +74,23 @@ def test_nlu_phrasings_take_any_value_where_the_nlu_has_a_slot() -> None:
     assert not accepts(g, "mark order confirmed")
 
 
+def test_nlu_phrases_it_cannot_hear_stay_out_of_the_grammar() -> None:
+    """An order number with a number right after it has no border the ear can find (the NLU reads
+    "refund order two one two six zero two" as order 212602; the grammar could end the order at
+    "zero" and refund 2), and an order number alone is what noise and other commands get heard as."""
+    source = phrases.nlu_phrase_source()
+    assert source is not None
+    nlu = [phrases.verbalize(p) for p in source(DEMO_VOCABULARY.products, "en")]
+    assert "refund order {order} {price}" in nlu and "order {order}" in nlu  # the NLU has both
+    g = grammar.build(phrases.phrases_for(DEMO_VOCABULARY, "en-US", use_nlu=True), DEMO_VOCABULARY, DICT)
+    assert not accepts(g, "refund order two one two six zero two dollars")
+    assert not accepts(g, "order three two four two three")
+    # the same commands said with a border stay, and so do other phrases with an order number first
+    assert accepts(g, "refund two dollars on order two one two six zero")
+    assert accepts(g, "order three two four two three refund twenty dollars")
+    assert accepts(g, "order three two four two three is shipped")
+
+
 def test_slot_rules_are_shared_by_phrases_with_the_same_continuation() -> None:
     """One copy of {price} serves every "... to {price}" phrase: far fewer transitions than a copy each."""
     one = grammar.build(["set the price of {sku} to {price}"], DEMO_VOCABULARY, DICT)
