@@ -110,7 +110,6 @@ class Endpointer:
         self.short_pause_frames = short if 0 < short < self.pause_frames else 0
         self.in_speech = False
         self.eou_sent = False
-        self.speech_frames = 0
         self.start_rms: deque[float] = deque(maxlen=self.start_window.maxlen)  # the start window's loudness
         self.loudest = 0.0  # the current utterance's loudest frame (rms), its start window included
         self.silent_run = 0  # non-speech frames since the last speech frame, within an utterance
@@ -130,7 +129,6 @@ class Endpointer:
         loudness = rms(frame)
         s = self.settings
         if not self.in_speech:
-            self.speech_frames += speech
             if self.early_end_unsettled:
                 self.stop_window.append(not speech)
                 self.early_end_unsettled = not self._stop_window_closes()
@@ -148,7 +146,6 @@ class Endpointer:
             return None
         self.loudest = max(self.loudest, loudness)
         speech = speech and loudness >= self.tail_floor * self.loudest
-        self.speech_frames += speech
         self.stop_window.append(not speech)
         self.eou_window.append(not speech)
         self.silent_run = 0 if speech else self.silent_run + 1
