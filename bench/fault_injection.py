@@ -50,12 +50,12 @@ from services.gateway.auth import mint, parse_keys  # noqa: E402
 from services.gateway.config import DEV_AUTH_KEYS  # noqa: E402
 from shopvoice.cli import demo_shop  # noqa: E402
 from shopvoice.cli.client import Conversation  # noqa: E402
-from shopvoice.cli.stack import DEFAULT_PORTS, Stack, available_services, wait_serving  # noqa: E402
+from shopvoice.cli.stack import DEFAULT_PORTS, Stack, available_services, ports_from, wait_serving  # noqa: E402
 from shopvoice.events.v1.events_pb2 import Event  # noqa: E402
 from shopvoice.gateway.v1 import gateway_pb2 as gw  # noqa: E402
 from shopvoice.nlu.v1.nlu_pb2 import Utterance  # noqa: E402
 from tests.support import servers  # noqa: E402
-from tests.support.processes import free_port  # noqa: E402
+from tests.support.processes import free_port_block  # noqa: E402
 
 KILLABLE = ("nlu", "catalog", "orders", "gateway")
 FAULT_KINDS = (*KILLABLE, "postgres", "redis")
@@ -142,7 +142,9 @@ class PrivateRedis:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.port = free_port()
+        # below the ephemeral range: Redis is restarted on this port, and an outgoing connection could
+        # take an ephemeral one while it is down
+        self.port = free_port_block(1)
         self.popen: subprocess.Popen[bytes] | None = None
         binary = shutil.which("redis-server")
         if binary is None:
@@ -510,7 +512,7 @@ def run(settings: Settings) -> Report:
             database_url=database_url,
             redis_url=private_redis.url,
             run_dir=directory,
-            ports={name: free_port() for name in DEFAULT_PORTS},
+            ports=ports_from(free_port_block(len(DEFAULT_PORTS))),  # below the ephemeral range
             # The faults are in the command path: no ASR (text commands), no customer channel.
             services=[s for s in available_services() if s not in ("asr", "support")],
             extra_env={
