@@ -50,12 +50,12 @@ from services.gateway.auth import mint, parse_keys  # noqa: E402
 from services.gateway.config import DEV_AUTH_KEYS  # noqa: E402
 from shopvoice.cli import demo_shop  # noqa: E402
 from shopvoice.cli.client import Conversation  # noqa: E402
-from shopvoice.cli.stack import DEFAULT_PORTS, Stack, available_services, ports_from, wait_serving  # noqa: E402
+from shopvoice.cli.stack import Stack, available_services, wait_serving  # noqa: E402
 from shopvoice.events.v1.events_pb2 import Event  # noqa: E402
 from shopvoice.gateway.v1 import gateway_pb2 as gw  # noqa: E402
 from shopvoice.nlu.v1.nlu_pb2 import Utterance  # noqa: E402
 from tests.support import servers  # noqa: E402
-from tests.support.processes import free_port_block  # noqa: E402
+from tests.support.processes import free_port_block, free_stack_ports  # noqa: E402
 
 KILLABLE = ("nlu", "catalog", "orders", "gateway")
 FAULT_KINDS = (*KILLABLE, "postgres", "redis")
@@ -512,7 +512,7 @@ def run(settings: Settings) -> Report:
             database_url=database_url,
             redis_url=private_redis.url,
             run_dir=directory,
-            ports=ports_from(free_port_block(len(DEFAULT_PORTS))),  # below the ephemeral range
+            ports=free_stack_ports(),
             # The faults are in the command path: no ASR (text commands), no customer channel.
             services=[s for s in available_services() if s not in ("asr", "support")],
             extra_env={

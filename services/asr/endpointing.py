@@ -119,14 +119,15 @@ class Endpointer:
         self.early_end_unsettled = False
         self.continues = False  # set at START: this utterance resumed one that ended at a pause too soon
 
-    def is_speech(self, frame: np.ndarray) -> bool:
-        if rms(frame) < MIN_RMS:
+    def is_speech(self, frame: np.ndarray, loudness: float) -> bool:
+        """The VAD's call over the absolute floor; `loudness` is the frame's rms."""
+        if loudness < MIN_RMS:
             return False
         return bool(self.vad.is_speech(frame.tobytes()))
 
     def feed(self, frame: np.ndarray) -> Event | None:
-        speech = self.is_speech(frame)
         loudness = rms(frame)
+        speech = self.is_speech(frame, loudness)
         s = self.settings
         if not self.in_speech:
             if self.early_end_unsettled:

@@ -28,7 +28,7 @@ class ScriptedEndpointer(Endpointer):
     """The endpointer with its VAD replaced by a script, for exact frame counts: a frame is speech
     when its samples are non-zero."""
 
-    def is_speech(self, frame: np.ndarray) -> bool:
+    def is_speech(self, frame: np.ndarray, loudness: float) -> bool:
         return bool(frame.any())
 
 

@@ -41,7 +41,7 @@ from shopvoice.cli.client import Conversation, Turn
 from shopvoice.cli.stack import Process, Stack, wait_serving
 from shopvoice.common.v1.money_pb2 import Money
 from tests.support import servers
-from tests.support.processes import ROOT, free_port_block
+from tests.support.processes import ROOT, free_stack_ports
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -106,9 +106,7 @@ def spoken_stack(pg_admin_url: str, redis_url: str, tmp_path_factory: pytest.Tem
     run_dir = ROOT / ".run" / "spoken-set"  # kept after the run (pytest's tmp dirs rotate), until the next
     shutil.rmtree(run_dir, ignore_errors=True)  # so the logs read below are this run's
     with servers.fresh_database(pg_admin_url) as database_url, servers.stream_namespace(redis_url) as prefix:
-        names = ("gateway", "asr", "nlu", "catalog", "orders", "support")
-        base = free_port_block(len(names) + 1)  # below the ephemeral range: no outgoing connection takes one
-        ports = {name: base + i for i, name in enumerate(names)}
+        ports = free_stack_ports(extra=1)  # the one after the stack's is the second gateway's
         env = {
             "STREAM_PREFIX": prefix,
             "NLU_CONSUMER_NAME": "nlu-1",
@@ -121,7 +119,7 @@ def spoken_stack(pg_admin_url: str, redis_url: str, tmp_path_factory: pytest.Tem
         services = ["catalog", "orders", "asr", "nlu", "gateway"]
         stack = Stack(database_url, redis_url, run_dir, ports, env, services=services)
         generic = Process(
-            "gateway", base + len(names), {**stack.env(), "ASR_MODEL": "generic"}, run_dir / "gateway-generic.log"
+            "gateway", max(ports.values()) + 1, {**stack.env(), "ASR_MODEL": "generic"}, run_dir / "gateway-generic.log"
         )
         try:
             stack.start(timeout=120, after_catalog=seed_products)

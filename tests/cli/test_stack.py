@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from shopvoice.cli.stack import BASE_PORT, DEFAULT_PORTS, MAX_BASE_PORT, Stack, ports_from
-from tests.support.processes import free_port_block
+from tests.support.processes import free_stack_ports
 
 
 def test_a_base_port_moves_every_service_by_the_same_offset() -> None:
@@ -47,7 +47,7 @@ def test_a_service_that_exits_at_start_is_reported_at_once_with_its_log(redis_ur
         database_url="postgresql://127.0.0.1:1/nowhere",  # refused: the catalog cannot start
         redis_url=redis_url,
         run_dir=tmp_path,
-        ports=ports_from(free_port_block(len(DEFAULT_PORTS))),
+        ports=free_stack_ports(),
         services=["catalog", "orders"],
     )
     started = time.monotonic()

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from shopvoice.cli import demo_shop
-from shopvoice.cli.stack import DEFAULT_PORTS, Stack, ports_from
+from shopvoice.cli.stack import Stack
 from tests.support import servers
-from tests.support.processes import free_port_block
+from tests.support.processes import free_stack_ports
 
 
 def make_stack(database_url: str, redis_url: str, run_dir: Path, **env: str) -> Stack:
@@ -20,9 +20,7 @@ def make_stack(database_url: str, redis_url: str, run_dir: Path, **env: str) -> 
         database_url=database_url,
         redis_url=redis_url,
         run_dir=run_dir,
-        # below the ephemeral range: a port from free_port() was once taken by an outgoing connection
-        # between the pick and the service's bind ("port ... for asr is taken")
-        ports=ports_from(free_port_block(len(DEFAULT_PORTS))),
+        ports=free_stack_ports(),
         extra_env={"STREAM_PREFIX": prefix, "NLU_CONSUMER_NAME": "nlu-1", **env},
     )
     return stack

@@ -16,6 +16,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from shopvoice.cli.stack import DEFAULT_PORTS, ports_from
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -41,6 +43,13 @@ def free_port_block(count: int) -> int:
             continue
         return base
     raise RuntimeError(f"no {count} consecutive free ports in 20000..32767")
+
+
+def free_stack_ports(extra: int = 0) -> dict[str, int]:
+    """A whole stack's ports (DEFAULT_PORTS moved as one block, shopvoice.cli.stack.ports_from) below
+    the ephemeral range, with `extra` free ports right after them: a port from free_port() was once
+    taken by an outgoing connection between the pick and the service's bind ("port ... is taken")."""
+    return ports_from(free_port_block(len(DEFAULT_PORTS) + extra))
 
 
 def cpu_seconds(pid: int) -> float:
