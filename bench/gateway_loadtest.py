@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,18 +42,11 @@ sys.path.insert(0, str(ROOT))
 from shopvoice.cli import demo_shop, loadtest, loadvoice, main  # noqa: E402
 from shopvoice.cli.loadreport import Report  # noqa: E402
 from shopvoice.cli.stack import Stack  # noqa: E402
-from tests.support.processes import cpu_seconds  # noqa: E402
+from tests.support.processes import cpu_seconds, free_stack_ports  # noqa: E402
 
 MERCHANT = "loadtest-shop"
 ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def with_database(url: str, name: str) -> str:
@@ -148,7 +140,7 @@ def main_bench(argv: list[str]) -> int:
         database_url=with_database(ADMIN_URL, name),
         redis_url=REDIS_URL,
         run_dir=run_dir,
-        ports={svc: free_port() for svc in ("gateway", "asr", "nlu", "catalog", "orders")},
+        ports=free_stack_ports(),
         extra_env={
             "STREAM_PREFIX": f"svbench{uuid.uuid4().hex[:6]}",
             "NLU_CONSUMER_NAME": "nlu-bench",

@@ -31,6 +31,7 @@ from services.nlu.llm.config import LlmSettings
 from services.nlu.llm.prompt import build_messages
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.vllm
 
@@ -56,15 +57,6 @@ class Server:
         self.process.wait(timeout=30)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
 def _healthy(base: str) -> bool:
     try:
         with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
@@ -79,7 +71,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
     work = tmp_path_factory.mktemp("vllm")
     model = build(work / "model")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "VLLM_CPU_KVCACHE_SPACE": "1",  # GiB: the tiny model needs almost none
