@@ -208,7 +208,7 @@ async def _callers(address: str, method: str, skus: list[str], clients: int, win
         cpu_s = time.process_time() - cpu0
     finally:
         for channel in channels:
-            await channel.close()
+            await channel.close(None)
     return Share(latencies, errors, cpu_s)
 
 
@@ -270,7 +270,7 @@ def drive(
     )
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 

@@ -417,13 +417,13 @@ def check_ledger(
             for m, s, kind, old, new, uid in changes:
                 if (m, s) != (merchant, sku):
                     continue
-                command = by_uid.get(uid)
+                changed_by = by_uid.get(uid)
                 if kind == "stock":
-                    if int(old) != stock or (command and int(new) - int(old) != int(command.value)):
+                    if int(old) != stock or (changed_by and int(new) - int(old) != int(changed_by.value)):
                         report.history_mismatches += 1
                     stock = int(new)
                 elif kind == "price":
-                    if Decimal(old) != price or (command and Decimal(new) != Decimal(command.value)):
+                    if Decimal(old) != price or (changed_by and Decimal(new) != Decimal(changed_by.value)):
                         report.history_mismatches += 1
                     price = Decimal(new)
             expected_stock = product.quantity + sum(
@@ -460,8 +460,8 @@ def check_ledger(
         for _id, fields in client.xrange(transcripts):
             report.stream_entries_checked += 1
             uid = Utterance.FromString(fields[b"utterance"]).utterance_id
-            command = by_uid.get(uid)
-            explained = applied.get(uid) or uid in dead or (command is not None and command.outcome == "rejected")
+            sent = by_uid.get(uid)
+            explained = applied.get(uid) or uid in dead or (sent is not None and sent.outcome == "rejected")
             if not explained:
                 report.unexplained_stream_entries += 1
                 report.problems.append(f"transcript {uid} neither applied, answered nor dead-lettered")

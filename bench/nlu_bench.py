@@ -77,7 +77,7 @@ def hassil_intents(language: str) -> Intents:
     files = load_files(language)
     intents: dict[str, dict[str, list[dict[str, object]]]] = {}
     for intent, group in files.groups:
-        data = {"sentences": [expand_rules(str(s), files.rules) for s in group["sentences"]]}
+        data: dict[str, object] = {"sentences": [expand_rules(str(s), files.rules) for s in group["sentences"]]}
         intents.setdefault(intent, {"data": []})["data"].append(data)
     lists = {
         kind: {"values": [{"in": phrase, "out": value} for phrase, value in phrases.items()]}
