@@ -13,6 +13,7 @@ ASR_* variables set the engine's settings as for the server (ASR_PHRASE_PAUSE_MS
 
     PYTHONPATH=. python bench/asr_accuracy.py [--seed 7] [--count 120] [--set beam=1e-60 --set wip=0.5]
     PYTHONPATH=. python bench/asr_accuracy.py --errors   # every miss: said / heard / understood
+    PYTHONPATH=. python bench/asr_accuracy.py --lead 0   # each command from the stream's first sample
 
 Timings are noisy; accuracy moves by a command or two between runs (each decoder adapts its
 cepstral mean stream after stream, and which decoder hears which file varies).
@@ -136,16 +137,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--phrases", choices=("auto", "builtin"), default=AsrSettings().phrases)
     parser.add_argument("--workers", type=int, default=WORKERS, help="decoding processes (and files at a time)")
     parser.add_argument("--errors", action="store_true", help="print every miss")
+    parser.add_argument(
+        "--lead",
+        type=float,
+        default=testset.LEAD_S,
+        help=f"seconds of silence before each command (the set has {testset.LEAD_S}; 0: speech from the first sample)",
+    )
     args = parser.parse_args(argv)
     options = overrides_of(args.set)
 
-    spoken = testset.build(args.count, seed=args.seed)
+    spoken = [s.with_lead(args.lead) for s in testset.build(args.count, seed=args.seed)]
     noise = testset.pink_noise(30)
     jobs = [(s, snr) for snr in LEVELS for s in spoken]
     result = run([s.with_noise(snr, noise) for s, snr in jobs], args.workers, args.workers, args.phrases, options)
 
     audio_s = sum(len(s.samples) for s, _ in jobs) / testset.RATE
-    print(f"seed {args.seed}, {args.count} commands, phrases {args.phrases}, options {options or 'as in the code'}")
+    print(
+        f"seed {args.seed}, {args.count} commands, {args.lead:g} s before each, phrases {args.phrases},"
+        f" options {options or 'as in the code'}"
+    )
     print(f"{'level':7} {'command acc':>11} {'WER':>6}")
     by_level: dict[str, list[Any]] = {}
     for (s, snr), heard in zip(jobs, result.heard, strict=True):

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ import numpy as np
 from services.asr.numbers import say_digits, say_number, say_sku
 
 RATE = 16_000
+LEAD_S = 0.3  # silence before each command: the microphone opens, then the merchant speaks
 VOICES = ("en-us", "en-gb", "en-us+f3", "en-us+m3", "en-gb-x-rp", "en-us+f2", "en-029", "en-us+m7")
 SKUS = ("A100", "B200", "C7", "D42", "E15")
 TITLES = ("red t-shirt", "blue jeans", "coffee mug", "phone case", "water bottle")
@@ -38,6 +39,12 @@ class Spoken:
     pitch: int
     samples: np.ndarray  # int16, with leading and trailing silence
     command: Command | None = None  # the typed command it means
+
+    def with_lead(self, seconds: float) -> Spoken:
+        """The same command with `seconds` of silence before it instead of LEAD_S (at most LEAD_S):
+        0 is a stream whose first sample is speech, as a recording cut at the first word."""
+        cut = round((LEAD_S - min(seconds, LEAD_S)) * RATE)
+        return replace(self, samples=self.samples[cut:])
 
     def with_noise(self, snr_db: float | None, noise: np.ndarray) -> bytes:
         """The samples with noise at snr_db (None = clean), as PCM bytes."""
@@ -274,7 +281,7 @@ RAW_PCM = ("-r", str(RATE), "-b", "16", "-c", "1", "-e", "signed", "-t", "raw")
 
 
 def speak(text: str, voice: str, speed: int, pitch: int, workdir: Path) -> np.ndarray:
-    """espeak-ng to a WAV, sox to 16 kHz mono 16-bit, padded with 0.3 s before and 0.8 s after."""
+    """espeak-ng to a WAV, sox to 16 kHz mono 16-bit, padded with LEAD_S before and 0.8 s after."""
     wav, raw = workdir / "say.wav", workdir / "say.raw"
     subprocess.run(
         ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(wav), text],
@@ -288,7 +295,7 @@ def speak(text: str, voice: str, speed: int, pitch: int, workdir: Path) -> np.nd
             *RAW_PCM,
             str(raw),
             "pad",
-            "0.3",
+            str(LEAD_S),
             "0.8",
         ],
         check=True,
