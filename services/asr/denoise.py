@@ -9,8 +9,13 @@ the same gate frame by frame, with the state a stream needs:
 
 - the noise profile comes from the stream itself: its first frames (a speaker starts after the
   microphone opens), then every frame the gate finds to be noise, as a moving average, so
-  noise that changes is followed and a profile started on speech corrects itself in the next
-  pause;
+  noise that changes is followed;
+- first frames that are not steady are speech (a recording cut at the first word, a speaker
+  who starts at once): their profile would gate the command after them away (the demo's "...
+  to ninety nine dollars" was heard as "... to twenty five dollars"), so the gate passes the
+  audio as it comes until a steady stretch under them shows the background; any steady stretch
+  well under the profile starts it again, so the profile does not need seconds of moving
+  average to come down from speech or from a noise that stopped;
 - the mask is smoothed over `lookahead` frames either side, so the output lags the input by a
   fixed `latency` samples (40 ms with the defaults), which `process` hides: sample k out is
   sample k in, and `flush` returns the last `latency` samples at the end of a stream;
@@ -32,6 +37,7 @@ not to keep the noise out of the acoustic model's digit features.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Literal
 
 import numpy as np
@@ -58,6 +64,10 @@ class SpectralGate:
         noise_frames: int = 125,
         noise_cells: float = 0.1,
         quiet_rms: float = 0.0,
+        restart_frames: int = 4,
+        steady_db: float = 3.0,
+        restart_db: float = 6.0,
+        unsteady_restart_db: float = 3.0,
     ) -> None:
         """n_fft / hop: STFT window and step in samples; n_std: how many spreads above the noise's mean
         a cell must be to pass; prop_decrease: how much of a noise cell is removed (1: all of it);
@@ -69,7 +79,14 @@ class SpectralGate:
         noise_frames: the moving average's time constant in frames; noise_cells: a frame with at
         most this share of its cells above the threshold is noise and updates the profile; quiet_rms:
         when the audio of the first frames is quieter than this, the gate passes everything through
-        (0: never). Nothing comes out until the first frames are in (128 ms with the defaults)."""
+        (0: never). Nothing comes out until the first frames are in (128 ms with the defaults).
+        restart_frames / steady_db: a stretch of this many frames whose levels (mean dB over the bins)
+        stay within steady_db is steady, as the first frames must be for their profile to be used;
+        restart_db: a steady stretch whose power is this far under the profile's starts the profile
+        again; unsteady_restart_db: the same for a profile the gate does not use yet (its first frames
+        were not steady). Dev seed 7, 200 commands each cut at its first word, clean / 20 / 10 dB:
+        73.0 / 81.0 / 70.0% when the first frames always made the profile, 83.5 / 89.5 / 74.0% with
+        these; 87.0 / 89.0 / 56.0% with no gate."""
         self.n_fft, self.hop = n_fft, hop
         self.n_std, self.prop_decrease = n_std, prop_decrease
         self.init_frames, self.noise_cells = init_frames, noise_cells
@@ -92,6 +109,12 @@ class SpectralGate:
         self.first: np.ndarray | None = np.zeros((0, bins))  # the first frames' levels, until the profile is made
         self.mean_db = np.zeros(bins)
         self.var_db = np.zeros(bins)
+        self.profile_power_db = 0.0  # the power of the frames the profile stands for, in dB
+        self.steady_db, self.restart_db, self.unsteady_restart_db = steady_db, restart_db, unsteady_restart_db
+        self.trusted = True  # made from steady audio: until then the gate passes everything
+        # The last frames: levels in dB per bin, mean level over the bins, power in dB.
+        self.restart_frames = restart_frames
+        self.recent: deque[tuple[np.ndarray, float, float]] = deque(maxlen=restart_frames)
         self.to_skip = n_fft - hop  # the first frames start before the stream: their overlap is not audio
         self.taken = self.given = 0  # samples in, samples out
         self.quiet_rms = quiet_rms
@@ -154,16 +177,66 @@ class SpectralGate:
             self.first = np.concatenate([self.first, db[:wanted]])
             if len(self.first) < self.init_frames:
                 return np.ones_like(db)
-            self.mean_db, self.var_db = self.first.mean(axis=0), self.first.var(axis=0)
+            self._profile(self.first, float(_power_db(self.first).mean()))
+            levels = self.first[self.n_fft // self.hop - 1 :].mean(axis=1)  # frames wholly in the stream
+            self.trusted = float(levels.max() - levels.min()) <= self.steady_db
             self.first = None
             return np.concatenate([np.ones_like(db[:wanted]), self._masks(db[wanted:])])
+        powers = _power_db(db)
+        parts, done = [], 0
+        for i, (frame, level, power) in enumerate(zip(db, db.mean(axis=1), powers, strict=True)):
+            if stretch := self._steady_stretch_under_profile(frame, float(level), float(power)):
+                parts.append(self._judge(db[done : i + 1], powers[done : i + 1]))
+                self._restart(*stretch)
+                done = i + 1
+        parts.append(self._judge(db[done:], powers[done:]))
+        return np.concatenate(parts)
+
+    def _judge(self, db: np.ndarray, powers: np.ndarray) -> np.ndarray:
+        """Masks of these frames by the profile as they began; the noise frames among them then
+        move the profile (a message's frames are judged together)."""
         above = db > self.mean_db + self.n_std * np.sqrt(self.var_db)
-        for noise in db[above.mean(axis=1) <= self.noise_cells]:
-            delta = noise - self.mean_db
+        noise = above.mean(axis=1) <= self.noise_cells
+        for frame, power in zip(db[noise], powers[noise], strict=True):
+            delta = frame - self.mean_db
             self.mean_db = self.mean_db + self.alpha * delta
             self.var_db = (1 - self.alpha) * (self.var_db + self.alpha * delta**2)
-        masks: np.ndarray = above.astype(np.float64)
+            self.profile_power_db += self.alpha * (power - self.profile_power_db)
+        masks: np.ndarray = above.astype(np.float64) if self.trusted else np.ones_like(db)
         return masks
+
+    def _profile(self, frames: np.ndarray, power_db: float) -> None:
+        self.mean_db, self.var_db = frames.mean(axis=0), frames.var(axis=0)
+        self.profile_power_db = power_db
+
+    def _steady_stretch_under_profile(
+        self, frame: np.ndarray, level: float, power: float
+    ) -> tuple[np.ndarray, float] | None:
+        """The last frames and their power, when they are a steady stretch well under the profile.
+
+        A profile begun on speech (a speaker who starts at once, a file cut at the first word)
+        would gate the speech after it, and its moving average takes seconds to come down; such a
+        stretch is the background, and the profile starts again from it. Steadiness is judged on
+        the mean level over the bins (within 2 dB over 16 frames of pink noise), quietness on the
+        power, where speech stands out most (pink noise's power alone ranges over 6 dB in 16
+        frames: its few low bins carry it)."""
+        self.recent.append((frame, level, power))
+        if len(self.recent) < self.restart_frames:
+            return None
+        levels = [lv for _, lv, _ in self.recent]
+        stretch_power = sum(p for _, _, p in self.recent) / len(self.recent)
+        margin = self.restart_db if self.trusted else self.unsteady_restart_db
+        if max(levels) - min(levels) > self.steady_db or stretch_power >= self.profile_power_db - margin:
+            return None
+        return np.array([f for f, _, _ in self.recent]), stretch_power
+
+    def _restart(self, frames: np.ndarray, power_db: float) -> None:
+        """The profile made again from a few frames, their mean and spread smoothed over nearby
+        bins as the masks are (a few frames' own are ragged); the gate trusts it."""
+        self._profile(frames, power_db)
+        self.mean_db = (_smooth(self.mean_db[None, :], self.freq_weights) / self.edge_norm)[0]
+        self.var_db = (_smooth(self.var_db[None, :], self.freq_weights) / self.edge_norm)[0]
+        self.trusted = True
 
     def _emit(self, spectra: np.ndarray, masks: np.ndarray) -> np.ndarray:
         """Smooth, apply and overlap-add every frame whose lookahead has arrived."""
@@ -204,3 +277,9 @@ def _smooth(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
     width = rows.shape[1]
     smoothed: np.ndarray = sum(w * padded[:, k : k + width] for k, w in enumerate(weights))
     return smoothed
+
+
+def _power_db(db: np.ndarray) -> np.ndarray:
+    """Each frame's power in dB (rows of per-bin levels in dB)."""
+    power: np.ndarray = 10 * np.log10(np.mean(10 ** (db / 10), axis=-1))
+    return power

@@ -267,6 +267,16 @@ def test_a_noisy_number_is_not_ended_at_a_consonant_the_gate_took_down(
     assert finals(results) == text
 
 
+def test_a_command_spoken_from_the_streams_first_sample_is_heard(asr_server: ServiceProcess, spoken_dir: Path) -> None:
+    # A recording cut at the first word (the demo's lines, a trimmed file for `shopvoice speak`): the
+    # noise gate took its opening for the room's noise and gated the command after it away ("... to
+    # ninety nine dollars" came back as "set price of ... to twenty five dollars").
+    text = "set the price of a one hundred to ninety nine dollars"
+    spoken = testset.Spoken(text, "en-us", 160, 50, testset.speak(text, "en-us", 160, 50, spoken_dir))
+    audio = spoken.with_lead(0).samples.tobytes()
+    assert finals(stream(client(asr_server.address), chunks(audio), streaming_config())) == text
+
+
 @pytest.mark.parametrize(("gap_s", "stop_history_ms", "expected"), [(0.2, 800, 1), (0.6, 300, 2)])
 def test_speech_resuming_within_the_callers_stop_window_after_an_early_end_is_not_sent(
     asr_server: ServiceProcess, spoken_dir: Path, gap_s: float, stop_history_ms: int, expected: int
