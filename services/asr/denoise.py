@@ -112,8 +112,8 @@ class SpectralGate:
         self.profile_power_db = 0.0  # the power of the frames the profile stands for, in dB
         self.steady_db, self.restart_db, self.unsteady_restart_db = steady_db, restart_db, unsteady_restart_db
         self.trusted = True  # made from steady audio: until then the gate passes everything
-        # The last frames: levels in dB per bin, mean level over the bins, power in dB.
         self.restart_frames = restart_frames
+        # The last frames: levels in dB per bin, mean level over the bins, power in dB.
         self.recent: deque[tuple[np.ndarray, float, float]] = deque(maxlen=restart_frames)
         self.to_skip = n_fft - hop  # the first frames start before the stream: their overlap is not audio
         self.taken = self.given = 0  # samples in, samples out
