@@ -50,7 +50,8 @@ import riva.client
 
 from services.asr import testset
 from tests.asr.support import streaming_config, utterance_ends
-from tests.support.processes import ServiceProcess, cpu_seconds, free_port, tree_cpu_seconds
+from tests.support.ports import free_port
+from tests.support.processes import ServiceProcess, cpu_seconds, tree_cpu_seconds
 
 CHUNK_MS = 100  # Riva clients' usual message size; --chunk-ms to try others
 STOP_HISTORY_MS = 240  # what the bench asks for: a short stop window, as a voice UI would

@@ -55,7 +55,8 @@ from shopvoice.events.v1.events_pb2 import Event  # noqa: E402
 from shopvoice.gateway.v1 import gateway_pb2 as gw  # noqa: E402
 from shopvoice.nlu.v1.nlu_pb2 import Utterance  # noqa: E402
 from tests.support import servers  # noqa: E402
-from tests.support.processes import free_port_block, free_stack_ports  # noqa: E402
+from tests.support.ports import free_port_block  # noqa: E402
+from tests.support.processes import free_stack_ports  # noqa: E402
 
 KILLABLE = ("nlu", "catalog", "orders", "gateway")
 FAULT_KINDS = (*KILLABLE, "postgres", "redis")

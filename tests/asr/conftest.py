@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from services.asr import testset
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.ports import free_port
+from tests.support.processes import ServiceProcess
 
 # Exact-match checks need a fixed phrase set; the NLU's sentences (ASR_PHRASES=auto) are covered separately.
 BASE_ENV = {"ASR_PHRASES": "builtin", "ASR_DECODE_WORKERS": "2", "LOG_LEVEL": "INFO"}

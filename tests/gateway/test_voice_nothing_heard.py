@@ -20,7 +20,7 @@ from riva.client.proto import riva_asr_pb2_grpc
 from shopvoice.cli.client import Conversation
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from tests.gateway.conftest import GatewayStack, token
-from tests.support.processes import free_port
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.e2e
 

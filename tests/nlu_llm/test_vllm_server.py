@@ -31,7 +31,7 @@ from services.nlu.llm.config import LlmSettings
 from services.nlu.llm.prompt import build_messages
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
-from tests.support.processes import free_port
+from tests.support.ports import free_port  # not processes: the vLLM venv has no grpc_health
 
 pytestmark = pytest.mark.vllm
 

@@ -9,7 +9,8 @@ from services.asr import vocabulary
 from services.asr.vocabulary import DEMO_VOCABULARY, Vocabulary, order_bound
 from shopvoice.orders.v1 import orders_pb2_grpc
 from tests.orders.conftest import place
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.ports import free_port
+from tests.support.processes import ServiceProcess
 
 
 def test_the_bound_runs_a_headroom_ahead_and_moves_in_steps() -> None:
