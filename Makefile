@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-catalog bench-nlu bench-gateway bench-gateway-voice bench-orders test-vllm test-faults test-asr-spoken bench-asr bench-asr-accuracy audit lock clean
+.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-catalog bench-nlu bench-gateway bench-gateway-voice bench-orders test-vllm test-faults test-asr-spoken bench-asr bench-asr-accuracy bench-smoke audit lock clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -83,6 +83,15 @@ bench-asr-accuracy: $(STAMP) ## the ASR tuning loop: command accuracy on the dev
 
 bench-asr: $(STAMP) ## ASR real-time factor and concurrent real-time streams per server, next to a peer server
 	$(PY) bench/asr_bench.py
+
+bench-smoke: $(STAMP) ## every benchmark for a few seconds, so none stops running unseen (its figures mean nothing; ~2 min)
+	$(PY) bench/gateway_loadtest.py -c 2 -r 20 -z 3s --skip-first 0 --target-ms 100000
+	$(PY) bench/gateway_loadtest.py --mode voice -c 2 -z 5s --skip-first 0 --asr-peer 2 --target-ms 100000
+	PYTHONPATH=. $(PY) bench/asr_bench.py --levels 1 --utterances 1 --peer ''
+	PYTHONPATH=. $(PY) bench/asr_accuracy.py --count 8
+	$(PY) bench/catalog_bench.py --seconds 1 --clients 2 --warmup 0.5
+	$(PY) bench/orders_bench.py --orders 2000 --runs 5
+	$(PY) bench/nlu_bench.py --rounds 1 --hassil-sentences 3
 
 images: ## build every service image tagged with the git sha (REGISTRY=..., PUSH=1)
 	bash scripts/build_images.sh
