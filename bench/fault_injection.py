@@ -55,7 +55,7 @@ from shopvoice.events.v1.events_pb2 import Event  # noqa: E402
 from shopvoice.gateway.v1 import gateway_pb2 as gw  # noqa: E402
 from shopvoice.nlu.v1.nlu_pb2 import Utterance  # noqa: E402
 from tests.support import servers  # noqa: E402
-from tests.support.ports import free_port_block  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
 from tests.support.processes import free_stack_ports  # noqa: E402
 
 KILLABLE = ("nlu", "catalog", "orders", "gateway")
@@ -143,9 +143,9 @@ class PrivateRedis:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        # below the ephemeral range: Redis is restarted on this port, and an outgoing connection could
-        # take an ephemeral one while it is down
-        self.port = free_port_block(1)
+        # below the ephemeral range (free_port): Redis is restarted on this port, and an outgoing
+        # connection could take an ephemeral one while it is down
+        self.port = free_port()
         self.popen: subprocess.Popen[bytes] | None = None
         binary = shutil.which("redis-server")
         if binary is None:

@@ -112,7 +112,6 @@ class SpectralGate:
         self.profile_power_db = 0.0  # the power of the frames the profile stands for, in dB
         self.steady_db, self.restart_db, self.unsteady_restart_db = steady_db, restart_db, unsteady_restart_db
         self.trusted = True  # made from steady audio: until then the gate passes everything
-        self.restart_frames = restart_frames
         # The last frames: levels in dB per bin, mean level over the bins, power in dB.
         self.recent: deque[tuple[np.ndarray, float, float]] = deque(maxlen=restart_frames)
         self.to_skip = n_fft - hop  # the first frames start before the stream: their overlap is not audio
@@ -221,7 +220,7 @@ class SpectralGate:
         power, where speech stands out most (pink noise's power alone ranges over 6 dB in 16
         frames: its few low bins carry it)."""
         self.recent.append((frame, level, power))
-        if len(self.recent) < self.restart_frames:
+        if len(self.recent) != self.recent.maxlen:  # not yet a whole stretch
             return None
         levels = [lv for _, lv, _ in self.recent]
         stretch_power = sum(p for _, _, p in self.recent) / len(self.recent)

@@ -41,6 +41,7 @@ from shopvoice.cli.client import Conversation, Turn
 from shopvoice.cli.stack import Process, Stack, wait_serving
 from shopvoice.common.v1.money_pb2 import Money
 from tests.support import servers
+from tests.support.ports import free_port
 from tests.support.processes import ROOT, free_stack_ports
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -106,7 +107,7 @@ def spoken_stack(pg_admin_url: str, redis_url: str, tmp_path_factory: pytest.Tem
     run_dir = ROOT / ".run" / "spoken-set"  # kept after the run (pytest's tmp dirs rotate), until the next
     shutil.rmtree(run_dir, ignore_errors=True)  # so the logs read below are this run's
     with servers.fresh_database(pg_admin_url) as database_url, servers.stream_namespace(redis_url) as prefix:
-        ports = free_stack_ports(extra=1)  # the one after the stack's is the second gateway's
+        ports = free_stack_ports()
         env = {
             "STREAM_PREFIX": prefix,
             "NLU_CONSUMER_NAME": "nlu-1",
@@ -119,7 +120,7 @@ def spoken_stack(pg_admin_url: str, redis_url: str, tmp_path_factory: pytest.Tem
         services = ["catalog", "orders", "asr", "nlu", "gateway"]
         stack = Stack(database_url, redis_url, run_dir, ports, env, services=services)
         generic = Process(
-            "gateway", max(ports.values()) + 1, {**stack.env(), "ASR_MODEL": "generic"}, run_dir / "gateway-generic.log"
+            "gateway", free_port(), {**stack.env(), "ASR_MODEL": "generic"}, run_dir / "gateway-generic.log"
         )
         try:
             stack.start(timeout=120, after_catalog=seed_products)

@@ -13,8 +13,7 @@ from pathlib import Path
 import psycopg
 
 from shopvoice.cli import demo_shop
-from shopvoice.cli.stack import DEFAULT_PORTS
-from tests.support.processes import free_port_block
+from tests.support.processes import free_stack_ports
 
 
 def test_demo_runs_the_conversation_and_commits(database_url: str, redis_url: str, tmp_path: Path) -> None:
@@ -25,7 +24,7 @@ def test_demo_runs_the_conversation_and_commits(database_url: str, redis_url: st
         "STREAM_PREFIX": f"svt{uuid.uuid4().hex[:10]}",
         "SHOPVOICE_RUN_DIR": str(tmp_path),
         # Not the default ports: another test's server or connection may hold one of them.
-        "SHOPVOICE_BASE_PORT": str(free_port_block(len(DEFAULT_PORTS))),
+        "SHOPVOICE_BASE_PORT": str(free_stack_ports()["gateway"]),  # the gateway's port is the base
     }
     done = subprocess.run(
         [sys.executable, "-m", "shopvoice.cli.main", "demo"], env=env, capture_output=True, text=True, timeout=600

@@ -19,10 +19,10 @@ from tests.support.ports import free_port, free_port_block
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_stack_ports(extra: int = 0) -> dict[str, int]:
+def free_stack_ports() -> dict[str, int]:
     """A whole stack's ports (DEFAULT_PORTS moved as one block, shopvoice.cli.stack.ports_from) below
-    the ephemeral range, with `extra` free ports right after them."""
-    return ports_from(free_port_block(len(DEFAULT_PORTS) + extra))
+    the ephemeral range."""
+    return ports_from(free_port_block(len(DEFAULT_PORTS)))
 
 
 def cpu_seconds(pid: int) -> float:
