@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 from services.asr import grammar, phrases, testset
 from services.asr.engines.sphinx import DICT
@@ -126,3 +127,21 @@ def test_order_numbers_are_bounded_by_the_shops_last_order() -> None:
         assert PhraseEnds(unbounded).status(f"cancel order {say_digits(str(order_id_max))}".split()) == "open"
         if top > 2:
             assert ends.status(["cancel", "order", "one", "zero"]) == "open"  # 10 may go on to 100
+
+
+def test_variant_pronunciations_are_numbered_after_the_dictionarys_own(tmp_path: Path) -> None:
+    lines = grammar.write_dictionary(DICT, {"nine", "list", "one"}, tmp_path / "g.dict").read_text().splitlines()
+    assert "nine N AY N" in lines
+    assert "nine(2) AY N" in lines
+    assert "list(2) L IY S T" in lines
+    assert [line for line in lines if line.split("(")[0].split()[0] == "one"] == ["one W AH N"]
+    assert not any(line.startswith(("unlist", "percent")) for line in lines)  # only the grammar's words
+
+
+def test_variant_pronunciations_are_of_dictionary_words_in_the_models_phones() -> None:
+    with open(DICT, encoding="utf-8") as lines:
+        phones = {phone for line in lines for phone in line.split()[1:]}
+    for word, variants in grammar.VARIANT_PRONUNCIATIONS.items():
+        assert word in grammar.dictionary_words(DICT)
+        for variant in variants:
+            assert set(variant.split()) <= phones, (word, variant)

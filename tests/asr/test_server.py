@@ -277,6 +277,24 @@ def test_a_command_spoken_from_the_streams_first_sample_is_heard(asr_server: Ser
     assert finals(stream(client(asr_server.address), chunks(audio), streaming_config())) == text
 
 
+# Commands of the dev seeds that only a variant pronunciation (grammar.VARIANT_PRONUNCIATIONS)
+# lets through; what each came back as without it is in the comment.
+ACCENTED = [
+    ("where is my order six nine three three nine", "en-us+m7", 160, 55),  # "six one three three one"
+    ("set the price of a one hundred to three hundred ninety four", "en-gb", 190, 50),  # "... twenty four"
+    ("unlist b two hundred", "en-029", 180, 65),  # "order eight three two four eight refund"
+    ("unlist c seven", "en-029", 180, 45),  # "order eighty status"
+]
+
+
+@pytest.mark.parametrize(("text", "voice", "speed", "pitch"), ACCENTED)
+def test_accents_and_weak_sounds_the_dictionary_lacks_are_heard(
+    asr_server: ServiceProcess, spoken_dir: Path, text: str, voice: str, speed: int, pitch: int
+) -> None:
+    results = stream(client(asr_server.address), chunks(say(text, spoken_dir, voice, speed, pitch)), streaming_config())
+    assert finals(results) == text
+
+
 @pytest.mark.parametrize(("gap_s", "stop_history_ms", "expected"), [(0.2, 800, 1), (0.6, 300, 2)])
 def test_speech_resuming_within_the_callers_stop_window_after_an_early_end_is_not_sent(
     asr_server: ServiceProcess, spoken_dir: Path, gap_s: float, stop_history_ms: int, expected: int
