@@ -257,12 +257,13 @@ _COMMANDS: tuple[Callable[[random.Random], Command], ...] = (
     _fixed(["yes confirm", "yes", "confirm"], "confirm"),
     _fixed(["no never mind", "never mind", "cancel that"], "cancel"),
 )
+PHRASINGS = len(_COMMANDS)
 
 
 def typed_commands(count: int, seed: int = 7) -> list[Command]:
     """`count` commands cycling through every phrasing, with seeded slot values."""
     rng = random.Random(seed)
-    return [_COMMANDS[i % len(_COMMANDS)](rng) for i in range(count)]
+    return [_COMMANDS[i % PHRASINGS](rng) for i in range(count)]
 
 
 def commands(count: int, seed: int = 7) -> list[str]:
@@ -329,6 +330,14 @@ def pink_noise(seconds: float, seed: int = 3) -> np.ndarray:
     return np.roll(noise, int(rng.integers(0, len(noise))))
 
 
+def voice_of(i: int) -> str:
+    """The voice of the set's i-th command. Commands cycle through the phrasings and voices
+    cycle too; 32 phrasings over 8 voices would give each voice only 4 phrasings (en-029 always
+    unlisting, en-gb-x-rp always raising a price by a percent), so each pass over the phrasings
+    moves the voices on by one: in 8 passes every voice says every phrasing once."""
+    return VOICES[(i + i // PHRASINGS) % len(VOICES)]
+
+
 def build(count: int, seed: int = 7) -> list[Spoken]:
     """The spoken set: `count` commands over the voices, speeds 140-190 wpm and pitches 35-65."""
     require_tools()
@@ -336,7 +345,7 @@ def build(count: int, seed: int = 7) -> list[Spoken]:
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, command in enumerate(typed_commands(count, seed)):
-            voice = VOICES[i % len(VOICES)]
+            voice = voice_of(i)
             speed, pitch = rng.randrange(140, 191, 10), rng.randrange(35, 66, 5)
             samples = speak(command.text, voice, speed, pitch, Path(tmp))
             out.append(Spoken(command.text, voice, speed, pitch, samples, command))

@@ -32,3 +32,9 @@ def test_expected_commands_use_the_contract_forms() -> None:
     lowered = next(c for c in typed if c.text.startswith("lower"))
     assert lowered.slots["delta"].startswith("-")  # type: ignore[union-attr]
     assert testset.commands(64, 7) == [c.text for c in typed]
+
+
+def test_every_voice_says_every_phrasing_once_in_eight_passes() -> None:
+    passes = testset.PHRASINGS * len(testset.VOICES)
+    said = {(testset.voice_of(i), i % testset.PHRASINGS) for i in range(passes)}
+    assert len(said) == passes
