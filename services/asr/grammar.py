@@ -83,6 +83,8 @@ VARIANT_PRONUNCIATIONS: dict[str, tuple[str, ...]] = {
     "there": ("D EH R",),
     "month": ("M AH N T",),
     "with": ("W IH T",),
+    # "zed": British, Commonwealth and Caribbean English; "via z t o" came back as "via s t o".
+    "z": ("Z EH D",),
 }
 
 # (from, to, probability, word); three items for an empty (epsilon) transition.

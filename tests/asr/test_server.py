@@ -284,6 +284,7 @@ ACCENTED = [
     ("set the price of a one hundred to three hundred ninety four", "en-gb", 190, 50),  # "... twenty four"
     ("unlist b two hundred", "en-029", 180, 65),  # "order eight three two four eight refund"
     ("unlist c seven", "en-029", 180, 45),  # "order eighty status"
+    ("ship order four zero five three three via z t o", "en-gb", 140, 50),  # "... via s t o"
 ]
 
 
