@@ -277,8 +277,8 @@ def test_a_command_spoken_from_the_streams_first_sample_is_heard(asr_server: Ser
     assert finals(stream(client(asr_server.address), chunks(audio), streaming_config())) == text
 
 
-# Commands of the dev seeds that only a variant pronunciation (grammar.VARIANT_PRONUNCIATIONS)
-# lets through; what each came back as without it is in the comment.
+# Misses of the dev seeds that only a variant pronunciation (grammar.VARIANT_PRONUNCIATIONS)
+# lets through; what each came back as without one is in its comment.
 ACCENTED = [
     ("where is my order six nine three three nine", "en-us+m7", 160, 55),  # "six one three three one"
     ("set the price of a one hundred to three hundred ninety four", "en-gb", 190, 50),  # "... twenty four"
