@@ -103,13 +103,18 @@ class Grammar:
     dropped: list[str] = field(default_factory=list)
 
 
+def _headword(line: str) -> str:
+    """The word of a CMU dictionary line, without an alternate's "(2)"."""
+    return line.split(" ", 1)[0].split("(", 1)[0]
+
+
 @functools.cache
 def dictionary_words(dict_path: str) -> frozenset[str]:
     """Every word of a CMU-format dictionary (alternate pronunciations folded), plus our extras."""
     words = set(EXTRA_PRONUNCIATIONS)
     with open(dict_path, encoding="utf-8") as lines:
         for line in lines:
-            words.add(line.split(" ", 1)[0].split("(", 1)[0])
+            words.add(_headword(line))
     return frozenset(words)
 
 
@@ -119,7 +124,7 @@ def write_dictionary(dict_path: str, words: set[str], out: Path) -> Path:
     pronunciations: Counter[str] = Counter()
     with open(dict_path, encoding="utf-8") as src, out.open("w", encoding="utf-8") as dst:
         for line in src:
-            word = line.split(" ", 1)[0].split("(", 1)[0]
+            word = _headword(line)
             if word in words:
                 dst.write(line)
                 pronunciations[word] += 1
