@@ -132,10 +132,10 @@ def hearable(phrase: str) -> bool:
       and the next number's first word have no border, so the grammar takes an order number's last
       digit as the amount (RP's long "zero" heard as "zero two": a refund of 2), while the NLU reads
       the same words as one longer order number;
-    - an order number alone ("order {order}", which the NLU takes for "ship it", and shipping asks no
-      question): noise heard as digits (the built-in set left it out for that: 14 points at 20 dB on
-      the development seed) or another command heard as it (en-029's "unlist b two hundred" as
-      "order three two four two three") would ship an order.
+    - an order number alone ("order {order}", which the NLU takes for a status query): noise heard as
+      digits (the built-in set left it out for that: 14 points at 20 dB on the development seed) or
+      another command heard as it (en-029's "unlist b two hundred" as "order three two four two three")
+      would answer a question nobody asked instead of what was said.
     On the development seeds the two together moved command accuracy by less than the runs' noise
     (seed 7: 89.5 / 91.0-91.5 / 82.5-84.0% -> 89.5 / 93.0 / 83.5%; seed 5: 89.5 / 90.0 / 80.5% -> 89.0
     / 89.5 / 80.5%, clean / 20 / 10 dB): they are here because the words mean one thing to both."""
