@@ -170,7 +170,15 @@ class DialogueStore:
 
 
 _DIGITS = re.compile(r"\d+")
+# A reply that only names an order ("order 88", "the order number eight eight"): to "Which order?"
+# it is the answer, though alone the words are a status query.
+_ONLY_AN_ORDER = re.compile(r"(?:the |this |that )?order(?: number)? ?\d+", re.IGNORECASE)
 _SKU = re.compile(r"\b([A-Za-z]{1,3})\s?(\d{1,6})\b")
+
+
+def _names_only_the_slot(slot: str, text: str) -> bool:
+    """Whether a reply says nothing but the order we asked for (normalised: "order eight eight" -> "order 88")."""
+    return slot == "order_id" and _ONLY_AN_ORDER.fullmatch(normalize(text).text.strip()) is not None
 
 
 def period_in(text: str) -> int:
@@ -233,7 +241,9 @@ class Policy:
             state.pending, state.pending_id, state.awaiting, state.awaiting_slot = None, "", None, ""
             return Decision("cancelled", prompt="好的，已取消" if chinese else "OK, cancelled")
 
-        if state.awaiting is not None and (intent == "unknown" or intent == intent_of(state.awaiting)):
+        if state.awaiting is not None and (
+            intent in ("unknown", intent_of(state.awaiting)) or _names_only_the_slot(state.awaiting_slot, text)
+        ):
             value = fill_from_answer(state.awaiting_slot, command, text, vocabulary)
             if value:
                 command = cmd.Command()

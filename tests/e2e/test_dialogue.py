@@ -140,6 +140,36 @@ def test_a_missing_order_is_asked_for_and_the_answer_fills_it(stack: Stack) -> N
     assert get_order(stack, order_id).fulfillment_status == orders_pb2.FULFILLMENT_STATUS_SHIPPED
 
 
+def test_an_order_named_alone_answers_which_order_and_is_not_shipped(stack: Stack) -> None:
+    """Alone, "order N" asks about the order; as the answer to "Which order?" it fills the slot
+    (it used to ship the order, with no question, whatever command had asked)."""
+    order_id = place_order(stack)
+
+    async def script(c: Conversation) -> list[Turn]:
+        return [await c.say("refund it"), await c.say(f"order {order_id}"), await c.say("算了")]
+
+    asked, proposed, dropped = converse(stack, script)
+    assert kind(asked) == "clarification" and asked.final.clarification.missing_slot == "order_id"  # type: ignore[union-attr]
+    assert kind(proposed) == "confirmation", proposed.messages
+    assert proposed.final.confirmation.command.refund_order.order_id == order_id  # type: ignore[union-attr]
+    assert dropped.result is not None and dropped.result.status == gw.RESULT_STATUS_CANCELLED
+    order = get_order(stack, order_id)
+    assert order.fulfillment_status != orders_pb2.FULFILLMENT_STATUS_SHIPPED
+    assert order.payment_status != orders_pb2.PAYMENT_STATUS_REFUNDED
+
+
+def test_an_order_named_alone_is_a_status_query(stack: Stack) -> None:
+    order_id = place_order(stack)
+
+    async def script(c: Conversation) -> list[Turn]:
+        return [await c.say(f"order {order_id}")]
+
+    (status,) = converse(stack, script)
+    assert status.understood is not None and status.understood.command.WhichOneof("intent") == "query_order"
+    assert status.result is not None and order_id in status.result.message, status.messages
+    assert get_order(stack, order_id).fulfillment_status != orders_pb2.FULFILLMENT_STATUS_SHIPPED
+
+
 def test_a_report_without_a_period_asks_for_one_and_the_answer_fills_it(stack: Stack) -> None:
     place_order(stack, quantity=2)
 
