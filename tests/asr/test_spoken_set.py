@@ -71,12 +71,16 @@ class Score:
     words: int = 0
     errors: int = 0
     unanswered: list[str] = field(default_factory=list)
+    by_voice: dict[str, list[bool]] = field(default_factory=dict)  # right or not, per file, by espeak-ng voice
 
-    def add(self, expected: testset.Command, transcript: str, understood: dict[str, object]) -> None:
+    def add(self, expected: testset.Command, transcript: str, understood: dict[str, object], voice: str = "") -> None:
+        right = understood == expected.as_json()
         self.commands += 1
-        self.correct += understood == expected.as_json()
+        self.correct += right
         self.words += len(expected.text.split())
         self.errors += testset.word_errors(expected.text, transcript)
+        if voice:
+            self.by_voice.setdefault(voice, []).append(right)
 
     @property
     def accuracy(self) -> float:
@@ -183,9 +187,9 @@ def score_spoken(gateway: str, spoken: list[testset.Spoken], snr: float | None, 
         assert s.command is not None
         if turn is None:
             score.unanswered.append(f"{s.text!r} ({s.voice}, {'clean' if snr is None else f'{snr:g} dB'})")
-            score.add(s.command, "", {"intent": "unknown", "slots": {}})
+            score.add(s.command, "", {"intent": "unknown", "slots": {}}, s.voice)
         else:
-            score.add(s.command, turn.transcript, understood_json(turn))
+            score.add(s.command, turn.transcript, understood_json(turn), s.voice)
     return score
 
 
@@ -226,6 +230,13 @@ def test_spoken_commands_through_gateway_grammar_vs_generic(spoken_stack: Spoken
     for (model, level), s in table.items():
         target = f"{TARGETS[level]:.0%}" if model == "grammar" else ""
         print(f"{model:8} {level:7} {s.commands:4d} {s.accuracy:11.1%} {target:>6} {s.wer:6.1%}")
+
+    # Per voice: where the misses are (the accents the bundled en-US model hears worst).
+    print(f"\ngrammar, command accuracy by voice ({COUNT // len(testset.VOICES)} commands each)")
+    print(f"{'voice':11} " + " ".join(f"{level:>7}" for level in TARGETS))
+    for voice in testset.VOICES:
+        cells = [table[("grammar", level)].by_voice.get(voice, []) for level in TARGETS]
+        print(f"{voice:11} " + " ".join(f"{sum(c) / max(1, len(c)):7.1%}" for c in cells))
 
     unanswered = [u for s in table.values() for u in s.unanswered]
     for u in unanswered:
