@@ -22,6 +22,7 @@ import psycopg
 
 from services.orders import analytics, periods, seed
 from shopvoice import db
+from shopvoice.cli.infra import ensure_database
 from shopvoice.common.v1.command_pb2 import Period
 from shopvoice.config import DEFAULT_DATABASE_URL
 
@@ -42,6 +43,7 @@ def main() -> int:
     parser.add_argument("--time-zone", default="Asia/Shanghai")
     args = parser.parse_args()
 
+    ensure_database(args.database_url)  # a fresh machine's Postgres has no "shopvoice" yet (make demo makes it too)
     with psycopg.connect(args.database_url, options=db.session_options(seed.SCHEMA)) as conn:
         have = conn.execute("SELECT to_regclass('orders') IS NOT NULL").fetchone()
         count = 0
