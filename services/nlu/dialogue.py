@@ -176,9 +176,9 @@ _ONLY_AN_ORDER = re.compile(r"(?:the |this |that )?order(?: number)? ?\d+", re.I
 _SKU = re.compile(r"\b([A-Za-z]{1,3})\s?(\d{1,6})\b")
 
 
-def _names_only_the_slot(slot: str, text: str) -> bool:
-    """Whether a reply says nothing but the order we asked for (normalised: "order eight eight" -> "order 88")."""
-    return slot == "order_id" and _ONLY_AN_ORDER.fullmatch(normalize(text).text.strip()) is not None
+def names_only_an_order(text: str) -> bool:
+    """Whether a reply says nothing but an order (normalised first: "order eight eight" -> "order 88")."""
+    return _ONLY_AN_ORDER.fullmatch(normalize(text).text.strip()) is not None
 
 
 def period_in(text: str) -> int:
@@ -242,7 +242,8 @@ class Policy:
             return Decision("cancelled", prompt="好的，已取消" if chinese else "OK, cancelled")
 
         if state.awaiting is not None and (
-            intent in ("unknown", intent_of(state.awaiting)) or _names_only_the_slot(state.awaiting_slot, text)
+            intent in ("unknown", intent_of(state.awaiting))
+            or (state.awaiting_slot == "order_id" and names_only_an_order(text))
         ):
             value = fill_from_answer(state.awaiting_slot, command, text, vocabulary)
             if value:
