@@ -170,15 +170,18 @@ class DialogueStore:
 
 
 _DIGITS = re.compile(r"\d+")
-# A reply that only names an order ("order 88", "the order number eight eight"): to "Which order?"
-# it is the answer, though alone the words are a status query.
-_ONLY_AN_ORDER = re.compile(r"(?:the |this |that )?order(?: number)? ?\d+", re.IGNORECASE)
+# The sentence that names an order and nothing else (sentences/en/orders.yaml): alone, a status
+# query; to "Which order?", the answer.
+_ONLY_AN_ORDER = "<order> {order_id}"
 _SKU = re.compile(r"\b([A-Za-z]{1,3})\s?(\d{1,6})\b")
 
 
 def names_only_an_order(text: str) -> bool:
-    """Whether a reply says nothing but an order (normalised first: "order eight eight" -> "order 88")."""
-    return _ONLY_AN_ORDER.fullmatch(normalize(text).text.strip()) is not None
+    """Whether the NLU's bare order sentence explains the whole reply ("order eight eight", "the order
+    number 88"; its <order> rule says which words may name an order)."""
+    normalized = normalize(text)
+    match = grammar_for(normalized.language).match(normalized.text) if normalized.text else None
+    return match is not None and match.full and match.template.source == _ONLY_AN_ORDER
 
 
 def period_in(text: str) -> int:
