@@ -20,8 +20,9 @@ made once per build into OUT_DIR/_noise/babble.wav. Each noisy clip takes its ow
 of it (chosen from a checksum of id and level) and scales it so that the measured SNR is
 the target: speech power is the active speech level (the mean power of the 20 ms frames
 within 35 dB of the loudest frame, so pauses do not count), noise power is the mean power
-of the noise over the whole clip. The measured value is written in the manifest. A clip
-that would clip is scaled down as a whole, which keeps its SNR.
+of the noise over the whole clip. The measured value is written in the manifest. A speech
+clip whose peak would pass 0.98 of full scale, clean or noisy, is scaled down as a whole,
+which keeps its SNR (espeak-ng's own output reaches full scale on a few clips).
 
 Every speech clip has 0.3 s before and 0.5 s after the speech (silence when clean, noise
 when noisy), so an endpointer sees the end of the utterance.
@@ -124,10 +125,13 @@ def run(command: Sequence[str], stdin: bytes | None = None) -> bytes:
 
 
 def to_raw_16k(inputs: Sequence[str], effects: Sequence[str], stdin: bytes | None) -> Audio:
-    """Run sox, returning 16 kHz mono samples in [-1, 1). No dither and a fixed seed (-R): same bytes every run."""
-    out = ["-t", "raw", "-r", str(RATE), "-e", "signed-integer", "-b", "16", "-c", "1", "-"]
+    """Run sox, returning 16 kHz mono samples (float, so resampling overshoot is not clipped here).
+
+    No dither and a fixed seed (-R): the same samples on every run.
+    """
+    out = ["-t", "raw", "-r", str(RATE), "-e", "floating-point", "-b", "32", "-L", "-c", "1", "-"]
     raw = run(["sox", "-R", "-D", *inputs, *out, *effects], stdin)
-    return np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0
+    return np.frombuffer(raw, dtype="<f4").astype(np.float64)
 
 
 def speak(text: str, voice: str) -> Audio:
@@ -195,7 +199,7 @@ def mix(speech: Audio, job: ClipJob) -> tuple[Audio, float | None]:
     """Pad the speech and, for a noisy level, add babble at the target SNR; return (mix, measured SNR)."""
     padded = np.concatenate([np.zeros(int(LEAD_S * RATE)), speech, np.zeros(int(TAIL_S * RATE))])
     if job.snr_db is None:
-        return padded, None
+        return padded * min(1.0, PEAK_LIMIT / float(np.abs(padded).max())), None
     assert _BED is not None and len(_BED) > len(padded)
     start = zlib.crc32(f"{job.id}:{job.level}".encode()) % (len(_BED) - len(padded))
     noise = _BED[start : start + len(padded)]
