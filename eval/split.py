@@ -1,12 +1,14 @@
 """Split each evaluation set into a dev half and a test half, the same way every time.
 
-    python eval/split.py            # writes eval/merchant/<set>.dev.jsonl and <set>.test.jsonl
+    python eval/split.py            # writes eval/<folder>/<set>.dev.jsonl and <set>.test.jsonl
     python eval/split.py --check    # exits 1 when the committed halves differ from what it would write
 
-Lines are grouped by (language, intent family, ambiguous or not); each group is shuffled with a
-random.Random seeded by SEED and the group's name, and its first half (rounded by a coin from the
-same generator when the group is odd) goes to test, the rest to dev. Each half keeps the set's
-lines byte for byte, in the set's order. Standard library only.
+Lines are grouped into strata (per set, below: the merchant sets by language, intent family and
+ambiguous or not; the spoken commands by intent and how the product is named; the non-commands
+by kind and language or sound); each group is shuffled with a random.Random seeded by SEED, the
+set's name and the group's name, and its first half (rounded by a coin from the same generator
+when the group is odd) goes to test, the rest to dev. Each half keeps the set's lines byte for
+byte, in the set's order. Standard library only.
 """
 
 from __future__ import annotations
@@ -16,31 +18,57 @@ import json
 import random
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from score import family_of
 
 SEED = 20261215
-SETS_DIR = Path(__file__).resolve().parent / "merchant"
-SETS = ("commands", "naming")
+EVAL_DIR = Path(__file__).resolve().parent
+SPOKEN_NAMING_TAGS = ("ambiguous", "sku", "name")
 
 
-def stratum(line: str) -> tuple[str, str, bool]:
+def stratum(line: str) -> str:
+    """A merchant line's group: language, intent family, ambiguous or not."""
     case = json.loads(line)
     expect = case["expect"]
-    return case["lang"], family_of(expect["intent"]), "candidates" in expect
+    return f"{case['lang']}/{family_of(expect['intent'])}/{'candidates' in expect}"
+
+
+def spoken_command_stratum(line: str) -> str:
+    """A spoken command's group: its intent and how it names the product (sku, name, ambiguous, none)."""
+    case = json.loads(line)
+    naming = next((tag for tag in SPOKEN_NAMING_TAGS if tag in case["tags"]), "none")
+    return f"{case['expect']['intent']}/{naming}"
+
+
+def spoken_non_command_stratum(line: str) -> str:
+    """A non-command clip's group: its kind and its language or sound."""
+    case = json.loads(line)
+    spec = case.get("spec")
+    detail = spec.get("sound") if isinstance(spec, dict) else case.get("language", "en")
+    return f"{case['kind']}/{detail}"
+
+
+Stratum = Callable[[str], str]
+SETS: dict[str, Stratum] = {
+    "merchant/commands": stratum,
+    "merchant/naming": stratum,
+    "spoken/commands": spoken_command_stratum,
+    "spoken/non_commands": spoken_non_command_stratum,
+}
 
 
 def split(set_name: str, lines: list[str]) -> tuple[list[str], list[str]]:
     """(dev, test): the set's lines, each in exactly one half, in the set's order."""
-    groups: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
+    stratum_of = SETS[set_name]
+    groups: dict[str, list[int]] = defaultdict(list)
     for index, line in enumerate(lines):
-        groups[stratum(line)].append(index)
+        groups[stratum_of(line)].append(index)
     test: set[int] = set()
     for key in sorted(groups):
         members = groups[key]
-        lang, family, ambiguous = key
-        rng = random.Random(f"{SEED}/{set_name}/{lang}/{family}/{ambiguous}")
+        rng = random.Random(f"{SEED}/{set_name}/{key}")
         rng.shuffle(members)
         take = len(members) // 2 + (len(members) % 2 if rng.random() < 0.5 else 0)
         test.update(members[:take])
@@ -50,9 +78,10 @@ def split(set_name: str, lines: list[str]) -> tuple[list[str], list[str]]:
 
 def halves(set_name: str) -> dict[Path, str]:
     """The contents each half's file should have."""
-    lines = (SETS_DIR / f"{set_name}.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
-    dev, test = split(set_name, [line for line in lines if line.strip()])
-    return {SETS_DIR / f"{set_name}.dev.jsonl": "".join(dev), SETS_DIR / f"{set_name}.test.jsonl": "".join(test)}
+    base = EVAL_DIR / set_name
+    lines = base.with_suffix(".jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    dev, test = split(set_name, [line if line.endswith("\n") else line + "\n" for line in lines if line.strip()])
+    return {base.with_suffix(".dev.jsonl"): "".join(dev), base.with_suffix(".test.jsonl"): "".join(test)}
 
 
 def main() -> int:
@@ -67,7 +96,7 @@ def main() -> int:
                     stale.append(path)
             else:
                 path.write_text(text, encoding="utf-8")
-                print(f"{path.relative_to(SETS_DIR.parent.parent)}: {text.count(chr(10))} lines")
+                print(f"{path.relative_to(EVAL_DIR.parent)}: {text.count(chr(10))} lines")
     for path in stale:
         print(f"split: {path} differs from `python eval/split.py`", file=sys.stderr)
     return 1 if stale else 0

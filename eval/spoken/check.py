@@ -288,11 +288,11 @@ def check_split(full: Path) -> list[str]:
     """dev and test hold every line of the full file exactly once, unchanged."""
     dev, test = full.with_suffix(".dev.jsonl"), full.with_suffix(".test.jsonl")
     if not (dev.exists() and test.exists()):
-        return [f"{full.name}: the dev/test halves are missing; run split.py"]
+        return [f"{full.name}: the dev/test halves are missing; run eval/split.py"]
     lines = full.read_text(encoding="utf-8").splitlines()
     halves = dev.read_text(encoding="utf-8").splitlines() + test.read_text(encoding="utf-8").splitlines()
     if sorted(lines) != sorted(halves):
-        return [f"{full.name}: dev + test differ from the full set; rerun split.py"]
+        return [f"{full.name}: dev + test differ from the full set; rerun eval/split.py"]
     return []
 
 

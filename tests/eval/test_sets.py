@@ -259,5 +259,7 @@ def test_the_committed_halves_are_what_split_py_writes() -> None:
 
 def test_split_is_a_pure_function_of_the_lines() -> None:
     lines = (SETS_DIR / "naming.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
-    assert split.split("naming", lines) == split.split("naming", list(lines))
-    assert split.split("naming", lines) != split.split("commands", lines), "the set's name is part of the seed"
+    assert split.split("merchant/naming", lines) == split.split("merchant/naming", list(lines))
+    assert split.split("merchant/naming", lines) != split.split("merchant/commands", lines), (
+        "the set's name is part of the seed"
+    )
