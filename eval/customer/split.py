@@ -7,11 +7,13 @@ eval/customer/conversations.yaml), or into DIR. A conversation goes whole to one
 follow-up turn is never scored without the turns it follows.
 
 Stratified by language and kind: each conversation falls in a stratum (its language, and
-for one turn its kind, for several turns whether it moves between products); within a
-stratum the conversations, shuffled by the seed, go to the halves in turn (an odd one to
-the half with fewer turns of that language so far); conversations of several turns go
-longest first to the half with fewer turns, so both halves get about as many turns. The same SET and seed give the same
-halves, byte for byte.
+for one turn its kind, for several turns whether it moves between products). Strata of
+several turns go first, their conversations longest first, then the one-turn strata, each
+shuffled by the seed. Each conversation goes to the half that keeps its stratum's
+conversations within one of even and, of two such halves, the one that leaves the halves'
+turns of each language and kind closest (a kind's gap counted as a share of its turns, so
+the rare kinds weigh as much as "answered"), then the one with fewer turns. The same SET
+and seed give the same halves, byte for byte.
 
 Standard library only: the file is read as text, one block per "  - id:" line, in the
 layout conversations.yaml's header describes, and each half keeps its blocks verbatim.
@@ -23,7 +25,7 @@ import argparse
 import random
 import re
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,9 @@ _LANGUAGE = re.compile(r"^    language: (\w+)\s*$", re.MULTILINE)
 _TURN = re.compile(r"^      - \{ask: .*$", re.MULTILINE)
 _KIND = re.compile(r"\bkind: ([a-z_|]+)")
 _PRODUCT = re.compile(r"\bproduct: (\[[^\]]*\]|[A-Za-z0-9]+)")
+
+
+MULTI = ("multi-turn", "multi-product")  # several turns, about one product or several
 
 
 class SplitError(Exception):
@@ -55,7 +60,7 @@ class Block:
     def stratum(self) -> tuple[str, str]:
         if len(self.kinds) == 1:
             return (self.language, self.kinds[0])
-        return (self.language, "multi-product" if len(self.skus) > 1 else "multi-turn")
+        return (self.language, MULTI[len(self.skus) > 1])
 
 
 def parse(text: str) -> tuple[str, list[Block]]:
@@ -100,22 +105,43 @@ def split(blocks: Sequence[Block], seed: int = SEED) -> tuple[list[Block], list[
         strata[block.stratum].append(block)
     rng = random.Random(seed)
     halves: tuple[set[str], set[str]] = (set(), set())
-    turns: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # per language, per half
-    for stratum in sorted(strata):
+    # Turns per (language, kind) and per language, each as [dev, test].
+    kind_turns: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    turns: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+
+    total = Counter((block.language, kind) for block in blocks for kind in block.kinds)
+
+    def kind_gap(block: Block, side: int) -> float:
+        """How far apart the halves' turns of each kind would be with the block on that side,
+        each kind's gap as a share of its turns, so that a rare kind weighs as much as a common one."""
+        added = Counter((block.language, kind) for kind in block.kinds)
+        gap = 0.0
+        for key in total:
+            dev, test = kind_turns[key]
+            dev, test = (dev + added[key], test) if side == 0 else (dev, test + added[key])
+            gap += abs(dev - test) / total[key]
+        return gap
+
+    # Conversations of several turns first, longest first: they are the lumpy ones, and the
+    # one-turn conversations after them even the halves out.
+    for stratum in sorted(strata, key=lambda s: (s[1] not in MULTI, s)):
         members = sorted(strata[stratum], key=lambda b: b.id)
         rng.shuffle(members)
-        so_far, taken = turns[stratum[0]], [0, 0]
-        # Conversations of several turns differ in length: longest first, each to the half
-        # with fewer turns, keeps the halves' turns even (the seed still orders equal ones).
         members.sort(key=lambda b: -len(b.kinds))
+        taken = [0, 0]
         for block in members:
-            if len(block.kinds) > 1:
-                side = min((0, 1), key=lambda h: (so_far[h], taken[h], h))
-            else:
-                side = min((0, 1), key=lambda h: (taken[h], so_far[h], h))
+            so_far = turns[block.language]
+            # Keep the stratum's conversations within one of even, then the kinds' turns,
+            # then the language's turns.
+            side = min(
+                (0, 1),
+                key=lambda h: (abs(taken[h] + 1 - taken[1 - h]) > 1, kind_gap(block, h), so_far[h], h),
+            )
             halves[side].add(block.id)
             taken[side] += 1
             so_far[side] += len(block.kinds)
+            for kind in block.kinds:
+                kind_turns[(block.language, kind)][side] += 1
     return [b for b in blocks if b.id in halves[0]], [b for b in blocks if b.id in halves[1]]
 
 
