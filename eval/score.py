@@ -1,6 +1,6 @@
 """Score shopvoice's understanding against an evaluation set.
 
-    python eval/score.py SET.jsonl OUTPUT.jsonl [--errors]
+    python -m eval.score SET.jsonl OUTPUT.jsonl [--errors]
 
 SET.jsonl is one of eval/merchant/*.jsonl; OUTPUT.jsonl holds one JSON object per SET line, in
 order, as `shopvoice say --json --dry-run -` prints them ({"intent", "slots", optional

@@ -1,7 +1,7 @@
 """Split each evaluation set into a dev half and a test half, the same way every time.
 
-    python eval/split.py            # writes eval/<folder>/<set>.dev.jsonl and <set>.test.jsonl
-    python eval/split.py --check    # exits 1 when the committed halves differ from what it would write
+    python -m eval.split            # writes eval/<folder>/<set>.dev.jsonl and <set>.test.jsonl
+    python -m eval.split --check    # exits 1 when the committed halves differ from what it would write
 
 Lines are grouped into strata (per set, below: the merchant sets by language, intent family and
 ambiguous or not; the spoken commands by intent and how the product is named; the non-commands
@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from score import family_of
+from eval.score import family_of
 
 SEED = 20261215
 EVAL_DIR = Path(__file__).resolve().parent
@@ -98,7 +98,7 @@ def main() -> int:
                 path.write_text(text, encoding="utf-8")
                 print(f"{path.relative_to(EVAL_DIR.parent)}: {text.count(chr(10))} lines")
     for path in stale:
-        print(f"split: {path} differs from `python eval/split.py`", file=sys.stderr)
+        print(f"split: {path} differs from `python -m eval.split`", file=sys.stderr)
     return 1 if stale else 0
 
 

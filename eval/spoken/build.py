@@ -1,6 +1,6 @@
 """Build the spoken evaluation clips: WAV, 16 kHz, 16-bit mono, the same bytes on every run.
 
-    python3 eval/spoken/build.py OUT_DIR --half dev [--limit N] [--ids sp-001,nc-004] [--jobs 2]
+    python -m eval.spoken.build OUT_DIR --half dev [--limit N] [--ids sp-001,nc-004] [--jobs 2]
 
 Commands: each command is built at three noise levels (clean, 20 dB and 10 dB SNR), each
 level in ONE of the four English voices; the voice rotates with the command's position

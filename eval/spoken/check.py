@@ -1,6 +1,6 @@
 """Check the spoken evaluation sets against the typed-command contract and the demo catalog.
 
-Run after editing any of the JSON Lines files here: `python3 eval/spoken/check.py`.
+Run after editing any of the JSON Lines files here: `python -m eval.spoken.check`.
 It checks what a hand edit gets wrong: duplicate ids, an intent or slot the contract
 (docs/design.md) does not have, a value in the wrong format, a SKU the demo shop does not
 sell, a product line without its naming tag, a non-speech spec whose sox arguments

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.eval.scripts import EVAL_DIR, load
+from eval import score
 
-score = load("score")
+EVAL_DIR = Path(score.__file__).resolve().parent
+
 
 SET_PRICE = {"intent": "set_price", "slots": {"sku": "A100", "price": "99.00"}}
 AMBIGUOUS = {"intent": "query_stock", "slots": {}, "candidates": ["A100", "A101"]}
@@ -96,7 +97,11 @@ OUTPUTS = [
 
 def _run(*args: Path | str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(EVAL_DIR / "score.py"), *map(str, args)], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "eval.score", *map(str, args)],
+        cwd=EVAL_DIR.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -8,15 +8,15 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.eval.scripts import EVAL_DIR, load
+from eval import score, split
 
-score = load("score")
-split = load("split")
+EVAL_DIR = Path(split.__file__).resolve().parent
 
 SETS_DIR = EVAL_DIR / "merchant"
 DEMO_SHOP = EVAL_DIR.parent / "shopvoice" / "cli" / "demo_shop.yaml"
@@ -252,7 +252,7 @@ def test_the_halves_are_disjoint_cover_the_set_and_balance_each_stratum(set_name
 
 def test_the_committed_halves_are_what_split_py_writes() -> None:
     result = subprocess.run(
-        [sys.executable, str(EVAL_DIR / "split.py"), "--check"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "eval.split", "--check"], cwd=EVAL_DIR.parent, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
 
