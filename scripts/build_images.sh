@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Build every shopvoice image from deploy/docker/Dockerfile, tagged with the git sha.
+# Build every shopvoice image from deploy/docker/Dockerfile, tagged with the git sha. The images
+# install requirements-runtime.lock (the asr image requirements-asr.lock) with --require-hashes:
+# the versions CI tested. `make lock` regenerates those with requirements.lock.
 #
 #   scripts/build_images.sh                       # build all, REGISTRY=shopvoice (local names)
 #   REGISTRY=ghcr.io/acme PUSH=1 scripts/build_images.sh

