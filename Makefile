@@ -31,7 +31,7 @@ TEST_PATH := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 test: $(STAMP) ## lint, type-check and run the test suite against real Postgres and Redis
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shopvoice services bench
+	$(VENV)/bin/mypy shopvoice shopvoice_cli services bench
 	$(KUBECTL)
 	$(TEST_PATH) $(PY) -m pytest -n 2 -q -m "not slow"
 
@@ -101,7 +101,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy shopvoice services bench
+	$(VENV)/bin/mypy shopvoice shopvoice_cli services bench
 
 proto: $(STAMP) ## regenerate the Python stubs from proto/
 	$(PY) scripts/gen_proto.py

@@ -48,12 +48,12 @@ if str(ROOT) not in sys.path:
 
 from services.gateway.auth import mint, parse_keys  # noqa: E402
 from services.gateway.config import DEV_AUTH_KEYS  # noqa: E402
-from shopvoice.cli import demo_shop  # noqa: E402
-from shopvoice.cli.client import Conversation  # noqa: E402
-from shopvoice.cli.stack import Stack, available_services, wait_serving  # noqa: E402
 from shopvoice.events.v1.events_pb2 import Event  # noqa: E402
 from shopvoice.gateway.v1 import gateway_pb2 as gw  # noqa: E402
 from shopvoice.nlu.v1.nlu_pb2 import Utterance  # noqa: E402
+from shopvoice_cli import demo_shop  # noqa: E402
+from shopvoice_cli.client import Conversation  # noqa: E402
+from shopvoice_cli.stack import Stack, available_services, wait_serving  # noqa: E402
 from tests.support import servers  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 from tests.support.processes import free_stack_ports  # noqa: E402

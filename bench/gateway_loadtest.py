@@ -39,9 +39,9 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shopvoice.cli import demo_shop, loadtest, loadvoice, main  # noqa: E402
-from shopvoice.cli.loadreport import Report  # noqa: E402
-from shopvoice.cli.stack import Stack  # noqa: E402
+from shopvoice_cli import demo_shop, loadtest, loadvoice, main  # noqa: E402
+from shopvoice_cli.loadreport import Report  # noqa: E402
+from shopvoice_cli.stack import Stack  # noqa: E402
 from tests.support.processes import cpu_seconds, free_stack_ports  # noqa: E402
 
 MERCHANT = "loadtest-shop"

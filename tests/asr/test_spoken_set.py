@@ -37,9 +37,9 @@ from services.nlu.grammar.commands import command_to_json
 from services.orders import seed
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
-from shopvoice.cli.client import Conversation, Turn
-from shopvoice.cli.stack import Process, Stack, wait_serving
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice_cli.client import Conversation, Turn
+from shopvoice_cli.stack import Process, Stack, wait_serving
 from tests.support import servers
 from tests.support.ports import free_port
 from tests.support.processes import ROOT, free_stack_ports

@@ -13,13 +13,13 @@ import grpc
 import redis
 
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from shopvoice.cli import demo_shop
-from shopvoice.cli.client import Conversation, Turn
-from shopvoice.cli.stack import Stack
 from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.events.v1.events_pb2 import Event
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
+from shopvoice_cli import demo_shop
+from shopvoice_cli.client import Conversation, Turn
+from shopvoice_cli.stack import Stack
 from tests.e2e.test_text_command import owner_token, price_of
 
 Script = Callable[[Conversation], Awaitable[list[Turn]]]

@@ -17,9 +17,9 @@ import redis
 
 from services.gateway.auth import mint, parse_keys
 from services.gateway.config import DEV_AUTH_KEYS
-from shopvoice.cli import demo_shop
-from shopvoice.cli.client import Conversation, Turn
-from shopvoice.cli.stack import Stack
+from shopvoice_cli import demo_shop
+from shopvoice_cli.client import Conversation, Turn
+from shopvoice_cli.stack import Stack
 from tests.e2e.conftest import make_stack
 from tests.support import servers
 from tests.support.processes import ServiceProcess

@@ -18,12 +18,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from services.gateway.auth import mint, parse_keys
 from services.gateway.config import DEV_AUTH_KEYS
 from shopvoice.catalog.v1 import catalog_pb2 as cat
-from shopvoice.cli import demo_shop
-from shopvoice.cli.stack import Stack
 from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.gateway.v1 import gateway_pb2_grpc
 from shopvoice.orders.v1 import orders_pb2 as ords
+from shopvoice_cli import demo_shop
+from shopvoice_cli.stack import Stack
 from tests.reliability.corpus import (
     BAD_DECIMALS,
     CONTROL,

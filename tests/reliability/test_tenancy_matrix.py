@@ -14,11 +14,11 @@ from google.protobuf.message import Message
 
 from shopvoice.catalog.v1 import catalog_pb2 as cat
 from shopvoice.catalog.v1 import catalog_pb2_grpc
-from shopvoice.cli import demo_shop
-from shopvoice.cli.stack import Stack
 from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.orders.v1 import orders_pb2 as ords
 from shopvoice.orders.v1 import orders_pb2_grpc
+from shopvoice_cli import demo_shop
+from shopvoice_cli.stack import Stack
 from tests.reliability.test_bad_input import row_counts
 
 pytestmark = pytest.mark.e2e

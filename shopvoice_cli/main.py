@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from shopvoice.cli import demo_shop, demo_voice, render
+from shopvoice_cli import demo_shop, demo_voice, render
 
 RUN_DIR = Path(os.environ.get("SHOPVOICE_RUN_DIR", ".run"))
 
@@ -29,7 +29,7 @@ def _token(args: argparse.Namespace) -> str:
 
 
 async def _say(target: str, token: str, texts: list[str]) -> int:
-    from shopvoice.cli.client import Conversation
+    from shopvoice_cli.client import Conversation
 
     failures = 0
     async with Conversation(target, token) as conversation:
@@ -46,7 +46,7 @@ def cmd_say(args: argparse.Namespace) -> int:
 
 
 def cmd_speak(args: argparse.Namespace) -> int:
-    from shopvoice.cli.speak import AudioFileError, read_wav, speak_files
+    from shopvoice_cli.speak import AudioFileError, read_wav, speak_files
 
     try:
         recordings = [read_wav(path) for path in args.files]
@@ -60,7 +60,7 @@ def cmd_speak(args: argparse.Namespace) -> int:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    from shopvoice.cli.speak import listen
+    from shopvoice_cli.speak import listen
 
     return listen(args.gateway, _token(args), args.seconds, args.dry_run)
 
@@ -79,8 +79,8 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def _start_stack() -> object:
-    from shopvoice.cli import infra
-    from shopvoice.cli.stack import BASE_PORT, MAX_BASE_PORT, Stack, ports_from
+    from shopvoice_cli import infra
+    from shopvoice_cli.stack import BASE_PORT, MAX_BASE_PORT, Stack, ports_from
 
     base = os.environ.get("SHOPVOICE_BASE_PORT", str(BASE_PORT))
     try:
@@ -95,7 +95,7 @@ def _start_stack() -> object:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from shopvoice.cli.stack import Stack
+    from shopvoice_cli.stack import Stack
 
     stack = _start_stack()
     assert isinstance(stack, Stack)
@@ -112,7 +112,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     import psycopg
 
-    from shopvoice.cli.stack import Stack
+    from shopvoice_cli.stack import Stack
 
     stack = _start_stack()
     assert isinstance(stack, Stack)
@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     speak = sub.add_parser("speak", help="stream WAV files through the gateway and its ASR (--json, --dry-run)")
     listen_parser = sub.add_parser("listen", help="speak to the gateway through the microphone")
-    from shopvoice.cli.speak import add_arguments
+    from shopvoice_cli.speak import add_arguments
 
     add_arguments(speak, listen_parser, os.environ.get("SHOPVOICE_GATEWAY", "127.0.0.1:50051"))
     speak.set_defaults(func=cmd_speak)
@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.set_defaults(func=cmd_token)
 
-    from shopvoice.cli import loadtest
+    from shopvoice_cli import loadtest
 
     load = sub.add_parser("loadtest", help="concurrent sessions through the gateway; a ghz-style summary")
     loadtest.add_arguments(load)

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import grpc
 
-from shopvoice.cli.client import Conversation, Turn
-from shopvoice.cli.loadreport import VOICE_LEGS, Report, Sample
-from shopvoice.cli.microphone import LiveMicrophone
+from shopvoice_cli.client import Conversation, Turn
+from shopvoice_cli.loadreport import VOICE_LEGS, Report, Sample
+from shopvoice_cli.microphone import LiveMicrophone
 
 RATE = 16_000
 DEFAULT_VOICES = ("en-us", "en-gb", "en-us+f3", "en-us+m3")

@@ -11,9 +11,9 @@ from typing import Any
 
 import grpc
 
-from shopvoice.cli.microphone import LiveMicrophone
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.gateway.v1 import gateway_pb2_grpc
+from shopvoice_cli.microphone import LiveMicrophone
 
 TERMINAL = frozenset({"result", "confirmation", "clarification", "error"})
 

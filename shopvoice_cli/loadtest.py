@@ -27,11 +27,11 @@ from typing import Protocol
 import grpc
 
 from shopvoice import heap
-from shopvoice.cli import demo_shop, loadvoice
-from shopvoice.cli.client import Conversation, Turn
-from shopvoice.cli.loadreport import LEGS, Leg, Report, Sample, print_summary, write_png
-from shopvoice.cli.loadvoice import DEFAULT_VOICES
 from shopvoice.gateway.v1 import gateway_pb2 as gw
+from shopvoice_cli import demo_shop, loadvoice
+from shopvoice_cli.client import Conversation, Turn
+from shopvoice_cli.loadreport import LEGS, Leg, Report, Sample, print_summary, write_png
+from shopvoice_cli.loadvoice import DEFAULT_VOICES
 
 RETRY_CAP_S = 2.0
 

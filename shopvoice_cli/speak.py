@@ -19,8 +19,8 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from shopvoice.cli import render
-from shopvoice.cli.client import Conversation, Turn
+from shopvoice_cli import render
+from shopvoice_cli.client import Conversation, Turn
 
 
 class AudioFileError(ValueError):

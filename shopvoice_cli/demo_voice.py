@@ -10,9 +10,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from shopvoice.cli import render
-from shopvoice.cli.client import Conversation
-from shopvoice.cli.speak import read_wav
+from shopvoice_cli import render
+from shopvoice_cli.client import Conversation
+from shopvoice_cli.speak import read_wav
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 

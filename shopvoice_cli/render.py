@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from shopvoice.cli.client import Turn
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.gateway.v1 import gateway_pb2 as gw
+from shopvoice_cli.client import Turn
 
 
 def command_text(command: Command) -> str:
