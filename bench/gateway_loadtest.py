@@ -36,6 +36,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from shopvoice.common.v1.mutation_pb2 import Mutation
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -78,7 +80,7 @@ def seed_more(catalog: str, merchant: str, count: int) -> list[str]:
         for sku in skus:
             stub.CreateProduct(
                 pb.CreateProductRequest(
-                    mutation=pb.Mutation(merchant_id=merchant, idempotency_key=f"bench:{merchant}:{sku}"),
+                    mutation=Mutation(merchant_id=merchant, idempotency_key=f"bench:{merchant}:{sku}"),
                     title=f"load product {sku}",
                     sku=sku,
                     price=Money(units=10),

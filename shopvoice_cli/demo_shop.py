@@ -10,6 +10,7 @@ import grpc
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Mutation
 
 MERCHANT_ID = "demo-shop"
 OWNER = "owner-1"
@@ -41,7 +42,7 @@ def place_order(orders_address: str, merchant_id: str = MERCHANT_ID, timeout_s: 
         orders = orders_pb2_grpc.OrdersServiceStub(channel)
         placed = orders.PlaceOrder(
             orders_pb2.PlaceOrderRequest(
-                mutation=orders_pb2.Mutation(merchant_id=merchant_id, idempotency_key=f"demo-order:{time.time_ns()}"),
+                mutation=Mutation(merchant_id=merchant_id, idempotency_key=f"demo-order:{time.time_ns()}"),
                 lines=[orders_pb2.OrderLine(sku="E15", title="保温杯", quantity=2, unit_price=Money(units=49))],
                 customer_ref="demo-customer",
                 currency_code="CNY",
@@ -76,7 +77,7 @@ def seed_catalog(address: str, merchant_id: str = MERCHANT_ID, timeout_s: float 
                     raise
             result = stub.CreateProduct(
                 pb.CreateProductRequest(
-                    mutation=pb.Mutation(merchant_id=merchant_id, idempotency_key=f"seed:{merchant_id}:{product.sku}"),
+                    mutation=Mutation(merchant_id=merchant_id, idempotency_key=f"seed:{merchant_id}:{product.sku}"),
                     title=product.title,
                     description=product.description,
                     sku=product.sku,

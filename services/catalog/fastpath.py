@@ -40,6 +40,7 @@ from services.catalog.validation import MAX_QUANTITY, require_merchant
 from shopvoice import idempotency, outbox
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from shopvoice.db import Pool
 from shopvoice.errors import FailedPrecondition, InvalidArgument
 from shopvoice.money import MINOR_UNITS, MoneyError, format_amount, minor_digits, to_decimal
@@ -68,7 +69,7 @@ class Fallback(Exception):
     """The fast path cannot answer this call; the general path will."""
 
 
-def key_ok(mutation: pb.Mutation) -> bool:
+def key_ok(mutation: Mutation) -> bool:
     return 0 < len(mutation.idempotency_key) <= 200
 
 
@@ -124,7 +125,7 @@ class FastChanges:
         or its on-hand count (`quantity` or `delta`).
 
         `explain(row)` raises the general path's refusal for a row the SQL refused."""
-        mutation: pb.Mutation = request.mutation
+        mutation: Mutation = request.mutation
         merchant_id = require_merchant(mutation.merchant_id)
         key = mutation.idempotency_key
         expected = expected_version(mutation)

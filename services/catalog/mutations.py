@@ -17,7 +17,7 @@ from psycopg import errors as pg_errors
 
 from services.catalog.validation import require_merchant
 from shopvoice import idempotency
-from shopvoice.catalog.v1 import catalog_pb2 as pb
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from shopvoice.db import Conn, Pool
 from shopvoice.errors import AlreadyExists, FailedPrecondition
 
@@ -37,7 +37,7 @@ class Mutations:
         self,
         method: str,
         request: Message,
-        mutation: pb.Mutation,
+        mutation: Mutation,
         result_type: type[R],
         apply: Callable[[Conn, str, Any], Awaitable[R]],
         preload: Callable[[Conn, str], Awaitable[Any]] = _nothing,
@@ -66,5 +66,5 @@ class Mutations:
             raise FailedPrecondition(f"refused: the change would break a stock or price rule ({rule})") from exc
 
 
-def expected_version(mutation: pb.Mutation) -> int | None:
+def expected_version(mutation: Mutation) -> int | None:
     return mutation.expected_version if mutation.HasField("expected_version") else None

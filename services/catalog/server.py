@@ -25,6 +25,7 @@ from services.catalog.search import fold, fold_sku
 from services.catalog.validation import require_merchant, validate_price, validate_sku
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from shopvoice.db import Conn, Pool
 from shopvoice.errors import InvalidArgument, NotFound, grpc_boundary
 
@@ -155,7 +156,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def _change_variant(self, method: str, request: Any, sku: str, change: Any) -> pb.MutationResult:
         """Lock the SKU (before the key's claim), check the expected version,
         let `change(conn, merchant_id, row)` write, answer with the whole product."""
-        mutation: pb.Mutation = request.mutation
+        mutation: Mutation = request.mutation
 
         async def preload(conn: Conn, merchant_id: str) -> tuple[Any, Any]:
             target = await store.select_variant_for_update(conn, merchant_id, sku)

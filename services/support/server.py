@@ -81,7 +81,7 @@ class SupportAdminServicer(support_pb2_grpc.SupportAdminServicer):
             stored = await idempotency.claim(conn, merchant_id, request.mutation.idempotency_key, "SetPolicy", digest)
             if stored is not None:
                 return pb.Policy.FromString(stored)
-            row = await store.set_policy(conn, merchant_id, topic, language, body, request.mutation.user_id)
+            row = await store.set_policy(conn, merchant_id, topic, language, body, request.mutation.actor.user_id)
             result = (
                 policy_proto(row) if row else pb.Policy(merchant_id=merchant_id, topic=request.topic, language=language)
             )

@@ -35,6 +35,7 @@ from services.worker.runner import run_with_redis
 from services.worker.selection import select_skus
 from shopvoice import log, tracing
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
 from shopvoice.gateway.v1.gateway_pb2 import Progress, Result, ResultStatus, ServerMessage
 from shopvoice.grpc_server import channel
 from shopvoice.money import from_decimal
@@ -74,10 +75,10 @@ def _job(redis: aioredis.Redis, job_id: str) -> Job:
 def adjust_request(job_id: str, spec: BulkSpec, sku: str) -> catalog_pb2.AdjustPriceRequest:
     """The same request, byte for byte, on every run: the catalog refuses a key reused with other arguments."""
     request = catalog_pb2.AdjustPriceRequest(
-        mutation=catalog_pb2.Mutation(
+        mutation=Mutation(
             merchant_id=spec.merchant_id,
             idempotency_key=idempotency_key(job_id, sku),
-            actor=catalog_pb2.Actor(user_id=spec.user_id, role=spec.role, command_id=f"bulk:{job_id}"),
+            actor=Actor(user_id=spec.user_id, role=spec.role, command_id=f"bulk:{job_id}"),
         ),
         sku=sku,
     )

@@ -38,6 +38,7 @@ from services.orders import seed
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from shopvoice_cli.client import Conversation, Turn
 from shopvoice_cli.stack import Process, Stack, wait_serving
 from tests.support import servers
@@ -142,7 +143,7 @@ def seed_products(address: str) -> None:
         for sku, title in zip(testset.SKUS, testset.TITLES, strict=True):
             stub.CreateProduct(
                 pb.CreateProductRequest(
-                    mutation=pb.Mutation(merchant_id=MERCHANT, idempotency_key=f"spoken:{sku}"),
+                    mutation=Mutation(merchant_id=MERCHANT, idempotency_key=f"spoken:{sku}"),
                     title=title,
                     sku=sku,
                     price=Money(units=10),

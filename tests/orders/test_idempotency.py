@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from shopvoice.orders.v1 import orders_pb2 as pb
 from shopvoice.orders.v1 import orders_pb2_grpc
 from tests.orders.conftest import db_row, line, mutation, orders_events, place, reserved, wait_events
@@ -74,7 +75,7 @@ def test_key_reused_for_another_request_is_refused(stub: Stub, merchant: str) ->
 
 def test_missing_key_is_invalid_argument(stub: Stub, merchant: str) -> None:
     with pytest.raises(grpc.RpcError) as err:
-        stub.PlaceOrder(pb.PlaceOrderRequest(mutation=pb.Mutation(merchant_id=merchant), lines=[line("A1", 1, 1)]))
+        stub.PlaceOrder(pb.PlaceOrderRequest(mutation=Mutation(merchant_id=merchant), lines=[line("A1", 1, 1)]))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 

@@ -11,6 +11,7 @@ import redis
 
 from services.orders import saga
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from shopvoice.events.v1 import events_pb2
 from shopvoice.orders.v1 import orders_pb2 as pb
 from shopvoice.orders.v1 import orders_pb2_grpc
@@ -66,9 +67,7 @@ def test_refused_reservation_voids_an_unpaid_order(
     assert not refused.refunds
     with pytest.raises(grpc.RpcError) as err:
         stub.ShipOrder(
-            pb.ShipOrderRequest(
-                mutation=pb.Mutation(merchant_id=merchant, idempotency_key="s"), order_id=order.order_id
-            )
+            pb.ShipOrderRequest(mutation=Mutation(merchant_id=merchant, idempotency_key="s"), order_id=order.order_id)
         )
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
@@ -97,7 +96,7 @@ def test_late_acceptance_after_cancel_changes_nothing(
 ) -> None:
     order = place(stub, merchant)
     cancelled = stub.CancelOrder(
-        pb.CancelOrderRequest(mutation=pb.Mutation(merchant_id=merchant, idempotency_key="c"), order_id=order.order_id)
+        pb.CancelOrderRequest(mutation=Mutation(merchant_id=merchant, idempotency_key="c"), order_id=order.order_id)
     ).order
     assert cancelled.reservation_status == pb.RESERVATION_STATUS_RELEASED
     decide(rds, orders_prefix, merchant, order.order_id, True)
