@@ -46,8 +46,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from services.gateway.auth import mint, parse_keys  # noqa: E402
-from services.gateway.config import DEV_AUTH_KEYS  # noqa: E402
+from shopvoice.auth import (  # noqa: E402
+    DEV_AUTH_KEYS,
+    mint,
+    parse_keys,
+)
 from shopvoice.events.v1.events_pb2 import Event  # noqa: E402
 from shopvoice.gateway.v1 import gateway_pb2 as gw  # noqa: E402
 from shopvoice.nlu.v1.nlu_pb2 import Utterance  # noqa: E402

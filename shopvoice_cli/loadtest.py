@@ -243,8 +243,7 @@ class Runner:
 def mint_tokens(merchant: str, role: str, users: int) -> list[str]:
     if token := os.environ.get("SHOPVOICE_TOKEN"):
         return [token]
-    from services.gateway.auth import mint, parse_keys
-    from services.gateway.config import DEV_AUTH_KEYS
+    from shopvoice.auth import DEV_AUTH_KEYS, mint, parse_keys
 
     keys = parse_keys(os.environ.get("AUTH_KEYS", DEV_AUTH_KEYS))
     return [mint(keys, merchant, f"load-{i}", role, ttl_s=24 * 3600) for i in range(max(1, users))]

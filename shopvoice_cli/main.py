@@ -16,8 +16,7 @@ RUN_DIR = Path(os.environ.get("SHOPVOICE_RUN_DIR", ".run"))
 def _token(args: argparse.Namespace) -> str:
     if token := os.environ.get("SHOPVOICE_TOKEN"):
         return token
-    from services.gateway.auth import mint, parse_keys
-    from services.gateway.config import DEV_AUTH_KEYS
+    from shopvoice.auth import DEV_AUTH_KEYS, mint, parse_keys
 
     keys = parse_keys(os.environ.get("AUTH_KEYS", DEV_AUTH_KEYS))
     return mint(
@@ -66,8 +65,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from services.gateway.auth import mint, new_ed25519_key, parse_keys
-    from services.gateway.config import DEV_AUTH_KEYS
+    from shopvoice.auth import DEV_AUTH_KEYS, mint, new_ed25519_key, parse_keys
 
     if args.new_ed25519_key:
         signing, verifying = new_ed25519_key(args.new_ed25519_key)
@@ -184,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="start the stack, run the demo conversation, show the rows, stop")
     demo.set_defaults(func=cmd_demo)
 
-    # `parse` has its own argument parser (services/nlu/grammar/cli.py); listed here for --help.
+    # `parse` has its own argument parser (shopvoice_cli/parse.py); listed here for --help.
     sub.add_parser("parse", help="text to typed command, offline: `shopvoice parse --json TEXT...` (`-` reads stdin)")
 
     seed = sub.add_parser(
@@ -200,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["parse"]:
-        from services.nlu.grammar.cli import run
+        from shopvoice_cli.parse import run
 
         return run(argv[1:])
     args = build_parser().parse_args(argv)

@@ -11,7 +11,7 @@ from shopvoice_cli.client import Turn
 
 def command_text(command: Command) -> str:
     """DESIGN.md's form: intent and its slots, money as "99.00"."""
-    from services.nlu.grammar.commands import command_to_json
+    from shopvoice.grammar.commands import command_to_json
 
     as_json = command_to_json(command)
     return f"{as_json['intent']} {json.dumps(as_json['slots'], ensure_ascii=False)}"

@@ -49,7 +49,7 @@ def read_wav(path: Path) -> Recording:
 
 
 def as_json(turn: Turn) -> dict[str, object]:
-    from services.nlu.grammar.commands import command_to_json
+    from shopvoice.grammar.commands import command_to_json
 
     understood = turn.understood
     command = command_to_json(understood.command) if understood is not None else {"intent": "unknown", "slots": {}}

@@ -9,8 +9,7 @@ import grpc
 import redis.asyncio as aioredis
 
 from services.gateway.audit import AuditLog
-from services.gateway.auth import TokenVerifier, parse_keys
-from services.gateway.config import DEFAULT_PORT, DEV_AUTH_KEYS, GatewaySettings
+from services.gateway.config import DEFAULT_PORT, GatewaySettings
 from services.gateway.ratelimit import Rate, RateLimiter
 from services.gateway.replies import ReplyRouter
 from services.gateway.server import AssistantServicer
@@ -18,6 +17,7 @@ from services.gateway.slots import SessionSlots
 from services.gateway.speech import SpeechRecognizer
 from services.support import gateway_channel
 from shopvoice import db, grpc_server, log
+from shopvoice.auth import DEV_AUTH_KEYS, TokenVerifier, parse_keys
 from shopvoice.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from shopvoice.auth import DEV_AUTH_KEYS
 from shopvoice.config import DatabaseSettings, RedisSettings, ServiceSettings
 
 DEFAULT_PORT = 50051
-
-# Development only: `shopvoice up` and the tests use it when AUTH_KEYS is unset.
-# A deployment sets AUTH_KEYS from a Secret (deploy/k8s); the gateway logs a warning otherwise.
-DEV_AUTH_KEYS = "dev:shopvoice-development-key-not-for-production"
 
 
 class GatewaySettings(ServiceSettings, RedisSettings, DatabaseSettings):

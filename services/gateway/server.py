@@ -18,7 +18,6 @@ import grpc
 import redis.asyncio as aioredis
 
 from services.gateway.audit import AuditLog
-from services.gateway.auth import Principal, TokenVerifier
 from services.gateway.config import GatewaySettings
 from services.gateway.listening import Listener
 from services.gateway.ratelimit import RateLimiter
@@ -28,6 +27,7 @@ from services.gateway.slots import SessionSlots
 from services.gateway.speech import SpeechRecognizer
 from services.gateway.status import abort_exhausted
 from shopvoice import log
+from shopvoice.auth import Principal, TokenVerifier
 from shopvoice.common.v1.command_pb2 import StageTiming, TraceContext
 from shopvoice.errors import DomainError
 from shopvoice.gateway.v1 import gateway_pb2 as gw

@@ -21,9 +21,9 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from services.gateway.audit import AuditLog, AuditRecord, now
-from services.gateway.auth import Principal
 from services.gateway.replies import ReplyRouter
 from shopvoice import streams
+from shopvoice.auth import Principal
 from shopvoice.common.v1.command_pb2 import Command, StageTiming, TraceContext
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.nlu.v1.nlu_pb2 import Utterance

@@ -11,15 +11,15 @@ from services.nlu.config import DEFAULT_PORT, NluSettings
 from services.nlu.consumer import UtteranceHandler
 from services.nlu.dialogue import DialogueStore, Policy
 from services.nlu.dispatch import Dispatcher
-from services.nlu.grammar.index import compile_all
 from services.nlu.llm import LlmParser
-from services.nlu.replies import ReplyPublisher
 from services.nlu.understand import Understander
-from services.nlu.vocabulary_cache import VocabularyCache, stream_end
 from shopvoice import grpc_server
 from shopvoice.common.v1.command_pb2 import Command
+from shopvoice.grammar.index import compile_all
 from shopvoice.permissions import PermissionGate, PermissionSettings
+from shopvoice.replies import ReplyPublisher
 from shopvoice.streams import StreamConsumer
+from shopvoice.vocabulary_cache import VocabularyCache, stream_end
 
 CONSUMER_GROUP = "nlu"
 

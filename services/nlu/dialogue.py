@@ -15,13 +15,13 @@ from typing import Any, Literal
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
-from services.nlu.grammar import Vocabulary
-from services.nlu.grammar.index import grammar_for
-from services.nlu.normalize import normalize
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.gateway.v1 import gateway_pb2 as gw
+from shopvoice.grammar import Vocabulary
+from shopvoice.grammar.index import grammar_for
 from shopvoice.money import to_decimal
+from shopvoice.text import normalize
 
 # Slots without which an intent cannot run; a missing one is asked for.
 REQUIRED: dict[str, tuple[str, ...]] = {

@@ -7,14 +7,14 @@ from typing import Any
 
 import grpc
 
-from services.nlu.llm.breaker import CircuitBreaker
-from services.nlu.llm.client import VllmClient
 from services.support.assistant import Assistant
 from services.support.config import DEFAULT_PORT, SupportSettings
 from services.support.server import SupportAdminServicer, SupportServicer
 from services.support.shopdata import ShopData
 from services.support.writer import AnswerWriter
 from shopvoice import db, grpc_server
+from shopvoice.llm.breaker import CircuitBreaker
+from shopvoice.llm.client import VllmClient
 from shopvoice.support.v1 import support_pb2, support_pb2_grpc
 
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from services.nlu.llm.config import LlmSettings
 from shopvoice.config import DatabaseSettings, ServiceSettings
+from shopvoice.llm.config import LlmSettings
 
 DEFAULT_PORT = 50056
 

@@ -14,8 +14,8 @@ import grpc
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.gateway.auth import TokenVerifier
 from shopvoice import grpc_server
+from shopvoice.auth import TokenVerifier
 from shopvoice.errors import DomainError
 from shopvoice.support.v1 import support_pb2 as pb
 from shopvoice.support.v1 import support_pb2_grpc

@@ -26,7 +26,6 @@ import grpc
 import redis.asyncio as aioredis
 from celery import Task
 
-from services.nlu.replies import REPLY_MAXLEN, ReplyPublisher
 from services.worker import names
 from services.worker.app import app, settings
 from services.worker.jobs import CHANGED, FAILED, SKIPPED, BulkSpec, Job, Outcome, Summary
@@ -39,6 +38,7 @@ from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
 from shopvoice.gateway.v1.gateway_pb2 import Progress, Result, ResultStatus, ServerMessage
 from shopvoice.grpc_server import channel
 from shopvoice.money import from_decimal
+from shopvoice.replies import REPLY_MAXLEN, ReplyPublisher
 
 # The catalog understood the request and refused it: an answer for this SKU, not a reason to retry.
 REFUSALS = {

@@ -31,14 +31,13 @@ import pytest
 from services.asr import testset
 from services.asr.config import AsrSettings
 from services.asr.vocabulary import order_bound
-from services.gateway.auth import mint, parse_keys
-from services.gateway.config import DEV_AUTH_KEYS
-from services.nlu.grammar.commands import command_to_json
 from services.orders import seed
+from shopvoice.auth import DEV_AUTH_KEYS, mint, parse_keys
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
 from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.common.v1.mutation_pb2 import Mutation
+from shopvoice.grammar.commands import command_to_json
 from shopvoice_cli.client import Conversation, Turn
 from shopvoice_cli.stack import Process, Stack, wait_serving
 from tests.support import servers

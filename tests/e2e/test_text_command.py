@@ -8,8 +8,7 @@ from decimal import Decimal
 
 import psycopg
 
-from services.gateway.auth import mint, parse_keys
-from services.gateway.config import DEV_AUTH_KEYS
+from shopvoice.auth import DEV_AUTH_KEYS, mint, parse_keys
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice_cli import demo_shop
 from shopvoice_cli.client import Conversation, Turn

@@ -15,8 +15,7 @@ import psycopg
 import pytest
 import redis
 
-from services.gateway.auth import mint, parse_keys
-from services.gateway.config import DEV_AUTH_KEYS
+from shopvoice.auth import DEV_AUTH_KEYS, mint, parse_keys
 from shopvoice_cli import demo_shop
 from shopvoice_cli.client import Conversation, Turn
 from shopvoice_cli.stack import Stack

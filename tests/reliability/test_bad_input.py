@@ -15,8 +15,7 @@ import pytest
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.gateway.auth import mint, parse_keys
-from services.gateway.config import DEV_AUTH_KEYS
+from shopvoice.auth import DEV_AUTH_KEYS, mint, parse_keys
 from shopvoice.catalog.v1 import catalog_pb2 as cat
 from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.common.v1.mutation_pb2 import Mutation

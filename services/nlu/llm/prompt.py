@@ -1,6 +1,6 @@
 """The few-shot chat prompt: the intents and their slots, then example sentences with their JSON.
 
-Examples come from the grammar's own sentence templates (services/nlu/grammar/
+Examples come from the grammar's own sentence templates (shopvoice/grammar/
 sentences/<language>/*.yaml) when that package is present: each intent's first
 templates are rendered to one plain sentence (first alternative, optionals left out,
 slots filled with sample values) and labelled by the grammar's parse(), keeping only
@@ -23,11 +23,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from services.nlu.contract import CARRIERS, validate
-from services.nlu.grammar.commands import command_to_json
 from services.nlu.llm.convert import json_to_command
 from services.nlu.llm.slots import INTENTS, enum_names, slot_specs
 from shopvoice.common.v1.command_pb2 import Command
+from shopvoice.grammar.commands import command_to_json
+from shopvoice.grammar.contract import CARRIERS, validate
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +168,7 @@ def grammar_examples(per_intent: int = 1) -> list[Example]:
     """Examples from the grammar's templates, labelled by the grammar itself; [] without the grammar."""
     try:  # optional: the grammar (and PyYAML, which it brings) may not be installed
         yaml = importlib.import_module("yaml")
-        grammar = importlib.import_module("services.nlu.grammar")
+        grammar = importlib.import_module("shopvoice.grammar")
     except ImportError:
         return []
     parse = grammar.parse

@@ -15,8 +15,8 @@ import copy
 from functools import cache
 from typing import Any
 
-from services.nlu import contract as rules
 from services.nlu.llm.slots import INTENTS, SlotSpec, enum_names, slot_specs
+from shopvoice.grammar import contract as rules
 
 JsonSchema = dict[str, Any]
 

@@ -29,6 +29,9 @@ from shopvoice.errors import Unauthenticated
 from shopvoice.permissions import ROLES
 
 ISSUER = "shopvoice"
+# Development only: `shopvoice up`, the CLI and the tests use it when AUTH_KEYS is unset.
+# A deployment sets AUTH_KEYS from a Secret (deploy/k8s); the gateway logs a warning otherwise.
+DEV_AUTH_KEYS = "dev:shopvoice-development-key-not-for-production"
 MIN_SECRET_CHARS = 16
 
 

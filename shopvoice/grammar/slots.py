@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from services.nlu.normalize.amounts import MAX_MONEY, discount_to_percent, parse_decimal
+from shopvoice.text.amounts import MAX_MONEY, discount_to_percent, parse_decimal
 
 SlotValue = str | int | Decimal
 

@@ -17,10 +17,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
 
-from services.nlu.grammar.sentences import Template, compile_templates, sentences_dir
-from services.nlu.grammar.slots import SKU_CODE_RE, SlotKinds, SlotValue
-from services.nlu.grammar.template import clause_cost
-from services.nlu.grammar.vocabulary import clean_title
+from shopvoice.grammar.sentences import Template, compile_templates, sentences_dir
+from shopvoice.grammar.slots import SKU_CODE_RE, SlotKinds, SlotValue
+from shopvoice.grammar.template import clause_cost
+from shopvoice.grammar.vocabulary import clean_title
 
 _CODE_INSIDE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,4}-?\d{1,10}(?![A-Za-z0-9])")
 

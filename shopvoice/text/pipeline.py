@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.nlu.normalize.codes import join_codes
-from services.nlu.normalize.en_numbers import normalize_en_numbers
-from services.nlu.normalize.noise import (
+from shopvoice.text.codes import join_codes
+from shopvoice.text.en_numbers import normalize_en_numbers
+from shopvoice.text.noise import (
     collapse_en_repeats,
     collapse_zh_repeats,
     expand_en_contractions,
     remove_en_fillers,
     remove_zh_fillers,
 )
-from services.nlu.normalize.width import fold_width, has_cjk, join_cjk_spaces, strip_punctuation
-from services.nlu.normalize.zh_numbers import normalize_zh_numbers
+from shopvoice.text.width import fold_width, has_cjk, join_cjk_spaces, strip_punctuation
+from shopvoice.text.zh_numbers import normalize_zh_numbers
 
 #: Longer inputs are cut: no command is this long, and matching stays bounded.
 MAX_CHARS = 500

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.nlu.contract import validate as validate_command
-from services.nlu.grammar.commands import CommandError, build_command, negate, unknown_command
-from services.nlu.grammar.index import TemplateMatch, grammar_for
-from services.nlu.grammar.slots import SKU_CODE_RE, SlotValue
-from services.nlu.grammar.vocabulary import Vocabulary, VocabularyLike, clean_title
-from services.nlu.normalize import normalize
 from shopvoice.common.v1.command_pb2 import Command
+from shopvoice.grammar.commands import CommandError, build_command, negate, unknown_command
+from shopvoice.grammar.contract import validate as validate_command
+from shopvoice.grammar.index import TemplateMatch, grammar_for
+from shopvoice.grammar.slots import SKU_CODE_RE, SlotValue
+from shopvoice.grammar.vocabulary import Vocabulary, VocabularyLike, clean_title
+from shopvoice.text import normalize
 
 _SIGNED_FIELDS = ("delta", "percent")
 _PRODUCT_FIELDS = ("sku",)

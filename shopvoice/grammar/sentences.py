@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from services.nlu.grammar.errors import GrammarError
-from services.nlu.grammar.slots import SlotKinds, SlotValue, phrase_key
-from services.nlu.grammar.template import (
+from shopvoice.grammar.errors import GrammarError
+from shopvoice.grammar.slots import SlotKinds, SlotValue, phrase_key
+from shopvoice.grammar.template import (
     Alternative,
     Node,
     RegexBuilder,
@@ -31,8 +31,8 @@ from services.nlu.grammar.template import (
     parse_template,
     required_fragments,
 )
-from services.nlu.normalize.en_numbers import normalize_en_numbers
-from services.nlu.normalize.zh_numbers import normalize_zh_numbers
+from shopvoice.text.en_numbers import normalize_en_numbers
+from shopvoice.text.zh_numbers import normalize_zh_numbers
 
 LANGUAGES = ("zh", "en")
 
@@ -64,7 +64,7 @@ class SentenceFiles:
 
 def sentences_dir() -> Path:
     """The packaged sentence files."""
-    return Path(str(resources.files("services.nlu.grammar").joinpath("sentences")))
+    return Path(str(resources.files("shopvoice.grammar").joinpath("sentences")))
 
 
 def normalize_literal(text: str, language: str) -> str:

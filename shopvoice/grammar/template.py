@@ -13,7 +13,7 @@ from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-from services.nlu.grammar.errors import TemplateError
+from shopvoice.grammar.errors import TemplateError
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """LLM settings from the environment (README's configuration table).
 
-VLLM_URL empty means the LLM path is off: every low-confidence utterance keeps the
-grammar's answer. The deadline bounds what one utterance can wait for the model.
+VLLM_URL empty means the LLM path is off: the NLU keeps the grammar's answer for every
+low-confidence utterance, the support service answers from its templates. The deadline bounds what one utterance can wait for the model.
 """
 
 from __future__ import annotations

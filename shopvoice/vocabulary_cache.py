@@ -1,9 +1,10 @@
-"""Each merchant's catalog vocabulary (SKUs and titles) for the NLU, cached.
+"""Each merchant's catalog vocabulary (SKUs and titles), cached (the NLU's and the support service's).
 
-Fetched from the catalog's GetVocabulary RPC, kept for NLU_VOCAB_TTL_S, and
+Fetched from the catalog's GetVocabulary RPC, kept for a TTL (NLU_VOCAB_TTL_S,
+SUPPORT_VOCAB_TTL_S), and
 dropped as soon as a ProductChanged event for that merchant arrives on the
 catalog's event stream, so a new or renamed product is understood at once.
-Every NLU replica tails the stream itself (XREAD, no consumer group): each
+Every replica that follows the stream tails it itself (XREAD, no consumer group): each
 needs every event.
 """
 
@@ -16,10 +17,10 @@ from typing import Any
 import grpc
 import redis.asyncio as aioredis
 
-from services.nlu.grammar import Vocabulary
 from shopvoice import log
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from shopvoice.events.v1.events_pb2 import Event
+from shopvoice.grammar import Vocabulary
 
 
 class VocabularyCache:

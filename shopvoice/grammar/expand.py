@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import cn2an
 
-from services.nlu.grammar.sentences import load_files
-from services.nlu.grammar.template import (
+from shopvoice.grammar.sentences import load_files
+from shopvoice.grammar.template import (
     Node,
     Sequence,
     Slot,
@@ -28,8 +28,8 @@ from services.nlu.grammar.template import (
     expand_rules,
     parse_template,
 )
-from services.nlu.grammar.vocabulary import Vocabulary, VocabularyLike
-from services.nlu.normalize.en_numbers import ONES, TEENS, TENS
+from shopvoice.grammar.vocabulary import Vocabulary, VocabularyLike
+from shopvoice.text.en_numbers import ONES, TEENS, TENS
 
 _EN_ONES = {v: k for k, v in ONES.items()}
 _EN_TEENS = {v: k for k, v in TEENS.items()}

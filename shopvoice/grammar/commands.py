@@ -15,10 +15,10 @@ from typing import Any
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from services.nlu.grammar.slots import SlotValue
-from services.nlu.normalize.amounts import format_money
 from shopvoice.common.v1.command_pb2 import Command, Unknown
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.grammar.slots import SlotValue
+from shopvoice.text.amounts import format_money
 
 _NANOS = Decimal(1_000_000_000)
 _INT_TYPES = (FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_INT32)

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Iterable
 from typing import TextIO
 
-from services.nlu.grammar.commands import command_to_json
-from services.nlu.grammar.parser import parse
+from shopvoice.grammar.commands import command_to_json
+from shopvoice.grammar.parser import parse
 
 
 def _parser() -> argparse.ArgumentParser:
