@@ -17,6 +17,9 @@ class GatewaySettings(ServiceSettings, RedisSettings, DatabaseSettings):
         description="token keys, kid:hs256:SECRET | kid:ed25519:SEED | kid:ed25519-pub:PUBLIC, comma-separated; first signing key signs",
     )
     asr_addr: str = Field("", alias="ASR_ADDR", description="Riva-compatible ASR server; empty = text only")
+    support_addr: str = Field(
+        "", alias="SUPPORT_ADDR", description="support service for the customer channel; empty = no customer channel"
+    )
     asr_model: str = Field(
         "", alias="ASR_MODEL", description="Riva model name asked of the ASR; empty = the server's default"
     )

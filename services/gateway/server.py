@@ -81,7 +81,7 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
             principal = self.verifier.verify(context.invocation_metadata())
         except DomainError as exc:
             await context.abort(exc.code, str(exc))
-        if principal.role == "customer":  # customers use CustomerAssistant/Ask (services/support/gateway_channel.py)
+        if principal.role == "customer":  # customers use CustomerAssistant/Ask (customer_channel.py)
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, "customer tokens cannot use the merchant assistant")
         # Bounded: a caller that opens the stream and says nothing would otherwise hold it
         # (and its HTTP/2 stream) for ever, before any session limit applies.

@@ -1,20 +1,18 @@
 """The customer channel the gateway hosts: CustomerAssistant/Ask.
 
-The public entry stays the gateway. This servicer verifies the bearer token with
-the gateway's own TokenVerifier, accepts only the "customer" role, and forwards
-the question to the support service with merchant_id and customer_id (the
-token's sub) taken from the token, never from the request. Merchant and staff
-tokens are refused here, as customer tokens are refused on Assistant/Converse:
-the two audiences never share an API.
+The public entry stays the gateway, for customers as for merchants. This servicer
+verifies the bearer token with the gateway's TokenVerifier, accepts only the
+"customer" role, and forwards the question over gRPC to the support service
+(SUPPORT_ADDR) with merchant_id and customer_id (the token's sub) taken from the
+token, never from the request. Merchant and staff tokens are refused here, as
+customer tokens are refused on Assistant/Converse: the two audiences never share
+an API.
 """
 
 from __future__ import annotations
 
 import grpc
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shopvoice import grpc_server
 from shopvoice.auth import TokenVerifier
 from shopvoice.errors import DomainError
 from shopvoice.support.v1 import support_pb2 as pb
@@ -22,15 +20,6 @@ from shopvoice.support.v1 import support_pb2_grpc
 
 CUSTOMER_ROLE = "customer"
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CustomerAssistant"].full_name
-
-
-class ChannelSettings(BaseSettings):
-    """Read by the gateway; an empty SUPPORT_ADDR leaves the customer channel off."""
-
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
-
-    support_addr: str = Field("", alias="SUPPORT_ADDR", description="support service; empty = no customer channel")
-    rpc_timeout_s: float = Field(5.0, alias="RPC_TIMEOUT_S", gt=0)
 
 
 class CustomerAssistantServicer(support_pb2_grpc.CustomerAssistantServicer):
@@ -59,12 +48,8 @@ class CustomerAssistantServicer(support_pb2_grpc.CustomerAssistantServicer):
         return answer
 
 
-def register(server: grpc.aio.Server, verifier: TokenVerifier, settings: ChannelSettings) -> list[str]:
-    """Add the customer channel to the gateway's server; returns the service names for health."""
-    if not settings.support_addr:
-        return []
-    channel = grpc_server.channel(settings.support_addr)  # register runs inside the server's loop
+def register(server: grpc.aio.Server, verifier: TokenVerifier, support: grpc.aio.Channel, timeout_s: float) -> None:
+    """Add the customer channel to the gateway's server, forwarding over `support`."""
     support_pb2_grpc.add_CustomerAssistantServicer_to_server(
-        CustomerAssistantServicer(verifier, channel, settings.rpc_timeout_s), server
+        CustomerAssistantServicer(verifier, support, timeout_s), server
     )
-    return [SERVICE_NAME]
