@@ -1,7 +1,7 @@
 """The few-shot chat prompt: the intents and their slots, then example sentences with their JSON.
 
 Examples come from the grammar's own sentence templates (shopvoice/grammar/
-sentences/<language>/*.yaml) when that package is present: each intent's first
+sentences/<language>/*.yaml): each intent's first
 templates are rendered to one plain sentence (first alternative, optionals left out,
 slots filled with sample values) and labelled by the grammar's parse(), keeping only
 confident parses. So the examples are sentences the grammar understands with the
@@ -14,20 +14,22 @@ vLLM's prefix cache computes it once.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
+
+import yaml
 
 from services.nlu.llm.convert import json_to_command
 from services.nlu.llm.slots import INTENTS, enum_names, slot_specs
 from shopvoice.common.v1.command_pb2 import Command
+from shopvoice.grammar import parse
 from shopvoice.grammar.commands import command_to_json
 from shopvoice.grammar.contract import CARRIERS, validate
+from shopvoice.grammar.sentences import sentences_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,14 +167,8 @@ def render_template(
 
 
 def grammar_examples(per_intent: int = 1) -> list[Example]:
-    """Examples from the grammar's templates, labelled by the grammar itself; [] without the grammar."""
-    try:  # optional: the grammar (and PyYAML, which it brings) may not be installed
-        yaml = importlib.import_module("yaml")
-        grammar = importlib.import_module("shopvoice.grammar")
-    except ImportError:
-        return []
-    parse = grammar.parse
-    directory = Path(str(grammar.__file__)).parent / "sentences"
+    """Examples from the grammar's templates, labelled by the grammar itself."""
+    directory = sentences_dir()
     examples: list[Example] = []
     for lang_dir in sorted(p for p in directory.glob("*") if p.is_dir()):
         language = lang_dir.name if lang_dir.name in _SAMPLES else "en"
