@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shopvoice.redis_keys import RedisKeys
+
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/shopvoice"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -45,3 +47,8 @@ class RedisSettings(BaseSettings):
     stream_claim_idle_ms: int = Field(30_000, alias="STREAM_CLAIM_IDLE_MS", ge=100)
     stream_max_deliveries: int = Field(5, alias="STREAM_MAX_DELIVERIES", ge=1)
     stream_prefix: str = Field("sv", alias="STREAM_PREFIX", description="namespace of every stream key")
+
+    @property
+    def redis_keys(self) -> RedisKeys:
+        """Every stream and key name under STREAM_PREFIX."""
+        return RedisKeys(self.stream_prefix)

@@ -53,10 +53,10 @@ class Catalog:
 
     async def consume_orders(self) -> None:
         s = self.settings
-        handler = OrderEvents(self.pool, CatalogEvents(f"{s.stream_prefix}:events:catalog"))
+        handler = OrderEvents(self.pool, CatalogEvents(s.redis_keys.catalog_events))
         await streams.StreamConsumer(
             self.redis,
-            f"{s.stream_prefix}:events:orders",
+            s.redis_keys.orders_events,
             CONSUMER,
             s.consumer_name,
             handler.handle,

@@ -66,7 +66,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     def __init__(self, pool: Pool, settings: CatalogSettings) -> None:
         self.pool = pool
         self.settings = settings
-        self.events = CatalogEvents(f"{settings.stream_prefix}:events:catalog")
+        self.events = CatalogEvents(settings.redis_keys.catalog_events)
         self.mutations = Mutations(pool)
         self.fast = fastpath.FastChanges(pool, self.events.stream, settings.max_price)
 

@@ -56,14 +56,14 @@ def build(settings: NluSettings) -> grpc_server.Service:
         )
         consumer = StreamConsumer(
             redis=redis,
-            stream=f"{settings.stream_prefix}:transcripts",
+            stream=settings.redis_keys.transcripts,
             group=CONSUMER_GROUP,
             consumer=settings.consumer_name,
             handler=handler,
             claim_idle_ms=settings.stream_claim_idle_ms,
             max_deliveries=settings.stream_max_deliveries,
         )
-        events = f"{settings.stream_prefix}:events:catalog"
+        events = settings.redis_keys.catalog_events
         # where the follower starts, taken before the consumer can fetch any vocabulary
         follower = asyncio.create_task(vocabularies.follow(redis, events, await stream_end(redis, events)))
         try:

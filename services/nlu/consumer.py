@@ -25,8 +25,9 @@ from shopvoice.common.v1.command_pb2 import StageTiming
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.nlu.v1.nlu_pb2 import Utterance
 from shopvoice.permissions import PermissionGate
-from shopvoice.replies import ReplyPublisher, stage
+from shopvoice.replies import ReplyPublisher
 from shopvoice.streams import Fields
+from shopvoice.tracing import stage
 from shopvoice.vocabulary_cache import VocabularyCache
 
 

@@ -43,7 +43,7 @@ def build(settings: OrdersSettings) -> grpc_server.Service:
         consumer = saga.ReservationConsumer(state["pool"], settings.stream_prefix)
         await StreamConsumer(
             redis,
-            saga.catalog_stream(settings.stream_prefix),
+            settings.redis_keys.catalog_events,
             saga.GROUP,
             settings.consumer_name,
             consumer.handle,

@@ -106,7 +106,7 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
     def __init__(self, pool: Pool, settings: OrdersSettings) -> None:
         self.pool = pool
         self.settings = settings
-        self.stream = saga.orders_stream(settings.stream_prefix)
+        self.stream = settings.redis_keys.orders_events
 
     async def _mutate(
         self, method: str, request: Any, apply: Callable[[Conn, str], Awaitable[pb.OrderResult]]

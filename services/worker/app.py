@@ -34,7 +34,7 @@ def make_app(settings: WorkerSettings) -> Celery:
     """The app for these settings; callers that only send tasks (client.py) build their own."""
     transport = {
         "visibility_timeout": settings.visibility_timeout_s,
-        "global_keyprefix": f"{settings.stream_prefix}:celery:",
+        "global_keyprefix": settings.redis_keys.celery,
         "unacked_restore_interval": settings.restore_interval_s,
         "unacked_restore_throttle": 1,
         "unacked_mutex_expire": settings.unacked_mutex_expire_s,

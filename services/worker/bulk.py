@@ -32,7 +32,7 @@ from services.worker.jobs import CHANGED, FAILED, SKIPPED, BulkSpec, Job, Outcom
 from services.worker.once import publish_if_advanced, publish_once
 from services.worker.runner import run_with_redis
 from services.worker.selection import select_skus
-from shopvoice import log, tracing
+from shopvoice import log, replies, tracing
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
 from shopvoice.gateway.v1.gateway_pb2 import Progress, Result, ResultStatus, ServerMessage
@@ -142,7 +142,7 @@ async def report_progress(redis: aioredis.Redis, job: Job, spec: BulkSpec) -> No
             (job.meta_key, "progress-published"),
             done,
             spec.reply_stream,
-            {"msg": progress_message(job.job_id, done, total).SerializeToString()},
+            replies.entry(progress_message(job.job_id, done, total)),
             maxlen=REPLY_MAXLEN,
             stream_ttl_s=settings.reply_ttl_s,
         )
@@ -155,7 +155,7 @@ async def report_progress(redis: aioredis.Redis, job: Job, spec: BulkSpec) -> No
             redis,
             job.summary_flag,
             spec.reply_stream,
-            {"msg": summary_message(job.job_id, summary, spec.chinese).SerializeToString()},
+            replies.entry(summary_message(job.job_id, summary, spec.chinese)),
             flag_ttl_s=settings.job_ttl_s,
             maxlen=REPLY_MAXLEN,
             stream_ttl_s=settings.reply_ttl_s,

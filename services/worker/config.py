@@ -63,8 +63,8 @@ class WorkerSettings(ServiceSettings, RedisSettings):
 
     @property
     def alerts_stream(self) -> str:
-        return f"{self.stream_prefix}:alerts"
+        return self.redis_keys.alerts
 
     def key(self, *parts: str) -> str:
         """A worker-owned Redis key, in this deployment's namespace."""
-        return ":".join((self.stream_prefix, "worker", *parts))
+        return self.redis_keys.worker(*parts)
