@@ -26,18 +26,9 @@ from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
+from shopvoice.errors import REFUSALS
 from shopvoice.gateway.v1.gateway_pb2 import ResultStatus
 from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
-
-# Codes that mean "the request was understood and refused": tell the merchant.
-REFUSALS = {
-    grpc.StatusCode.INVALID_ARGUMENT,
-    grpc.StatusCode.NOT_FOUND,
-    grpc.StatusCode.FAILED_PRECONDITION,
-    grpc.StatusCode.ALREADY_EXISTS,
-    grpc.StatusCode.PERMISSION_DENIED,
-    grpc.StatusCode.OUT_OF_RANGE,
-}
 
 OK = ResultStatus.RESULT_STATUS_OK
 

@@ -35,19 +35,12 @@ from services.worker.selection import select_skus
 from shopvoice import log, replies, tracing
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
+from shopvoice.errors import REFUSALS
 from shopvoice.gateway.v1.gateway_pb2 import Progress, Result, ResultStatus, ServerMessage
 from shopvoice.grpc_server import channel
 from shopvoice.money import from_decimal
 from shopvoice.replies import REPLY_MAXLEN, ReplyPublisher
 
-# The catalog understood the request and refused it: an answer for this SKU, not a reason to retry.
-REFUSALS = {
-    grpc.StatusCode.INVALID_ARGUMENT,
-    grpc.StatusCode.FAILED_PRECONDITION,
-    grpc.StatusCode.OUT_OF_RANGE,
-    grpc.StatusCode.PERMISSION_DENIED,
-    grpc.StatusCode.ALREADY_EXISTS,
-}
 MAX_BATCH_RETRIES = 5
 
 T = TypeVar("T")
@@ -97,9 +90,9 @@ async def adjust_one(stub: catalog_pb2_grpc.CatalogServiceAsyncStub, job_id: str
             metadata=tuple(tracing.current_metadata()),
         )
     except grpc.aio.AioRpcError as exc:
-        if exc.code() == grpc.StatusCode.NOT_FOUND:
+        if exc.code() == grpc.StatusCode.NOT_FOUND:  # a refusal too, but one that means "skip it"
             return Outcome(SKIPPED, "no longer in the catalog")
-        if exc.code() in REFUSALS:
+        if exc.code() in REFUSALS:  # an answer for this SKU, not a reason to retry
             return Outcome(FAILED, exc.details() or exc.code().name)
         raise CatalogUnavailable(f"{exc.code().name}: {exc.details()}") from exc
     return Outcome(CHANGED)
