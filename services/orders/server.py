@@ -337,7 +337,7 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
 
 
 def summarize(
-    metric: int, period: str, sku: str | None, totals: analytics.Totals, top: list[analytics.TopProduct], currency: str
+    metric: int, period: str, sku: str | None, totals: rollup.Figures, top: list[analytics.TopProduct], currency: str
 ) -> str:
     subject = f"{sku} " if sku else ""
     if metric == Metric.METRIC_ORDERS:
