@@ -1,6 +1,6 @@
 """Configuration from environment variables only (pydantic-settings).
 
-Every variable is documented in README.md's configuration table. A required
+Every variable is documented in docs/configuration.md. A required
 variable that is missing or malformed fails the process at start, loudly.
 """
 

@@ -36,7 +36,7 @@ READ_ONLY = frozenset(
 )
 # Money going back to a customer or an order going away: owner, or staff where allowed.
 MONEY_BACK = frozenset({"cancel_order", "refund_order"})
-# Everything else in DESIGN.md's table changes the shop.
+# Everything else in docs/design.md's table changes the shop.
 MUTATING = frozenset(
     {
         "set_price",

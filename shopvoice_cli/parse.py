@@ -2,7 +2,7 @@
 
 With ``-`` as the only text, reads one utterance per line from stdin and answers
 one line each, in order (for batch checks and load tests). JSON output is exactly
-``command_to_json`` (DESIGN.md's form), one object per line, ensure_ascii=False.
+``command_to_json`` (docs/design.md's form), one object per line, ensure_ascii=False.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from shopvoice_cli.client import Turn
 
 
 def command_text(command: Command) -> str:
-    """DESIGN.md's form: intent and its slots, money as "99.00"."""
+    """docs/design.md's form: intent and its slots, money as "99.00"."""
     from shopvoice.grammar.commands import command_to_json
 
     as_json = command_to_json(command)

@@ -1,4 +1,4 @@
-"""ASR settings from the environment (see README's configuration table)."""
+"""ASR settings from the environment (every variable in docs/configuration.md)."""
 
 from __future__ import annotations
 

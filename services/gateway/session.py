@@ -33,7 +33,7 @@ from shopvoice.tracing import stage
 
 # Messages after which an utterance needs nothing more from the NLU.
 TERMINAL = frozenset({"result", "confirmation", "clarification", "error"})
-# Spoken equivalents of the confirm / cancel buttons (DESIGN.md: 确认 / 算了).
+# Spoken equivalents of the confirm / cancel buttons (docs/design.md: 确认 / 算了).
 BUTTON_TEXT = {"confirm": "confirm", "cancel": "cancel"}
 
 

@@ -1,4 +1,4 @@
-"""Worker settings from the environment (see README's configuration table).
+"""Worker settings from the environment (every variable in docs/configuration.md).
 
 The broker's visibility timeout and the tasks' hard time limit are read together
 and checked against each other at import: a task that may run longer than the

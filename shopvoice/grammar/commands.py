@@ -1,4 +1,4 @@
-"""Typed commands: slot values -> Command message, and Command -> DESIGN.md JSON.
+"""Typed commands: slot values -> Command message, and Command -> docs/design.md JSON.
 
 Both directions walk the proto descriptors, so a new intent in command.proto
 needs sentences, not code: Money fields take a Decimal, enum fields take the
@@ -99,7 +99,7 @@ def intent_of(command: Command) -> str:
 
 
 def command_to_json(command: Command) -> dict[str, Any]:
-    """``{"intent": NAME, "slots": {...}}`` exactly as DESIGN.md prints it.
+    """``{"intent": NAME, "slots": {...}}`` exactly as docs/design.md prints it.
 
     Slots not said are absent; money is "99.00"; percent "-20"; enums lowercase
     names without their prefix; quantities and deltas integers.

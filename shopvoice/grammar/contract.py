@@ -1,4 +1,4 @@
-"""The contract a typed command obeys before anything executes it (DESIGN.md's rules).
+"""The contract a typed command obeys before anything executes it (docs/design.md's rules).
 
 One validator for both paths: the grammar checks its answers here, and an LLM answer
 (free text until proven otherwise) is converted to a Command and checked here too;

@@ -1,4 +1,4 @@
-"""LLM settings from the environment (README's configuration table).
+"""LLM settings from the environment (every variable in docs/configuration.md).
 
 VLLM_URL empty means the LLM path is off: the NLU keeps the grammar's answer for every
 low-confidence utterance, the support service answers from its templates. The deadline bounds what one utterance can wait for the model.

@@ -1,8 +1,8 @@
-"""Canonical text forms for money, percentages and discounts (DESIGN.md slot rules).
+"""Canonical text forms for money, percentages and discounts (docs/design.md slot rules).
 
 Money is never a float: every value here is a ``Decimal`` and leaves as a string
 with exactly two decimals ("99.00"); percentages leave without trailing zeros
-("-20", "12.5") because that is how DESIGN.md prints them.
+("-20", "12.5") because that is how docs/design.md prints them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Normalisation examples from DESIGN.md and from what ASR produces."""
+"""Normalisation examples from docs/design.md and from what ASR produces."""
 
 from __future__ import annotations
 

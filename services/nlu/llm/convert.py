@@ -1,4 +1,4 @@
-"""DESIGN.md's JSON shape <-> the Command proto, walking the descriptor (slots.py).
+"""docs/design.md's JSON shape <-> the Command proto, walking the descriptor (slots.py).
 
 json_to_command is strict about shape and types (a money string, not a float; an
 integer, not "5"; a known enum name) and raises CommandJsonError with what is wrong;

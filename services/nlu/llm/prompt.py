@@ -6,7 +6,7 @@ templates are rendered to one plain sentence (first alternative, optionals left 
 slots filled with sample values) and labelled by the grammar's parse(), keeping only
 confident parses. So the examples are sentences the grammar understands with the
 labels it gives them, and change when the templates do. Intents without such an
-example use the built-in pairs below (both languages, from DESIGN.md's table).
+example use the built-in pairs below (both languages, from docs/design.md's table).
 
 The prompt's prefix (system text and examples) is the same for every utterance, so
 vLLM's prefix cache computes it once.
@@ -34,7 +34,7 @@ from shopvoice.grammar.sentences import sentences_dir
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """One utterance and the command it means, as DESIGN.md's JSON."""
+    """One utterance and the command it means, as docs/design.md's JSON."""
 
     text: str
     answer: Mapping[str, Any]

@@ -1,4 +1,4 @@
-"""The JSON schema of DESIGN.md's `{"intent": NAME, "slots": {...}}`, generated from command.proto.
+"""The JSON schema of docs/design.md's `{"intent": NAME, "slots": {...}}`, generated from command.proto.
 
 vLLM constrains decoding with it (structured outputs), so the model can only emit
 one of the intents with that intent's slots in their contract spelling: money as
@@ -87,7 +87,7 @@ def intent_schema(intent: str) -> JsonSchema:
 def _schema() -> JsonSchema:
     return {
         "title": "Command",
-        "description": "One typed command of a merchant's utterance (shopvoice DESIGN.md).",
+        "description": "One typed command of a merchant's utterance (shopvoice docs/design.md).",
         "anyOf": [intent_schema(intent) for intent in INTENTS],
     }
 
