@@ -12,6 +12,7 @@ from services.asr.config import DEFAULT_PORT, AsrSettings
 from services.asr.engines.base import Engine
 from services.asr.server import RivaAsrServicer
 from shopvoice import grpc_server
+from shopvoice.config import load
 
 SERVICE_NAME = riva_asr_pb2.DESCRIPTOR.services_by_name["RivaSpeechRecognition"].full_name
 
@@ -69,5 +70,5 @@ def build(settings: AsrSettings) -> grpc_server.Service:
 
 
 if __name__ == "__main__":
-    config = AsrSettings()  # read from the environment
+    config = load(AsrSettings)  # from the environment; what is missing ends the process here
     grpc_server.main(build(config), config)

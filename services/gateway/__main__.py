@@ -19,6 +19,7 @@ from services.gateway.slots import SessionSlots
 from services.gateway.speech import SpeechRecognizer
 from shopvoice import db, grpc_server, log, streams
 from shopvoice.auth import DEV_AUTH_KEYS, TokenVerifier, parse_keys
+from shopvoice.config import load
 from shopvoice.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -114,5 +115,5 @@ def build(settings: GatewaySettings) -> grpc_server.Service:
 
 
 if __name__ == "__main__":
-    config = GatewaySettings()
+    config = load(GatewaySettings)  # from the environment; what is missing ends the process here
     grpc_server.main(build(config), config)

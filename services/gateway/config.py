@@ -16,9 +16,11 @@ class GatewaySettings(ServiceSettings, RedisSettings, DatabaseSettings):
         alias="AUTH_KEYS",
         description="token keys, kid:hs256:SECRET | kid:ed25519:SEED | kid:ed25519-pub:PUBLIC, comma-separated; first signing key signs",
     )
-    asr_addr: str = Field("", alias="ASR_ADDR", description="Riva-compatible ASR server; empty = text only")
+    # No defaults: a deployment says whether the gateway hears speech and hosts the customer channel.
+    asr_addr: str = Field(alias="ASR_ADDR", description="Riva-compatible ASR server, host:port; empty = text only")
     support_addr: str = Field(
-        "", alias="SUPPORT_ADDR", description="support service for the customer channel; empty = no customer channel"
+        alias="SUPPORT_ADDR",
+        description="support service for the customer channel, host:port; empty = no customer channel",
     )
     asr_model: str = Field(
         "", alias="ASR_MODEL", description="Riva model name asked of the ASR; empty = the server's default"

@@ -15,6 +15,7 @@ from services.nlu.llm import LlmParser
 from services.nlu.understand import Understander
 from shopvoice import grpc_server
 from shopvoice.common.v1.command_pb2 import Command
+from shopvoice.config import load
 from shopvoice.grammar.index import compile_all
 from shopvoice.permissions import PermissionGate, PermissionSettings
 from shopvoice.replies import ReplyPublisher
@@ -98,5 +99,5 @@ def build(settings: NluSettings) -> grpc_server.Service:
 
 
 if __name__ == "__main__":
-    config = NluSettings()
+    config = load(NluSettings)  # from the environment; what is missing ends the process here
     grpc_server.main(build(config), config)

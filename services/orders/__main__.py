@@ -12,6 +12,7 @@ from services.orders import saga
 from services.orders.config import DEFAULT_PORT, OrdersSettings
 from services.orders.server import OrdersServicer
 from shopvoice import db, grpc_server
+from shopvoice.config import load
 from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
 from shopvoice.outbox import OutboxRelay
 from shopvoice.streams import StreamConsumer
@@ -63,5 +64,5 @@ def build(settings: OrdersSettings) -> grpc_server.Service:
 
 
 if __name__ == "__main__":
-    config = OrdersSettings()  # read from the environment
+    config = load(OrdersSettings)  # from the environment; what is missing ends the process here
     grpc_server.main(build(config), config)

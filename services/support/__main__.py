@@ -13,6 +13,7 @@ from services.support.server import SupportAdminServicer, SupportServicer
 from services.support.shopdata import ShopData
 from services.support.writer import AnswerWriter
 from shopvoice import db, grpc_server
+from shopvoice.config import load
 from shopvoice.llm.breaker import CircuitBreaker
 from shopvoice.llm.client import VllmClient
 from shopvoice.support.v1 import support_pb2, support_pb2_grpc
@@ -66,5 +67,5 @@ def build(settings: SupportSettings) -> grpc_server.Service:
 
 
 if __name__ == "__main__":
-    config = SupportSettings()
+    config = load(SupportSettings)  # from the environment; what is missing ends the process here
     grpc_server.main(build(config), config)

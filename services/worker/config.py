@@ -12,15 +12,13 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from shopvoice.config import RedisSettings, ServiceSettings
+from shopvoice.config import RedisSettings, ServiceAddresses, ServiceSettings
 
 
-class WorkerSettings(ServiceSettings, RedisSettings):
+class WorkerSettings(ServiceSettings, RedisSettings, ServiceAddresses):
     celery_broker_url: str = Field(
         "", alias="CELERY_BROKER_URL", description="Celery broker and result backend; empty = REDIS_URL"
     )
-    catalog_addr: str = Field("127.0.0.1:50054", alias="CATALOG_ADDR")
-    orders_addr: str = Field("127.0.0.1:50055", alias="ORDERS_ADDR")
     # Redelivery: a task a dead worker held comes back after this long. Must exceed the
     # longest task (task_time_limit_s) or a live task is run twice in parallel.
     visibility_timeout_s: int = Field(3600, alias="CELERY_VISIBILITY_TIMEOUT_S", ge=2)
