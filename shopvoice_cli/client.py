@@ -18,6 +18,10 @@ from shopvoice_cli.microphone import LiveMicrophone
 TERMINAL = frozenset({"result", "confirmation", "clarification", "error"})
 
 
+class SessionClosed(RuntimeError):
+    """The gateway did not start the session, or ended it before the turn's reply."""
+
+
 @dataclass
 class Turn:
     """One utterance and everything the server said about it."""
@@ -98,7 +102,7 @@ class Conversation:
         self._call = self.stub.Converse(self._request_stream(), metadata=self.metadata)
         first: Any = await asyncio.wait_for(self._call.read(), self.timeout_s)
         if first is grpc.aio.EOF or first.WhichOneof("kind") != "started":  # type: ignore[attr-defined]
-            raise RuntimeError(f"gateway did not start a session: {first}")
+            raise SessionClosed(f"the gateway did not start a session: {first}")
         self.session_id = first.started.session_id
         return self
 
@@ -189,7 +193,7 @@ class Conversation:
             async with asyncio.timeout(self.timeout_s):  # no task per read, unlike wait_for
                 message: Any = await self._call.read()
             if message is grpc.aio.EOF:  # type: ignore[attr-defined]  # grpc-stubs lag grpcio
-                raise RuntimeError("the gateway closed the session")
+                raise SessionClosed("the gateway closed the session")
             if turn.utterance_id and message.utterance_id not in ("", turn.utterance_id):
                 continue  # a late reply of an earlier turn
             if not turn.utterance_id:

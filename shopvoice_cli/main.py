@@ -7,20 +7,35 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from shopvoice_cli import demo_shop, demo_voice, render
+if TYPE_CHECKING:
+    from shopvoice.auth import Key
+
+from shopvoice_cli import demo_shop, demo_voice, errors, render
+from shopvoice_cli.errors import CliError, Parser, Server
 
 RUN_DIR = Path(os.environ.get("SHOPVOICE_RUN_DIR", ".run"))
+GATEWAY = os.environ.get("SHOPVOICE_GATEWAY", "127.0.0.1:50051")
+CATALOG = os.environ.get("CATALOG_ADDR", "127.0.0.1:50054")
+
+
+def _keys() -> dict[str, Key]:
+    from shopvoice.auth import DEV_AUTH_KEYS, parse_keys
+
+    try:
+        return parse_keys(os.environ.get("AUTH_KEYS", DEV_AUTH_KEYS))
+    except ValueError as exc:
+        raise CliError(f"{exc}; fix AUTH_KEYS, or unset it for the development key", exit_code=2) from exc
 
 
 def _token(args: argparse.Namespace) -> str:
     if token := os.environ.get("SHOPVOICE_TOKEN"):
         return token
-    from shopvoice.auth import DEV_AUTH_KEYS, mint, parse_keys
+    from shopvoice.auth import mint
 
-    keys = parse_keys(os.environ.get("AUTH_KEYS", DEV_AUTH_KEYS))
     return mint(
-        keys,
+        _keys(),
         getattr(args, "merchant", demo_shop.MERCHANT_ID),
         getattr(args, "user", demo_shop.OWNER),
         getattr(args, "role", "owner"),
@@ -53,8 +68,7 @@ def cmd_speak(args: argparse.Namespace) -> int:
             speak_files(args.gateway, _token(args), recordings, args.json, args.dry_run, realtime=not args.fast)
         )
     except AudioFileError as exc:
-        print(f"shopvoice speak: {exc}", file=sys.stderr)
-        return 2
+        raise CliError(str(exc), exit_code=2) from exc
     return 1 if failures else 0
 
 
@@ -65,14 +79,14 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from shopvoice.auth import DEV_AUTH_KEYS, mint, new_ed25519_key, parse_keys
+    from shopvoice.auth import mint, new_ed25519_key
 
     if args.new_ed25519_key:
         signing, verifying = new_ed25519_key(args.new_ed25519_key)
         print(f"# signs and verifies (the token issuer's AUTH_KEYS entry):\n{signing}")
         print(f"# verifies only (the gateway's AUTH_KEYS entry):\n{verifying}")
         return 0
-    print(mint(parse_keys(os.environ.get("AUTH_KEYS", DEV_AUTH_KEYS)), args.merchant, args.user, args.role, args.ttl))
+    print(mint(_keys(), args.merchant, args.user, args.role, args.ttl))
     return 0
 
 
@@ -134,6 +148,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
+    if args.orders < 0:
+        raise CliError("--orders must be a positive number of orders (or leave it out to seed the catalog)", 2)
+    if args.orders:
+        from services.orders import seed
+
+        stats = seed.seed(args.database_url, args.merchant, args.orders)
+        print(seed.describe(stats))
+        return 0
     created = demo_shop.seed_catalog(args.catalog, args.merchant)
     print(
         f"demo catalog for {args.merchant}: {created} products created, {len(demo_shop.PRODUCTS) - created} already there"
@@ -142,12 +164,12 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shopvoice", description=__doc__)
+    parser = Parser(prog="shopvoice", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     say = sub.add_parser("say", help="send text commands through the gateway, one session")
     say.add_argument("text", nargs="+")
-    say.add_argument("--gateway", default=os.environ.get("SHOPVOICE_GATEWAY", "127.0.0.1:50051"))
+    say.add_argument("--gateway", default=GATEWAY, help="host:port (default SHOPVOICE_GATEWAY, else the local stack's)")
     say.add_argument("--merchant", default=demo_shop.MERCHANT_ID, help="for the development token")
     say.add_argument("--role", default="owner", choices=("owner", "staff", "viewer"))
     say.set_defaults(func=cmd_say)
@@ -156,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     listen_parser = sub.add_parser("listen", help="speak to the gateway through the microphone")
     from shopvoice_cli.speak import add_arguments
 
-    add_arguments(speak, listen_parser, os.environ.get("SHOPVOICE_GATEWAY", "127.0.0.1:50051"))
+    add_arguments(speak, listen_parser, GATEWAY)
     speak.set_defaults(func=cmd_speak)
     listen_parser.set_defaults(func=cmd_listen)
 
@@ -189,10 +211,28 @@ def build_parser() -> argparse.ArgumentParser:
         "seed", help="seed the demo shop's catalog through the catalog API, or with --orders N its order history"
     )
     seed.add_argument("--orders", type=int, default=0, help="create N orders of history (COPY into DATABASE_URL)")
-    seed.add_argument("--catalog", default=os.environ.get("CATALOG_ADDR", "127.0.0.1:50054"))
+    seed.add_argument(
+        "--catalog", default=CATALOG, help="catalog host:port (default CATALOG_ADDR, else the local stack's)"
+    )
     seed.add_argument("--merchant", default=demo_shop.MERCHANT_ID)
+    from shopvoice.config import DEFAULT_DATABASE_URL
+
+    seed.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+        help="the Postgres of the orders schema, for --orders (default DATABASE_URL)",
+    )
     seed.set_defaults(func=cmd_seed)
     return parser
+
+
+def server_of(args: argparse.Namespace) -> Server | None:
+    """Which server the command talks to, for what its errors say."""
+    if getattr(args, "gateway", None):
+        return Server("the gateway", args.gateway, "--gateway (or SHOPVOICE_GATEWAY)")
+    if args.command == "seed" and not args.orders:
+        return Server("the catalog", args.catalog, "--catalog (or CATALOG_ADDR)")
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,7 +242,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return run(argv[1:])
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        return errors.report(args.command, exc, server_of(args))
     return code
 
 

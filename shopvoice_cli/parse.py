@@ -15,10 +15,11 @@ from typing import TextIO
 
 from shopvoice.grammar.commands import command_to_json
 from shopvoice.grammar.parser import parse
+from shopvoice_cli.errors import Parser
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shopvoice parse", description=__doc__)
+    parser = Parser(prog="shopvoice parse", description=__doc__)
     parser.add_argument("--json", action="store_true", help="one JSON command per line")
     parser.add_argument("texts", nargs="+", metavar="TEXT", help="utterances, or - for stdin")
     return parser

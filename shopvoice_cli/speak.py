@@ -45,7 +45,7 @@ def read_wav(path: Path) -> Recording:
                 )
             return Recording(path, wav.readframes(wav.getnframes()), wav.getframerate())
     except (wave.Error, EOFError) as exc:
-        raise AudioFileError(f"{path}: not a PCM WAV file ({exc})") from exc
+        raise AudioFileError(f"{path}: not a PCM WAV file ({str(exc) or 'it ends too soon'})") from exc
 
 
 def as_json(turn: Turn) -> dict[str, object]:

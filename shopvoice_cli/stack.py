@@ -23,6 +23,10 @@ BASE_PORT = DEFAULT_PORTS["gateway"]
 MAX_BASE_PORT = 65535 - (max(DEFAULT_PORTS.values()) - BASE_PORT)
 
 
+class StackError(RuntimeError):
+    """The stack did not start; the message says which service and ends with its log's last lines."""
+
+
 def ports_from(base: int) -> dict[str, int]:
     """The stack's ports moved as one block so that `base` is the gateway's: two stacks on
     one machine (or a test beside a developer's `make up`) need only different bases."""
@@ -149,14 +153,14 @@ class Stack:
             self.processes[name] = process
             if _port_taken(process.port):
                 self.stop()
-                raise RuntimeError(
+                raise StackError(
                     f"port {process.port} for {name} is taken: is another stack running? (SHOPVOICE_BASE_PORT moves this one)"
                 )
             process.start()
             if not wait_serving(process.address, timeout, process.alive) or not process.alive():
                 why = f"exited ({process.exit_code})" if not process.alive() else f"not SERVING after {timeout:.0f} s"
                 self.stop()
-                raise RuntimeError(f"{name} {why}; the end of {process.log_path}:\n{process.log_tail()}")
+                raise StackError(f"{name} {why}; the end of {process.log_path}:\n{process.log_tail()}")
             if name == "catalog" and after_catalog is not None:
                 try:
                     after_catalog(process.address)
