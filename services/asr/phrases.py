@@ -137,12 +137,12 @@ def hearable(phrase: str) -> bool:
 
 
 def phrases_for(vocabulary: Vocabulary, language: str, use_nlu: bool = True) -> list[str]:
-    """Every phrase of the language: the built-in set, plus the NLU's sentences when it answers
-    (those it can hear: see `hearable`)."""
+    """Every phrase of the language: the built-in set, plus the grammar's sentences (the ones the NLU
+    parses with) when they expand (those it can hear: see `hearable`)."""
     source = nlu_phrase_source() if use_nlu else None
     if source is not None:
         try:
-            nlu_language = language.split("-", 1)[0]  # the NLU's sentence folders are "en", "zh"
+            nlu_language = language.split("-", 1)[0]  # the grammar's sentence folders are "en", "zh"
             phrases = [p for p in map(verbalize, source(vocabulary.products, nlu_language)) if hearable(p)]
             if phrases:
                 return [*phrases, *builtin_phrases(vocabulary, language)]
