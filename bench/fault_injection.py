@@ -46,14 +46,18 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from services.gateway.auth import mint, parse_keys  # noqa: E402
-from services.gateway.config import DEV_AUTH_KEYS  # noqa: E402
-from shopvoice.cli import demo_shop  # noqa: E402
-from shopvoice.cli.client import Conversation  # noqa: E402
-from shopvoice.cli.stack import Stack, available_services, wait_serving  # noqa: E402
+from shopvoice.auth import (  # noqa: E402
+    DEV_AUTH_KEYS,
+    mint,
+    parse_keys,
+)
 from shopvoice.events.v1.events_pb2 import Event  # noqa: E402
 from shopvoice.gateway.v1 import gateway_pb2 as gw  # noqa: E402
 from shopvoice.nlu.v1.nlu_pb2 import Utterance  # noqa: E402
+from shopvoice.redis_keys import RedisKeys, dead_letter  # noqa: E402
+from shopvoice_cli import demo_shop  # noqa: E402
+from shopvoice_cli.client import Conversation  # noqa: E402
+from shopvoice_cli.stack import Stack, available_services, wait_serving  # noqa: E402
 from tests.support import servers  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 from tests.support.processes import free_stack_ports  # noqa: E402
@@ -451,12 +455,13 @@ def check_ledger(
                     report.unacked_stream_entries += left
                     report.problems.append(f"{key.decode()} group {group['name'].decode()}: {left} not acknowledged")
         # Every transcript: applied, answered (rejected) or in the dead-letter stream.
-        transcripts = f"{prefix}:transcripts"
+        keys = RedisKeys(prefix)
+        transcripts = keys.transcripts
         dead = {
             Utterance.FromString(fields[b"utterance"]).utterance_id
-            for _id, fields in client.xrange(f"{transcripts}:dead")
+            for _id, fields in client.xrange(dead_letter(transcripts))
         }
-        for key in client.scan_iter(f"{prefix}:*:dead", _type="stream"):
+        for key in client.scan_iter(dead_letter(f"{prefix}:*"), _type="stream"):
             report.dead_lettered += int(client.xlen(key))
         for _id, fields in client.xrange(transcripts):
             report.stream_entries_checked += 1
@@ -468,7 +473,7 @@ def check_ledger(
                 report.problems.append(f"transcript {uid} neither applied, answered nor dead-lettered")
         # Every outbox event reached its stream, across Redis restarts.
         published = set()
-        for _id, fields in client.xrange(f"{prefix}:events:catalog"):
+        for _id, fields in client.xrange(keys.catalog_events):
             report.stream_entries_checked += 1
             published.add(Event.FromString(fields[b"event"]).event_id)
     for event_id, marked in outbox:

@@ -36,12 +36,14 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from shopvoice.common.v1.mutation_pb2 import Mutation
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shopvoice.cli import demo_shop, loadtest, loadvoice, main  # noqa: E402
-from shopvoice.cli.loadreport import Report  # noqa: E402
-from shopvoice.cli.stack import Stack  # noqa: E402
+from shopvoice_cli import demo_shop, loadtest, loadvoice, main  # noqa: E402
+from shopvoice_cli.loadreport import Report  # noqa: E402
+from shopvoice_cli.stack import Stack  # noqa: E402
 from tests.support.processes import cpu_seconds, free_stack_ports  # noqa: E402
 
 MERCHANT = "loadtest-shop"
@@ -78,7 +80,7 @@ def seed_more(catalog: str, merchant: str, count: int) -> list[str]:
         for sku in skus:
             stub.CreateProduct(
                 pb.CreateProductRequest(
-                    mutation=pb.Mutation(merchant_id=merchant, idempotency_key=f"bench:{merchant}:{sku}"),
+                    mutation=Mutation(merchant_id=merchant, idempotency_key=f"bench:{merchant}:{sku}"),
                     title=f"load product {sku}",
                     sku=sku,
                     price=Money(units=10),

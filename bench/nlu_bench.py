@@ -24,10 +24,10 @@ from pathlib import Path
 from hassil import Intents, recognize
 from hassil.intents import TextSlotList, WildcardSlotList
 
-from services.nlu.grammar import Vocabulary, parse
-from services.nlu.grammar.sentences import LANGUAGES, load_files
-from services.nlu.grammar.template import expand_rules
-from services.nlu.normalize import normalize
+from shopvoice.grammar import Vocabulary, parse
+from shopvoice.grammar.sentences import LANGUAGES, load_files
+from shopvoice.grammar.template import expand_rules
+from shopvoice.text import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "nlu" / "utterances.tsv"

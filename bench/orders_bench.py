@@ -22,9 +22,9 @@ import psycopg
 
 from services.orders import analytics, periods, seed
 from shopvoice import db
-from shopvoice.cli.infra import ensure_database
 from shopvoice.common.v1.command_pb2 import Period
 from shopvoice.config import DEFAULT_DATABASE_URL
+from shopvoice_cli.infra import ensure_database
 
 TARGET_P99_MS = 50.0
 

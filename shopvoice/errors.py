@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import grpc
 import psycopg
 
-from shopvoice import idempotency, log
+from shopvoice import log
 from shopvoice.money import MoneyError
 
 
@@ -51,11 +51,24 @@ class ResourceExhausted(DomainError):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
+# The codes by which a service says "understood, and refused": an answer for whoever asked
+# (a bad value, an unknown SKU or order, an illegal state), the same however often it is
+# asked, so never worth a retry. Any other code (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL,
+# RESOURCE_EXHAUSTED, ...) may go away: the caller retries or leaves the work pending.
+REFUSALS = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.ALREADY_EXISTS,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.OUT_OF_RANGE,
+    }
+)
+
 _MAPPED: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
     (DomainError, grpc.StatusCode.UNKNOWN),  # placeholder: DomainError uses its own .code
     (MoneyError, grpc.StatusCode.INVALID_ARGUMENT),
-    (idempotency.IdempotencyKeyReused, grpc.StatusCode.FAILED_PRECONDITION),
-    (idempotency.MissingIdempotencyKey, grpc.StatusCode.INVALID_ARGUMENT),
     # Postgres (or psycopg before sending) refused a value: a NUL character in text, a
     # number out of the column's range. The request's fault, never an internal error.
     (psycopg.DataError, grpc.StatusCode.INVALID_ARGUMENT),

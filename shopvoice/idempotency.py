@@ -1,26 +1,76 @@
 """Idempotency keys for mutating RPCs, stored in the service's own schema.
 
-Inside the mutation's transaction: `claim` either reserves the key (first call:
-proceed) or returns the stored response of the first call (replay). Concurrent
-calls with one key serialise on the primary key; a reuse of a key with other
-arguments is refused. A call that fails rolls back its claim, so a retry runs again.
+`run_once` is the one transaction every mutating call of the catalog, orders and
+support services runs in: claim the key, apply the change, remember its result,
+all committed together. A replay returns the stored result of the first call
+(marked `replayed` where the reply has that field); concurrent calls with one key
+serialise on the key's primary key; a key reused with other arguments is refused;
+a call that fails rolls back its claim too, so a retry runs again.
+
+`claim` and `remember` are its two steps, for a path that writes its own SQL (the
+catalog's one-statement fast path mirrors them in a function of its migrations).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from google.protobuf.message import Message
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
+from shopvoice.common.v1.mutation_pb2 import Mutation
+from shopvoice.db import Conn, Pool
+from shopvoice.errors import FailedPrecondition, InvalidArgument
+from shopvoice.identifiers import require_merchant
 
-class IdempotencyKeyReused(Exception):
+R = TypeVar("R", bound=Message)
+
+
+class IdempotencyKeyReused(FailedPrecondition):
     """The key was used before with different arguments."""
 
 
-class MissingIdempotencyKey(Exception):
+class MissingIdempotencyKey(InvalidArgument):
     """A mutating call without a key."""
+
+
+async def run_once(
+    pool: Pool,
+    method: str,
+    request: Message,
+    mutation: Mutation,
+    result_type: type[R],
+    apply: Callable[[Conn, str], Awaitable[R]],
+    *,
+    lock: Callable[[Conn, str], Awaitable[None]] | None = None,
+    versioned: bool = False,
+) -> R:
+    """Run `apply(conn, merchant_id)` once per idempotency key, in one transaction with the key.
+
+    `lock(conn, merchant_id)` runs first, before the claim (e.g. the row lock of the SKU to
+    change), so two calls with one key serialise on the row before either touches the key.
+    Only a service that keeps versions (`versioned`) takes a mutation's expected_version;
+    the others refuse it rather than ignore a compare-and-swap they do not do.
+    """
+    merchant_id = require_merchant(mutation.merchant_id)
+    if mutation.HasField("expected_version") and not versioned:
+        raise InvalidArgument(f"{method} does not take expected_version: leave it unset")
+    digest = request_hash(method, request)
+    async with pool.connection() as conn, conn.transaction():
+        if lock is not None:
+            await lock(conn, merchant_id)
+        stored = await claim(conn, merchant_id, mutation.idempotency_key, method, digest)
+        if stored is not None:
+            replay = result_type.FromString(stored)
+            if "replayed" in replay.DESCRIPTOR.fields_by_name:
+                replay.replayed = True  # type: ignore[attr-defined]
+            return replay
+        result = await apply(conn, merchant_id)
+        await remember(conn, merchant_id, mutation.idempotency_key, result)
+    return result
 
 
 def request_hash(method: str, request: Message) -> bytes:

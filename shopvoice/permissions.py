@@ -21,6 +21,8 @@ import redis.asyncio as aioredis
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shopvoice.redis_keys import RedisKeys
+
 # Roles of a merchant's people; they use the merchant assistant (the intent table below).
 MERCHANT_ROLES = ("owner", "staff", "viewer")
 # Every role a token may carry: a shop's customer uses only the customer channel
@@ -34,7 +36,7 @@ READ_ONLY = frozenset(
 )
 # Money going back to a customer or an order going away: owner, or staff where allowed.
 MONEY_BACK = frozenset({"cancel_order", "refund_order"})
-# Everything else in DESIGN.md's table changes the shop.
+# Everything else in docs/design.md's table changes the shop.
 MUTATING = frozenset(
     {
         "set_price",
@@ -74,11 +76,6 @@ def decide(role: str, intent: str, staff_may_refund: bool) -> Decision:
     return Decision(True)
 
 
-def settings_key(prefix: str, merchant_id: str) -> str:
-    """Redis hash of a merchant's gateway/NLU settings (field staff_may_refund = 1/0)."""
-    return f"{prefix}:merchant:{merchant_id}:settings"
-
-
 class PermissionSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
 
@@ -96,7 +93,7 @@ class PermissionGate:
         self.default = staff_may_refund_default
 
     async def staff_may_refund(self, merchant_id: str) -> bool:
-        value = await self.redis.hget(settings_key(self.prefix, merchant_id), "staff_may_refund")
+        value = await self.redis.hget(RedisKeys(self.prefix).merchant_settings(merchant_id), "staff_may_refund")
         if value is None:
             return self.default
         return bool(value in (b"1", b"true", "1", "true"))

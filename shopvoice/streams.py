@@ -19,15 +19,12 @@ from prometheus_client import Counter
 from redis.exceptions import ResponseError
 
 from shopvoice import log
+from shopvoice.redis_keys import dead_letter
 
 Fields = dict[bytes, bytes]
 Handler = Callable[[bytes, Fields], Awaitable[None]]
 
 CONSUMED = Counter("sv_stream_entries_total", "Stream entries handled", ["stream", "group", "outcome"])
-
-
-def dead_letter_key(stream: str) -> str:
-    return f"{stream}:dead"
 
 
 async def publish(redis: aioredis.Redis, stream: str, fields: dict[str, bytes | str], maxlen: int = 100_000) -> bytes:
@@ -154,7 +151,7 @@ class StreamConsumer:
         dead: dict[str | bytes, bytes | str] = {k: v for k, v in fields.items()}
         dead.update({"dead_reason": reason, "dead_entry_id": entry_id, "dead_group": self.group})
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(dead_letter_key(self.stream), dead, maxlen=self.dead_letter_maxlen, approximate=True)  # type: ignore[arg-type]
+            pipe.xadd(dead_letter(self.stream), dead, maxlen=self.dead_letter_maxlen, approximate=True)  # type: ignore[arg-type]
             pipe.xack(self.stream, self.group, entry_id)
             await pipe.execute()
         CONSUMED.labels(self.stream, self.group, "dead_letter").inc()

@@ -6,12 +6,18 @@ spans is the deployment's choice through the standard OTEL_* variables.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 
-from shopvoice.common.v1.command_pb2 import TraceContext
+from shopvoice.common.v1.command_pb2 import StageTiming, TraceContext
+
+
+def stage(name: str) -> StageTiming:
+    """Now, as a named stage of a command's way through the system (the timings a Result carries)."""
+    return StageTiming(stage=name, at_unix_nanos=time.time_ns())
 
 
 def current_metadata() -> list[tuple[str, str]]:

@@ -9,12 +9,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def stubs(root: Path) -> list[Path]:
+    """The generated .py and .pyi files under root/shopvoice (not the bytecode Python caches beside them)."""
+    return sorted(p.relative_to(root) for p in (root / "shopvoice").rglob("*_pb2*.py*") if p.suffix in (".py", ".pyi"))
+
+
 def test_generated_stubs_are_fresh(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "gen_proto.py"), str(tmp_path)], check=True, capture_output=True
     )
-    generated = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*_pb2*.py*"))
-    committed = sorted(p.relative_to(ROOT) for p in (ROOT / "shopvoice").rglob("*_pb2*.py*"))
+    generated = stubs(tmp_path)
+    committed = stubs(ROOT)
     assert generated, "protoc generated nothing"
     assert generated == committed, "stub files differ from proto/: run `make proto`"
     stale = [str(p) for p in generated if (tmp_path / p).read_bytes() != (ROOT / p).read_bytes()]

@@ -40,7 +40,7 @@ import yaml
 KINDS = ("answered", "handed_off", "needs_info", "small_talk")
 LANGUAGES = ("zh", "en")
 DEFAULT_CUSTOMER = "cust-1"
-DEFAULT_SHOP = Path(__file__).resolve().parents[2] / "shopvoice" / "cli" / "demo_shop.yaml"
+DEFAULT_SHOP = Path(__file__).resolve().parents[2] / "shopvoice_cli" / "demo_shop.yaml"
 
 _NUMERIC_ITEM = re.compile(r"\d+(?:\.\d+)?")
 # A number not glued to a letter, digit or point before it: "¥49.00" and "49元" hold 49,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-CATALOG = HERE.parents[1] / "shopvoice" / "cli" / "demo_shop.yaml"
+CATALOG = HERE.parents[1] / "shopvoice_cli" / "demo_shop.yaml"
 
 MONEY = re.compile(r"^-?\d+\.\d{2}$")
 DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")

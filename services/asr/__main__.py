@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import grpc
 from riva.client.proto import riva_asr_pb2, riva_asr_pb2_grpc
@@ -12,62 +13,73 @@ from services.asr.config import DEFAULT_PORT, AsrSettings
 from services.asr.engines.base import Engine
 from services.asr.server import RivaAsrServicer
 from shopvoice import grpc_server
+from shopvoice.config import load
 
 SERVICE_NAME = riva_asr_pb2.DESCRIPTOR.services_by_name["RivaSpeechRecognition"].full_name
 
 
-def build(settings: AsrSettings) -> grpc_server.Service:
-    engine: Engine
-    background: list[Callable[[], Awaitable[None]]] = []
-    if settings.engine == "riva":
-        from services.asr.engines.riva import RivaEngine
+@dataclass
+class Asr:
+    """The process's parts: the engine (made at once, so a broken grammar or a missing
+    RIVA_URL fails the start, not the first stream) and what keeps its vocabulary current."""
 
-        if not settings.riva_url:
-            raise SystemExit("ASR_ENGINE=riva needs RIVA_URL (host:port of the upstream Riva/NIM server)")
-        riva_engine = RivaEngine(
-            settings.riva_url,
-            settings.riva_use_ssl,
-            vocabulary.DEMO_VOCABULARY,
-            settings.max_stream_seconds + 30,
-            settings.rpc_timeout_s,
-        )
-        engine = riva_engine
-        on_change = riva_engine.set_vocabulary
-    else:
-        from services.asr.engines.sphinx_engine import SphinxEngine
+    settings: AsrSettings
+    engine: Engine = field(init=False)
+    on_vocabulary: Callable[[vocabulary.Vocabulary], None] = field(init=False)
 
-        sphinx = SphinxEngine.from_settings(settings, vocabulary.DEMO_VOCABULARY)
-        sphinx.wait_ready()  # a broken grammar fails the start, not the first stream
-        engine = sphinx
-        on_change = sphinx.set_vocabulary
-    if settings.catalog_addr or settings.orders_addr:
+    def __post_init__(self) -> None:
+        s = self.settings
+        if s.engine == "riva":
+            from services.asr.engines.riva import RivaEngine
 
-        async def refresh() -> None:
-            await vocabulary.refresh_forever(
-                settings.catalog_addr,
-                settings.orders_addr,
-                settings.vocabulary_merchant_id,
-                settings.vocabulary_refresh_s,
-                settings.rpc_timeout_s,
-                settings.order_id_headroom,
-                on_change,
+            if not s.riva_url:
+                raise SystemExit("ASR_ENGINE=riva needs RIVA_URL (host:port of the upstream Riva/NIM server)")
+            riva = RivaEngine(
+                s.riva_url, s.riva_use_ssl, vocabulary.DEMO_VOCABULARY, s.max_stream_seconds + 30, s.rpc_timeout_s
             )
+            self.engine, self.on_vocabulary = riva, riva.set_vocabulary
+        else:
+            from services.asr.engines.sphinx_engine import SphinxEngine
 
-        background.append(refresh)
+            sphinx = SphinxEngine.from_settings(s, vocabulary.DEMO_VOCABULARY)
+            sphinx.wait_ready()
+            self.engine, self.on_vocabulary = sphinx, sphinx.set_vocabulary
 
-    def register(server: grpc.aio.Server) -> None:
-        riva_asr_pb2_grpc.add_RivaSpeechRecognitionServicer_to_server(RivaAsrServicer(engine, settings), server)
+    @property
+    def background(self) -> list[Callable[[], Awaitable[None]]]:
+        """Without CATALOG_ADDR and ORDERS_ADDR the ASR hears the demo vocabulary only."""
+        return [self.refresh_vocabulary] if self.settings.catalog_addr or self.settings.orders_addr else []
 
+    async def refresh_vocabulary(self) -> None:
+        s = self.settings
+        await vocabulary.refresh_forever(
+            s.catalog_addr,
+            s.orders_addr,
+            s.vocabulary_merchant_id,
+            s.vocabulary_refresh_s,
+            s.rpc_timeout_s,
+            s.order_id_headroom,
+            self.on_vocabulary,
+        )
+
+    def register(self, server: grpc.aio.Server) -> None:
+        riva_asr_pb2_grpc.add_RivaSpeechRecognitionServicer_to_server(
+            RivaAsrServicer(self.engine, self.settings), server
+        )
+
+
+def build(settings: AsrSettings) -> grpc_server.Service:
+    asr = Asr(settings)
     return grpc_server.Service(
         name="asr",
         default_port=DEFAULT_PORT,
         grpc_services=[SERVICE_NAME],
-        register=register,
-        on_stop=engine.close,
-        background=background,
+        register=asr.register,
+        on_stop=asr.engine.close,
+        background=asr.background,
     )
 
 
 if __name__ == "__main__":
-    config = AsrSettings()  # read from the environment
+    config = load(AsrSettings)  # from the environment; what is missing ends the process here
     grpc_server.main(build(config), config)

@@ -1,4 +1,4 @@
-"""ASR settings from the environment (see README's configuration table)."""
+"""ASR settings from the environment (every variable in docs/configuration.md)."""
 
 from __future__ import annotations
 
@@ -72,7 +72,9 @@ class AsrSettings(ServiceSettings):
         description="grammar results below this confidence are re-decoded with the full language model",
     )
     phrases: Literal["auto", "builtin"] = Field(
-        "auto", alias="ASR_PHRASES", description="auto: built-in phrases plus the NLU's sentences when importable"
+        "auto",
+        alias="ASR_PHRASES",
+        description="auto: the grammar's sentences (shopvoice/grammar) plus the built-in phrases; builtin: those alone",
     )
     comfort_noise_rms: float = Field(
         100.0,

@@ -25,7 +25,7 @@ the same gate frame by frame, with the state a stream needs:
 
 Why: the CPU acoustic model was trained on close-talk speech; pink noise at 10 dB SNR fills
 the spectrum its digit models tell apart ("nine" / "five" / "one"). On the development seed
-the gate takes 10 dB command accuracy from 57.5% to 82.5% (see README's ASR accuracy).
+the gate takes 10 dB command accuracy from 57.5% to 82.5% (see docs/asr.md).
 Clean audio passes unchanged: a profile of digital silence puts every speech cell above it.
 
 Why not a library: noisereduce has no streaming form with state (each call would need a noise

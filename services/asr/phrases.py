@@ -2,9 +2,10 @@
 
 The recogniser only has to choose among phrases it knows (the approach of
 Home Assistant's speech-to-phrase), so the phrases are the model. They come from
-a `PhraseSource`: the NLU's own templates (`services.nlu.grammar.expand_sentences`)
-once that module exists, else the built-in English set below, which covers every
-intent of DESIGN.md. A phrase is words, optional parts in [brackets], choices in
+a `PhraseSource`: the command grammar's sentence templates (`shopvoice.grammar`,
+the library package the NLU parses with, so the ASR listens for what the NLU
+understands), plus the built-in English set below, which covers every intent of
+docs/design.md. A phrase is words, optional parts in [brackets], choices in
 (a | b), and slots in {braces} that the grammar fills from the catalog vocabulary
 and number rules (see grammar.SLOT_RULES). Digits and SKUs written as such
 ("A100", "99") are turned into words by `verbalize`.
@@ -13,13 +14,13 @@ and number rules (see grammar.SLOT_RULES). Digits and SKUs written as such
 from __future__ import annotations
 
 import functools
-import importlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 
 from services.asr.numbers import say_amount, say_sku
 from services.asr.vocabulary import Vocabulary
 from shopvoice import log
+from shopvoice.grammar import expand_sentences
 
 # (sku, title) pairs and a language ("en") to sentences; the NLU's expand_sentences has this shape.
 PhraseSource = Callable[[Iterable[tuple[str, str]], str], Iterable[str]]
@@ -109,15 +110,8 @@ NLU_PLACEHOLDERS = {
 }
 
 
-def nlu_phrase_source() -> PhraseSource | None:
-    """The NLU's templates when its module is installed (it is built in parallel)."""
-    try:
-        module = importlib.import_module("services.nlu.grammar")
-    except ImportError:
-        return None
-    expand_sentences = getattr(module, "expand_sentences", None)
-    if expand_sentences is None:
-        return None
+def nlu_phrase_source() -> PhraseSource:
+    """The grammar's templates, with our slot markers in place of sample values."""
     return functools.partial(expand_sentences, placeholders=NLU_PLACEHOLDERS, per_template=NLU_VARIANTS_PER_TEMPLATE)
 
 
@@ -143,12 +137,12 @@ def hearable(phrase: str) -> bool:
 
 
 def phrases_for(vocabulary: Vocabulary, language: str, use_nlu: bool = True) -> list[str]:
-    """Every phrase of the language: the built-in set, plus the NLU's sentences when it answers
-    (those it can hear: see `hearable`)."""
+    """Every phrase of the language: the built-in set, plus the grammar's sentences (the ones the NLU
+    parses with) when they expand (those it can hear: see `hearable`)."""
     source = nlu_phrase_source() if use_nlu else None
     if source is not None:
         try:
-            nlu_language = language.split("-", 1)[0]  # the NLU's sentence folders are "en", "zh"
+            nlu_language = language.split("-", 1)[0]  # the grammar's sentence folders are "en", "zh"
             phrases = [p for p in map(verbalize, source(vocabulary.products, nlu_language)) if hearable(p)]
             if phrases:
                 return [*phrases, *builtin_phrases(vocabulary, language)]

@@ -76,7 +76,7 @@ CARRIERS = {
 
 @dataclass(frozen=True)
 class Command:
-    """What is said and the typed command it means, in DESIGN.md's JSON form
+    """What is said and the typed command it means, in docs/design.md's JSON form
     (`command_to_json`: money "99.00", percents as signed strings, quantities as ints).
     Written here from the values drawn, never derived from the NLU, so the NLU is tested too."""
 

@@ -15,6 +15,7 @@ from services.catalog.order_events import CONSUMER, OrderEvents
 from services.catalog.server import CatalogServicer
 from shopvoice import db, grpc_server, streams
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from shopvoice.config import load
 from shopvoice.outbox import OutboxRelay
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -53,10 +54,10 @@ class Catalog:
 
     async def consume_orders(self) -> None:
         s = self.settings
-        handler = OrderEvents(self.pool, CatalogEvents(f"{s.stream_prefix}:events:catalog"))
+        handler = OrderEvents(self.pool, CatalogEvents(s.redis_keys.catalog_events))
         await streams.StreamConsumer(
             self.redis,
-            f"{s.stream_prefix}:events:orders",
+            s.redis_keys.orders_events,
             CONSUMER,
             s.consumer_name,
             handler.handle,
@@ -79,5 +80,5 @@ def build(settings: CatalogSettings) -> grpc_server.Service:
 
 
 if __name__ == "__main__":
-    config = CatalogSettings()  # read from the environment
+    config = load(CatalogSettings)  # from the environment; what is missing ends the process here
     grpc_server.main(build(config), config)

@@ -32,17 +32,19 @@ from typing import Any, NoReturn
 
 from psycopg import errors as pg_errors
 
-from services.catalog import history, store
+from services.catalog import history, store, summaries
 from services.catalog.messages import Row, to_product
-from services.catalog.mutations import expected_version
+from services.catalog.mutations import broken_rule, expected_version
 from services.catalog.pricing import parse_percent
-from services.catalog.validation import MAX_QUANTITY, require_merchant
+from services.catalog.validation import MAX_QUANTITY
 from shopvoice import idempotency, outbox
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from shopvoice.db import Pool
-from shopvoice.errors import FailedPrecondition, InvalidArgument
-from shopvoice.money import MINOR_UNITS, MoneyError, format_amount, minor_digits, to_decimal
+from shopvoice.errors import InvalidArgument
+from shopvoice.identifiers import require_merchant
+from shopvoice.money import MINOR_UNITS, MoneyError, minor_digits, to_decimal
 
 CHANGE = (
     "SELECT * FROM apply_variant_change(%(m)s, %(key)s, %(method)s, %(hash)s, %(sku)s, %(expected)s::bigint,"
@@ -68,7 +70,7 @@ class Fallback(Exception):
     """The fast path cannot answer this call; the general path will."""
 
 
-def key_ok(mutation: pb.Mutation) -> bool:
+def key_ok(mutation: Mutation) -> bool:
     return 0 < len(mutation.idempotency_key) <= 200
 
 
@@ -124,7 +126,7 @@ class FastChanges:
         or its on-hand count (`quantity` or `delta`).
 
         `explain(row)` raises the general path's refusal for a row the SQL refused."""
-        mutation: pb.Mutation = request.mutation
+        mutation: Mutation = request.mutation
         merchant_id = require_merchant(mutation.merchant_id)
         key = mutation.idempotency_key
         expected = expected_version(mutation)
@@ -163,8 +165,7 @@ class FastChanges:
                 cur = await conn.execute(ADJUST if adjusting else CHANGE, params, prepare=True)
                 rows = await cur.fetchall()
         except pg_errors.CheckViolation as exc:  # the schema's guard, as in Mutations.run
-            rule = exc.diag.constraint_name
-            raise FailedPrecondition(f"refused: the change would break a stock or price rule ({rule})") from exc
+            raise broken_rule(exc) from exc
         except pg_errors.UniqueViolation as exc:
             if exc.diag.constraint_name != KEY_TAKEN:
                 raise
@@ -204,12 +205,9 @@ class FastChanges:
         """The reply, from the rows the change returned (first time or replayed: the same rows, the same reply)."""
         after = next(r for r in rows if r["sku"] == sku)
         if price_change:
-            currency = after["currency_code"]
-            old, new = format_amount(after["old_price"], currency), format_amount(after["price"], currency)
-            summary = f"{sku} price {old} → {new} {currency}"
+            summary = summaries.price_change(sku, after["old_price"], after["price"], after["currency_code"])
         else:
-            on_hand, committed = after["on_hand"], after["committed"]
-            summary = f"{sku} stock {after['old_on_hand']} → {on_hand} on hand ({on_hand - committed} available)"
+            summary = summaries.stock_change(sku, after["old_on_hand"], after["on_hand"], after["committed"])
         return pb.MutationResult(
             product=to_product(merchant_id, rows), sku=sku, change_id=str(after["change_id"]), summary=summary
         )

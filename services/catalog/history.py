@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from shopvoice.catalog.v1 import catalog_pb2 as pb
+from shopvoice.common.v1.mutation_pb2 import Actor
 from shopvoice.db import Conn
 from shopvoice.errors import FailedPrecondition, InvalidArgument, NotFound
 
@@ -26,7 +26,7 @@ class Author:
     method: str
 
     @classmethod
-    def of(cls, actor: pb.Actor, method: str) -> Author:
+    def of(cls, actor: Actor, method: str) -> Author:
         return cls(actor.user_id, actor.command_id, method)
 
 

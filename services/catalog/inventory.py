@@ -3,7 +3,7 @@ does not, and available = on_hand - committed never goes below zero."""
 
 from __future__ import annotations
 
-from services.catalog import history
+from services.catalog import history, summaries
 from services.catalog.events import CatalogEvents
 from services.catalog.messages import Row
 from services.catalog.validation import MAX_QUANTITY, validate_quantity
@@ -56,5 +56,5 @@ async def change_on_hand(
         conn, merchant_id, sku, "stock", str(old), str(on_hand), author, after["version"], undo_of
     )
     await events.stock_changed(conn, merchant_id, sku, on_hand, row["committed"], change_id)
-    summary = f"{sku} stock {old} → {on_hand} on hand ({on_hand - row['committed']} available)"
+    summary = summaries.stock_change(sku, old, on_hand, row["committed"])
     return after, change_id, summary

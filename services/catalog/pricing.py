@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from services.catalog import history
+from services.catalog import history, summaries
 from services.catalog.events import CatalogEvents
 from services.catalog.messages import Row
 from services.catalog.validation import check_amount, money_value
@@ -85,5 +85,5 @@ async def change_price(
         undo_of,
     )
     await events.price_changed(conn, merchant_id, sku, old, price, currency, change_id)
-    summary = f"{sku} price {format_amount(old, currency)} → {format_amount(price, currency)} {currency}"
+    summary = summaries.price_change(sku, old, price, currency)
     return after, change_id, summary

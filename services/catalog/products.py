@@ -16,13 +16,13 @@ from services.catalog.validation import (
     money_value,
     validate_description,
     validate_quantity,
-    validate_sku,
     validate_title,
 )
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.common.v1.command_pb2 import ProductStatus
 from shopvoice.db import Conn
 from shopvoice.errors import AlreadyExists, InvalidArgument
+from shopvoice.identifiers import validate_sku
 from shopvoice.money import check_currency, format_amount
 
 MAX_VARIANTS = 100  # Shopify's classic limit per product

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from services.catalog import store
 from services.catalog.events import CatalogEvents
 from services.catalog.messages import Row
-from services.catalog.validation import MAX_QUANTITY, validate_order_id, validate_sku
+from services.catalog.validation import MAX_QUANTITY, validate_order_id
 from shopvoice.db import Conn
 from shopvoice.errors import FailedPrecondition, InvalidArgument, NotFound
+from shopvoice.identifiers import validate_sku
 
 MAX_LINES = 500
 

@@ -22,11 +22,13 @@ from services.catalog.events import CatalogEvents
 from services.catalog.messages import STATUS_TO_DB, Row, to_product, to_products, to_variant
 from services.catalog.mutations import Mutations, expected_version
 from services.catalog.search import fold, fold_sku
-from services.catalog.validation import require_merchant, validate_price, validate_sku
+from services.catalog.validation import validate_price
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from shopvoice.db import Conn, Pool
 from shopvoice.errors import InvalidArgument, NotFound, grpc_boundary
+from shopvoice.identifiers import require_merchant, validate_sku
 
 Context = grpc.aio.ServicerContext
 DEFAULT_PAGE_SIZE = 50
@@ -65,7 +67,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     def __init__(self, pool: Pool, settings: CatalogSettings) -> None:
         self.pool = pool
         self.settings = settings
-        self.events = CatalogEvents(f"{settings.stream_prefix}:events:catalog")
+        self.events = CatalogEvents(settings.redis_keys.catalog_events)
         self.mutations = Mutations(pool)
         self.fast = fastpath.FastChanges(pool, self.events.stream, settings.max_price)
 
@@ -73,7 +75,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
     @grpc_boundary
     async def CreateProduct(self, request: pb.CreateProductRequest, context: Context) -> pb.MutationResult:
-        async def apply(conn: Conn, merchant_id: str, _: None) -> pb.MutationResult:
+        async def apply(conn: Conn, merchant_id: str) -> pb.MutationResult:
             rows, summary = await products.create(
                 conn, self.events, merchant_id, request, self.settings.default_currency, self.settings.max_price
             )
@@ -140,7 +142,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         status = products.status_name(request.status)
         author = history.Author.of(request.mutation.actor, "SetProductStatus")
 
-        async def apply(conn: Conn, merchant_id: str, _: None) -> pb.MutationResult:
+        async def apply(conn: Conn, merchant_id: str) -> pb.MutationResult:
             product = await products.lock_product_of_sku(conn, merchant_id, sku)
             store.check_version(product["version"], expected_version(request.mutation), f"product of {sku}")
             rows, change_id, summary = await products.change_status(
@@ -155,15 +157,15 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def _change_variant(self, method: str, request: Any, sku: str, change: Any) -> pb.MutationResult:
         """Lock the SKU (before the key's claim), check the expected version,
         let `change(conn, merchant_id, row)` write, answer with the whole product."""
-        mutation: pb.Mutation = request.mutation
+        mutation: Mutation = request.mutation
+        locked: list[Any] = []  # the SKU's row (locked) and its siblings, as `lock` read them
 
-        async def preload(conn: Conn, merchant_id: str) -> tuple[Any, Any]:
-            target = await store.select_variant_for_update(conn, merchant_id, sku)
-            siblings = await store.select_siblings(conn, merchant_id, sku)
-            return target, siblings
+        async def lock(conn: Conn, merchant_id: str) -> None:
+            locked.append(await store.select_variant_for_update(conn, merchant_id, sku))
+            locked.append(await store.select_siblings(conn, merchant_id, sku))
 
-        async def apply(conn: Conn, merchant_id: str, loaded: tuple[Any, Any]) -> pb.MutationResult:
-            target, siblings = loaded
+        async def apply(conn: Conn, merchant_id: str) -> pb.MutationResult:
+            target, siblings = locked
             row = await target.fetchone()
             if row is None:
                 raise store.no_such_sku(sku)
@@ -172,7 +174,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             after, change_id, summary = await change(conn, merchant_id, dict(row))
             return _result(merchant_id, [after, *others], sku, change_id, summary)
 
-        return await self.mutations.run(method, request, mutation, pb.MutationResult, apply, preload)
+        return await self.mutations.run(method, request, mutation, pb.MutationResult, apply, lock)
 
     @grpc_boundary
     async def SetPrice(self, request: pb.SetPriceRequest, context: Context) -> pb.MutationResult:
@@ -281,7 +283,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def UndoLastChange(self, request: pb.UndoLastChangeRequest, context: Context) -> pb.MutationResult:
         author = history.Author.of(request.mutation.actor, "UndoLastChange")
 
-        async def apply(conn: Conn, merchant_id: str, _: None) -> pb.MutationResult:
+        async def apply(conn: Conn, merchant_id: str) -> pb.MutationResult:
             change = await history.change_to_undo(conn, merchant_id, author.user_id, request.change_id)
             sku, kind, undo_of = change["sku"], change["kind"], str(change["change_id"])
             if kind == "status":
@@ -314,7 +316,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def Reserve(self, request: pb.ReserveRequest, context: Context) -> pb.ReservationResult:
         lines = reservations.parse_lines((line.sku, line.quantity) for line in request.lines)
 
-        async def apply(conn: Conn, merchant_id: str, _: None) -> pb.ReservationResult:
+        async def apply(conn: Conn, merchant_id: str) -> pb.ReservationResult:
             outcome = await reservations.reserve(conn, self.events, merchant_id, request.order_id, lines)
             return _reservation_result(outcome)
 
@@ -324,7 +326,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def Release(self, request: pb.ReleaseRequest, context: Context) -> pb.ReservationResult:
         lines = reservations.parse_lines(((line.sku, line.quantity) for line in request.lines), required=False)
 
-        async def apply(conn: Conn, merchant_id: str, _: None) -> pb.ReservationResult:
+        async def apply(conn: Conn, merchant_id: str) -> pb.ReservationResult:
             outcome = await reservations.release(conn, self.events, merchant_id, request.order_id, lines)
             return _reservation_result(outcome)
 
@@ -332,7 +334,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
     @grpc_boundary
     async def CommitReservation(self, request: pb.CommitReservationRequest, context: Context) -> pb.ReservationResult:
-        async def apply(conn: Conn, merchant_id: str, _: None) -> pb.ReservationResult:
+        async def apply(conn: Conn, merchant_id: str) -> pb.ReservationResult:
             outcome = await reservations.commit(conn, self.events, merchant_id, request.order_id)
             return _reservation_result(outcome)
 

@@ -5,7 +5,6 @@ Everything here runs before a write, so refused input leaves no trace.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from decimal import Decimal
 
@@ -13,27 +12,12 @@ from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.errors import InvalidArgument
 from shopvoice.money import MINOR_UNITS, MoneyError, check_currency, minor_digits, to_decimal
 
-SKU_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,63}$")
 MAX_TITLE_CHARS = 200
 MAX_DESCRIPTION_CHARS = 10_000
 MAX_OPTION_TITLE_CHARS = 100
 # More units than any shop holds of one SKU: a typo, not stock.
 MAX_QUANTITY = 1_000_000_000
 MAX_ORDER_ID_CHARS = 64
-
-
-def require_merchant(merchant_id: str) -> str:
-    if not merchant_id or len(merchant_id) > 64:
-        raise InvalidArgument("merchant_id is required (1-64 characters)")
-    return merchant_id
-
-
-def validate_sku(sku: str) -> str:
-    if not SKU_PATTERN.match(sku):
-        raise InvalidArgument(
-            f"SKU {sku[:80]!r} is not valid: use 1-64 upper-case letters, digits, '.', '_' or '-', like A100"
-        )
-    return sku
 
 
 def _control_characters(text: str, allowed: str = "") -> bool:

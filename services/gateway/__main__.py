@@ -1,104 +1,119 @@
-"""`python -m services.gateway`: the public Assistant API."""
+"""`python -m services.gateway`: the public Assistant API, and the customers' CustomerAssistant."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 import redis.asyncio as aioredis
 
+from services.gateway import customer_channel
 from services.gateway.audit import AuditLog
-from services.gateway.auth import TokenVerifier, parse_keys
-from services.gateway.config import DEFAULT_PORT, DEV_AUTH_KEYS, GatewaySettings
+from services.gateway.config import DEFAULT_PORT, GatewaySettings
 from services.gateway.ratelimit import Rate, RateLimiter
 from services.gateway.replies import ReplyRouter
 from services.gateway.server import AssistantServicer
 from services.gateway.slots import SessionSlots
 from services.gateway.speech import SpeechRecognizer
-from services.support import gateway_channel
-from shopvoice import db, grpc_server, log
+from shopvoice import db, grpc_server, log, streams
+from shopvoice.auth import DEV_AUTH_KEYS, TokenVerifier, parse_keys
+from shopvoice.config import load
 from shopvoice.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SCHEMA = "gateway"
 
 
-def build(settings: GatewaySettings) -> grpc_server.Service:
-    redis = aioredis.from_url(settings.redis_url)
-    verifier = TokenVerifier(parse_keys(settings.auth_keys))
-    customer_channel = gateway_channel.ChannelSettings()  # SUPPORT_ADDR empty: no customer channel
-    limiter = RateLimiter(
-        redis,
-        settings.stream_prefix,
-        merchant=Rate(settings.rate_merchant_per_s, settings.rate_merchant_burst),
-        user=Rate(settings.rate_user_per_s, settings.rate_user_burst),
-    )
-    router = ReplyRouter(redis, settings.stream_prefix)
-    slots = SessionSlots(redis, settings.stream_prefix, settings.max_sessions_per_merchant, settings.session_lease_s)
-    state: dict[str, object] = {}
+@dataclass
+class Gateway:
+    """The process's parts. Pool, channels and servicer are made in `start`: grpc.aio and
+    psycopg objects belong to the event loop that runs the server."""
 
-    async def on_start() -> None:
-        if settings.auth_keys == DEV_AUTH_KEYS:
+    settings: GatewaySettings
+    redis: aioredis.Redis = field(init=False)
+    verifier: TokenVerifier = field(init=False)
+    router: ReplyRouter = field(init=False)
+    pool: db.Pool = field(init=False)
+    audit: AuditLog = field(init=False)
+    servicer: AssistantServicer = field(init=False)
+    asr: grpc.aio.Channel | None = None  # no ASR_ADDR: text only
+    support: grpc.aio.Channel | None = None  # no SUPPORT_ADDR: no customer channel
+    routing: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        self.redis = aioredis.from_url(self.settings.redis_url)
+        self.verifier = TokenVerifier(parse_keys(self.settings.auth_keys))  # bad AUTH_KEYS fail the start
+        self.router = ReplyRouter(self.redis, self.settings.stream_prefix)
+
+    @property
+    def grpc_services(self) -> list[str]:
+        names = [gateway_pb2.DESCRIPTOR.services_by_name["Assistant"].full_name]
+        return [*names, customer_channel.SERVICE_NAME] if self.settings.support_addr else names
+
+    async def start(self) -> None:
+        s = self.settings
+        if s.auth_keys == DEV_AUTH_KEYS:
             log.get().warning("AUTH_KEYS is the development key: set it from a secret before exposing this gateway")
-        pool = await db.prepare(settings.database_url, SCHEMA, MIGRATIONS, settings.db_pool_min, settings.db_pool_max)
-        audit = AuditLog(pool)
-        # The ASR channel belongs to the running loop, so it is made here; no ASR_ADDR: text only.
+        self.pool = await db.prepare(s.database_url, SCHEMA, MIGRATIONS, s.db_pool_min, s.db_pool_max)
+        self.audit = AuditLog(self.pool)
         recognizer = None
-        if settings.asr_addr:
-            asr = grpc_server.channel(settings.asr_addr)
-            state["asr"] = asr
-            recognizer = SpeechRecognizer(asr, settings.session_max_s, settings.asr_model)
-        state.update(
-            pool=pool,
-            audit=audit,
-            servicer=AssistantServicer(redis, verifier, settings, limiter, slots, audit, router, recognizer),
+        if s.asr_addr:
+            self.asr = grpc_server.channel(s.asr_addr)
+            recognizer = SpeechRecognizer(self.asr, s.session_max_s, s.asr_model)
+        if s.support_addr:
+            self.support = grpc_server.channel(s.support_addr)
+        limiter = RateLimiter(
+            self.redis,
+            s.stream_prefix,
+            merchant=Rate(s.rate_merchant_per_s, s.rate_merchant_burst),
+            user=Rate(s.rate_user_per_s, s.rate_user_burst),
+        )
+        slots = SessionSlots(self.redis, s.stream_prefix, s.max_sessions_per_merchant, s.session_lease_s)
+        self.servicer = AssistantServicer(
+            self.redis, self.verifier, s, limiter, slots, self.audit, self.router, recognizer
         )
         # Not a `background` job: those stop before the server drains, and sessions that
-        # are draining still need their replies routed. It stops in on_stop, after them.
-        state["router"] = asyncio.create_task(router.run())
+        # are draining still need their replies routed. It stops in `stop`, after them.
+        self.routing = asyncio.create_task(self.router.run())
 
-    async def write_audit() -> None:
-        audit = state["audit"]
-        assert isinstance(audit, AuditLog)
-        await audit.run()
+    def register(self, server: grpc.aio.Server) -> None:
+        gateway_pb2_grpc.add_AssistantServicer_to_server(self.servicer, server)
+        if self.support is not None:
+            customer_channel.register(server, self.verifier, self.support, self.settings.rpc_timeout_s)
 
-    async def on_stop() -> None:
-        servicer, audit, pool = state["servicer"], state["audit"], state["pool"]
-        assert isinstance(servicer, AssistantServicer) and isinstance(audit, AuditLog)
-        await servicer.wait_drained()
-        routing = state["router"]
-        assert isinstance(routing, asyncio.Task)
-        routing.cancel()
-        await asyncio.gather(routing, return_exceptions=True)
+    async def write_audit(self) -> None:
+        await self.audit.run()
+
+    async def stop(self) -> None:
+        await self.servicer.wait_drained()
+        if self.routing is not None:
+            self.routing.cancel()
+            await asyncio.gather(self.routing, return_exceptions=True)
         try:
-            await audit.flush()
+            await self.audit.flush()
         finally:
-            await pool.close()  # type: ignore[attr-defined]
-            await redis.aclose()
-            if isinstance(asr := state.get("asr"), grpc.aio.Channel):
-                await asr.close(None)
+            await self.pool.close()
+            await streams.close(self.redis)
+            for channel in (self.asr, self.support):
+                if channel is not None:
+                    await channel.close(None)
 
-    def register(server: grpc.aio.Server) -> None:
-        servicer = state["servicer"]
-        assert isinstance(servicer, AssistantServicer)
-        gateway_pb2_grpc.add_AssistantServicer_to_server(servicer, server)
-        gateway_channel.register(server, verifier, customer_channel)
 
+def build(settings: GatewaySettings) -> grpc_server.Service:
+    gateway = Gateway(settings)
     return grpc_server.Service(
         name="gateway",
         default_port=DEFAULT_PORT,
-        grpc_services=[
-            gateway_pb2.DESCRIPTOR.services_by_name["Assistant"].full_name,
-            *([gateway_channel.SERVICE_NAME] if customer_channel.support_addr else []),
-        ],
-        register=register,
-        on_start=on_start,
-        on_stop=on_stop,
-        background=[write_audit],
+        grpc_services=gateway.grpc_services,
+        register=gateway.register,
+        on_start=gateway.start,
+        on_stop=gateway.stop,
+        background=[gateway.write_audit],
     )
 
 
 if __name__ == "__main__":
-    config = GatewaySettings()
+    config = load(GatewaySettings)  # from the environment; what is missing ends the process here
     grpc_server.main(build(config), config)

@@ -1,16 +1,13 @@
-"""Gateway settings from the environment (see README's configuration table)."""
+"""Gateway settings from the environment (every variable in docs/configuration.md)."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
+from shopvoice.auth import DEV_AUTH_KEYS
 from shopvoice.config import DatabaseSettings, RedisSettings, ServiceSettings
 
 DEFAULT_PORT = 50051
-
-# Development only: `shopvoice up` and the tests use it when AUTH_KEYS is unset.
-# A deployment sets AUTH_KEYS from a Secret (deploy/k8s); the gateway logs a warning otherwise.
-DEV_AUTH_KEYS = "dev:shopvoice-development-key-not-for-production"
 
 
 class GatewaySettings(ServiceSettings, RedisSettings, DatabaseSettings):
@@ -19,7 +16,12 @@ class GatewaySettings(ServiceSettings, RedisSettings, DatabaseSettings):
         alias="AUTH_KEYS",
         description="token keys, kid:hs256:SECRET | kid:ed25519:SEED | kid:ed25519-pub:PUBLIC, comma-separated; first signing key signs",
     )
-    asr_addr: str = Field("", alias="ASR_ADDR", description="Riva-compatible ASR server; empty = text only")
+    # No defaults: a deployment says whether the gateway hears speech and hosts the customer channel.
+    asr_addr: str = Field(alias="ASR_ADDR", description="Riva-compatible ASR server, host:port; empty = text only")
+    support_addr: str = Field(
+        alias="SUPPORT_ADDR",
+        description="support service for the customer channel, host:port; empty = no customer channel",
+    )
     asr_model: str = Field(
         "", alias="ASR_MODEL", description="Riva model name asked of the ASR; empty = the server's default"
     )

@@ -5,7 +5,6 @@ becomes an utterance for the NLU, exactly as typed text does."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -15,6 +14,7 @@ from services.gateway.speech import DEFAULT_LANGUAGE, SpeechRecognizer
 from shopvoice import log
 from shopvoice.common.v1.command_pb2 import StageTiming, TraceContext
 from shopvoice.gateway.v1 import gateway_pb2 as gw
+from shopvoice.tracing import stage
 
 # Chunks in flight to the ASR per utterance: bounded, so a client that sends faster
 # than the ASR reads is slowed down (backpressure), not buffered without end.
@@ -77,7 +77,7 @@ class Listener:
             nonlocal audio_end
             while (chunk := await queue.get()) is not None:
                 yield chunk
-            audio_end = StageTiming(stage="audio_end", at_unix_nanos=time.time_ns())
+            audio_end = stage("audio_end")
 
         nothing_heard = gw.Error(code="NOT_FOUND", message="no speech was recognised in that audio")
         finals = 0
@@ -103,7 +103,7 @@ class Listener:
                 if not heard.is_final:
                     continue
                 finals += 1
-                ended = audio_end or StageTiming(stage="audio_end", at_unix_nanos=time.time_ns())
+                ended = audio_end or stage("audio_end")
                 if heard.text:
                     await self.submit(heard.text, utterance_id, trace, ended)
                 else:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from shopvoice.redis_keys import RedisKeys
+
 # KEYS: the buckets. ARGV: rate_per_s, burst for each key, in the same order.
 # Returns {allowed (1/0), retry_after_ms, index of the first empty bucket (1-based, 0 = none)}.
 _TOKEN_BUCKET = """
@@ -67,7 +69,7 @@ class RateLimiter:
         self._script = redis.register_script(_TOKEN_BUCKET)
 
     def _buckets(self, merchant_id: str, user_id: str) -> list[tuple[str, Rate, str]]:
-        tag = f"{self.prefix}:rl:{{{merchant_id}}}"
+        tag = RedisKeys(self.prefix).rate_limit(merchant_id)
         buckets = [
             (f"{tag}:merchant", self.merchant, f"merchant {merchant_id}"),
             (f"{tag}:user:{user_id}", self.user, f"user {user_id}"),

@@ -23,6 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shopvoice import log
+from shopvoice.redis_keys import RedisKeys
 from shopvoice.streams import Fields
 
 WAKE_MAXLEN = 16
@@ -40,7 +41,7 @@ class ReplyRouter:
         self.redis = redis
         self.block_ms = block_ms
         self.count = count
-        self.wake_key = f"{prefix}:gateway-wake:{uuid.uuid4().hex}".encode()
+        self.wake_key = RedisKeys(prefix).gateway_wake(uuid.uuid4().hex).encode()
         self._wake_id = b"0-0"
         self._routes: dict[bytes, Route] = {}
         self._changed = asyncio.Event()

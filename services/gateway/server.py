@@ -18,7 +18,6 @@ import grpc
 import redis.asyncio as aioredis
 
 from services.gateway.audit import AuditLog
-from services.gateway.auth import Principal, TokenVerifier
 from services.gateway.config import GatewaySettings
 from services.gateway.listening import Listener
 from services.gateway.ratelimit import RateLimiter
@@ -28,6 +27,7 @@ from services.gateway.slots import SessionSlots
 from services.gateway.speech import SpeechRecognizer
 from services.gateway.status import abort_exhausted
 from shopvoice import log
+from shopvoice.auth import Principal, TokenVerifier
 from shopvoice.common.v1.command_pb2 import StageTiming, TraceContext
 from shopvoice.errors import DomainError
 from shopvoice.gateway.v1 import gateway_pb2 as gw
@@ -81,7 +81,7 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
             principal = self.verifier.verify(context.invocation_metadata())
         except DomainError as exc:
             await context.abort(exc.code, str(exc))
-        if principal.role == "customer":  # customers use CustomerAssistant/Ask (services/support/gateway_channel.py)
+        if principal.role == "customer":  # customers use CustomerAssistant/Ask (customer_channel.py)
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, "customer tokens cannot use the merchant assistant")
         # Bounded: a caller that opens the stream and says nothing would otherwise hold it
         # (and its HTTP/2 stream) for ever, before any session limit applies.

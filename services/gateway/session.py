@@ -21,22 +21,20 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from services.gateway.audit import AuditLog, AuditRecord, now
-from services.gateway.auth import Principal
 from services.gateway.replies import ReplyRouter
-from shopvoice import streams
+from shopvoice import replies, streams
+from shopvoice.auth import Principal
 from shopvoice.common.v1.command_pb2 import Command, StageTiming, TraceContext
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.nlu.v1.nlu_pb2 import Utterance
+from shopvoice.redis_keys import RedisKeys
 from shopvoice.streams import Fields
+from shopvoice.tracing import stage
 
 # Messages after which an utterance needs nothing more from the NLU.
 TERMINAL = frozenset({"result", "confirmation", "clarification", "error"})
-# Spoken equivalents of the confirm / cancel buttons (DESIGN.md: 确认 / 算了).
+# Spoken equivalents of the confirm / cancel buttons (docs/design.md: 确认 / 算了).
 BUTTON_TEXT = {"confirm": "confirm", "cancel": "cancel"}
-
-
-def stage(name: str) -> StageTiming:
-    return StageTiming(stage=name, at_unix_nanos=time.time_ns())
 
 
 @dataclass
@@ -62,11 +60,11 @@ class Session:
 
     @property
     def reply_stream(self) -> str:
-        return f"{self.prefix}:results:{self.session_id}"
+        return RedisKeys(self.prefix).results(self.session_id)
 
     @property
     def transcripts_stream(self) -> str:
-        return f"{self.prefix}:transcripts"
+        return RedisKeys(self.prefix).transcripts
 
     def audit(self, utterance_id: str, heard: str, status: str, **fields: Any) -> AuditRecord:
         return AuditRecord(
@@ -142,7 +140,7 @@ class SessionIO:
             batch.append(self._replies.get_nowait())
         out: list[gw.ServerMessage] = []
         for fields in batch:
-            message = gw.ServerMessage.FromString(fields[b"msg"])
+            message = replies.read(fields)
             if message.utterance_id in self.session.finished:
                 continue
             kind = message.WhichOneof("kind")

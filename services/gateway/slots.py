@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from shopvoice.redis_keys import RedisKeys
+
 # KEYS[1]: the merchant's set. ARGV: max sessions, session id, lease ms.
 # Returns {granted (1/0), sessions now open}.
 _ACQUIRE = """
@@ -52,7 +54,7 @@ class SessionSlots:
         self._renew = redis.register_script(_RENEW)
 
     def key(self, merchant_id: str) -> str:
-        return f"{self.prefix}:sessions:{{{merchant_id}}}"
+        return RedisKeys(self.prefix).session_slots(merchant_id)
 
     async def acquire(self, merchant_id: str, session_id: str) -> Admission:
         granted, open_sessions = await self._acquire(

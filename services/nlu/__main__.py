@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 
 import grpc
 import redis.asyncio as aioredis
@@ -11,92 +12,106 @@ from services.nlu.config import DEFAULT_PORT, NluSettings
 from services.nlu.consumer import UtteranceHandler
 from services.nlu.dialogue import DialogueStore, Policy
 from services.nlu.dispatch import Dispatcher
-from services.nlu.grammar.index import compile_all
 from services.nlu.llm import LlmParser
-from services.nlu.replies import ReplyPublisher
 from services.nlu.understand import Understander
-from services.nlu.vocabulary_cache import VocabularyCache, stream_end
-from shopvoice import grpc_server
+from shopvoice import grpc_server, streams
 from shopvoice.common.v1.command_pb2 import Command
+from shopvoice.config import load
+from shopvoice.grammar.index import compile_all
 from shopvoice.permissions import PermissionGate, PermissionSettings
+from shopvoice.replies import ReplyPublisher
 from shopvoice.streams import StreamConsumer
+from shopvoice.vocabulary_cache import VocabularyCache, stream_end
 
 CONSUMER_GROUP = "nlu"
 
 
-def build(settings: NluSettings) -> grpc_server.Service:
-    redis = aioredis.from_url(settings.redis_url)
-    channels: list[grpc.aio.Channel] = []
-    llms: list[LlmParser] = []
+@dataclass
+class Nlu:
+    """The process's parts. Channels, the LLM client and the handler are made in `start`:
+    grpc.aio objects belong to the event loop that runs the server."""
 
-    async def consume() -> None:
-        # gRPC aio channels belong to the running loop, so they are made here, not at import.
-        catalog = grpc_server.channel(settings.catalog_addr)
-        orders = grpc_server.channel(settings.orders_addr)
-        channels.extend((catalog, orders))
-        vocabularies = VocabularyCache(catalog, settings.vocab_ttl_s, settings.rpc_timeout_s)
-        llm = LlmParser()
-        llms.append(llm)
+    settings: NluSettings
+    redis: aioredis.Redis = field(init=False)
+    catalog: grpc.aio.Channel = field(init=False)
+    orders: grpc.aio.Channel = field(init=False)
+    llm: LlmParser = field(init=False)
+    vocabularies: VocabularyCache = field(init=False)
+    handler: UtteranceHandler = field(init=False)
 
-        async def ask_llm(text: str, grammar_answer: Command) -> tuple[Command, str]:
-            answer = await llm.parse(text, grammar_answer)
-            return answer.command, "llm" if answer.source == "llm" else "grammar"
+    def __post_init__(self) -> None:
+        self.redis = aioredis.from_url(self.settings.redis_url)
 
-        dispatcher = Dispatcher(catalog, orders, settings.rpc_timeout_s)
-        handler = UtteranceHandler(
-            understander=Understander(ask_llm if llm.settings.enabled else None, settings.llm_threshold),
-            vocabularies=vocabularies,
+    async def start(self) -> None:
+        s = self.settings
+        # Before the server reports SERVING, not during the first utterance; the start-up
+        # heap, grammars included, is then frozen out of garbage collection (shopvoice/heap.py).
+        compile_all()
+        self.catalog = grpc_server.channel(s.catalog_addr)
+        self.orders = grpc_server.channel(s.orders_addr)
+        self.vocabularies = VocabularyCache(self.catalog, s.vocab_ttl_s, s.rpc_timeout_s)
+        self.llm = LlmParser()
+        dispatcher = Dispatcher(self.catalog, self.orders, s.rpc_timeout_s)
+        self.handler = UtteranceHandler(
+            understander=Understander(self.ask_llm if self.llm.settings.enabled else None, s.llm_threshold),
+            vocabularies=self.vocabularies,
             dispatcher=dispatcher,
-            policy=Policy(dispatcher.current_price, settings.confirm_price_change_pct),
-            dialogue=DialogueStore(redis, settings.stream_prefix, settings.dialogue_ttl_s),
-            replies=ReplyPublisher(redis, settings.reply_ttl_s),
-            gate=PermissionGate(redis, settings.stream_prefix, PermissionSettings().staff_may_refund),
-            redis=redis,
-            understood_after_s=settings.understood_after_ms / 1000,
+            policy=Policy(dispatcher.current_price, s.confirm_price_change_pct),
+            dialogue=DialogueStore(self.redis, s.stream_prefix, s.dialogue_ttl_s),
+            replies=ReplyPublisher(self.redis, s.reply_ttl_s),
+            gate=PermissionGate(self.redis, s.stream_prefix, PermissionSettings().staff_may_refund),
+            redis=self.redis,
+            understood_after_s=s.understood_after_ms / 1000,
         )
+
+    async def ask_llm(self, text: str, grammar_answer: Command) -> tuple[Command, str]:
+        answer = await self.llm.parse(text, grammar_answer)
+        return answer.command, "llm" if answer.source == "llm" else "grammar"
+
+    async def consume(self) -> None:
+        s = self.settings
         consumer = StreamConsumer(
-            redis=redis,
-            stream=f"{settings.stream_prefix}:transcripts",
+            redis=self.redis,
+            stream=s.redis_keys.transcripts,
             group=CONSUMER_GROUP,
-            consumer=settings.consumer_name,
-            handler=handler,
-            claim_idle_ms=settings.stream_claim_idle_ms,
-            max_deliveries=settings.stream_max_deliveries,
+            consumer=s.consumer_name,
+            handler=self.handler,
+            claim_idle_ms=s.stream_claim_idle_ms,
+            max_deliveries=s.stream_max_deliveries,
         )
-        events = f"{settings.stream_prefix}:events:catalog"
+        events = s.redis_keys.catalog_events
         # where the follower starts, taken before the consumer can fetch any vocabulary
-        follower = asyncio.create_task(vocabularies.follow(redis, events, await stream_end(redis, events)))
+        follower = asyncio.create_task(
+            self.vocabularies.follow(self.redis, events, await stream_end(self.redis, events))
+        )
         try:
             await consumer.run()
         finally:
             follower.cancel()
 
-    async def on_start() -> None:
-        # Before the server reports SERVING, not during the first utterance; the start-up
-        # heap, grammars included, is then frozen out of garbage collection (shopvoice/heap.py).
-        compile_all()
+    async def stop(self) -> None:
+        await self.catalog.close(None)
+        await self.orders.close(None)
+        await self.llm.close()
+        await streams.close(self.redis)
 
-    async def on_stop() -> None:
-        for channel in channels:
-            await channel.close(None)
-        for llm in llms:
-            await llm.close()
-        await redis.aclose()
-
-    def register(server: grpc.aio.Server) -> None:
+    def register(self, server: grpc.aio.Server) -> None:
         """The NLU serves no API of its own: health, reflection and metrics only."""
 
+
+def build(settings: NluSettings) -> grpc_server.Service:
+    nlu = Nlu(settings)
     return grpc_server.Service(
         name="nlu",
         default_port=DEFAULT_PORT,
         grpc_services=[],
-        register=register,
-        on_start=on_start,
-        on_stop=on_stop,
-        background=[consume],
+        register=nlu.register,
+        on_start=nlu.start,
+        on_stop=nlu.stop,
+        background=[nlu.consume],
     )
 
 
 if __name__ == "__main__":
-    config = NluSettings()
+    config = load(NluSettings)  # from the environment; what is missing ends the process here
     grpc_server.main(build(config), config)

@@ -1,4 +1,4 @@
-"""NLU settings from the environment (see README's configuration table)."""
+"""NLU settings from the environment (every variable in docs/configuration.md)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,12 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from shopvoice.config import RedisSettings, ServiceSettings
+from shopvoice.config import RedisSettings, ServiceAddresses, ServiceSettings
 
 DEFAULT_PORT = 50053
 
 
-class NluSettings(ServiceSettings, RedisSettings):
-    catalog_addr: str = Field("127.0.0.1:50054", alias="CATALOG_ADDR")
-    orders_addr: str = Field("127.0.0.1:50055", alias="ORDERS_ADDR")
+class NluSettings(ServiceSettings, RedisSettings, ServiceAddresses):
     consumer_name: str = Field(default_factory=socket.gethostname, alias="NLU_CONSUMER_NAME")
     reply_ttl_s: int = Field(3600, alias="NLU_REPLY_TTL_S", description="how long a session's reply stream lives")
     dialogue_ttl_s: int = Field(

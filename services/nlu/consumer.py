@@ -17,17 +17,18 @@ from opentelemetry import context as otel_context
 
 from services.nlu.dialogue import Decision, DialogueStore, Policy, intent_of, remember_context
 from services.nlu.dispatch import Caller, Dispatcher, Outcome
-from services.nlu.replies import ReplyPublisher, stage
 from services.nlu.replies_text import is_chinese
 from services.nlu.resolve import resolve
 from services.nlu.understand import Understander
-from services.nlu.vocabulary_cache import VocabularyCache
 from shopvoice import log, tracing
 from shopvoice.common.v1.command_pb2 import StageTiming
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.nlu.v1.nlu_pb2 import Utterance
 from shopvoice.permissions import PermissionGate
+from shopvoice.replies import ReplyPublisher
 from shopvoice.streams import Fields
+from shopvoice.tracing import stage
+from shopvoice.vocabulary_cache import VocabularyCache
 
 
 class Announcement:

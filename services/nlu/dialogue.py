@@ -15,13 +15,14 @@ from typing import Any, Literal
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
-from services.nlu.grammar import Vocabulary
-from services.nlu.grammar.index import grammar_for
-from services.nlu.normalize import normalize
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.gateway.v1 import gateway_pb2 as gw
+from shopvoice.grammar import Vocabulary
+from shopvoice.grammar.index import grammar_for
 from shopvoice.money import to_decimal
+from shopvoice.redis_keys import RedisKeys
+from shopvoice.text import normalize
 
 # Slots without which an intent cannot run; a missing one is asked for.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -101,12 +102,12 @@ class DialogueStore:
         self.ttl_s = ttl_s
 
     def key(self, session_id: str) -> str:
-        return f"{self.prefix}:dialogue:{session_id}"
+        return RedisKeys(self.prefix).dialogue(session_id)
 
     def answer_key(self, merchant_id: str, utterance_id: str) -> str:
         # Per merchant: an utterance id is the client's choice, and one shop must never
         # receive another's answer.
-        return f"{self.prefix}:answered:{merchant_id}:{utterance_id}"
+        return RedisKeys(self.prefix).answered(merchant_id, utterance_id)
 
     async def begin(
         self, merchant_id: str, utterance_id: str, session_id: str

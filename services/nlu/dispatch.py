@@ -25,18 +25,10 @@ from shopvoice import tracing
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
+from shopvoice.errors import REFUSALS
 from shopvoice.gateway.v1.gateway_pb2 import ResultStatus
 from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
-
-# Codes that mean "the request was understood and refused": tell the merchant.
-REFUSALS = {
-    grpc.StatusCode.INVALID_ARGUMENT,
-    grpc.StatusCode.NOT_FOUND,
-    grpc.StatusCode.FAILED_PRECONDITION,
-    grpc.StatusCode.ALREADY_EXISTS,
-    grpc.StatusCode.PERMISSION_DENIED,
-    grpc.StatusCode.OUT_OF_RANGE,
-}
 
 OK = ResultStatus.RESULT_STATUS_OK
 
@@ -129,19 +121,12 @@ class Dispatcher:
         return {"timeout": self.timeout_s, "metadata": tracing.current_metadata()}
 
     @staticmethod
-    def _catalog_mutation(caller: Caller) -> catalog_pb2.Mutation:
-        return catalog_pb2.Mutation(
+    def _mutation(caller: Caller) -> Mutation:
+        """What every change carries: the merchant, the utterance as idempotency key, and who said it."""
+        return Mutation(
             merchant_id=caller.merchant_id,
             idempotency_key=caller.utterance_id,
-            actor=catalog_pb2.Actor(user_id=caller.user_id, role=caller.role, command_id=caller.utterance_id),
-        )
-
-    @staticmethod
-    def _orders_mutation(caller: Caller) -> orders_pb2.Mutation:
-        return orders_pb2.Mutation(
-            merchant_id=caller.merchant_id,
-            idempotency_key=caller.utterance_id,
-            actor=orders_pb2.Actor(user_id=caller.user_id, role=caller.role, command_id=caller.utterance_id),
+            actor=Actor(user_id=caller.user_id, role=caller.role, command_id=caller.utterance_id),
         )
 
     @staticmethod
@@ -153,12 +138,12 @@ class Dispatcher:
 
     async def _set_price(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.set_price
-        request = catalog_pb2.SetPriceRequest(mutation=self._catalog_mutation(caller), sku=slots.sku, price=slots.price)
+        request = catalog_pb2.SetPriceRequest(mutation=self._mutation(caller), sku=slots.sku, price=slots.price)
         return self._mutated(await self.catalog.SetPrice(request, **self._call_options()))  # type: ignore[arg-type]
 
     async def _adjust_price(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.adjust_price
-        request = catalog_pb2.AdjustPriceRequest(mutation=self._catalog_mutation(caller), sku=slots.sku)
+        request = catalog_pb2.AdjustPriceRequest(mutation=self._mutation(caller), sku=slots.sku)
         if slots.WhichOneof("change") == "percent":
             request.percent = slots.percent
         else:
@@ -167,16 +152,12 @@ class Dispatcher:
 
     async def _set_stock(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.set_stock
-        request = catalog_pb2.SetStockRequest(
-            mutation=self._catalog_mutation(caller), sku=slots.sku, quantity=slots.quantity
-        )
+        request = catalog_pb2.SetStockRequest(mutation=self._mutation(caller), sku=slots.sku, quantity=slots.quantity)
         return self._mutated(await self.catalog.SetStock(request, **self._call_options()))  # type: ignore[arg-type]
 
     async def _adjust_stock(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.adjust_stock
-        request = catalog_pb2.AdjustStockRequest(
-            mutation=self._catalog_mutation(caller), sku=slots.sku, delta=slots.delta
-        )
+        request = catalog_pb2.AdjustStockRequest(mutation=self._mutation(caller), sku=slots.sku, delta=slots.delta)
         return self._mutated(await self.catalog.AdjustStock(request, **self._call_options()))  # type: ignore[arg-type]
 
     async def _query_stock(self, command: cmd.Command, caller: Caller) -> Outcome:
@@ -205,7 +186,7 @@ class Dispatcher:
     async def _create_product(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.create_product
         request = catalog_pb2.CreateProductRequest(
-            mutation=self._catalog_mutation(caller),
+            mutation=self._mutation(caller),
             title=slots.title,
             price=slots.price,
             quantity=slots.quantity if slots.HasField("quantity") else 0,
@@ -216,14 +197,12 @@ class Dispatcher:
     async def _set_product_status(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.set_product_status
         request = catalog_pb2.SetProductStatusRequest(
-            mutation=self._catalog_mutation(caller), sku=slots.sku, status=slots.status
+            mutation=self._mutation(caller), sku=slots.sku, status=slots.status
         )
         return self._mutated(await self.catalog.SetProductStatus(request, **self._call_options()))  # type: ignore[arg-type]
 
     async def _undo(self, command: cmd.Command, caller: Caller) -> Outcome:
-        request = catalog_pb2.UndoLastChangeRequest(
-            mutation=self._catalog_mutation(caller), change_id=caller.undo_change_id
-        )
+        request = catalog_pb2.UndoLastChangeRequest(mutation=self._mutation(caller), change_id=caller.undo_change_id)
         result = await self.catalog.UndoLastChange(request, **self._call_options())  # type: ignore[arg-type]
         return Outcome(OK, summary(result.summary, result.replayed))  # an undo is not itself undone
 
@@ -231,14 +210,14 @@ class Dispatcher:
 
     async def _confirm_order(self, command: cmd.Command, caller: Caller) -> Outcome:
         request = orders_pb2.ConfirmOrderRequest(
-            mutation=self._orders_mutation(caller), order_id=command.confirm_order.order_id
+            mutation=self._mutation(caller), order_id=command.confirm_order.order_id
         )
         return self._mutated(await self.orders.ConfirmOrder(request, **self._call_options()))  # type: ignore[arg-type]
 
     async def _ship_order(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.ship_order
         request = orders_pb2.ShipOrderRequest(
-            mutation=self._orders_mutation(caller),
+            mutation=self._mutation(caller),
             order_id=slots.order_id,
             carrier=slots.carrier,
             tracking_number=slots.tracking_number,
@@ -246,14 +225,12 @@ class Dispatcher:
         return self._mutated(await self.orders.ShipOrder(request, **self._call_options()))  # type: ignore[arg-type]
 
     async def _cancel_order(self, command: cmd.Command, caller: Caller) -> Outcome:
-        request = orders_pb2.CancelOrderRequest(
-            mutation=self._orders_mutation(caller), order_id=command.cancel_order.order_id
-        )
+        request = orders_pb2.CancelOrderRequest(mutation=self._mutation(caller), order_id=command.cancel_order.order_id)
         return self._mutated(await self.orders.CancelOrder(request, **self._call_options()))  # type: ignore[arg-type]
 
     async def _refund_order(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.refund_order
-        request = orders_pb2.RefundOrderRequest(mutation=self._orders_mutation(caller), order_id=slots.order_id)
+        request = orders_pb2.RefundOrderRequest(mutation=self._mutation(caller), order_id=slots.order_id)
         if slots.HasField("amount"):
             request.amount.CopyFrom(slots.amount)
         return self._mutated(await self.orders.RefundOrder(request, **self._call_options()))  # type: ignore[arg-type]

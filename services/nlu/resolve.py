@@ -16,9 +16,9 @@ from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from services.nlu.grammar import Vocabulary
-from services.nlu.grammar.vocabulary import title_key
 from shopvoice.common.v1 import command_pb2 as cmd
+from shopvoice.grammar import Vocabulary
+from shopvoice.grammar.vocabulary import title_key
 
 PRONOUNS = frozenset(
     {"它", "它的", "这个", "那个", "这件", "那件", "该商品", "it", "this", "that", "this one", "that one"}

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from services.nlu.grammar import Vocabulary, parse, validate_command
 from shopvoice.common.v1 import command_pb2 as cmd
+from shopvoice.grammar import Vocabulary, parse, validate_command
 
 # An optional second opinion: (text, the grammar's answer) -> (command, source).
 LongTail = Callable[[str, cmd.Command], Awaitable[tuple[cmd.Command, str]]]

@@ -3,6 +3,7 @@ consumer of the catalog's reservation decisions."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -11,7 +12,8 @@ import redis.asyncio as aioredis
 from services.orders import saga
 from services.orders.config import DEFAULT_PORT, OrdersSettings
 from services.orders.server import OrdersServicer
-from shopvoice import db, grpc_server
+from shopvoice import db, grpc_server, streams
+from shopvoice.config import load
 from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
 from shopvoice.outbox import OutboxRelay
 from shopvoice.streams import StreamConsumer
@@ -20,48 +22,61 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 SCHEMA = "orders"
 
 
-def build(settings: OrdersSettings) -> grpc_server.Service:
-    state: dict[str, db.Pool] = {}
-    redis = aioredis.from_url(settings.redis_url)
+@dataclass
+class Orders:
+    """The process's parts; the pool is made in `start` (it needs the event loop)."""
 
-    async def on_start() -> None:
-        state["pool"] = await db.prepare(
-            settings.database_url, SCHEMA, MIGRATIONS, settings.db_pool_min, settings.db_pool_max
-        )
+    settings: OrdersSettings
+    redis: aioredis.Redis = field(init=False)
+    pool: db.Pool = field(init=False)
 
-    async def on_stop() -> None:
-        await state["pool"].close()
-        await redis.aclose()
+    def __post_init__(self) -> None:
+        self.redis = aioredis.from_url(self.settings.redis_url)
 
-    def register(server: grpc.aio.Server) -> None:
-        orders_pb2_grpc.add_OrdersServiceServicer_to_server(OrdersServicer(state["pool"], settings), server)
+    async def start(self) -> None:
+        s = self.settings
+        self.pool = await db.prepare(s.database_url, SCHEMA, MIGRATIONS, s.db_pool_min, s.db_pool_max)
 
-    async def relay() -> None:
-        await OutboxRelay(state["pool"], redis, settings.stream_maxlen).run()
+    async def stop(self) -> None:
+        await self.pool.close()
+        await streams.close(self.redis)
 
-    async def reservations() -> None:
-        consumer = saga.ReservationConsumer(state["pool"], settings.stream_prefix)
+    def register(self, server: grpc.aio.Server) -> None:
+        orders_pb2_grpc.add_OrdersServiceServicer_to_server(OrdersServicer(self.pool, self.settings), server)
+
+    async def relay(self) -> None:
+        await OutboxRelay(self.pool, self.redis, self.settings.stream_maxlen).run()
+
+    async def consume_reservations(self) -> None:
+        s = self.settings
+        consumer = saga.ReservationConsumer(self.pool, s.stream_prefix)
         await StreamConsumer(
-            redis,
-            saga.catalog_stream(settings.stream_prefix),
+            self.redis,
+            s.redis_keys.catalog_events,
             saga.GROUP,
-            settings.consumer_name,
+            s.consumer_name,
             consumer.handle,
-            claim_idle_ms=settings.stream_claim_idle_ms,
-            max_deliveries=settings.stream_max_deliveries,
+            claim_idle_ms=s.stream_claim_idle_ms,
+            max_deliveries=s.stream_max_deliveries,
         ).run()
 
+
+def build(settings: OrdersSettings) -> grpc_server.Service:
+    orders = Orders(settings)
     return grpc_server.Service(
         name="orders",
         default_port=DEFAULT_PORT,
         grpc_services=[orders_pb2.DESCRIPTOR.services_by_name["OrdersService"].full_name],
-        register=register,
-        on_start=on_start,
-        on_stop=on_stop,
-        background=[relay, reservations] if settings.relay_enabled else [reservations],
+        register=orders.register,
+        on_start=orders.start,
+        on_stop=orders.stop,
+        # Off only to test crash recovery: orders commit, their events wait in the outbox.
+        background=[orders.relay, orders.consume_reservations]
+        if settings.relay_enabled
+        else [orders.consume_reservations],
     )
 
 
 if __name__ == "__main__":
-    config = OrdersSettings()  # read from the environment
+    config = load(OrdersSettings)  # from the environment; what is missing ends the process here
     grpc_server.main(build(config), config)

@@ -11,25 +11,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from services.orders.rollup import SHOP
+from services.orders.rollup import SHOP, Figures
 from shopvoice.db import Conn
 
 DAY = timedelta(days=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TOP_N = 10
-
-
-@dataclass
-class Totals:
-    orders: int = 0
-    units: int = 0
-    revenue: Decimal = Decimal(0)
-    rating_sum: int = 0
-    rating_count: int = 0
-
-    @property
-    def avg_rating(self) -> float:
-        return self.rating_sum / self.rating_count if self.rating_count else 0.0
 
 
 @dataclass
@@ -130,13 +117,13 @@ NO_PARALLEL = "SET LOCAL max_parallel_workers_per_gather = 0"
 TITLES = "SELECT sku, title FROM sku_titles WHERE merchant_id = %s AND sku = ANY(%s)"
 
 
-async def totals(conn: Conn, merchant_id: str, sku: str | None, start: datetime, end: datetime) -> Totals:
+async def totals(conn: Conn, merchant_id: str, sku: str | None, start: datetime, end: datetime) -> Figures:
     sql, args = totals_query(merchant_id, sku, start, end)
     async with conn.transaction():
         await conn.execute(NO_PARALLEL)
         row = await (await conn.execute(sql, args)).fetchone()
     assert row is not None
-    return Totals(
+    return Figures(
         int(row["orders"]), int(row["units"]), row["revenue"], int(row["rating_sum"]), int(row["rating_count"])
     )
 

@@ -1,4 +1,4 @@
-"""Orders settings from the environment (see README's configuration table)."""
+"""Orders settings from the environment (every variable in docs/configuration.md)."""
 
 from __future__ import annotations
 

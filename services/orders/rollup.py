@@ -27,11 +27,17 @@ FOUR_PLACES = Decimal("0.0001")  # rounded half up, as Postgres round() does (an
 
 @dataclass
 class Figures:
+    """Sales figures: one order's contribution, a day's rollup row, or a report's totals."""
+
     orders: int = 0
     units: int = 0
     revenue: Decimal = Decimal(0)
     rating_sum: int = 0
     rating_count: int = 0
+
+    @property
+    def avg_rating(self) -> float:
+        return self.rating_sum / self.rating_count if self.rating_count else 0.0
 
     def minus(self, other: Figures) -> Figures:
         return Figures(

@@ -20,17 +20,10 @@ from shopvoice.db import Conn, Pool
 from shopvoice.errors import InvalidArgument, NotFound
 from shopvoice.events.v1 import events_pb2
 from shopvoice.money import from_decimal
+from shopvoice.redis_keys import RedisKeys
 
 CONSUMER = "orders.reservations"  # processed_events key of this consumer
 GROUP = "orders"
-
-
-def orders_stream(prefix: str) -> str:
-    return f"{prefix}:events:orders"
-
-
-def catalog_stream(prefix: str) -> str:
-    return f"{prefix}:events:catalog"
 
 
 def event_lines(lines: dict[str, int]) -> list[events_pb2.EventLine]:
@@ -98,7 +91,7 @@ class ReservationConsumer:
 
     def __init__(self, pool: Pool, prefix: str) -> None:
         self.pool = pool
-        self.orders_stream = orders_stream(prefix)
+        self.orders_stream = RedisKeys(prefix).orders_events
 
     async def handle(self, entry_id: bytes, fields: streams.Fields) -> None:
         event = outbox.decode(fields)

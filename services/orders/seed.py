@@ -1,6 +1,6 @@
 """Demo data: a merchant's order history, fast enough for a million orders.
 
-`shopvoice seed --orders N [--merchant M]` calls `main`. Orders are generated in
+`shopvoice seed --orders N [--merchant M]` calls `seed` (as `python -m services.orders.seed` does). Orders are generated in
 Python with shapes a real shop has (growth over time, weekends, the 618 and
 Double 11 peaks, the Spring Festival lull, evening hours, popular and long-tail
 products, cancellations, partial and full refunds, ratings), streamed to
@@ -338,13 +338,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.orders < 1 or args.days < 1:
         parser.error("--orders and --days must be positive")
     stats = seed(args.database_url, args.merchant, args.orders, days=args.days, random_seed=args.seed)
+    print(describe(stats))
+    return 0
+
+
+def describe(stats: SeedStats) -> str:
     rate = stats.orders / stats.seconds if stats.seconds else math.inf
-    print(
+    return (
         f"seeded {stats.orders} orders ({stats.lines} lines) for merchant {stats.merchant_id},"
         f" ids {stats.first_order_id}-{stats.first_order_id + stats.orders - 1}, in {stats.seconds:.1f} s"
         f" ({rate:,.0f} orders/s)"
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from shopvoice.common.v1.command_pb2 import Metric, OrderFilter
 from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.db import Conn, Pool
 from shopvoice.errors import FailedPrecondition, InvalidArgument, grpc_boundary
+from shopvoice.identifiers import require_merchant, validate_sku
 from shopvoice.money import MINOR_UNITS, check_currency, format_amount, from_decimal, minor_digits, to_decimal
 from shopvoice.orders.v1 import orders_pb2 as pb
 from shopvoice.orders.v1 import orders_pb2_grpc
@@ -36,12 +37,6 @@ FILTER_NAMES = {
 Action = Callable[[Conn, Order], Awaitable[str]]
 
 
-def require_merchant(merchant_id: str) -> str:
-    if not merchant_id or len(merchant_id) > 64:
-        raise InvalidArgument("merchant_id is required (1-64 characters)")
-    return merchant_id
-
-
 def money(value: Money, currency: str, what: str) -> Decimal:
     """A Money in the order's currency with no more decimals than it has."""
     if value.currency_code and value.currency_code != currency:
@@ -52,12 +47,6 @@ def money(value: Money, currency: str, what: str) -> Decimal:
     if amount < 0:
         raise InvalidArgument(f"{what} cannot be negative")
     return amount
-
-
-def validate_sku(sku: str) -> str:
-    if not sku or len(sku) > 64 or not sku.isascii() or not sku.replace("-", "").replace("_", "").isalnum():
-        raise InvalidArgument(f"SKU {sku!r} is not a SKU (letters, digits, '-' or '_', up to 64)")
-    return sku.upper()
 
 
 def to_proto(order: Order, refunds: list[store.RefundRow] | None = None) -> pb.Order:
@@ -106,23 +95,13 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
     def __init__(self, pool: Pool, settings: OrdersSettings) -> None:
         self.pool = pool
         self.settings = settings
-        self.stream = saga.orders_stream(settings.stream_prefix)
+        self.stream = settings.redis_keys.orders_events
 
     async def _mutate(
         self, method: str, request: Any, apply: Callable[[Conn, str], Awaitable[pb.OrderResult]]
     ) -> pb.OrderResult:
         """Run `apply` in one transaction with the idempotency key claimed, or replay the first result."""
-        merchant_id = require_merchant(request.mutation.merchant_id)
-        digest = idempotency.request_hash(method, request)
-        async with self.pool.connection() as conn, conn.transaction():
-            stored = await idempotency.claim(conn, merchant_id, request.mutation.idempotency_key, method, digest)
-            if stored is not None:
-                replay = pb.OrderResult.FromString(stored)
-                replay.replayed = True
-                return replay
-            result = await apply(conn, merchant_id)
-            await idempotency.remember(conn, merchant_id, request.mutation.idempotency_key, result)
-            return result
+        return await idempotency.run_once(self.pool, method, request, request.mutation, pb.OrderResult, apply)
 
     async def _change(self, method: str, request: Any, action: Action) -> pb.OrderResult:
         """Load and lock the order, let `action` move it, save it with its rollup delta."""
@@ -358,7 +337,7 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
 
 
 def summarize(
-    metric: int, period: str, sku: str | None, totals: analytics.Totals, top: list[analytics.TopProduct], currency: str
+    metric: int, period: str, sku: str | None, totals: rollup.Figures, top: list[analytics.TopProduct], currency: str
 ) -> str:
     subject = f"{sku} " if sku else ""
     if metric == Metric.METRIC_ORDERS:

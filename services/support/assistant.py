@@ -17,7 +17,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from services.nlu.normalize import Normalized
 from services.support import checker, entities, intents, replies, store
 from services.support.facts import Facts
 from services.support.shopdata import ShopData, order_facts, variant_facts
@@ -26,6 +25,7 @@ from shopvoice import log
 from shopvoice.db import Pool
 from shopvoice.errors import InvalidArgument
 from shopvoice.support.v1 import support_pb2 as pb
+from shopvoice.text import Normalized
 
 MAX_TEXT_CHARS = 2000
 MAX_ID_CHARS = 100

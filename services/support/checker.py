@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from services.nlu.normalize.en_numbers import normalize_en_numbers
-from services.nlu.normalize.zh_numbers import normalize_zh_numbers
+from shopvoice.text.en_numbers import normalize_en_numbers
+from shopvoice.text.zh_numbers import normalize_zh_numbers
 
 # A token with a digit in it: 1234, 89.00, 2024-05-01, SF123456, 3天 (the digits).
 _TOKEN = re.compile(r"[A-Za-z]*\d[A-Za-z0-9]*(?:[.\-:/,][A-Za-z0-9]+)*")

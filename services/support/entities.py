@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from services.nlu.grammar import Vocabulary
-from services.nlu.normalize import Normalized
 from shopvoice.catalog.v1 import catalog_pb2
+from shopvoice.grammar import Vocabulary
+from shopvoice.text import Normalized
 
 _ORDER_AFTER_CUE = re.compile(r"(?:订单|单号|order|#|number|no)\s*(?:号|no|number|#)?\s*(\d{1,12})(?!\d)", re.I)
 _LONE_NUMBER = re.compile(r"(?<![A-Za-z0-9.\-])(\d{1,12})(?![A-Za-z0-9.\-]|天|日|个|件|元|块|%|小时|号码)")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from services.nlu.normalize import Normalized, normalize
+from shopvoice.text import Normalized, normalize
 
 SENTENCES = Path(__file__).parent / "sentences"
 

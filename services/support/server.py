@@ -10,20 +10,15 @@ import grpc
 from services.support import store
 from services.support.assistant import Assistant
 from shopvoice import idempotency
-from shopvoice.db import Pool
+from shopvoice.db import Conn, Pool
 from shopvoice.errors import InvalidArgument, NotFound, grpc_boundary
+from shopvoice.identifiers import require_merchant
 from shopvoice.support.v1 import support_pb2 as pb
 from shopvoice.support.v1 import support_pb2_grpc
 
 Context = grpc.aio.ServicerContext
 MAX_POLICY_CHARS = 4000
 LANGUAGES = ("zh", "en")
-
-
-def require_merchant(merchant_id: str) -> str:
-    if not merchant_id or len(merchant_id) > 64:
-        raise InvalidArgument("merchant_id is required (1-64 characters)")
-    return merchant_id
 
 
 def topic_name(topic: int) -> str:
@@ -71,22 +66,19 @@ class SupportAdminServicer(support_pb2_grpc.SupportAdminServicer):
 
     @grpc_boundary
     async def SetPolicy(self, request: pb.SetPolicyRequest, context: Context) -> pb.Policy:
-        merchant_id = require_merchant(request.mutation.merchant_id)
+        require_merchant(request.mutation.merchant_id)  # what is wrong with the merchant is said first
         topic, language = topic_name(request.topic), language_of(request.language)
         body = request.text.strip()
         if len(body) > MAX_POLICY_CHARS:
             raise InvalidArgument(f"a policy is at most {MAX_POLICY_CHARS} characters")
-        digest = idempotency.request_hash("SetPolicy", request)
-        async with self.pool.connection() as conn, conn.transaction():
-            stored = await idempotency.claim(conn, merchant_id, request.mutation.idempotency_key, "SetPolicy", digest)
-            if stored is not None:
-                return pb.Policy.FromString(stored)
-            row = await store.set_policy(conn, merchant_id, topic, language, body, request.mutation.user_id)
-            result = (
-                policy_proto(row) if row else pb.Policy(merchant_id=merchant_id, topic=request.topic, language=language)
-            )
-            await idempotency.remember(conn, merchant_id, request.mutation.idempotency_key, result)
-        return result
+
+        async def apply(conn: Conn, merchant_id: str) -> pb.Policy:
+            row = await store.set_policy(conn, merchant_id, topic, language, body, request.mutation.actor.user_id)
+            if row:
+                return policy_proto(row)
+            return pb.Policy(merchant_id=merchant_id, topic=request.topic, language=language)
+
+        return await idempotency.run_once(self.pool, "SetPolicy", request, request.mutation, pb.Policy, apply)
 
     @grpc_boundary
     async def GetPolicy(self, request: pb.GetPolicyRequest, context: Context) -> pb.Policy:

@@ -13,14 +13,14 @@ from decimal import Decimal
 
 import grpc
 
-from services.nlu.grammar import Vocabulary
-from services.nlu.vocabulary_cache import VocabularyCache
 from services.support import replies
 from services.support.facts import Facts, date_text, money_text
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from shopvoice.common.v1.command_pb2 import ProductStatus
+from shopvoice.grammar import Vocabulary
 from shopvoice.money import to_decimal
 from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
+from shopvoice.vocabulary_cache import VocabularyCache
 
 #: Up to this many left, the answer says how many ("only 3 left"); above, just "in stock".
 FEW_LEFT = 5

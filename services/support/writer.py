@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from services.nlu.llm.breaker import CircuitBreaker
-from services.nlu.llm.client import LlmUnavailable, VllmClient
 from services.support import checker
 from services.support.facts import Facts
 from shopvoice import log
+from shopvoice.llm.breaker import CircuitBreaker
+from shopvoice.llm.client import LlmUnavailable, VllmClient
 
 SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -26,27 +26,21 @@ import grpc
 import redis.asyncio as aioredis
 from celery import Task
 
-from services.nlu.replies import REPLY_MAXLEN, ReplyPublisher
 from services.worker import names
 from services.worker.app import app, settings
 from services.worker.jobs import CHANGED, FAILED, SKIPPED, BulkSpec, Job, Outcome, Summary
 from services.worker.once import publish_if_advanced, publish_once
 from services.worker.runner import run_with_redis
 from services.worker.selection import select_skus
-from shopvoice import log, tracing
+from shopvoice import log, replies, tracing
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
+from shopvoice.errors import REFUSALS
 from shopvoice.gateway.v1.gateway_pb2 import Progress, Result, ResultStatus, ServerMessage
 from shopvoice.grpc_server import channel
 from shopvoice.money import from_decimal
+from shopvoice.replies import REPLY_MAXLEN, ReplyPublisher
 
-# The catalog understood the request and refused it: an answer for this SKU, not a reason to retry.
-REFUSALS = {
-    grpc.StatusCode.INVALID_ARGUMENT,
-    grpc.StatusCode.FAILED_PRECONDITION,
-    grpc.StatusCode.OUT_OF_RANGE,
-    grpc.StatusCode.PERMISSION_DENIED,
-    grpc.StatusCode.ALREADY_EXISTS,
-}
 MAX_BATCH_RETRIES = 5
 
 T = TypeVar("T")
@@ -74,10 +68,10 @@ def _job(redis: aioredis.Redis, job_id: str) -> Job:
 def adjust_request(job_id: str, spec: BulkSpec, sku: str) -> catalog_pb2.AdjustPriceRequest:
     """The same request, byte for byte, on every run: the catalog refuses a key reused with other arguments."""
     request = catalog_pb2.AdjustPriceRequest(
-        mutation=catalog_pb2.Mutation(
+        mutation=Mutation(
             merchant_id=spec.merchant_id,
             idempotency_key=idempotency_key(job_id, sku),
-            actor=catalog_pb2.Actor(user_id=spec.user_id, role=spec.role, command_id=f"bulk:{job_id}"),
+            actor=Actor(user_id=spec.user_id, role=spec.role, command_id=f"bulk:{job_id}"),
         ),
         sku=sku,
     )
@@ -96,9 +90,9 @@ async def adjust_one(stub: catalog_pb2_grpc.CatalogServiceAsyncStub, job_id: str
             metadata=tuple(tracing.current_metadata()),
         )
     except grpc.aio.AioRpcError as exc:
-        if exc.code() == grpc.StatusCode.NOT_FOUND:
+        if exc.code() == grpc.StatusCode.NOT_FOUND:  # a refusal too, but one that means "skip it"
             return Outcome(SKIPPED, "no longer in the catalog")
-        if exc.code() in REFUSALS:
+        if exc.code() in REFUSALS:  # an answer for this SKU, not a reason to retry
             return Outcome(FAILED, exc.details() or exc.code().name)
         raise CatalogUnavailable(f"{exc.code().name}: {exc.details()}") from exc
     return Outcome(CHANGED)
@@ -141,7 +135,7 @@ async def report_progress(redis: aioredis.Redis, job: Job, spec: BulkSpec) -> No
             (job.meta_key, "progress-published"),
             done,
             spec.reply_stream,
-            {"msg": progress_message(job.job_id, done, total).SerializeToString()},
+            replies.entry(progress_message(job.job_id, done, total)),
             maxlen=REPLY_MAXLEN,
             stream_ttl_s=settings.reply_ttl_s,
         )
@@ -154,7 +148,7 @@ async def report_progress(redis: aioredis.Redis, job: Job, spec: BulkSpec) -> No
             redis,
             job.summary_flag,
             spec.reply_stream,
-            {"msg": summary_message(job.job_id, summary, spec.chinese).SerializeToString()},
+            replies.entry(summary_message(job.job_id, summary, spec.chinese)),
             flag_ttl_s=settings.job_ttl_s,
             maxlen=REPLY_MAXLEN,
             stream_ttl_s=settings.reply_ttl_s,

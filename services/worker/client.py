@@ -29,7 +29,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from services.worker import names
-from services.worker.app import make_app
+from services.worker.celery_app import make_app
 from services.worker.config import WorkerSettings
 from services.worker.jobs import BulkSpec, Job
 

@@ -1,4 +1,4 @@
-"""Worker settings from the environment (see README's configuration table).
+"""Worker settings from the environment (every variable in docs/configuration.md).
 
 The broker's visibility timeout and the tasks' hard time limit are read together
 and checked against each other at import: a task that may run longer than the
@@ -12,15 +12,13 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from shopvoice.config import RedisSettings, ServiceSettings
+from shopvoice.config import RedisSettings, ServiceAddresses, ServiceSettings
 
 
-class WorkerSettings(ServiceSettings, RedisSettings):
+class WorkerSettings(ServiceSettings, RedisSettings, ServiceAddresses):
     celery_broker_url: str = Field(
         "", alias="CELERY_BROKER_URL", description="Celery broker and result backend; empty = REDIS_URL"
     )
-    catalog_addr: str = Field("127.0.0.1:50054", alias="CATALOG_ADDR")
-    orders_addr: str = Field("127.0.0.1:50055", alias="ORDERS_ADDR")
     # Redelivery: a task a dead worker held comes back after this long. Must exceed the
     # longest task (task_time_limit_s) or a live task is run twice in parallel.
     visibility_timeout_s: int = Field(3600, alias="CELERY_VISIBILITY_TIMEOUT_S", ge=2)
@@ -63,8 +61,8 @@ class WorkerSettings(ServiceSettings, RedisSettings):
 
     @property
     def alerts_stream(self) -> str:
-        return f"{self.stream_prefix}:alerts"
+        return self.redis_keys.alerts
 
     def key(self, *parts: str) -> str:
         """A worker-owned Redis key, in this deployment's namespace."""
-        return ":".join((self.stream_prefix, "worker", *parts))
+        return self.redis_keys.worker(*parts)

@@ -31,15 +31,15 @@ import pytest
 from services.asr import testset
 from services.asr.config import AsrSettings
 from services.asr.vocabulary import order_bound
-from services.gateway.auth import mint, parse_keys
-from services.gateway.config import DEV_AUTH_KEYS
-from services.nlu.grammar.commands import command_to_json
 from services.orders import seed
+from shopvoice.auth import DEV_AUTH_KEYS, mint, parse_keys
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
-from shopvoice.cli.client import Conversation, Turn
-from shopvoice.cli.stack import Process, Stack, wait_serving
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Mutation
+from shopvoice.grammar.commands import command_to_json
+from shopvoice_cli.client import Conversation, Turn
+from shopvoice_cli.stack import Process, Stack, wait_serving
 from tests.support import servers
 from tests.support.ports import free_port
 from tests.support.processes import ROOT, free_stack_ports
@@ -55,7 +55,7 @@ SESSIONS = 2  # concurrent sessions: one per core
 # The targets for command accuracy, and the floors asserted: each floor sits 5 or more points
 # below the lowest figure measured, so a run's spread (up to 3 points: decoders adapt stream after
 # stream, and which decoder hears which file varies) does not fail it and a step back does. Measured
-# (README's ASR accuracy): since the comfort noise follows the speaker 90.0 / 90.0 / 78.5%; before
+# (docs/asr.md): since the comfort noise follows the speaker 90.0 / 90.0 / 78.5%; before
 # it, with the noise gate, 82.0-83.0 / 89.0-91.0 / 79.5-81.5% over four runs; 10 dB before the gate
 # 58.5-60.5%.
 TARGETS = {"clean": 0.95, "20 dB": 0.90, "10 dB": 0.80}
@@ -142,7 +142,7 @@ def seed_products(address: str) -> None:
         for sku, title in zip(testset.SKUS, testset.TITLES, strict=True):
             stub.CreateProduct(
                 pb.CreateProductRequest(
-                    mutation=pb.Mutation(merchant_id=MERCHANT, idempotency_key=f"spoken:{sku}"),
+                    mutation=Mutation(merchant_id=MERCHANT, idempotency_key=f"spoken:{sku}"),
                     title=title,
                     sku=sku,
                     price=Money(units=10),

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from services.asr import testset
-from services.nlu.grammar.commands import command_to_json
-from services.nlu.grammar.parser import parse
+from shopvoice.grammar.commands import command_to_json
+from shopvoice.grammar.parser import parse
 
 PRODUCTS = list(zip(testset.SKUS, testset.TITLES, strict=True))
 

@@ -13,16 +13,15 @@ import pytest
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
 from shopvoice.money import from_decimal, to_decimal
 
 
-def mutation(
-    merchant: str, key: str | None = None, *, user: str = "staff-1", expected: int | None = None
-) -> pb.Mutation:
-    m = pb.Mutation(
+def mutation(merchant: str, key: str | None = None, *, user: str = "staff-1", expected: int | None = None) -> Mutation:
+    m = Mutation(
         merchant_id=merchant,
         idempotency_key=key or uuid.uuid4().hex,
-        actor=pb.Actor(user_id=user, role="staff", command_id=f"utt-{uuid.uuid4().hex[:6]}"),
+        actor=Actor(user_id=user, role="staff", command_id=f"utt-{uuid.uuid4().hex[:6]}"),
     )
     if expected is not None:
         m.expected_version = expected

@@ -12,6 +12,7 @@ import pytest
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from tests.support.processes import ServiceProcess
 
 
@@ -24,8 +25,8 @@ def catalog(database_url: str, redis_url: str, stream_prefix: str, tmp_path: Pat
     assert proc.stop() == 0, proc.log()
 
 
-def mutation(key: str) -> pb.Mutation:
-    return pb.Mutation(merchant_id="m1", idempotency_key=key)
+def mutation(key: str) -> Mutation:
+    return Mutation(merchant_id="m1", idempotency_key=key)
 
 
 def test_set_price_is_committed_and_replays_once(catalog: ServiceProcess, database_url: str) -> None:

@@ -10,10 +10,10 @@ from typing import Any
 import grpc
 import redis.asyncio as aioredis
 
-from services.nlu.grammar import Vocabulary
-from services.nlu.vocabulary_cache import VocabularyCache, stream_end
 from shopvoice.catalog.v1 import catalog_pb2_grpc
 from shopvoice.events.v1.events_pb2 import Event
+from shopvoice.grammar import Vocabulary
+from shopvoice.vocabulary_cache import VocabularyCache, stream_end
 from tests.catalog.shop import create
 from tests.support.processes import ServiceProcess
 

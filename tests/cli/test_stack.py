@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shopvoice.cli.stack import BASE_PORT, DEFAULT_PORTS, MAX_BASE_PORT, Stack, ports_from
+from shopvoice_cli.stack import BASE_PORT, DEFAULT_PORTS, MAX_BASE_PORT, Stack, ports_from
 from tests.support.processes import free_stack_ports
 
 
@@ -34,7 +34,7 @@ def test_a_base_port_out_of_range_is_refused(base: int) -> None:
 def test_demo_with_a_bad_base_port_says_so_and_starts_nothing(value: str, tmp_path: Path) -> None:
     env = {**os.environ, "SHOPVOICE_BASE_PORT": value, "SHOPVOICE_RUN_DIR": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-m", "shopvoice.cli.main", "demo"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "shopvoice_cli.main", "demo"], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode != 0
     assert f"SHOPVOICE_BASE_PORT={value!r}: the gateway's port, 1024..{MAX_BASE_PORT}" in done.stderr

@@ -11,8 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from services.gateway.auth import mint, parse_keys
-from services.gateway.config import DEV_AUTH_KEYS
+from shopvoice.auth import DEV_AUTH_KEYS, mint, parse_keys
 from shopvoice.support.v1 import support_pb2 as sup
 from shopvoice.support.v1 import support_pb2_grpc
 from tests.customer import shop

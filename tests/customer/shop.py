@@ -17,6 +17,7 @@ import grpc
 from shopvoice.catalog.v1 import catalog_pb2 as cat
 from shopvoice.catalog.v1 import catalog_pb2_grpc
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
 from shopvoice.orders.v1 import orders_pb2 as ords
 from shopvoice.orders.v1 import orders_pb2_grpc
 from shopvoice.support.v1 import support_pb2 as sup
@@ -73,7 +74,7 @@ def _product(
 ) -> None:
     stub.CreateProduct(
         cat.CreateProductRequest(
-            mutation=cat.Mutation(merchant_id=merchant, idempotency_key=f"seed:{merchant}:{title}"),
+            mutation=Mutation(merchant_id=merchant, idempotency_key=f"seed:{merchant}:{title}"),
             title=title,
             variants=[
                 cat.NewVariant(
@@ -95,7 +96,7 @@ def _order(
 ) -> str:
     placed = stub.PlaceOrder(
         ords.PlaceOrderRequest(
-            mutation=ords.Mutation(merchant_id=merchant, idempotency_key=f"seed:{uuid.uuid4().hex}"),
+            mutation=Mutation(merchant_id=merchant, idempotency_key=f"seed:{uuid.uuid4().hex}"),
             lines=[ords.OrderLine(sku=sku, title=title, quantity=1, unit_price=_money(price))],
             customer_ref=customer,
             currency_code="CNY",
@@ -113,8 +114,8 @@ def _order(
     return order_id
 
 
-def _mutation(merchant: str) -> ords.Mutation:
-    return ords.Mutation(merchant_id=merchant, idempotency_key=f"seed:{uuid.uuid4().hex}")
+def _mutation(merchant: str) -> Mutation:
+    return Mutation(merchant_id=merchant, idempotency_key=f"seed:{uuid.uuid4().hex}")
 
 
 def seed(catalog_addr: str, orders_addr: str, support_addr: str) -> Seeded:
@@ -172,8 +173,10 @@ def seed(catalog_addr: str, orders_addr: str, support_addr: str) -> Seeded:
             for (topic, language), body in texts.items():
                 admin.SetPolicy(
                     sup.SetPolicyRequest(
-                        mutation=sup.Mutation(
-                            merchant_id=merchant, idempotency_key=f"policy:{topic}:{language}", user_id="owner-1"
+                        mutation=Mutation(
+                            merchant_id=merchant,
+                            idempotency_key=f"policy:{topic}:{language}",
+                            actor=Actor(user_id="owner-1", role="owner"),
                         ),
                         topic=topic,
                         language=language,

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from services.nlu.llm.breaker import CircuitBreaker
-from services.nlu.llm.client import Completion, LlmUnavailable
 from services.support.checker import ungrounded
 from services.support.facts import Facts
 from services.support.writer import AnswerWriter
+from shopvoice.llm.breaker import CircuitBreaker
+from shopvoice.llm.client import Completion, LlmUnavailable
 
 FACTS = "\n".join(["1234", "已发货", "顺丰", "SF1234567890", "2024-05-01", "89.00 CNY", "签收后7天内可无理由退货"])
 

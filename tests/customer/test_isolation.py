@@ -9,6 +9,7 @@ import re
 import grpc
 import pytest
 
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.gateway.v1 import gateway_pb2_grpc
 from shopvoice.support.v1 import support_pb2 as sup
@@ -98,7 +99,7 @@ def test_a_hand_off_opens_one_ticket_with_the_conversation_for_this_shop_only(cu
         assert elsewhere.value.code() == grpc.StatusCode.NOT_FOUND
         closed = admin.CloseTicket(
             sup.CloseTicketRequest(
-                mutation=sup.Mutation(merchant_id=shop.SHOP_A, idempotency_key="close-1"), ticket_id=second.ticket_id
+                mutation=Mutation(merchant_id=shop.SHOP_A, idempotency_key="close-1"), ticket_id=second.ticket_id
             ),
             timeout=10,
         )

@@ -2,7 +2,7 @@
 
 A small model of NetworkPolicy semantics (pod and namespace selectors, ports, policy
 types; no ipBlock, which these manifests do not use) answers "may A reach B on port P?",
-and the expected matrix of DESIGN.md's data flow is checked against it, both ways.
+and the expected matrix of docs/design.md's data flow is checked against it, both ways.
 """
 
 from __future__ import annotations

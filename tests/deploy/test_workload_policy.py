@@ -3,7 +3,7 @@
 Probes on grpc.health.v1 (native `grpc:` probes), requests and limits, a locked-down
 securityContext, a writable /tmp on a read-only root, a ServiceAccount and a
 PodDisruptionBudget of its own, a grace period above the service's own drain time, and
-autoscaling where DESIGN.md's load lands.
+autoscaling where docs/design.md's load lands.
 """
 
 from __future__ import annotations

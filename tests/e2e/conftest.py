@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shopvoice.cli import demo_shop
-from shopvoice.cli.stack import Stack
+from shopvoice_cli import demo_shop
+from shopvoice_cli.stack import Stack
 from tests.support import servers
 from tests.support.processes import free_stack_ports
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-from shopvoice.cli import demo_shop
+from shopvoice_cli import demo_shop
 from tests.support.processes import free_stack_ports
 
 
@@ -27,7 +27,7 @@ def test_demo_runs_the_conversation_and_commits(database_url: str, redis_url: st
         "SHOPVOICE_BASE_PORT": str(free_stack_ports()["gateway"]),  # the gateway's port is the base
     }
     done = subprocess.run(
-        [sys.executable, "-m", "shopvoice.cli.main", "demo"], env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "shopvoice_cli.main", "demo"], env=env, capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "merchant: 把B200的价格改成一百八十九块" in done.stdout

@@ -13,13 +13,14 @@ import grpc
 import redis
 
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from shopvoice.cli import demo_shop
-from shopvoice.cli.client import Conversation, Turn
-from shopvoice.cli.stack import Stack
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from shopvoice.events.v1.events_pb2 import Event
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
+from shopvoice_cli import demo_shop
+from shopvoice_cli.client import Conversation, Turn
+from shopvoice_cli.stack import Stack
 from tests.e2e.test_text_command import owner_token, price_of
 
 Script = Callable[[Conversation], Awaitable[list[Turn]]]
@@ -39,7 +40,7 @@ def place_order(stack: Stack, sku: str = "E15", quantity: int = 1) -> str:
         orders = orders_pb2_grpc.OrdersServiceStub(channel)
         placed = orders.PlaceOrder(
             orders_pb2.PlaceOrderRequest(
-                mutation=orders_pb2.Mutation(merchant_id=demo_shop.MERCHANT_ID, idempotency_key=uuid.uuid4().hex),
+                mutation=Mutation(merchant_id=demo_shop.MERCHANT_ID, idempotency_key=uuid.uuid4().hex),
                 lines=[orders_pb2.OrderLine(sku=sku, title="保温杯", quantity=quantity, unit_price=Money(units=49))],
                 customer_ref="c-1",
                 currency_code="CNY",
@@ -210,7 +211,7 @@ def test_an_ambiguous_product_lists_the_candidates(stack: Stack) -> None:
     with grpc.insecure_channel(f"127.0.0.1:{stack.ports['catalog']}") as channel:
         catalog_pb2_grpc.CatalogServiceStub(channel).CreateProduct(
             catalog_pb2.CreateProductRequest(
-                mutation=catalog_pb2.Mutation(merchant_id=demo_shop.MERCHANT_ID, idempotency_key="hat"),
+                mutation=Mutation(merchant_id=demo_shop.MERCHANT_ID, idempotency_key="hat"),
                 title="红色帽子",
                 sku="H1",
                 price=Money(units=39),

@@ -12,7 +12,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
-from shopvoice.cli.stack import Stack
+from shopvoice_cli.stack import Stack
 from tests.support.processes import ServiceProcess
 
 EXPECTED_API = {

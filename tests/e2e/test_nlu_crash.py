@@ -12,9 +12,9 @@ from pathlib import Path
 import psycopg
 import redis
 
-from shopvoice.cli import demo_shop
-from shopvoice.cli.client import Conversation
-from shopvoice.cli.stack import Process, wait_serving
+from shopvoice_cli import demo_shop
+from shopvoice_cli.client import Conversation
+from shopvoice_cli.stack import Process, wait_serving
 from tests.e2e.conftest import make_stack
 from tests.e2e.test_text_command import owner_token
 

@@ -8,12 +8,11 @@ from decimal import Decimal
 
 import psycopg
 
-from services.gateway.auth import mint, parse_keys
-from services.gateway.config import DEV_AUTH_KEYS
-from shopvoice.cli import demo_shop
-from shopvoice.cli.client import Conversation, Turn
-from shopvoice.cli.stack import Stack
+from shopvoice.auth import DEV_AUTH_KEYS, mint, parse_keys
 from shopvoice.gateway.v1 import gateway_pb2 as gw
+from shopvoice_cli import demo_shop
+from shopvoice_cli.client import Conversation, Turn
+from shopvoice_cli.stack import Stack
 
 
 def owner_token() -> str:

@@ -14,10 +14,10 @@ import pytest
 
 from services.asr.numbers import say_number
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from shopvoice.cli import demo_shop, loadtest, loadvoice, main
-from shopvoice.cli.loadreport import VOICE_LEGS
-from shopvoice.cli.microphone import LiveMicrophone, speech_length
-from shopvoice.cli.stack import Stack
+from shopvoice_cli import demo_shop, loadtest, loadvoice, main
+from shopvoice_cli.loadreport import VOICE_LEGS
+from shopvoice_cli.microphone import LiveMicrophone, speech_length
+from shopvoice_cli.stack import Stack
 from tests.e2e.conftest import make_stack
 from tests.support import servers
 

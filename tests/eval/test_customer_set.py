@@ -15,7 +15,7 @@ from eval.customer import score, split
 
 ROOT = Path(__file__).resolve().parents[2]
 SET = ROOT / "eval" / "customer" / "conversations.yaml"
-SHOP = ROOT / "shopvoice" / "cli" / "demo_shop.yaml"
+SHOP = ROOT / "shopvoice_cli" / "demo_shop.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from eval import score, split
 EVAL_DIR = Path(split.__file__).resolve().parent
 
 SETS_DIR = EVAL_DIR / "merchant"
-DEMO_SHOP = EVAL_DIR.parent / "shopvoice" / "cli" / "demo_shop.yaml"
+DEMO_SHOP = EVAL_DIR.parent / "shopvoice_cli" / "demo_shop.yaml"
 CATALOG = {p["sku"] for p in yaml.safe_load(DEMO_SHOP.read_text(encoding="utf-8"))["products"]}
 
 MONEY = re.compile(r"^-?\d+\.\d{2}$")

@@ -15,11 +15,10 @@ import psycopg
 import pytest
 import redis
 
-from services.gateway.auth import mint, parse_keys
-from services.gateway.config import DEV_AUTH_KEYS
-from shopvoice.cli import demo_shop
-from shopvoice.cli.client import Conversation, Turn
-from shopvoice.cli.stack import Stack
+from shopvoice.auth import DEV_AUTH_KEYS, mint, parse_keys
+from shopvoice_cli import demo_shop
+from shopvoice_cli.client import Conversation, Turn
+from shopvoice_cli.stack import Stack
 from tests.e2e.conftest import make_stack
 from tests.support import servers
 from tests.support.processes import ServiceProcess

@@ -10,8 +10,7 @@ import grpc
 import jwt
 import pytest
 
-from services.gateway.auth import ISSUER, mint, new_ed25519_key, parse_keys
-from services.gateway.config import DEV_AUTH_KEYS
+from shopvoice.auth import DEV_AUTH_KEYS, ISSUER, mint, new_ed25519_key, parse_keys
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.gateway.v1 import gateway_pb2_grpc
 from tests.gateway.conftest import GatewayStack

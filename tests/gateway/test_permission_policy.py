@@ -9,7 +9,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from shopvoice.common.v1.command_pb2 import Command
-from shopvoice.permissions import INTENTS, PermissionGate, decide, settings_key
+from shopvoice.permissions import INTENTS, PermissionGate, decide
+from shopvoice.redis_keys import RedisKeys
 
 # The policy written out by hand, independent of the module's own sets.
 QUESTIONS = {"query_stock", "query_product", "query_order", "list_orders", "sales_report"}
@@ -53,8 +54,8 @@ def test_merchant_setting_in_redis_overrides_the_default(redis_url: str, stream_
         try:
             strict = PermissionGate(client, stream_prefix, staff_may_refund_default=False)
             lenient = PermissionGate(client, stream_prefix, staff_may_refund_default=True)
-            await client.hset(settings_key(stream_prefix, "allows"), "staff_may_refund", "1")
-            await client.hset(settings_key(stream_prefix, "forbids"), "staff_may_refund", "0")
+            await client.hset(RedisKeys(stream_prefix).merchant_settings("allows"), "staff_may_refund", "1")
+            await client.hset(RedisKeys(stream_prefix).merchant_settings("forbids"), "staff_may_refund", "0")
             return [
                 (await strict.check("allows", "staff", "refund_order")).allowed,
                 (await strict.check("unset", "staff", "refund_order")).allowed,

@@ -9,8 +9,8 @@ import grpc
 import pytest
 
 from services.gateway.status import retry_after_ms
-from shopvoice.cli.client import Conversation
 from shopvoice.gateway.v1 import gateway_pb2 as gw
+from shopvoice_cli.client import Conversation
 from tests.gateway.conftest import GatewayStack, eventually, token
 
 LIMITS = {

@@ -12,9 +12,9 @@ import grpc
 import pytest
 
 from services.gateway.status import retry_after_ms
-from shopvoice.cli.client import Conversation
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.gateway.v1 import gateway_pb2_grpc
+from shopvoice_cli.client import Conversation
 from tests.gateway.conftest import GatewayStack, token
 
 CAPPED = {"MAX_SESSIONS_PER_MERCHANT": "2", "SESSION_LEASE_S": "1"}

@@ -17,8 +17,8 @@ import pytest
 from riva.client.proto import riva_asr_pb2 as rasr
 from riva.client.proto import riva_asr_pb2_grpc
 
-from shopvoice.cli.client import Conversation
 from shopvoice.gateway.v1 import gateway_pb2 as gw
+from shopvoice_cli.client import Conversation
 from tests.gateway.conftest import GatewayStack, token
 from tests.support.ports import free_port
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from services.nlu.grammar import command_to_json, parse
-from services.nlu.grammar.commands import INTENTS
-from services.nlu.normalize import detect_language
+from shopvoice.grammar import command_to_json, parse
+from shopvoice.grammar.commands import INTENTS
+from shopvoice.text import detect_language
 
 from .corpus import Case, load_cases
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from services.nlu.grammar import (
+from shopvoice.common.v1.command_pb2 import Command, SetPrice
+from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.grammar import (
     Parse,
     Vocabulary,
     command_to_json,
@@ -17,13 +19,11 @@ from services.nlu.grammar import (
     parse,
     validate_command,
 )
-from services.nlu.grammar.cli import run
-from services.nlu.grammar.commands import INTENTS, build_command
-from services.nlu.grammar.errors import GrammarError, TemplateError
-from services.nlu.grammar.sentences import LANGUAGES, compile_templates
-from services.nlu.grammar.template import parse_template
-from shopvoice.common.v1.command_pb2 import Command, SetPrice
-from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.grammar.commands import INTENTS, build_command
+from shopvoice.grammar.errors import GrammarError, TemplateError
+from shopvoice.grammar.sentences import LANGUAGES, compile_templates
+from shopvoice.grammar.template import parse_template
+from shopvoice_cli.parse import run
 
 CATALOG = [("A100", "红色T恤"), ("B205", "blue mug"), ("C12", "the canvas tote")]
 

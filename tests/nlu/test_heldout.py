@@ -6,7 +6,7 @@ command is not, unless its confidence sends it to the LLM anyway.
 
 from __future__ import annotations
 
-from services.nlu.grammar import command_to_json, parse
+from shopvoice.grammar import command_to_json, parse
 
 from .corpus import HELDOUT, load_cases
 

@@ -1,12 +1,12 @@
-"""Normalisation examples from DESIGN.md and from what ASR produces."""
+"""Normalisation examples from docs/design.md and from what ASR produces."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.nlu.normalize import discount_to_percent, normalize
-from services.nlu.normalize.en_numbers import normalize_en_numbers
-from services.nlu.normalize.zh_numbers import normalize_zh_numbers, read_integer
+from shopvoice.text import discount_to_percent, normalize
+from shopvoice.text.en_numbers import normalize_en_numbers
+from shopvoice.text.zh_numbers import normalize_zh_numbers, read_integer
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,10 @@ import cn2an
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.nlu.grammar import command_to_json, parse, validate_command
-from services.nlu.grammar.commands import decimal_to_money, money_to_decimal
-from services.nlu.normalize import normalize
-from services.nlu.normalize.zh_numbers import read_run
+from shopvoice.grammar import command_to_json, parse, validate_command
+from shopvoice.grammar.commands import decimal_to_money, money_to_decimal
+from shopvoice.text import normalize
+from shopvoice.text.zh_numbers import read_run
 
 from .corpus import Case, load_cases
 

@@ -23,12 +23,12 @@ from redis.asyncio.connection import Connection
 from services.nlu.consumer import UtteranceHandler
 from services.nlu.dialogue import DialogueStore, Policy
 from services.nlu.dispatch import Dispatcher
-from services.nlu.replies import ReplyPublisher
 from services.nlu.understand import Understander
-from services.nlu.vocabulary_cache import VocabularyCache
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.nlu.v1.nlu_pb2 import Utterance
 from shopvoice.permissions import PermissionGate
+from shopvoice.replies import ReplyPublisher
+from shopvoice.vocabulary_cache import VocabularyCache
 
 MERCHANT = "m-turn"
 NOWHERE = "127.0.0.1:1"  # nothing listens there

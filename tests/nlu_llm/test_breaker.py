@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.nlu.llm.breaker import BreakerState, CircuitBreaker
+from shopvoice.llm.breaker import BreakerState, CircuitBreaker
 
 
 class Clock:

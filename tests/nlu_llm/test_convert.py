@@ -1,4 +1,4 @@
-"""json_to_command and command_to_json: DESIGN.md's JSON shape <-> the Command proto."""
+"""json_to_command and command_to_json: docs/design.md's JSON shape <-> the Command proto."""
 
 from __future__ import annotations
 

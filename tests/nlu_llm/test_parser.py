@@ -14,11 +14,11 @@ import pytest
 from prometheus_client import REGISTRY
 
 from services.nlu.llm import LlmAnswer, LlmParser
-from services.nlu.llm.breaker import BreakerState
-from services.nlu.llm.config import LlmSettings
 from services.nlu.llm.parser import outcome
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.llm.breaker import BreakerState
+from shopvoice.llm.config import LlmSettings
 from tests.nlu_llm.fake_server import Behaviour, fake_openai_server
 
 GRAMMAR_GUESS = cmd.Command(set_price=cmd.SetPrice(sku="A100", price=Money(units=99)))

@@ -25,12 +25,12 @@ import jsonschema
 import pytest
 
 from services.nlu.llm import LlmAnswer, LlmParser, command_json_schema, validate
-from services.nlu.llm.breaker import BreakerState
-from services.nlu.llm.client import VllmClient
-from services.nlu.llm.config import LlmSettings
 from services.nlu.llm.prompt import build_messages
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.llm.breaker import BreakerState
+from shopvoice.llm.client import VllmClient
+from shopvoice.llm.config import LlmSettings
 from tests.support.ports import free_port  # not processes: the vLLM venv has no grpc_health
 
 pytestmark = pytest.mark.vllm

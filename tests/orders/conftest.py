@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from shopvoice.events.v1 import events_pb2
 from shopvoice.orders.v1 import orders_pb2 as pb
 from shopvoice.orders.v1 import orders_pb2_grpc
@@ -78,8 +79,8 @@ def rds(redis_url: str) -> Iterator[redis.Redis]:
     client.close()
 
 
-def mutation(merchant_id: str, key: str | None = None) -> pb.Mutation:
-    return pb.Mutation(merchant_id=merchant_id, idempotency_key=key or uuid.uuid4().hex)
+def mutation(merchant_id: str, key: str | None = None) -> Mutation:
+    return Mutation(merchant_id=merchant_id, idempotency_key=key or uuid.uuid4().hex)
 
 
 def line(sku: str, quantity: int, units: int, nanos: int = 0, title: str = "") -> pb.OrderLine:

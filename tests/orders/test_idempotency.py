@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from shopvoice.orders.v1 import orders_pb2 as pb
 from shopvoice.orders.v1 import orders_pb2_grpc
 from tests.orders.conftest import db_row, line, mutation, orders_events, place, reserved, wait_events
@@ -74,7 +75,7 @@ def test_key_reused_for_another_request_is_refused(stub: Stub, merchant: str) ->
 
 def test_missing_key_is_invalid_argument(stub: Stub, merchant: str) -> None:
     with pytest.raises(grpc.RpcError) as err:
-        stub.PlaceOrder(pb.PlaceOrderRequest(mutation=pb.Mutation(merchant_id=merchant), lines=[line("A1", 1, 1)]))
+        stub.PlaceOrder(pb.PlaceOrderRequest(mutation=Mutation(merchant_id=merchant), lines=[line("A1", 1, 1)]))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
@@ -85,3 +86,22 @@ def test_a_failed_call_does_not_burn_its_key(stub: Stub, merchant: str) -> None:
         with pytest.raises(grpc.RpcError) as err:
             stub.RefundOrder(request)
         assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_an_expected_version_is_refused_not_ignored(stub: Stub, merchant: str, orders_db: str) -> None:
+    """Mutation is one message for every service; only the catalog keeps versions to compare."""
+    request = pb.PlaceOrderRequest(mutation=mutation(merchant), lines=[line("A100", 1, 10)], paid=True)
+    request.mutation.expected_version = 1
+    with pytest.raises(grpc.RpcError) as err:
+        stub.PlaceOrder(request, timeout=5)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "does not take expected_version" in (err.value.details() or "")
+    assert db_row(orders_db, "SELECT count(*) FROM orders.orders WHERE merchant_id = %s", merchant) == (0,)
+
+
+def test_an_order_can_name_any_sku_the_catalog_can_hold(stub: Stub, merchant: str) -> None:
+    """The catalog takes "A.1" (shopvoice/identifiers.py); the orders service once refused it."""
+    placed = stub.PlaceOrder(
+        pb.PlaceOrderRequest(mutation=mutation(merchant), lines=[line("A.1", 1, 10)], paid=True), timeout=5
+    )
+    assert [ln.sku for ln in placed.order.lines] == ["A.1"]

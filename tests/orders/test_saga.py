@@ -9,11 +9,12 @@ import grpc
 import pytest
 import redis
 
-from services.orders import saga
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from shopvoice.events.v1 import events_pb2
 from shopvoice.orders.v1 import orders_pb2 as pb
 from shopvoice.orders.v1 import orders_pb2_grpc
+from shopvoice.redis_keys import RedisKeys
 from tests.orders.conftest import decide, get, kinds, place, wait_events, wait_for, wait_reservation
 
 Stub = orders_pb2_grpc.OrdersServiceStub
@@ -66,9 +67,7 @@ def test_refused_reservation_voids_an_unpaid_order(
     assert not refused.refunds
     with pytest.raises(grpc.RpcError) as err:
         stub.ShipOrder(
-            pb.ShipOrderRequest(
-                mutation=pb.Mutation(merchant_id=merchant, idempotency_key="s"), order_id=order.order_id
-            )
+            pb.ShipOrderRequest(mutation=Mutation(merchant_id=merchant, idempotency_key="s"), order_id=order.order_id)
         )
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
@@ -97,7 +96,7 @@ def test_late_acceptance_after_cancel_changes_nothing(
 ) -> None:
     order = place(stub, merchant)
     cancelled = stub.CancelOrder(
-        pb.CancelOrderRequest(mutation=pb.Mutation(merchant_id=merchant, idempotency_key="c"), order_id=order.order_id)
+        pb.CancelOrderRequest(mutation=Mutation(merchant_id=merchant, idempotency_key="c"), order_id=order.order_id)
     ).order
     assert cancelled.reservation_status == pb.RESERVATION_STATUS_RELEASED
     decide(rds, orders_prefix, merchant, order.order_id, True)
@@ -113,7 +112,7 @@ def test_late_acceptance_after_cancel_changes_nothing(
 def test_poison_decisions_go_to_the_dead_letter_stream(
     rds: redis.Redis, orders_prefix: str, stub: Stub, merchant: str
 ) -> None:
-    stream = saga.catalog_stream(orders_prefix)
+    stream = RedisKeys(orders_prefix).catalog_events
     unknown = decide(rds, orders_prefix, merchant, "987654", True)  # no such order in this shop
     rds.xadd(stream, {"event": b"\xff\x00 not a protobuf"})
 

@@ -16,6 +16,7 @@ import pytest
 from shopvoice.catalog.v1 import catalog_pb2 as cpb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from shopvoice.orders.v1 import orders_pb2 as pb
 from shopvoice.orders.v1 import orders_pb2_grpc
 from tests.orders.conftest import line, mutation, orders_env, wait_for
@@ -40,7 +41,7 @@ def test_reserve_refuse_and_release_through_the_catalog(services: tuple[str, str
         orders = orders_pb2_grpc.OrdersServiceStub(och)
         catalog.CreateProduct(
             cpb.CreateProductRequest(
-                mutation=cpb.Mutation(merchant_id="m1", idempotency_key="p"),
+                mutation=Mutation(merchant_id="m1", idempotency_key="p"),
                 title="红色T恤",
                 sku="A100",
                 price=Money(units=59),

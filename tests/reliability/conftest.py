@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from shopvoice.cli import demo_shop
-from shopvoice.cli.stack import Stack
+from shopvoice_cli import demo_shop
+from shopvoice_cli.stack import Stack
 from tests.e2e.conftest import make_stack
 from tests.support import servers
 

@@ -15,15 +15,15 @@ import pytest
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.gateway.auth import mint, parse_keys
-from services.gateway.config import DEV_AUTH_KEYS
+from shopvoice.auth import DEV_AUTH_KEYS, mint, parse_keys
 from shopvoice.catalog.v1 import catalog_pb2 as cat
-from shopvoice.cli import demo_shop
-from shopvoice.cli.stack import Stack
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.gateway.v1 import gateway_pb2_grpc
 from shopvoice.orders.v1 import orders_pb2 as ords
+from shopvoice_cli import demo_shop
+from shopvoice_cli.stack import Stack
 from tests.reliability.corpus import (
     BAD_DECIMALS,
     CONTROL,
@@ -102,8 +102,8 @@ def catalog_cases() -> Iterator[Case]:
     def case(method: str, message: Message, label: str, read: bool = False) -> Case:
         return Case("catalog", svc + method, message.SerializeToString(), READ_CLEAN if read else CLEAN, label)
 
-    def mut(merchant_id: str = MERCHANT) -> cat.Mutation:
-        return cat.Mutation(merchant_id=merchant_id, idempotency_key=f"bad-{next(n)}")
+    def mut(merchant_id: str = MERCHANT) -> Mutation:
+        return Mutation(merchant_id=merchant_id, idempotency_key=f"bad-{next(n)}")
 
     for s in HOSTILE:
         yield case("SetPrice", cat.SetPriceRequest(mutation=mut(), sku=s, price=money(99)), f"sku {s[:20]!r}")
@@ -152,8 +152,8 @@ def catalog_cases() -> Iterator[Case]:
     # Missing fields.
     yield case("SetPrice", cat.SetPriceRequest(mutation=mut(), sku="A100"), "no price")
     yield case("SetPrice", cat.SetPriceRequest(sku="A100", price=money(99)), "no mutation")
-    yield case("SetPrice", cat.SetPriceRequest(mutation=cat.Mutation(merchant_id=MERCHANT), sku="A100"), "no key")
-    request = cat.SetPriceRequest(mutation=cat.Mutation(merchant_id=MERCHANT, idempotency_key="k" * 201), sku="A100")
+    yield case("SetPrice", cat.SetPriceRequest(mutation=Mutation(merchant_id=MERCHANT), sku="A100"), "no key")
+    request = cat.SetPriceRequest(mutation=Mutation(merchant_id=MERCHANT, idempotency_key="k" * 201), sku="A100")
     yield case("SetPrice", request, "key too long")
     yield case("AdjustPrice", cat.AdjustPriceRequest(mutation=mut(), sku="A100"), "no change")
     yield case("CreateProduct", cat.CreateProductRequest(mutation=mut(), title="no price"), "no price")
@@ -188,8 +188,8 @@ def orders_cases(order_id: str) -> Iterator[Case]:
     def case(method: str, message: Message, label: str, read: bool = False) -> Case:
         return Case("orders", svc + method, message.SerializeToString(), READ_CLEAN if read else CLEAN, label)
 
-    def mut(merchant_id: str = MERCHANT) -> ords.Mutation:
-        return ords.Mutation(merchant_id=merchant_id, idempotency_key=f"bad-{next(n)}")
+    def mut(merchant_id: str = MERCHANT) -> Mutation:
+        return Mutation(merchant_id=merchant_id, idempotency_key=f"bad-{next(n)}")
 
     for s in HOSTILE:
         yield case("GetOrder", ords.GetOrderRequest(merchant_id=MERCHANT, order_id=s), f"order_id {s[:20]!r}")

@@ -14,11 +14,12 @@ from google.protobuf.message import Message
 
 from shopvoice.catalog.v1 import catalog_pb2 as cat
 from shopvoice.catalog.v1 import catalog_pb2_grpc
-from shopvoice.cli import demo_shop
-from shopvoice.cli.stack import Stack
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
 from shopvoice.orders.v1 import orders_pb2 as ords
 from shopvoice.orders.v1 import orders_pb2_grpc
+from shopvoice_cli import demo_shop
+from shopvoice_cli.stack import Stack
 from tests.reliability.test_bad_input import row_counts
 
 pytestmark = pytest.mark.e2e
@@ -40,12 +41,12 @@ def key() -> str:
     return f"tenancy-{uuid.uuid4().hex}"
 
 
-def catalog_mutation(merchant_id: str) -> cat.Mutation:
-    return cat.Mutation(merchant_id=merchant_id, idempotency_key=key(), actor=cat.Actor(user_id="owner-1"))
+def catalog_mutation(merchant_id: str) -> Mutation:
+    return Mutation(merchant_id=merchant_id, idempotency_key=key(), actor=Actor(user_id="owner-1"))
 
 
-def orders_mutation(merchant_id: str) -> ords.Mutation:
-    return ords.Mutation(merchant_id=merchant_id, idempotency_key=key(), actor=ords.Actor(user_id="owner-1"))
+def orders_mutation(merchant_id: str) -> Mutation:
+    return Mutation(merchant_id=merchant_id, idempotency_key=key(), actor=Actor(user_id="owner-1"))
 
 
 def outcome(call: Callable[..., object], request: Message) -> tuple[str, str]:

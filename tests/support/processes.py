@@ -13,14 +13,14 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from shopvoice.cli.stack import DEFAULT_PORTS, ports_from
+from shopvoice_cli.stack import DEFAULT_PORTS, ports_from
 from tests.support.ports import free_port, free_port_block
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_stack_ports() -> dict[str, int]:
-    """A whole stack's ports (DEFAULT_PORTS moved as one block, shopvoice.cli.stack.ports_from) below
+    """A whole stack's ports (DEFAULT_PORTS moved as one block, shopvoice_cli.stack.ports_from) below
     the ephemeral range."""
     return ports_from(free_port_block(len(DEFAULT_PORTS)))
 

@@ -54,6 +54,8 @@ def worker_env(
         "REDIS_URL": redis_url,
         "STREAM_PREFIX": prefix,
         "CATALOG_ADDR": catalog.address,
+        # Required by the worker's settings; only the reminder test calls orders, and starts one for it.
+        "ORDERS_ADDR": "127.0.0.1:9",
         "CELERY_VISIBILITY_TIMEOUT_S": str(VISIBILITY_TIMEOUT_S),
         "CELERY_TASK_TIME_LIMIT_S": str(TASK_TIME_LIMIT_S),
         "CELERY_RESTORE_INTERVAL_S": "1",

@@ -9,6 +9,7 @@ import grpc
 import psycopg
 
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from shopvoice.money import from_decimal
 
 VARIANTS_PER_PRODUCT = 10
@@ -45,7 +46,7 @@ async def _create(address: str, merchant_id: str, title: str, prefix: str, count
             async with limit:
                 await stub.CreateProduct(
                     catalog_pb2.CreateProductRequest(
-                        mutation=catalog_pb2.Mutation(merchant_id=merchant_id, idempotency_key=f"seed-{prefix}-{p}"),
+                        mutation=Mutation(merchant_id=merchant_id, idempotency_key=f"seed-{prefix}-{p}"),
                         title=f"{title} {p}",
                         variants=variants,
                     ),

@@ -14,6 +14,7 @@ import redis
 
 from services.worker import names
 from services.worker.client import WorkerClient
+from shopvoice.common.v1.mutation_pb2 import Mutation
 from shopvoice.money import from_decimal
 from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
 from tests.support import servers
@@ -48,7 +49,7 @@ def place_orders(address: str, merchant: str, count: int) -> None:
         for i in range(count):
             stub.PlaceOrder(
                 orders_pb2.PlaceOrderRequest(
-                    mutation=orders_pb2.Mutation(merchant_id=merchant, idempotency_key=f"o{i}"),
+                    mutation=Mutation(merchant_id=merchant, idempotency_key=f"o{i}"),
                     lines=[
                         orders_pb2.OrderLine(
                             sku="ITEM00008",

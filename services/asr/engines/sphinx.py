@@ -60,7 +60,7 @@ MIN_FRAMES_PER_PHONE = 5
 # (measured on mixed-noise speech; decoders then adapt live, stream after stream).
 CMN_PRIOR = "59.54,-4.92,-2.02,6.59,-6.22,-2.79,-4.09,-5.95,-3.58,-1.80,0.55,-1.57,-0.02"
 # pocketsphinx settings of the grammar decoders, chosen on the spoken set's development
-# seed with bench/asr_accuracy.py (never on the test seed); see README's ASR accuracy.
+# seed with bench/asr_accuracy.py (never on the test seed); see docs/asr.md.
 # bestpath off: the lattice rescoring pass lost to the Viterbi path on the grammar (+5 points
 # at 10 dB) and costs time; wider beams keep noisy commands in the search instead of ending
 # with no hypothesis (and a generic-LM re-decode); a lower word insertion penalty stops the

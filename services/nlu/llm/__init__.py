@@ -5,11 +5,11 @@ contract as a grammar answer (validate.py) or becomes ``unknown``; when the serv
 off, slow, failing or behind an open circuit breaker, the grammar's answer stands.
 """
 
-from services.nlu.contract import validate
-from services.nlu.grammar.commands import command_to_json
 from services.nlu.llm.convert import CommandJsonError, json_to_command
 from services.nlu.llm.parser import LlmAnswer, LlmParser
 from services.nlu.llm.schema import command_json_schema
+from shopvoice.grammar.commands import command_to_json
+from shopvoice.grammar.contract import validate
 
 __all__ = [
     "CommandJsonError",

@@ -1,4 +1,4 @@
-"""DESIGN.md's JSON shape <-> the Command proto, walking the descriptor (slots.py).
+"""docs/design.md's JSON shape <-> the Command proto, walking the descriptor (slots.py).
 
 json_to_command is strict about shape and types (a money string, not a float; an
 integer, not "5"; a known enum name) and raises CommandJsonError with what is wrong;
@@ -15,10 +15,10 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from services.nlu.contract import money_value
 from services.nlu.llm.slots import INTENTS, SlotSpec, enum_number, slot_specs
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.grammar.contract import money_value
 
 _DECIMAL = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,9})?")
 _NANOS = Decimal(1_000_000_000)

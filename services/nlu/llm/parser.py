@@ -21,14 +21,14 @@ from typing import Literal
 
 from prometheus_client import Counter, Histogram
 
-from services.nlu.contract import validate
-from services.nlu.llm.breaker import BreakerState, CircuitBreaker
-from services.nlu.llm.client import LlmUnavailable, VllmClient
-from services.nlu.llm.config import LlmSettings
 from services.nlu.llm.convert import CommandJsonError, json_to_command
 from services.nlu.llm.prompt import build_messages
 from services.nlu.llm.schema import command_json_schema
 from shopvoice.common.v1.command_pb2 import Command, Unknown
+from shopvoice.grammar.contract import validate
+from shopvoice.llm.breaker import BreakerState, CircuitBreaker
+from shopvoice.llm.client import LlmUnavailable, VllmClient
+from shopvoice.llm.config import LlmSettings
 
 Source = Literal["llm", "fallback"]
 

@@ -1,12 +1,12 @@
 """The few-shot chat prompt: the intents and their slots, then example sentences with their JSON.
 
-Examples come from the grammar's own sentence templates (services/nlu/grammar/
-sentences/<language>/*.yaml) when that package is present: each intent's first
+Examples come from the grammar's own sentence templates (shopvoice/grammar/
+sentences/<language>/*.yaml): each intent's first
 templates are rendered to one plain sentence (first alternative, optionals left out,
 slots filled with sample values) and labelled by the grammar's parse(), keeping only
 confident parses. So the examples are sentences the grammar understands with the
 labels it gives them, and change when the templates do. Intents without such an
-example use the built-in pairs below (both languages, from DESIGN.md's table).
+example use the built-in pairs below (both languages, from docs/design.md's table).
 
 The prompt's prefix (system text and examples) is the same for every utterance, so
 vLLM's prefix cache computes it once.
@@ -14,25 +14,27 @@ vLLM's prefix cache computes it once.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from services.nlu.contract import CARRIERS, validate
-from services.nlu.grammar.commands import command_to_json
+import yaml
+
 from services.nlu.llm.convert import json_to_command
 from services.nlu.llm.slots import INTENTS, enum_names, slot_specs
 from shopvoice.common.v1.command_pb2 import Command
+from shopvoice.grammar import parse
+from shopvoice.grammar.commands import command_to_json
+from shopvoice.grammar.contract import CARRIERS, validate
+from shopvoice.grammar.sentences import sentences_dir
 
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """One utterance and the command it means, as DESIGN.md's JSON."""
+    """One utterance and the command it means, as docs/design.md's JSON."""
 
     text: str
     answer: Mapping[str, Any]
@@ -165,14 +167,8 @@ def render_template(
 
 
 def grammar_examples(per_intent: int = 1) -> list[Example]:
-    """Examples from the grammar's templates, labelled by the grammar itself; [] without the grammar."""
-    try:  # optional: the grammar (and PyYAML, which it brings) may not be installed
-        yaml = importlib.import_module("yaml")
-        grammar = importlib.import_module("services.nlu.grammar")
-    except ImportError:
-        return []
-    parse = grammar.parse
-    directory = Path(str(grammar.__file__)).parent / "sentences"
+    """Examples from the grammar's templates, labelled by the grammar itself."""
+    directory = sentences_dir()
     examples: list[Example] = []
     for lang_dir in sorted(p for p in directory.glob("*") if p.is_dir()):
         language = lang_dir.name if lang_dir.name in _SAMPLES else "en"

@@ -1,4 +1,4 @@
-"""The JSON schema of DESIGN.md's `{"intent": NAME, "slots": {...}}`, generated from command.proto.
+"""The JSON schema of docs/design.md's `{"intent": NAME, "slots": {...}}`, generated from command.proto.
 
 vLLM constrains decoding with it (structured outputs), so the model can only emit
 one of the intents with that intent's slots in their contract spelling: money as
@@ -15,8 +15,8 @@ import copy
 from functools import cache
 from typing import Any
 
-from services.nlu import contract as rules
 from services.nlu.llm.slots import INTENTS, SlotSpec, enum_names, slot_specs
+from shopvoice.grammar import contract as rules
 
 JsonSchema = dict[str, Any]
 
@@ -87,7 +87,7 @@ def intent_schema(intent: str) -> JsonSchema:
 def _schema() -> JsonSchema:
     return {
         "title": "Command",
-        "description": "One typed command of a merchant's utterance (shopvoice DESIGN.md).",
+        "description": "One typed command of a merchant's utterance (shopvoice docs/design.md).",
         "anyOf": [intent_schema(intent) for intent in INTENTS],
     }
 

@@ -10,6 +10,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from shopvoice.common.v1 import command_pb2 as _command_pb2
 from shopvoice.common.v1 import money_pb2 as _money_pb2
+from shopvoice.common.v1 import mutation_pb2 as _mutation_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -20,69 +21,6 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
-
-@_typing.final
-class Actor(_message.Message):
-    """Who asked, for history and audit."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    USER_ID_FIELD_NUMBER: _builtins.int
-    ROLE_FIELD_NUMBER: _builtins.int
-    COMMAND_ID_FIELD_NUMBER: _builtins.int
-    user_id: _builtins.str
-    role: _builtins.str
-    command_id: _builtins.str
-    """the utterance id that carried the command"""
-    def __init__(
-        self,
-        *,
-        user_id: _builtins.str = ...,
-        role: _builtins.str = ...,
-        command_id: _builtins.str = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_id", b"command_id", "role", b"role", "user_id", b"user_id"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___Actor: _TypeAlias = Actor  # noqa: Y015
-
-@_typing.final
-class Mutation(_message.Message):
-    """Fields every mutating request carries."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    MERCHANT_ID_FIELD_NUMBER: _builtins.int
-    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
-    ACTOR_FIELD_NUMBER: _builtins.int
-    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
-    merchant_id: _builtins.str
-    idempotency_key: _builtins.str
-    """a replay returns the first result"""
-    expected_version: _builtins.int
-    """compare-and-swap on the variant (or product)"""
-    @_builtins.property
-    def actor(self) -> Global___Actor: ...
-    def __init__(
-        self,
-        *,
-        merchant_id: _builtins.str = ...,
-        idempotency_key: _builtins.str = ...,
-        actor: Global___Actor | None = ...,
-        expected_version: _builtins.int | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "actor", b"actor", "expected_version", b"expected_version"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "actor", b"actor", "expected_version", b"expected_version", "idempotency_key", b"idempotency_key", "merchant_id", b"merchant_id"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType__expected_version: _TypeAlias = _typing.Literal["expected_version"]  # noqa: Y015
-    _WhichOneofArgType__expected_version: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version"]  # noqa: Y015
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__expected_version) -> _WhichOneofReturnType__expected_version | None: ...
-
-Global___Mutation: _TypeAlias = Mutation  # noqa: Y015
 
 @_typing.final
 class Inventory(_message.Message):
@@ -257,7 +195,7 @@ class CreateProductRequest(_message.Message):
     status: _command_pb2.ProductStatus.ValueType
     """UNSPECIFIED = active"""
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     @_builtins.property
     def price(self) -> _money_pb2.Money: ...
     @_builtins.property
@@ -269,7 +207,7 @@ class CreateProductRequest(_message.Message):
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         title: _builtins.str = ...,
         description: _builtins.str = ...,
         sku: _builtins.str = ...,
@@ -523,13 +461,13 @@ class SetPriceRequest(_message.Message):
     PRICE_FIELD_NUMBER: _builtins.int
     sku: _builtins.str
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     @_builtins.property
     def price(self) -> _money_pb2.Money: ...
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         sku: _builtins.str = ...,
         price: _money_pb2.Money | None = ...,
     ) -> None: ...
@@ -553,13 +491,13 @@ class AdjustPriceRequest(_message.Message):
     percent: _builtins.str
     """decimal string, "-20" = 20% lower"""
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     @_builtins.property
     def delta(self) -> _money_pb2.Money: ...
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         sku: _builtins.str = ...,
         percent: _builtins.str = ...,
         delta: _money_pb2.Money | None = ...,
@@ -584,11 +522,11 @@ class SetStockRequest(_message.Message):
     sku: _builtins.str
     quantity: _builtins.int
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         sku: _builtins.str = ...,
         quantity: _builtins.int = ...,
     ) -> None: ...
@@ -610,11 +548,11 @@ class AdjustStockRequest(_message.Message):
     sku: _builtins.str
     delta: _builtins.int
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         sku: _builtins.str = ...,
         delta: _builtins.int = ...,
     ) -> None: ...
@@ -658,11 +596,11 @@ class SetProductStatusRequest(_message.Message):
     sku: _builtins.str
     status: _command_pb2.ProductStatus.ValueType
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         sku: _builtins.str = ...,
         status: _command_pb2.ProductStatus.ValueType = ...,
     ) -> None: ...
@@ -683,11 +621,11 @@ class UndoLastChangeRequest(_message.Message):
     change_id: _builtins.str
     """empty: the actor's last change"""
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         change_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["mutation", b"mutation"]  # noqa: Y015
@@ -729,13 +667,13 @@ class ReserveRequest(_message.Message):
     LINES_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReservationLine]: ...
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         order_id: _builtins.str = ...,
         lines: _abc.Iterable[Global___ReservationLine] | None = ...,
     ) -> None: ...
@@ -756,7 +694,7 @@ class ReleaseRequest(_message.Message):
     LINES_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReservationLine]:
         """empty: everything reserved for the order"""
@@ -764,7 +702,7 @@ class ReleaseRequest(_message.Message):
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         order_id: _builtins.str = ...,
         lines: _abc.Iterable[Global___ReservationLine] | None = ...,
     ) -> None: ...
@@ -784,11 +722,11 @@ class CommitReservationRequest(_message.Message):
     ORDER_ID_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         order_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["mutation", b"mutation"]  # noqa: Y015

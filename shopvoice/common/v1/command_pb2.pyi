@@ -30,7 +30,7 @@ class _ProductStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Product
     PRODUCT_STATUS_ARCHIVED: _ProductStatus.ValueType  # 3
 
 class ProductStatus(_ProductStatus, metaclass=_ProductStatusEnumTypeWrapper):
-    """The typed command contract of DESIGN.md: one message per intent, one Command
+    """The typed command contract of docs/design.md: one message per intent, one Command
     with a oneof over them. Optional slots use proto3 `optional` so that "not
     said" and "said as zero" stay different.
     """

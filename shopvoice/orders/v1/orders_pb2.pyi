@@ -11,6 +11,7 @@ from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from shopvoice.common.v1 import command_pb2 as _command_pb2
 from shopvoice.common.v1 import money_pb2 as _money_pb2
+from shopvoice.common.v1 import mutation_pb2 as _mutation_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -105,57 +106,6 @@ RESERVATION_STATUS_RELEASED: ReservationStatus.ValueType  # 5
 RESERVATION_STATUS_COMMITTED: ReservationStatus.ValueType  # 6
 """shipped: the stock left the warehouse"""
 Global___ReservationStatus: _TypeAlias = ReservationStatus  # noqa: Y015
-
-@_typing.final
-class Actor(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    USER_ID_FIELD_NUMBER: _builtins.int
-    ROLE_FIELD_NUMBER: _builtins.int
-    COMMAND_ID_FIELD_NUMBER: _builtins.int
-    user_id: _builtins.str
-    role: _builtins.str
-    command_id: _builtins.str
-    def __init__(
-        self,
-        *,
-        user_id: _builtins.str = ...,
-        role: _builtins.str = ...,
-        command_id: _builtins.str = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_id", b"command_id", "role", b"role", "user_id", b"user_id"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___Actor: _TypeAlias = Actor  # noqa: Y015
-
-@_typing.final
-class Mutation(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    MERCHANT_ID_FIELD_NUMBER: _builtins.int
-    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
-    ACTOR_FIELD_NUMBER: _builtins.int
-    merchant_id: _builtins.str
-    idempotency_key: _builtins.str
-    @_builtins.property
-    def actor(self) -> Global___Actor: ...
-    def __init__(
-        self,
-        *,
-        merchant_id: _builtins.str = ...,
-        idempotency_key: _builtins.str = ...,
-        actor: Global___Actor | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "idempotency_key", b"idempotency_key", "merchant_id", b"merchant_id"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___Mutation: _TypeAlias = Mutation  # noqa: Y015
 
 @_typing.final
 class OrderLine(_message.Message):
@@ -389,13 +339,13 @@ class PlaceOrderRequest(_message.Message):
     paid: _builtins.bool
     """payment captured at checkout"""
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderLine]: ...
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         lines: _abc.Iterable[Global___OrderLine] | None = ...,
         customer_ref: _builtins.str = ...,
         currency_code: _builtins.str = ...,
@@ -540,11 +490,11 @@ class ConfirmOrderRequest(_message.Message):
     ORDER_ID_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         order_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["mutation", b"mutation"]  # noqa: Y015
@@ -567,11 +517,11 @@ class ShipOrderRequest(_message.Message):
     carrier: _builtins.str
     tracking_number: _builtins.str
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         order_id: _builtins.str = ...,
         carrier: _builtins.str = ...,
         tracking_number: _builtins.str = ...,
@@ -592,11 +542,11 @@ class CancelOrderRequest(_message.Message):
     ORDER_ID_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         order_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["mutation", b"mutation"]  # noqa: Y015
@@ -621,7 +571,7 @@ class RefundOrderRequest(_message.Message):
     restock: _builtins.bool
     reason: _builtins.str
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     @_builtins.property
     def amount(self) -> _money_pb2.Money:
         """absent = full refund"""
@@ -633,7 +583,7 @@ class RefundOrderRequest(_message.Message):
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         order_id: _builtins.str = ...,
         amount: _money_pb2.Money | None = ...,
         restock: _builtins.bool = ...,
@@ -658,11 +608,11 @@ class MarkDeliveredRequest(_message.Message):
     ORDER_ID_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         order_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["mutation", b"mutation"]  # noqa: Y015
@@ -686,11 +636,11 @@ class RateOrderRequest(_message.Message):
     """1-5"""
     review: _builtins.str
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         order_id: _builtins.str = ...,
         rating: _builtins.int = ...,
         review: _builtins.str = ...,

@@ -23,57 +23,56 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from shopvoice.common.v1 import mutation_pb2 as shopvoice_dot_common_dot_v1_dot_mutation__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"shopvoice/support/v1/support.proto\x12\x14shopvoice.support.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"V\n\nAskRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x0f\n\x07turn_id\x18\x04 \x01(\t\"h\n\rAnswerRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12-\n\x03\x61sk\x18\x03 \x01(\x0b\x32 .shopvoice.support.v1.AskRequest\"#\n\x04\x46\x61\x63t\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xd1\x01\n\x06\x41nswer\x12\x0c\n\x04text\x18\x01 \x01(\t\x12.\n\x04kind\x18\x02 \x01(\x0e\x32 .shopvoice.support.v1.AnswerKind\x12\x11\n\tticket_id\x18\x03 \x01(\t\x12.\n\nfacts_used\x18\x04 \x03(\x0b\x32\x1a.shopvoice.support.v1.Fact\x12\x17\n\x0f\x63onversation_id\x18\x05 \x01(\t\x12\x0e\n\x06intent\x18\x06 \x01(\t\x12\x10\n\x08language\x18\x07 \x01(\t\x12\x0b\n\x03llm\x18\x08 \x01(\x08\"I\n\x08Mutation\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\"\x9f\x01\n\x06Policy\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x30\n\x05topic\x18\x02 \x01(\x0e\x32!.shopvoice.support.v1.PolicyTopic\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x96\x01\n\x10SetPolicyRequest\x12\x30\n\x08mutation\x18\x01 \x01(\x0b\x32\x1e.shopvoice.support.v1.Mutation\x12\x30\n\x05topic\x18\x02 \x01(\x0e\x32!.shopvoice.support.v1.PolicyTopic\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\"k\n\x10GetPolicyRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x30\n\x05topic\x18\x02 \x01(\x0e\x32!.shopvoice.support.v1.PolicyTopic\x12\x10\n\x08language\x18\x03 \x01(\t\"*\n\x13ListPoliciesRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\"F\n\x14ListPoliciesResponse\x12.\n\x08policies\x18\x01 \x03(\x0b\x32\x1c.shopvoice.support.v1.Policy\"J\n\x04Turn\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb3\x02\n\x06Ticket\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x11\n\tticket_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x32\n\x06status\x18\x06 \x01(\x0e\x32\".shopvoice.support.v1.TicketStatus\x12\x30\n\x0c\x63onversation\x18\x07 \x03(\x0b\x32\x1a.shopvoice.support.v1.Turn\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tclosed_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"p\n\x12ListTicketsRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\".shopvoice.support.v1.TicketStatus\x12\x11\n\tpage_size\x18\x03 \x01(\x05\"D\n\x13ListTicketsResponse\x12-\n\x07tickets\x18\x01 \x03(\x0b\x32\x1c.shopvoice.support.v1.Ticket\":\n\x10GetTicketRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x11\n\tticket_id\x18\x02 \x01(\t\"Y\n\x12\x43loseTicketRequest\x12\x30\n\x08mutation\x18\x01 \x01(\x0b\x32\x1e.shopvoice.support.v1.Mutation\x12\x11\n\tticket_id\x18\x02 \x01(\t*{\n\nAnswerKind\x12\x1b\n\x17\x41NSWER_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41NSWER_KIND_ANSWERED\x10\x01\x12\x1a\n\x16\x41NSWER_KIND_HANDED_OFF\x10\x02\x12\x1a\n\x16\x41NSWER_KIND_NEEDS_INFO\x10\x03*\x9b\x01\n\x0bPolicyTopic\x12\x1c\n\x18POLICY_TOPIC_UNSPECIFIED\x10\x00\x12\x19\n\x15POLICY_TOPIC_SHIPPING\x10\x01\x12\x18\n\x14POLICY_TOPIC_RETURNS\x10\x02\x12\x1f\n\x1bPOLICY_TOPIC_ADDRESS_CHANGE\x10\x03\x12\x18\n\x14POLICY_TOPIC_INVOICE\x10\x04*_\n\x0cTicketStatus\x12\x1d\n\x19TICKET_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12TICKET_STATUS_OPEN\x10\x01\x12\x18\n\x14TICKET_STATUS_CLOSED\x10\x02\x32Z\n\x11\x43ustomerAssistant\x12\x45\n\x03\x41sk\x12 .shopvoice.support.v1.AskRequest\x1a\x1c.shopvoice.support.v1.Answer2e\n\x0eSupportService\x12S\n\x0e\x41nswerQuestion\x12#.shopvoice.support.v1.AnswerRequest\x1a\x1c.shopvoice.support.v1.Answer2\xa9\x04\n\x0cSupportAdmin\x12Q\n\tSetPolicy\x12&.shopvoice.support.v1.SetPolicyRequest\x1a\x1c.shopvoice.support.v1.Policy\x12Q\n\tGetPolicy\x12&.shopvoice.support.v1.GetPolicyRequest\x1a\x1c.shopvoice.support.v1.Policy\x12\x65\n\x0cListPolicies\x12).shopvoice.support.v1.ListPoliciesRequest\x1a*.shopvoice.support.v1.ListPoliciesResponse\x12\x62\n\x0bListTickets\x12(.shopvoice.support.v1.ListTicketsRequest\x1a).shopvoice.support.v1.ListTicketsResponse\x12Q\n\tGetTicket\x12&.shopvoice.support.v1.GetTicketRequest\x1a\x1c.shopvoice.support.v1.Ticket\x12U\n\x0b\x43loseTicket\x12(.shopvoice.support.v1.CloseTicketRequest\x1a\x1c.shopvoice.support.v1.Ticketb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"shopvoice/support/v1/support.proto\x12\x14shopvoice.support.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"shopvoice/common/v1/mutation.proto\"V\n\nAskRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x0f\n\x07turn_id\x18\x04 \x01(\t\"h\n\rAnswerRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12-\n\x03\x61sk\x18\x03 \x01(\x0b\x32 .shopvoice.support.v1.AskRequest\"#\n\x04\x46\x61\x63t\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xd1\x01\n\x06\x41nswer\x12\x0c\n\x04text\x18\x01 \x01(\t\x12.\n\x04kind\x18\x02 \x01(\x0e\x32 .shopvoice.support.v1.AnswerKind\x12\x11\n\tticket_id\x18\x03 \x01(\t\x12.\n\nfacts_used\x18\x04 \x03(\x0b\x32\x1a.shopvoice.support.v1.Fact\x12\x17\n\x0f\x63onversation_id\x18\x05 \x01(\t\x12\x0e\n\x06intent\x18\x06 \x01(\t\x12\x10\n\x08language\x18\x07 \x01(\t\x12\x0b\n\x03llm\x18\x08 \x01(\x08\"\x9f\x01\n\x06Policy\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x30\n\x05topic\x18\x02 \x01(\x0e\x32!.shopvoice.support.v1.PolicyTopic\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x95\x01\n\x10SetPolicyRequest\x12/\n\x08mutation\x18\x01 \x01(\x0b\x32\x1d.shopvoice.common.v1.Mutation\x12\x30\n\x05topic\x18\x02 \x01(\x0e\x32!.shopvoice.support.v1.PolicyTopic\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\"k\n\x10GetPolicyRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x30\n\x05topic\x18\x02 \x01(\x0e\x32!.shopvoice.support.v1.PolicyTopic\x12\x10\n\x08language\x18\x03 \x01(\t\"*\n\x13ListPoliciesRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\"F\n\x14ListPoliciesResponse\x12.\n\x08policies\x18\x01 \x03(\x0b\x32\x1c.shopvoice.support.v1.Policy\"J\n\x04Turn\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb3\x02\n\x06Ticket\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x11\n\tticket_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x32\n\x06status\x18\x06 \x01(\x0e\x32\".shopvoice.support.v1.TicketStatus\x12\x30\n\x0c\x63onversation\x18\x07 \x03(\x0b\x32\x1a.shopvoice.support.v1.Turn\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tclosed_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"p\n\x12ListTicketsRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\".shopvoice.support.v1.TicketStatus\x12\x11\n\tpage_size\x18\x03 \x01(\x05\"D\n\x13ListTicketsResponse\x12-\n\x07tickets\x18\x01 \x03(\x0b\x32\x1c.shopvoice.support.v1.Ticket\":\n\x10GetTicketRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x11\n\tticket_id\x18\x02 \x01(\t\"X\n\x12\x43loseTicketRequest\x12/\n\x08mutation\x18\x01 \x01(\x0b\x32\x1d.shopvoice.common.v1.Mutation\x12\x11\n\tticket_id\x18\x02 \x01(\t*{\n\nAnswerKind\x12\x1b\n\x17\x41NSWER_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41NSWER_KIND_ANSWERED\x10\x01\x12\x1a\n\x16\x41NSWER_KIND_HANDED_OFF\x10\x02\x12\x1a\n\x16\x41NSWER_KIND_NEEDS_INFO\x10\x03*\x9b\x01\n\x0bPolicyTopic\x12\x1c\n\x18POLICY_TOPIC_UNSPECIFIED\x10\x00\x12\x19\n\x15POLICY_TOPIC_SHIPPING\x10\x01\x12\x18\n\x14POLICY_TOPIC_RETURNS\x10\x02\x12\x1f\n\x1bPOLICY_TOPIC_ADDRESS_CHANGE\x10\x03\x12\x18\n\x14POLICY_TOPIC_INVOICE\x10\x04*_\n\x0cTicketStatus\x12\x1d\n\x19TICKET_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12TICKET_STATUS_OPEN\x10\x01\x12\x18\n\x14TICKET_STATUS_CLOSED\x10\x02\x32Z\n\x11\x43ustomerAssistant\x12\x45\n\x03\x41sk\x12 .shopvoice.support.v1.AskRequest\x1a\x1c.shopvoice.support.v1.Answer2e\n\x0eSupportService\x12S\n\x0e\x41nswerQuestion\x12#.shopvoice.support.v1.AnswerRequest\x1a\x1c.shopvoice.support.v1.Answer2\xa9\x04\n\x0cSupportAdmin\x12Q\n\tSetPolicy\x12&.shopvoice.support.v1.SetPolicyRequest\x1a\x1c.shopvoice.support.v1.Policy\x12Q\n\tGetPolicy\x12&.shopvoice.support.v1.GetPolicyRequest\x1a\x1c.shopvoice.support.v1.Policy\x12\x65\n\x0cListPolicies\x12).shopvoice.support.v1.ListPoliciesRequest\x1a*.shopvoice.support.v1.ListPoliciesResponse\x12\x62\n\x0bListTickets\x12(.shopvoice.support.v1.ListTicketsRequest\x1a).shopvoice.support.v1.ListTicketsResponse\x12Q\n\tGetTicket\x12&.shopvoice.support.v1.GetTicketRequest\x1a\x1c.shopvoice.support.v1.Ticket\x12U\n\x0b\x43loseTicket\x12(.shopvoice.support.v1.CloseTicketRequest\x1a\x1c.shopvoice.support.v1.Ticketb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shopvoice.support.v1.support_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ANSWERKIND']._serialized_start=1872
-  _globals['_ANSWERKIND']._serialized_end=1995
-  _globals['_POLICYTOPIC']._serialized_start=1998
-  _globals['_POLICYTOPIC']._serialized_end=2153
-  _globals['_TICKETSTATUS']._serialized_start=2155
-  _globals['_TICKETSTATUS']._serialized_end=2250
-  _globals['_ASKREQUEST']._serialized_start=93
-  _globals['_ASKREQUEST']._serialized_end=179
-  _globals['_ANSWERREQUEST']._serialized_start=181
-  _globals['_ANSWERREQUEST']._serialized_end=285
-  _globals['_FACT']._serialized_start=287
-  _globals['_FACT']._serialized_end=322
-  _globals['_ANSWER']._serialized_start=325
-  _globals['_ANSWER']._serialized_end=534
-  _globals['_MUTATION']._serialized_start=536
-  _globals['_MUTATION']._serialized_end=609
-  _globals['_POLICY']._serialized_start=612
-  _globals['_POLICY']._serialized_end=771
-  _globals['_SETPOLICYREQUEST']._serialized_start=774
-  _globals['_SETPOLICYREQUEST']._serialized_end=924
-  _globals['_GETPOLICYREQUEST']._serialized_start=926
-  _globals['_GETPOLICYREQUEST']._serialized_end=1033
-  _globals['_LISTPOLICIESREQUEST']._serialized_start=1035
-  _globals['_LISTPOLICIESREQUEST']._serialized_end=1077
-  _globals['_LISTPOLICIESRESPONSE']._serialized_start=1079
-  _globals['_LISTPOLICIESRESPONSE']._serialized_end=1149
-  _globals['_TURN']._serialized_start=1151
-  _globals['_TURN']._serialized_end=1225
-  _globals['_TICKET']._serialized_start=1228
-  _globals['_TICKET']._serialized_end=1535
-  _globals['_LISTTICKETSREQUEST']._serialized_start=1537
-  _globals['_LISTTICKETSREQUEST']._serialized_end=1649
-  _globals['_LISTTICKETSRESPONSE']._serialized_start=1651
-  _globals['_LISTTICKETSRESPONSE']._serialized_end=1719
-  _globals['_GETTICKETREQUEST']._serialized_start=1721
-  _globals['_GETTICKETREQUEST']._serialized_end=1779
-  _globals['_CLOSETICKETREQUEST']._serialized_start=1781
-  _globals['_CLOSETICKETREQUEST']._serialized_end=1870
-  _globals['_CUSTOMERASSISTANT']._serialized_start=2252
-  _globals['_CUSTOMERASSISTANT']._serialized_end=2342
-  _globals['_SUPPORTSERVICE']._serialized_start=2344
-  _globals['_SUPPORTSERVICE']._serialized_end=2445
-  _globals['_SUPPORTADMIN']._serialized_start=2448
-  _globals['_SUPPORTADMIN']._serialized_end=3001
+  _globals['_ANSWERKIND']._serialized_start=1831
+  _globals['_ANSWERKIND']._serialized_end=1954
+  _globals['_POLICYTOPIC']._serialized_start=1957
+  _globals['_POLICYTOPIC']._serialized_end=2112
+  _globals['_TICKETSTATUS']._serialized_start=2114
+  _globals['_TICKETSTATUS']._serialized_end=2209
+  _globals['_ASKREQUEST']._serialized_start=129
+  _globals['_ASKREQUEST']._serialized_end=215
+  _globals['_ANSWERREQUEST']._serialized_start=217
+  _globals['_ANSWERREQUEST']._serialized_end=321
+  _globals['_FACT']._serialized_start=323
+  _globals['_FACT']._serialized_end=358
+  _globals['_ANSWER']._serialized_start=361
+  _globals['_ANSWER']._serialized_end=570
+  _globals['_POLICY']._serialized_start=573
+  _globals['_POLICY']._serialized_end=732
+  _globals['_SETPOLICYREQUEST']._serialized_start=735
+  _globals['_SETPOLICYREQUEST']._serialized_end=884
+  _globals['_GETPOLICYREQUEST']._serialized_start=886
+  _globals['_GETPOLICYREQUEST']._serialized_end=993
+  _globals['_LISTPOLICIESREQUEST']._serialized_start=995
+  _globals['_LISTPOLICIESREQUEST']._serialized_end=1037
+  _globals['_LISTPOLICIESRESPONSE']._serialized_start=1039
+  _globals['_LISTPOLICIESRESPONSE']._serialized_end=1109
+  _globals['_TURN']._serialized_start=1111
+  _globals['_TURN']._serialized_end=1185
+  _globals['_TICKET']._serialized_start=1188
+  _globals['_TICKET']._serialized_end=1495
+  _globals['_LISTTICKETSREQUEST']._serialized_start=1497
+  _globals['_LISTTICKETSREQUEST']._serialized_end=1609
+  _globals['_LISTTICKETSRESPONSE']._serialized_start=1611
+  _globals['_LISTTICKETSRESPONSE']._serialized_end=1679
+  _globals['_GETTICKETREQUEST']._serialized_start=1681
+  _globals['_GETTICKETREQUEST']._serialized_end=1739
+  _globals['_CLOSETICKETREQUEST']._serialized_start=1741
+  _globals['_CLOSETICKETREQUEST']._serialized_end=1829
+  _globals['_CUSTOMERASSISTANT']._serialized_start=2211
+  _globals['_CUSTOMERASSISTANT']._serialized_end=2301
+  _globals['_SUPPORTSERVICE']._serialized_start=2303
+  _globals['_SUPPORTSERVICE']._serialized_end=2404
+  _globals['_SUPPORTADMIN']._serialized_start=2407
+  _globals['_SUPPORTADMIN']._serialized_end=2960
 # @@protoc_insertion_point(module_scope)

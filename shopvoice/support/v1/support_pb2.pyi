@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from shopvoice.common.v1 import mutation_pb2 as _mutation_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -222,32 +223,6 @@ class Answer(_message.Message):
 Global___Answer: _TypeAlias = Answer  # noqa: Y015
 
 @_typing.final
-class Mutation(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    MERCHANT_ID_FIELD_NUMBER: _builtins.int
-    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
-    USER_ID_FIELD_NUMBER: _builtins.int
-    merchant_id: _builtins.str
-    idempotency_key: _builtins.str
-    """a replay returns the first result"""
-    user_id: _builtins.str
-    def __init__(
-        self,
-        *,
-        merchant_id: _builtins.str = ...,
-        idempotency_key: _builtins.str = ...,
-        user_id: _builtins.str = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["idempotency_key", b"idempotency_key", "merchant_id", b"merchant_id", "user_id", b"user_id"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___Mutation: _TypeAlias = Mutation  # noqa: Y015
-
-@_typing.final
 class Policy(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -293,11 +268,11 @@ class SetPolicyRequest(_message.Message):
     text: _builtins.str
     """empty removes the policy"""
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         topic: Global___PolicyTopic.ValueType = ...,
         language: _builtins.str = ...,
         text: _builtins.str = ...,
@@ -525,11 +500,11 @@ class CloseTicketRequest(_message.Message):
     TICKET_ID_FIELD_NUMBER: _builtins.int
     ticket_id: _builtins.str
     @_builtins.property
-    def mutation(self) -> Global___Mutation: ...
+    def mutation(self) -> _mutation_pb2.Mutation: ...
     def __init__(
         self,
         *,
-        mutation: Global___Mutation | None = ...,
+        mutation: _mutation_pb2.Mutation | None = ...,
         ticket_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["mutation", b"mutation"]  # noqa: Y015

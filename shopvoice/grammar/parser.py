@@ -1,0 +1,104 @@
+"""The fast path: one utterance -> one typed command, with a confidence.
+
+normalise -> match the grammar of the detected language (then the other one:
+"set the price of 红色T恤 to 59" is English with a Chinese title) -> read slots,
+apply the template's sign, resolve product titles -> build the Command.
+
+Confidence: 1.0 for a full match whose product is a SKU code or a known title;
+0.9 for a full match naming a product by a title we could not check (no
+vocabulary), 0.75 when a vocabulary was given and does not know the title;
+0.4-0.85 for a partial match (a template explains part of the text, by share);
+0.0 for unknown. The policy sends anything below its threshold to the LLM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shopvoice.common.v1.command_pb2 import Command
+from shopvoice.grammar.commands import CommandError, build_command, negate, unknown_command
+from shopvoice.grammar.contract import validate as validate_command
+from shopvoice.grammar.index import TemplateMatch, grammar_for
+from shopvoice.grammar.slots import SKU_CODE_RE, SlotValue
+from shopvoice.grammar.vocabulary import Vocabulary, VocabularyLike, clean_title
+from shopvoice.text import normalize
+
+_SIGNED_FIELDS = ("delta", "percent")
+_PRODUCT_FIELDS = ("sku",)
+
+
+@dataclass(frozen=True, slots=True)
+class Parse:
+    """The result of the fast path for one utterance."""
+
+    command: Command
+    confidence: float
+    language: str
+    normalized: str
+
+
+def _confidence(match: TemplateMatch, unresolved_titles: int, has_vocabulary: bool) -> float:
+    if not match.full:
+        return round(0.4 + 0.45 * match.coverage, 3)
+    if unresolved_titles:
+        return 0.75 if has_vocabulary else 0.9
+    return 1.0
+
+
+def _resolve_products(values: dict[str, SlotValue], vocabulary: Vocabulary | None) -> tuple[dict[str, SlotValue], int]:
+    """SKU codes upper-case; titles cleaned and, with a vocabulary, resolved."""
+    unresolved = 0
+    for name in _PRODUCT_FIELDS:
+        raw = values.get(name)
+        if not isinstance(raw, str):
+            continue
+        spoken = clean_title(raw)
+        if SKU_CODE_RE.fullmatch(spoken):
+            values[name] = spoken.upper()
+            continue
+        sku = vocabulary.resolve(spoken) if vocabulary is not None else None
+        if sku is None:
+            unresolved += 1
+            values[name] = spoken
+        else:
+            values[name] = sku
+    if isinstance(values.get("title"), str):
+        values["title"] = clean_title(str(values["title"]))
+    return values, unresolved
+
+
+def parse(text: str, vocabulary: Vocabulary | VocabularyLike | None = None) -> Parse:
+    """Parse one utterance (see the module docstring). Never raises on any text."""
+    normalized = normalize(text)
+    vocab = Vocabulary.of(vocabulary) if vocabulary is not None else None
+    other = "en" if normalized.language == "zh" else "zh"
+    for language in (normalized.language, other):
+        match = grammar_for(language).match(normalized.text) if normalized.text else None
+        if match is None:
+            continue
+        values = dict(match.values)
+        if match.template.negate:
+            for name in _SIGNED_FIELDS:
+                if name in values:
+                    values[name] = negate(values[name])
+        values, unresolved = _resolve_products(values, vocab)
+        try:
+            command = build_command(match.template.intent, values)
+        except CommandError:
+            continue
+        if validate_command(command, allow_missing=True):
+            # A template matched but a slot breaks the contract (e.g. "0A" read as a
+            # SKU): the fast path answers only with commands that validate.
+            continue
+        return Parse(
+            command=command,
+            confidence=_confidence(match, unresolved, vocab is not None),
+            language=normalized.language,
+            normalized=normalized.text,
+        )
+    return Parse(
+        command=unknown_command(text),
+        confidence=0.0,
+        language=normalized.language,
+        normalized=normalized.text,
+    )

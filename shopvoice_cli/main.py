@@ -1,0 +1,255 @@
+"""`shopvoice`: the command for people (and for `make demo`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shopvoice.auth import Key
+
+from shopvoice_cli import demo_shop, demo_voice, errors, render
+from shopvoice_cli.errors import CliError, Parser, Server
+
+RUN_DIR = Path(os.environ.get("SHOPVOICE_RUN_DIR", ".run"))
+GATEWAY = os.environ.get("SHOPVOICE_GATEWAY", "127.0.0.1:50051")
+CATALOG = os.environ.get("CATALOG_ADDR", "127.0.0.1:50054")
+
+
+def _keys() -> dict[str, Key]:
+    from shopvoice.auth import DEV_AUTH_KEYS, parse_keys
+
+    try:
+        return parse_keys(os.environ.get("AUTH_KEYS", DEV_AUTH_KEYS))
+    except ValueError as exc:
+        raise CliError(f"{exc}; fix AUTH_KEYS, or unset it for the development key", exit_code=2) from exc
+
+
+def _token(args: argparse.Namespace) -> str:
+    if token := os.environ.get("SHOPVOICE_TOKEN"):
+        return token
+    from shopvoice.auth import mint
+
+    return mint(
+        _keys(),
+        getattr(args, "merchant", demo_shop.MERCHANT_ID),
+        getattr(args, "user", demo_shop.OWNER),
+        getattr(args, "role", "owner"),
+    )
+
+
+async def _say(target: str, token: str, texts: list[str]) -> int:
+    from shopvoice_cli.client import Conversation
+
+    failures = 0
+    async with Conversation(target, token) as conversation:
+        for text in texts:
+            print(f"merchant: {text}", flush=True)
+            turn = await conversation.say(text, on_message=lambda m: print(render.line(m), flush=True))
+            failures += 0 if render.went_well(turn) else 1
+    return failures
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    failures = asyncio.run(_say(args.gateway, _token(args), args.text))
+    return 1 if failures else 0
+
+
+def cmd_speak(args: argparse.Namespace) -> int:
+    from shopvoice_cli.speak import AudioFileError, read_wav, speak_files
+
+    try:
+        recordings = [read_wav(path) for path in args.files]
+        failures = asyncio.run(
+            speak_files(args.gateway, _token(args), recordings, args.json, args.dry_run, realtime=not args.fast)
+        )
+    except AudioFileError as exc:
+        raise CliError(str(exc), exit_code=2) from exc
+    return 1 if failures else 0
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from shopvoice_cli.speak import listen
+
+    return listen(args.gateway, _token(args), args.seconds, args.dry_run)
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from shopvoice.auth import mint, new_ed25519_key
+
+    if args.new_ed25519_key:
+        signing, verifying = new_ed25519_key(args.new_ed25519_key)
+        print(f"# signs and verifies (the token issuer's AUTH_KEYS entry):\n{signing}")
+        print(f"# verifies only (the gateway's AUTH_KEYS entry):\n{verifying}")
+        return 0
+    print(mint(_keys(), args.merchant, args.user, args.role, args.ttl))
+    return 0
+
+
+def _start_stack() -> object:
+    from shopvoice_cli import infra
+    from shopvoice_cli.stack import BASE_PORT, MAX_BASE_PORT, Stack, ports_from
+
+    base = os.environ.get("SHOPVOICE_BASE_PORT", str(BASE_PORT))
+    try:
+        ports = ports_from(int(base))
+    except ValueError:
+        raise SystemExit(f"SHOPVOICE_BASE_PORT={base!r}: the gateway's port, 1024..{MAX_BASE_PORT}") from None
+    database_url, redis_url = infra.resolve(os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL"), RUN_DIR)
+    stack = Stack(database_url=database_url, redis_url=redis_url, run_dir=RUN_DIR / "logs", ports=ports)
+    print(f"starting {', '.join(stack.services)} (logs in {stack.run_dir}/)", flush=True)
+    stack.start(after_catalog=demo_shop.seed_catalog)  # the ASR starts knowing the shop's products
+    return stack
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from shopvoice_cli.stack import Stack
+
+    stack = _start_stack()
+    assert isinstance(stack, Stack)
+    print(f"gateway on {stack.gateway}; Ctrl-C stops everything", flush=True)
+    try:
+        stack.supervise()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from shopvoice_cli.stack import Stack
+
+    stack = _start_stack()
+    assert isinstance(stack, Stack)
+    try:
+        order_id = demo_shop.place_order(f"127.0.0.1:{stack.ports['orders']}")
+        print(f"(a customer placed order {order_id}: 2 × E15 保温杯)", flush=True)
+        voice = "asr" in stack.processes and demo_voice.can_speak()
+        if not voice:
+            print("(no ASR or no espeak-ng/sox here: the spoken lines are typed instead)", flush=True)
+        failures = asyncio.run(demo_voice.run(stack.gateway, _token(args), order_id, voice))
+        with psycopg.connect(stack.database_url) as conn:
+            rows = conn.execute(
+                "SELECT sku, price, currency_code FROM catalog.variants WHERE merchant_id = %s AND sku IN ('A100', 'B200')"
+                " ORDER BY sku",
+                (demo_shop.MERCHANT_ID,),
+            ).fetchall()
+        print("in Postgres now:", ", ".join(f"{sku} = {price:.2f} {cur}" for sku, price, cur in rows), flush=True)
+    finally:
+        stack.stop()
+    return 1 if failures else 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    if args.orders < 0:
+        raise CliError("--orders must be a positive number of orders (or leave it out to seed the catalog)", 2)
+    if args.orders:
+        from services.orders import seed
+
+        stats = seed.seed(args.database_url, args.merchant, args.orders)
+        print(seed.describe(stats))
+        return 0
+    created = demo_shop.seed_catalog(args.catalog, args.merchant)
+    print(
+        f"demo catalog for {args.merchant}: {created} products created, {len(demo_shop.PRODUCTS) - created} already there"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="shopvoice", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    say = sub.add_parser("say", help="send text commands through the gateway, one session")
+    say.add_argument("text", nargs="+")
+    say.add_argument("--gateway", default=GATEWAY, help="host:port (default SHOPVOICE_GATEWAY, else the local stack's)")
+    say.add_argument("--merchant", default=demo_shop.MERCHANT_ID, help="for the development token")
+    say.add_argument("--role", default="owner", choices=("owner", "staff", "viewer"))
+    say.set_defaults(func=cmd_say)
+
+    speak = sub.add_parser("speak", help="stream WAV files through the gateway and its ASR (--json, --dry-run)")
+    listen_parser = sub.add_parser("listen", help="speak to the gateway through the microphone")
+    from shopvoice_cli.speak import add_arguments
+
+    add_arguments(speak, listen_parser, GATEWAY)
+    speak.set_defaults(func=cmd_speak)
+    listen_parser.set_defaults(func=cmd_listen)
+
+    token = sub.add_parser("token", help="mint a development bearer token (AUTH_KEYS)")
+    token.add_argument("--merchant", default=demo_shop.MERCHANT_ID)
+    token.add_argument("--user", default=demo_shop.OWNER)
+    token.add_argument("--role", default="owner", choices=("owner", "staff", "viewer"))
+    token.add_argument("--ttl", type=int, default=3600, help="seconds")
+    token.add_argument(
+        "--new-ed25519-key", metavar="KID", default="", help="print a new Ed25519 key pair as AUTH_KEYS entries"
+    )
+    token.set_defaults(func=cmd_token)
+
+    from shopvoice_cli import loadtest
+
+    load = sub.add_parser("loadtest", help="concurrent sessions through the gateway; a ghz-style summary")
+    loadtest.add_arguments(load)
+    load.set_defaults(func=loadtest.run_command)
+
+    up = sub.add_parser("up", help="run every service on loopback, supervised, with the demo shop seeded")
+    up.set_defaults(func=cmd_up)
+
+    demo = sub.add_parser("demo", help="start the stack, run the demo conversation, show the rows, stop")
+    demo.set_defaults(func=cmd_demo)
+
+    # `parse` has its own argument parser (shopvoice_cli/parse.py); listed here for --help.
+    sub.add_parser("parse", help="text to typed command, offline: `shopvoice parse --json TEXT...` (`-` reads stdin)")
+
+    seed = sub.add_parser(
+        "seed", help="seed the demo shop's catalog through the catalog API, or with --orders N its order history"
+    )
+    seed.add_argument("--orders", type=int, default=0, help="create N orders of history (COPY into DATABASE_URL)")
+    seed.add_argument(
+        "--catalog", default=CATALOG, help="catalog host:port (default CATALOG_ADDR, else the local stack's)"
+    )
+    seed.add_argument("--merchant", default=demo_shop.MERCHANT_ID)
+    from shopvoice.config import DEFAULT_DATABASE_URL
+
+    seed.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+        help="the Postgres of the orders schema, for --orders (default DATABASE_URL)",
+    )
+    seed.set_defaults(func=cmd_seed)
+    return parser
+
+
+def server_of(args: argparse.Namespace) -> Server | None:
+    """Which server the command talks to, for what its errors say."""
+    if getattr(args, "gateway", None):
+        return Server("the gateway", args.gateway, "--gateway (or SHOPVOICE_GATEWAY)")
+    if args.command == "seed" and not args.orders:
+        return Server("the catalog", args.catalog, "--catalog (or CATALOG_ADDR)")
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["parse"]:
+        from shopvoice_cli.parse import run
+
+        return run(argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        return errors.report(args.command, exc, server_of(args))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

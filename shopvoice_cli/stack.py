@@ -1,0 +1,189 @@
+"""The local stack: every service as a process on loopback, health-checked and supervised."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+# Start order: what a service calls is up before it.
+SERVICES = ("catalog", "orders", "support", "asr", "nlu", "gateway")
+DEFAULT_PORTS = {"gateway": 50051, "asr": 50052, "nlu": 50053, "catalog": 50054, "orders": 50055, "support": 50056}
+BASE_PORT = DEFAULT_PORTS["gateway"]
+MAX_BASE_PORT = 65535 - (max(DEFAULT_PORTS.values()) - BASE_PORT)
+
+
+class StackError(RuntimeError):
+    """The stack did not start; the message says which service and ends with its log's last lines."""
+
+
+def ports_from(base: int) -> dict[str, int]:
+    """The stack's ports moved as one block so that `base` is the gateway's: two stacks on
+    one machine (or a test beside a developer's `make up`) need only different bases."""
+    if not 1024 <= base <= MAX_BASE_PORT:
+        raise ValueError(f"base port {base} is not in 1024..{MAX_BASE_PORT}")
+    return {name: base + port - BASE_PORT for name, port in DEFAULT_PORTS.items()}
+
+
+def _runnable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(f"services.{name}.__main__") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def available_services() -> list[str]:
+    return [name for name in SERVICES if _runnable(name)]
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_serving(address: str, timeout: float, alive: Callable[[], bool] = lambda: True) -> bool:
+    """Whether the health service at `address` says SERVING within `timeout`; gives up
+    early once `alive()` is false (a process that exited will not start serving)."""
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline and alive():
+            try:
+                if (
+                    stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                    == health_pb2.HealthCheckResponse.SERVING
+                ):
+                    return True
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+    return False
+
+
+@dataclass
+class Process:
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    popen: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.name}"],
+            env={**os.environ, **self.env, "PORT": str(self.port), "PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.exit_code is None
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.popen is None else self.popen.poll()
+
+    def log_tail(self, lines: int = 20) -> str:
+        """Why a service did not start is in its log; CI output should carry it."""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError as error:
+            return f"(no log: {error})"
+
+    def stop(self, timeout: float = 15) -> None:
+        if not self.alive():
+            return
+        assert self.popen is not None
+        self.popen.send_signal(signal.SIGTERM)
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(5)
+
+
+@dataclass
+class Stack:
+    database_url: str
+    redis_url: str
+    run_dir: Path
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    extra_env: dict[str, str] = field(default_factory=dict)
+    services: list[str] = field(default_factory=available_services)
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "CATALOG_ADDR": f"127.0.0.1:{self.ports['catalog']}",
+            "ORDERS_ADDR": f"127.0.0.1:{self.ports['orders']}",
+            # The ASR's grammar knows this merchant's products (one merchant per ASR process).
+            "ASR_VOCABULARY_MERCHANT_ID": self.extra_env.get("ASR_VOCABULARY_MERCHANT_ID", "demo-shop"),
+            "SUPPORT_ADDR": f"127.0.0.1:{self.ports['support']}" if "support" in self.services else "",
+            "ASR_ADDR": f"127.0.0.1:{self.ports['asr']}" if "asr" in self.services else "",
+            **self.extra_env,
+        }
+
+    def start(self, timeout: float = 60, after_catalog: Callable[[str], object] | None = None) -> None:
+        """Start the services in order; `after_catalog(catalog_address)` runs as soon as the
+        catalog serves, before the others start: the ASR compiles its grammar from the
+        products it finds at start, so a shop seeded there is heard from the first word."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        env = self.env()
+        order = sorted(self.services, key=lambda name: name != "catalog")  # stable: catalog first
+        for name in order:
+            process = Process(name, self.ports[name], env, self.run_dir / f"{name}.log")
+            self.processes[name] = process
+            if _port_taken(process.port):
+                self.stop()
+                raise StackError(
+                    f"port {process.port} for {name} is taken: is another stack running? (SHOPVOICE_BASE_PORT moves this one)"
+                )
+            process.start()
+            if not wait_serving(process.address, timeout, process.alive) or not process.alive():
+                why = f"exited ({process.exit_code})" if not process.alive() else f"not SERVING after {timeout:.0f} s"
+                self.stop()
+                raise StackError(f"{name} {why}; the end of {process.log_path}:\n{process.log_tail()}")
+            if name == "catalog" and after_catalog is not None:
+                try:
+                    after_catalog(process.address)
+                except BaseException:
+                    self.stop()
+                    raise
+
+    def supervise(self, poll_s: float = 1.0) -> None:
+        """Restart any service that dies, until interrupted."""
+        while True:
+            for process in self.processes.values():
+                if not process.alive():
+                    process.restarts += 1
+                    print(
+                        f"{process.name} exited ({process.popen and process.popen.returncode}); restarting", flush=True
+                    )
+                    process.start()
+            time.sleep(poll_s)
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            self.processes[name].stop()
+
+    @property
+    def gateway(self) -> str:
+        return f"127.0.0.1:{self.ports['gateway']}"
