@@ -39,7 +39,10 @@ def settings_classes() -> set[type[BaseSettings]]:
         for info in pkgutil.walk_packages(package.__path__, f"{top}."):
             if info.name.rsplit(".", 1)[-1] == "__main__":  # importing it would run the service
                 continue
-            module = importlib.import_module(info.name)
+            try:
+                module = importlib.import_module(info.name)
+            except SystemExit:  # an entry module that loads its settings on import (the Celery app)
+                continue
             for value in vars(module).values():
                 if inspect.isclass(value) and issubclass(value, BaseSettings) and value is not BaseSettings:
                     found.add(value)
