@@ -222,6 +222,12 @@ def memory_kib(pid: int) -> dict[str, int]:
     return fields
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far: under other load, closer to its own cost than wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_until_serving(base: str, server: subprocess.Popen[bytes], limit_s: float = 300.0) -> None:
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
@@ -290,10 +296,12 @@ def main() -> int:
         prompt_tokens = first["usage"]["prompt_tokens"]
         print(f"first request (reads the whole {prompt_tokens}-token prompt): {first_s:.2f} s")
 
-        latencies, generated, invalid = [], [], 0
+        latencies, generated, cpu, invalid = [], [], [], 0
         for i in range(args.requests):
             text = UTTERANCES[(i + 1) % len(UTTERANCES)]
+            before = cpu_seconds(server.pid)
             status, answer, seconds = chat(base, settings.model_alias, text, llama_cpp_format(schema))
+            cpu.append(cpu_seconds(server.pid) - before)
             content = answer["choices"][0]["message"]["content"] if status == 200 else ""
             try:
                 json.loads(content)
@@ -301,13 +309,17 @@ def main() -> int:
                 invalid += 1
             latencies.append(seconds)
             generated.append(answer.get("usage", {}).get("completion_tokens", 0))
-            print(f"  {seconds:5.2f} s  {text}  ->  {content}")
+            print(f"  {seconds:5.2f} s ({cpu[-1]:5.2f} s CPU)  {text}  ->  {content}")
         rate = sum(generated) / sum(latencies)
         print(
             f"{args.requests} requests, same {prompt_tokens}-token prefix, json_object + schema: "
             f"p50 {statistics.median(latencies):.2f} s, p95 {percentile(latencies, 0.95):.2f} s, "
             f"max {max(latencies):.2f} s; {statistics.mean(generated):.1f} tokens generated per answer, "
             f"{rate:.1f} tokens/s over the whole request; {invalid} answers not JSON"
+        )
+        print(
+            f"server CPU time per request ({settings.threads} threads): p50 {statistics.median(cpu):.2f} s, "
+            f"p95 {percentile(cpu, 0.95):.2f} s (wall time on an idle machine is about this over the thread count)"
         )
 
         vllm_status, vllm_answer, _ = chat(base, settings.model_alias, "set A100 to 79", vllm_format(schema))

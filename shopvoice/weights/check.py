@@ -27,7 +27,7 @@ _CHUNK = 1 << 20
 
 
 class WeightsSettings(BaseSettings):
-    """Where models live (README's configuration table documents each variable)."""
+    """Where models live (docs/models.md documents each variable)."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
 
