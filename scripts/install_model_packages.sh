@@ -44,14 +44,14 @@ if [[ -z "$version" || -z "$sdist_sha256" ]]; then
   exit 1
 fi
 
-wheel="$(find "$WHEELS" -maxdepth 1 -name "llama_cpp_python-${version}-*.whl" 2>/dev/null | sort | head -n 1)"
+mkdir -p "$WHEELS"
+wheel="$(find "$WHEELS" -maxdepth 1 -name "llama_cpp_python-${version}-*.whl" | sort | head -n 1)"
 if [[ -z "$wheel" ]]; then
   echo "install_model_packages: building llama-cpp-python ${version} from its pinned sdist (about 7 min on 2 cores)"
   start=$(date +%s)
   echo "llama-cpp-python==${version} --hash=sha256:${sdist_sha256}" >"$work/llama.txt"
   pip_quiet wheel -q --no-deps --no-binary llama-cpp-python --require-hashes -r "$work/llama.txt" -w "$work/wheel"
   built="$(find "$work/wheel" -name "llama_cpp_python-${version}-*.whl" | head -n 1)"
-  mkdir -p "$WHEELS"
   # Copied under a temporary name and renamed: a killed build never leaves half a wheel in the cache.
   cp "$built" "$WHEELS/.$(basename "$built").partial"
   mv "$WHEELS/.$(basename "$built").partial" "$WHEELS/$(basename "$built")"
