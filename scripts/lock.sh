@@ -26,3 +26,8 @@ compile() {
 compile --extra asr --extra dev "${upgrade[@]}" --output-file requirements.lock
 compile --constraint requirements.lock --output-file requirements-runtime.lock
 compile --constraint requirements.lock --extra asr --output-file requirements-asr.lock
+# requirements-models.lock: what `make models` installs beside it (llama.cpp's server,
+# faster-whisper), constrained by requirements.lock so a package both name is one version.
+"$PY" -m piptools compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+  --no-emit-index-url --no-emit-find-links "${upgrade[@]}" \
+  --output-file requirements-models.lock requirements-models.in

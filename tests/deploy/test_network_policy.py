@@ -96,6 +96,7 @@ SERVICE_PORTS = {
     "support": 50056,
     "riva": 50051,
     "vllm": 8000,
+    "llm": 8000,
 }
 # (source, destination): the only pod-to-pod calls there are.
 CALLS = {
@@ -111,6 +112,7 @@ CALLS = {
     ("support", "orders"),
 }
 GPU_CALLS = {("asr", "riva"), ("nlu", "vllm"), ("support", "vllm")}
+CPU_CALLS = {("nlu", "llm"), ("support", "llm")}
 
 
 @pytest.fixture(params=OVERLAYS)
@@ -135,7 +137,7 @@ def test_only_the_gateway_is_reachable_from_outside(overlay: Manifests) -> None:
 
 def test_pod_to_pod_traffic_is_exactly_the_data_flow(overlay: Manifests) -> None:
     ours = pods(overlay)
-    calls = CALLS | (GPU_CALLS if overlay.overlay == "gpu" else set())
+    calls = CALLS | (GPU_CALLS if overlay.overlay == "gpu" else CPU_CALLS)
     for src in ours:
         for dst, dst_pod in ours.items():
             if src == dst or dst not in SERVICE_PORTS:

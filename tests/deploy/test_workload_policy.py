@@ -9,6 +9,7 @@ autoscaling where docs/design.md's load lands.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 
@@ -26,6 +27,11 @@ from tests.deploy.manifests import (
 GRPC_PORTS = {"gateway": 50051, "asr": 50052, "nlu": 50053, "catalog": 50054, "orders": 50055, "support": 50056}
 CELERY = {"worker", "worker-beat"}
 GPU_BACKENDS = {"riva": "grpc", "vllm": "http"}
+# The model servers that speak HTTP, and the path their probes ask. The llama.cpp server has
+# no /health, and /v1/models waits behind the completion being generated (see llm.yaml).
+HTTP_PROBE_PATHS = {"vllm": "/health", "llm": "/openapi.json"}
+# llama-cpp-python's server exports no Prometheus metrics.
+UNSCRAPED = {"llm"}
 # worker-beat has no probe on purpose: beat has no remote-control endpoint to ask (see worker.yaml).
 UNPROBED = {"worker-beat"}
 PRESTOP_SLEEP_S = 5
@@ -47,8 +53,10 @@ def overlay(request: pytest.FixtureRequest) -> Manifests:
 def test_each_overlay_deploys_every_service() -> None:
     for o in OVERLAYS:
         assert {*GRPC_PORTS, *CELERY} <= manifests(o).names("Deployment")
-    assert "riva" not in manifests("cpu").names("Deployment")
+    assert not {"riva", "vllm"} & manifests("cpu").names("Deployment")
+    assert "llm" in manifests("cpu").names("Deployment")
     assert {"riva", "vllm"} <= manifests("gpu").names("Deployment")
+    assert "llm" not in manifests("gpu").names("Deployment")
 
 
 @pytest.mark.parametrize(("overlay_name", "name"), DEPLOYMENTS, ids=IDS)
@@ -124,9 +132,11 @@ class TestEveryDeployment:
                 # Native gRPC probe: grpc.health.v1.Health/Check, overall status (service "").
                 assert c[probe]["grpc"]["port"] == grpc_port, f"{name} {probe}"
                 assert not c[probe]["grpc"].get("service")
-        elif GPU_BACKENDS.get(name) == "http":
+        elif name in HTTP_PROBE_PATHS:
+            http_port = next(p["containerPort"] for p in c["ports"] if p["name"] == "http")
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-                assert c[probe]["httpGet"]["path"] == "/health"
+                assert c[probe]["httpGet"]["path"] == HTTP_PROBE_PATHS[name], f"{name} {probe}"
+                assert c[probe]["httpGet"]["port"] in ("http", http_port)
         else:
             assert name == "worker"
             command = " ".join(c["livenessProbe"]["exec"]["command"])
@@ -148,7 +158,8 @@ class TestEveryDeployment:
     def test_metrics_are_scraped(self, overlay_name: str, name: str) -> None:
         m = manifests(overlay_name)
         template = m.get("Deployment", name)["spec"]["template"]
-        if name in CELERY:
+        if name in CELERY or name in UNSCRAPED:
+            assert "prometheus.io/scrape" not in template["metadata"].get("annotations", {})
             return
         annotations = template["metadata"]["annotations"]
         assert annotations["prometheus.io/scrape"] == "true"
@@ -285,14 +296,36 @@ def test_beat_is_a_singleton(overlay: Manifests) -> None:
     ]
 
 
-def test_cpu_overlay_runs_sphinx_without_an_llm_or_gpus() -> None:
+def test_cpu_overlay_runs_sphinx_and_the_llama_cpp_server_without_gpus() -> None:
     m = manifests("cpu")
     assert m.container_env("asr")["ASR_ENGINE"] == "sphinx"
-    assert m.container_env("nlu")["VLLM_URL"] == ""
     for d in m.of_kind("Deployment"):
         for c in containers(d):
             assert "nvidia.com/gpu" not in str(c["resources"])
         assert not pod_spec(d).get("tolerations")
+
+
+def test_cpu_overlay_points_nlu_and_support_at_the_llama_cpp_server() -> None:
+    m = manifests("cpu")
+    llm = m.container_env("llm")
+    port = int(llm["LLM_PORT"])
+    for service in ("nlu", "support"):
+        env = m.container_env(service)
+        assert env["VLLM_URL"] == f"http://llm:{port}/v1", service
+        assert env["VLLM_MODEL"] == llm["LLM_MODEL_ALIAS"], "the model name the server answers to"
+    assert port in {p["port"] for p in m.get("Service", "llm")["spec"]["ports"]}
+    assert llm["LLM_HOST"] == "0.0.0.0"
+    [c] = list(containers(m.get("Deployment", "llm")))
+    assert c["image"].startswith("shopvoice/llm:")
+    # llama.cpp's default thread count is the node's CPU count: pin it to the pod's CPU limit,
+    # whole CPUs and requests = limits (Guaranteed QoS: cores of its own under the static CPU
+    # manager; its threads spin at barriers and stall when one is preempted).
+    res = c["resources"]
+    assert quantity(res["limits"]["cpu"]) == int(llm["LLM_THREADS"])
+    assert res["requests"] == res["limits"]
+    # Sized from the measured RSS (docs/models.md): ~2.1 GiB with the mmapped weights.
+    assert quantity(res["requests"]["memory"]) >= Decimal(2.5 * 1024**3)
+    assert "LLM_MODEL_PATH" not in llm, "the image's pinned weights, verified at start"
 
 
 def test_gpu_overlay_forwards_asr_to_riva_and_nlu_to_vllm() -> None:
