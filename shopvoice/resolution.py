@@ -34,7 +34,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["CatalogProduct", "Match", "ProductIndex", "sku_key"]
+from shopvoice.common.v1.command_pb2 import Command
+
+__all__ = ["CatalogProduct", "CommandResolution", "Match", "ProductIndex", "resolve_command", "sku_key"]
 
 Outcome = Literal["one", "several", "none"]
 
@@ -357,3 +359,66 @@ class ProductIndex:
         if len(skus) == 1:
             return Match("one", skus)
         return Match("several", skus)
+
+
+# Intents whose `sku` names an existing product (create_product's names a new one).
+_NAMED_PRODUCT_INTENTS = frozenset(
+    {
+        "set_price",
+        "adjust_price",
+        "set_stock",
+        "adjust_stock",
+        "query_stock",
+        "query_product",
+        "set_product_status",
+        "set_product_fact",
+        "sales_report",
+    }
+)
+_BULK_INTENTS = frozenset({"bulk_set_price", "bulk_adjust_price", "bulk_set_stock", "bulk_adjust_stock"})
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResolution:
+    """A command with its product resolved: ``candidates`` set when several products fit
+    (``sku`` then cleared), ``unknown`` set to the name as said when none does."""
+
+    command: Command
+    candidates: tuple[str, ...] = ()
+    unknown: str = ""
+
+
+def resolve_command(command: Command, index: ProductIndex) -> CommandResolution:
+    """Resolve the product a command names against ``index`` (a copy; the input is untouched).
+
+    One match sets ``sku`` to it; several clear ``sku`` and list the candidates; none leaves
+    ``sku`` as said and reports it. A bulk command's explicit ``skus`` are resolved one by one
+    (a name that is not exactly one product is reported as unknown).
+    """
+    intent = command.WhichOneof("intent")
+    if intent not in _NAMED_PRODUCT_INTENTS and intent not in _BULK_INTENTS:
+        return CommandResolution(command)
+    resolved = Command()
+    resolved.CopyFrom(command)
+    message = getattr(resolved, intent)
+    if intent in _BULK_INTENTS:
+        skus = list(message.skus)
+        for n, said in enumerate(skus):
+            match = index.resolve(said)
+            if match.sku is None:
+                return CommandResolution(resolved, unknown=said)
+            skus[n] = match.sku
+        del message.skus[:]
+        message.skus.extend(skus)
+        return CommandResolution(resolved)
+    said = message.sku
+    if not said:
+        return CommandResolution(resolved)
+    match = index.resolve(said)
+    if match.outcome == "one":
+        message.sku = match.candidates[0]
+        return CommandResolution(resolved)
+    if match.outcome == "several":
+        message.ClearField("sku")
+        return CommandResolution(resolved, candidates=match.candidates)
+    return CommandResolution(resolved, unknown=said)

@@ -67,6 +67,21 @@ def _resolve_products(values: dict[str, SlotValue], vocabulary: Vocabulary | Non
     return values, unresolved
 
 
+_TRAILING_PUNCTUATION = " \t.,;:!?。，；：！？、"
+
+
+def _as_said(text: str, value: str) -> str:
+    """A free-text value (a product fact) as the merchant said it, not normalised: "两年",
+    not "2年". The shortest end of the utterance that normalises to the value, else the value."""
+    said = text.rstrip(_TRAILING_PUNCTUATION)
+    for start in range(len(said) - 1, -1, -1):
+        if said[start].isspace():
+            continue
+        if normalize(said[start:]).text == value:
+            return said[start:].strip()
+    return value
+
+
 def parse(text: str, vocabulary: Vocabulary | VocabularyLike | None = None) -> Parse:
     """Parse one utterance (see the module docstring). Never raises on any text."""
     normalized = normalize(text)
@@ -76,11 +91,14 @@ def parse(text: str, vocabulary: Vocabulary | VocabularyLike | None = None) -> P
         match = grammar_for(language).match(normalized.text) if normalized.text else None
         if match is None:
             continue
-        values = dict(match.values)
+        # A selection's query that names every product (所有商品) is no query at all.
+        values = {name: value for name, value in match.values.items() if value != ""}
         if match.template.negate:
             for name in _SIGNED_FIELDS:
                 if name in values:
                     values[name] = negate(values[name])
+        if isinstance(values.get("value"), str):
+            values["value"] = _as_said(text, str(values["value"]))
         values, unresolved = _resolve_products(values, vocab)
         try:
             command = build_command(match.template.intent, values)
