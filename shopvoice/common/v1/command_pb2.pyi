@@ -506,21 +506,26 @@ class SalesReport(_message.Message):
     period: Global___Period.ValueType
     sku: _builtins.str
     compare_period: Global___Period.ValueType
-    """UNSPECIFIED = no comparison"""
+    """absent = no comparison"""
     def __init__(
         self,
         *,
         metric: Global___Metric.ValueType = ...,
         period: Global___Period.ValueType = ...,
         sku: _builtins.str | None = ...,
-        compare_period: Global___Period.ValueType = ...,
+        compare_period: Global___Period.ValueType | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_sku", b"_sku", "sku", b"sku"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_compare_period", b"_compare_period", "_sku", b"_sku", "compare_period", b"compare_period", "sku", b"sku"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_sku", b"_sku", "compare_period", b"compare_period", "metric", b"metric", "period", b"period", "sku", b"sku"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_compare_period", b"_compare_period", "_sku", b"_sku", "compare_period", b"compare_period", "metric", b"metric", "period", b"period", "sku", b"sku"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__compare_period: _TypeAlias = _typing.Literal["compare_period"]  # noqa: Y015
+    _WhichOneofArgType__compare_period: _TypeAlias = _typing.Literal["_compare_period", b"_compare_period"]  # noqa: Y015
     _WhichOneofReturnType__sku: _TypeAlias = _typing.Literal["sku"]  # noqa: Y015
     _WhichOneofArgType__sku: _TypeAlias = _typing.Literal["_sku", b"_sku"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__compare_period) -> _WhichOneofReturnType__compare_period | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__sku) -> _WhichOneofReturnType__sku | None: ...
 
 Global___SalesReport: _TypeAlias = SalesReport  # noqa: Y015
@@ -564,20 +569,25 @@ class ListProducts(_message.Message):
     query: _builtins.str
     """as the bulk selection's query"""
     status: Global___ProductStatus.ValueType
-    """UNSPECIFIED = any"""
+    """absent = any"""
     def __init__(
         self,
         *,
         query: _builtins.str | None = ...,
-        status: Global___ProductStatus.ValueType = ...,
+        status: Global___ProductStatus.ValueType | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "query", b"query"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "query", b"query", "status", b"status"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "query", b"query", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "query", b"query", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__query: _TypeAlias = _typing.Literal["query"]  # noqa: Y015
     _WhichOneofArgType__query: _TypeAlias = _typing.Literal["_query", b"_query"]  # noqa: Y015
+    _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
+    _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__query) -> _WhichOneofReturnType__query | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
 
 Global___ListProducts: _TypeAlias = ListProducts  # noqa: Y015
 
@@ -628,17 +638,22 @@ class BulkSetPrice(_message.Message):
         self,
         *,
         query: _builtins.str | None = ...,
-        status: Global___ProductStatus.ValueType = ...,
+        status: Global___ProductStatus.ValueType | None = ...,
         skus: _abc.Iterable[_builtins.str] | None = ...,
         price: _money_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "price", b"price", "query", b"query"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "price", b"price", "query", b"query", "status", b"status"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "price", b"price", "query", b"query", "skus", b"skus", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "price", b"price", "query", b"query", "skus", b"skus", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__query: _TypeAlias = _typing.Literal["query"]  # noqa: Y015
     _WhichOneofArgType__query: _TypeAlias = _typing.Literal["_query", b"_query"]  # noqa: Y015
+    _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
+    _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__query) -> _WhichOneofReturnType__query | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
 
 Global___BulkSetPrice: _TypeAlias = BulkSetPrice  # noqa: Y015
 
@@ -665,21 +680,25 @@ class BulkAdjustPrice(_message.Message):
         self,
         *,
         query: _builtins.str | None = ...,
-        status: Global___ProductStatus.ValueType = ...,
+        status: Global___ProductStatus.ValueType | None = ...,
         skus: _abc.Iterable[_builtins.str] | None = ...,
         percent: _builtins.str = ...,
         delta: _money_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "change", b"change", "delta", b"delta", "percent", b"percent", "query", b"query"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "change", b"change", "delta", b"delta", "percent", b"percent", "query", b"query", "status", b"status"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "change", b"change", "delta", b"delta", "percent", b"percent", "query", b"query", "skus", b"skus", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "change", b"change", "delta", b"delta", "percent", b"percent", "query", b"query", "skus", b"skus", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__query: _TypeAlias = _typing.Literal["query"]  # noqa: Y015
     _WhichOneofArgType__query: _TypeAlias = _typing.Literal["_query", b"_query"]  # noqa: Y015
+    _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
+    _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
     _WhichOneofReturnType_change: _TypeAlias = _typing.Literal["percent", "delta"]  # noqa: Y015
     _WhichOneofArgType_change: _TypeAlias = _typing.Literal["change", b"change"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__query) -> _WhichOneofReturnType__query | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType_change) -> _WhichOneofReturnType_change | None: ...
 
@@ -702,17 +721,22 @@ class BulkSetStock(_message.Message):
         self,
         *,
         query: _builtins.str | None = ...,
-        status: Global___ProductStatus.ValueType = ...,
+        status: Global___ProductStatus.ValueType | None = ...,
         skus: _abc.Iterable[_builtins.str] | None = ...,
         quantity: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "query", b"query"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "query", b"query", "status", b"status"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "quantity", b"quantity", "query", b"query", "skus", b"skus", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "quantity", b"quantity", "query", b"query", "skus", b"skus", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__query: _TypeAlias = _typing.Literal["query"]  # noqa: Y015
     _WhichOneofArgType__query: _TypeAlias = _typing.Literal["_query", b"_query"]  # noqa: Y015
+    _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
+    _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__query) -> _WhichOneofReturnType__query | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
 
 Global___BulkSetStock: _TypeAlias = BulkSetStock  # noqa: Y015
 
@@ -733,17 +757,22 @@ class BulkAdjustStock(_message.Message):
         self,
         *,
         query: _builtins.str | None = ...,
-        status: Global___ProductStatus.ValueType = ...,
+        status: Global___ProductStatus.ValueType | None = ...,
         skus: _abc.Iterable[_builtins.str] | None = ...,
         delta: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "query", b"query"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "query", b"query", "status", b"status"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "delta", b"delta", "query", b"query", "skus", b"skus", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "delta", b"delta", "query", b"query", "skus", b"skus", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__query: _TypeAlias = _typing.Literal["query"]  # noqa: Y015
     _WhichOneofArgType__query: _TypeAlias = _typing.Literal["_query", b"_query"]  # noqa: Y015
+    _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
+    _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__query) -> _WhichOneofReturnType__query | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
 
 Global___BulkAdjustStock: _TypeAlias = BulkAdjustStock  # noqa: Y015
 
@@ -755,18 +784,20 @@ class ExportReport(_message.Message):
     PERIOD_FIELD_NUMBER: _builtins.int
     report: Global___Report.ValueType
     period: Global___Period.ValueType
-    """UNSPECIFIED = all time (products: now)"""
+    """absent = all time (products: now)"""
     def __init__(
         self,
         *,
         report: Global___Report.ValueType = ...,
-        period: Global___Period.ValueType = ...,
+        period: Global___Period.ValueType | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_period", b"_period", "period", b"period"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["period", b"period", "report", b"report"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_period", b"_period", "period", b"period", "report", b"report"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__period: _TypeAlias = _typing.Literal["period"]  # noqa: Y015
+    _WhichOneofArgType__period: _TypeAlias = _typing.Literal["_period", b"_period"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__period) -> _WhichOneofReturnType__period | None: ...
 
 Global___ExportReport: _TypeAlias = ExportReport  # noqa: Y015
 
