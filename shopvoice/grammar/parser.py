@@ -56,12 +56,13 @@ def _resolve_products(values: dict[str, SlotValue], vocabulary: Vocabulary | Non
         if SKU_CODE_RE.fullmatch(spoken):
             values[name] = spoken.upper()
             continue
-        sku = vocabulary.resolve(spoken) if vocabulary is not None else None
-        if sku is None:
-            unresolved += 1
-            values[name] = spoken
+        match = vocabulary.match(spoken) if vocabulary is not None else None
+        if match is not None and match.sku is not None:
+            values[name] = match.sku
         else:
-            values[name] = sku
+            # Several products fit: the name is understood and the dialogue asks which one.
+            unresolved += 0 if match is not None and match.outcome == "several" else 1
+            values[name] = spoken
     if isinstance(values.get("title"), str):
         values["title"] = clean_title(str(values["title"]))
     return values, unresolved
