@@ -255,6 +255,8 @@ def _units(text: str, implies: bool) -> _Units:
             out.plain.add(token)
             continue
         if token[0].isdigit():
+            if token == "1" and not implies and not _CJK.search(folded):
+                continue  # "the red one", read as "red 1" by the number normaliser
             out.plain.add(token)
             continue
         if token in _EN_STOP:

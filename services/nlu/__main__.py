@@ -56,7 +56,7 @@ class Nlu:
             understander=Understander(self.ask_llm if self.llm.settings.enabled else None, s.llm_threshold),
             vocabularies=self.vocabularies,
             dispatcher=dispatcher,
-            policy=Policy(dispatcher.current_price, s.confirm_price_change_pct),
+            policy=Policy(dispatcher.current_price, s.confirm_price_change_pct, dispatcher.paid_total),
             dialogue=DialogueStore(self.redis, s.stream_prefix, s.dialogue_ttl_s),
             replies=ReplyPublisher(self.redis, s.reply_ttl_s),
             gate=PermissionGate(self.redis, s.stream_prefix, PermissionSettings().staff_may_refund),

@@ -100,6 +100,17 @@ class Dispatcher:
             return None
         return variant.price
 
+    async def paid_total(self, merchant_id: str, order_id: str) -> Money | None:
+        """What an order's customer paid (its total), for 退一半 / "refund half"; None if unknown."""
+        try:
+            order = await self.orders.GetOrder(
+                orders_pb2.GetOrderRequest(merchant_id=merchant_id, order_id=order_id),
+                **self._call_options(),  # type: ignore[arg-type]
+            )
+        except grpc.aio.AioRpcError:
+            return None
+        return order.total if order.HasField("total") else None
+
     async def run(self, command: cmd.Command, caller: Caller) -> Outcome:
         intent = command.WhichOneof("intent") or ""
         route = self._routes.get(intent)

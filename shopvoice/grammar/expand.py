@@ -99,6 +99,8 @@ class _Fillers:
             codes = [p for p in self.products if SKU_CODE_RE.fullmatch(p)]
             first, second = [*codes, "A100", "A101"][:2]
             return [f"{first}和{second}" if zh else f"{first} and {second}"]
+        if kind == "carrier_tracking":
+            return ["DHL " + _digits_spoken("1234567890", self.language)]
         if kind == "tracking":
             return ["SF" + _digits_spoken("123456", self.language)]
         return self.lists.get(kind, [])

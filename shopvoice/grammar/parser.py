@@ -13,6 +13,7 @@ vocabulary), 0.75 when a vocabulary was given and does not know the title;
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from shopvoice.common.v1.command_pb2 import Command
@@ -68,6 +69,7 @@ def _resolve_products(values: dict[str, SlotValue], vocabulary: Vocabulary | Non
     return values, unresolved
 
 
+_CARRIER_THEN_NUMBER = re.compile(r"(DHL|UPS|FEDEX|USPS)([0-9A-Z]{6,30})")
 _TRAILING_PUNCTUATION = " \t.,;:!?。，；：！？、"
 
 
@@ -98,6 +100,12 @@ def parse(text: str, vocabulary: Vocabulary | VocabularyLike | None = None) -> P
             for name in _SIGNED_FIELDS:
                 if name in values:
                     values[name] = negate(values[name])
+        if isinstance(joined := values.get("carrier_tracking"), str):
+            # "DHL1234567890": carrier DHL, tracking number 1234567890 (never dropped).
+            found = _CARRIER_THEN_NUMBER.fullmatch(joined)
+            del values["carrier_tracking"]
+            if found:
+                values["carrier"], values["tracking_number"] = found.group(1), found.group(2)
         if isinstance(values.get("value"), str):
             values["value"] = _as_said(text, str(values["value"]))
         values, unresolved = _resolve_products(values, vocab)

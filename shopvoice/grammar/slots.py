@@ -38,6 +38,9 @@ BUILTIN_PATTERNS: dict[str, str] = {
     "order_id": r"#?\d+(?:[ -]\d+)*",
     "tracking": r"[A-Za-z0-9]{4,30}",
     "code": SKU_CODE,
+    # "with DHL 1234567890" once codes are joined ("DHL1234567890"): a carrier whose numbers do
+    # not start with its name, then its tracking number; the parser splits the two.
+    "carrier_tracking": r"(?:dhl|ups|fedex|usps)(?:\d{6,30}|1z[0-9a-z]{6,28})",
     # Two or more codes: "c7 and d42", "A100、F9" (、 is a space once normalised).
     "skus": rf"{SKU_CODE}(?:(?: ?(?:,|，|、|&|和|跟|与|及|以及|还有|and|plus) ?| ){SKU_CODE})+",
 }
@@ -172,6 +175,7 @@ BUILTIN_READERS: dict[str, Callable[[str], SlotValue | None]] = {
     "discount": _discount,
     "order_id": _order_id,
     "tracking": _upper,
+    "carrier_tracking": _upper,
     "code": _upper,
     "sku": _raw,
     "title": _raw,
