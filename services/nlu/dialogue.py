@@ -413,7 +413,7 @@ def remember_context(state: DialogueState, command: cmd.Command, change_id: str)
 
 
 def which_one(candidates: list[str] | tuple[str, ...], vocabulary: Vocabulary | None, chinese: bool) -> str:
-    """"Which one: A100 红色T恤 or A101 白色T恤?", the candidates named with their titles."""
+    """ "Which one: A100 红色T恤 or A101 白色T恤?", the candidates named with their titles."""
     titles = dict(vocabulary.products) if vocabulary is not None else {}
     named = [f"{sku} {titles[sku]}" if titles.get(sku) else sku for sku in candidates]
     if chinese:
