@@ -86,6 +86,7 @@ class DialogueState:
     last_order_id: str = ""
     last_sku: str = ""
     last_change_id: str = ""
+    last_report: cmd.Command | None = None  # the report just given: "上个月呢" asks it again for another period
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,8 @@ class DialogueStore:
             state.pending = cmd.Command.FromString(raw[b"pending"])
         if raw.get(b"awaiting"):
             state.awaiting = cmd.Command.FromString(raw[b"awaiting"])
+        if raw.get(b"last_report"):
+            state.last_report = cmd.Command.FromString(raw[b"last_report"])
         return state
 
     def settle_in(
@@ -184,6 +187,7 @@ class DialogueStore:
             "last_order_id": state.last_order_id,
             "last_sku": state.last_sku,
             "last_change_id": state.last_change_id,
+            "last_report": state.last_report.SerializeToString() if state.last_report else b"",
         }
         pipe.hset(self.key(session_id), mapping=mapping)  # type: ignore[arg-type]
         pipe.expire(self.key(session_id), self.ttl_s)
@@ -214,6 +218,30 @@ def period_in(text: str) -> int:
         bounded = rf"(?<![a-z])(?:{words})(?![a-z])" if language == "en" else words
         found = re.search(bounded, normalized, re.IGNORECASE)
         if found and (value := kinds.read("period", found.group(0))) is not None:
+            return int(cmd.Period.Value(f"PERIOD_{str(value).upper()}"))
+    return 0
+
+
+# What may stand around a period in a follow-up that only changes the period ("上个月呢",
+# "and last month?", "what about yesterday"): nothing else may be said.
+_FOLLOW_UP_WORDS = re.compile(
+    r"^(?:那|那么|那个|还有|再看看|再看|看看|and|what about|how about|same for|same thing for|ok|okay|so|for)?\s*"
+    r"(?P<period>.+?)\s*(?:呢|的呢|的|怎么样|如何|then|too|as well)?[?？。.!！]*$",
+    re.IGNORECASE,
+)
+
+
+def follow_up_period(text: str) -> int:
+    """The period of a follow-up that names only a period ("上个月呢", "and last month?"), as
+    cmd.Period; 0 when the text says anything else."""
+    normalized = normalize(text).text.strip()
+    found = _FOLLOW_UP_WORDS.match(normalized)
+    if not found:
+        return 0
+    said = found.group("period").strip()
+    for language in ("en", "zh"):
+        kinds = grammar_for(language).kinds
+        if re.fullmatch(kinds.pattern("period"), said, re.IGNORECASE) and (value := kinds.read("period", said)):
             return int(cmd.Period.Value(f"PERIOD_{str(value).upper()}"))
     return 0
 
@@ -284,6 +312,13 @@ class Policy:
                 confidence = 1.0  # the answer to our own question: the command was understood before
         state.awaiting, state.awaiting_slot = None, ""
         state.pending, state.pending_id = None, ""  # a new command drops an unconfirmed one
+        if intent == "unknown" and state.last_report is not None and (period := follow_up_period(text)):
+            # "上个月呢" right after a report: the same report for the new period.
+            command = cmd.Command()
+            command.CopyFrom(state.last_report)
+            command.sales_report.period = period  # type: ignore[assignment]
+            command.sales_report.ClearField("compare_period")
+            intent, confidence = "sales_report", 1.0
 
         if candidates:
             state.awaiting, state.awaiting_slot = command, "sku"
@@ -410,6 +445,8 @@ def remember_context(state: DialogueState, command: cmd.Command, change_id: str)
         state.last_sku = sku
     if change_id:
         state.last_change_id = change_id
+    if intent_of(command) == "sales_report":
+        state.last_report = command
 
 
 def which_one(candidates: list[str] | tuple[str, ...], vocabulary: Vocabulary | None, chinese: bool) -> str:

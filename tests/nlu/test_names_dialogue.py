@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from services.nlu.dialogue import DialogueState, Policy, readback
+from services.nlu.dialogue import DialogueState, Policy, readback, remember_context
 from services.nlu.resolve import resolve
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
@@ -143,3 +143,17 @@ def test_readback_uses_no_internal_names() -> None:
     assert readback(command, True) == "把D42设为下架"
     assert readback(command, False) == "set D42 to archived"
     assert "_" not in readback(parse("refund order 88").command, False)
+
+
+def test_and_last_month_re_asks_the_last_report_for_the_new_period() -> None:
+    state = DialogueState()
+    kind, command, _, _ = turn("本月和上月比一比", state)
+    assert kind == "execute"
+    remember_context(state, command, "")
+    for text, period in (("上个月呢", "last_month"), ("and yesterday?", "yesterday"), ("那今天呢", "today")):
+        kind, command, _, _ = turn(text, state)
+        assert kind == "execute", text
+        assert command_to_json(command) == {"intent": "sales_report", "slots": {"metric": "revenue", "period": period}}
+    # with no report before it, the same words are not understood
+    kind, command, _, _ = turn("上个月呢", DialogueState())
+    assert command_to_json(command)["intent"] == "unknown"
