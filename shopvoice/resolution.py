@@ -340,6 +340,19 @@ class ProductIndex:
             return self._answer([e for c, e in partial if c == best])
         return NONE
 
+    def select(self, query: str | None = None, status: str | None = None) -> tuple[str, ...]:
+        """Every product a selection names (a bulk change's, a product list's), sorted SKUs:
+        those whose titles cover the query's words, else whose titles, description and facts
+        do; only products in ``status`` when given; every product for no query."""
+        entries = [e for e in self._entries if status is None or e.product.status == status]
+        if query and query.strip():
+            said = _units(query, implies=False)
+            fits = [e for e in entries if said.colours <= e.units.colours]
+            entries = [e for e in fits if said.plain <= e.title_units.plain] or [
+                e for e in fits if said.plain <= e.units.plain
+            ]
+        return tuple(sorted({e.product.sku for e in entries}))
+
     def _sku(self, phrase: str) -> str | None:
         whole = self._by_sku.get(sku_key(phrase))
         if whole is not None:

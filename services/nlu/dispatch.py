@@ -29,8 +29,18 @@ from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
 from shopvoice.errors import REFUSALS
 from shopvoice.gateway.v1.gateway_pb2 import ResultStatus
 from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
+from shopvoice.resolution import CatalogProduct, ProductIndex
 
 OK = ResultStatus.RESULT_STATUS_OK
+# "Which products are running low" with no number: fewer than this many available (as the
+# worker's low-stock alerts count, LOW_STOCK_THRESHOLD's default).
+DEFAULT_LOW_STOCK_THRESHOLD = 5
+LISTED = 10  # products named in a reply; the rest are counted
+_STATUS_NAMES = {
+    cmd.PRODUCT_STATUS_ACTIVE: "active",
+    cmd.PRODUCT_STATUS_DRAFT: "draft",
+    cmd.PRODUCT_STATUS_ARCHIVED: "archived",
+}
 
 
 def summary(text: str, replayed: bool) -> str:
@@ -87,6 +97,8 @@ class Dispatcher:
             "list_orders": self._list_orders,
             "sales_report": self._sales_report,
             "undo": self._undo,
+            "list_products": self._list_products,
+            "low_stock": self._low_stock,
         }
 
     async def current_price(self, merchant_id: str, sku: str) -> Money | None:
@@ -211,6 +223,77 @@ class Dispatcher:
             mutation=self._mutation(caller), sku=slots.sku, status=slots.status
         )
         return self._mutated(await self.catalog.SetProductStatus(request, **self._call_options()))  # type: ignore[arg-type]
+
+    async def _catalog_products(self, merchant_id: str) -> list[catalog_pb2.Product]:
+        """Every product of the shop, page by page."""
+        products: list[catalog_pb2.Product] = []
+        token = ""
+        while True:
+            page = await self.catalog.ListProducts(
+                catalog_pb2.ListProductsRequest(merchant_id=merchant_id, page_size=250, page_token=token),
+                **self._call_options(),  # type: ignore[arg-type]
+            )
+            products.extend(page.products)
+            token = page.next_page_token
+            if not token:
+                return products
+
+    async def _list_products(self, command: cmd.Command, caller: Caller) -> Outcome:
+        slots = command.list_products
+        products = await self._catalog_products(caller.merchant_id)
+        index = ProductIndex(
+            CatalogProduct(v.sku, p.title, p.title_en, (p.description,), _STATUS_NAMES.get(p.status, "active"))
+            for p in products
+            for v in p.variants
+        )
+        status = _STATUS_NAMES.get(slots.status) if slots.HasField("status") else None
+        chosen = set(index.select(slots.query if slots.HasField("query") else None, status))
+        variants = [(p, v) for p in products for v in p.variants if v.sku in chosen]
+        named = [f"{v.sku} {p.title} {money(v.price)}" for p, v in variants[:LISTED]]
+        more = len(variants) - len(named)
+        if not variants:
+            return Outcome(OK, pick(caller.chinese, "没有符合的商品", "No products match"))
+        return Outcome(
+            OK,
+            pick(
+                caller.chinese,
+                f"共{len(variants)}件商品：" + "；".join(named) + (f"；另有{more}件" if more else ""),
+                f"{len(variants)} products: " + "; ".join(named) + (f"; and {more} more" if more else ""),
+            ),
+        )
+
+    async def _low_stock(self, command: cmd.Command, caller: Caller) -> Outcome:
+        slots = command.low_stock
+        threshold = slots.threshold if slots.HasField("threshold") else DEFAULT_LOW_STOCK_THRESHOLD
+        products = await self._catalog_products(caller.merchant_id)
+        low = sorted(
+            (
+                (v.inventory.available, v.sku, p.title)
+                for p in products
+                if p.status != cmd.PRODUCT_STATUS_ARCHIVED
+                for v in p.variants
+                if v.inventory.available < threshold
+            ),
+        )
+        if not low:
+            return Outcome(
+                OK,
+                pick(
+                    caller.chinese, f"没有库存少于{threshold}件的商品", f"Nothing has fewer than {threshold} available"
+                ),
+            )
+        named = [f"{sku} {title} ×{available}" for available, sku, title in low[:LISTED]]
+        more = len(low) - len(named)
+        return Outcome(
+            OK,
+            pick(
+                caller.chinese,
+                f"{len(low)}件商品库存少于{threshold}件：" + "；".join(named) + (f"；另有{more}件" if more else ""),
+                f"{len(low)} products have fewer than {threshold} available: "
+                + "; ".join(named)
+                + (f"; and {more} more" if more else ""),
+            ),
+        )
 
     async def _undo(self, command: cmd.Command, caller: Caller) -> Outcome:
         request = catalog_pb2.UndoLastChangeRequest(mutation=self._mutation(caller), change_id=caller.undo_change_id)

@@ -150,3 +150,16 @@ def test_words() -> None:
         "glass",
     ]
     assert sku_key(" a-100 ") == "A100"
+
+
+def test_a_selection_names_every_product_it_covers(index: ProductIndex) -> None:
+    assert index.select("T恤") == ("A100", "A101")
+    assert index.select("t-shirt") == ("A100", "A101")
+    assert index.select("hoodie") == ("F8", "F9")
+    assert index.select("bag") == ("D42", "J5")
+    assert index.select("红色") == ("A100", "F9")
+    assert index.select("jacket") == ()
+    assert len(index.select()) == 15
+    draft = ProductIndex([CatalogProduct("A1", "红色T恤", status="draft"), CatalogProduct("A2", "白色T恤")])
+    assert draft.select(status="draft") == ("A1",)
+    assert draft.select("T恤", status="active") == ("A2",)
