@@ -343,8 +343,13 @@ class ProductIndex:
     def select(self, query: str | None = None, status: str | None = None) -> tuple[str, ...]:
         """Every product a selection names (a bulk change's, a product list's), sorted SKUs:
         those whose titles cover the query's words, else whose titles, description and facts
-        do; only products in ``status`` when given; every product for no query."""
-        entries = [e for e in self._entries if status is None or e.product.status == status]
+        do; only products in ``status`` when given, else those not archived; every such product
+        for no query."""
+        entries = [
+            e
+            for e in self._entries
+            if (e.product.status == status if status is not None else e.product.status != "archived")
+        ]
         if query and query.strip():
             said = _units(query, implies=False)
             fits = [e for e in entries if said.colours <= e.units.colours]

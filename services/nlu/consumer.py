@@ -181,6 +181,7 @@ class UtteranceHandler:
                 decision.idempotency_id,
                 chinese=chinese,
                 undo_change_id=undo_change_id,
+                reply_stream=utterance.reply_stream,
             )
             timings.append(stage("dispatched"))
             outcome = await self.dispatcher.run(decision.command, caller)

@@ -340,6 +340,8 @@ class Policy:
                 zh, en = ASK[slot]
                 return Decision("ask", command, prompt=zh if chinese else en, missing_slot=slot)
 
+        if intent.startswith("bulk_"):
+            return self._propose_bulk(state, command, utterance_id, vocabulary, chinese)
         if intent == "refund_order" and command.refund_order.HasField("fraction"):
             asked = await self._fraction_to_amount(command, merchant_id, chinese)
             if asked is not None:
@@ -357,6 +359,50 @@ class Policy:
             state.pending, state.pending_id = command, utterance_id
             return Decision("propose", command, utterance_id, prompt=reason)
         return Decision("execute", command, utterance_id)
+
+    @staticmethod
+    def _propose_bulk(
+        state: DialogueState, command: cmd.Command, utterance_id: str, vocabulary: Vocabulary | None, chinese: bool
+    ) -> Decision:
+        """A bulk change is always proposed, with how many products it covers and three of them;
+        what is confirmed is that list (the pending command names the SKUs), not a search redone
+        later. No product selected: said, nothing pending."""
+        slots = slots_of(command)
+        if vocabulary is None:
+            return Decision(
+                "cancelled",
+                command,
+                prompt="现在查不到商品目录，请稍后再试"
+                if chinese
+                else "The catalog cannot be read right now; try again",
+            )
+        skus = list(slots.skus) or list(
+            vocabulary.index.select(
+                slots.query if slots.HasField("query") else None,
+                _STATUS_WORDS.get(slots.status) if slots.HasField("status") else None,
+            )
+        )
+        if not skus:
+            return Decision("cancelled", command, prompt="没有符合条件的商品" if chinese else "No products match that")
+        pending = cmd.Command()
+        pending.CopyFrom(command)
+        chosen = slots_of(pending)
+        chosen.ClearField("query")
+        chosen.ClearField("status")
+        del chosen.skus[:]
+        chosen.skus.extend(skus)
+        titles = dict(vocabulary.products) | {p.sku: p.title for p in vocabulary.index.products}
+        examples = [f"{sku} {titles.get(sku, '')}".strip() for sku in skus[:3]]
+        change = bulk_change_words(command, chinese)
+        if chinese:
+            prompt = (
+                f"将{change}，共{len(skus)}个商品（{'、'.join(examples)}{'等' if len(skus) > 3 else ''}），确认吗？"
+            )
+        else:
+            more = ", …" if len(skus) > 3 else ""
+            prompt = f"This will {change} for {len(skus)} products ({', '.join(examples)}{more}). Confirm?"
+        state.pending, state.pending_id = pending, utterance_id
+        return Decision("propose", pending, utterance_id, prompt=prompt)
 
     async def _fraction_to_amount(self, command: cmd.Command, merchant_id: str, chinese: bool) -> Decision | None:
         """退一半 / "refund half": the amount from what the order's customer paid, read back by the
@@ -499,3 +545,34 @@ def readback(command: cmd.Command, chinese: bool) -> str:
         values["amount"] = f" {values['amount']}" if values.get("amount") else ("（全额）" if chinese else " in full")
     zh, en = _READBACK.get(intent, ("这条指令", "this command"))
     return (zh if chinese else en).format(**values)
+
+
+_STATUS_WORDS = {
+    cmd.PRODUCT_STATUS_ACTIVE: "active",
+    cmd.PRODUCT_STATUS_DRAFT: "draft",
+    cmd.PRODUCT_STATUS_ARCHIVED: "archived",
+}
+
+
+def bulk_change_words(command: cmd.Command, chinese: bool) -> str:
+    """What a bulk command does, in the merchant's words: "打八折", "raise prices by 5%"."""
+    intent = intent_of(command)
+    slots = slots_of(command)
+    if intent == "bulk_set_price":
+        price = f"{to_decimal(slots.price):.2f}"
+        return f"价格改为{price}" if chinese else f"set the price to {price}"
+    if intent == "bulk_adjust_price":
+        if slots.WhichOneof("change") == "percent":
+            pct = Decimal(slots.percent)
+            if chinese:
+                return f"价格{'上调' if pct > 0 else '下调'}{abs(pct):g}%"
+            return f"{'raise' if pct > 0 else 'lower'} prices by {abs(pct):g}%"
+        delta = to_decimal(slots.delta)
+        if chinese:
+            return f"价格{'上调' if delta > 0 else '下调'}{abs(delta):.2f}"
+        return f"{'raise' if delta > 0 else 'lower'} prices by {abs(delta):.2f}"
+    if intent == "bulk_set_stock":
+        return f"库存设为{slots.quantity}" if chinese else f"set the stock to {slots.quantity}"
+    if chinese:
+        return f"库存{'增加' if slots.delta > 0 else '减少'}{abs(slots.delta)}"
+    return f"{'add' if slots.delta > 0 else 'remove'} {abs(slots.delta)} units of stock"

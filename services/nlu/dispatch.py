@@ -8,6 +8,7 @@ pending in the stream and is retried.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -28,6 +29,8 @@ from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
 from shopvoice.errors import REFUSALS
 from shopvoice.gateway.v1.gateway_pb2 import ResultStatus
+from shopvoice.jobs import BULK_ADJUST_PRICE, BULK_UNDO, JobSender
+from shopvoice.money import to_decimal
 from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
 from shopvoice.resolution import CatalogProduct, ProductIndex
 
@@ -62,6 +65,7 @@ class Caller:
     utterance_id: str
     chinese: bool = False
     undo_change_id: str = ""  # the session's last applied change, what `undo` reverts
+    reply_stream: str = ""  # the session's reply stream: where a worker job's progress goes
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,10 @@ Route = Callable[[cmd.Command, Caller], Awaitable[Outcome]]
 
 
 class Dispatcher:
-    def __init__(self, catalog: grpc.aio.Channel, orders: grpc.aio.Channel, timeout_s: float) -> None:
+    def __init__(
+        self, catalog: grpc.aio.Channel, orders: grpc.aio.Channel, timeout_s: float, jobs: JobSender | None = None
+    ) -> None:
+        self.jobs = jobs
         self.catalog = catalog_pb2_grpc.CatalogServiceStub(catalog)
         self.orders = orders_pb2_grpc.OrdersServiceStub(orders)
         self.timeout_s = timeout_s
@@ -99,6 +106,10 @@ class Dispatcher:
             "undo": self._undo,
             "list_products": self._list_products,
             "low_stock": self._low_stock,
+            "bulk_set_price": self._bulk,
+            "bulk_adjust_price": self._bulk,
+            "bulk_set_stock": self._bulk,
+            "bulk_adjust_stock": self._bulk,
         }
 
     async def current_price(self, merchant_id: str, sku: str) -> Money | None:
@@ -295,7 +306,66 @@ class Dispatcher:
             ),
         )
 
+    async def _bulk(self, command: cmd.Command, caller: Caller) -> Outcome:
+        """A confirmed bulk change goes to the worker with the SKUs the proposal named; the worker
+        streams progress and the summary to the session. Its change id, "bulk:<job>", lets undo
+        revert the whole job as one step."""
+        intent = command.WhichOneof("intent") or ""
+        slots = getattr(command, intent)
+        if self.jobs is None or not slots.skus:
+            return Outcome(
+                ResultStatus.RESULT_STATUS_REJECTED,
+                pick(caller.chinese, "批量修改暂时不可用", "Bulk changes are not available right now"),
+                "UNAVAILABLE",
+            )
+        job_id = f"bulk-{caller.utterance_id}"
+        spec: dict[str, object] = {
+            "merchant_id": caller.merchant_id,
+            "kind": intent.removeprefix("bulk_"),
+            "skus": list(slots.skus),
+            "user_id": caller.user_id,
+            "role": caller.role,
+            "reply_stream": caller.reply_stream,
+            "chinese": caller.chinese,
+        }
+        if intent == "bulk_set_price":
+            spec["price"] = f"{to_decimal(slots.price):.2f}"
+        elif intent == "bulk_adjust_price":
+            if slots.WhichOneof("change") == "percent":
+                spec["percent"] = slots.percent
+            else:
+                spec["delta"] = f"{to_decimal(slots.delta):.2f}"
+        elif intent == "bulk_set_stock":
+            spec["quantity"] = slots.quantity
+        else:
+            spec["delta"] = str(slots.delta)
+        await asyncio.to_thread(self.jobs.send, BULK_ADJUST_PRICE, (job_id, spec), f"{job_id}:start")
+        count = len(slots.skus)
+        return Outcome(
+            OK,
+            pick(
+                caller.chinese,
+                f"已开始批量修改{count}个商品，进度会陆续告诉您",
+                f"Started changing {count} products; progress follows",
+            ),
+            change_id=f"bulk:{job_id}",
+        )
+
+    async def _undo_bulk(self, caller: Caller, job_id: str) -> Outcome:
+        if self.jobs is None:
+            return Outcome(
+                ResultStatus.RESULT_STATUS_REJECTED,
+                pick(caller.chinese, "批量撤销暂时不可用", "Undoing a bulk change is not available right now"),
+                "UNAVAILABLE",
+            )
+        undo_id = f"undo-{caller.utterance_id}"
+        args = (undo_id, job_id, caller.user_id, caller.role, caller.reply_stream, caller.chinese)
+        await asyncio.to_thread(self.jobs.send, BULK_UNDO, args, f"{undo_id}:start")
+        return Outcome(OK, pick(caller.chinese, "正在撤销刚才的批量修改", "Undoing the last bulk change, all of it"))
+
     async def _undo(self, command: cmd.Command, caller: Caller) -> Outcome:
+        if caller.undo_change_id.startswith("bulk:"):
+            return await self._undo_bulk(caller, caller.undo_change_id.removeprefix("bulk:"))
         request = catalog_pb2.UndoLastChangeRequest(mutation=self._mutation(caller), change_id=caller.undo_change_id)
         result = await self.catalog.UndoLastChange(request, **self._call_options())  # type: ignore[arg-type]
         return Outcome(OK, summary(result.summary, result.replayed))  # an undo is not itself undone

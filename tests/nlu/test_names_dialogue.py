@@ -157,3 +157,20 @@ def test_and_last_month_re_asks_the_last_report_for_the_new_period() -> None:
     # with no report before it, the same words are not understood
     kind, command, _, _ = turn("上个月呢", DialogueState())
     assert command_to_json(command)["intent"] == "unknown"
+
+
+def test_a_bulk_change_is_proposed_with_its_count_and_examples_and_the_list_is_what_runs() -> None:
+    state = DialogueState()
+    kind, command, prompt, _ = turn("所有T恤打八折", state)
+    assert kind == "propose"
+    assert prompt == "将价格下调20%，共2个商品（A100 红色T恤、A101 白色T恤），确认吗？"
+    assert command_to_json(command) == {
+        "intent": "bulk_adjust_price",
+        "slots": {"skus": ["A100", "A101"], "percent": "-20"},
+    }
+    kind, confirmed, _, _ = turn("确认", state)
+    assert kind == "execute" and confirmed == command
+    kind, command, prompt, _ = turn("raise every price by 5%", DialogueState())
+    assert kind == "propose" and "for 4 products" in prompt and prompt.count(", ") == 3  # three examples, then …
+    kind, _, prompt, _ = turn("all jackets 10% off", DialogueState())
+    assert kind == "cancelled" and prompt == "No products match that"
