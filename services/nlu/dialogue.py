@@ -313,8 +313,8 @@ class Policy:
         state.awaiting, state.awaiting_slot = None, ""
         state.pending, state.pending_id = None, ""  # a new command drops an unconfirmed one
         if intent == "unknown" and state.last_report is not None and (period := follow_up_period(text)):
-            # "上个月呢" right after a report: the same report for the new period.
-            command = cmd.Command()
+            # "上个月呢" right after a report: the same report for the new period (in place: what
+            # was understood, as the session is told, is this report).
             command.CopyFrom(state.last_report)
             command.sales_report.period = period  # type: ignore[assignment]
             command.sales_report.ClearField("compare_period")
@@ -334,6 +334,11 @@ class Policy:
             )
             return Decision("ask", command, prompt=prompt, missing_slot="sku")
         self._fill_from_context(state, command)
+        export = command.export_report
+        if intent == "export_report" and export.report != cmd.REPORT_PRODUCTS and not export.HasField("period"):
+            state.awaiting, state.awaiting_slot = command, "period"  # sales and orders are of a period
+            zh, en = ASK["period"]
+            return Decision("ask", command, prompt=zh if chinese else en, missing_slot="period")
         for slot in REQUIRED.get(intent, ()):
             if not has_slot(command, slot):
                 state.awaiting, state.awaiting_slot = command, slot

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import grpc
 
@@ -29,7 +30,7 @@ from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
 from shopvoice.errors import REFUSALS
 from shopvoice.gateway.v1.gateway_pb2 import ResultStatus
-from shopvoice.jobs import BULK_ADJUST_PRICE, BULK_UNDO, JobSender
+from shopvoice.jobs import BULK_ADJUST_PRICE, BULK_UNDO, EXPORT_SALES_CSV, JobSender
 from shopvoice.money import to_decimal
 from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
 from shopvoice.resolution import CatalogProduct, ProductIndex
@@ -110,6 +111,8 @@ class Dispatcher:
             "bulk_adjust_price": self._bulk,
             "bulk_set_stock": self._bulk,
             "bulk_adjust_stock": self._bulk,
+            "export_report": self._export,
+            "set_product_fact": self._set_product_fact,
         }
 
     async def current_price(self, merchant_id: str, sku: str) -> Money | None:
@@ -351,6 +354,38 @@ class Dispatcher:
             change_id=f"bulk:{job_id}",
         )
 
+    async def _export(self, command: cmd.Command, caller: Caller) -> Outcome:
+        """The worker writes the file and tells the session where it is."""
+        slots = command.export_report
+        if self.jobs is None:
+            return Outcome(
+                ResultStatus.RESULT_STATUS_REJECTED,
+                pick(caller.chinese, "导出暂时不可用", "Exports are not available right now"),
+                "UNAVAILABLE",
+            )
+        report = enum_word(cmd.Report, slots.report, "REPORT_")
+        period = enum_word(cmd.Period, slots.period, "PERIOD_") if slots.HasField("period") else ""
+        job_id = f"export-{caller.utterance_id}"
+        args = (caller.merchant_id, period, "", report, caller.reply_stream, caller.chinese, job_id)
+        await asyncio.to_thread(self.jobs.send, EXPORT_SALES_CSV, args, f"{job_id}:start")
+        return Outcome(
+            OK, pick(caller.chinese, "正在导出，文件好了会告诉您在哪里", "Exporting; I'll tell you where the file is")
+        )
+
+    async def _set_product_fact(self, command: cmd.Command, caller: Caller) -> Outcome:
+        # The catalog's product facts API comes with issue 26's customer-facts work; until it is
+        # here the fact is understood and said back, and nothing is written.
+        slots = command.set_product_fact
+        return Outcome(
+            ResultStatus.RESULT_STATUS_REJECTED,
+            pick(
+                caller.chinese,
+                f"暂时还不能通过语音修改商品属性（{slots.sku}：{slots.value}），请在后台修改",
+                f"Product facts cannot be changed by voice yet ({slots.sku}: {slots.value}); use the admin",
+            ),
+            "UNIMPLEMENTED",
+        )
+
     async def _undo_bulk(self, caller: Caller, job_id: str) -> Outcome:
         if self.jobs is None:
             return Outcome(
@@ -432,6 +467,83 @@ class Dispatcher:
         return Outcome(OK, text)
 
     async def _sales_report(self, command: cmd.Command, caller: Caller) -> Outcome:
+        slots = command.sales_report
+        if slots.metric == cmd.METRIC_REFUNDS:
+            return await self._refunds(slots.period, caller)
+        if slots.HasField("compare_period"):
+            return await self._compare(command, caller)
+        return await self._one_report(command, caller)
+
+    async def _refunds(self, period: int, caller: Caller) -> Outcome:
+        """Refunds of a period: how many orders were refunded and how much went back."""
+        count, total, currency, token = 0, Decimal(0), "", ""
+        while True:
+            page = await self.orders.ListOrders(
+                orders_pb2.ListOrdersRequest(
+                    merchant_id=caller.merchant_id,
+                    status=cmd.ORDER_FILTER_REFUNDED,
+                    period=period,  # type: ignore[arg-type]
+                    page_size=200,
+                    page_token=token,
+                ),
+                **self._call_options(),  # type: ignore[arg-type]
+            )
+            for order in page.orders:
+                count += 1
+                total += to_decimal(order.refunded)
+                currency = currency or order.refunded.currency_code
+            token = page.next_page_token
+            if not token:
+                break
+        amount = money(Money(units=int(total), nanos=int((total - int(total)) * 1_000_000_000), currency_code=currency))
+        word = enum_word(cmd.Period, period, "PERIOD_")
+        if caller.chinese:
+            return Outcome(OK, f"{PERIOD_ZH.get(word, word)}退款{count}笔，共{amount}")
+        return Outcome(OK, f"{word.replace('_', ' ')}: {count} refunds, {amount} refunded")
+
+    async def _compare(self, command: cmd.Command, caller: Caller) -> Outcome:
+        """This period against another: both figures and the change."""
+        slots = command.sales_report
+        first = await self._report(slots.metric, slots.period, slots.sku if slots.HasField("sku") else None, caller)
+        second = await self._report(
+            slots.metric, slots.compare_period, slots.sku if slots.HasField("sku") else None, caller
+        )
+        metric = enum_word(cmd.Metric, slots.metric, "METRIC_")
+        figures = {
+            "revenue": lambda r: to_decimal(r.revenue),
+            "orders": lambda r: Decimal(r.orders),
+            "units": lambda r: Decimal(r.units),
+            "avg_rating": lambda r: Decimal(str(r.avg_rating)),
+        }
+        if metric not in figures:
+            return Outcome(OK, f"{first.summary}; {second.summary}")
+        now, then = figures[metric](first), figures[metric](second)
+        change = f"{(now - then) / then * 100:+.0f}%" if then else ("+∞" if now else "±0")
+        shown = {"revenue": (money(first.revenue), money(second.revenue))}.get(metric, (f"{now:g}", f"{then:g}"))
+        p1 = enum_word(cmd.Period, slots.period, "PERIOD_")
+        p2 = enum_word(cmd.Period, slots.compare_period, "PERIOD_")
+        if caller.chinese:
+            label = {"revenue": "销售额", "orders": "订单数", "units": "销量", "avg_rating": "评分"}[metric]
+            return Outcome(
+                OK, f"{PERIOD_ZH.get(p1, p1)}{label}{shown[0]}，{PERIOD_ZH.get(p2, p2)}{shown[1]}（{change}）"
+            )
+        label = {"revenue": "revenue", "orders": "orders", "units": "units sold", "avg_rating": "rating"}[metric]
+        return Outcome(OK, f"{label} {p1.replace('_', ' ')}: {shown[0]}; {p2.replace('_', ' ')}: {shown[1]} ({change})")
+
+    async def _report(
+        self, metric: int, period: int, sku: str | None, caller: Caller
+    ) -> orders_pb2.SalesReportResponse:
+        request = orders_pb2.SalesReportRequest(
+            merchant_id=caller.merchant_id,
+            metric=metric,  # type: ignore[arg-type]
+            period=period,  # type: ignore[arg-type]
+        )
+        if sku:
+            request.sku = sku
+        report: orders_pb2.SalesReportResponse = await self.orders.SalesReport(request, **self._call_options())  # type: ignore[arg-type]
+        return report
+
+    async def _one_report(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.sales_report
         request = orders_pb2.SalesReportRequest(
             merchant_id=caller.merchant_id, metric=slots.metric, period=slots.period

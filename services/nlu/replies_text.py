@@ -35,6 +35,9 @@ PERIOD_ZH = {
     "this_week": "本周",
     "this_month": "本月",
     "last_month": "上个月",
+    "last_30_days": "最近30天",
+    "last_week": "上周",
+    "this_year": "今年",
 }
 
 

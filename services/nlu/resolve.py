@@ -20,6 +20,7 @@ from rapidfuzz.distance import Levenshtein
 
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.grammar import Vocabulary
+from shopvoice.grammar.slots import SKU_CODE_RE
 from shopvoice.grammar.vocabulary import title_key
 
 PRONOUNS = frozenset(
@@ -84,6 +85,10 @@ def resolve(command: cmd.Command, vocabulary: Vocabulary | None) -> Resolution:
     if candidates:
         slots.ClearField("sku")  # type: ignore[attr-defined]
         return Resolution(command, candidates)
+    if SKU_CODE_RE.fullmatch(spoken):
+        # A code: the catalog is the authority (a product created a moment ago may not be in
+        # this vocabulary yet); an unknown one is refused there with NOT_FOUND, nothing written.
+        return Resolution(command)
     return Resolution(command, unknown=spoken)
 
 

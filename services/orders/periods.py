@@ -15,6 +15,9 @@ NAMES = {
     Period.PERIOD_THIS_WEEK: "this week",
     Period.PERIOD_THIS_MONTH: "this month",
     Period.PERIOD_LAST_MONTH: "last month",
+    Period.PERIOD_LAST_30_DAYS: "the last 30 days",
+    Period.PERIOD_LAST_WEEK: "last week",
+    Period.PERIOD_THIS_YEAR: "this year",
 }
 
 
@@ -35,16 +38,26 @@ def local_days(period: int, today: date) -> tuple[date, date]:
         return today - timedelta(days=1), today
     if period == Period.PERIOD_LAST_7_DAYS:  # today and the six days before it
         return today - timedelta(days=6), today + timedelta(days=1)
+    if period == Period.PERIOD_LAST_30_DAYS:  # today and the 29 days before it
+        return today - timedelta(days=29), today + timedelta(days=1)
     if period == Period.PERIOD_THIS_WEEK:  # weeks start on Monday (ISO, and in China)
         monday = today - timedelta(days=today.weekday())
         return monday, monday + timedelta(days=7)
+    if period == Period.PERIOD_LAST_WEEK:  # the Monday-to-Sunday week before this one
+        monday = today - timedelta(days=today.weekday())
+        return monday - timedelta(days=7), monday
+    if period == Period.PERIOD_THIS_YEAR:
+        return today.replace(month=1, day=1), today.replace(year=today.year + 1, month=1, day=1)
     first = today.replace(day=1)
     next_month = (first + timedelta(days=32)).replace(day=1)
     if period == Period.PERIOD_THIS_MONTH:
         return first, next_month
     if period == Period.PERIOD_LAST_MONTH:
         return (first - timedelta(days=1)).replace(day=1), first
-    raise InvalidArgument("period is required: today, yesterday, last_7_days, this_week, this_month or last_month")
+    raise InvalidArgument(
+        "period is required: today, yesterday, last_7_days, last_30_days, this_week, last_week, this_month,"
+        " last_month or this_year"
+    )
 
 
 def resolve(period: int, tz: ZoneInfo, now: datetime | None = None) -> tuple[datetime, datetime]:

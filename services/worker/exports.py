@@ -16,15 +16,20 @@ import tempfile
 from pathlib import Path
 
 import grpc
+import redis.asyncio as aioredis
 from celery import Task
 
 from services.worker import names
 from services.worker.app import app, settings
+from services.worker.runner import run_with_redis
 from shopvoice import tracing
-from shopvoice.common.v1.command_pb2 import Metric, Period
+from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from shopvoice.common.v1.command_pb2 import Metric, Period, ProductStatus
+from shopvoice.gateway.v1.gateway_pb2 import Result, ResultStatus, ServerMessage
 from shopvoice.grpc_server import channel
 from shopvoice.money import format_amount, to_decimal
 from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
+from shopvoice.replies import ReplyPublisher
 
 COLUMNS = [
     "order_id",
@@ -123,12 +128,87 @@ async def export_sales(merchant_id: str, period: str, time_zone: str) -> str:
     return str(final)
 
 
-@app.task(name=names.EXPORT_SALES_CSV, bind=True, max_retries=5)
-def export_sales_csv(self: Task, merchant_id: str, period: str, time_zone: str = "") -> str:
-    """CSV of a period's sales under EXPORT_DIR/{merchant}/; returns the file's path."""
+PRODUCT_COLUMNS = ["sku", "title", "title_en", "status", "price", "currency", "on_hand", "available"]
+
+
+async def export_products(merchant_id: str) -> str:
+    """The shop's products as CSV, one row per SKU, from the catalog's ListProducts."""
+    options = {"timeout": settings.rpc_timeout_s, "metadata": tracing.current_metadata()}
+    directory = Path(settings.export_dir) / _safe(merchant_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"products-{_safe(merchant_id)}.csv"
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".part")
     try:
-        return asyncio.run(export_sales(merchant_id, period, time_zone))
+        async with channel(settings.catalog_addr) as catalog_channel:
+            catalog = catalog_pb2_grpc.CatalogServiceStub(catalog_channel)
+            with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
+                writer = csv.writer(out)
+                writer.writerow(PRODUCT_COLUMNS)
+                token = ""
+                while True:
+                    page = await catalog.ListProducts(
+                        catalog_pb2.ListProductsRequest(merchant_id=merchant_id, page_size=250, page_token=token),
+                        **options,  # type: ignore[arg-type]
+                    )
+                    for product in page.products:
+                        status = ProductStatus.Name(product.status).removeprefix("PRODUCT_STATUS_").lower()
+                        for v in product.variants:
+                            currency = v.price.currency_code
+                            writer.writerow(
+                                [
+                                    v.sku,
+                                    product.title,
+                                    product.title_en,
+                                    status,
+                                    format_amount(to_decimal(v.price), currency),
+                                    currency,
+                                    v.inventory.on_hand,
+                                    v.inventory.available,
+                                ]
+                            )
+                    token = page.next_page_token
+                    if not token:
+                        break
+        final = directory / name
+        os.replace(temporary, final)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return str(final)
+
+
+def _export_reply(job_id: str, path: str, chinese: bool) -> ServerMessage:
+    text = f"导出完成：{path}" if chinese else f"Export ready: {path}"
+    return ServerMessage(utterance_id=job_id, result=Result(status=ResultStatus.RESULT_STATUS_OK, message=text))
+
+
+@app.task(name=names.EXPORT_SALES_CSV, bind=True, max_retries=5)
+def export_sales_csv(
+    self: Task,
+    merchant_id: str,
+    period: str,
+    time_zone: str = "",
+    report: str = "sales",
+    reply_stream: str = "",
+    chinese: bool = False,
+    job_id: str = "",
+) -> str:
+    """CSV of a period's sales (every order line; report "orders" too) or of the products (report
+    "products", no period) under EXPORT_DIR/{merchant}/; returns the file's path, and tells the
+    session where it is when a reply stream is given."""
+    try:
+        if report == "products":
+            path = asyncio.run(export_products(merchant_id))
+        else:
+            path = asyncio.run(export_sales(merchant_id, period, time_zone))
     except grpc.aio.AioRpcError as exc:
         if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
             raise self.retry(exc=exc, countdown=5) from exc
         raise
+    if reply_stream:
+
+        async def send(redis: aioredis.Redis) -> None:
+            await ReplyPublisher(redis, settings.reply_ttl_s).send(reply_stream, _export_reply(job_id, path, chinese))
+
+        run_with_redis(settings.redis_url, send)
+    return path

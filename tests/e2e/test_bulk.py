@@ -88,3 +88,19 @@ def test_all_tshirts_20_percent_off_through_the_worker_and_undone_as_one_step(
     assert undone.messages[-1].result.status == gw.RESULT_STATUS_OK, undone.messages
     for sku in ("A100", "A101"):
         assert price_of(stack, sku) == before[sku][0]
+
+
+def test_export_of_the_product_list_is_a_file_named_in_the_reply(stack: Stack, worker: CeleryWorker) -> None:
+    async def run() -> tuple[Turn, Turn]:
+        async with Conversation(stack.gateway, owner_token(), timeout_s=60) as conversation:
+            asked = await conversation.say("export the product list")
+            ready = await conversation._collect(Turn("export", f"export-{asked.utterance_id}"), None)
+            return asked, ready
+
+    asked, ready = asyncio.run(run())
+    assert asked.result is not None and asked.result.status == gw.RESULT_STATUS_OK, asked.messages
+    message = ready.messages[-1].result.message
+    assert message.startswith("Export ready: "), worker.log()[-3000:]
+    rows = Path(message.removeprefix("Export ready: ")).read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("sku,title,title_en,status,price")
+    assert any(row.startswith("A100,红色T恤,") for row in rows)

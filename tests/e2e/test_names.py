@@ -53,3 +53,25 @@ def test_list_products_and_low_stock_answer(stack: Stack) -> None:
     low = say(stack, "哪些商品库存少于二十五件")
     assert low.result is not None and low.result.status == gw.RESULT_STATUS_OK, low.messages
     assert "D42" in low.result.message and "A100" not in low.result.message  # D42 has 20, A100 100
+
+
+def test_comparisons_refunds_and_a_follow_up_report(stack: Stack) -> None:
+    async def run() -> list[Turn]:
+        async with Conversation(stack.gateway, owner_token()) as conversation:
+            return [
+                await conversation.say(text)
+                for text in (
+                    "本月和上月比一比",
+                    "上个月呢",
+                    "how many refunds this month",
+                    "revenue for the past thirty days",
+                )
+            ]
+
+    compared, follow_up, refunds, last_30 = asyncio.run(run())
+    for turn in (compared, follow_up, refunds, last_30):
+        assert turn.result is not None and turn.result.status == gw.RESULT_STATUS_OK, turn.messages
+    assert compared.result is not None and compared.result.message.startswith("本月销售额")
+    assert "上个月" in compared.result.message
+    assert follow_up.messages[0].understood.command.sales_report.period == 6  # last_month, same report
+    assert refunds.result is not None and "refunds" in refunds.result.message
