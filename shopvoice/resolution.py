@@ -328,10 +328,13 @@ class ProductIndex:
                 continue
             if said.plain <= entry.title_units.plain:
                 by_title.append(entry)
-            covered = len(said.plain & entry.units.plain)
-            if covered == len(said.plain):
+            if len(said.plain & entry.units.plain) == len(said.plain):
                 full.append(entry)
-            elif covered * 2 >= len(said.plain) and covered:
+                continue
+            # Partly: by the titles only (速干短裤 is the shorts even if no fact says 速干); a
+            # character of a care instruction is no reason to name a product.
+            covered = len(said.plain & entry.title_units.plain)
+            if covered * 2 >= len(said.plain) and covered:
                 partial.append((covered, entry))
         if by_title or full:
             return self._answer(by_title or full)

@@ -154,9 +154,12 @@ def selection_query(text: str) -> str:
     return " ".join([*head, _english_singular(last)])
 
 
+_NOT_PRODUCT_WORDS = re.compile(r"订单|单子|退款|发货|付款|销量|销售|order|refund|sale|revenue", re.IGNORECASE)
+
+
 def _query(text: str) -> SlotValue | None:
-    if not any(c.isalpha() for c in text):
-        return None
+    if not any(c.isalpha() for c in text) or _NOT_PRODUCT_WORDS.search(text):
+        return None  # orders, refunds and sales are not products to list or select
     return selection_query(text)
 
 
