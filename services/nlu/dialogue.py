@@ -72,6 +72,9 @@ QUERIES = frozenset(
         "unknown",
     }
 )
+# Changes that undo cannot revert (money went back, a parcel left): remembered as the last change.
+IRREVERSIBLE = frozenset({"refund_order", "ship_order", "cancel_order", "confirm_order"})
+IRREVERSIBLE_MARK = "irreversible:"
 # A grammar answer below this explained only part of what was said: a change is read back first.
 PARTIAL_CONFIDENCE = 0.9
 Kind = Literal["execute", "propose", "ask", "cancelled", "nothing_pending", "denied"]
@@ -496,6 +499,10 @@ def remember_context(state: DialogueState, command: cmd.Command, change_id: str)
         state.last_sku = sku
     if change_id:
         state.last_change_id = change_id
+    elif intent_of(command) in IRREVERSIBLE:
+        # The last change is now one undo cannot revert: 撤销 says so, and never reverts an older
+        # price change in its place.
+        state.last_change_id = IRREVERSIBLE_MARK + intent_of(command)
     if intent_of(command) == "sales_report":
         state.last_report = command
 

@@ -40,6 +40,12 @@ OK = ResultStatus.RESULT_STATUS_OK
 # worker's low-stock alerts count, LOW_STOCK_THRESHOLD's default).
 DEFAULT_LOW_STOCK_THRESHOLD = 5
 LISTED = 10  # products named in a reply; the rest are counted
+_IRREVERSIBLE_WORDS = {
+    "refund_order": ("退款", "A refund"),
+    "ship_order": ("发货", "A shipment"),
+    "cancel_order": ("取消订单", "A cancelled order"),
+    "confirm_order": ("确认订单", "A confirmed order"),
+}
 _STATUS_NAMES = {
     cmd.PRODUCT_STATUS_ACTIVE: "active",
     cmd.PRODUCT_STATUS_DRAFT: "draft",
@@ -399,6 +405,14 @@ class Dispatcher:
         return Outcome(OK, pick(caller.chinese, "正在撤销刚才的批量修改", "Undoing the last bulk change, all of it"))
 
     async def _undo(self, command: cmd.Command, caller: Caller) -> Outcome:
+        if caller.undo_change_id.startswith("irreversible:"):
+            what = caller.undo_change_id.removeprefix("irreversible:")
+            zh, en = _IRREVERSIBLE_WORDS.get(what, ("这个操作", "that"))
+            return Outcome(
+                ResultStatus.RESULT_STATUS_REJECTED,
+                pick(caller.chinese, f"{zh}不能撤销，什么都没有改", f"{en} cannot be undone; nothing was changed"),
+                "FAILED_PRECONDITION",
+            )
         if caller.undo_change_id.startswith("bulk:"):
             return await self._undo_bulk(caller, caller.undo_change_id.removeprefix("bulk:"))
         request = catalog_pb2.UndoLastChangeRequest(mutation=self._mutation(caller), change_id=caller.undo_change_id)

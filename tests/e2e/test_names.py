@@ -75,3 +75,24 @@ def test_comparisons_refunds_and_a_follow_up_report(stack: Stack) -> None:
     assert "上个月" in compared.result.message
     assert follow_up.messages[0].understood.command.sales_report.period == 6  # last_month, same report
     assert refunds.result is not None and "refunds" in refunds.result.message
+
+
+def test_undo_after_a_refund_says_it_cannot_and_reverts_nothing_older(stack: Stack) -> None:
+    from tests.e2e.test_dialogue import place_order
+    from tests.e2e.test_text_command import price_of
+
+    order_id = place_order(stack)
+
+    async def run() -> list[Turn]:
+        async with Conversation(stack.gateway, owner_token()) as conversation:
+            return [
+                await conversation.say(text) for text in ("把C7的价格改成289", f"订单{order_id}退款", "确认", "撤销")
+            ]
+
+    priced, proposed, refunded, undo = asyncio.run(run())
+    assert priced.result is not None and priced.result.status == gw.RESULT_STATUS_OK, priced.messages
+    assert proposed.final is not None and proposed.final.WhichOneof("kind") == "confirmation"
+    assert refunded.result is not None and refunded.result.status == gw.RESULT_STATUS_OK, refunded.messages
+    assert undo.result is not None and undo.result.status == gw.RESULT_STATUS_REJECTED, undo.messages
+    assert "退款不能撤销" in undo.result.message
+    assert price_of(stack, "C7") == 289  # the older price change stands

@@ -174,3 +174,13 @@ def test_a_bulk_change_is_proposed_with_its_count_and_examples_and_the_list_is_w
     assert kind == "propose" and "for 4 products" in prompt and prompt.count(", ") == 3  # three examples, then …
     kind, _, prompt, _ = turn("all jackets 10% off", DialogueState())
     assert kind == "cancelled" and prompt == "No products match that"
+
+
+def test_after_a_refund_undo_has_nothing_older_to_revert() -> None:
+    state = DialogueState(last_change_id="c-old-price-change")
+    kind, command, _, _ = turn("refund order 100007", state)
+    assert kind == "propose"
+    kind, command, _, _ = turn("确认", state)
+    assert kind == "execute"
+    remember_context(state, command, "")  # the refund ran; orders return no catalog change id
+    assert state.last_change_id == "irreversible:refund_order"
