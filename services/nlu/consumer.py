@@ -135,7 +135,8 @@ class UtteranceHandler:
                 if not verdict.allowed:
                     state.pending, state.pending_id = None, ""
                     decision = Decision("denied", decision.command, prompt=verdict.reason)
-            outcome, answer = await self._act(utterance, decision, state.last_change_id, chinese, timings)
+            history = (state.last_change_id, *reversed(state.earlier_changes)) if state.last_change_id else ()
+            outcome, answer = await self._act(utterance, decision, history, chinese, timings)
         finally:
             sent_early = await announced.settle()
         if decision.kind == "execute" and outcome is not None and outcome.status == gw.RESULT_STATUS_OK:
@@ -162,7 +163,12 @@ class UtteranceHandler:
         )
 
     async def _act(
-        self, utterance: Utterance, decision: Decision, undo_change_id: str, chinese: bool, timings: list[StageTiming]
+        self,
+        utterance: Utterance,
+        decision: Decision,
+        undo_history: tuple[str, ...],
+        chinese: bool,
+        timings: list[StageTiming],
     ) -> tuple[Outcome | None, gw.ServerMessage]:
         """Carry out the decision; returns the outcome (if anything ran or was refused) and the answer."""
         if decision.kind == "propose":
@@ -180,7 +186,8 @@ class UtteranceHandler:
                 utterance.role,
                 decision.idempotency_id,
                 chinese=chinese,
-                undo_change_id=undo_change_id,
+                undo_change_id=undo_history[0] if undo_history else "",
+                undo_history=undo_history,
                 reply_stream=utterance.reply_stream,
             )
             timings.append(stage("dispatched"))

@@ -75,6 +75,7 @@ QUERIES = frozenset(
 # Changes that undo cannot revert (money went back, a parcel left): remembered as the last change.
 IRREVERSIBLE = frozenset({"refund_order", "ship_order", "cancel_order", "confirm_order"})
 IRREVERSIBLE_MARK = "irreversible:"
+MAX_UNDO_HISTORY = 19  # changes kept before the last one: "undo the last N" reaches 20 back
 # A grammar answer below this explained only part of what was said: a change is read back first.
 PARTIAL_CONFIDENCE = 0.9
 Kind = Literal["execute", "propose", "ask", "cancelled", "nothing_pending", "denied"]
@@ -89,6 +90,7 @@ class DialogueState:
     last_order_id: str = ""
     last_sku: str = ""
     last_change_id: str = ""
+    earlier_changes: list[str] = field(default_factory=list)  # before last_change_id, oldest first: undo N
     last_report: cmd.Command | None = None  # the report just given: "上个月呢" asks it again for another period
 
 
@@ -158,6 +160,7 @@ class DialogueStore:
             last_order_id=raw.get(b"last_order_id", b"").decode(),
             last_sku=raw.get(b"last_sku", b"").decode(),
             last_change_id=raw.get(b"last_change_id", b"").decode(),
+            earlier_changes=raw.get(b"earlier_changes", b"").decode().split(),
         )
         if raw.get(b"pending"):
             state.pending = cmd.Command.FromString(raw[b"pending"])
@@ -190,6 +193,7 @@ class DialogueStore:
             "last_order_id": state.last_order_id,
             "last_sku": state.last_sku,
             "last_change_id": state.last_change_id,
+            "earlier_changes": " ".join(state.earlier_changes),
             "last_report": state.last_report.SerializeToString() if state.last_report else b"",
         }
         pipe.hset(self.key(session_id), mapping=mapping)  # type: ignore[arg-type]
@@ -449,8 +453,9 @@ class Policy:
         def say(zh: str, en: str) -> str:
             return (zh if chinese else en) + ("，确认吗？" if chinese else ". Confirm?")
 
-        if intent.startswith("bulk_"):
-            return say("将批量修改所选商品", "This changes every selected product")
+        if intent == "undo" and command.undo.count > 1:
+            n = command.undo.count
+            return say(f"将撤销最近{n}次修改", f"This undoes your last {n} changes")
         if intent == "refund_order":
             slots = command.refund_order
             amount = f" {to_decimal(slots.amount):.2f}" if slots.HasField("amount") else ""
@@ -497,12 +502,16 @@ def remember_context(state: DialogueState, command: cmd.Command, change_id: str)
         state.last_order_id = order_id
     if (sku := getattr(slots, "sku", "")) and isinstance(sku, str):
         state.last_sku = sku
-    if change_id:
-        state.last_change_id = change_id
-    elif intent_of(command) in IRREVERSIBLE:
-        # The last change is now one undo cannot revert: 撤销 says so, and never reverts an older
-        # price change in its place.
-        state.last_change_id = IRREVERSIBLE_MARK + intent_of(command)
+    if intent_of(command) == "undo":
+        # What was undone leaves the history: the next 撤销 reverts the change before it.
+        for _ in range(command.undo.count if command.undo.HasField("count") else 1):
+            state.last_change_id = state.earlier_changes.pop() if state.earlier_changes else ""
+    elif change_id or intent_of(command) in IRREVERSIBLE:
+        # An irreversible step is remembered too: 撤销 then says it cannot, and never reverts an
+        # older price change in its place.
+        if state.last_change_id:
+            state.earlier_changes = [*state.earlier_changes, state.last_change_id][-MAX_UNDO_HISTORY:]
+        state.last_change_id = change_id or IRREVERSIBLE_MARK + intent_of(command)
     if intent_of(command) == "sales_report":
         state.last_report = command
 

@@ -9,6 +9,7 @@ pending in the stream and is retried.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -73,6 +74,7 @@ class Caller:
     chinese: bool = False
     undo_change_id: str = ""  # the session's last applied change, what `undo` reverts
     reply_stream: str = ""  # the session's reply stream: where a worker job's progress goes
+    undo_history: tuple[str, ...] = ()  # the session's changes, the last first: what "undo N" reverts
 
 
 @dataclass(frozen=True)
@@ -405,6 +407,40 @@ class Dispatcher:
         return Outcome(OK, pick(caller.chinese, "正在撤销刚才的批量修改", "Undoing the last bulk change, all of it"))
 
     async def _undo(self, command: cmd.Command, caller: Caller) -> Outcome:
+        count = command.undo.count if command.undo.HasField("count") else 1
+        if count > 1:
+            return await self._undo_several(count, caller)
+        return await self._undo_one(caller)
+
+    async def _undo_several(self, count: int, caller: Caller) -> Outcome:
+        """The session's last `count` changes, the last first; stops at one that cannot be undone
+        (and says so), never skipping it to reach an older one."""
+        history = caller.undo_history or ((caller.undo_change_id,) if caller.undo_change_id else ())
+        if len(history) < count:
+            return Outcome(
+                ResultStatus.RESULT_STATUS_REJECTED,
+                pick(
+                    caller.chinese,
+                    f"这次对话里只有{len(history)}次修改可以撤销，没有改动任何东西",
+                    f"Only {len(history)} changes of this conversation can be undone; nothing was changed",
+                ),
+                "FAILED_PRECONDITION",
+            )
+        summaries = []
+        for n, change_id in enumerate(history[:count]):
+            step = dataclasses.replace(
+                caller,
+                undo_change_id=change_id,
+                utterance_id=f"{caller.utterance_id}:{n}" if n else caller.utterance_id,
+            )
+            outcome = await self._undo_one(step)
+            if outcome.status != OK:
+                done = pick(caller.chinese, f"已撤销{n}次；", f"{n} undone; ") if n else ""
+                return Outcome(outcome.status, done + outcome.message, outcome.grpc_code)
+            summaries.append(outcome.message)
+        return Outcome(OK, "; ".join(summaries))
+
+    async def _undo_one(self, caller: Caller) -> Outcome:
         if caller.undo_change_id.startswith("irreversible:"):
             what = caller.undo_change_id.removeprefix("irreversible:")
             zh, en = _IRREVERSIBLE_WORDS.get(what, ("这个操作", "that"))

@@ -96,3 +96,20 @@ def test_undo_after_a_refund_says_it_cannot_and_reverts_nothing_older(stack: Sta
     assert undo.result is not None and undo.result.status == gw.RESULT_STATUS_REJECTED, undo.messages
     assert "退款不能撤销" in undo.result.message
     assert price_of(stack, "C7") == 289  # the older price change stands
+
+
+def test_undo_the_last_two_changes_reverts_exactly_those(stack: Stack) -> None:
+    from tests.e2e.test_text_command import price_of
+
+    async def run() -> list[Turn]:
+        async with Conversation(stack.gateway, owner_token()) as conversation:
+            texts = ("把B200的价格改成188", "把C7的价格改成277", "把E15的价格改成45", "撤销最近两次修改", "确认")
+            return [await conversation.say(text) for text in texts]
+
+    *changes, proposed, confirmed = asyncio.run(run())
+    for turn in changes:
+        assert turn.result is not None and turn.result.status == gw.RESULT_STATUS_OK, turn.messages
+    assert proposed.final is not None and proposed.final.WhichOneof("kind") == "confirmation", proposed.messages
+    assert confirmed.result is not None and confirmed.result.status == gw.RESULT_STATUS_OK, confirmed.messages
+    assert price_of(stack, "B200") == 188  # the third change back stands
+    assert price_of(stack, "C7") != 277 and price_of(stack, "E15") != 45

@@ -184,3 +184,16 @@ def test_after_a_refund_undo_has_nothing_older_to_revert() -> None:
     assert kind == "execute"
     remember_context(state, command, "")  # the refund ran; orders return no catalog change id
     assert state.last_change_id == "irreversible:refund_order"
+
+
+def test_the_session_keeps_its_changes_for_undo_n_and_undo_pops_them() -> None:
+    state = DialogueState()
+    for n, text in enumerate(("set the price of A100 to 80", "set the price of A101 to 70", "add 5 units of D42")):
+        remember_context(state, parse(text).command, f"c{n}")
+    assert (state.earlier_changes, state.last_change_id) == (["c0", "c1"], "c2")
+    kind, command, prompt, _ = turn("undo the last two changes", state)
+    assert kind == "propose" and prompt == "This undoes your last 2 changes. Confirm?"
+    remember_context(state, command, "")  # it ran
+    assert (state.earlier_changes, state.last_change_id) == ([], "c0")
+    remember_context(state, parse("撤销").command, "")
+    assert (state.earlier_changes, state.last_change_id) == ([], "")
