@@ -34,7 +34,7 @@ from services.worker.runner import run_with_redis
 from services.worker.selection import select_skus
 from shopvoice import log, replies, tracing
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
+from shopvoice.common.v1.mutation_pb2 import Actor, Confirmation, Mutation
 from shopvoice.errors import REFUSALS
 from shopvoice.gateway.v1.gateway_pb2 import Progress, Result, ResultStatus, ServerMessage
 from shopvoice.grpc_server import channel
@@ -65,16 +65,22 @@ def _job(redis: aioredis.Redis, job_id: str) -> Job:
 # -- one SKU ------------------------------------------------------------------------------
 
 
-def adjust_request(job_id: str, spec: BulkSpec, sku: str) -> catalog_pb2.AdjustPriceRequest:
-    """The same request, byte for byte, on every run: the catalog refuses a key reused with other arguments."""
+def adjust_request(job_id: str, spec: BulkSpec, sku: str, total: int = 0) -> catalog_pb2.AdjustPriceRequest:
+    """The same request, byte for byte, on every run: the catalog refuses a key reused with other arguments.
+
+    It declares the job's size (the snapshot's, fixed) and who confirmed the job, for the
+    catalog's guardrails (a bulk change over the merchant's threshold needs a confirmation)."""
     request = catalog_pb2.AdjustPriceRequest(
         mutation=Mutation(
             merchant_id=spec.merchant_id,
             idempotency_key=idempotency_key(job_id, sku),
             actor=Actor(user_id=spec.user_id, role=spec.role, command_id=f"bulk:{job_id}"),
+            bulk_size=total,
         ),
         sku=sku,
     )
+    if spec.confirmed_by:
+        request.mutation.confirmation.CopyFrom(Confirmation(user_id=spec.confirmed_by, command_id=f"bulk:{job_id}"))
     if spec.percent is not None:
         request.percent = spec.percent
     else:
@@ -82,10 +88,12 @@ def adjust_request(job_id: str, spec: BulkSpec, sku: str) -> catalog_pb2.AdjustP
     return request
 
 
-async def adjust_one(stub: catalog_pb2_grpc.CatalogServiceAsyncStub, job_id: str, spec: BulkSpec, sku: str) -> Outcome:
+async def adjust_one(
+    stub: catalog_pb2_grpc.CatalogServiceAsyncStub, job_id: str, spec: BulkSpec, sku: str, total: int = 0
+) -> Outcome:
     try:
         await stub.AdjustPrice(
-            adjust_request(job_id, spec, sku),
+            adjust_request(job_id, spec, sku, total),
             timeout=settings.rpc_timeout_s,
             metadata=tuple(tracing.current_metadata()),
         )
@@ -189,6 +197,7 @@ async def run_batch(redis: aioredis.Redis, job_id: str, index: int, give_up: boo
     job = _job(redis, job_id)
     spec = await job.spec()
     todo = await job.pending(await job.batch(index, settings.bulk_batch_size))
+    total = await job.total() or 0
     if todo:
         limit = asyncio.Semaphore(settings.bulk_concurrency)
         async with channel(settings.catalog_addr) as catalog:
@@ -197,7 +206,7 @@ async def run_batch(redis: aioredis.Redis, job_id: str, index: int, give_up: boo
             async def one(sku: str) -> None:
                 async with limit:
                     try:
-                        outcome = await adjust_one(stub, job_id, spec, sku)
+                        outcome = await adjust_one(stub, job_id, spec, sku, total)
                     except CatalogUnavailable as exc:
                         if not give_up:
                             raise

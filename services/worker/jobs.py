@@ -33,6 +33,9 @@ class BulkSpec:
     role: str = ""
     reply_stream: str = ""  # the session's reply stream; empty = no replies
     chinese: bool = False
+    # Who confirmed the change (docs/design.md, Guardrails): the catalog refuses a bulk
+    # change over the merchant's threshold, or a price moved past its window, without one.
+    confirmed_by: str = ""
 
     def __post_init__(self) -> None:
         if (self.percent is None) == (self.delta is None):
