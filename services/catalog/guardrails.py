@@ -79,6 +79,7 @@ def record(
         before=before,
         after=after,
         requested_by=mutation.actor.user_id,
+        command_id=mutation.actor.command_id,
         confirmed_by=confirmed_by(mutation),
         rule=rule,
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from services.nlu import guardrail
 from services.nlu.replies_text import (
     FULFILLMENT_ZH,
     ORDER_FILTER_ZH,
@@ -25,7 +26,7 @@ from shopvoice import tracing
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
-from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
+from shopvoice.common.v1.mutation_pb2 import Actor, ChangeRecord, Confirmation, Mutation
 from shopvoice.errors import REFUSALS
 from shopvoice.gateway.v1.gateway_pb2 import ResultStatus
 from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
@@ -52,6 +53,7 @@ class Caller:
     utterance_id: str
     chinese: bool = False
     undo_change_id: str = ""  # the session's last applied change, what `undo` reverts
+    confirmed_by: str = ""  # who said "confirm" to this command (the guardrails' confirmation)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class Outcome:
     message: str
     grpc_code: str = ""
     change_id: str = ""  # a catalog change that `undo` can revert
+    change: ChangeRecord | None = None  # what it changed, for the audit trail
 
 
 Route = Callable[[cmd.Command, Caller], Awaitable[Outcome]]
@@ -87,6 +90,8 @@ class Dispatcher:
             "list_orders": self._list_orders,
             "sales_report": self._sales_report,
             "undo": self._undo,
+            "set_guardrail": self._set_guardrail,
+            "query_guardrail": self._query_guardrail,
         }
 
     async def current_price(self, merchant_id: str, sku: str) -> Money | None:
@@ -123,16 +128,21 @@ class Dispatcher:
     @staticmethod
     def _mutation(caller: Caller) -> Mutation:
         """What every change carries: the merchant, the utterance as idempotency key, and who said it."""
-        return Mutation(
+        mutation = Mutation(
             merchant_id=caller.merchant_id,
             idempotency_key=caller.utterance_id,
             actor=Actor(user_id=caller.user_id, role=caller.role, command_id=caller.utterance_id),
         )
+        if caller.confirmed_by:
+            mutation.confirmation.CopyFrom(Confirmation(user_id=caller.confirmed_by, role=caller.role))
+        return mutation
 
     @staticmethod
     def _mutated(result: catalog_pb2.MutationResult | orders_pb2.OrderResult) -> Outcome:
-        change_id = result.change_id if isinstance(result, catalog_pb2.MutationResult) else ""
-        return Outcome(OK, summary(result.summary, result.replayed), change_id=change_id)
+        if isinstance(result, catalog_pb2.MutationResult):
+            change = result.record if result.HasField("record") else None
+            return Outcome(OK, summary(result.summary, result.replayed), change_id=result.change_id, change=change)
+        return Outcome(OK, summary(result.summary, result.replayed))
 
     # -- catalog ----------------------------------------------------------------------------
 
@@ -205,6 +215,30 @@ class Dispatcher:
         request = catalog_pb2.UndoLastChangeRequest(mutation=self._mutation(caller), change_id=caller.undo_change_id)
         result = await self.catalog.UndoLastChange(request, **self._call_options())  # type: ignore[arg-type]
         return Outcome(OK, summary(result.summary, result.replayed))  # an undo is not itself undone
+
+    async def _set_guardrail(self, command: cmd.Command, caller: Caller) -> Outcome:
+        slots = command.set_guardrail
+        if not slots.HasField("price_change_percent") and not slots.HasField("bulk_threshold"):
+            return Outcome(
+                ResultStatus.RESULT_STATUS_REJECTED,
+                pick(
+                    caller.chinese,
+                    "请说要设的门槛，比如：把改价确认门槛设为百分之十五",
+                    "Say which limit to set, e.g. set the price change limit to 15%",
+                ),
+            )
+        request = catalog_pb2.SetGuardrailPolicyRequest(mutation=self._mutation(caller))
+        if slots.HasField("price_change_percent"):
+            request.price_change_percent = slots.price_change_percent
+        if slots.HasField("bulk_threshold"):
+            request.bulk_threshold = slots.bulk_threshold
+        policy = await self.catalog.SetGuardrailPolicy(request, **self._call_options())  # type: ignore[arg-type]
+        return Outcome(OK, guardrail.policy_text(policy, caller.chinese, changed=True))
+
+    async def _query_guardrail(self, command: cmd.Command, caller: Caller) -> Outcome:
+        request = catalog_pb2.GetGuardrailPolicyRequest(merchant_id=caller.merchant_id)
+        policy = await self.catalog.GetGuardrailPolicy(request, **self._call_options())  # type: ignore[arg-type]
+        return Outcome(OK, guardrail.policy_text(policy, caller.chinese))
 
     # -- orders -----------------------------------------------------------------------------
 

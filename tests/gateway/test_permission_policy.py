@@ -13,9 +13,10 @@ from shopvoice.permissions import INTENTS, PermissionGate, decide
 from shopvoice.redis_keys import RedisKeys
 
 # The policy written out by hand, independent of the module's own sets.
-QUESTIONS = {"query_stock", "query_product", "query_order", "list_orders", "sales_report"}
+QUESTIONS = {"query_stock", "query_product", "query_order", "list_orders", "sales_report", "query_guardrail"}
 DIALOGUE = {"confirm", "cancel", "unknown"}
 MONEY_BACK = {"cancel_order", "refund_order"}
+OWNER_ONLY = {"set_guardrail"}
 ALL_INTENTS = {f.name for f in Command.DESCRIPTOR.oneofs_by_name["intent"].fields}
 
 
@@ -24,6 +25,8 @@ def expected(role: str, intent: str, staff_may_refund: bool) -> bool:
         return True
     if role == "viewer":
         return intent in QUESTIONS | DIALOGUE
+    if intent in OWNER_ONLY:
+        return False
     return intent not in MONEY_BACK or staff_may_refund
 
 

@@ -141,6 +141,7 @@ class ChangeRecord(_message.Message):
     REQUESTED_BY_FIELD_NUMBER: _builtins.int
     CONFIRMED_BY_FIELD_NUMBER: _builtins.int
     RULE_FIELD_NUMBER: _builtins.int
+    COMMAND_ID_FIELD_NUMBER: _builtins.int
     change_id: _builtins.str
     subject: _builtins.str
     """the SKU (or order) changed"""
@@ -155,6 +156,8 @@ class ChangeRecord(_message.Message):
     """user id of the person who confirmed; "" = not confirmed"""
     rule: _builtins.str
     """the guardrail rules that asked for the confirmation ("price_window", "bulk")"""
+    command_id: _builtins.str
+    """the utterance (or job) that asked for the change"""
     def __init__(
         self,
         *,
@@ -166,10 +169,11 @@ class ChangeRecord(_message.Message):
         requested_by: _builtins.str = ...,
         confirmed_by: _builtins.str = ...,
         rule: _builtins.str = ...,
+        command_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "before", b"before", "change_id", b"change_id", "confirmed_by", b"confirmed_by", "field", b"field", "requested_by", b"requested_by", "rule", b"rule", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "before", b"before", "change_id", b"change_id", "command_id", b"command_id", "confirmed_by", b"confirmed_by", "field", b"field", "requested_by", b"requested_by", "rule", b"rule", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -319,7 +319,10 @@ class ConfirmationPrompt(_message.Message):
 
     PROMPT_FIELD_NUMBER: _builtins.int
     COMMAND_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
     prompt: _builtins.str
+    rule: _builtins.str
+    """The guardrail rules that asked ("price_window", "bulk"); empty for the dialogue's own questions."""
     @_builtins.property
     def command(self) -> _command_pb2.Command: ...
     def __init__(
@@ -327,10 +330,11 @@ class ConfirmationPrompt(_message.Message):
         *,
         prompt: _builtins.str = ...,
         command: _command_pb2.Command | None = ...,
+        rule: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["command", b"command"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["command", b"command", "prompt", b"prompt"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["command", b"command", "prompt", b"prompt", "rule", b"rule"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
