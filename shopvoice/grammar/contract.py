@@ -129,6 +129,15 @@ def validate(command: Command, allow_missing: bool = False) -> list[str]:
             problems.append(f"unknown carrier {msg.carrier[:20]!r}")
         if msg.HasField("tracking_number") and not _TRACKING.fullmatch(msg.tracking_number):
             problems.append(f"tracking number not upper-case letters and digits: {msg.tracking_number[:40]!r}")
+    elif intent == "set_guardrail":
+        if msg.HasField("price_change_percent") and (
+            not _PERCENT.fullmatch(msg.price_change_percent) or not 0 < Decimal(msg.price_change_percent) <= 1000
+        ):
+            problems.append(
+                f"price_change_percent is not a decimal string in 0..1000: {msg.price_change_percent[:20]!r}"
+            )
+        if msg.HasField("bulk_threshold") and not 1 <= msg.bulk_threshold <= MAX_QUANTITY:
+            problems.append(f"bulk_threshold out of range: {msg.bulk_threshold}")
     elif intent == "refund_order" and msg.HasField("amount"):
         problems += _money_problems("amount", msg.amount)
     elif intent == "sales_report":
