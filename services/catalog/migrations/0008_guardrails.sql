@@ -24,7 +24,8 @@ CREATE TABLE guardrail_policies (
 
 ALTER TABLE changes ADD COLUMN confirmed_by text NOT NULL DEFAULT '';
 ALTER TABLE changes ADD COLUMN rule text NOT NULL DEFAULT '';
-CREATE INDEX changes_by_command ON changes (merchant_id, command_id) WHERE command_id <> '';
+-- The products one operation changed, in SKU order: counting them stops at the threshold.
+CREATE INDEX changes_by_command ON changes (merchant_id, command_id, sku) WHERE command_id <> '';
 
 -- The merchant's policy, or the defaults where the merchant set none.
 CREATE FUNCTION guardrail_policy(p_merchant text)
@@ -89,10 +90,11 @@ BEGIN
                                          pol.price_change_percent::float8);
         END IF;
     END IF;
-    IF p_command <> '' THEN  -- products this operation already changed, this one included
-        SELECT count(DISTINCT c.sku) + (CASE WHEN bool_or(c.sku = p_sku) THEN 0 ELSE 1 END) INTO products
-        FROM changes c WHERE c.merchant_id = p_merchant AND c.command_id = p_command;
-        products := coalesce(products, 1);
+    IF p_command <> '' THEN  -- products this operation changed, this one included; counted up to the limit + 1
+        SELECT count(*) + 1 INTO products FROM (
+            SELECT DISTINCT c.sku FROM changes c
+            WHERE c.merchant_id = p_merchant AND c.command_id = p_command AND c.command_id <> '' AND c.sku <> p_sku
+            LIMIT pol.bulk_threshold) s;
     END IF;
     products := greatest(products, coalesce(p_bulk_size, 0));
     IF products > pol.bulk_threshold THEN
