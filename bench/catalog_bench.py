@@ -39,7 +39,7 @@ from typing import Any
 import grpc
 import psycopg
 
-from shopvoice.common.v1.mutation_pb2 import Mutation
+from shopvoice.common.v1.mutation_pb2 import Confirmation, Mutation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -147,8 +147,12 @@ async def seed(address: str) -> list[str]:
 
 
 def set_price(sku: str) -> pb.SetPriceRequest:
+    # Random prices move far past the guardrail's window (docs/design.md, Guardrails): confirmed,
+    # so that every call is the write it measures, with the guard's check included.
     return pb.SetPriceRequest(
-        mutation=Mutation(merchant_id=MERCHANT, idempotency_key=uuid.uuid4().hex),
+        mutation=Mutation(
+            merchant_id=MERCHANT, idempotency_key=uuid.uuid4().hex, confirmation=Confirmation(user_id="bench")
+        ),
         sku=sku,
         price=Money(units=random.randint(1, 999), nanos=random.choice((0, 500_000_000, 990_000_000))),
     )

@@ -11,6 +11,7 @@ Roles:
 - staff: everything except cancel_order and refund_order, unless the merchant
   allows staff to (per-merchant Redis setting, default STAFF_MAY_REFUND).
 - viewer: questions only; no intent that changes anything (undo included).
+- set_guardrail (the shop's confirmation limits): the owner only; anyone may ask what they are.
 """
 
 from __future__ import annotations
@@ -41,11 +42,14 @@ READ_ONLY = frozenset(
         "list_products",
         "low_stock",
         "export_report",
+        "query_guardrail",
         "confirm",
         "cancel",
         "unknown",
     }
 )
+# The shop's own rules (the guardrails' confirmation limits): the owner alone.
+OWNER_ONLY = frozenset({"set_guardrail"})
 # Money going back to a customer or an order going away: owner, or staff where allowed.
 MONEY_BACK = frozenset({"cancel_order", "refund_order"})
 # Everything else in docs/design.md's table changes the shop.
@@ -67,7 +71,7 @@ MUTATING = frozenset(
         "bulk_adjust_stock",
     }
 )
-INTENTS = READ_ONLY | MONEY_BACK | MUTATING
+INTENTS = READ_ONLY | MONEY_BACK | MUTATING | OWNER_ONLY
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,8 @@ def decide(role: str, intent: str, staff_may_refund: bool) -> Decision:
         return Decision(True)
     if role == "viewer":
         return Decision(False, f"a viewer may only ask questions; {intent} changes the shop (ask the owner)")
+    if intent in OWNER_ONLY:
+        return Decision(False, f"{role} may not {intent}: only the owner may change the confirmation limits")
     if intent in MONEY_BACK and not staff_may_refund:
         return Decision(
             False, f"staff may not {intent.removesuffix('_order')} orders in this shop (the owner can allow it)"

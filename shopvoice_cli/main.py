@@ -223,6 +223,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the Postgres of the orders schema, for --orders (default DATABASE_URL)",
     )
     seed.set_defaults(func=cmd_seed)
+
+    from shopvoice_cli import audit
+
+    audit_parser = sub.add_parser(
+        "audit", help="a merchant's audit trail: who asked, who confirmed, before/after, the rule (--csv)"
+    )
+    audit.add_arguments(audit_parser)
+    audit_parser.set_defaults(func=audit.run_command)
     return parser
 
 

@@ -32,7 +32,7 @@ from typing import Any, NoReturn
 
 from psycopg import errors as pg_errors
 
-from services.catalog import history, store, summaries
+from services.catalog import guardrails, history, store, summaries
 from services.catalog.messages import Row, to_product
 from services.catalog.mutations import broken_rule, expected_version
 from services.catalog.pricing import parse_percent
@@ -40,20 +40,20 @@ from services.catalog.validation import MAX_QUANTITY
 from shopvoice import idempotency, outbox
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.common.v1.money_pb2 import Money
-from shopvoice.common.v1.mutation_pb2 import Mutation
+from shopvoice.common.v1.mutation_pb2 import ChangeRecord, Mutation
 from shopvoice.db import Pool
 from shopvoice.errors import InvalidArgument
 from shopvoice.identifiers import require_merchant
-from shopvoice.money import MINOR_UNITS, MoneyError, minor_digits, to_decimal
+from shopvoice.money import MINOR_UNITS, MoneyError, format_amount, minor_digits, to_decimal
 
 CHANGE = (
-    "SELECT * FROM apply_variant_change(%(m)s, %(key)s, %(method)s, %(hash)s, %(sku)s, %(expected)s::bigint,"
+    "SELECT * FROM guarded_variant_change(%(confirmed_by)s, %(bulk_size)s::int, %(m)s, %(key)s, %(method)s, %(hash)s, %(sku)s, %(expected)s::bigint,"
     " %(price)s::numeric, %(currencies)s::text[], %(digits)s::int[], %(ceiling)s::numeric, %(quantity)s::bigint,"
     " %(delta)s::bigint, %(max_quantity)s::bigint, %(change_id)s::uuid, %(user)s, %(command)s, %(event_head)s,"
     " %(event_id)s::uuid, %(stream)s)"
 )
 ADJUST = (
-    "SELECT * FROM apply_price_adjustment(%(m)s, %(key)s, %(method)s, %(hash)s, %(sku)s, %(expected)s::bigint,"
+    "SELECT * FROM guarded_price_adjustment(%(confirmed_by)s, %(bulk_size)s::int, %(m)s, %(key)s, %(method)s, %(hash)s, %(sku)s, %(expected)s::bigint,"
     " %(percent)s::numeric, %(price_delta)s::numeric, %(currencies)s::text[], %(digits)s::int[], %(ceiling)s::numeric,"
     " %(max_quantity)s::bigint, %(change_id)s::uuid, %(user)s, %(command)s, %(event_head)s, %(event_id)s::uuid,"
     " %(stream)s)"
@@ -138,6 +138,8 @@ class FastChanges:
         elif amount := price_delta or price:
             currencies = amount[1]
         params = {
+            "confirmed_by": guardrails.confirmed_by(mutation),
+            "bulk_size": mutation.bulk_size,
             "m": merchant_id,
             "key": key,
             "method": method,
@@ -178,6 +180,7 @@ class FastChanges:
             result = pb.MutationResult.FromString(first["response"])
         elif outcome in ("ok", "replay"):
             result = self._result(merchant_id, sku, rows, price_change=price is not None or adjusting)
+            result.record.CopyFrom(self._record(mutation, result, rows, price_change=price is not None or adjusting))
         else:
             self._refuse(outcome, first, key, sku, expected, explain)
         result.replayed = outcome == "replay"
@@ -194,11 +197,25 @@ class FastChanges:
             )
         if outcome == "not_found":
             raise store.no_such_sku(sku)
+        if outcome == "guarded":  # a rule asks, nobody confirmed: nothing was written
+            raise guardrails.refusal(row["detail"], bytes(row["response"]).decode())
         if outcome == "stale":
             store.check_version(int(row["detail"]), expected, f"SKU {sku}")
         elif outcome == "refused":
             explain(dict(row))
         raise Fallback(outcome)
+
+    @staticmethod
+    def _record(mutation: Mutation, result: pb.MutationResult, rows: list[Row], price_change: bool) -> ChangeRecord:
+        """The change's audit record (a replay's rows do not say which rule asked: the changes row does)."""
+        after = next(r for r in rows if r["sku"] == result.sku)
+        if price_change:
+            currency = after["currency_code"]
+            before, now = format_amount(after["old_price"], currency), format_amount(after["price"], currency)
+        else:
+            before, now = str(after["old_on_hand"]), str(after["on_hand"])
+        field = "price" if price_change else "stock"
+        return guardrails.record(mutation, result.change_id, result.sku, field, before, now, after["detail"] or "")
 
     @staticmethod
     def _result(merchant_id: str, sku: str, rows: list[Row], price_change: bool) -> pb.MutationResult:

@@ -16,7 +16,7 @@ from typing import Any
 
 import grpc
 
-from services.catalog import fastpath, history, inventory, pricing, products, reservations, store
+from services.catalog import fastpath, guardrails, history, inventory, pricing, products, reservations, store
 from services.catalog.config import CatalogSettings
 from services.catalog.events import CatalogEvents
 from services.catalog.messages import STATUS_FROM_DB, STATUS_TO_DB, Row, to_product, to_products, to_variant
@@ -25,12 +25,14 @@ from services.catalog.search import fold, fold_sku
 from services.catalog.validation import validate_price
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
-from shopvoice.common.v1.mutation_pb2 import Mutation
+from shopvoice.common.v1.mutation_pb2 import ChangeRecord, Mutation
 from shopvoice.db import Conn, Pool
 from shopvoice.errors import InvalidArgument, NotFound, grpc_boundary
 from shopvoice.identifiers import require_merchant, validate_sku
 
 Context = grpc.aio.ServicerContext
+# What a variant's change gives back: the row after it, its change id, its summary, its audit record.
+Changed = tuple[Row, str, str, ChangeRecord]
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 250  # as Shopify's Admin API
 MAX_QUERY_CHARS = 200
@@ -164,6 +166,24 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
     # -- prices and stock: the hot path ------------------------------------------
 
+    async def _guarded_price(
+        self,
+        conn: Conn,
+        merchant_id: str,
+        mutation: Mutation,
+        row: Row,
+        price: Decimal,
+        author: history.Author,
+        undo_of: str | None = None,
+    ) -> Changed:
+        """A price change the merchant's guardrails allow (or a person confirmed), recorded as such."""
+        rule = await guardrails.check(conn, merchant_id, mutation, row["sku"], row["price"], price)
+        after, change_id, summary = await pricing.change_price(
+            conn, self.events, merchant_id, row, price, author, undo_of
+        )
+        await guardrails.stamp(conn, merchant_id, change_id, mutation, rule)
+        return after, change_id, summary, guardrails.price_record(mutation, change_id, after, row["price"], rule)
+
     async def _change_variant(self, method: str, request: Any, sku: str, change: Any) -> pb.MutationResult:
         """Lock the SKU (before the key's claim), check the expected version,
         let `change(conn, merchant_id, row)` write, answer with the whole product."""
@@ -181,8 +201,10 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
                 raise store.no_such_sku(sku)
             others = [dict(r) for r in await siblings.fetchall()]
             store.check_version(row["version"], expected_version(mutation), f"SKU {sku}")
-            after, change_id, summary = await change(conn, merchant_id, dict(row))
-            return _result(merchant_id, [after, *others], sku, change_id, summary)
+            after, change_id, summary, record = await change(conn, merchant_id, dict(row))
+            result = _result(merchant_id, [after, *others], sku, change_id, summary)
+            result.record.CopyFrom(record)
+            return result
 
         return await self.mutations.run(method, request, mutation, pb.MutationResult, apply, lock)
 
@@ -203,9 +225,9 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             except fastpath.Fallback:
                 pass
 
-        async def change(conn: Conn, merchant_id: str, row: Row) -> tuple[Row, str, str]:
+        async def change(conn: Conn, merchant_id: str, row: Row) -> Changed:
             price = validate_price(request.price, row["currency_code"], self.settings.max_price)
-            return await pricing.change_price(conn, self.events, merchant_id, row, price, author)
+            return await self._guarded_price(conn, merchant_id, request.mutation, row, price, author)
 
         return await self._change_variant("SetPrice", request, sku, change)
 
@@ -233,9 +255,9 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
                 except fastpath.Fallback:
                     pass
 
-        async def change(conn: Conn, merchant_id: str, row: Row) -> tuple[Row, str, str]:
+        async def change(conn: Conn, merchant_id: str, row: Row) -> Changed:
             price = pricing.new_price_for(row, percent, delta, self.settings.max_price)
-            return await pricing.change_price(conn, self.events, merchant_id, row, price, author)
+            return await self._guarded_price(conn, merchant_id, request.mutation, row, price, author)
 
         return await self._change_variant("AdjustPrice", request, sku, change)
 
@@ -267,9 +289,17 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             except fastpath.Fallback:
                 pass
 
-        async def change(conn: Conn, merchant_id: str, row: Row) -> tuple[Row, str, str]:
+        async def change(conn: Conn, merchant_id: str, row: Row) -> Changed:
             on_hand = inventory.new_on_hand(row, quantity=quantity, delta=delta)
-            return await inventory.change_on_hand(conn, self.events, merchant_id, row, on_hand, author)
+            rule = await guardrails.check(conn, merchant_id, request.mutation, sku)
+            after, change_id, summary = await inventory.change_on_hand(
+                conn, self.events, merchant_id, row, on_hand, author
+            )
+            await guardrails.stamp(conn, merchant_id, change_id, request.mutation, rule)
+            record = guardrails.record(
+                request.mutation, change_id, sku, "stock", str(row["on_hand"]), str(on_hand), rule
+            )
+            return after, change_id, summary, record
 
         return await self._change_variant(method, request, sku, change)
 
@@ -308,17 +338,35 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             store.check_version(row["version"], expected_version(request.mutation), f"SKU {sku}")
             await history.refuse_if_changed_since(conn, change, row["version"])
             if kind == "price":
-                after, change_id, summary = await pricing.change_price(
-                    conn, self.events, merchant_id, row, Decimal(change["old_value"]), author, undo_of
+                after, change_id, summary, record = await self._guarded_price(
+                    conn, merchant_id, request.mutation, row, Decimal(change["old_value"]), author, undo_of
                 )
             else:
                 after, change_id, summary = await inventory.change_on_hand(
                     conn, self.events, merchant_id, row, int(change["old_value"]), author, undo_of
                 )
             rows = [after, *(r for r in await store.product_rows_for_sku(conn, merchant_id, sku) if r["sku"] != sku)]
-            return _result(merchant_id, rows, sku, change_id, f"undone: {summary}")
+            result = _result(merchant_id, rows, sku, change_id, f"undone: {summary}")
+            if kind == "price":
+                result.record.CopyFrom(record)
+            return result
 
         return await self.mutations.run("UndoLastChange", request, request.mutation, pb.MutationResult, apply)
+
+    # -- guardrails ------------------------------------------------------------------------
+
+    @grpc_boundary
+    async def GetGuardrailPolicy(self, request: pb.GetGuardrailPolicyRequest, context: Context) -> pb.GuardrailPolicy:
+        merchant_id = require_merchant(request.merchant_id)
+        async with self.pool.connection() as conn:
+            return guardrails.to_message(merchant_id, await guardrails.read(conn, merchant_id))
+
+    @grpc_boundary
+    async def SetGuardrailPolicy(self, request: pb.SetGuardrailPolicyRequest, context: Context) -> pb.GuardrailPolicy:
+        async def apply(conn: Conn, merchant_id: str) -> pb.GuardrailPolicy:
+            return guardrails.to_message(merchant_id, await guardrails.change(conn, merchant_id, request))
+
+        return await self.mutations.run("SetGuardrailPolicy", request, request.mutation, pb.GuardrailPolicy, apply)
 
     # -- reservations ------------------------------------------------------------------
 

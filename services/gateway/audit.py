@@ -1,4 +1,6 @@
-"""The audit log: who said what, when, what it was understood as, what ran, and the result.
+"""The audit log: who said what, when, what it was understood as, what ran, and the result;
+for a change, who asked, who confirmed, the values before and after, and the guardrail rule
+that asked for the confirmation (read back with `shopvoice audit`).
 
 Where it lives, and why: a Postgres table in the gateway's own schema
 ("gateway", through shopvoice.db), not a Redis Stream. An audit log is a record
@@ -30,6 +32,7 @@ from psycopg.types.json import Jsonb
 
 from shopvoice import db, log
 from shopvoice.common.v1.command_pb2 import Command, StageTiming
+from shopvoice.common.v1.mutation_pb2 import ChangeRecord
 
 AUDIT_WRITTEN = Counter("sv_gateway_audit_records_total", "Audit records", ["outcome"])
 MAX_QUEUE = 100_000
@@ -40,7 +43,8 @@ LINGER_S = 0.05
 
 _COPY = (
     "COPY audit_log (merchant_id, user_id, role, session_id, utterance_id, heard_at, heard,"
-    " understood, ran, status, grpc_code, message, timings, delivered) FROM STDIN"
+    " understood, ran, status, grpc_code, message, timings, delivered, requested_by, confirmed_by, rule, subject,"
+    " field, before_value, after_value, change_id, requested_in) FROM STDIN"
 )
 
 
@@ -65,6 +69,8 @@ class AuditRecord:
     message: str = ""
     timings: list[StageTiming] = field(default_factory=list)
     delivered: bool = True
+    change: ChangeRecord | None = None  # what the command changed, as the owning service recorded it
+    rule: str = ""  # the guardrail rules that asked this turn for a confirmation
 
     @property
     def ran(self) -> bool:
@@ -86,6 +92,24 @@ class AuditRecord:
             self.message,
             Jsonb({t.stage: t.at_unix_nanos for t in self.timings}, dumps=json.dumps),
             self.delivered,
+            *self.change_columns(),
+        )
+
+    def change_columns(self) -> tuple[str, ...]:
+        """requested_by, confirmed_by, rule, subject, field, before, after, change_id, requested_in."""
+        c = self.change
+        if c is None:  # nothing changed; a turn a guardrail asked about names its rule
+            return (self.user_id if self.rule else "", "", self.rule, "", "", "", "", "", "")
+        return (
+            c.requested_by,
+            c.confirmed_by,
+            c.rule,
+            c.subject,
+            c.field,
+            c.before,
+            c.after,
+            c.change_id,
+            c.command_id,
         )
 
 

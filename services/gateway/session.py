@@ -168,8 +168,11 @@ class SessionIO:
             result = message.result
             status = gw.ResultStatus.Name(result.status)
             fields.update(grpc_code=result.grpc_code, message=result.message, timings=list(result.timings))
+            if result.HasField("change"):
+                fields["change"] = result.change
         elif kind == "confirmation":
             status, fields["message"] = "CONFIRMATION_ASKED", message.confirmation.prompt
+            fields["rule"] = message.confirmation.rule
         else:
             status, fields["grpc_code"], fields["message"] = "ERROR", message.error.code, message.error.message
         # Delivered means the caller was still connected when it was handed over.

@@ -20,7 +20,10 @@ class NluSettings(ServiceSettings, RedisSettings, ServiceAddresses):
     )
     vocab_ttl_s: float = Field(60, alias="NLU_VOCAB_TTL_S", gt=0, description="catalog vocabulary cache lifetime")
     confirm_price_change_pct: Decimal = Field(
-        Decimal(30), alias="NLU_CONFIRM_PRICE_CHANGE_PCT", ge=0, description="price changes above this ask first"
+        Decimal(30),
+        alias="NLU_CONFIRM_PRICE_CHANGE_PCT",
+        ge=0,
+        description="one price change above this asks before it is sent (the catalog's guardrails decide the rest)",
     )
     understood_after_ms: int = Field(
         50,

@@ -15,6 +15,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from opentelemetry import context as otel_context
 
+from services.nlu import guardrail
 from services.nlu.dialogue import Decision, DialogueStore, Policy, intent_of, remember_context
 from services.nlu.dispatch import Caller, Dispatcher, Outcome
 from services.nlu.replies_text import is_chinese
@@ -137,6 +138,11 @@ class UtteranceHandler:
                     decision = Decision("denied", decision.command, prompt=verdict.reason)
             history = (state.last_change_id, *reversed(state.earlier_changes)) if state.last_change_id else ()
             outcome, answer = await self._act(utterance, decision, history, chinese, timings)
+            if decision.kind == "execute" and (asked := guardrail.ask(outcome, decision, chinese)) is not None:
+                # A guardrail of the owning service asks (nothing was written): the same command, with
+                # the same key, waits for the merchant's "confirm", which resends it confirmed.
+                state.pending, state.pending_id = decision.command, decision.idempotency_id
+                outcome, answer = None, asked
         finally:
             sent_early = await announced.settle()
         if decision.kind == "execute" and outcome is not None and outcome.status == gw.RESULT_STATUS_OK:
@@ -189,6 +195,7 @@ class UtteranceHandler:
                 undo_change_id=undo_history[0] if undo_history else "",
                 undo_history=undo_history,
                 reply_stream=utterance.reply_stream,
+                confirmed_by=utterance.user_id if decision.confirmed else "",
             )
             timings.append(stage("dispatched"))
             outcome = await self.dispatcher.run(decision.command, caller)
@@ -198,7 +205,13 @@ class UtteranceHandler:
         else:
             status = gw.RESULT_STATUS_CANCELLED if decision.kind == "cancelled" else gw.RESULT_STATUS_REJECTED
             outcome = Outcome(status, decision.prompt)
-        result = gw.Result(status=outcome.status, message=outcome.message, grpc_code=outcome.grpc_code, timings=timings)
+        result = gw.Result(
+            status=outcome.status,
+            message=outcome.message,
+            grpc_code=outcome.grpc_code,
+            timings=timings,
+            change=outcome.change,
+        )
         return outcome, gw.ServerMessage(result=result)
 
     async def _reply(self, utterance: Utterance, *messages: gw.ServerMessage) -> None:

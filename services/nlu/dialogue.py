@@ -15,6 +15,7 @@ from typing import Any, Literal
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
+from services.nlu import guardrail
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.gateway.v1 import gateway_pb2 as gw
@@ -102,6 +103,7 @@ class Decision:
     prompt: str = ""
     missing_slot: str = ""
     candidates: tuple[str, ...] = ()
+    confirmed: bool = False  # the merchant said "confirm" to it (the guardrails' confirmation)
 
 
 def intent_of(command: cmd.Command) -> str:
@@ -298,7 +300,7 @@ class Policy:
                 return Decision("nothing_pending", prompt="没有需要确认的操作" if chinese else "Nothing to confirm")
             pending, pending_id = state.pending, state.pending_id
             state.pending, state.pending_id = None, ""
-            return Decision("execute", pending, pending_id)
+            return Decision("execute", pending, pending_id, confirmed=True)
         if intent == "cancel":
             if state.pending is None and state.awaiting is None:
                 return Decision("nothing_pending", prompt="没有进行中的操作" if chinese else "Nothing to cancel")
@@ -471,6 +473,8 @@ class Policy:
             return say(f"将归档{command.set_product_status.sku}", f"This archives {command.set_product_status.sku}")
         if intent == "set_stock" and command.set_stock.quantity == 0:
             return say(f"将把{command.set_stock.sku}的库存清零", f"This sets the stock of {command.set_stock.sku} to 0")
+        if intent == "set_guardrail":
+            return guardrail.proposal(command.set_guardrail, chinese)
         if intent in ("set_price", "adjust_price"):
             change = await self._price_change_pct(command, merchant_id)
             if change is not None and abs(change) > self.confirm_price_change_pct:

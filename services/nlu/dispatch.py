@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import grpc
 
+from services.nlu import guardrail
 from services.nlu.replies_text import (
     FULFILLMENT_ZH,
     ORDER_FILTER_ZH,
@@ -28,7 +29,7 @@ from shopvoice import tracing
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
-from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
+from shopvoice.common.v1.mutation_pb2 import Actor, ChangeRecord, Confirmation, Mutation
 from shopvoice.errors import REFUSALS
 from shopvoice.gateway.v1.gateway_pb2 import ResultStatus
 from shopvoice.jobs import BULK_ADJUST_PRICE, BULK_UNDO, EXPORT_SALES_CSV, JobSender
@@ -75,6 +76,7 @@ class Caller:
     undo_change_id: str = ""  # the session's last applied change, what `undo` reverts
     reply_stream: str = ""  # the session's reply stream: where a worker job's progress goes
     undo_history: tuple[str, ...] = ()  # the session's changes, the last first: what "undo N" reverts
+    confirmed_by: str = ""  # who said "confirm" to this command (the guardrails' confirmation)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class Outcome:
     message: str
     grpc_code: str = ""
     change_id: str = ""  # a catalog change that `undo` can revert
+    change: ChangeRecord | None = None  # what it changed, for the audit trail
 
 
 Route = Callable[[cmd.Command, Caller], Awaitable[Outcome]]
@@ -121,6 +124,8 @@ class Dispatcher:
             "bulk_adjust_stock": self._bulk,
             "export_report": self._export,
             "set_product_fact": self._set_product_fact,
+            "set_guardrail": self._set_guardrail,
+            "query_guardrail": self._query_guardrail,
         }
 
     async def current_price(self, merchant_id: str, sku: str) -> Money | None:
@@ -168,16 +173,21 @@ class Dispatcher:
     @staticmethod
     def _mutation(caller: Caller) -> Mutation:
         """What every change carries: the merchant, the utterance as idempotency key, and who said it."""
-        return Mutation(
+        mutation = Mutation(
             merchant_id=caller.merchant_id,
             idempotency_key=caller.utterance_id,
             actor=Actor(user_id=caller.user_id, role=caller.role, command_id=caller.utterance_id),
         )
+        if caller.confirmed_by:
+            mutation.confirmation.CopyFrom(Confirmation(user_id=caller.confirmed_by, role=caller.role))
+        return mutation
 
     @staticmethod
     def _mutated(result: catalog_pb2.MutationResult | orders_pb2.OrderResult) -> Outcome:
-        change_id = result.change_id if isinstance(result, catalog_pb2.MutationResult) else ""
-        return Outcome(OK, summary(result.summary, result.replayed), change_id=change_id)
+        if isinstance(result, catalog_pb2.MutationResult):
+            change = result.record if result.HasField("record") else None
+            return Outcome(OK, summary(result.summary, result.replayed), change_id=result.change_id, change=change)
+        return Outcome(OK, summary(result.summary, result.replayed))
 
     # -- catalog ----------------------------------------------------------------------------
 
@@ -454,6 +464,30 @@ class Dispatcher:
         request = catalog_pb2.UndoLastChangeRequest(mutation=self._mutation(caller), change_id=caller.undo_change_id)
         result = await self.catalog.UndoLastChange(request, **self._call_options())  # type: ignore[arg-type]
         return Outcome(OK, summary(result.summary, result.replayed))  # an undo is not itself undone
+
+    async def _set_guardrail(self, command: cmd.Command, caller: Caller) -> Outcome:
+        slots = command.set_guardrail
+        if not slots.HasField("price_change_percent") and not slots.HasField("bulk_threshold"):
+            return Outcome(
+                ResultStatus.RESULT_STATUS_REJECTED,
+                pick(
+                    caller.chinese,
+                    "请说要设的门槛，比如：把改价确认门槛设为百分之十五",
+                    "Say which limit to set, e.g. set the price change limit to 15%",
+                ),
+            )
+        request = catalog_pb2.SetGuardrailPolicyRequest(mutation=self._mutation(caller))
+        if slots.HasField("price_change_percent"):
+            request.price_change_percent = slots.price_change_percent
+        if slots.HasField("bulk_threshold"):
+            request.bulk_threshold = slots.bulk_threshold
+        policy = await self.catalog.SetGuardrailPolicy(request, **self._call_options())  # type: ignore[arg-type]
+        return Outcome(OK, guardrail.policy_text(policy, caller.chinese, changed=True))
+
+    async def _query_guardrail(self, command: cmd.Command, caller: Caller) -> Outcome:
+        request = catalog_pb2.GetGuardrailPolicyRequest(merchant_id=caller.merchant_id)
+        policy = await self.catalog.GetGuardrailPolicy(request, **self._call_options())  # type: ignore[arg-type]
+        return Outcome(OK, guardrail.policy_text(policy, caller.chinese))
 
     # -- orders -----------------------------------------------------------------------------
 

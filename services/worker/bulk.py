@@ -34,7 +34,7 @@ from services.worker.runner import run_with_redis
 from services.worker.selection import select_skus
 from shopvoice import log, replies, tracing
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
+from shopvoice.common.v1.mutation_pb2 import Actor, Confirmation, Mutation
 from shopvoice.errors import REFUSALS
 from shopvoice.gateway.v1.gateway_pb2 import Progress, Result, ResultStatus, ServerMessage
 from shopvoice.grpc_server import channel
@@ -65,17 +65,24 @@ def _job(redis: aioredis.Redis, job_id: str) -> Job:
 # -- one SKU ------------------------------------------------------------------------------
 
 
-def _mutation(job_id: str, spec: BulkSpec, sku: str) -> Mutation:
-    return Mutation(
+def _mutation(job_id: str, spec: BulkSpec, sku: str, total: int = 0) -> Mutation:
+    """The job's mutation for one SKU. It declares the job's size (the snapshot's, fixed) and who
+    confirmed the job, for the catalog's guardrails (a bulk change over the merchant's threshold
+    needs a confirmation)."""
+    mutation = Mutation(
         merchant_id=spec.merchant_id,
         idempotency_key=idempotency_key(job_id, sku),
         actor=Actor(user_id=spec.user_id, role=spec.role, command_id=f"bulk:{job_id}"),
+        bulk_size=total,
     )
+    if spec.confirmed_by:
+        mutation.confirmation.CopyFrom(Confirmation(user_id=spec.confirmed_by, command_id=f"bulk:{job_id}"))
+    return mutation
 
 
-def adjust_request(job_id: str, spec: BulkSpec, sku: str) -> catalog_pb2.AdjustPriceRequest:
+def adjust_request(job_id: str, spec: BulkSpec, sku: str, total: int = 0) -> catalog_pb2.AdjustPriceRequest:
     """The same request, byte for byte, on every run: the catalog refuses a key reused with other arguments."""
-    request = catalog_pb2.AdjustPriceRequest(mutation=_mutation(job_id, spec, sku), sku=sku)
+    request = catalog_pb2.AdjustPriceRequest(mutation=_mutation(job_id, spec, sku, total), sku=sku)
     if spec.percent is not None:
         request.percent = spec.percent
     else:
@@ -84,11 +91,11 @@ def adjust_request(job_id: str, spec: BulkSpec, sku: str) -> catalog_pb2.AdjustP
 
 
 async def _change(
-    stub: catalog_pb2_grpc.CatalogServiceAsyncStub, job_id: str, spec: BulkSpec, sku: str
+    stub: catalog_pb2_grpc.CatalogServiceAsyncStub, job_id: str, spec: BulkSpec, sku: str, total: int
 ) -> catalog_pb2.MutationResult:
     """One SKU's change of the job's kind (the same request on every run)."""
     options: Any = {"timeout": settings.rpc_timeout_s, "metadata": tuple(tracing.current_metadata())}
-    mutation = _mutation(job_id, spec, sku)
+    mutation = _mutation(job_id, spec, sku, total)
     if spec.kind == "set_price":
         price = from_decimal(Decimal(spec.price or "0"))
         return await stub.SetPrice(catalog_pb2.SetPriceRequest(mutation=mutation, sku=sku, price=price), **options)
@@ -98,13 +105,15 @@ async def _change(
     if spec.kind == "adjust_stock":
         request_stock = catalog_pb2.AdjustStockRequest(mutation=mutation, sku=sku, delta=int(spec.delta or 0))
         return await stub.AdjustStock(request_stock, **options)
-    return await stub.AdjustPrice(adjust_request(job_id, spec, sku), **options)
+    return await stub.AdjustPrice(adjust_request(job_id, spec, sku, total), **options)
 
 
-async def adjust_one(stub: catalog_pb2_grpc.CatalogServiceAsyncStub, job_id: str, spec: BulkSpec, sku: str) -> Outcome:
+async def adjust_one(
+    stub: catalog_pb2_grpc.CatalogServiceAsyncStub, job_id: str, spec: BulkSpec, sku: str, total: int = 0
+) -> Outcome:
     """One SKU changed (its change id kept, for the job's undo), skipped or failed."""
     try:
-        result = await _change(stub, job_id, spec, sku)
+        result = await _change(stub, job_id, spec, sku, total)
     except grpc.aio.AioRpcError as exc:
         if exc.code() == grpc.StatusCode.NOT_FOUND:  # a refusal too, but one that means "skip it"
             return Outcome(SKIPPED, "no longer in the catalog")
@@ -220,6 +229,7 @@ async def run_batch(redis: aioredis.Redis, job_id: str, index: int, give_up: boo
     job = _job(redis, job_id)
     spec = await job.spec()
     todo = await job.pending(await job.batch(index, settings.bulk_batch_size))
+    total = await job.total() or 0
     if todo:
         limit = asyncio.Semaphore(settings.bulk_concurrency)
         async with channel(settings.catalog_addr) as catalog:
@@ -228,7 +238,7 @@ async def run_batch(redis: aioredis.Redis, job_id: str, index: int, give_up: boo
             async def one(sku: str) -> None:
                 async with limit:
                     try:
-                        outcome = await adjust_one(stub, job_id, spec, sku)
+                        outcome = await adjust_one(stub, job_id, spec, sku, total)
                     except CatalogUnavailable as exc:
                         if not give_up:
                             raise

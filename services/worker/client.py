@@ -44,6 +44,7 @@ class BulkPriceChange:
     role: str = ""
     reply_stream: str = ""
     chinese: bool = False
+    confirmed_by: str = ""  # the user who confirmed it; "" = nobody (the catalog may refuse)
     job_id: str = ""  # empty: a new one; pass a stable one to make submitting idempotent
 
 

@@ -45,6 +45,9 @@ class BulkSpec:
     price: str | None = None  # set_price: "69.00"
     quantity: int | None = None  # set_stock
     skus: list[str] | None = None
+    # Who confirmed the change (docs/design.md, Guardrails): the catalog refuses a bulk
+    # change over the merchant's threshold, or a price moved past its window, without one.
+    confirmed_by: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -187,6 +187,15 @@ def validate(command: Command, allow_missing: bool = False) -> list[str]:
                 problems.append("a refund takes an amount or a fraction, not both")
         if msg.HasField("fraction") and not _FRACTION.fullmatch(msg.fraction):
             problems.append(f"fraction must be a decimal between 0 and 1 like 0.5: {msg.fraction[:20]!r}")
+    elif intent == "set_guardrail":
+        if msg.HasField("price_change_percent") and (
+            not _PERCENT.fullmatch(msg.price_change_percent) or not 0 < Decimal(msg.price_change_percent) <= 1000
+        ):
+            problems.append(
+                f"price_change_percent is not a decimal string in 0..1000: {msg.price_change_percent[:20]!r}"
+            )
+        if msg.HasField("bulk_threshold") and not 1 <= msg.bulk_threshold <= MAX_QUANTITY:
+            problems.append(f"bulk_threshold out of range: {msg.bulk_threshold}")
     elif intent == "sales_report":
         if msg.metric == 0:
             problems.append("metric unspecified")

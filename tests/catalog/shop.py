@@ -13,16 +13,27 @@ import pytest
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
 from shopvoice.common.v1.money_pb2 import Money
-from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
+from shopvoice.common.v1.mutation_pb2 import Actor, Confirmation, Mutation
 from shopvoice.money import from_decimal, to_decimal
 
 
-def mutation(merchant: str, key: str | None = None, *, user: str = "staff-1", expected: int | None = None) -> Mutation:
+def mutation(
+    merchant: str,
+    key: str | None = None,
+    *,
+    user: str = "staff-1",
+    expected: int | None = None,
+    confirmed_by: str = "owner-1",
+) -> Mutation:
+    """A change as staff make it; confirmed (by default) so that the guardrails, tested on their
+    own in test_guardrails.py, do not stand in the way of what other tests check."""
     m = Mutation(
         merchant_id=merchant,
         idempotency_key=key or uuid.uuid4().hex,
         actor=Actor(user_id=user, role="staff", command_id=f"utt-{uuid.uuid4().hex[:6]}"),
     )
+    if confirmed_by:
+        m.confirmation.CopyFrom(Confirmation(user_id=confirmed_by, role="owner"))
     if expected is not None:
         m.expected_version = expected
     return m

@@ -12,7 +12,7 @@ import pytest
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
 from shopvoice.common.v1.money_pb2 import Money
-from shopvoice.common.v1.mutation_pb2 import Mutation
+from shopvoice.common.v1.mutation_pb2 import Confirmation, Mutation
 from tests.support.processes import ServiceProcess
 
 
@@ -26,7 +26,8 @@ def catalog(database_url: str, redis_url: str, stream_prefix: str, tmp_path: Pat
 
 
 def mutation(key: str) -> Mutation:
-    return Mutation(merchant_id="m1", idempotency_key=key)
+    """Confirmed: a 59 → 99 price change needs it (test_guardrails.py)."""
+    return Mutation(merchant_id="m1", idempotency_key=key, confirmation=Confirmation(user_id="owner-1"))
 
 
 def test_set_price_is_committed_and_replays_once(catalog: ServiceProcess, database_url: str) -> None:

@@ -22,9 +22,11 @@ QUESTIONS = {
     "list_products",
     "low_stock",
     "export_report",
+    "query_guardrail",
 }
 DIALOGUE = {"confirm", "cancel", "unknown"}
 MONEY_BACK = {"cancel_order", "refund_order"}
+OWNER_ONLY = {"set_guardrail"}
 ALL_INTENTS = {f.name for f in Command.DESCRIPTOR.oneofs_by_name["intent"].fields}
 
 
@@ -33,6 +35,8 @@ def expected(role: str, intent: str, staff_may_refund: bool) -> bool:
         return True
     if role == "viewer":
         return intent in QUESTIONS | DIALOGUE
+    if intent in OWNER_ONLY:
+        return False
     return intent not in MONEY_BACK or staff_may_refund
 
 

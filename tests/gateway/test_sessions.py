@@ -123,7 +123,7 @@ def test_sigterm_lets_a_command_in_flight_finish(gw_stack: GatewayStack) -> None
 
     async def run() -> gw.Result | None:
         async with Conversation(replica.address, token(merchant)) as conversation:
-            turn = asyncio.create_task(conversation.say("set the price of A100 to 66"))
+            turn = asyncio.create_task(conversation.say("set the price of A100 to 80"))
             await asyncio.sleep(0.005)
             replica.signal(signal.SIGTERM)
             return (await turn).result
@@ -131,7 +131,7 @@ def test_sigterm_lets_a_command_in_flight_finish(gw_stack: GatewayStack) -> None
     result = asyncio.run(run())
     assert result is not None and result.status == gw.RESULT_STATUS_OK
     assert replica.stop(timeout=15) == 0
-    assert gw_stack.price(merchant, "A100") == 66
+    assert gw_stack.price(merchant, "A100") == 80
 
 
 def test_a_stream_that_never_starts_a_session_is_closed(gw_stack: GatewayStack) -> None:

@@ -73,7 +73,7 @@ def test_a_valid_answer_becomes_the_command() -> None:
     assert answer.command == cmd.Command(set_price=cmd.SetPrice(sku="A100", price=Money(units=89)))
     request = behaviour.requests[0]
     assert request["response_format"]["type"] == "json_schema"
-    assert len(request["response_format"]["json_schema"]["schema"]["anyOf"]) == 19
+    assert len(request["response_format"]["json_schema"]["schema"]["anyOf"]) == 21
     assert request["messages"][-1] == {"role": "user", "content": "A100 卖八十九"}
 
 

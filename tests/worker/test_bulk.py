@@ -77,7 +77,13 @@ def assert_exactly_once(database_url: str, merchant: str, job_id: str, before: d
 def submit(client: WorkerClient, merchant: str, stream: str) -> str:
     return client.submit_bulk_price_change(
         BulkPriceChange(
-            merchant_id=merchant, selector="t恤", percent="10", user_id="u1", role="owner", reply_stream=stream
+            merchant_id=merchant,
+            selector="t恤",
+            percent="10",
+            user_id="u1",
+            role="owner",
+            reply_stream=stream,
+            confirmed_by="u1",  # 5000 products: over the guardrail's bulk threshold
         )
     )
 

@@ -32,6 +32,7 @@ _STRING_SLOTS: dict[str, JsonSchema] = {
     "carrier": {"type": "string", "enum": list(rules.CARRIERS)},
     "tracking_number": _pattern(rules.TRACKING_NUMBER),
     "percent": _pattern(rules.PERCENT),
+    "price_change_percent": _pattern(rules.PERCENT),
     "title": {"type": "string", "minLength": 1, "maxLength": rules.MAX_TITLE_CHARS},
     "text": {"type": "string", "maxLength": rules.MAX_TEXT_CHARS},
 }

@@ -153,6 +153,7 @@ class MutationResult(_message.Message):
     CHANGE_ID_FIELD_NUMBER: _builtins.int
     SUMMARY_FIELD_NUMBER: _builtins.int
     REPLAYED_FIELD_NUMBER: _builtins.int
+    RECORD_FIELD_NUMBER: _builtins.int
     sku: _builtins.str
     change_id: _builtins.str
     summary: _builtins.str
@@ -161,6 +162,10 @@ class MutationResult(_message.Message):
     """true when this is the stored result of an earlier call"""
     @_builtins.property
     def product(self) -> Global___Product: ...
+    @_builtins.property
+    def record(self) -> _mutation_pb2.ChangeRecord:
+        """for the audit trail"""
+
     def __init__(
         self,
         *,
@@ -169,14 +174,123 @@ class MutationResult(_message.Message):
         change_id: _builtins.str = ...,
         summary: _builtins.str = ...,
         replayed: _builtins.bool = ...,
+        record: _mutation_pb2.ChangeRecord | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["product", b"product"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["product", b"product", "record", b"record"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["change_id", b"change_id", "product", b"product", "replayed", b"replayed", "sku", b"sku", "summary", b"summary"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change_id", b"change_id", "product", b"product", "record", b"record", "replayed", b"replayed", "sku", b"sku", "summary", b"summary"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MutationResult: _TypeAlias = MutationResult  # noqa: Y015
+
+@_typing.final
+class GuardrailPolicy(_message.Message):
+    """Changes that need a person's confirmation (Mutation.confirmation); without it the
+    change is refused with FAILED_PRECONDITION, its message starting with
+    "needs confirmation (<rules>): " and then the reason.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    PRICE_CHANGE_PERCENT_FIELD_NUMBER: _builtins.int
+    PRICE_WINDOW_HOURS_FIELD_NUMBER: _builtins.int
+    BULK_THRESHOLD_FIELD_NUMBER: _builtins.int
+    IS_DEFAULT_FIELD_NUMBER: _builtins.int
+    UPDATED_BY_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    price_change_percent: _builtins.str
+    """decimal string; default "20" """
+    price_window_hours: _builtins.int
+    """default 24"""
+    bulk_threshold: _builtins.int
+    """default 50: more products than this in one operation ask"""
+    is_default: _builtins.bool
+    """the merchant never set one"""
+    updated_by: _builtins.str
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+        price_change_percent: _builtins.str = ...,
+        price_window_hours: _builtins.int = ...,
+        bulk_threshold: _builtins.int = ...,
+        is_default: _builtins.bool = ...,
+        updated_by: _builtins.str = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bulk_threshold", b"bulk_threshold", "is_default", b"is_default", "merchant_id", b"merchant_id", "price_change_percent", b"price_change_percent", "price_window_hours", b"price_window_hours", "updated_at", b"updated_at", "updated_by", b"updated_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GuardrailPolicy: _TypeAlias = GuardrailPolicy  # noqa: Y015
+
+@_typing.final
+class GetGuardrailPolicyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["merchant_id", b"merchant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetGuardrailPolicyRequest: _TypeAlias = GetGuardrailPolicyRequest  # noqa: Y015
+
+@_typing.final
+class SetGuardrailPolicyRequest(_message.Message):
+    """Unset fields keep their current value."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MUTATION_FIELD_NUMBER: _builtins.int
+    PRICE_CHANGE_PERCENT_FIELD_NUMBER: _builtins.int
+    PRICE_WINDOW_HOURS_FIELD_NUMBER: _builtins.int
+    BULK_THRESHOLD_FIELD_NUMBER: _builtins.int
+    price_change_percent: _builtins.str
+    price_window_hours: _builtins.int
+    bulk_threshold: _builtins.int
+    @_builtins.property
+    def mutation(self) -> _mutation_pb2.Mutation: ...
+    def __init__(
+        self,
+        *,
+        mutation: _mutation_pb2.Mutation | None = ...,
+        price_change_percent: _builtins.str | None = ...,
+        price_window_hours: _builtins.int | None = ...,
+        bulk_threshold: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_bulk_threshold", b"_bulk_threshold", "_price_change_percent", b"_price_change_percent", "_price_window_hours", b"_price_window_hours", "bulk_threshold", b"bulk_threshold", "mutation", b"mutation", "price_change_percent", b"price_change_percent", "price_window_hours", b"price_window_hours"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_bulk_threshold", b"_bulk_threshold", "_price_change_percent", b"_price_change_percent", "_price_window_hours", b"_price_window_hours", "bulk_threshold", b"bulk_threshold", "mutation", b"mutation", "price_change_percent", b"price_change_percent", "price_window_hours", b"price_window_hours"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__bulk_threshold: _TypeAlias = _typing.Literal["bulk_threshold"]  # noqa: Y015
+    _WhichOneofArgType__bulk_threshold: _TypeAlias = _typing.Literal["_bulk_threshold", b"_bulk_threshold"]  # noqa: Y015
+    _WhichOneofReturnType__price_change_percent: _TypeAlias = _typing.Literal["price_change_percent"]  # noqa: Y015
+    _WhichOneofArgType__price_change_percent: _TypeAlias = _typing.Literal["_price_change_percent", b"_price_change_percent"]  # noqa: Y015
+    _WhichOneofReturnType__price_window_hours: _TypeAlias = _typing.Literal["price_window_hours"]  # noqa: Y015
+    _WhichOneofArgType__price_window_hours: _TypeAlias = _typing.Literal["_price_window_hours", b"_price_window_hours"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__bulk_threshold) -> _WhichOneofReturnType__bulk_threshold | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__price_change_percent) -> _WhichOneofReturnType__price_change_percent | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__price_window_hours) -> _WhichOneofReturnType__price_window_hours | None: ...
+
+Global___SetGuardrailPolicyRequest: _TypeAlias = SetGuardrailPolicyRequest  # noqa: Y015
 
 @_typing.final
 class CreateProductRequest(_message.Message):

@@ -97,6 +97,16 @@ class CatalogServiceStub:
                 request_serializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.UndoLastChangeRequest.SerializeToString,
                 response_deserializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.MutationResult.FromString,
                 _registered_method=True)
+        self.GetGuardrailPolicy = channel.unary_unary(
+                '/shopvoice.catalog.v1.CatalogService/GetGuardrailPolicy',
+                request_serializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.GetGuardrailPolicyRequest.SerializeToString,
+                response_deserializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.GuardrailPolicy.FromString,
+                _registered_method=True)
+        self.SetGuardrailPolicy = channel.unary_unary(
+                '/shopvoice.catalog.v1.CatalogService/SetGuardrailPolicy',
+                request_serializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.SetGuardrailPolicyRequest.SerializeToString,
+                response_deserializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.GuardrailPolicy.FromString,
+                _registered_method=True)
         self.Reserve = channel.unary_unary(
                 '/shopvoice.catalog.v1.CatalogService/Reserve',
                 request_serializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.ReserveRequest.SerializeToString,
@@ -194,6 +204,20 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetGuardrailPolicy(self, request, context):
+        """The merchant's guardrail policy (docs/design.md, "Guardrails for automated changes"):
+        any role reads it; only an owner changes it (else PERMISSION_DENIED).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetGuardrailPolicy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Reserve(self, request, context):
         """Inventory reservations, driven by the orders service.
         """
@@ -275,6 +299,16 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.UndoLastChange,
                     request_deserializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.UndoLastChangeRequest.FromString,
                     response_serializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.MutationResult.SerializeToString,
+            ),
+            'GetGuardrailPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGuardrailPolicy,
+                    request_deserializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.GetGuardrailPolicyRequest.FromString,
+                    response_serializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.GuardrailPolicy.SerializeToString,
+            ),
+            'SetGuardrailPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetGuardrailPolicy,
+                    request_deserializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.SetGuardrailPolicyRequest.FromString,
+                    response_serializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.GuardrailPolicy.SerializeToString,
             ),
             'Reserve': grpc.unary_unary_rpc_method_handler(
                     servicer.Reserve,
@@ -619,6 +653,60 @@ class CatalogService:
             '/shopvoice.catalog.v1.CatalogService/UndoLastChange',
             shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.UndoLastChangeRequest.SerializeToString,
             shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.MutationResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGuardrailPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shopvoice.catalog.v1.CatalogService/GetGuardrailPolicy',
+            shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.GetGuardrailPolicyRequest.SerializeToString,
+            shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.GuardrailPolicy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetGuardrailPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shopvoice.catalog.v1.CatalogService/SetGuardrailPolicy',
+            shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.SetGuardrailPolicyRequest.SerializeToString,
+            shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.GuardrailPolicy.FromString,
             options,
             channel_credentials,
             insecure,

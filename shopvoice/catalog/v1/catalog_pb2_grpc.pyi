@@ -51,6 +51,11 @@ class CatalogServiceStub:
     """Reverts the caller's last price or stock change, only if nothing else
     changed that SKU since (else FAILED_PRECONDITION).
     """
+    GetGuardrailPolicy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.GetGuardrailPolicyRequest, _catalog_pb2.GuardrailPolicy]
+    """The merchant's guardrail policy (docs/design.md, "Guardrails for automated changes"):
+    any role reads it; only an owner changes it (else PERMISSION_DENIED).
+    """
+    SetGuardrailPolicy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.SetGuardrailPolicyRequest, _catalog_pb2.GuardrailPolicy]
     Reserve: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ReserveRequest, _catalog_pb2.ReservationResult]
     """Inventory reservations, driven by the orders service."""
     Release: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ReleaseRequest, _catalog_pb2.ReservationResult]
@@ -79,6 +84,11 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     """Reverts the caller's last price or stock change, only if nothing else
     changed that SKU since (else FAILED_PRECONDITION).
     """
+    GetGuardrailPolicy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.GetGuardrailPolicyRequest, _catalog_pb2.GuardrailPolicy]  # type: ignore[assignment]
+    """The merchant's guardrail policy (docs/design.md, "Guardrails for automated changes"):
+    any role reads it; only an owner changes it (else PERMISSION_DENIED).
+    """
+    SetGuardrailPolicy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.SetGuardrailPolicyRequest, _catalog_pb2.GuardrailPolicy]  # type: ignore[assignment]
     Reserve: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ReserveRequest, _catalog_pb2.ReservationResult]  # type: ignore[assignment]
     """Inventory reservations, driven by the orders service."""
     Release: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ReleaseRequest, _catalog_pb2.ReservationResult]  # type: ignore[assignment]
@@ -176,6 +186,23 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         """Reverts the caller's last price or stock change, only if nothing else
         changed that SKU since (else FAILED_PRECONDITION).
         """
+
+    @_abc_1.abstractmethod
+    def GetGuardrailPolicy(
+        self,
+        request: _catalog_pb2.GetGuardrailPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_catalog_pb2.GuardrailPolicy, _abc.Awaitable[_catalog_pb2.GuardrailPolicy]]:
+        """The merchant's guardrail policy (docs/design.md, "Guardrails for automated changes"):
+        any role reads it; only an owner changes it (else PERMISSION_DENIED).
+        """
+
+    @_abc_1.abstractmethod
+    def SetGuardrailPolicy(
+        self,
+        request: _catalog_pb2.SetGuardrailPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_catalog_pb2.GuardrailPolicy, _abc.Awaitable[_catalog_pb2.GuardrailPolicy]]: ...
 
     @_abc_1.abstractmethod
     def Reserve(

@@ -824,6 +824,54 @@ class Undo(_message.Message):
 Global___Undo: _TypeAlias = Undo  # noqa: Y015
 
 @_typing.final
+class SetGuardrail(_message.Message):
+    """The merchant's confirmation limits (docs/design.md, "Guardrails for automated changes")."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRICE_CHANGE_PERCENT_FIELD_NUMBER: _builtins.int
+    BULK_THRESHOLD_FIELD_NUMBER: _builtins.int
+    price_change_percent: _builtins.str
+    """decimal string, "15" = 15% within the window"""
+    bulk_threshold: _builtins.int
+    """products one operation may change unconfirmed"""
+    def __init__(
+        self,
+        *,
+        price_change_percent: _builtins.str | None = ...,
+        bulk_threshold: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_bulk_threshold", b"_bulk_threshold", "_price_change_percent", b"_price_change_percent", "bulk_threshold", b"bulk_threshold", "price_change_percent", b"price_change_percent"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_bulk_threshold", b"_bulk_threshold", "_price_change_percent", b"_price_change_percent", "bulk_threshold", b"bulk_threshold", "price_change_percent", b"price_change_percent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__bulk_threshold: _TypeAlias = _typing.Literal["bulk_threshold"]  # noqa: Y015
+    _WhichOneofArgType__bulk_threshold: _TypeAlias = _typing.Literal["_bulk_threshold", b"_bulk_threshold"]  # noqa: Y015
+    _WhichOneofReturnType__price_change_percent: _TypeAlias = _typing.Literal["price_change_percent"]  # noqa: Y015
+    _WhichOneofArgType__price_change_percent: _TypeAlias = _typing.Literal["_price_change_percent", b"_price_change_percent"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__bulk_threshold) -> _WhichOneofReturnType__bulk_threshold | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__price_change_percent) -> _WhichOneofReturnType__price_change_percent | None: ...
+
+Global___SetGuardrail: _TypeAlias = SetGuardrail  # noqa: Y015
+
+@_typing.final
+class QueryGuardrail(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QueryGuardrail: _TypeAlias = QueryGuardrail  # noqa: Y015
+
+@_typing.final
 class Confirm(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -903,6 +951,8 @@ class Command(_message.Message):
     BULK_SET_STOCK_FIELD_NUMBER: _builtins.int
     BULK_ADJUST_STOCK_FIELD_NUMBER: _builtins.int
     EXPORT_REPORT_FIELD_NUMBER: _builtins.int
+    SET_GUARDRAIL_FIELD_NUMBER: _builtins.int
+    QUERY_GUARDRAIL_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def set_price(self) -> Global___SetPrice: ...
     @_builtins.property
@@ -959,6 +1009,12 @@ class Command(_message.Message):
     def bulk_adjust_stock(self) -> Global___BulkAdjustStock: ...
     @_builtins.property
     def export_report(self) -> Global___ExportReport: ...
+    @_builtins.property
+    def set_guardrail(self) -> Global___SetGuardrail:
+        """40-49: the guardrail intents."""
+
+    @_builtins.property
+    def query_guardrail(self) -> Global___QueryGuardrail: ...
     def __init__(
         self,
         *,
@@ -989,12 +1045,14 @@ class Command(_message.Message):
         bulk_set_stock: Global___BulkSetStock | None = ...,
         bulk_adjust_stock: Global___BulkAdjustStock | None = ...,
         export_report: Global___ExportReport | None = ...,
+        set_guardrail: Global___SetGuardrail | None = ...,
+        query_guardrail: Global___QueryGuardrail | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["adjust_price", b"adjust_price", "adjust_stock", b"adjust_stock", "bulk_adjust_price", b"bulk_adjust_price", "bulk_adjust_stock", b"bulk_adjust_stock", "bulk_set_price", b"bulk_set_price", "bulk_set_stock", b"bulk_set_stock", "cancel", b"cancel", "cancel_order", b"cancel_order", "confirm", b"confirm", "confirm_order", b"confirm_order", "create_product", b"create_product", "export_report", b"export_report", "intent", b"intent", "list_orders", b"list_orders", "list_products", b"list_products", "low_stock", b"low_stock", "query_order", b"query_order", "query_product", b"query_product", "query_stock", b"query_stock", "refund_order", b"refund_order", "sales_report", b"sales_report", "set_price", b"set_price", "set_product_fact", b"set_product_fact", "set_product_status", b"set_product_status", "set_stock", b"set_stock", "ship_order", b"ship_order", "undo", b"undo", "unknown", b"unknown"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["adjust_price", b"adjust_price", "adjust_stock", b"adjust_stock", "bulk_adjust_price", b"bulk_adjust_price", "bulk_adjust_stock", b"bulk_adjust_stock", "bulk_set_price", b"bulk_set_price", "bulk_set_stock", b"bulk_set_stock", "cancel", b"cancel", "cancel_order", b"cancel_order", "confirm", b"confirm", "confirm_order", b"confirm_order", "create_product", b"create_product", "export_report", b"export_report", "intent", b"intent", "list_orders", b"list_orders", "list_products", b"list_products", "low_stock", b"low_stock", "query_guardrail", b"query_guardrail", "query_order", b"query_order", "query_product", b"query_product", "query_stock", b"query_stock", "refund_order", b"refund_order", "sales_report", b"sales_report", "set_guardrail", b"set_guardrail", "set_price", b"set_price", "set_product_fact", b"set_product_fact", "set_product_status", b"set_product_status", "set_stock", b"set_stock", "ship_order", b"ship_order", "undo", b"undo", "unknown", b"unknown"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjust_price", b"adjust_price", "adjust_stock", b"adjust_stock", "bulk_adjust_price", b"bulk_adjust_price", "bulk_adjust_stock", b"bulk_adjust_stock", "bulk_set_price", b"bulk_set_price", "bulk_set_stock", b"bulk_set_stock", "cancel", b"cancel", "cancel_order", b"cancel_order", "confirm", b"confirm", "confirm_order", b"confirm_order", "create_product", b"create_product", "export_report", b"export_report", "intent", b"intent", "list_orders", b"list_orders", "list_products", b"list_products", "low_stock", b"low_stock", "query_order", b"query_order", "query_product", b"query_product", "query_stock", b"query_stock", "refund_order", b"refund_order", "sales_report", b"sales_report", "set_price", b"set_price", "set_product_fact", b"set_product_fact", "set_product_status", b"set_product_status", "set_stock", b"set_stock", "ship_order", b"ship_order", "undo", b"undo", "unknown", b"unknown"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjust_price", b"adjust_price", "adjust_stock", b"adjust_stock", "bulk_adjust_price", b"bulk_adjust_price", "bulk_adjust_stock", b"bulk_adjust_stock", "bulk_set_price", b"bulk_set_price", "bulk_set_stock", b"bulk_set_stock", "cancel", b"cancel", "cancel_order", b"cancel_order", "confirm", b"confirm", "confirm_order", b"confirm_order", "create_product", b"create_product", "export_report", b"export_report", "intent", b"intent", "list_orders", b"list_orders", "list_products", b"list_products", "low_stock", b"low_stock", "query_guardrail", b"query_guardrail", "query_order", b"query_order", "query_product", b"query_product", "query_stock", b"query_stock", "refund_order", b"refund_order", "sales_report", b"sales_report", "set_guardrail", b"set_guardrail", "set_price", b"set_price", "set_product_fact", b"set_product_fact", "set_product_status", b"set_product_status", "set_stock", b"set_stock", "ship_order", b"ship_order", "undo", b"undo", "unknown", b"unknown"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_intent: _TypeAlias = _typing.Literal["set_price", "adjust_price", "set_stock", "adjust_stock", "query_stock", "query_product", "create_product", "set_product_status", "confirm_order", "ship_order", "cancel_order", "refund_order", "query_order", "list_orders", "sales_report", "undo", "confirm", "cancel", "unknown", "set_product_fact", "list_products", "low_stock", "bulk_set_price", "bulk_adjust_price", "bulk_set_stock", "bulk_adjust_stock", "export_report"]  # noqa: Y015
+    _WhichOneofReturnType_intent: _TypeAlias = _typing.Literal["set_price", "adjust_price", "set_stock", "adjust_stock", "query_stock", "query_product", "create_product", "set_product_status", "confirm_order", "ship_order", "cancel_order", "refund_order", "query_order", "list_orders", "sales_report", "undo", "confirm", "cancel", "unknown", "set_product_fact", "list_products", "low_stock", "bulk_set_price", "bulk_adjust_price", "bulk_set_stock", "bulk_adjust_stock", "export_report", "set_guardrail", "query_guardrail"]  # noqa: Y015
     _WhichOneofArgType_intent: _TypeAlias = _typing.Literal["intent", b"intent"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_intent) -> _WhichOneofReturnType_intent | None: ...
 

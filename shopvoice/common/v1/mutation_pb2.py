@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"shopvoice/common/v1/mutation.proto\x12\x13shopvoice.common.v1\":\n\x05\x41\x63tor\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x12\n\ncommand_id\x18\x03 \x01(\t\"\x97\x01\n\x08Mutation\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12)\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32\x1a.shopvoice.common.v1.Actor\x12\x1d\n\x10\x65xpected_version\x18\x04 \x01(\x03H\x00\x88\x01\x01\x42\x13\n\x11_expected_versionb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"shopvoice/common/v1/mutation.proto\x12\x13shopvoice.common.v1\":\n\x05\x41\x63tor\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x12\n\ncommand_id\x18\x03 \x01(\t\"\xe3\x01\n\x08Mutation\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12)\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32\x1a.shopvoice.common.v1.Actor\x12\x1d\n\x10\x65xpected_version\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x37\n\x0c\x63onfirmation\x18\x05 \x01(\x0b\x32!.shopvoice.common.v1.Confirmation\x12\x11\n\tbulk_size\x18\x06 \x01(\x03\x42\x13\n\x11_expected_version\"A\n\x0c\x43onfirmation\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x12\n\ncommand_id\x18\x03 \x01(\t\"\xae\x01\n\x0c\x43hangeRecord\x12\x11\n\tchange_id\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t\x12\x0e\n\x06\x62\x65\x66ore\x18\x04 \x01(\t\x12\r\n\x05\x61\x66ter\x18\x05 \x01(\t\x12\x14\n\x0crequested_by\x18\x06 \x01(\t\x12\x14\n\x0c\x63onfirmed_by\x18\x07 \x01(\t\x12\x0c\n\x04rule\x18\x08 \x01(\t\x12\x12\n\ncommand_id\x18\t \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,5 +34,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ACTOR']._serialized_start=59
   _globals['_ACTOR']._serialized_end=117
   _globals['_MUTATION']._serialized_start=120
-  _globals['_MUTATION']._serialized_end=271
+  _globals['_MUTATION']._serialized_end=347
+  _globals['_CONFIRMATION']._serialized_start=349
+  _globals['_CONFIRMATION']._serialized_end=414
+  _globals['_CHANGERECORD']._serialized_start=417
+  _globals['_CHANGERECORD']._serialized_end=591
 # @@protoc_insertion_point(module_scope)

@@ -56,6 +56,8 @@ class Mutation(_message.Message):
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     ACTOR_FIELD_NUMBER: _builtins.int
     EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    CONFIRMATION_FIELD_NUMBER: _builtins.int
+    BULK_SIZE_FIELD_NUMBER: _builtins.int
     merchant_id: _builtins.str
     idempotency_key: _builtins.str
     """a replay returns the first result"""
@@ -63,8 +65,18 @@ class Mutation(_message.Message):
     """Compare-and-swap on the catalog's variant (or product) version. The orders and
     support services keep no version a caller could name, and refuse a request that sets it.
     """
+    bulk_size: _builtins.int
+    """The number of products the operation this request belongs to changes (a bulk
+    change's snapshot); 0 = a single change. The catalog also counts them itself.
+    """
     @_builtins.property
     def actor(self) -> Global___Actor: ...
+    @_builtins.property
+    def confirmation(self) -> Global___Confirmation:
+        """A person's authorisation of a change that a guardrail asks about (docs/design.md,
+        "Guardrails for automated changes"); unset = nobody confirmed it.
+        """
+
     def __init__(
         self,
         *,
@@ -72,13 +84,97 @@ class Mutation(_message.Message):
         idempotency_key: _builtins.str = ...,
         actor: Global___Actor | None = ...,
         expected_version: _builtins.int | None = ...,
+        confirmation: Global___Confirmation | None = ...,
+        bulk_size: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "actor", b"actor", "expected_version", b"expected_version"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "actor", b"actor", "confirmation", b"confirmation", "expected_version", b"expected_version"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "actor", b"actor", "expected_version", b"expected_version", "idempotency_key", b"idempotency_key", "merchant_id", b"merchant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "actor", b"actor", "bulk_size", b"bulk_size", "confirmation", b"confirmation", "expected_version", b"expected_version", "idempotency_key", b"idempotency_key", "merchant_id", b"merchant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__expected_version: _TypeAlias = _typing.Literal["expected_version"]  # noqa: Y015
     _WhichOneofArgType__expected_version: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__expected_version) -> _WhichOneofReturnType__expected_version | None: ...
 
 Global___Mutation: _TypeAlias = Mutation  # noqa: Y015
+
+@_typing.final
+class Confirmation(_message.Message):
+    """Who confirmed: the verified user of the utterance (or the job's confirmer) that said yes."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    COMMAND_ID_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    role: _builtins.str
+    command_id: _builtins.str
+    """the confirming utterance's id"""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        role: _builtins.str = ...,
+        command_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_id", b"command_id", "role", b"role", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Confirmation: _TypeAlias = Confirmation  # noqa: Y015
+
+@_typing.final
+class ChangeRecord(_message.Message):
+    """What one change did, for the audit trail: the catalog returns it, the NLU passes it
+    on with the result, the gateway records it beside what was heard and understood.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANGE_ID_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    FIELD_FIELD_NUMBER: _builtins.int
+    BEFORE_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    CONFIRMED_BY_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    COMMAND_ID_FIELD_NUMBER: _builtins.int
+    change_id: _builtins.str
+    subject: _builtins.str
+    """the SKU (or order) changed"""
+    field: _builtins.str
+    """price, stock, status"""
+    before: _builtins.str
+    """values as text, in the shop's currency for prices"""
+    after: _builtins.str
+    requested_by: _builtins.str
+    """user id of the person who asked"""
+    confirmed_by: _builtins.str
+    """user id of the person who confirmed; "" = not confirmed"""
+    rule: _builtins.str
+    """the guardrail rules that asked for the confirmation ("price_window", "bulk")"""
+    command_id: _builtins.str
+    """the utterance (or job) that asked for the change"""
+    def __init__(
+        self,
+        *,
+        change_id: _builtins.str = ...,
+        subject: _builtins.str = ...,
+        field: _builtins.str = ...,
+        before: _builtins.str = ...,
+        after: _builtins.str = ...,
+        requested_by: _builtins.str = ...,
+        confirmed_by: _builtins.str = ...,
+        rule: _builtins.str = ...,
+        command_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "before", b"before", "change_id", b"change_id", "command_id", b"command_id", "confirmed_by", b"confirmed_by", "field", b"field", "requested_by", b"requested_by", "rule", b"rule", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangeRecord: _TypeAlias = ChangeRecord  # noqa: Y015

@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from shopvoice.common.v1 import command_pb2 as _command_pb2
+from shopvoice.common.v1 import mutation_pb2 as _mutation_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -318,7 +319,10 @@ class ConfirmationPrompt(_message.Message):
 
     PROMPT_FIELD_NUMBER: _builtins.int
     COMMAND_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
     prompt: _builtins.str
+    rule: _builtins.str
+    """The guardrail rules that asked ("price_window", "bulk"); empty for the dialogue's own questions."""
     @_builtins.property
     def command(self) -> _command_pb2.Command: ...
     def __init__(
@@ -326,10 +330,11 @@ class ConfirmationPrompt(_message.Message):
         *,
         prompt: _builtins.str = ...,
         command: _command_pb2.Command | None = ...,
+        rule: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["command", b"command"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["command", b"command", "prompt", b"prompt"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["command", b"command", "prompt", b"prompt", "rule", b"rule"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -376,6 +381,7 @@ class Result(_message.Message):
     MESSAGE_FIELD_NUMBER: _builtins.int
     GRPC_CODE_FIELD_NUMBER: _builtins.int
     TIMINGS_FIELD_NUMBER: _builtins.int
+    CHANGE_FIELD_NUMBER: _builtins.int
     status: Global___ResultStatus.ValueType
     message: _builtins.str
     """what to tell the merchant"""
@@ -383,6 +389,10 @@ class Result(_message.Message):
     """the owning service's status code name, when it refused"""
     @_builtins.property
     def timings(self) -> _containers.RepeatedCompositeFieldContainer[_command_pb2.StageTiming]: ...
+    @_builtins.property
+    def change(self) -> _mutation_pb2.ChangeRecord:
+        """What a change did (before/after, who confirmed, which guardrail asked), for the audit."""
+
     def __init__(
         self,
         *,
@@ -390,10 +400,11 @@ class Result(_message.Message):
         message: _builtins.str = ...,
         grpc_code: _builtins.str = ...,
         timings: _abc.Iterable[_command_pb2.StageTiming] | None = ...,
+        change: _mutation_pb2.ChangeRecord | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["change", b"change"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["grpc_code", b"grpc_code", "message", b"message", "status", b"status", "timings", b"timings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "grpc_code", b"grpc_code", "message", b"message", "status", b"status", "timings", b"timings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
