@@ -77,6 +77,8 @@ SYNONYMS_ZH = {
 }
 SYNONYMS_ZH.update({"裤子": "裤", "耳塞式耳机": "机"})
 
+# Words a question is made of, never typos of a product ("stock" is not "socks").
+_CUE_WORDS = frozenset({"stock", "price", "sizes", "store", "shops", "thanks", "hello", "order", "where", "which"})
 _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _CODE = re.compile(r"(?<![a-z0-9])([a-z0-9]+(?:-[a-z0-9]+)*)(?![a-z0-9])")
 _TSHIRT = re.compile(r"\bt[\s-]?shirts?\b|\btees\b")
@@ -259,13 +261,13 @@ class ProductNames:
         found: list[Mention] = []
         for m in _WORD.finditer(text):
             word = m.group()
-            if len(word) < 5:
+            if len(word) < 5 or singular(word) in _CUE_WORDS:
                 continue
             owners = [
                 e
                 for e in self.entries
                 if any(
-                    _distance_one(word, alias) or _distance_one(word, alias + "s")
+                    (len(alias) >= 5 and _distance_one(word, alias)) or _distance_one(word, alias + "s")
                     for alias in e.aliases_en
                     if len(alias) >= 4
                 )
