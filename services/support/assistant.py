@@ -50,7 +50,6 @@ HANDOFF_REASONS = {"human": "asks_for_person", "complaint": "complaint", "cancel
 #: dimensions, the thermos's capacity).
 RELATED_FACTS = {"dimensions": ("capacity", "sizes"), "capacity": ("dimensions",), "sizes": ("dimensions",)}
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-_LETTERS = re.compile(r"[A-Za-z\u4e00-\u9fff]")
 
 
 def staff_message(row: dict[str, Any]) -> pb.StaffMessage:
@@ -94,11 +93,7 @@ class Assistant:
             history = await store.recent_turns(conn, merchant_id, customer_id, conversation_id, limit=10)
 
         normalized = intents.read(text)
-        language = ask.language if ask.language in ("zh", "en") else normalized.language
-        if not ask.language and history and not _LETTERS.search(text):
-            language = history[-1].answer.language or language  # "👍" or "12345": the conversation's language
-        elif not ask.language and _HAN.search(text):
-            language = "zh"
+        language = ask.language if ask.language in ("zh", "en") else _language(text, history, normalized.language)
         draft = await self._decide(merchant_id, customer_id, text, normalized, language, history)
         if draft.kind == pb.ANSWER_KIND_ANSWERED and self.writer is not None:
             written = await self.writer.write(text, draft.facts, draft.text, language)
@@ -331,6 +326,18 @@ class _Asked:
     intents: list[str]
     cue_text: str
     language: str
+
+
+def _language(text: str, history: list[store.TurnRow], detected: str) -> str:
+    """The question's language: Chinese when Han characters weigh as much as the Latin letters
+    ("hi 保温杯多少钱"), English when Latin letters dominate ("is the 保温杯 dishwasher safe?"),
+    the conversation's for a question of neither ("👍", "12345")."""
+    han, latin = len(_HAN.findall(text)), len(re.findall(r"[A-Za-z]", text))
+    if han and han * 3 >= latin:
+        return "zh"
+    if latin:
+        return "en"
+    return (history[-1].answer.language if history else "") or detected
 
 
 def _title(product: ShopProduct, language: str) -> str:

@@ -74,11 +74,13 @@ def words(language: str, section: str) -> frozenset[str]:
 
 
 def find(language: str, section: str, folded: str) -> list[str]:
-    """Every key of the section with a cue in the (case-folded) text, in priority order."""
+    """Every key of the section with a cue in the (case-folded) text, in priority order:
+    the language's cues first, then the other language's ("is the 保温杯 dishwasher safe")."""
     seen: list[str] = []
-    for cue in cues(language, section):
-        if cue.key not in seen and cue.pattern.search(folded):
-            seen.append(cue.key)
+    for lang in (language, "en" if language == "zh" else "zh"):
+        for cue in cues(lang, section):
+            if cue.key not in seen and cue.pattern.search(folded):
+                seen.append(cue.key)
     return seen
 
 
