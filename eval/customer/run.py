@@ -15,8 +15,11 @@ with --score runs eval.customer.score on them. Only templates answer (VLLM_URL e
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import random
+import socket
 import sys
 import time
 import uuid
@@ -48,6 +51,21 @@ def _database(admin_url: str, name: str) -> str:
     info = psycopg.conninfo.conninfo_to_dict(admin_url)
     info["dbname"] = name
     return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items() if v is not None})
+
+
+def _free_base() -> int:
+    """A gateway port whose whole block of stack ports is free (below the ephemeral range)."""
+    rng = random.Random()
+    for _ in range(100):
+        base = rng.randrange(20000, 32000)
+        try:
+            with contextlib.ExitStack() as held:
+                for port in ports_from(base).values():
+                    held.enter_context(socket.socket()).bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise SystemExit("no free block of ports in 20000..32000 for the stack")
 
 
 def play(set_path: Path, stack: Stack, orders: dict[str, str]) -> list[dict[str, object]]:
@@ -86,8 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--score", action="store_true", help="score the answers when done")
     parser.add_argument("--errors", action="store_true", help="with --score: list every miss")
     parser.add_argument("--out", type=Path, default=Path(".run/eval-customer"))
+    parser.add_argument("--set", type=Path, help="another conversations file in the same format (instead of --half)")
     args = parser.parse_args(argv)
-    set_path = HERE / f"conversations.{args.half}.yaml"
+    set_path = args.set or HERE / f"conversations.{args.half}.yaml"
     admin_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
     name = f"sv_eval_customer_{uuid.uuid4().hex[:8]}"
@@ -98,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         database_url=_database(admin_url, name),
         redis_url=redis_url,
         run_dir=args.out / "logs",
-        ports=ports_from(int(os.environ.get("SHOPVOICE_BASE_PORT", "0")) or 30000 + os.getpid() % 2000 * 6),
+        ports=ports_from(int(os.environ.get("SHOPVOICE_BASE_PORT", "0")) or _free_base()),
         extra_env={"STREAM_PREFIX": f"sveval{uuid.uuid4().hex[:8]}", "VLLM_URL": ""},
         services=["catalog", "orders", "support", "gateway"],
     )
@@ -113,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.stop()
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-    answers = args.out / f"answers.{args.half}.jsonl"
+    answers = args.out / f"answers.{set_path.stem.split('.')[-1]}.jsonl"
     answers.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     (args.out / "orders.json").write_text(json.dumps(orders, indent=1), encoding="utf-8")
     print(f"{len(rows)} turns asked in {time.monotonic() - started:.0f} s; answers in {answers}", file=sys.stderr)

@@ -48,7 +48,16 @@ ORDER_INTENTS = ("order_status", "carrier")
 HANDOFF_REASONS = {"human": "asks_for_person", "complaint": "complaint", "cancel_request": "request"}
 #: A fact the product lacks may be answered by a near one ("how big" is the tote's
 #: dimensions, the thermos's capacity).
-RELATED_FACTS = {"dimensions": ("capacity", "sizes"), "capacity": ("dimensions",), "sizes": ("dimensions",)}
+RELATED_FACTS = {"size": ("dimensions", "capacity", "sizes"), "fit": ("sizes",)}
+#: Where a product lacks the fact asked for, another of its facts answers when its value
+#: holds one of these words ("waterproof?" of a bag whose material is "water-repellent").
+FACT_HINTS = {
+    "waterproof": ("water", "防水", "泼水", "防溅", "ipx"),
+    "hot_drinks": ("hot", "boiling", "insulated", "cold", "保温", "开水", "热", "冷水"),
+    "laptop": ("laptop", "电脑"),
+    "sizes": ("size", "fits", "码", "均码"),
+    "material": ("cotton", "polyester", "steel", "wool", "棉", "涤纶", "不锈钢", "羊毛"),
+}
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -195,8 +204,8 @@ class Assistant:
             return await self._policy(merchant_id, "shipping", language, facts)
 
         topic = asked_facts[0] if asked_facts else "price" if "price" in found else "stock" if "stock" in found else ""
-        if found_names.named or (topic and context and top not in ("shipping_weak", "order")):
-            asked = _Asked(raw, normalized, found, cue_text, language)
+        if found_names.named or (topic and context and (asked_facts or top not in ("shipping_weak", "order"))):
+            asked = _Asked(raw, normalized, found, cue_text, language, asked_facts)
             return await self._products(merchant_id, found_names, topic, asked, history, names)
         if topic:
             return self._which(pb.ANSWER_KIND_NEEDS_INFO, topic, [], names, language)
@@ -207,6 +216,12 @@ class Assistant:
         chat = intents.find(language, "small_talk", cue_text)
         if chat:
             return Draft(pb.ANSWER_KIND_SMALL_TALK, chat[0], facts, replies.small_talk(chat[0], language))
+        if len(context) == 1 and _says_more(cue_text, language):
+            # "是304的吗" right after the bottle: about it only if one of its facts says so.
+            known = await self.shop.facts(merchant_id, context[0], language)
+            if _fact_for(["?"], known, cue_text, language):
+                asked = _Asked(raw, normalized, found, cue_text, language, asked_facts)
+                return await self._products(merchant_id, found_names, "", asked, history, names)
         return Draft(pb.ANSWER_KIND_HANDED_OFF, "unknown", facts, handoff_reason="unanswered")
 
     async def _order_status(
@@ -271,7 +286,8 @@ class Assistant:
         if topic in ("sizes", "colour"):
             # A shop that sells sizes and colours as variants ("Red / L") answers from them.
             held = [await self.shop.facts(merchant_id, sku, language) for sku in skus]
-            if not any(topic in known for known in held):
+            several = [sku for sku in skus if (p := names.product(sku)) is not None and len(p.skus) > 1]
+            if several and not any(topic in known for known in held):
                 topic = "price" if "price" in asked.intents else "stock"
         facts = Facts()
         if topic in ("price", "stock", "product"):
@@ -303,7 +319,8 @@ class Assistant:
             if shown is None:
                 continue
             known = await self.shop.facts(merchant_id, sku, language)
-            name = _fact_for(topic, known, cue_text, language)
+            wanted = asked.facts if asked.facts and topic == asked.facts[0] else [topic]
+            name = _fact_for(wanted, known, cue_text, language)
             if not name:
                 return Draft(pb.ANSWER_KIND_HANDED_OFF, "product_fact", Facts(), handoff_reason="unanswered")
             facts.add("product.sku", shown.sku)
@@ -326,6 +343,7 @@ class _Asked:
     intents: list[str]
     cue_text: str
     language: str
+    facts: list[str] = field(default_factory=list)  # the facts asked about, in priority order
 
 
 def _language(text: str, history: list[store.TurnRow], detected: str) -> str:
@@ -360,7 +378,7 @@ def _content(text: str, language: str) -> list[str]:
         for filler in sorted(intents.words("zh", "fillers"), key=len, reverse=True):
             text = text.replace(filler, " ")
     han = "".join(_HAN.findall(text))
-    words = [w for w in re.findall(r"[a-z]{2,}", text.casefold()) if w not in fillers]
+    words = [w for w in re.findall(r"[a-z]{2,}|\d{2,}", text.casefold()) if w not in fillers]
     return words + ([han[i : i + 2] for i in range(len(han) - 1)] if len(han) >= 2 else [])
 
 
@@ -374,17 +392,23 @@ def _says_more(cue_text: str, language: str) -> bool:
     return bool(_content(cue_text.split("\n")[-1], language))
 
 
-def _fact_for(topic: str, known: dict[str, str], cue_text: str, language: str) -> str:
-    """The fact that answers: the one asked, a near one, or (no cue) one whose words the question uses."""
-    if topic != "?":
-        for name in (topic, *RELATED_FACTS.get(topic, ())):
-            if name in known:
-                return name
+def _fact_for(wanted: list[str], known: dict[str, str], cue_text: str, language: str) -> str:
+    """The fact that answers: the first asked that the product has (or a near one), or, with no
+    cue ("?"), one whose words the question uses ("是304的吗")."""
+    if wanted != ["?"]:
+        for topic in wanted:
+            for name in (topic, *RELATED_FACTS.get(topic, ())):
+                if name in known:
+                    return name
+        for topic in wanted:
+            for name, value in known.items():
+                if any(hint in value.casefold() for hint in FACT_HINTS.get(topic, ())):
+                    return name
         return ""
     content = _content(cue_text.split("\n")[-1], language)
     for name, value in known.items():
         folded = value.casefold()
-        if any((len(word) >= 4 or _HAN.search(word)) and word in folded for word in content):
+        if any((len(word) >= 4 or _HAN.search(word) or word.isdigit()) and word in folded for word in content):
             return name
     return ""
 

@@ -195,6 +195,14 @@ class ProductNames:
         while index < len(tokens):
             word = tokens[index][2]
             w = SYNONYMS_EN.get(singular(word), singular(word))
+            if (
+                w == "sneaker"
+                and word == "shoe"
+                and index + 1 < len(tokens)
+                and tokens[index + 1][2].startswith("size")
+            ):
+                index += 1  # "shoe sizes" of the socks
+                continue
             owners = [e for e in self.entries if w in e.aliases_en]
             if not owners:
                 index += 1
