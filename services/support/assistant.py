@@ -204,6 +204,8 @@ class Assistant:
             return await self._policy(merchant_id, "shipping", language, facts)
 
         topic = asked_facts[0] if asked_facts else "price" if "price" in found else "stock" if "stock" in found else ""
+        if topic == "price" and "stock" in found:
+            topic = "product"  # "how much are they and are they in stock"
         if found_names.named or (topic and context and (asked_facts or top not in ("shipping_weak", "order"))):
             asked = _Asked(raw, normalized, found, cue_text, language, asked_facts)
             return await self._products(merchant_id, found_names, topic, asked, history, names)
@@ -321,16 +323,18 @@ class Assistant:
             known = await self.shop.facts(merchant_id, sku, language)
             wanted = asked.facts if asked.facts and topic == asked.facts[0] else [topic]
             name = _fact_for(wanted, known, cue_text, language)
-            if not name:
+            if not name and len(skus) == 1:
                 return Draft(pb.ANSWER_KIND_HANDED_OFF, "product_fact", Facts(), handoff_reason="unanswered")
             facts.add("product.sku", shown.sku)
             facts.add("product.title", _title(shown, language))
-            facts.add(f"product.{index}.fact", name)
-            facts.add(f"product.{index}.value", known[name])
+            facts.add(f"product.{index}.fact", name, keep_empty=True)
+            facts.add(f"product.{index}.value", known.get(name, ""), keep_empty=True)
             facts.add("about.sku", shown.sku)
+        if not any(n.startswith("product.") and n.endswith(".value") and v for n, v in facts.items):
+            return Draft(pb.ANSWER_KIND_HANDED_OFF, "product_fact", Facts(), handoff_reason="unanswered")
         if not facts.all("about.sku"):
             return Draft(pb.ANSWER_KIND_HANDED_OFF, "product_fact", Facts(), handoff_reason="unanswered")
-        facts.add("about.topic", topic if topic != "?" else facts.all("product.0.fact")[0])
+        facts.add("about.topic", topic if topic != "?" else (facts.all("product.0.fact") or ["?"])[0])
         return Draft(pb.ANSWER_KIND_ANSWERED, "product_fact", facts, replies.product_facts(facts, language))
 
 

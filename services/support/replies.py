@@ -206,6 +206,11 @@ def product_facts(facts: Facts, language: str) -> str:
     titles = facts.all("product.title")
     for index, title in enumerate(titles):
         parts = []
+        if not [v for v in facts.all(f"product.{index}.value") if v]:
+            lines.append(
+                f"{title}：店铺暂未提供这项信息。" if language == "zh" else f"{title}: the shop has not listed this."
+            )
+            continue
         for name, value in zip(facts.all(f"product.{index}.fact"), facts.all(f"product.{index}.value"), strict=True):
             label = _pick(FACT_LABELS.get(name, (name, name)), language)
             parts.append(f"{label}：{value}" if language == "zh" else f"{label}: {value}")
