@@ -45,7 +45,12 @@ POLICY_TOPICS = (
 )
 STORE_TOPIC = {"change_address": "address_change"}
 ORDER_INTENTS = ("order_status", "carrier")
-HANDOFF_REASONS = {"human": "asks_for_person", "complaint": "complaint", "cancel_request": "request"}
+HANDOFF_REASONS = {
+    "human": "asks_for_person",
+    "complaint": "complaint",
+    "cancel_request": "request",
+    "unanswered": "unanswered",
+}
 #: A fact the product lacks may be answered by a near one ("how big" is the tote's
 #: dimensions, the thermos's capacity).
 RELATED_FACTS = {"size": ("dimensions", "capacity", "sizes"), "fit": ("sizes",)}
@@ -182,6 +187,8 @@ class Assistant:
         order_talk = last is not None and last.intent in ORDER_INTENTS
         about_order = order_talk or bool({"order_status", "carrier", "order", "returns", "change_address"} & set(found))
         order_id = entities.order_id(normalized, raw, lone=about_order and not found_names.named)
+        if order_id and found_names.skus and asked_facts:
+            order_id = ""  # "订单12里的保温杯能放洗碗机吗" asks about the product
         if order_id:
             if top == "cancellation":  # "cancel order 1234" asks a person to act
                 return Draft(pb.ANSWER_KIND_HANDED_OFF, "cancel_request", facts, handoff_reason="request")
@@ -199,7 +206,7 @@ class Assistant:
             return await self._order_status(merchant_id, customer_id, remembered_order, language, facts)
 
         if top in POLICY_TOPICS and not (top == "warranty" and found_names.skus and "warranty" in asked_facts):
-            return await self._policy(merchant_id, top, language, facts)
+            return await self._policy(merchant_id, top, language, facts, found_names.skus, names)
         if top == "carrier":
             return await self._policy(merchant_id, "shipping", language, facts)
 
@@ -238,10 +245,20 @@ class Assistant:
         order_facts(facts, order, language)
         return Draft(pb.ANSWER_KIND_ANSWERED, "order_status", facts, replies.order_status(facts, language))
 
-    async def _policy(self, merchant_id: str, topic: str, language: str, facts: Facts) -> Draft:
+    async def _policy(
+        self,
+        merchant_id: str,
+        topic: str,
+        language: str,
+        facts: Facts,
+        about: Sequence[str] = (),
+        names: ProductNames | None = None,
+    ) -> Draft:
         stored = STORE_TOPIC.get(topic, topic)
         async with self.pool.connection() as conn:
             body = await store.policy_text(conn, merchant_id, stored, language)
+        if body and about and names is not None:
+            body = _about_these(body, about, names)
         if not body:
             return Draft(pb.ANSWER_KIND_HANDED_OFF, topic, Facts(), handoff_reason="unanswered")
         facts.add(f"policy.{stored}", body)
@@ -323,6 +340,9 @@ class Assistant:
             known = await self.shop.facts(merchant_id, sku, language)
             wanted = asked.facts if asked.facts and topic == asked.facts[0] else [topic]
             name = _fact_for(wanted, known, cue_text, language)
+            if not name and len(skus) == 1 and "warranty" in wanted:
+                # the shop's own terms, without what it says of other products
+                return await self._policy(merchant_id, "warranty", language, Facts(), skus, names)
             if not name and len(skus) == 1:
                 return Draft(pb.ANSWER_KIND_HANDED_OFF, "product_fact", Facts(), handoff_reason="unanswered")
             facts.add("product.sku", shown.sku)
@@ -360,6 +380,21 @@ def _language(text: str, history: list[store.TurnRow], detected: str) -> str:
     if latin:
         return "en"
     return (history[-1].answer.language if history else "") or detected
+
+
+_SENTENCE = re.compile(r"[^。！？!?]+?(?:[。！？!?]|\.(?=\s|$)|$)\s*")
+
+
+def _about_these(policy: str, about: Sequence[str], names: ProductNames) -> str:
+    """The policy without its sentences about other products only (asked about the backpack's
+    warranty, the earbuds' one-year warranty is not the answer)."""
+    kept = []
+    for sentence in _SENTENCE.findall(policy):
+        named = names.resolve(sentence, sentence)
+        mentioned = set(named.skus) | set(named.ambiguous)
+        if not mentioned or mentioned & set(about):
+            kept.append(sentence)
+    return "".join(kept).strip()
 
 
 def _title(product: ShopProduct, language: str) -> str:

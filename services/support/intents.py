@@ -30,7 +30,7 @@ from shopvoice.text import Normalized, normalize
 SENTENCES = Path(__file__).parent / "sentences"
 
 #: Intents that go to a person whatever else the question says.
-HANDOFF_INTENTS = frozenset({"human", "complaint"})
+HANDOFF_INTENTS = frozenset({"human", "complaint", "unanswered"})
 
 
 @dataclass(frozen=True, slots=True)
