@@ -32,7 +32,19 @@ ROLES = (*MERCHANT_ROLES, "customer")
 # Intents that only read. Dialogue turns (confirm, cancel, unknown) change nothing
 # by themselves: what they confirm was checked when it was first said.
 READ_ONLY = frozenset(
-    {"query_stock", "query_product", "query_order", "list_orders", "sales_report", "confirm", "cancel", "unknown"}
+    {
+        "query_stock",
+        "query_product",
+        "query_order",
+        "list_orders",
+        "sales_report",
+        "list_products",
+        "low_stock",
+        "export_report",
+        "confirm",
+        "cancel",
+        "unknown",
+    }
 )
 # Money going back to a customer or an order going away: owner, or staff where allowed.
 MONEY_BACK = frozenset({"cancel_order", "refund_order"})
@@ -48,6 +60,11 @@ MUTATING = frozenset(
         "confirm_order",
         "ship_order",
         "undo",
+        "set_product_fact",
+        "bulk_set_price",
+        "bulk_adjust_price",
+        "bulk_set_stock",
+        "bulk_adjust_stock",
     }
 )
 INTENTS = READ_ONLY | MONEY_BACK | MUTATING

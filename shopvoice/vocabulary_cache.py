@@ -19,8 +19,10 @@ import redis.asyncio as aioredis
 
 from shopvoice import log
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from shopvoice.common.v1.command_pb2 import ProductStatus
 from shopvoice.events.v1.events_pb2 import Event
 from shopvoice.grammar import Vocabulary
+from shopvoice.resolution import CatalogProduct
 
 
 class VocabularyCache:
@@ -51,7 +53,7 @@ class VocabularyCache:
             except grpc.aio.AioRpcError as exc:
                 log.get().warning("vocabulary unavailable", merchant_id=merchant_id, code=exc.code().name)
                 return entry[1] if entry else None
-            vocabulary = Vocabulary((e.sku, e.title) for e in reply.entries)
+            vocabulary = vocabulary_of(reply)
             if self._generations.get(merchant_id, 0) == generation:
                 self._entries[merchant_id] = (time.monotonic(), vocabulary)
             return vocabulary
@@ -60,22 +62,60 @@ class VocabularyCache:
         self._entries.pop(merchant_id, None)
         self._generations[merchant_id] = self._generations.get(merchant_id, 0) + 1
 
-    async def follow(self, redis: aioredis.Redis, stream: str, after: str) -> None:
+    async def follow(self, redis: aioredis.Redis, stream: str, after: str, retry_s: float = 0.2) -> None:
         """Drop a merchant's entry whenever its catalog changes, for every event after the id
-        `after` (from stream_end, taken before any vocabulary is fetched; runs until cancelled)."""
+        `after` (from stream_end, taken before any vocabulary is fetched; runs until cancelled).
+
+        Supervised: an error (Redis away, an entry that does not decode) is logged and the
+        follower resumes from the last id it handled, so no event is skipped and a new product
+        is nameable as soon as its event is read, never only when the TTL runs out.
+        """
         last_id = after
+        failures = 0
         while True:
-            response: Any = await redis.xread({stream: last_id}, count=100, block=5000)
+            try:
+                response: Any = await redis.xread({stream: last_id}, count=100, block=1000)
+                failures = 0
+            except Exception as exc:  # supervised: log, back off, resume
+                failures += 1
+                log.get().warning(
+                    "vocabulary follower: read failed, resuming", error=repr(exc)[:200], last_id=str(last_id)
+                )
+                await asyncio.sleep(min(retry_s * failures, 5.0))
+                continue
             for _stream, entries in response or []:
                 for entry_id, fields in entries:
                     last_id = entry_id
-                    event = Event.FromString(fields[b"event"])
+                    try:
+                        event = Event.FromString(fields[b"event"])
+                    except Exception as exc:  # one bad entry must not stop the follower
+                        log.get().warning(
+                            "vocabulary follower: entry skipped", entry_id=str(entry_id), error=repr(exc)[:200]
+                        )
+                        continue
                     # Only products coming, going or being renamed change SKUs and titles; a
                     # price change does not, and dropping the cache on each one made a busy
                     # shop (hundreds of price changes a second) re-fetch and re-index its
                     # whole vocabulary for nearly every command.
                     if event.WhichOneof("payload") == "product_changed":
                         self.invalidate(event.merchant_id)
+
+
+def vocabulary_of(reply: catalog_pb2.Vocabulary) -> Vocabulary:
+    """The grammar's vocabulary (products on sale) with resolution's details (English titles,
+    descriptions, and archived products, which can still be named to relist them)."""
+    archived = ProductStatus.PRODUCT_STATUS_ARCHIVED
+    details = [
+        CatalogProduct(
+            sku=e.sku,
+            title=e.title,
+            title_en=e.title_en,
+            words=(e.description,) if e.description else (),
+            status="archived" if e.status == archived else "active",
+        )
+        for e in reply.entries
+    ]
+    return Vocabulary(((e.sku, e.title) for e in reply.entries if e.status != archived), details)
 
 
 async def stream_end(redis: aioredis.Redis, stream: str) -> str:

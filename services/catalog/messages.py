@@ -43,6 +43,7 @@ def to_product(merchant_id: str, rows: list[Row]) -> pb.Product:
         merchant_id=merchant_id,
         product_id=str(first["product_id"]),
         title=first["title"],
+        title_en=first.get("title_en", ""),
         description=first["description"],
         status=STATUS_FROM_DB[first["status"]],
         version=first["product_version"],

@@ -102,6 +102,7 @@ async def create(
 ) -> tuple[list[Row], str]:
     """Insert a product and its SKUs; returns its rows and a summary."""
     title = validate_title(request.title)
+    title_en = validate_title(request.title_en, "English title", required=False)
     description = validate_description(request.description)
     status = status_name(request.status) if request.status else "active"  # an unknown value is refused
     currency = shop_currency(request, await store.merchant_currency(conn, merchant_id), default_currency)
@@ -115,9 +116,9 @@ async def create(
         raise AlreadyExists(f"SKU {', '.join(taken)} already exists in this shop; choose another SKU")
     await store.ensure_merchant(conn, merchant_id, currency)
     await conn.execute(
-        "INSERT INTO products (merchant_id, product_id, title, description, status, search_key)"
-        " VALUES (%s, %s, %s, %s, %s, %s)",
-        (merchant_id, product_id, title, description, status, fold(title)),
+        "INSERT INTO products (merchant_id, product_id, title, title_en, description, status, search_key)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (merchant_id, product_id, title, title_en, description, status, fold(title)),
     )
     for sku, item in zip(final, skus, strict=True):
         await conn.execute(

@@ -19,7 +19,7 @@ import grpc
 from services.catalog import facts, fastpath, history, inventory, pricing, products, reservations, store
 from services.catalog.config import CatalogSettings
 from services.catalog.events import CatalogEvents
-from services.catalog.messages import STATUS_TO_DB, Row, to_product, to_products, to_variant
+from services.catalog.messages import STATUS_FROM_DB, STATUS_TO_DB, Row, to_product, to_products, to_variant
 from services.catalog.mutations import Mutations, expected_version
 from services.catalog.search import fold, fold_sku
 from services.catalog.validation import validate_price
@@ -130,7 +130,17 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         async with self.pool.connection() as conn:
             rows = await store.vocabulary(conn, merchant_id)
         vocab = pb.Vocabulary(
-            entries=[pb.VocabularyEntry(sku=r["sku"], title=r["title"], product_id=str(r["product_id"])) for r in rows]
+            entries=[
+                pb.VocabularyEntry(
+                    sku=r["sku"],
+                    title=r["title"],
+                    product_id=str(r["product_id"]),
+                    title_en=r["title_en"],
+                    description=r["description"],
+                    status=STATUS_FROM_DB[r["status"]],
+                )
+                for r in rows
+            ]
         )
         # A digest of the entries: equal lists, equal revision; any change, a new one.
         digest = hashlib.sha256(b"".join(e.SerializeToString(deterministic=True) for e in vocab.entries)).digest()

@@ -16,7 +16,7 @@ from shopvoice.errors import FailedPrecondition, InvalidArgument, NotFound
 
 VARIANT_COLUMNS = (
     "v.sku, v.product_id, v.option_title, v.price, v.compare_at_price, v.currency_code, v.on_hand, v.committed,"
-    " v.version, p.title, p.description, p.status, p.version AS product_version, p.created_at, p.updated_at"
+    " v.version, p.title, p.title_en, p.description, p.status, p.version AS product_version, p.created_at, p.updated_at"
 )
 VARIANTS = "variants v JOIN products p USING (merchant_id, product_id)"
 
@@ -153,9 +153,9 @@ async def search(conn: Conn, merchant_id: str, folded: str, sku: str, limit: int
 
 async def vocabulary(conn: Conn, merchant_id: str) -> list[Row]:
     cur = await conn.execute(
-        "SELECT v.sku, p.title, p.product_id"
+        "SELECT v.sku, p.title, p.product_id, p.title_en, p.description, p.status"
         " FROM variants v JOIN products p USING (merchant_id, product_id)"
-        " WHERE v.merchant_id = %s AND p.status <> 'archived' ORDER BY v.sku",
+        " WHERE v.merchant_id = %s ORDER BY v.sku",
         (merchant_id,),
     )
     return [dict(r) for r in await cur.fetchall()]

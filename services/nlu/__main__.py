@@ -18,6 +18,7 @@ from shopvoice import grpc_server, streams
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.config import load
 from shopvoice.grammar.index import compile_all
+from shopvoice.jobs import JobSender
 from shopvoice.permissions import PermissionGate, PermissionSettings
 from shopvoice.replies import ReplyPublisher
 from shopvoice.streams import StreamConsumer
@@ -51,12 +52,14 @@ class Nlu:
         self.orders = grpc_server.channel(s.orders_addr)
         self.vocabularies = VocabularyCache(self.catalog, s.vocab_ttl_s, s.rpc_timeout_s)
         self.llm = LlmParser()
-        dispatcher = Dispatcher(self.catalog, self.orders, s.rpc_timeout_s)
+        # Bulk changes and their undo run in the worker, sent by task name through its broker.
+        jobs = JobSender(s.redis_url, s.redis_keys.celery)
+        dispatcher = Dispatcher(self.catalog, self.orders, s.rpc_timeout_s, jobs)
         self.handler = UtteranceHandler(
             understander=Understander(self.ask_llm if self.llm.settings.enabled else None, s.llm_threshold),
             vocabularies=self.vocabularies,
             dispatcher=dispatcher,
-            policy=Policy(dispatcher.current_price, s.confirm_price_change_pct),
+            policy=Policy(dispatcher.current_price, s.confirm_price_change_pct, dispatcher.paid_total),
             dialogue=DialogueStore(self.redis, s.stream_prefix, s.dialogue_ttl_s),
             replies=ReplyPublisher(self.redis, s.reply_ttl_s),
             gate=PermissionGate(self.redis, s.stream_prefix, PermissionSettings().staff_may_refund),

@@ -109,6 +109,8 @@ class UtteranceHandler:
             chinese,
             vocabulary=vocabulary,
             candidates=resolution.candidates,
+            unknown_product=resolution.unknown,
+            confidence=understood.confidence if understood.source == "grammar" else 1.0,
         )
         # What was understood, with what the dialogue filled in ("ship it" → the order just discussed).
         understood_reply = gw.ServerMessage(
@@ -179,6 +181,7 @@ class UtteranceHandler:
                 decision.idempotency_id,
                 chinese=chinese,
                 undo_change_id=undo_change_id,
+                reply_stream=utterance.reply_stream,
             )
             timings.append(stage("dispatched"))
             outcome = await self.dispatcher.run(decision.command, caller)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
@@ -41,6 +41,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "query_order": ("order_id",),
     # "what sold best" names no period; the orders service needs one, so it is asked for.
     "sales_report": ("period",),
+    "set_product_fact": ("sku",),
 }
 ASK = {
     "sku": ("哪个商品？", "Which product?"),
@@ -54,6 +55,25 @@ ASK = {
 }
 
 PriceLookup = Callable[[str, str], Awaitable[Money | None]]  # (merchant_id, sku) -> price
+PaidLookup = Callable[[str, str], Awaitable[Money | None]]  # (merchant_id, order_id) -> what was paid
+# Intents that only read: never proposed, whatever the confidence.
+QUERIES = frozenset(
+    {
+        "query_stock",
+        "query_product",
+        "query_order",
+        "list_orders",
+        "sales_report",
+        "list_products",
+        "low_stock",
+        "export_report",
+        "confirm",
+        "cancel",
+        "unknown",
+    }
+)
+# A grammar answer below this explained only part of what was said: a change is read back first.
+PARTIAL_CONFIDENCE = 0.9
 Kind = Literal["execute", "propose", "ask", "cancelled", "nothing_pending", "denied"]
 
 
@@ -66,6 +86,7 @@ class DialogueState:
     last_order_id: str = ""
     last_sku: str = ""
     last_change_id: str = ""
+    last_report: cmd.Command | None = None  # the report just given: "上个月呢" asks it again for another period
 
 
 @dataclass(frozen=True)
@@ -139,6 +160,8 @@ class DialogueStore:
             state.pending = cmd.Command.FromString(raw[b"pending"])
         if raw.get(b"awaiting"):
             state.awaiting = cmd.Command.FromString(raw[b"awaiting"])
+        if raw.get(b"last_report"):
+            state.last_report = cmd.Command.FromString(raw[b"last_report"])
         return state
 
     def settle_in(
@@ -164,6 +187,7 @@ class DialogueStore:
             "last_order_id": state.last_order_id,
             "last_sku": state.last_sku,
             "last_change_id": state.last_change_id,
+            "last_report": state.last_report.SerializeToString() if state.last_report else b"",
         }
         pipe.hset(self.key(session_id), mapping=mapping)  # type: ignore[arg-type]
         pipe.expire(self.key(session_id), self.ttl_s)
@@ -198,6 +222,30 @@ def period_in(text: str) -> int:
     return 0
 
 
+# What may stand around a period in a follow-up that only changes the period ("上个月呢",
+# "and last month?", "what about yesterday"): nothing else may be said.
+_FOLLOW_UP_WORDS = re.compile(
+    r"^(?:那|那么|那个|还有|再看看|再看|看看|and|what about|how about|same for|same thing for|ok|okay|so|for)?\s*"
+    r"(?P<period>.+?)\s*(?:呢|的呢|的|怎么样|如何|then|too|as well)?[?？。.!！]*$",
+    re.IGNORECASE,
+)
+
+
+def follow_up_period(text: str) -> int:
+    """The period of a follow-up that names only a period ("上个月呢", "and last month?"), as
+    cmd.Period; 0 when the text says anything else."""
+    normalized = normalize(text).text.strip()
+    found = _FOLLOW_UP_WORDS.match(normalized)
+    if not found:
+        return 0
+    said = found.group("period").strip()
+    for language in ("en", "zh"):
+        kinds = grammar_for(language).kinds
+        if re.fullmatch(kinds.pattern("period"), said, re.IGNORECASE) and (value := kinds.read("period", said)):
+            return int(cmd.Period.Value(f"PERIOD_{str(value).upper()}"))
+    return 0
+
+
 def fill_from_answer(slot: str, answer: cmd.Command, text: str, vocabulary: Vocabulary | None) -> str | int:
     """The value of a slot we asked for, from the merchant's next utterance."""
     if intent_of(answer) != "unknown" and has_slot(answer, slot):
@@ -208,7 +256,7 @@ def fill_from_answer(slot: str, answer: cmd.Command, text: str, vocabulary: Voca
     if slot == "order_id" and (m := _DIGITS.search(text)):
         return m.group(0)
     if slot == "sku":
-        if vocabulary is not None and (sku := vocabulary.resolve(text)):
+        if vocabulary is not None and (sku := vocabulary.match(text).sku):
             return sku
         if m := _SKU.search(text):
             return (m.group(1) + m.group(2)).upper()
@@ -216,9 +264,12 @@ def fill_from_answer(slot: str, answer: cmd.Command, text: str, vocabulary: Voca
 
 
 class Policy:
-    def __init__(self, price_lookup: PriceLookup, confirm_price_change_pct: Decimal) -> None:
+    def __init__(
+        self, price_lookup: PriceLookup, confirm_price_change_pct: Decimal, paid_lookup: PaidLookup | None = None
+    ) -> None:
         self.price_lookup = price_lookup
         self.confirm_price_change_pct = confirm_price_change_pct
+        self.paid_lookup = paid_lookup
 
     async def decide(
         self,
@@ -230,6 +281,8 @@ class Policy:
         chinese: bool,
         vocabulary: Vocabulary | None = None,
         candidates: list[str] | None = None,
+        unknown_product: str = "",
+        confidence: float = 1.0,
     ) -> Decision:
         """What to do with this turn; updates `state` (the caller saves it)."""
         intent = intent_of(command)
@@ -255,14 +308,31 @@ class Policy:
                 command.CopyFrom(state.awaiting)
                 setattr(slots_of(command), state.awaiting_slot, value)
                 intent = intent_of(command)
-                candidates = None
+                candidates, unknown_product = None, ""
+                confidence = 1.0  # the answer to our own question: the command was understood before
         state.awaiting, state.awaiting_slot = None, ""
         state.pending, state.pending_id = None, ""  # a new command drops an unconfirmed one
+        if intent == "unknown" and state.last_report is not None and (period := follow_up_period(text)):
+            # "上个月呢" right after a report: the same report for the new period.
+            command = cmd.Command()
+            command.CopyFrom(state.last_report)
+            command.sales_report.period = period  # type: ignore[assignment]
+            command.sales_report.ClearField("compare_period")
+            intent, confidence = "sales_report", 1.0
 
         if candidates:
             state.awaiting, state.awaiting_slot = command, "sku"
-            prompt = "您说的是哪一个？" if chinese else "Which one do you mean?"
+            prompt = which_one(candidates, vocabulary, chinese)
             return Decision("ask", command, prompt=prompt, missing_slot="sku", candidates=tuple(candidates))
+        if unknown_product:
+            # A name said that is no product of the shop: said so, and asked, never guessed.
+            state.awaiting, state.awaiting_slot = command, "sku"
+            prompt = (
+                f"店里没有叫“{unknown_product}”的商品，是哪个商品？"
+                if chinese
+                else f"I don't know a product called “{unknown_product}”. Which product do you mean?"
+            )
+            return Decision("ask", command, prompt=prompt, missing_slot="sku")
         self._fill_from_context(state, command)
         for slot in REQUIRED.get(intent, ()):
             if not has_slot(command, slot):
@@ -270,10 +340,89 @@ class Policy:
                 zh, en = ASK[slot]
                 return Decision("ask", command, prompt=zh if chinese else en, missing_slot=slot)
 
-        if reason := await self._destructive(command, merchant_id, chinese):
+        if intent.startswith("bulk_"):
+            return self._propose_bulk(state, command, utterance_id, vocabulary, chinese)
+        if intent == "refund_order" and command.refund_order.HasField("fraction"):
+            asked = await self._fraction_to_amount(command, merchant_id, chinese)
+            if asked is not None:
+                return asked
+        reason = await self._destructive(command, merchant_id, chinese)
+        if not reason and confidence < PARTIAL_CONFIDENCE and intent not in QUERIES:
+            # Part of the sentence was not understood ("… with DHL 1234567890"): a change is read
+            # back before it runs, so nothing said is dropped silently.
+            reason = (
+                f"我只听懂了一部分：{readback(command, True)}，确认吗？"
+                if chinese
+                else f"I understood only part of that: {readback(command, False)}. Confirm?"
+            )
+        if reason:
             state.pending, state.pending_id = command, utterance_id
             return Decision("propose", command, utterance_id, prompt=reason)
         return Decision("execute", command, utterance_id)
+
+    @staticmethod
+    def _propose_bulk(
+        state: DialogueState, command: cmd.Command, utterance_id: str, vocabulary: Vocabulary | None, chinese: bool
+    ) -> Decision:
+        """A bulk change is always proposed, with how many products it covers and three of them;
+        what is confirmed is that list (the pending command names the SKUs), not a search redone
+        later. No product selected: said, nothing pending."""
+        slots = slots_of(command)
+        if vocabulary is None:
+            return Decision(
+                "cancelled",
+                command,
+                prompt="现在查不到商品目录，请稍后再试"
+                if chinese
+                else "The catalog cannot be read right now; try again",
+            )
+        skus = list(slots.skus) or list(
+            vocabulary.index.select(
+                slots.query if slots.HasField("query") else None,
+                _STATUS_WORDS.get(slots.status) if slots.HasField("status") else None,
+            )
+        )
+        if not skus:
+            return Decision("cancelled", command, prompt="没有符合条件的商品" if chinese else "No products match that")
+        pending = cmd.Command()
+        pending.CopyFrom(command)
+        chosen = slots_of(pending)
+        chosen.ClearField("query")
+        chosen.ClearField("status")
+        del chosen.skus[:]
+        chosen.skus.extend(skus)
+        titles = dict(vocabulary.products) | {p.sku: p.title for p in vocabulary.index.products}
+        examples = [f"{sku} {titles.get(sku, '')}".strip() for sku in skus[:3]]
+        change = bulk_change_words(command, chinese)
+        if chinese:
+            prompt = (
+                f"将{change}，共{len(skus)}个商品（{'、'.join(examples)}{'等' if len(skus) > 3 else ''}），确认吗？"
+            )
+        else:
+            more = ", …" if len(skus) > 3 else ""
+            prompt = f"This will {change} for {len(skus)} products ({', '.join(examples)}{more}). Confirm?"
+        state.pending, state.pending_id = pending, utterance_id
+        return Decision("propose", pending, utterance_id, prompt=prompt)
+
+    async def _fraction_to_amount(self, command: cmd.Command, merchant_id: str, chinese: bool) -> Decision | None:
+        """退一半 / "refund half": the amount from what the order's customer paid, read back by the
+        proposal; an order whose payment cannot be read is a question, never a guess."""
+        slots = command.refund_order
+        paid = await self.paid_lookup(merchant_id, slots.order_id) if self.paid_lookup else None
+        if paid is None:
+            return Decision(
+                "cancelled",
+                command,
+                prompt=(
+                    f"查不到订单{slots.order_id}的实付金额，请说要退多少钱"
+                    if chinese
+                    else f"I can't find what order {slots.order_id} paid; say the amount to refund"
+                ),
+            )
+        amount = (to_decimal(paid) * Decimal(slots.fraction)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        slots.ClearField("fraction")
+        slots.amount.CopyFrom(Money(units=int(amount), nanos=int((amount - int(amount)) * 1_000_000_000)))
+        return None
 
     @staticmethod
     def _fill_from_context(state: DialogueState, command: cmd.Command) -> None:
@@ -292,6 +441,8 @@ class Policy:
         def say(zh: str, en: str) -> str:
             return (zh if chinese else en) + ("，确认吗？" if chinese else ". Confirm?")
 
+        if intent.startswith("bulk_"):
+            return say("将批量修改所选商品", "This changes every selected product")
         if intent == "refund_order":
             slots = command.refund_order
             amount = f" {to_decimal(slots.amount):.2f}" if slots.HasField("amount") else ""
@@ -340,3 +491,88 @@ def remember_context(state: DialogueState, command: cmd.Command, change_id: str)
         state.last_sku = sku
     if change_id:
         state.last_change_id = change_id
+    if intent_of(command) == "sales_report":
+        state.last_report = command
+
+
+def which_one(candidates: list[str] | tuple[str, ...], vocabulary: Vocabulary | None, chinese: bool) -> str:
+    """ "Which one: A100 红色T恤 or A101 白色T恤?", the candidates named with their titles."""
+    titles = dict(vocabulary.products) if vocabulary is not None else {}
+    named = [f"{sku} {titles[sku]}" if titles.get(sku) else sku for sku in candidates]
+    if chinese:
+        return "您说的是哪一个：" + "、".join(named[:-1]) + ("还是" if len(named) > 1 else "") + named[-1] + "？"
+    return "Which one: " + ", ".join(named[:-1]) + (" or " if len(named) > 1 else "") + named[-1] + "?"
+
+
+_READBACK = {
+    "set_price": ("把{sku}的价格改成{price}", "set the price of {sku} to {price}"),
+    "adjust_price": ("调整{sku}的价格{change}", "change the price of {sku} by {change}"),
+    "set_stock": ("把{sku}的库存设为{quantity}", "set the stock of {sku} to {quantity}"),
+    "adjust_stock": ("{sku}的库存变化{delta}", "change the stock of {sku} by {delta}"),
+    "create_product": ("新建商品{title}，价格{price}", "create {title} at {price}"),
+    "set_product_status": ("把{sku}设为{status}", "set {sku} to {status}"),
+    "set_product_fact": ("把{sku}的{name}设为{value}", "set the {name} of {sku} to {value}"),
+    "confirm_order": ("确认订单{order_id}", "confirm order {order_id}"),
+    "ship_order": ("订单{order_id}发货{carrier}{tracking_number}", "ship order {order_id}{carrier}{tracking_number}"),
+    "cancel_order": ("取消订单{order_id}", "cancel order {order_id}"),
+    "refund_order": ("给订单{order_id}退款{amount}", "refund order {order_id}{amount}"),
+    "undo": ("撤销上一次修改", "undo the last change"),
+}
+
+
+_STATUS_ZH = {"active": "上架", "draft": "草稿", "archived": "下架"}
+
+
+def readback(command: cmd.Command, chinese: bool) -> str:
+    """The command in the merchant's words, with the values understood (for a read-back)."""
+    intent = intent_of(command)
+    slots = slots_of(command)
+    values: dict[str, str] = {}
+    for descriptor in slots.DESCRIPTOR.fields:
+        value = getattr(slots, descriptor.name)
+        if isinstance(value, Money):
+            values[descriptor.name] = f"{to_decimal(value):.2f}" if slots.HasField(descriptor.name) else ""
+        elif descriptor.enum_type is not None:
+            word = descriptor.enum_type.values_by_number[value].name.split("_")[-1].lower() if value else ""
+            values[descriptor.name] = _STATUS_ZH.get(word, word) if chinese else word
+        elif not descriptor.is_repeated:
+            values[descriptor.name] = str(value)
+    values["change"] = (slots.percent + "%") if getattr(slots, "percent", "") else values.get("delta", "")
+    if intent == "ship_order":
+        values["carrier"] = f" {slots.carrier}" if slots.carrier else ""
+        values["tracking_number"] = f" {slots.tracking_number}" if slots.tracking_number else ""
+    if intent == "refund_order":
+        values["amount"] = f" {values['amount']}" if values.get("amount") else ("（全额）" if chinese else " in full")
+    zh, en = _READBACK.get(intent, ("这条指令", "this command"))
+    return (zh if chinese else en).format(**values)
+
+
+_STATUS_WORDS = {
+    cmd.PRODUCT_STATUS_ACTIVE: "active",
+    cmd.PRODUCT_STATUS_DRAFT: "draft",
+    cmd.PRODUCT_STATUS_ARCHIVED: "archived",
+}
+
+
+def bulk_change_words(command: cmd.Command, chinese: bool) -> str:
+    """What a bulk command does, in the merchant's words: "打八折", "raise prices by 5%"."""
+    intent = intent_of(command)
+    slots = slots_of(command)
+    if intent == "bulk_set_price":
+        price = f"{to_decimal(slots.price):.2f}"
+        return f"价格改为{price}" if chinese else f"set the price to {price}"
+    if intent == "bulk_adjust_price":
+        if slots.WhichOneof("change") == "percent":
+            pct = Decimal(slots.percent)
+            if chinese:
+                return f"价格{'上调' if pct > 0 else '下调'}{abs(pct):g}%"
+            return f"{'raise' if pct > 0 else 'lower'} prices by {abs(pct):g}%"
+        delta = to_decimal(slots.delta)
+        if chinese:
+            return f"价格{'上调' if delta > 0 else '下调'}{abs(delta):.2f}"
+        return f"{'raise' if delta > 0 else 'lower'} prices by {abs(delta):.2f}"
+    if intent == "bulk_set_stock":
+        return f"库存设为{slots.quantity}" if chinese else f"set the stock to {slots.quantity}"
+    if chinese:
+        return f"库存{'增加' if slots.delta > 0 else '减少'}{abs(slots.delta)}"
+    return f"{'add' if slots.delta > 0 else 'remove'} {abs(slots.delta)} units of stock"

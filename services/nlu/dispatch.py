@@ -8,6 +8,7 @@ pending in the stream and is retried.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -28,9 +29,21 @@ from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
 from shopvoice.errors import REFUSALS
 from shopvoice.gateway.v1.gateway_pb2 import ResultStatus
+from shopvoice.jobs import BULK_ADJUST_PRICE, BULK_UNDO, JobSender
+from shopvoice.money import to_decimal
 from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
+from shopvoice.resolution import CatalogProduct, ProductIndex
 
 OK = ResultStatus.RESULT_STATUS_OK
+# "Which products are running low" with no number: fewer than this many available (as the
+# worker's low-stock alerts count, LOW_STOCK_THRESHOLD's default).
+DEFAULT_LOW_STOCK_THRESHOLD = 5
+LISTED = 10  # products named in a reply; the rest are counted
+_STATUS_NAMES = {
+    cmd.PRODUCT_STATUS_ACTIVE: "active",
+    cmd.PRODUCT_STATUS_DRAFT: "draft",
+    cmd.PRODUCT_STATUS_ARCHIVED: "archived",
+}
 
 
 def summary(text: str, replayed: bool) -> str:
@@ -52,6 +65,7 @@ class Caller:
     utterance_id: str
     chinese: bool = False
     undo_change_id: str = ""  # the session's last applied change, what `undo` reverts
+    reply_stream: str = ""  # the session's reply stream: where a worker job's progress goes
 
 
 @dataclass(frozen=True)
@@ -66,7 +80,10 @@ Route = Callable[[cmd.Command, Caller], Awaitable[Outcome]]
 
 
 class Dispatcher:
-    def __init__(self, catalog: grpc.aio.Channel, orders: grpc.aio.Channel, timeout_s: float) -> None:
+    def __init__(
+        self, catalog: grpc.aio.Channel, orders: grpc.aio.Channel, timeout_s: float, jobs: JobSender | None = None
+    ) -> None:
+        self.jobs = jobs
         self.catalog = catalog_pb2_grpc.CatalogServiceStub(catalog)
         self.orders = orders_pb2_grpc.OrdersServiceStub(orders)
         self.timeout_s = timeout_s
@@ -87,6 +104,12 @@ class Dispatcher:
             "list_orders": self._list_orders,
             "sales_report": self._sales_report,
             "undo": self._undo,
+            "list_products": self._list_products,
+            "low_stock": self._low_stock,
+            "bulk_set_price": self._bulk,
+            "bulk_adjust_price": self._bulk,
+            "bulk_set_stock": self._bulk,
+            "bulk_adjust_stock": self._bulk,
         }
 
     async def current_price(self, merchant_id: str, sku: str) -> Money | None:
@@ -99,6 +122,17 @@ class Dispatcher:
         except grpc.aio.AioRpcError:
             return None
         return variant.price
+
+    async def paid_total(self, merchant_id: str, order_id: str) -> Money | None:
+        """What an order's customer paid (its total), for 退一半 / "refund half"; None if unknown."""
+        try:
+            order = await self.orders.GetOrder(
+                orders_pb2.GetOrderRequest(merchant_id=merchant_id, order_id=order_id),
+                **self._call_options(),  # type: ignore[arg-type]
+            )
+        except grpc.aio.AioRpcError:
+            return None
+        return order.total if order.HasField("total") else None
 
     async def run(self, command: cmd.Command, caller: Caller) -> Outcome:
         intent = command.WhichOneof("intent") or ""
@@ -201,7 +235,137 @@ class Dispatcher:
         )
         return self._mutated(await self.catalog.SetProductStatus(request, **self._call_options()))  # type: ignore[arg-type]
 
+    async def _catalog_products(self, merchant_id: str) -> list[catalog_pb2.Product]:
+        """Every product of the shop, page by page."""
+        products: list[catalog_pb2.Product] = []
+        token = ""
+        while True:
+            page = await self.catalog.ListProducts(
+                catalog_pb2.ListProductsRequest(merchant_id=merchant_id, page_size=250, page_token=token),
+                **self._call_options(),  # type: ignore[arg-type]
+            )
+            products.extend(page.products)
+            token = page.next_page_token
+            if not token:
+                return products
+
+    async def _list_products(self, command: cmd.Command, caller: Caller) -> Outcome:
+        slots = command.list_products
+        products = await self._catalog_products(caller.merchant_id)
+        index = ProductIndex(
+            CatalogProduct(v.sku, p.title, p.title_en, (p.description,), _STATUS_NAMES.get(p.status, "active"))
+            for p in products
+            for v in p.variants
+        )
+        status = _STATUS_NAMES.get(slots.status) if slots.HasField("status") else None
+        chosen = set(index.select(slots.query if slots.HasField("query") else None, status))
+        variants = [(p, v) for p in products for v in p.variants if v.sku in chosen]
+        named = [f"{v.sku} {p.title} {money(v.price)}" for p, v in variants[:LISTED]]
+        more = len(variants) - len(named)
+        if not variants:
+            return Outcome(OK, pick(caller.chinese, "没有符合的商品", "No products match"))
+        return Outcome(
+            OK,
+            pick(
+                caller.chinese,
+                f"共{len(variants)}件商品：" + "；".join(named) + (f"；另有{more}件" if more else ""),
+                f"{len(variants)} products: " + "; ".join(named) + (f"; and {more} more" if more else ""),
+            ),
+        )
+
+    async def _low_stock(self, command: cmd.Command, caller: Caller) -> Outcome:
+        slots = command.low_stock
+        threshold = slots.threshold if slots.HasField("threshold") else DEFAULT_LOW_STOCK_THRESHOLD
+        products = await self._catalog_products(caller.merchant_id)
+        low = sorted(
+            (
+                (v.inventory.available, v.sku, p.title)
+                for p in products
+                if p.status != cmd.PRODUCT_STATUS_ARCHIVED
+                for v in p.variants
+                if v.inventory.available < threshold
+            ),
+        )
+        if not low:
+            return Outcome(
+                OK,
+                pick(
+                    caller.chinese, f"没有库存少于{threshold}件的商品", f"Nothing has fewer than {threshold} available"
+                ),
+            )
+        named = [f"{sku} {title} ×{available}" for available, sku, title in low[:LISTED]]
+        more = len(low) - len(named)
+        return Outcome(
+            OK,
+            pick(
+                caller.chinese,
+                f"{len(low)}件商品库存少于{threshold}件：" + "；".join(named) + (f"；另有{more}件" if more else ""),
+                f"{len(low)} products have fewer than {threshold} available: "
+                + "; ".join(named)
+                + (f"; and {more} more" if more else ""),
+            ),
+        )
+
+    async def _bulk(self, command: cmd.Command, caller: Caller) -> Outcome:
+        """A confirmed bulk change goes to the worker with the SKUs the proposal named; the worker
+        streams progress and the summary to the session. Its change id, "bulk:<job>", lets undo
+        revert the whole job as one step."""
+        intent = command.WhichOneof("intent") or ""
+        slots = getattr(command, intent)
+        if self.jobs is None or not slots.skus:
+            return Outcome(
+                ResultStatus.RESULT_STATUS_REJECTED,
+                pick(caller.chinese, "批量修改暂时不可用", "Bulk changes are not available right now"),
+                "UNAVAILABLE",
+            )
+        job_id = f"bulk-{caller.utterance_id}"
+        spec: dict[str, object] = {
+            "merchant_id": caller.merchant_id,
+            "kind": intent.removeprefix("bulk_"),
+            "skus": list(slots.skus),
+            "user_id": caller.user_id,
+            "role": caller.role,
+            "reply_stream": caller.reply_stream,
+            "chinese": caller.chinese,
+        }
+        if intent == "bulk_set_price":
+            spec["price"] = f"{to_decimal(slots.price):.2f}"
+        elif intent == "bulk_adjust_price":
+            if slots.WhichOneof("change") == "percent":
+                spec["percent"] = slots.percent
+            else:
+                spec["delta"] = f"{to_decimal(slots.delta):.2f}"
+        elif intent == "bulk_set_stock":
+            spec["quantity"] = slots.quantity
+        else:
+            spec["delta"] = str(slots.delta)
+        await asyncio.to_thread(self.jobs.send, BULK_ADJUST_PRICE, (job_id, spec), f"{job_id}:start")
+        count = len(slots.skus)
+        return Outcome(
+            OK,
+            pick(
+                caller.chinese,
+                f"已开始批量修改{count}个商品，进度会陆续告诉您",
+                f"Started changing {count} products; progress follows",
+            ),
+            change_id=f"bulk:{job_id}",
+        )
+
+    async def _undo_bulk(self, caller: Caller, job_id: str) -> Outcome:
+        if self.jobs is None:
+            return Outcome(
+                ResultStatus.RESULT_STATUS_REJECTED,
+                pick(caller.chinese, "批量撤销暂时不可用", "Undoing a bulk change is not available right now"),
+                "UNAVAILABLE",
+            )
+        undo_id = f"undo-{caller.utterance_id}"
+        args = (undo_id, job_id, caller.user_id, caller.role, caller.reply_stream, caller.chinese)
+        await asyncio.to_thread(self.jobs.send, BULK_UNDO, args, f"{undo_id}:start")
+        return Outcome(OK, pick(caller.chinese, "正在撤销刚才的批量修改", "Undoing the last bulk change, all of it"))
+
     async def _undo(self, command: cmd.Command, caller: Caller) -> Outcome:
+        if caller.undo_change_id.startswith("bulk:"):
+            return await self._undo_bulk(caller, caller.undo_change_id.removeprefix("bulk:"))
         request = catalog_pb2.UndoLastChangeRequest(mutation=self._mutation(caller), change_id=caller.undo_change_id)
         result = await self.catalog.UndoLastChange(request, **self._call_options())  # type: ignore[arg-type]
         return Outcome(OK, summary(result.summary, result.replayed))  # an undo is not itself undone

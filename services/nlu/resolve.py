@@ -1,10 +1,12 @@
-"""Entity resolution past the grammar: SKUs misheard, titles half-said, pronouns.
+"""Entity resolution past the grammar: names as merchants say them, misheard SKUs, pronouns.
 
-The grammar already maps exact titles to SKUs. What is left: a SKU code the
-ASR got slightly wrong (edit distance), a title said loosely or misheard as
-other characters with the same sound (pinyin similarity, Chinese), pronouns
-("它", "it") that the dialogue context fills, and names that match several
-products, which the merchant is asked to choose between.
+The merchant's live vocabulary resolves a name (shopvoice.resolution: SKUs in any case, titles
+in both languages, partial names, plurals, colour + kind, description words): one confident
+match acts, several leave `sku` out and list the candidates (the dialogue asks "which one?"),
+none is reported as `unknown` (the dialogue says it does not know that product). Past that, a
+SKU code the ASR got slightly wrong (edit distance) or a title misheard as other characters
+with the same sound (pinyin similarity) is looked for; pronouns ("它", "it") are cleared for
+the dialogue's context to fill. A bulk command's explicit SKUs are resolved one by one.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ MAX_CANDIDATES = 5
 class Resolution:
     command: cmd.Command
     candidates: list[str] = field(default_factory=list)  # several products matched: ask which
+    unknown: str = ""  # a name said that no product answers to: say so
 
 
 def pinyin_key(text: str) -> str:
@@ -53,6 +56,9 @@ def _product_slot(command: cmd.Command) -> object | None:
 
 
 def resolve(command: cmd.Command, vocabulary: Vocabulary | None) -> Resolution:
+    intent = command.WhichOneof("intent") or ""
+    if intent.startswith("bulk_"):
+        return _resolve_list(command, getattr(command, intent), vocabulary)
     slots = _product_slot(command)
     if slots is None:
         return Resolution(command)
@@ -64,11 +70,37 @@ def resolve(command: cmd.Command, vocabulary: Vocabulary | None) -> Resolution:
         return Resolution(command)
     if vocabulary is None or spoken in vocabulary.skus:
         return Resolution(command)
+    match = vocabulary.match(spoken)
+    if match.outcome == "one":
+        slots.sku = match.candidates[0]  # type: ignore[attr-defined]
+        return Resolution(command)
+    if match.outcome == "several":
+        slots.ClearField("sku")  # type: ignore[attr-defined]
+        return Resolution(command, list(match.candidates))
     candidates = _candidates(spoken, vocabulary)
     if len(candidates) == 1:
         slots.sku = candidates[0]  # type: ignore[attr-defined]
         return Resolution(command)
-    return Resolution(command, candidates)
+    if candidates:
+        slots.ClearField("sku")  # type: ignore[attr-defined]
+        return Resolution(command, candidates)
+    return Resolution(command, unknown=spoken)
+
+
+def _resolve_list(command: cmd.Command, slots: object, vocabulary: Vocabulary | None) -> Resolution:
+    """A bulk command's SKUs, each one product; a name that is not is reported, nothing guessed."""
+    skus: list[str] = list(slots.skus)  # type: ignore[attr-defined]
+    if vocabulary is None or not skus:
+        return Resolution(command)
+    resolved = []
+    for said in skus:
+        match = vocabulary.match(said)
+        if match.sku is None:
+            return Resolution(command, unknown=said)
+        resolved.append(match.sku)
+    del slots.skus[:]  # type: ignore[attr-defined]
+    slots.skus.extend(resolved)  # type: ignore[attr-defined]
+    return Resolution(command)
 
 
 def _candidates(spoken: str, vocabulary: Vocabulary) -> list[str]:

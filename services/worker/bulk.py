@@ -65,16 +65,17 @@ def _job(redis: aioredis.Redis, job_id: str) -> Job:
 # -- one SKU ------------------------------------------------------------------------------
 
 
+def _mutation(job_id: str, spec: BulkSpec, sku: str) -> Mutation:
+    return Mutation(
+        merchant_id=spec.merchant_id,
+        idempotency_key=idempotency_key(job_id, sku),
+        actor=Actor(user_id=spec.user_id, role=spec.role, command_id=f"bulk:{job_id}"),
+    )
+
+
 def adjust_request(job_id: str, spec: BulkSpec, sku: str) -> catalog_pb2.AdjustPriceRequest:
     """The same request, byte for byte, on every run: the catalog refuses a key reused with other arguments."""
-    request = catalog_pb2.AdjustPriceRequest(
-        mutation=Mutation(
-            merchant_id=spec.merchant_id,
-            idempotency_key=idempotency_key(job_id, sku),
-            actor=Actor(user_id=spec.user_id, role=spec.role, command_id=f"bulk:{job_id}"),
-        ),
-        sku=sku,
-    )
+    request = catalog_pb2.AdjustPriceRequest(mutation=_mutation(job_id, spec, sku), sku=sku)
     if spec.percent is not None:
         request.percent = spec.percent
     else:
@@ -82,20 +83,35 @@ def adjust_request(job_id: str, spec: BulkSpec, sku: str) -> catalog_pb2.AdjustP
     return request
 
 
+async def _change(
+    stub: catalog_pb2_grpc.CatalogServiceAsyncStub, job_id: str, spec: BulkSpec, sku: str
+) -> catalog_pb2.MutationResult:
+    """One SKU's change of the job's kind (the same request on every run)."""
+    options: Any = {"timeout": settings.rpc_timeout_s, "metadata": tuple(tracing.current_metadata())}
+    mutation = _mutation(job_id, spec, sku)
+    if spec.kind == "set_price":
+        price = from_decimal(Decimal(spec.price or "0"))
+        return await stub.SetPrice(catalog_pb2.SetPriceRequest(mutation=mutation, sku=sku, price=price), **options)
+    if spec.kind == "set_stock":
+        request = catalog_pb2.SetStockRequest(mutation=mutation, sku=sku, quantity=spec.quantity or 0)
+        return await stub.SetStock(request, **options)
+    if spec.kind == "adjust_stock":
+        request_stock = catalog_pb2.AdjustStockRequest(mutation=mutation, sku=sku, delta=int(spec.delta or 0))
+        return await stub.AdjustStock(request_stock, **options)
+    return await stub.AdjustPrice(adjust_request(job_id, spec, sku), **options)
+
+
 async def adjust_one(stub: catalog_pb2_grpc.CatalogServiceAsyncStub, job_id: str, spec: BulkSpec, sku: str) -> Outcome:
+    """One SKU changed (its change id kept, for the job's undo), skipped or failed."""
     try:
-        await stub.AdjustPrice(
-            adjust_request(job_id, spec, sku),
-            timeout=settings.rpc_timeout_s,
-            metadata=tuple(tracing.current_metadata()),
-        )
+        result = await _change(stub, job_id, spec, sku)
     except grpc.aio.AioRpcError as exc:
         if exc.code() == grpc.StatusCode.NOT_FOUND:  # a refusal too, but one that means "skip it"
             return Outcome(SKIPPED, "no longer in the catalog")
         if exc.code() in REFUSALS:  # an answer for this SKU, not a reason to retry
             return Outcome(FAILED, exc.details() or exc.code().name)
         raise CatalogUnavailable(f"{exc.code().name}: {exc.details()}") from exc
-    return Outcome(CHANGED)
+    return Outcome(CHANGED, result.change_id)
 
 
 # -- messages to the session --------------------------------------------------------------
@@ -107,22 +123,33 @@ def progress_message(job_id: str, done: int, total: int) -> ServerMessage:
     return ServerMessage(utterance_id=job_id, progress=Progress(job_id=job_id, done=done, total=total))
 
 
-def summary_text(summary: Summary, chinese: bool) -> str:
+_WHAT = {
+    "adjust_price": ("批量改价", "Bulk price change"),
+    "set_price": ("批量改价", "Bulk price change"),
+    "set_stock": ("批量改库存", "Bulk stock change"),
+    "adjust_stock": ("批量改库存", "Bulk stock change"),
+    "undo": ("批量撤销", "Bulk undo"),
+}
+
+
+def summary_text(summary: Summary, chinese: bool, kind: str = "adjust_price") -> str:
+    zh, en = _WHAT.get(kind, _WHAT["adjust_price"])
     if chinese:
-        text = f"批量改价完成：共{summary.total}个SKU，已改{summary.changed}个，跳过{summary.skipped}个，失败{summary.failed}个"
+        text = f"{zh}完成：共{summary.total}个SKU，已改{summary.changed}个，跳过{summary.skipped}个，失败{summary.failed}个"
     else:
         text = (
-            f"Bulk price change done: {summary.total} SKUs, {summary.changed} changed,"
+            f"{en} done: {summary.total} SKUs, {summary.changed} changed,"
             f" {summary.skipped} skipped, {summary.failed} failed"
         )
     details = [f"{reason} ×{count} (e.g. {', '.join(examples)})" for reason, count, examples in summary.reasons]
     return text + ("; " + "; ".join(details) if details else "")
 
 
-def summary_message(job_id: str, summary: Summary, chinese: bool) -> ServerMessage:
+def summary_message(job_id: str, summary: Summary, chinese: bool, kind: str = "adjust_price") -> ServerMessage:
     nothing_done = summary.changed == 0 and summary.failed > 0
     status = ResultStatus.RESULT_STATUS_REJECTED if nothing_done else ResultStatus.RESULT_STATUS_OK
-    return ServerMessage(utterance_id=job_id, result=Result(status=status, message=summary_text(summary, chinese)))
+    text = summary_text(summary, chinese, kind)
+    return ServerMessage(utterance_id=job_id, result=Result(status=status, message=text))
 
 
 async def report_progress(redis: aioredis.Redis, job: Job, spec: BulkSpec) -> None:
@@ -148,7 +175,7 @@ async def report_progress(redis: aioredis.Redis, job: Job, spec: BulkSpec) -> No
             redis,
             job.summary_flag,
             spec.reply_stream,
-            replies.entry(summary_message(job.job_id, summary, spec.chinese)),
+            replies.entry(summary_message(job.job_id, summary, spec.chinese, spec.kind)),
             flag_ttl_s=settings.job_ttl_s,
             maxlen=REPLY_MAXLEN,
             stream_ttl_s=settings.reply_ttl_s,
@@ -172,7 +199,11 @@ async def snapshot(redis: aioredis.Redis, job_id: str, spec: BulkSpec) -> tuple[
         async with channel(settings.catalog_addr) as catalog:
             stub = catalog_pb2_grpc.CatalogServiceStub(catalog)
             try:
-                skus = await select_skus(stub, spec.merchant_id, spec.selector, settings.rpc_timeout_s)
+                skus = (
+                    sorted(set(spec.skus))
+                    if spec.skus is not None
+                    else await select_skus(stub, spec.merchant_id, spec.selector, settings.rpc_timeout_s)
+                )
             except grpc.aio.AioRpcError as exc:
                 raise CatalogUnavailable(f"{exc.code().name}: {exc.details()}") from exc
         total = await job.snapshot(spec, skus)
@@ -236,3 +267,74 @@ def bulk_adjust_batch(self: Task, job_id: str, index: int) -> None:
         _run(lambda redis: run_batch(redis, job_id, index, give_up))
     except CatalogUnavailable as exc:
         raise self.retry(exc=exc, countdown=min(2**self.request.retries, 30)) from exc
+
+
+# -- undo of a whole job ------------------------------------------------------------------
+
+
+async def undo_job(redis: aioredis.Redis, undo_id: str, job_id: str, user_id: str, role: str) -> Summary:
+    """Revert every change a bulk job made, each SKU once (its own idempotency key), as one step."""
+    job = _job(redis, job_id)
+    spec = await job.spec()
+    outcomes = await redis.hgetall(job.outcomes_key)
+    changes = []
+    for raw_sku, raw in sorted(outcomes.items()):
+        outcome = Outcome.decode(raw)
+        if outcome.kind == CHANGED and outcome.reason:
+            changes.append((raw_sku.decode() if isinstance(raw_sku, bytes) else raw_sku, outcome.reason))
+    summary = Summary(total=len(changes))
+    limit = asyncio.Semaphore(settings.bulk_concurrency)
+    failures: dict[str, list[str]] = {}
+    async with channel(settings.catalog_addr) as catalog:
+        stub = catalog_pb2_grpc.CatalogServiceStub(catalog)
+
+        async def one(sku: str, change_id: str) -> None:
+            request = catalog_pb2.UndoLastChangeRequest(
+                mutation=Mutation(
+                    merchant_id=spec.merchant_id,
+                    idempotency_key=f"undo:{undo_id}:{sku}",
+                    actor=Actor(user_id=user_id, role=role, command_id=f"undo:{job_id}"),
+                ),
+                change_id=change_id,
+            )
+            async with limit:
+                try:
+                    await stub.UndoLastChange(
+                        request, timeout=settings.rpc_timeout_s, metadata=tuple(tracing.current_metadata())
+                    )
+                    summary.changed += 1
+                except grpc.aio.AioRpcError as exc:
+                    if exc.code() not in REFUSALS:
+                        raise CatalogUnavailable(f"{exc.code().name}: {exc.details()}") from exc
+                    summary.failed += 1
+                    failures.setdefault(exc.details() or exc.code().name, []).append(sku)
+
+        await asyncio.gather(*(one(sku, change_id) for sku, change_id in changes))
+    summary.reasons = [(reason, len(skus), skus[:3]) for reason, skus in failures.items()]
+    return summary
+
+
+@app.task(name=names.BULK_UNDO, bind=True, max_retries=MAX_BATCH_RETRIES)
+def bulk_undo(
+    self: Task, undo_id: str, job_id: str, user_id: str, role: str, reply_stream: str, chinese: bool
+) -> dict[str, Any]:
+    """Undo a confirmed bulk change as one step; the summary goes to the session once."""
+    try:
+        summary = _run(lambda redis: undo_job(redis, undo_id, job_id, user_id, role))
+    except CatalogUnavailable as exc:
+        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 30)) from exc
+    if reply_stream:
+
+        async def send(redis: aioredis.Redis) -> bool:
+            return await publish_once(
+                redis,
+                f"{settings.key('bulk')}:job:{undo_id}:summary-sent",
+                reply_stream,
+                replies.entry(summary_message(undo_id, summary, chinese, "undo")),
+                flag_ttl_s=settings.job_ttl_s,
+                maxlen=REPLY_MAXLEN,
+                stream_ttl_s=settings.reply_ttl_s,
+            )
+
+        _run(send)
+    return {"job_id": undo_id, "total": summary.total, "undone": summary.changed, "failed": summary.failed}

@@ -21,22 +21,42 @@ SKIPPED = "skipped"
 FAILED = "failed"
 
 
+KINDS = ("adjust_price", "set_price", "set_stock", "adjust_stock")
+
+
 @dataclass(frozen=True)
 class BulkSpec:
-    """What the merchant confirmed: which products, how to change their price, who asked."""
+    """What the merchant confirmed: which products, what change, who asked.
+
+    `skus`, when given, is the selection the merchant confirmed (the NLU's proposal named its
+    count and examples): exactly those are changed. Otherwise `selector` (words of a title) is
+    looked up in the catalog when the job starts.
+    """
 
     merchant_id: str
-    selector: str  # words of a title ("T恤", "t-shirt"); empty = every product
+    selector: str = ""  # words of a title ("T恤", "t-shirt"); empty = every product
     percent: str | None = None  # "10" = 10% higher, "-20" = 20% lower
-    delta: str | None = None  # "-5.00" = 5 lower, in the shop's currency
+    delta: str | None = None  # "-5.00" = 5 lower (adjust_price); "-3" (adjust_stock)
     user_id: str = ""
     role: str = ""
     reply_stream: str = ""  # the session's reply stream; empty = no replies
     chinese: bool = False
+    kind: str = "adjust_price"
+    price: str | None = None  # set_price: "69.00"
+    quantity: int | None = None  # set_stock
+    skus: list[str] | None = None
 
     def __post_init__(self) -> None:
-        if (self.percent is None) == (self.delta is None):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown bulk change {self.kind!r}: one of {', '.join(KINDS)}")
+        if self.kind == "adjust_price" and (self.percent is None) == (self.delta is None):
             raise ValueError("a bulk price change takes exactly one of percent or delta")
+        if self.kind == "set_price" and self.price is None:
+            raise ValueError("a bulk set_price needs a price")
+        if self.kind == "set_stock" and self.quantity is None:
+            raise ValueError("a bulk set_stock needs a quantity")
+        if self.kind == "adjust_stock" and self.delta is None:
+            raise ValueError("a bulk adjust_stock needs a delta")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)

@@ -1,13 +1,25 @@
-"""Task names, the worker's contract with its callers.
+"""Task names, the worker's contract with its callers: one home, the library's shopvoice.jobs.
 
-Callers (the NLU, the CLI) send tasks by name through `client.py`, so they never
-import the task code or its dependencies.
+Callers (the NLU, the CLI) send tasks by name, so they never import the task code or its
+dependencies.
 """
 
 from __future__ import annotations
 
-BULK_ADJUST_PRICE = "shopvoice.worker.bulk_adjust_price"
-BULK_ADJUST_BATCH = "shopvoice.worker.bulk_adjust_batch"
-EXPORT_SALES_CSV = "shopvoice.worker.export_sales_csv"
-LOW_STOCK_ALERTS = "shopvoice.worker.low_stock_alerts"
-UNSHIPPED_REMINDERS = "shopvoice.worker.unshipped_reminders"
+from shopvoice.jobs import (
+    BULK_ADJUST_BATCH,
+    BULK_ADJUST_PRICE,
+    BULK_UNDO,
+    EXPORT_SALES_CSV,
+    LOW_STOCK_ALERTS,
+    UNSHIPPED_REMINDERS,
+)
+
+__all__ = [
+    "BULK_ADJUST_BATCH",
+    "BULK_ADJUST_PRICE",
+    "BULK_UNDO",
+    "EXPORT_SALES_CSV",
+    "LOW_STOCK_ALERTS",
+    "UNSHIPPED_REMINDERS",
+]

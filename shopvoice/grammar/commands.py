@@ -48,6 +48,8 @@ def enum_prefix(enum: EnumDescriptor) -> str:
 
 def negate(value: SlotValue) -> SlotValue:
     """The opposite change: 10 -> -10, "20" -> "-20"."""
+    if isinstance(value, tuple):
+        return value
     if isinstance(value, str):
         if value in ("0", ""):
             return value
@@ -72,6 +74,12 @@ def build_command(intent: str, values: Mapping[str, SlotValue]) -> Command:
 
 
 def _set_field(message: Message, field: FieldDescriptor, value: SlotValue) -> None:
+    if field.is_repeated:
+        items = value if isinstance(value, tuple) else (value,)
+        getattr(message, field.name).extend(str(item) for item in items)
+        return
+    if isinstance(value, tuple):
+        raise CommandError(f"{field.name} takes one value, got {len(value)}")
     if field.message_type is not None and field.message_type.full_name == Money.DESCRIPTOR.full_name:
         amount = value if isinstance(value, Decimal) else Decimal(str(value))
         getattr(message, field.name).CopyFrom(decimal_to_money(amount))
@@ -120,6 +128,8 @@ def command_to_json(command: Command) -> dict[str, Any]:
 
 
 def _json_value(field: FieldDescriptor, value: Any) -> Any:
+    if field.is_repeated:
+        return list(value)
     if isinstance(value, Money):
         return format_money(money_to_decimal(value))
     if field.enum_type is not None:

@@ -25,7 +25,7 @@ CARRIERS = ("SF", "YTO", "ZTO", "STO", "YUNDA", "EMS", "JD", "UPS", "FEDEX", "DH
 
 # Regular expressions without anchors: here they go through fullmatch; schema.py
 # anchors them, since JSON Schema's `pattern` is a search, not a whole-string match.
-SKU_CODE = r"[A-Z]{1,4}-?[0-9]{1,10}(-[A-Z0-9]+)*"
+SKU_CODE = r"(P[0-9A-F]{8}(-[0-9]+)?|[A-Z]{1,4}-?[0-9]{1,10}(-[A-Z0-9]+)*)"
 ORDER_ID = r"[0-9]{1,24}"
 TRACKING_NUMBER = r"[A-Z0-9]{4,30}"
 PERCENT = r"-?(0|[1-9][0-9]{0,3})(\.[0-9]?[1-9])?"
@@ -39,8 +39,40 @@ _PERCENT = re.compile(PERCENT)
 _NANOS = Decimal(1_000_000_000)
 
 SKU_INTENTS = frozenset(
-    {"set_price", "adjust_price", "set_stock", "adjust_stock", "query_stock", "query_product", "set_product_status"}
+    {
+        "set_price",
+        "adjust_price",
+        "set_stock",
+        "adjust_stock",
+        "query_stock",
+        "query_product",
+        "set_product_status",
+        "set_product_fact",
+    }
 )
+BULK_INTENTS = frozenset({"bulk_set_price", "bulk_adjust_price", "bulk_set_stock", "bulk_adjust_stock"})
+FACT_NAMES = (
+    "material",
+    "capacity",
+    "sizes",
+    "fit",
+    "care",
+    "dimensions",
+    "weight",
+    "in_the_box",
+    "battery",
+    "waterproof",
+    "warranty",
+    "hot_drinks",
+    "dishwasher",
+    "laptop",
+    "colour",
+    "origin",
+)
+MAX_SKUS = 500
+MAX_UNDO = 20
+FRACTION = r"0\.[0-9]{1,4}"
+_FRACTION = re.compile(FRACTION)
 ORDER_INTENTS = frozenset({"confirm_order", "ship_order", "cancel_order", "refund_order", "query_order"})
 
 
@@ -83,6 +115,26 @@ def sku_problems(sku: str, required: bool = True) -> list[str]:
     return []
 
 
+def _percent_problems(percent: str) -> list[str]:
+    if not _PERCENT.fullmatch(percent) or not -100 <= Decimal(percent) <= 1000:
+        return [f"percent is not a decimal string in -100..1000: {percent[:20]!r}"]
+    return []
+
+
+def _selection_problems(msg: object) -> list[str]:
+    """A bulk command's selection: a clean query, known SKUs, not too many of them."""
+    problems: list[str] = []
+    query = getattr(msg, "query", "")
+    if msg.HasField("query") and not _clean_text(query, MAX_TITLE_CHARS):  # type: ignore[attr-defined]
+        problems.append("query is not clean text")
+    skus = list(getattr(msg, "skus", ()))
+    if len(skus) > MAX_SKUS:
+        problems.append(f"more than {MAX_SKUS} skus")
+    for sku in skus:
+        problems += sku_problems(sku)
+    return problems
+
+
 def validate(command: Command, allow_missing: bool = False) -> list[str]:
     """Problems with ``command``; an empty list means it obeys the contract.
 
@@ -106,8 +158,7 @@ def validate(command: Command, allow_missing: bool = False) -> list[str]:
         if change is None:
             problems.append("adjust_price needs percent or delta")
         elif change == "percent":
-            if not _PERCENT.fullmatch(msg.percent) or not -100 <= Decimal(msg.percent) <= 1000:
-                problems.append(f"percent is not a decimal string in -100..1000: {msg.percent[:20]!r}")
+            problems += _percent_problems(msg.percent)
         else:
             problems += _money_problems("delta", msg.delta, signed=True)
     elif intent in ("set_stock", "adjust_stock"):
@@ -129,11 +180,49 @@ def validate(command: Command, allow_missing: bool = False) -> list[str]:
             problems.append(f"unknown carrier {msg.carrier[:20]!r}")
         if msg.HasField("tracking_number") and not _TRACKING.fullmatch(msg.tracking_number):
             problems.append(f"tracking number not upper-case letters and digits: {msg.tracking_number[:40]!r}")
-    elif intent == "refund_order" and msg.HasField("amount"):
-        problems += _money_problems("amount", msg.amount)
+    elif intent == "refund_order":
+        if msg.HasField("amount"):
+            problems += _money_problems("amount", msg.amount)
+            if msg.HasField("fraction"):
+                problems.append("a refund takes an amount or a fraction, not both")
+        if msg.HasField("fraction") and not _FRACTION.fullmatch(msg.fraction):
+            problems.append(f"fraction must be a decimal between 0 and 1 like 0.5: {msg.fraction[:20]!r}")
     elif intent == "sales_report":
         if msg.metric == 0:
             problems.append("metric unspecified")
         if msg.HasField("sku"):
             problems += sku_problems(msg.sku)
+        if msg.compare_period and msg.compare_period == msg.period:
+            problems.append("a period compared with itself")
+    elif intent == "set_product_fact":
+        if msg.name not in FACT_NAMES:
+            problems.append(f"unknown fact {msg.name[:40]!r}: one of {', '.join(FACT_NAMES)}")
+        if not _clean_text(msg.value, MAX_TITLE_CHARS):
+            problems.append("value missing or not clean text")
+    elif intent == "list_products":
+        if msg.HasField("query") and not _clean_text(msg.query, MAX_TITLE_CHARS):
+            problems.append("query is not clean text")
+    elif intent == "low_stock":
+        if msg.HasField("threshold") and not 0 <= msg.threshold <= MAX_QUANTITY:
+            problems.append(f"threshold out of range: {msg.threshold}")
+    elif intent in BULK_INTENTS:
+        problems += _selection_problems(msg)
+        if intent == "bulk_set_price":
+            problems += _money_problems("price", msg.price) if msg.HasField("price") else ["price missing"]
+        elif intent == "bulk_adjust_price":
+            change = msg.WhichOneof("change")
+            if change is None:
+                problems.append("bulk_adjust_price needs percent or delta")
+            elif change == "percent":
+                problems += _percent_problems(msg.percent)
+            else:
+                problems += _money_problems("delta", msg.delta, signed=True)
+        elif intent == "bulk_set_stock" and not 0 <= msg.quantity <= MAX_QUANTITY:
+            problems.append(f"quantity out of range: {msg.quantity}")
+        elif intent == "bulk_adjust_stock" and not -MAX_QUANTITY <= msg.delta <= MAX_QUANTITY:
+            problems.append(f"delta out of range: {msg.delta}")
+    elif intent == "export_report" and msg.report == 0:
+        problems.append("report unspecified: sales, orders or products")
+    elif intent == "undo" and msg.HasField("count") and not 1 <= msg.count <= MAX_UNDO:
+        problems.append(f"undo count must be 1 to {MAX_UNDO}: {msg.count}")
     return problems

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import cn2an
 
 from shopvoice.grammar.sentences import load_files
+from shopvoice.grammar.slots import SKU_CODE_RE
 from shopvoice.grammar.template import (
     Node,
     Sequence,
@@ -90,6 +91,16 @@ class _Fillers:
             return ["八折", "九折", "八五折", "七折"]
         if kind == "order_id":
             return [_digits_spoken(o, self.language) for o in _SAMPLE_ORDERS]
+        if kind in ("query", "plural"):
+            return ["T恤", "卫衣"] if zh else ["t-shirts", "hoodies"]
+        if kind == "value":
+            return ["纯棉", "两年"] if zh else ["cotton", "two years"]
+        if kind == "skus":
+            codes = [p for p in self.products if SKU_CODE_RE.fullmatch(p)]
+            first, second = [*codes, "A100", "A101"][:2]
+            return [f"{first}和{second}" if zh else f"{first} and {second}"]
+        if kind == "carrier_tracking":
+            return ["DHL " + _digits_spoken("1234567890", self.language)]
         if kind == "tracking":
             return ["SF" + _digits_spoken("123456", self.language)]
         return self.lists.get(kind, [])

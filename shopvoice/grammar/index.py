@@ -119,6 +119,8 @@ class Grammar:
                     # title is template words around it, not a product title.
                     return None
                 titles += 1
+            elif slot.kind in ("query", "value", "plural"):
+                titles += 1  # free text too: a partial match may not guess its extent
             slot_chars += len(raw)
             values[slot.field] = value
         span = found.end() - found.start()

@@ -13,6 +13,7 @@ vocabulary), 0.75 when a vocabulary was given and does not know the title;
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from shopvoice.common.v1.command_pb2 import Command
@@ -56,15 +57,32 @@ def _resolve_products(values: dict[str, SlotValue], vocabulary: Vocabulary | Non
         if SKU_CODE_RE.fullmatch(spoken):
             values[name] = spoken.upper()
             continue
-        sku = vocabulary.resolve(spoken) if vocabulary is not None else None
-        if sku is None:
-            unresolved += 1
-            values[name] = spoken
+        match = vocabulary.match(spoken) if vocabulary is not None else None
+        if match is not None and match.sku is not None:
+            values[name] = match.sku
         else:
-            values[name] = sku
+            # Several products fit: the name is understood and the dialogue asks which one.
+            unresolved += 0 if match is not None and match.outcome == "several" else 1
+            values[name] = spoken
     if isinstance(values.get("title"), str):
         values["title"] = clean_title(str(values["title"]))
     return values, unresolved
+
+
+_CARRIER_THEN_NUMBER = re.compile(r"(DHL|UPS|FEDEX|USPS)([0-9A-Z]{6,30})")
+_TRAILING_PUNCTUATION = " \t.,;:!?。，；：！？、"
+
+
+def _as_said(text: str, value: str) -> str:
+    """A free-text value (a product fact) as the merchant said it, not normalised: "两年",
+    not "2年". The shortest end of the utterance that normalises to the value, else the value."""
+    said = text.rstrip(_TRAILING_PUNCTUATION)
+    for start in range(len(said) - 1, -1, -1):
+        if said[start].isspace():
+            continue
+        if normalize(said[start:]).text == value:
+            return said[start:].strip()
+    return value
 
 
 def parse(text: str, vocabulary: Vocabulary | VocabularyLike | None = None) -> Parse:
@@ -76,11 +94,20 @@ def parse(text: str, vocabulary: Vocabulary | VocabularyLike | None = None) -> P
         match = grammar_for(language).match(normalized.text) if normalized.text else None
         if match is None:
             continue
-        values = dict(match.values)
+        # A selection's query that names every product (所有商品) is no query at all.
+        values = {name: value for name, value in match.values.items() if value != ""}
         if match.template.negate:
             for name in _SIGNED_FIELDS:
                 if name in values:
                     values[name] = negate(values[name])
+        if isinstance(joined := values.get("carrier_tracking"), str):
+            # "DHL1234567890": carrier DHL, tracking number 1234567890 (never dropped).
+            found = _CARRIER_THEN_NUMBER.fullmatch(joined)
+            del values["carrier_tracking"]
+            if found:
+                values["carrier"], values["tracking_number"] = found.group(1), found.group(2)
+        if isinstance(values.get("value"), str):
+            values["value"] = _as_said(text, str(values["value"]))
         values, unresolved = _resolve_products(values, vocab)
         try:
             command = build_command(match.template.intent, values)

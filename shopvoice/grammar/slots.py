@@ -15,11 +15,15 @@ from decimal import Decimal
 
 from shopvoice.text.amounts import MAX_MONEY, discount_to_percent, parse_decimal
 
-SlotValue = str | int | Decimal
+SlotValue = str | int | Decimal | tuple[str, ...]
 
-SKU_CODE = r"[A-Za-z]{1,4}-?\d{1,10}(?:-[A-Za-z0-9]+)*"
+# A merchant's code ("A100", "TS-1-RED") or one the catalog generated: P and eight hex
+# digits, at least one a digit ("P525150DD", "P3F9A1C2-2").
+SKU_CODE = r"(?:P(?=[A-Fa-f]{0,7}\d)[0-9A-Fa-f]{8}(?:-\d+)?|[A-Za-z]{1,4}-?\d{1,10}(?:-[A-Za-z0-9]+)*)"
 SKU_CODE_RE = re.compile(rf"{SKU_CODE}")
 _TITLE = {"zh": r"[^ ].{0,39}?", "en": r"[^ ].{0,59}?"}
+# An English plural: "hoodies", "the t-shirts", "jeans" (a list, not one product).
+_PLURAL = r"[^ ].{0,58}?[a-z]s"
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 MAX_QUANTITY = 10_000_000
 
@@ -34,6 +38,11 @@ BUILTIN_PATTERNS: dict[str, str] = {
     "order_id": r"#?\d+(?:[ -]\d+)*",
     "tracking": r"[A-Za-z0-9]{4,30}",
     "code": SKU_CODE,
+    # "with DHL 1234567890" once codes are joined ("DHL1234567890"): a carrier whose numbers do
+    # not start with its name, then its tracking number; the parser splits the two.
+    "carrier_tracking": r"(?:dhl|ups|fedex|usps)(?:\d{6,30}|1z[0-9a-z]{6,28})",
+    # Two or more codes: "c7 and d42", "A100、F9" (、 is a space once normalised).
+    "skus": rf"{SKU_CODE}(?:(?: ?(?:,|，|、|&|和|跟|与|及|以及|还有|and|plus) ?| ){SKU_CODE})+",
 }
 
 
@@ -77,6 +86,80 @@ def _order_id(text: str) -> SlotValue | None:
     return digits if 0 < len(digits) <= 24 else None
 
 
+def _skus(text: str) -> SlotValue | None:
+    codes = tuple(code.upper() for code in re.findall(rf"(?<![A-Za-z0-9]){SKU_CODE}(?![A-Za-z0-9])", text))
+    return codes if len(codes) >= 2 else None
+
+
+# What a bulk selection's or a product list's `query` is not: words for "products" at large.
+_GENERIC_PRODUCTS = frozenset(
+    [
+        "商品",
+        "产品",
+        "东西",
+        "宝贝",
+        "货",
+        "货品",
+        "单品",
+        "款",
+        "价格",
+        "库存",
+        "products",
+        "product",
+        "items",
+        "item",
+        "things",
+        "stuff",
+        "everything",
+        "goods",
+        "listings",
+        "skus",
+        "price",
+        "prices",
+        "stock",
+        "inventory",
+    ]
+)
+_EN_QUERY_DROP = re.compile(r"^(?:(?:the|my|our|of|of the|your)\s+)+|\s+(?:products?|items?)$")
+_ZH_QUERY_DROP = re.compile(r"^(?:的|了)+|(?:的|类|这类|系列)?(?:商品|产品|宝贝)$|的$")
+_KEEP_S = frozenset({"jeans", "shorts", "pants", "trousers", "leggings", "glasses", "dress", "thermos"})
+
+
+def _english_singular(word: str) -> str:
+    if word in _KEEP_S or len(word) <= 3 or word.endswith("ss"):
+        return word
+    if word.endswith("ies") and word not in ("hoodies", "beanies", "cookies", "onesies", "ties"):
+        return word[:-3] + "y"
+    if word.endswith("ives"):
+        return word[:-4] + "ife"  # knives
+    if word.endswith("ves") and word[-4] in "lra":
+        return word[:-3] + "f"  # scarves, shelves
+    if word.endswith(("ches", "shes", "xes", "sses")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word
+
+
+def selection_query(text: str) -> str:
+    """The product words of a selection as the contract writes them: English lower-case and
+    singular ("t-shirt", "hoodie"; "jeans" stays), Chinese as said ("T恤"); "" for words that
+    name every product (商品, "products")."""
+    words = text.strip()
+    if re.search(r"[\u3400-\u9fff]", words):
+        words = _ZH_QUERY_DROP.sub("", words.replace(" ", "")).strip()
+        return "" if not words or words in _GENERIC_PRODUCTS else words
+    words = _EN_QUERY_DROP.sub("", words.casefold().replace(" 's", "").replace("'s", "")).strip()
+    if not words or words in _GENERIC_PRODUCTS:
+        return ""
+    *head, last = words.split()
+    return " ".join([*head, _english_singular(last)])
+
+
+def _query(text: str) -> SlotValue | None:
+    if not any(c.isalpha() for c in text):
+        return None
+    return selection_query(text)
+
+
 def _upper(text: str) -> SlotValue | None:
     return text.upper()
 
@@ -92,9 +175,14 @@ BUILTIN_READERS: dict[str, Callable[[str], SlotValue | None]] = {
     "discount": _discount,
     "order_id": _order_id,
     "tracking": _upper,
+    "carrier_tracking": _upper,
     "code": _upper,
     "sku": _raw,
     "title": _raw,
+    "value": _raw,
+    "query": _query,
+    "plural": _query,
+    "skus": _skus,
 }
 
 
@@ -117,8 +205,10 @@ class SlotKinds:
             return BUILTIN_PATTERNS[kind]
         if kind == "sku":
             return f"{SKU_CODE}|{_TITLE[self.language]}"
-        if kind == "title":
+        if kind in ("title", "value", "query"):
             return _TITLE[self.language]
+        if kind == "plural":
+            return _PLURAL
         phrases = self.lists.get(kind)
         if phrases is None:
             raise KeyError(kind)

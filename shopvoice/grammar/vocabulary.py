@@ -13,6 +13,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
+from shopvoice.resolution import CatalogProduct, Match, ProductIndex
+
 _KEY_DROP = re.compile(r"[\s\-_.,，。'\"!?！？()（）/]+")
 _LEADING_WORDS = re.compile(
     r"^(?:(?:the|a|an|our|my|this|that|product|item|sku)\s+|(?:商品|产品|宝贝|这个|那个|这款|那款|这件|那件)\s*)+",
@@ -43,7 +45,11 @@ class Vocabulary:
     GC pauses to parsing (a character trie of dicts did: ~10 ms full collections).
     """
 
-    def __init__(self, products: Iterable[tuple[str, str]]) -> None:
+    def __init__(self, products: Iterable[tuple[str, str]], details: Iterable[CatalogProduct] | None = None) -> None:
+        """``products``: (SKU, title) pairs of the products on sale; ``details``: everything
+        resolution may use (English titles, descriptions, archived products), when known."""
+        self._details = tuple(details) if details is not None else None
+        self._index: ProductIndex | None = None
         self._by_key: dict[str, str] = {}
         self.products: list[tuple[str, str]] = []
         for sku, title in products:
@@ -66,6 +72,19 @@ class Vocabulary:
 
     def __len__(self) -> int:
         return len(self.products)
+
+    @property
+    def index(self) -> ProductIndex:
+        """Partial names, plurals, English titles, colour + kind (shopvoice.resolution), built on first use."""
+        if self._index is None:
+            details = self._details or tuple(CatalogProduct(sku, title) for sku, title in self.products)
+            self._index = ProductIndex(details)
+        return self._index
+
+    def match(self, spoken: str) -> Match:
+        """One product, several (ask which), or none, for a name as said."""
+        sku = self.resolve(spoken)
+        return Match("one", (sku,)) if sku is not None else self.index.resolve(spoken)
 
     def resolve(self, spoken: str) -> str | None:
         """The SKU named by ``spoken``: an exact title, else the longest title inside it."""

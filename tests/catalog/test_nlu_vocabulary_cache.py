@@ -10,11 +10,12 @@ from typing import Any
 import grpc
 import redis.asyncio as aioredis
 
+from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
 from shopvoice.events.v1.events_pb2 import Event
 from shopvoice.grammar import Vocabulary
 from shopvoice.vocabulary_cache import VocabularyCache, stream_end
-from tests.catalog.shop import create
+from tests.catalog.shop import create, money, mutation
 from tests.support.processes import ServiceProcess
 
 
@@ -80,3 +81,49 @@ def test_a_change_written_before_the_followers_first_read_is_followed(
     assert before is not None and before.skus == {"A100"}
     # XREAD from "$" would start after the event: the cache would have kept A100 alone for ten minutes
     assert now is not None and now.skus == {"A100", "H1"}
+
+
+def test_the_follower_survives_a_bad_entry_and_a_new_product_is_nameable_within_a_second(
+    catalog_process: ServiceProcess,
+    stub: catalog_pb2_grpc.CatalogServiceStub,
+    merchant: str,
+    redis_url: str,
+    module_streams: str,
+) -> None:
+    create(stub, merchant, sku="A100")
+    events = f"{module_streams}:events:catalog"
+
+    async def go() -> tuple[float, str | None]:
+        redis = aioredis.from_url(redis_url)
+        async with grpc.aio.insecure_channel(catalog_process.address) as channel:
+            cache = VocabularyCache(channel, ttl_s=600, timeout_s=5)
+            follower = asyncio.create_task(cache.follow(redis, events, await stream_end(redis, events)))
+            try:
+                assert (await cache.get(merchant)) is not None  # cached for ten minutes
+                await redis.xadd(events, {"event": b"\xff not an event"})  # skipped, logged
+                await redis.xadd(events, {"other": b"no event field"})  # skipped, logged
+                started = asyncio.get_running_loop().time()
+                created = stub.CreateProduct(
+                    pb.CreateProductRequest(
+                        mutation=mutation(merchant),
+                        title="户外防晒帽",
+                        title_en="Outdoor sun hats",
+                        price=money("39.00"),
+                    ),
+                    timeout=5,
+                )
+                generated = created.sku
+                while asyncio.get_running_loop().time() - started < 5:
+                    vocabulary = await cache.get(merchant)
+                    if vocabulary is not None and vocabulary.match("the sun hat").sku == generated:
+                        return asyncio.get_running_loop().time() - started, generated
+                    await asyncio.sleep(0.02)
+                return 99.0, None
+            finally:
+                assert not follower.done(), "the follower stopped"
+                follower.cancel()
+                await redis.aclose()
+
+    elapsed, sku = asyncio.run(go())
+    assert sku is not None and sku.startswith("P")
+    assert elapsed < 1.0, f"named {elapsed:.2f} s after its creation"

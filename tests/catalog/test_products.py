@@ -137,7 +137,35 @@ def test_vocabulary_lists_skus_and_titles_and_its_revision_follows_changes(stub:
         )
     )
     after = stub.GetVocabulary(pb.GetVocabularyRequest(merchant_id=merchant))
-    assert [e.sku for e in after.entries] == ["A100"] and after.revision != first.revision
+    # An archived product stays nameable ("relist the mug"), marked as archived.
+    assert [(e.sku, e.status) for e in after.entries] == [
+        ("A100", ProductStatus.PRODUCT_STATUS_ACTIVE),
+        ("B200", ProductStatus.PRODUCT_STATUS_ARCHIVED),
+    ]
+    assert after.revision != first.revision
+
+
+def test_english_titles_and_descriptions_reach_the_vocabulary(stub: Stub, merchant: str) -> None:
+    stub.CreateProduct(
+        pb.CreateProductRequest(
+            mutation=mutation(merchant),
+            title="黑色双肩包",
+            title_en="Black backpack",
+            description="Black backpack, 25 litres",
+            sku="D42",
+            price=Money(units=159),
+            quantity=3,
+        )
+    )
+    product = stub.GetProduct(pb.GetProductRequest(merchant_id=merchant, sku="D42"))
+    assert (product.title, product.title_en) == ("黑色双肩包", "Black backpack")
+    [entry] = stub.GetVocabulary(pb.GetVocabularyRequest(merchant_id=merchant)).entries
+    assert (entry.title_en, entry.description) == ("Black backpack", "Black backpack, 25 litres")
+    bad = pb.CreateProductRequest(mutation=mutation(merchant), title="x", title_en="a\x00b", price=Money(units=1))
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.CreateProduct(bad)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "English title" in (caught.value.details() or "")
 
 
 def test_set_product_status_is_recorded_and_a_repeat_changes_nothing(stub: Stub, merchant: str, sql: SQL) -> None:

@@ -13,7 +13,16 @@ from shopvoice.permissions import INTENTS, PermissionGate, decide
 from shopvoice.redis_keys import RedisKeys
 
 # The policy written out by hand, independent of the module's own sets.
-QUESTIONS = {"query_stock", "query_product", "query_order", "list_orders", "sales_report"}
+QUESTIONS = {
+    "query_stock",
+    "query_product",
+    "query_order",
+    "list_orders",
+    "sales_report",
+    "list_products",
+    "low_stock",
+    "export_report",
+}
 DIALOGUE = {"confirm", "cancel", "unknown"}
 MONEY_BACK = {"cancel_order", "refund_order"}
 ALL_INTENTS = {f.name for f in Command.DESCRIPTOR.oneofs_by_name["intent"].fields}

@@ -9,7 +9,8 @@ from typing import Any
 
 CORPUS = Path(__file__).with_name("utterances.tsv")
 HELDOUT = Path(__file__).with_name("heldout.tsv")
-_INT_SLOTS = frozenset({"quantity", "delta"})
+_INT_SLOTS = frozenset({"quantity", "delta", "threshold", "count"})
+_MONEY_DELTA_INTENTS = frozenset({"adjust_price", "bulk_adjust_price"})
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,11 @@ def _slots(field: str, intent: str, text: str) -> dict[str, Any]:
     for pair in filter(None, field.split(";")):
         name, _, value = pair.partition("=")
         # adjust_price's delta is money ("-10.00"); adjust_stock's is an integer.
-        is_int = name in _INT_SLOTS and intent != "adjust_price"
-        slots[name] = int(value) if is_int else value
+        is_int = name in _INT_SLOTS and intent not in _MONEY_DELTA_INTENTS
+        if name == "skus":
+            slots[name] = value.split(",")  # a list, in the order said
+        else:
+            slots[name] = int(value) if is_int else value
     return slots
 
 

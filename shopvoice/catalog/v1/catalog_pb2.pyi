@@ -105,12 +105,15 @@ class Product(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    TITLE_EN_FIELD_NUMBER: _builtins.int
     merchant_id: _builtins.str
     product_id: _builtins.str
     title: _builtins.str
     description: _builtins.str
     status: _command_pb2.ProductStatus.ValueType
     version: _builtins.int
+    title_en: _builtins.str
+    """the English title; empty when the merchant gave none"""
     @_builtins.property
     def variants(self) -> _containers.RepeatedCompositeFieldContainer[Global___Variant]: ...
     @_builtins.property
@@ -129,10 +132,11 @@ class Product(_message.Message):
         version: _builtins.int = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
+        title_en: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "description", b"description", "merchant_id", b"merchant_id", "product_id", b"product_id", "status", b"status", "title", b"title", "updated_at", b"updated_at", "variants", b"variants", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "description", b"description", "merchant_id", b"merchant_id", "product_id", b"product_id", "status", b"status", "title", b"title", "title_en", b"title_en", "updated_at", b"updated_at", "variants", b"variants", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -187,6 +191,7 @@ class CreateProductRequest(_message.Message):
     QUANTITY_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     VARIANTS_FIELD_NUMBER: _builtins.int
+    TITLE_EN_FIELD_NUMBER: _builtins.int
     title: _builtins.str
     description: _builtins.str
     sku: _builtins.str
@@ -194,6 +199,8 @@ class CreateProductRequest(_message.Message):
     quantity: _builtins.int
     status: _command_pb2.ProductStatus.ValueType
     """UNSPECIFIED = active"""
+    title_en: _builtins.str
+    """optional English title (the shop's own title is `title`)"""
     @_builtins.property
     def mutation(self) -> _mutation_pb2.Mutation: ...
     @_builtins.property
@@ -216,10 +223,11 @@ class CreateProductRequest(_message.Message):
         quantity: _builtins.int = ...,
         status: _command_pb2.ProductStatus.ValueType = ...,
         variants: _abc.Iterable[Global___NewVariant] | None = ...,
+        title_en: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["compare_at_price", b"compare_at_price", "mutation", b"mutation", "price", b"price"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["compare_at_price", b"compare_at_price", "description", b"description", "mutation", b"mutation", "price", b"price", "quantity", b"quantity", "sku", b"sku", "status", b"status", "title", b"title", "variants", b"variants"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["compare_at_price", b"compare_at_price", "description", b"description", "mutation", b"mutation", "price", b"price", "quantity", b"quantity", "sku", b"sku", "status", b"status", "title", b"title", "title_en", b"title_en", "variants", b"variants"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -410,19 +418,30 @@ class VocabularyEntry(_message.Message):
     SKU_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
     PRODUCT_ID_FIELD_NUMBER: _builtins.int
+    TITLE_EN_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
     sku: _builtins.str
     title: _builtins.str
     product_id: _builtins.str
+    title_en: _builtins.str
+    description: _builtins.str
+    """its words name the product too ("the slim fit jeans")"""
+    status: _command_pb2.ProductStatus.ValueType
+    """archived products are listed, to be relisted by name"""
     def __init__(
         self,
         *,
         sku: _builtins.str = ...,
         title: _builtins.str = ...,
         product_id: _builtins.str = ...,
+        title_en: _builtins.str = ...,
+        description: _builtins.str = ...,
+        status: _command_pb2.ProductStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["product_id", b"product_id", "sku", b"sku", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "product_id", b"product_id", "sku", b"sku", "status", b"status", "title", b"title", "title_en", b"title_en"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

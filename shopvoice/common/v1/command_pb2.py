@@ -25,21 +25,23 @@ _sym_db = _symbol_database.Default()
 from shopvoice.common.v1 import money_pb2 as shopvoice_dot_common_dot_v1_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!shopvoice/common/v1/command.proto\x12\x13shopvoice.common.v1\x1a\x1fshopvoice/common/v1/money.proto\"B\n\x08SetPrice\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12)\n\x05price\x18\x02 \x01(\x0b\x32\x1a.shopvoice.common.v1.Money\"d\n\x0b\x41\x64justPrice\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x11\n\x07percent\x18\x02 \x01(\tH\x00\x12+\n\x05\x64\x65lta\x18\x03 \x01(\x0b\x32\x1a.shopvoice.common.v1.MoneyH\x00\x42\x08\n\x06\x63hange\")\n\x08SetStock\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\")\n\x0b\x41\x64justStock\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x02 \x01(\x03\"\x19\n\nQueryStock\x12\x0b\n\x03sku\x18\x01 \x01(\t\"\x1b\n\x0cQueryProduct\x12\x0b\n\x03sku\x18\x01 \x01(\t\"\x87\x01\n\rCreateProduct\x12\r\n\x05title\x18\x01 \x01(\t\x12)\n\x05price\x18\x02 \x01(\x0b\x32\x1a.shopvoice.common.v1.Money\x12\x15\n\x08quantity\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x10\n\x03sku\x18\x04 \x01(\tH\x01\x88\x01\x01\x42\x0b\n\t_quantityB\x06\n\x04_sku\"S\n\x10SetProductStatus\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\".shopvoice.common.v1.ProductStatus\" \n\x0c\x43onfirmOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\"q\n\tShipOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x14\n\x07\x63\x61rrier\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x1c\n\x0ftracking_number\x18\x03 \x01(\tH\x01\x88\x01\x01\x42\n\n\x08_carrierB\x12\n\x10_tracking_number\"\x1f\n\x0b\x43\x61ncelOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\"[\n\x0bRefundOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12/\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x1a.shopvoice.common.v1.MoneyH\x00\x88\x01\x01\x42\t\n\x07_amount\"\x1e\n\nQueryOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\"k\n\nListOrders\x12\x30\n\x06status\x18\x01 \x01(\x0e\x32 .shopvoice.common.v1.OrderFilter\x12+\n\x06period\x18\x02 \x01(\x0e\x32\x1b.shopvoice.common.v1.Period\"\x81\x01\n\x0bSalesReport\x12+\n\x06metric\x18\x01 \x01(\x0e\x32\x1b.shopvoice.common.v1.Metric\x12+\n\x06period\x18\x02 \x01(\x0e\x32\x1b.shopvoice.common.v1.Period\x12\x10\n\x03sku\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x06\n\x04_sku\"\x06\n\x04Undo\"\t\n\x07\x43onfirm\"\x08\n\x06\x43\x61ncel\"\x17\n\x07Unknown\x12\x0c\n\x04text\x18\x01 \x01(\t\"\xb2\x08\n\x07\x43ommand\x12\x32\n\tset_price\x18\x01 \x01(\x0b\x32\x1d.shopvoice.common.v1.SetPriceH\x00\x12\x38\n\x0c\x61\x64just_price\x18\x02 \x01(\x0b\x32 .shopvoice.common.v1.AdjustPriceH\x00\x12\x32\n\tset_stock\x18\x03 \x01(\x0b\x32\x1d.shopvoice.common.v1.SetStockH\x00\x12\x38\n\x0c\x61\x64just_stock\x18\x04 \x01(\x0b\x32 .shopvoice.common.v1.AdjustStockH\x00\x12\x36\n\x0bquery_stock\x18\x05 \x01(\x0b\x32\x1f.shopvoice.common.v1.QueryStockH\x00\x12:\n\rquery_product\x18\x06 \x01(\x0b\x32!.shopvoice.common.v1.QueryProductH\x00\x12<\n\x0e\x63reate_product\x18\x07 \x01(\x0b\x32\".shopvoice.common.v1.CreateProductH\x00\x12\x43\n\x12set_product_status\x18\x08 \x01(\x0b\x32%.shopvoice.common.v1.SetProductStatusH\x00\x12:\n\rconfirm_order\x18\t \x01(\x0b\x32!.shopvoice.common.v1.ConfirmOrderH\x00\x12\x34\n\nship_order\x18\n \x01(\x0b\x32\x1e.shopvoice.common.v1.ShipOrderH\x00\x12\x38\n\x0c\x63\x61ncel_order\x18\x0b \x01(\x0b\x32 .shopvoice.common.v1.CancelOrderH\x00\x12\x38\n\x0crefund_order\x18\x0c \x01(\x0b\x32 .shopvoice.common.v1.RefundOrderH\x00\x12\x36\n\x0bquery_order\x18\r \x01(\x0b\x32\x1f.shopvoice.common.v1.QueryOrderH\x00\x12\x36\n\x0blist_orders\x18\x0e \x01(\x0b\x32\x1f.shopvoice.common.v1.ListOrdersH\x00\x12\x38\n\x0csales_report\x18\x0f \x01(\x0b\x32 .shopvoice.common.v1.SalesReportH\x00\x12)\n\x04undo\x18\x10 \x01(\x0b\x32\x19.shopvoice.common.v1.UndoH\x00\x12/\n\x07\x63onfirm\x18\x11 \x01(\x0b\x32\x1c.shopvoice.common.v1.ConfirmH\x00\x12-\n\x06\x63\x61ncel\x18\x12 \x01(\x0b\x32\x1b.shopvoice.common.v1.CancelH\x00\x12/\n\x07unknown\x18\x13 \x01(\x0b\x32\x1c.shopvoice.common.v1.UnknownH\x00\x42\x08\n\x06intent\"7\n\x0cTraceContext\x12\x13\n\x0btraceparent\x18\x01 \x01(\t\x12\x12\n\ntracestate\x18\x02 \x01(\t\"3\n\x0bStageTiming\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x15\n\rat_unix_nanos\x18\x02 \x01(\x03*\x81\x01\n\rProductStatus\x12\x1e\n\x1aPRODUCT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15PRODUCT_STATUS_ACTIVE\x10\x01\x12\x18\n\x14PRODUCT_STATUS_DRAFT\x10\x02\x12\x1b\n\x17PRODUCT_STATUS_ARCHIVED\x10\x03*\xb4\x01\n\x0bOrderFilter\x12\x1c\n\x18ORDER_FILTER_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_FILTER_PENDING\x10\x01\x12\x1c\n\x18ORDER_FILTER_UNFULFILLED\x10\x02\x12\x18\n\x14ORDER_FILTER_SHIPPED\x10\x03\x12\x19\n\x15ORDER_FILTER_REFUNDED\x10\x04\x12\x1a\n\x16ORDER_FILTER_CANCELLED\x10\x05*\xa4\x01\n\x06Period\x12\x16\n\x12PERIOD_UNSPECIFIED\x10\x00\x12\x10\n\x0cPERIOD_TODAY\x10\x01\x12\x14\n\x10PERIOD_YESTERDAY\x10\x02\x12\x16\n\x12PERIOD_LAST_7_DAYS\x10\x03\x12\x14\n\x10PERIOD_THIS_WEEK\x10\x04\x12\x15\n\x11PERIOD_THIS_MONTH\x10\x05\x12\x15\n\x11PERIOD_LAST_MONTH\x10\x06*\x89\x01\n\x06Metric\x12\x16\n\x12METRIC_UNSPECIFIED\x10\x00\x12\x12\n\x0eMETRIC_REVENUE\x10\x01\x12\x11\n\rMETRIC_ORDERS\x10\x02\x12\x10\n\x0cMETRIC_UNITS\x10\x03\x12\x15\n\x11METRIC_AVG_RATING\x10\x04\x12\x17\n\x13METRIC_TOP_PRODUCTS\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!shopvoice/common/v1/command.proto\x12\x13shopvoice.common.v1\x1a\x1fshopvoice/common/v1/money.proto\"B\n\x08SetPrice\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12)\n\x05price\x18\x02 \x01(\x0b\x32\x1a.shopvoice.common.v1.Money\"d\n\x0b\x41\x64justPrice\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x11\n\x07percent\x18\x02 \x01(\tH\x00\x12+\n\x05\x64\x65lta\x18\x03 \x01(\x0b\x32\x1a.shopvoice.common.v1.MoneyH\x00\x42\x08\n\x06\x63hange\")\n\x08SetStock\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\")\n\x0b\x41\x64justStock\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x02 \x01(\x03\"\x19\n\nQueryStock\x12\x0b\n\x03sku\x18\x01 \x01(\t\"\x1b\n\x0cQueryProduct\x12\x0b\n\x03sku\x18\x01 \x01(\t\"\x87\x01\n\rCreateProduct\x12\r\n\x05title\x18\x01 \x01(\t\x12)\n\x05price\x18\x02 \x01(\x0b\x32\x1a.shopvoice.common.v1.Money\x12\x15\n\x08quantity\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x10\n\x03sku\x18\x04 \x01(\tH\x01\x88\x01\x01\x42\x0b\n\t_quantityB\x06\n\x04_sku\"S\n\x10SetProductStatus\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\".shopvoice.common.v1.ProductStatus\" \n\x0c\x43onfirmOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\"q\n\tShipOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x14\n\x07\x63\x61rrier\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x1c\n\x0ftracking_number\x18\x03 \x01(\tH\x01\x88\x01\x01\x42\n\n\x08_carrierB\x12\n\x10_tracking_number\"\x1f\n\x0b\x43\x61ncelOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\"\x7f\n\x0bRefundOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12/\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x1a.shopvoice.common.v1.MoneyH\x00\x88\x01\x01\x12\x15\n\x08\x66raction\x18\x03 \x01(\tH\x01\x88\x01\x01\x42\t\n\x07_amountB\x0b\n\t_fraction\"\x1e\n\nQueryOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\"k\n\nListOrders\x12\x30\n\x06status\x18\x01 \x01(\x0e\x32 .shopvoice.common.v1.OrderFilter\x12+\n\x06period\x18\x02 \x01(\x0e\x32\x1b.shopvoice.common.v1.Period\"\xce\x01\n\x0bSalesReport\x12+\n\x06metric\x18\x01 \x01(\x0e\x32\x1b.shopvoice.common.v1.Metric\x12+\n\x06period\x18\x02 \x01(\x0e\x32\x1b.shopvoice.common.v1.Period\x12\x10\n\x03sku\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x38\n\x0e\x63ompare_period\x18\x04 \x01(\x0e\x32\x1b.shopvoice.common.v1.PeriodH\x01\x88\x01\x01\x42\x06\n\x04_skuB\x11\n\x0f_compare_period\":\n\x0eSetProductFact\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\"p\n\x0cListProducts\x12\x12\n\x05query\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x37\n\x06status\x18\x02 \x01(\x0e\x32\".shopvoice.common.v1.ProductStatusH\x01\x88\x01\x01\x42\x08\n\x06_queryB\t\n\x07_status\"0\n\x08LowStock\x12\x16\n\tthreshold\x18\x01 \x01(\x03H\x00\x88\x01\x01\x42\x0c\n\n_threshold\"\xa9\x01\n\x0c\x42ulkSetPrice\x12\x12\n\x05query\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x37\n\x06status\x18\x02 \x01(\x0e\x32\".shopvoice.common.v1.ProductStatusH\x01\x88\x01\x01\x12\x0c\n\x04skus\x18\x03 \x03(\t\x12)\n\x05price\x18\x04 \x01(\x0b\x32\x1a.shopvoice.common.v1.MoneyB\x08\n\x06_queryB\t\n\x07_status\"\xcb\x01\n\x0f\x42ulkAdjustPrice\x12\x12\n\x05query\x18\x01 \x01(\tH\x01\x88\x01\x01\x12\x37\n\x06status\x18\x02 \x01(\x0e\x32\".shopvoice.common.v1.ProductStatusH\x02\x88\x01\x01\x12\x0c\n\x04skus\x18\x03 \x03(\t\x12\x11\n\x07percent\x18\x04 \x01(\tH\x00\x12+\n\x05\x64\x65lta\x18\x05 \x01(\x0b\x32\x1a.shopvoice.common.v1.MoneyH\x00\x42\x08\n\x06\x63hangeB\x08\n\x06_queryB\t\n\x07_status\"\x90\x01\n\x0c\x42ulkSetStock\x12\x12\n\x05query\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x37\n\x06status\x18\x02 \x01(\x0e\x32\".shopvoice.common.v1.ProductStatusH\x01\x88\x01\x01\x12\x0c\n\x04skus\x18\x03 \x03(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x42\x08\n\x06_queryB\t\n\x07_status\"\x90\x01\n\x0f\x42ulkAdjustStock\x12\x12\n\x05query\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x37\n\x06status\x18\x02 \x01(\x0e\x32\".shopvoice.common.v1.ProductStatusH\x01\x88\x01\x01\x12\x0c\n\x04skus\x18\x03 \x03(\t\x12\r\n\x05\x64\x65lta\x18\x04 \x01(\x03\x42\x08\n\x06_queryB\t\n\x07_status\"x\n\x0c\x45xportReport\x12+\n\x06report\x18\x01 \x01(\x0e\x32\x1b.shopvoice.common.v1.Report\x12\x30\n\x06period\x18\x02 \x01(\x0e\x32\x1b.shopvoice.common.v1.PeriodH\x00\x88\x01\x01\x42\t\n\x07_period\"$\n\x04Undo\x12\x12\n\x05\x63ount\x18\x01 \x01(\x03H\x00\x88\x01\x01\x42\x08\n\x06_count\"\t\n\x07\x43onfirm\"\x08\n\x06\x43\x61ncel\"\x17\n\x07Unknown\x12\x0c\n\x04text\x18\x01 \x01(\t\"\x9f\x0c\n\x07\x43ommand\x12\x32\n\tset_price\x18\x01 \x01(\x0b\x32\x1d.shopvoice.common.v1.SetPriceH\x00\x12\x38\n\x0c\x61\x64just_price\x18\x02 \x01(\x0b\x32 .shopvoice.common.v1.AdjustPriceH\x00\x12\x32\n\tset_stock\x18\x03 \x01(\x0b\x32\x1d.shopvoice.common.v1.SetStockH\x00\x12\x38\n\x0c\x61\x64just_stock\x18\x04 \x01(\x0b\x32 .shopvoice.common.v1.AdjustStockH\x00\x12\x36\n\x0bquery_stock\x18\x05 \x01(\x0b\x32\x1f.shopvoice.common.v1.QueryStockH\x00\x12:\n\rquery_product\x18\x06 \x01(\x0b\x32!.shopvoice.common.v1.QueryProductH\x00\x12<\n\x0e\x63reate_product\x18\x07 \x01(\x0b\x32\".shopvoice.common.v1.CreateProductH\x00\x12\x43\n\x12set_product_status\x18\x08 \x01(\x0b\x32%.shopvoice.common.v1.SetProductStatusH\x00\x12:\n\rconfirm_order\x18\t \x01(\x0b\x32!.shopvoice.common.v1.ConfirmOrderH\x00\x12\x34\n\nship_order\x18\n \x01(\x0b\x32\x1e.shopvoice.common.v1.ShipOrderH\x00\x12\x38\n\x0c\x63\x61ncel_order\x18\x0b \x01(\x0b\x32 .shopvoice.common.v1.CancelOrderH\x00\x12\x38\n\x0crefund_order\x18\x0c \x01(\x0b\x32 .shopvoice.common.v1.RefundOrderH\x00\x12\x36\n\x0bquery_order\x18\r \x01(\x0b\x32\x1f.shopvoice.common.v1.QueryOrderH\x00\x12\x36\n\x0blist_orders\x18\x0e \x01(\x0b\x32\x1f.shopvoice.common.v1.ListOrdersH\x00\x12\x38\n\x0csales_report\x18\x0f \x01(\x0b\x32 .shopvoice.common.v1.SalesReportH\x00\x12)\n\x04undo\x18\x10 \x01(\x0b\x32\x19.shopvoice.common.v1.UndoH\x00\x12/\n\x07\x63onfirm\x18\x11 \x01(\x0b\x32\x1c.shopvoice.common.v1.ConfirmH\x00\x12-\n\x06\x63\x61ncel\x18\x12 \x01(\x0b\x32\x1b.shopvoice.common.v1.CancelH\x00\x12/\n\x07unknown\x18\x13 \x01(\x0b\x32\x1c.shopvoice.common.v1.UnknownH\x00\x12?\n\x10set_product_fact\x18\x14 \x01(\x0b\x32#.shopvoice.common.v1.SetProductFactH\x00\x12:\n\rlist_products\x18\x15 \x01(\x0b\x32!.shopvoice.common.v1.ListProductsH\x00\x12\x32\n\tlow_stock\x18\x16 \x01(\x0b\x32\x1d.shopvoice.common.v1.LowStockH\x00\x12;\n\x0e\x62ulk_set_price\x18\x17 \x01(\x0b\x32!.shopvoice.common.v1.BulkSetPriceH\x00\x12\x41\n\x11\x62ulk_adjust_price\x18\x18 \x01(\x0b\x32$.shopvoice.common.v1.BulkAdjustPriceH\x00\x12;\n\x0e\x62ulk_set_stock\x18\x19 \x01(\x0b\x32!.shopvoice.common.v1.BulkSetStockH\x00\x12\x41\n\x11\x62ulk_adjust_stock\x18\x1a \x01(\x0b\x32$.shopvoice.common.v1.BulkAdjustStockH\x00\x12:\n\rexport_report\x18\x1b \x01(\x0b\x32!.shopvoice.common.v1.ExportReportH\x00\x42\x08\n\x06intent\"7\n\x0cTraceContext\x12\x13\n\x0btraceparent\x18\x01 \x01(\t\x12\x12\n\ntracestate\x18\x02 \x01(\t\"3\n\x0bStageTiming\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x15\n\rat_unix_nanos\x18\x02 \x01(\x03*\x81\x01\n\rProductStatus\x12\x1e\n\x1aPRODUCT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15PRODUCT_STATUS_ACTIVE\x10\x01\x12\x18\n\x14PRODUCT_STATUS_DRAFT\x10\x02\x12\x1b\n\x17PRODUCT_STATUS_ARCHIVED\x10\x03*\xb4\x01\n\x0bOrderFilter\x12\x1c\n\x18ORDER_FILTER_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_FILTER_PENDING\x10\x01\x12\x1c\n\x18ORDER_FILTER_UNFULFILLED\x10\x02\x12\x18\n\x14ORDER_FILTER_SHIPPED\x10\x03\x12\x19\n\x15ORDER_FILTER_REFUNDED\x10\x04\x12\x1a\n\x16ORDER_FILTER_CANCELLED\x10\x05*\xe9\x01\n\x06Period\x12\x16\n\x12PERIOD_UNSPECIFIED\x10\x00\x12\x10\n\x0cPERIOD_TODAY\x10\x01\x12\x14\n\x10PERIOD_YESTERDAY\x10\x02\x12\x16\n\x12PERIOD_LAST_7_DAYS\x10\x03\x12\x14\n\x10PERIOD_THIS_WEEK\x10\x04\x12\x15\n\x11PERIOD_THIS_MONTH\x10\x05\x12\x15\n\x11PERIOD_LAST_MONTH\x10\x06\x12\x17\n\x13PERIOD_LAST_30_DAYS\x10\x07\x12\x14\n\x10PERIOD_LAST_WEEK\x10\x08\x12\x14\n\x10PERIOD_THIS_YEAR\x10\t*\x9d\x01\n\x06Metric\x12\x16\n\x12METRIC_UNSPECIFIED\x10\x00\x12\x12\n\x0eMETRIC_REVENUE\x10\x01\x12\x11\n\rMETRIC_ORDERS\x10\x02\x12\x10\n\x0cMETRIC_UNITS\x10\x03\x12\x15\n\x11METRIC_AVG_RATING\x10\x04\x12\x17\n\x13METRIC_TOP_PRODUCTS\x10\x05\x12\x12\n\x0eMETRIC_REFUNDS\x10\x06*Z\n\x06Report\x12\x16\n\x12REPORT_UNSPECIFIED\x10\x00\x12\x10\n\x0cREPORT_SALES\x10\x01\x12\x11\n\rREPORT_ORDERS\x10\x02\x12\x13\n\x0fREPORT_PRODUCTS\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shopvoice.common.v1.command_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PRODUCTSTATUS']._serialized_start=2416
-  _globals['_PRODUCTSTATUS']._serialized_end=2545
-  _globals['_ORDERFILTER']._serialized_start=2548
-  _globals['_ORDERFILTER']._serialized_end=2728
-  _globals['_PERIOD']._serialized_start=2731
-  _globals['_PERIOD']._serialized_end=2895
-  _globals['_METRIC']._serialized_start=2898
-  _globals['_METRIC']._serialized_end=3035
+  _globals['_PRODUCTSTATUS']._serialized_start=4070
+  _globals['_PRODUCTSTATUS']._serialized_end=4199
+  _globals['_ORDERFILTER']._serialized_start=4202
+  _globals['_ORDERFILTER']._serialized_end=4382
+  _globals['_PERIOD']._serialized_start=4385
+  _globals['_PERIOD']._serialized_end=4618
+  _globals['_METRIC']._serialized_start=4621
+  _globals['_METRIC']._serialized_end=4778
+  _globals['_REPORT']._serialized_start=4780
+  _globals['_REPORT']._serialized_end=4870
   _globals['_SETPRICE']._serialized_start=91
   _globals['_SETPRICE']._serialized_end=157
   _globals['_ADJUSTPRICE']._serialized_start=159
@@ -63,25 +65,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CANCELORDER']._serialized_start=775
   _globals['_CANCELORDER']._serialized_end=806
   _globals['_REFUNDORDER']._serialized_start=808
-  _globals['_REFUNDORDER']._serialized_end=899
-  _globals['_QUERYORDER']._serialized_start=901
-  _globals['_QUERYORDER']._serialized_end=931
-  _globals['_LISTORDERS']._serialized_start=933
-  _globals['_LISTORDERS']._serialized_end=1040
-  _globals['_SALESREPORT']._serialized_start=1043
-  _globals['_SALESREPORT']._serialized_end=1172
-  _globals['_UNDO']._serialized_start=1174
-  _globals['_UNDO']._serialized_end=1180
-  _globals['_CONFIRM']._serialized_start=1182
-  _globals['_CONFIRM']._serialized_end=1191
-  _globals['_CANCEL']._serialized_start=1193
-  _globals['_CANCEL']._serialized_end=1201
-  _globals['_UNKNOWN']._serialized_start=1203
-  _globals['_UNKNOWN']._serialized_end=1226
-  _globals['_COMMAND']._serialized_start=1229
-  _globals['_COMMAND']._serialized_end=2303
-  _globals['_TRACECONTEXT']._serialized_start=2305
-  _globals['_TRACECONTEXT']._serialized_end=2360
-  _globals['_STAGETIMING']._serialized_start=2362
-  _globals['_STAGETIMING']._serialized_end=2413
+  _globals['_REFUNDORDER']._serialized_end=935
+  _globals['_QUERYORDER']._serialized_start=937
+  _globals['_QUERYORDER']._serialized_end=967
+  _globals['_LISTORDERS']._serialized_start=969
+  _globals['_LISTORDERS']._serialized_end=1076
+  _globals['_SALESREPORT']._serialized_start=1079
+  _globals['_SALESREPORT']._serialized_end=1285
+  _globals['_SETPRODUCTFACT']._serialized_start=1287
+  _globals['_SETPRODUCTFACT']._serialized_end=1345
+  _globals['_LISTPRODUCTS']._serialized_start=1347
+  _globals['_LISTPRODUCTS']._serialized_end=1459
+  _globals['_LOWSTOCK']._serialized_start=1461
+  _globals['_LOWSTOCK']._serialized_end=1509
+  _globals['_BULKSETPRICE']._serialized_start=1512
+  _globals['_BULKSETPRICE']._serialized_end=1681
+  _globals['_BULKADJUSTPRICE']._serialized_start=1684
+  _globals['_BULKADJUSTPRICE']._serialized_end=1887
+  _globals['_BULKSETSTOCK']._serialized_start=1890
+  _globals['_BULKSETSTOCK']._serialized_end=2034
+  _globals['_BULKADJUSTSTOCK']._serialized_start=2037
+  _globals['_BULKADJUSTSTOCK']._serialized_end=2181
+  _globals['_EXPORTREPORT']._serialized_start=2183
+  _globals['_EXPORTREPORT']._serialized_end=2303
+  _globals['_UNDO']._serialized_start=2305
+  _globals['_UNDO']._serialized_end=2341
+  _globals['_CONFIRM']._serialized_start=2343
+  _globals['_CONFIRM']._serialized_end=2352
+  _globals['_CANCEL']._serialized_start=2354
+  _globals['_CANCEL']._serialized_end=2362
+  _globals['_UNKNOWN']._serialized_start=2364
+  _globals['_UNKNOWN']._serialized_end=2387
+  _globals['_COMMAND']._serialized_start=2390
+  _globals['_COMMAND']._serialized_end=3957
+  _globals['_TRACECONTEXT']._serialized_start=3959
+  _globals['_TRACECONTEXT']._serialized_end=4014
+  _globals['_STAGETIMING']._serialized_start=4016
+  _globals['_STAGETIMING']._serialized_end=4067
 # @@protoc_insertion_point(module_scope)

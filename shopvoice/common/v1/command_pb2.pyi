@@ -3,8 +3,10 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from shopvoice.common.v1 import money_pb2 as _money_pb2
 import builtins as _builtins
@@ -78,6 +80,9 @@ class _PeriodEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Period.ValueTy
     PERIOD_THIS_WEEK: _Period.ValueType  # 4
     PERIOD_THIS_MONTH: _Period.ValueType  # 5
     PERIOD_LAST_MONTH: _Period.ValueType  # 6
+    PERIOD_LAST_30_DAYS: _Period.ValueType  # 7
+    PERIOD_LAST_WEEK: _Period.ValueType  # 8
+    PERIOD_THIS_YEAR: _Period.ValueType  # 9
 
 class Period(_Period, metaclass=_PeriodEnumTypeWrapper):
     """Resolved against the merchant's time zone when a report runs."""
@@ -89,6 +94,9 @@ PERIOD_LAST_7_DAYS: Period.ValueType  # 3
 PERIOD_THIS_WEEK: Period.ValueType  # 4
 PERIOD_THIS_MONTH: Period.ValueType  # 5
 PERIOD_LAST_MONTH: Period.ValueType  # 6
+PERIOD_LAST_30_DAYS: Period.ValueType  # 7
+PERIOD_LAST_WEEK: Period.ValueType  # 8
+PERIOD_THIS_YEAR: Period.ValueType  # 9
 Global___Period: _TypeAlias = Period  # noqa: Y015
 
 class _Metric:
@@ -103,6 +111,8 @@ class _MetricEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Metric.ValueTy
     METRIC_UNITS: _Metric.ValueType  # 3
     METRIC_AVG_RATING: _Metric.ValueType  # 4
     METRIC_TOP_PRODUCTS: _Metric.ValueType  # 5
+    METRIC_REFUNDS: _Metric.ValueType  # 6
+    """count and amount of refunds"""
 
 class Metric(_Metric, metaclass=_MetricEnumTypeWrapper): ...
 
@@ -112,7 +122,29 @@ METRIC_ORDERS: Metric.ValueType  # 2
 METRIC_UNITS: Metric.ValueType  # 3
 METRIC_AVG_RATING: Metric.ValueType  # 4
 METRIC_TOP_PRODUCTS: Metric.ValueType  # 5
+METRIC_REFUNDS: Metric.ValueType  # 6
+"""count and amount of refunds"""
 Global___Metric: _TypeAlias = Metric  # noqa: Y015
+
+class _Report:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ReportEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Report.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REPORT_UNSPECIFIED: _Report.ValueType  # 0
+    REPORT_SALES: _Report.ValueType  # 1
+    REPORT_ORDERS: _Report.ValueType  # 2
+    REPORT_PRODUCTS: _Report.ValueType  # 3
+
+class Report(_Report, metaclass=_ReportEnumTypeWrapper):
+    """What export_report writes out."""
+
+REPORT_UNSPECIFIED: Report.ValueType  # 0
+REPORT_SALES: Report.ValueType  # 1
+REPORT_ORDERS: Report.ValueType  # 2
+REPORT_PRODUCTS: Report.ValueType  # 3
+Global___Report: _TypeAlias = Report  # noqa: Y015
 
 @_typing.final
 class SetPrice(_message.Message):
@@ -389,24 +421,33 @@ class RefundOrder(_message.Message):
 
     ORDER_ID_FIELD_NUMBER: _builtins.int
     AMOUNT_FIELD_NUMBER: _builtins.int
+    FRACTION_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
+    fraction: _builtins.str
+    """"0.5" for half of the paid total; the dialogue turns it into an amount"""
     @_builtins.property
     def amount(self) -> _money_pb2.Money:
-        """absent = full refund"""
+        """absent (and no fraction) = full refund"""
 
     def __init__(
         self,
         *,
         order_id: _builtins.str = ...,
         amount: _money_pb2.Money | None = ...,
+        fraction: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_fraction", b"_fraction", "amount", b"amount", "fraction", b"fraction"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "order_id", b"order_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_fraction", b"_fraction", "amount", b"amount", "fraction", b"fraction", "order_id", b"order_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
+    _WhichOneofReturnType__fraction: _TypeAlias = _typing.Literal["fraction"]  # noqa: Y015
+    _WhichOneofArgType__fraction: _TypeAlias = _typing.Literal["_fraction", b"_fraction"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__fraction) -> _WhichOneofReturnType__fraction | None: ...
 
 Global___RefundOrder: _TypeAlias = RefundOrder  # noqa: Y015
 
@@ -460,38 +501,325 @@ class SalesReport(_message.Message):
     METRIC_FIELD_NUMBER: _builtins.int
     PERIOD_FIELD_NUMBER: _builtins.int
     SKU_FIELD_NUMBER: _builtins.int
+    COMPARE_PERIOD_FIELD_NUMBER: _builtins.int
     metric: Global___Metric.ValueType
     period: Global___Period.ValueType
     sku: _builtins.str
+    compare_period: Global___Period.ValueType
+    """absent = no comparison"""
     def __init__(
         self,
         *,
         metric: Global___Metric.ValueType = ...,
         period: Global___Period.ValueType = ...,
         sku: _builtins.str | None = ...,
+        compare_period: Global___Period.ValueType | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_sku", b"_sku", "sku", b"sku"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_compare_period", b"_compare_period", "_sku", b"_sku", "compare_period", b"compare_period", "sku", b"sku"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_sku", b"_sku", "metric", b"metric", "period", b"period", "sku", b"sku"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_compare_period", b"_compare_period", "_sku", b"_sku", "compare_period", b"compare_period", "metric", b"metric", "period", b"period", "sku", b"sku"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__compare_period: _TypeAlias = _typing.Literal["compare_period"]  # noqa: Y015
+    _WhichOneofArgType__compare_period: _TypeAlias = _typing.Literal["_compare_period", b"_compare_period"]  # noqa: Y015
     _WhichOneofReturnType__sku: _TypeAlias = _typing.Literal["sku"]  # noqa: Y015
     _WhichOneofArgType__sku: _TypeAlias = _typing.Literal["_sku", b"_sku"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__compare_period) -> _WhichOneofReturnType__compare_period | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__sku) -> _WhichOneofReturnType__sku | None: ...
 
 Global___SalesReport: _TypeAlias = SalesReport  # noqa: Y015
 
 @_typing.final
-class Undo(_message.Message):
+class SetProductFact(_message.Message):
+    """A fact of a product: name is one of material, capacity, sizes, fit, care, dimensions,
+    weight, in_the_box, battery, waterproof, warranty, hot_drinks, dishwasher, laptop,
+    colour, origin; value is the fact as said.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
+    SKU_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    sku: _builtins.str
+    name: _builtins.str
+    value: _builtins.str
     def __init__(
         self,
+        *,
+        sku: _builtins.str = ...,
+        name: _builtins.str = ...,
+        value: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "sku", b"sku", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetProductFact: _TypeAlias = SetProductFact  # noqa: Y015
+
+@_typing.final
+class ListProducts(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUERY_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    query: _builtins.str
+    """as the bulk selection's query"""
+    status: Global___ProductStatus.ValueType
+    """absent = any"""
+    def __init__(
+        self,
+        *,
+        query: _builtins.str | None = ...,
+        status: Global___ProductStatus.ValueType | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "query", b"query", "status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "query", b"query", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__query: _TypeAlias = _typing.Literal["query"]  # noqa: Y015
+    _WhichOneofArgType__query: _TypeAlias = _typing.Literal["_query", b"_query"]  # noqa: Y015
+    _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
+    _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__query) -> _WhichOneofReturnType__query | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
+
+Global___ListProducts: _TypeAlias = ListProducts  # noqa: Y015
+
+@_typing.final
+class LowStock(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    THRESHOLD_FIELD_NUMBER: _builtins.int
+    threshold: _builtins.int
+    """absent = the merchant's low-stock threshold"""
+    def __init__(
+        self,
+        *,
+        threshold: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_threshold", b"_threshold", "threshold", b"threshold"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_threshold", b"_threshold", "threshold", b"threshold"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__threshold: _TypeAlias = _typing.Literal["threshold"]  # noqa: Y015
+    _WhichOneofArgType__threshold: _TypeAlias = _typing.Literal["_threshold", b"_threshold"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__threshold) -> _WhichOneofReturnType__threshold | None: ...
+
+Global___LowStock: _TypeAlias = LowStock  # noqa: Y015
+
+@_typing.final
+class BulkSetPrice(_message.Message):
+    """Bulk commands act on a selection, whose three fields sit beside the change (the JSON
+    form is flat: {"query": "T恤", "percent": "-20"}). None set = every product of the shop.
+    query: the product words as said, without the quantifier (English lower-case singular
+    "t-shirt", Chinese as said "T恤"); status: only products in that status; skus: an
+    explicit list, in the order said.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUERY_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    SKUS_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    query: _builtins.str
+    status: Global___ProductStatus.ValueType
+    @_builtins.property
+    def skus(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def price(self) -> _money_pb2.Money: ...
+    def __init__(
+        self,
+        *,
+        query: _builtins.str | None = ...,
+        status: Global___ProductStatus.ValueType | None = ...,
+        skus: _abc.Iterable[_builtins.str] | None = ...,
+        price: _money_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "price", b"price", "query", b"query", "status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "price", b"price", "query", b"query", "skus", b"skus", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__query: _TypeAlias = _typing.Literal["query"]  # noqa: Y015
+    _WhichOneofArgType__query: _TypeAlias = _typing.Literal["_query", b"_query"]  # noqa: Y015
+    _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
+    _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__query) -> _WhichOneofReturnType__query | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
+
+Global___BulkSetPrice: _TypeAlias = BulkSetPrice  # noqa: Y015
+
+@_typing.final
+class BulkAdjustPrice(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUERY_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    SKUS_FIELD_NUMBER: _builtins.int
+    PERCENT_FIELD_NUMBER: _builtins.int
+    DELTA_FIELD_NUMBER: _builtins.int
+    query: _builtins.str
+    status: Global___ProductStatus.ValueType
+    percent: _builtins.str
+    """decimal string, "-20" = 20% lower"""
+    @_builtins.property
+    def skus(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def delta(self) -> _money_pb2.Money:
+        """signed amount"""
+
+    def __init__(
+        self,
+        *,
+        query: _builtins.str | None = ...,
+        status: Global___ProductStatus.ValueType | None = ...,
+        skus: _abc.Iterable[_builtins.str] | None = ...,
+        percent: _builtins.str = ...,
+        delta: _money_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "change", b"change", "delta", b"delta", "percent", b"percent", "query", b"query", "status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "change", b"change", "delta", b"delta", "percent", b"percent", "query", b"query", "skus", b"skus", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__query: _TypeAlias = _typing.Literal["query"]  # noqa: Y015
+    _WhichOneofArgType__query: _TypeAlias = _typing.Literal["_query", b"_query"]  # noqa: Y015
+    _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
+    _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
+    _WhichOneofReturnType_change: _TypeAlias = _typing.Literal["percent", "delta"]  # noqa: Y015
+    _WhichOneofArgType_change: _TypeAlias = _typing.Literal["change", b"change"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__query) -> _WhichOneofReturnType__query | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_change) -> _WhichOneofReturnType_change | None: ...
+
+Global___BulkAdjustPrice: _TypeAlias = BulkAdjustPrice  # noqa: Y015
+
+@_typing.final
+class BulkSetStock(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUERY_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    SKUS_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    query: _builtins.str
+    status: Global___ProductStatus.ValueType
+    quantity: _builtins.int
+    @_builtins.property
+    def skus(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        query: _builtins.str | None = ...,
+        status: Global___ProductStatus.ValueType | None = ...,
+        skus: _abc.Iterable[_builtins.str] | None = ...,
+        quantity: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "query", b"query", "status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "quantity", b"quantity", "query", b"query", "skus", b"skus", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__query: _TypeAlias = _typing.Literal["query"]  # noqa: Y015
+    _WhichOneofArgType__query: _TypeAlias = _typing.Literal["_query", b"_query"]  # noqa: Y015
+    _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
+    _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__query) -> _WhichOneofReturnType__query | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
+
+Global___BulkSetStock: _TypeAlias = BulkSetStock  # noqa: Y015
+
+@_typing.final
+class BulkAdjustStock(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUERY_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    SKUS_FIELD_NUMBER: _builtins.int
+    DELTA_FIELD_NUMBER: _builtins.int
+    query: _builtins.str
+    status: Global___ProductStatus.ValueType
+    delta: _builtins.int
+    @_builtins.property
+    def skus(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        query: _builtins.str | None = ...,
+        status: Global___ProductStatus.ValueType | None = ...,
+        skus: _abc.Iterable[_builtins.str] | None = ...,
+        delta: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "query", b"query", "status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_query", b"_query", "_status", b"_status", "delta", b"delta", "query", b"query", "skus", b"skus", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__query: _TypeAlias = _typing.Literal["query"]  # noqa: Y015
+    _WhichOneofArgType__query: _TypeAlias = _typing.Literal["_query", b"_query"]  # noqa: Y015
+    _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
+    _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__query) -> _WhichOneofReturnType__query | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
+
+Global___BulkAdjustStock: _TypeAlias = BulkAdjustStock  # noqa: Y015
+
+@_typing.final
+class ExportReport(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    report: Global___Report.ValueType
+    period: Global___Period.ValueType
+    """absent = all time (products: now)"""
+    def __init__(
+        self,
+        *,
+        report: Global___Report.ValueType = ...,
+        period: Global___Period.ValueType | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_period", b"_period", "period", b"period"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_period", b"_period", "period", b"period", "report", b"report"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__period: _TypeAlias = _typing.Literal["period"]  # noqa: Y015
+    _WhichOneofArgType__period: _TypeAlias = _typing.Literal["_period", b"_period"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__period) -> _WhichOneofReturnType__period | None: ...
+
+Global___ExportReport: _TypeAlias = ExportReport  # noqa: Y015
+
+@_typing.final
+class Undo(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUNT_FIELD_NUMBER: _builtins.int
+    count: _builtins.int
+    """absent = 1: the last change"""
+    def __init__(
+        self,
+        *,
+        count: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "count", b"count"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "count", b"count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__count: _TypeAlias = _typing.Literal["count"]  # noqa: Y015
+    _WhichOneofArgType__count: _TypeAlias = _typing.Literal["_count", b"_count"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__count) -> _WhichOneofReturnType__count | None: ...
 
 Global___Undo: _TypeAlias = Undo  # noqa: Y015
 
@@ -567,6 +895,14 @@ class Command(_message.Message):
     CONFIRM_FIELD_NUMBER: _builtins.int
     CANCEL_FIELD_NUMBER: _builtins.int
     UNKNOWN_FIELD_NUMBER: _builtins.int
+    SET_PRODUCT_FACT_FIELD_NUMBER: _builtins.int
+    LIST_PRODUCTS_FIELD_NUMBER: _builtins.int
+    LOW_STOCK_FIELD_NUMBER: _builtins.int
+    BULK_SET_PRICE_FIELD_NUMBER: _builtins.int
+    BULK_ADJUST_PRICE_FIELD_NUMBER: _builtins.int
+    BULK_SET_STOCK_FIELD_NUMBER: _builtins.int
+    BULK_ADJUST_STOCK_FIELD_NUMBER: _builtins.int
+    EXPORT_REPORT_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def set_price(self) -> Global___SetPrice: ...
     @_builtins.property
@@ -605,6 +941,24 @@ class Command(_message.Message):
     def cancel(self) -> Global___Cancel: ...
     @_builtins.property
     def unknown(self) -> Global___Unknown: ...
+    @_builtins.property
+    def set_product_fact(self) -> Global___SetProductFact:
+        """20-39: products, bulk changes, reports (issue 26). 40-49 are kept for the guardrail intents."""
+
+    @_builtins.property
+    def list_products(self) -> Global___ListProducts: ...
+    @_builtins.property
+    def low_stock(self) -> Global___LowStock: ...
+    @_builtins.property
+    def bulk_set_price(self) -> Global___BulkSetPrice: ...
+    @_builtins.property
+    def bulk_adjust_price(self) -> Global___BulkAdjustPrice: ...
+    @_builtins.property
+    def bulk_set_stock(self) -> Global___BulkSetStock: ...
+    @_builtins.property
+    def bulk_adjust_stock(self) -> Global___BulkAdjustStock: ...
+    @_builtins.property
+    def export_report(self) -> Global___ExportReport: ...
     def __init__(
         self,
         *,
@@ -627,12 +981,20 @@ class Command(_message.Message):
         confirm: Global___Confirm | None = ...,
         cancel: Global___Cancel | None = ...,
         unknown: Global___Unknown | None = ...,
+        set_product_fact: Global___SetProductFact | None = ...,
+        list_products: Global___ListProducts | None = ...,
+        low_stock: Global___LowStock | None = ...,
+        bulk_set_price: Global___BulkSetPrice | None = ...,
+        bulk_adjust_price: Global___BulkAdjustPrice | None = ...,
+        bulk_set_stock: Global___BulkSetStock | None = ...,
+        bulk_adjust_stock: Global___BulkAdjustStock | None = ...,
+        export_report: Global___ExportReport | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["adjust_price", b"adjust_price", "adjust_stock", b"adjust_stock", "cancel", b"cancel", "cancel_order", b"cancel_order", "confirm", b"confirm", "confirm_order", b"confirm_order", "create_product", b"create_product", "intent", b"intent", "list_orders", b"list_orders", "query_order", b"query_order", "query_product", b"query_product", "query_stock", b"query_stock", "refund_order", b"refund_order", "sales_report", b"sales_report", "set_price", b"set_price", "set_product_status", b"set_product_status", "set_stock", b"set_stock", "ship_order", b"ship_order", "undo", b"undo", "unknown", b"unknown"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["adjust_price", b"adjust_price", "adjust_stock", b"adjust_stock", "bulk_adjust_price", b"bulk_adjust_price", "bulk_adjust_stock", b"bulk_adjust_stock", "bulk_set_price", b"bulk_set_price", "bulk_set_stock", b"bulk_set_stock", "cancel", b"cancel", "cancel_order", b"cancel_order", "confirm", b"confirm", "confirm_order", b"confirm_order", "create_product", b"create_product", "export_report", b"export_report", "intent", b"intent", "list_orders", b"list_orders", "list_products", b"list_products", "low_stock", b"low_stock", "query_order", b"query_order", "query_product", b"query_product", "query_stock", b"query_stock", "refund_order", b"refund_order", "sales_report", b"sales_report", "set_price", b"set_price", "set_product_fact", b"set_product_fact", "set_product_status", b"set_product_status", "set_stock", b"set_stock", "ship_order", b"ship_order", "undo", b"undo", "unknown", b"unknown"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjust_price", b"adjust_price", "adjust_stock", b"adjust_stock", "cancel", b"cancel", "cancel_order", b"cancel_order", "confirm", b"confirm", "confirm_order", b"confirm_order", "create_product", b"create_product", "intent", b"intent", "list_orders", b"list_orders", "query_order", b"query_order", "query_product", b"query_product", "query_stock", b"query_stock", "refund_order", b"refund_order", "sales_report", b"sales_report", "set_price", b"set_price", "set_product_status", b"set_product_status", "set_stock", b"set_stock", "ship_order", b"ship_order", "undo", b"undo", "unknown", b"unknown"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjust_price", b"adjust_price", "adjust_stock", b"adjust_stock", "bulk_adjust_price", b"bulk_adjust_price", "bulk_adjust_stock", b"bulk_adjust_stock", "bulk_set_price", b"bulk_set_price", "bulk_set_stock", b"bulk_set_stock", "cancel", b"cancel", "cancel_order", b"cancel_order", "confirm", b"confirm", "confirm_order", b"confirm_order", "create_product", b"create_product", "export_report", b"export_report", "intent", b"intent", "list_orders", b"list_orders", "list_products", b"list_products", "low_stock", b"low_stock", "query_order", b"query_order", "query_product", b"query_product", "query_stock", b"query_stock", "refund_order", b"refund_order", "sales_report", b"sales_report", "set_price", b"set_price", "set_product_fact", b"set_product_fact", "set_product_status", b"set_product_status", "set_stock", b"set_stock", "ship_order", b"ship_order", "undo", b"undo", "unknown", b"unknown"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_intent: _TypeAlias = _typing.Literal["set_price", "adjust_price", "set_stock", "adjust_stock", "query_stock", "query_product", "create_product", "set_product_status", "confirm_order", "ship_order", "cancel_order", "refund_order", "query_order", "list_orders", "sales_report", "undo", "confirm", "cancel", "unknown"]  # noqa: Y015
+    _WhichOneofReturnType_intent: _TypeAlias = _typing.Literal["set_price", "adjust_price", "set_stock", "adjust_stock", "query_stock", "query_product", "create_product", "set_product_status", "confirm_order", "ship_order", "cancel_order", "refund_order", "query_order", "list_orders", "sales_report", "undo", "confirm", "cancel", "unknown", "set_product_fact", "list_products", "low_stock", "bulk_set_price", "bulk_adjust_price", "bulk_set_stock", "bulk_adjust_stock", "export_report"]  # noqa: Y015
     _WhichOneofArgType_intent: _TypeAlias = _typing.Literal["intent", b"intent"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_intent) -> _WhichOneofReturnType_intent | None: ...
 
