@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from services.support.shopdata import ShopProduct
+from shopvoice.resolution import CatalogProduct, ProductIndex
 
 COLOURS_EN = {
     "red": "red",
@@ -156,6 +157,7 @@ class Mention:
     start: int
     end: int
     colour: str = ""
+    typo: bool = False  # found as a typo of a name: the merchant side's reading does not apply
 
 
 @dataclass
@@ -183,6 +185,19 @@ class ProductNames:
         self.entries = [entry(p) for p in products]
         self.by_sku = {e.product.sku: e for e in self.entries}
         self.sku_owner = {s.casefold(): e.product.sku for e in self.entries for s in e.product.skus}
+        # The merchant side's resolution decides what a phrase found here names.
+        self.index = ProductIndex(
+            CatalogProduct(sku, p.title, p.title_en, (p.description,)) for p in products for sku in p.skus
+        )
+
+    def candidates(self, phrase: str, found: list[str]) -> list[str]:
+        """What the phrase names, by shopvoice.resolution where it knows the phrase ("thermos",
+        "hats", "红T"), else what the question's own reading found (a typo, "短裤")."""
+        match = self.index.resolve(phrase)
+        if match.outcome == "none":
+            return found
+        owners = sorted({self.sku_owner[s.casefold()] for s in match.candidates if s.casefold() in self.sku_owner})
+        return owners or found
 
     def product(self, sku: str) -> ShopProduct | None:
         e = self.by_sku.get(sku) or self.by_sku.get(self.sku_owner.get(sku.casefold(), ""))
@@ -281,7 +296,7 @@ class ProductNames:
                 )
             ]
             if owners:
-                found.append(Mention([e.product.sku for e in owners], m.start(), m.end()))
+                found.append(Mention([e.product.sku for e in owners], m.start(), m.end(), typo=True))
         for e in self.entries:
             for alias in e.aliases_zh:
                 if len(alias) < 3:
@@ -289,7 +304,7 @@ class ProductNames:
                 for start in range(0, len(text) - len(alias) + 1):
                     window = text[start : start + len(alias)]
                     if window[0] == alias[0] and _distance_one(window, alias):
-                        found.append(Mention([e.product.sku], start, start + len(alias)))
+                        found.append(Mention([e.product.sku], start, start + len(alias), typo=True))
         return found
 
     def _colour_only(self, text: str) -> tuple[str, tuple[int, int]] | None:
@@ -325,6 +340,8 @@ class ProductNames:
         for mention in mentions:
             result.spans.append((mention.start, mention.end))
             skus = mention.skus
+            if mention.end > mention.start and not mention.typo:
+                skus = self.candidates(text[mention.start : mention.end], skus)
             if len(skus) > 1 and mention.colour:
                 skus = [s for s in skus if self.by_sku[s].colour == mention.colour] or skus
             if len(skus) > 1 and offered:

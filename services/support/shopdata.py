@@ -32,7 +32,8 @@ class ShopProduct:
     sku: str  # its first SKU
     skus: tuple[str, ...]
     title: str  # the shop's title (Chinese in the demo shop)
-    title_en: str  # the English name: the description's first clause ("Thermos cup, 500 ml")
+    title_en: str  # the English title, else the description's first clause ("Thermos cup, 500 ml")
+    description: str = ""
 
 
 def english_title(title: str, description: str) -> str:
@@ -83,8 +84,8 @@ class ShopData:
             for product in page.products:
                 skus = tuple(v.sku for v in product.variants)
                 if skus:
-                    title_en = english_title(product.title, product.description)
-                    found.append(ShopProduct(skus[0], skus, product.title, title_en))
+                    title_en = product.title_en or english_title(product.title, product.description)
+                    found.append(ShopProduct(skus[0], skus, product.title, title_en, product.description))
             token = page.next_page_token
             if not token:
                 break
