@@ -53,7 +53,7 @@ HANDOFF_REASONS = {
 }
 #: A fact the product lacks may be answered by a near one ("how big" is the tote's
 #: dimensions, the thermos's capacity).
-RELATED_FACTS = {"size": ("dimensions", "capacity", "sizes"), "fit": ("sizes",)}
+RELATED_FACTS = {"size": ("dimensions", "capacity", "sizes"), "fit": ("sizes",), "sizes": ("dimensions", "capacity")}
 #: Where a product lacks the fact asked for, another of its facts answers when its value
 #: holds one of these words ("waterproof?" of a bag whose material is "water-repellent").
 FACT_HINTS = {
@@ -210,6 +210,9 @@ class Assistant:
         if top == "carrier":
             return await self._policy(merchant_id, "shipping", language, facts)
 
+        if "price_strong" in found:  # "多少钱一包" asks the price, whatever else it says
+            found = ["price" if i == "price_strong" else i for i in found]
+            asked_facts = []
         topic = asked_facts[0] if asked_facts else "price" if "price" in found else "stock" if "stock" in found else ""
         if topic == "price" and "stock" in found:
             topic = "product"  # "how much are they and are they in stock"

@@ -145,6 +145,8 @@ def entry(product: ShopProduct) -> Entry:
         aliases_zh |= {title, zh_kind}
         if len(zh_kind) >= 3:
             aliases_zh |= {zh_kind[i:] for i in range(1, len(zh_kind) - 1)}
+        if len(zh_kind) >= 4:  # 帆布托特包 is also 帆布包; 不锈钢水壶 不锈钢壶
+            aliases_zh |= {zh_kind[:2] + zh_kind[-1], zh_kind[:3] + zh_kind[-1], zh_kind[:2] + zh_kind[-2:]}
     aliases_zh = {a for a in aliases_zh if a.strip()}
     return Entry(
         product, colour, words, head, frozenset(aliases), zh_kind, tuple(sorted(aliases_zh, key=len, reverse=True))
@@ -299,7 +301,7 @@ class ProductNames:
                 found.append(Mention([e.product.sku for e in owners], m.start(), m.end(), typo=True))
         for e in self.entries:
             for alias in e.aliases_zh:
-                if len(alias) < 3:
+                if len(alias) < 3 or alias not in e.zh_kind:  # typos of the title's own words only
                     continue
                 for start in range(0, len(text) - len(alias) + 1):
                     window = text[start : start + len(alias)]
