@@ -221,11 +221,14 @@ class Assistant:
             return await self._products(merchant_id, found_names, topic, asked, history, names)
         if topic:
             return self._which(pb.ANSWER_KIND_NEEDS_INFO, topic, [], names, language)
+        chat = intents.find(language, "small_talk", cue_text)
+        if order_talk and remembered_order and top in ("", "shipping_weak", "order") and not (chat and not top):
+            # "when will it arrive?" right after an order's status is about that order
+            return await self._order_status(merchant_id, customer_id, remembered_order, language, facts)
         if top == "shipping_weak":
             return await self._policy(merchant_id, "shipping", language, facts)
         if top == "order":
             return await self._order_status(merchant_id, customer_id, remembered_order, language, facts)
-        chat = intents.find(language, "small_talk", cue_text)
         if chat:
             return Draft(pb.ANSWER_KIND_SMALL_TALK, chat[0], facts, replies.small_talk(chat[0], language))
         if len(context) == 1 and _says_more(cue_text, language):

@@ -84,7 +84,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _CODE = re.compile(r"(?<![a-z0-9])([a-z0-9]+(?:-[a-z0-9]+)*)(?![a-z0-9])")
 _TSHIRT = re.compile(r"\bt[\s-]?shirts?\b|\btees\b")
 _ZH_COLOUR_T = re.compile(r"([红白黑蓝灰绿黄粉紫棕])(?:色)?t(?![a-z0-9])")
-_ZH_COLOUR_ONLY = re.compile(r"([红白黑蓝灰绿黄粉紫棕])色")
+_ZH_COLOUR_ONLY = re.compile(r"([红白黑蓝灰绿黄粉紫棕])(?:色的?|的|款)")
 _EN_COLOUR_ONLY = re.compile(r"\b(" + "|".join(COLOURS_EN) + r")(?:\s+(?:one|ones))?\b")
 
 
