@@ -105,7 +105,7 @@ class Session:
 def run(args: argparse.Namespace) -> int:
     conversation = args.conversation or uuid.uuid4().hex
     if not args.conversation and not args.json:
-        print(f"conversation {conversation}", file=sys.stderr, flush=True)
+        print(f"conversation {conversation} (--conversation resumes it)", flush=True)
     with grpc.insecure_channel(args.gateway) as channel:
         session = Session(channel, _token(args), conversation, args.json)
         if args.conversation:

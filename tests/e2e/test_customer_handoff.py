@@ -99,3 +99,26 @@ def test_ask_handed_off_staff_reply_by_cli_customer_sees_it(customer_side: Stack
     again = shopvoice("tickets", "reply", ticket, "one more thing", "--support", support)
     assert again.returncode == 1
     assert again.stderr.count("\n") == 1 and "closed" in again.stderr, again.stderr
+
+
+def test_ask_reads_questions_from_stdin_in_one_conversation(customer_side: Stack) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("SHOPVOICE_TOKEN", "AUTH_KEYS")}
+    done = subprocess.run(
+        [sys.executable, "-m", "shopvoice_cli.main", "ask", "--gateway", customer_side.gateway, "--json"],
+        input="how much is the thermos\nand the backpack?\nthanks!\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=env,
+    )
+    rows = lines(done)
+    assert [r["kind"] for r in rows] == ["answered", "answered", "small talk"]
+    assert "49" in rows[0]["answer"] and "159" in rows[1]["answer"] and "49" not in rows[1]["answer"]
+    assert len({r["conversation"] for r in rows}) == 1
+
+
+def test_ask_says_in_one_line_when_the_gateway_is_not_there() -> None:
+    done = shopvoice("ask", "hello", "--gateway", "127.0.0.1:1")
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert "cannot reach the gateway" in done.stderr
