@@ -103,6 +103,9 @@ def _start_stack() -> object:
     stack = Stack(database_url=database_url, redis_url=redis_url, run_dir=RUN_DIR / "logs", ports=ports)
     print(f"starting {', '.join(stack.services)} (logs in {stack.run_dir}/)", flush=True)
     stack.start(after_catalog=demo_shop.seed_catalog)  # the ASR starts knowing the shop's products
+    demo_shop.seed_facts_at(f"127.0.0.1:{stack.ports['catalog']}")  # what customers may ask about them
+    if "support" in stack.services:
+        demo_shop.seed_policies(f"127.0.0.1:{stack.ports['support']}")
     return stack
 
 
@@ -198,6 +201,16 @@ def build_parser() -> argparse.ArgumentParser:
     loadtest.add_arguments(load)
     load.set_defaults(func=loadtest.run_command)
 
+    from shopvoice_cli import ask, tickets
+
+    ask_parser = sub.add_parser("ask", help="ask the shop as a customer (the customer channel), one conversation")
+    ask.add_arguments(ask_parser, GATEWAY)
+    ask_parser.set_defaults(func=ask.run)
+
+    tickets_parser = sub.add_parser("tickets", help="the customers' tickets: list, show, reply, close (staff)")
+    tickets.add_arguments(tickets_parser)
+    tickets_parser.set_defaults(func=tickets.run)
+
     up = sub.add_parser("up", help="run every service on loopback, supervised, with the demo shop seeded")
     up.set_defaults(func=cmd_up)
 
@@ -238,6 +251,8 @@ def server_of(args: argparse.Namespace) -> Server | None:
     """Which server the command talks to, for what its errors say."""
     if getattr(args, "gateway", None):
         return Server("the gateway", args.gateway, "--gateway (or SHOPVOICE_GATEWAY)")
+    if args.command == "tickets":
+        return Server("the support service", args.support, "--support (or SUPPORT_ADDR)")
     if args.command == "seed" and not args.orders:
         return Server("the catalog", args.catalog, "--catalog (or CATALOG_ADDR)")
     return None

@@ -16,7 +16,7 @@ from typing import Any
 
 import grpc
 
-from services.catalog import fastpath, guardrails, history, inventory, pricing, products, reservations, store
+from services.catalog import facts, fastpath, guardrails, history, inventory, pricing, products, reservations, store
 from services.catalog.config import CatalogSettings
 from services.catalog.events import CatalogEvents
 from services.catalog.messages import STATUS_FROM_DB, STATUS_TO_DB, Row, to_product, to_products, to_variant
@@ -72,6 +72,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self.events = CatalogEvents(settings.redis_keys.catalog_events)
         self.mutations = Mutations(pool)
         self.fast = fastpath.FastChanges(pool, self.events.stream, settings.max_price)
+        self.facts = facts.ProductFactsService(pool)
 
     # -- products ---------------------------------------------------------------
 
@@ -147,6 +148,16 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         digest = hashlib.sha256(b"".join(e.SerializeToString(deterministic=True) for e in vocab.entries)).digest()
         vocab.revision = int.from_bytes(digest[:8], "big") >> 1
         return vocab
+
+    # -- product facts ----------------------------------------------------------
+
+    @grpc_boundary
+    async def SetProductFact(self, request: pb.SetProductFactRequest, context: Context) -> pb.ProductFacts:
+        return await self.facts.set(request)
+
+    @grpc_boundary
+    async def GetProductFacts(self, request: pb.GetProductFactsRequest, context: Context) -> pb.ProductFacts:
+        return await self.facts.get(request)
 
     @grpc_boundary
     async def SetProductStatus(self, request: pb.SetProductStatusRequest, context: Context) -> pb.MutationResult:

@@ -57,7 +57,7 @@ class Support:
                 self.llm, CircuitBreaker(s.vllm_breaker_failures, s.vllm_breaker_reset_s), s.vllm_timeout_s
             )
         support_pb2_grpc.add_SupportServiceServicer_to_server(
-            SupportServicer(Assistant(self.pool, shop, writer)), server
+            SupportServicer(Assistant(self.pool, shop, writer), self.pool), server
         )
         support_pb2_grpc.add_SupportAdminServicer_to_server(SupportAdminServicer(self.pool), server)
 

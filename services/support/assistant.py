@@ -14,12 +14,16 @@ passes. Every answer is checked before it leaves; one that fails is handed off.
 
 from __future__ import annotations
 
+import re
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from services.support import checker, entities, intents, replies, store
 from services.support.facts import Facts
-from services.support.shopdata import ShopData, order_facts, variant_facts
+from services.support.resolve import ProductNames, Resolution
+from services.support.shopdata import ShopData, ShopProduct, order_facts, variant_facts
 from services.support.writer import AnswerWriter
 from shopvoice import log
 from shopvoice.db import Pool
@@ -29,14 +33,43 @@ from shopvoice.text import Normalized
 
 MAX_TEXT_CHARS = 2000
 MAX_ID_CHARS = 100
-POLICY_INTENTS = {
-    "shipping_time": "shipping",
-    "returns": "returns",
-    "change_address": "address_change",
-    "invoice": "invoice",
+POLICY_TOPICS = (
+    "shipping",
+    "returns",
+    "change_address",
+    "invoice",
+    "warranty",
+    "payment",
+    "cancellation",
+    "service_hours",
+)
+STORE_TOPIC = {"change_address": "address_change"}
+ORDER_INTENTS = ("order_status", "carrier")
+HANDOFF_REASONS = {
+    "human": "asks_for_person",
+    "complaint": "complaint",
+    "cancel_request": "request",
+    "unanswered": "unanswered",
 }
-PRODUCT_INTENTS = ("stock", "price", "product")
-HANDOFF_REASONS = {"human": "asks_for_person", "complaint": "complaint", "cancel_request": "request"}
+#: A fact the product lacks may be answered by a near one ("how big" is the tote's
+#: dimensions, the thermos's capacity).
+RELATED_FACTS = {"size": ("dimensions", "capacity", "sizes"), "fit": ("sizes",), "sizes": ("dimensions", "capacity")}
+#: Where a product lacks the fact asked for, another of its facts answers when its value
+#: holds one of these words ("waterproof?" of a bag whose material is "water-repellent").
+FACT_HINTS = {
+    "waterproof": ("water", "防水", "泼水", "防溅", "ipx"),
+    "hot_drinks": ("hot", "boiling", "insulated", "cold", "保温", "开水", "热", "冷水"),
+    "laptop": ("laptop", "电脑"),
+    "sizes": ("size", "fits", "码", "均码"),
+    "material": ("cotton", "polyester", "steel", "wool", "棉", "涤纶", "不锈钢", "羊毛"),
+}
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def staff_message(row: dict[str, Any]) -> pb.StaffMessage:
+    message = pb.StaffMessage(message_id=str(row["message_id"]), ticket_id=str(row["ticket_id"]), text=row["body"])
+    message.at.FromDatetime(row["created_at"])
+    return message
 
 
 @dataclass
@@ -48,6 +81,7 @@ class Draft:
     facts: Facts
     text: str = ""
     handoff_reason: str = ""
+    staff: list[pb.StaffMessage] = field(default_factory=list)
 
 
 class Assistant:
@@ -55,6 +89,7 @@ class Assistant:
         self.pool = pool
         self.shop = shop
         self.writer = writer
+        self._names: dict[str, tuple[tuple[ShopProduct, ...], ProductNames]] = {}
 
     async def answer(self, merchant_id: str, customer_id: str, ask: pb.AskRequest) -> pb.Answer:
         if not merchant_id or not customer_id:
@@ -71,9 +106,9 @@ class Assistant:
                 return replayed
             history = await store.recent_turns(conn, merchant_id, customer_id, conversation_id, limit=10)
 
-        normalized, found = intents.read(text)
-        language = ask.language if ask.language in ("zh", "en") else normalized.language
-        draft = await self._decide(merchant_id, customer_id, text, normalized, found, language, history)
+        normalized = intents.read(text)
+        language = ask.language if ask.language in ("zh", "en") else _language(text, history, normalized.language)
+        draft = await self._decide(merchant_id, customer_id, text, normalized, language, history)
         if draft.kind == pb.ANSWER_KIND_ANSWERED and self.writer is not None:
             written = await self.writer.write(text, draft.facts, draft.text, language)
             llm = written is not None
@@ -105,11 +140,23 @@ class Assistant:
                 language=language,
                 llm=llm,
             )
+            since = history[-1].at if history else None
+            for row in await store.staff_replies(conn, merchant_id, customer_id, conversation_id):
+                if since is None or row["created_at"] > since:
+                    answer.staff_replies.append(staff_message(row))
             if not await store.save_turn(conn, merchant_id, customer_id, conversation_id, ask.turn_id, text, answer):
                 replayed = await store.replay(conn, merchant_id, customer_id, conversation_id, ask.turn_id)
                 if replayed is not None:
                     return replayed
         return answer
+
+    async def names(self, merchant_id: str) -> ProductNames:
+        products = await self.shop.products(merchant_id)
+        cached = self._names.get(merchant_id)
+        if cached is None or cached[0] is not products:
+            cached = (products, ProductNames(products))
+            self._names[merchant_id] = cached
+        return cached[1]
 
     async def _decide(
         self,
@@ -117,67 +164,298 @@ class Assistant:
         customer_id: str,
         raw: str,
         normalized: Normalized,
-        found: list[str],
         language: str,
         history: list[store.TurnRow],
     ) -> Draft:
         facts = Facts()
-        if found and found[0] in intents.HANDOFF_INTENTS:
-            return Draft(pb.ANSWER_KIND_HANDED_OFF, found[0], facts, handoff_reason=HANDOFF_REASONS[found[0]])
-        about_order = bool({"order_status", "change_address", "shipping_time"} & set(found))
-        order_id = entities.order_id(normalized, raw, lone=about_order)
-        vocabulary = await self.shop.vocabulary(merchant_id)
-        sku = entities.sku(normalized, raw, vocabulary)
-        topical = [i for i in found if i != "greeting"]
-        intent = topical[0] if topical else ""
-        if intent == "shipping_time" and order_id:
-            intent = "order_status"  # "when will order 1234 arrive" is about that order
-        if intent == "order_status" and sku and not order_id and {"stock", "price"} & set(found):
-            intent = next(i for i in found if i in ("stock", "price"))  # "order more A100?" names a product
-        if not intent:
-            intent = "order_status" if order_id else "product" if sku else "greeting" if found else ""
-        if not intent:
-            return Draft(pb.ANSWER_KIND_HANDED_OFF, "unknown", facts, handoff_reason="unanswered")
-        if intent == "greeting":
-            return Draft(pb.ANSWER_KIND_ANSWERED, intent, facts, replies.greeting(language))
+        last = history[-1].answer if history else None
+        names = await self.names(merchant_id)
+        offered = [f.value for f in last.facts_used if f.name == "offered.sku"] if last else []
+        context = _context(history)
+        found_names = names.resolve(raw, normalized.text, offered, context)
+        rest = found_names.without_names()
+        cue_text = f"{intents.read(rest).text.casefold()}\n{raw.casefold() if not found_names.spans else ''}\n{rest}"
+        found = intents.find(language, "intents", cue_text)
+        asked_facts = intents.find(language, "facts", cue_text)
+        top = found[0] if found else ""
 
-        if intent == "order_status" or (intent in POLICY_INTENTS and order_id):
-            order_id = order_id or _remembered(history, "order.id")
-            if not order_id:
-                return Draft(pb.ANSWER_KIND_NEEDS_INFO, intent, facts, replies.need_order_id(language))
+        if top in intents.HANDOFF_INTENTS:
+            return Draft(pb.ANSWER_KIND_HANDED_OFF, top, facts, handoff_reason=HANDOFF_REASONS[top])
+        if top == "service_hours":
+            return await self._policy(merchant_id, "service_hours", language, facts)
+
+        order_talk = last is not None and last.intent in ORDER_INTENTS
+        about_order = order_talk or bool({"order_status", "carrier", "order", "returns", "change_address"} & set(found))
+        order_id = entities.order_id(normalized, raw, lone=about_order and not found_names.named)
+        if order_id and found_names.skus and asked_facts:
+            order_id = ""  # "订单12里的保温杯能放洗碗机吗" asks about the product
+        if order_id:
+            if top == "cancellation":  # "cancel order 1234" asks a person to act
+                return Draft(pb.ANSWER_KIND_HANDED_OFF, "cancel_request", facts, handoff_reason="request")
             order = await self.shop.order(merchant_id, customer_id, order_id)
             if order is None:
                 facts.add("question.order_id", order_id)
-                return Draft(pb.ANSWER_KIND_NEEDS_INFO, intent, facts, replies.order_not_found(facts, language))
+                return Draft(pb.ANSWER_KIND_NEEDS_INFO, "order_status", facts, replies.order_not_found(facts, language))
             order_facts(facts, order, language)
-            if intent == "order_status":
-                return Draft(pb.ANSWER_KIND_ANSWERED, intent, facts, replies.order_status(facts, language))
+            policy = next((t for t in found if t in ("change_address", "returns", "cancellation")), "")
+            if policy:
+                return await self._policy(merchant_id, policy, language, facts)
+            return Draft(pb.ANSWER_KIND_ANSWERED, "order_status", facts, replies.order_status(facts, language))
+        remembered_order = _remembered(history[-3:], "order.id")
+        if top in ORDER_INTENTS and (remembered_order or top == "order_status"):
+            return await self._order_status(merchant_id, customer_id, remembered_order, language, facts)
 
-        if intent in POLICY_INTENTS:
-            topic = POLICY_INTENTS[intent]
-            async with self.pool.connection() as conn:
-                body = await store.policy_text(conn, merchant_id, topic, language)
-            if not body:
-                return Draft(pb.ANSWER_KIND_HANDED_OFF, intent, Facts(), handoff_reason="unanswered")
-            facts.add(f"policy.{topic}", body)
-            return Draft(pb.ANSWER_KIND_ANSWERED, intent, facts, replies.policy(facts, topic, language))
+        if top in POLICY_TOPICS and not (top == "warranty" and found_names.skus and "warranty" in asked_facts):
+            return await self._policy(merchant_id, top, language, facts, found_names.skus, names)
+        if top == "carrier":
+            return await self._policy(merchant_id, "shipping", language, facts)
 
-        sku = sku or _remembered(history, "variant.sku")
-        product = await self.shop.product(merchant_id, sku) if sku else None
-        if product is None:
-            return Draft(pb.ANSWER_KIND_NEEDS_INFO, intent, facts, replies.need_product(language))
-        variant_facts(facts, product, entities.variants_asked(product, normalized, raw))
-        if intent == "stock":
-            text = replies.stock_text(facts, language)
-        elif intent == "price":
-            text = replies.price_text(facts, language)
-        else:
-            text = (
-                replies.stock_text(facts, language)
-                + ("" if language == "zh" else " ")
-                + replies.price_text(facts, language)
-            )
-        return Draft(pb.ANSWER_KIND_ANSWERED, intent, facts, text)
+        if "price_strong" in found:  # "多少钱一包" asks the price, whatever else it says
+            found = ["price" if i == "price_strong" else i for i in found]
+            asked_facts = []
+        topic = asked_facts[0] if asked_facts else "price" if "price" in found else "stock" if "stock" in found else ""
+        if topic == "price" and "stock" in found:
+            topic = "product"  # "how much are they and are they in stock"
+        if found_names.named or (topic and context and (asked_facts or top not in ("shipping_weak", "order"))):
+            asked = _Asked(raw, normalized, found, cue_text, language, asked_facts)
+            return await self._products(merchant_id, found_names, topic, asked, history, names)
+        if topic:
+            return self._which(pb.ANSWER_KIND_NEEDS_INFO, topic, [], names, language)
+        chat = intents.find(language, "small_talk", cue_text)
+        if order_talk and remembered_order and top in ("", "shipping_weak", "order") and not (chat and not top):
+            # "when will it arrive?" right after an order's status is about that order
+            return await self._order_status(merchant_id, customer_id, remembered_order, language, facts)
+        if top == "shipping_weak":
+            return await self._policy(merchant_id, "shipping", language, facts)
+        if top == "order":
+            return await self._order_status(merchant_id, customer_id, remembered_order, language, facts)
+        if chat:
+            return Draft(pb.ANSWER_KIND_SMALL_TALK, chat[0], facts, replies.small_talk(chat[0], language))
+        if len(context) == 1 and _says_more(cue_text, language):
+            # "是304的吗" right after the bottle: about it only if one of its facts says so.
+            known = await self.shop.facts(merchant_id, context[0], language)
+            if _fact_for(["?"], known, cue_text, language):
+                asked = _Asked(raw, normalized, found, cue_text, language, asked_facts)
+                return await self._products(merchant_id, found_names, "", asked, history, names)
+        return Draft(pb.ANSWER_KIND_HANDED_OFF, "unknown", facts, handoff_reason="unanswered")
+
+    async def _order_status(
+        self, merchant_id: str, customer_id: str, order_id: str, language: str, facts: Facts
+    ) -> Draft:
+        if not order_id:
+            return Draft(pb.ANSWER_KIND_NEEDS_INFO, "order_status", facts, replies.need_order_id(language))
+        order = await self.shop.order(merchant_id, customer_id, order_id)
+        if order is None:
+            facts.add("question.order_id", order_id)
+            return Draft(pb.ANSWER_KIND_NEEDS_INFO, "order_status", facts, replies.order_not_found(facts, language))
+        order_facts(facts, order, language)
+        return Draft(pb.ANSWER_KIND_ANSWERED, "order_status", facts, replies.order_status(facts, language))
+
+    async def _policy(
+        self,
+        merchant_id: str,
+        topic: str,
+        language: str,
+        facts: Facts,
+        about: Sequence[str] = (),
+        names: ProductNames | None = None,
+    ) -> Draft:
+        stored = STORE_TOPIC.get(topic, topic)
+        async with self.pool.connection() as conn:
+            body = await store.policy_text(conn, merchant_id, stored, language)
+        if body and about and names is not None:
+            body = _about_these(body, about, names)
+        if not body:
+            return Draft(pb.ANSWER_KIND_HANDED_OFF, topic, Facts(), handoff_reason="unanswered")
+        facts.add(f"policy.{stored}", body)
+        return Draft(pb.ANSWER_KIND_ANSWERED, topic, facts, replies.policy(facts, stored, language))
+
+    def _which(self, kind: int, topic: str, candidates: Sequence[str], names: ProductNames, language: str) -> Draft:
+        facts = Facts()
+        for sku in candidates:
+            product = names.product(sku)
+            if product is not None:
+                facts.add("candidate.sku", sku)
+                facts.add("candidate.title", _title(product, language))
+                facts.add("offered.sku", sku)
+        facts.add("pending.topic", topic)
+        return Draft(kind, "which_product", facts, replies.which_product(facts, language))
+
+    async def _products(
+        self,
+        merchant_id: str,
+        found: Resolution,
+        topic: str,
+        asked: _Asked,
+        history: list[store.TurnRow],
+        names: ProductNames,
+    ) -> Draft:
+        cue_text, language = asked.cue_text, asked.language
+        last = history[-1].answer if history else None
+        pending = next((f.value for f in last.facts_used if f.name == "pending.topic"), "") if last else ""
+        skus = list(found.skus)
+        if not found.named:
+            skus = _context(history)
+            if len(skus) > 1:  # "有XXL吗" after two products: which one?
+                return self._which(pb.ANSWER_KIND_NEEDS_INFO, topic, skus, names, language)
+        elif found.ambiguous and not skus:
+            return self._which(pb.ANSWER_KIND_NEEDS_INFO, topic or pending, found.ambiguous, names, language)
+        if len(skus) > 1 and not _compares(found.text, language):
+            skus = skus[-1:]  # "I bought the thermos last time; this time the bottle: is it insulated?"
+        if not topic:
+            if _says_more(cue_text, language):
+                topic = "?"  # a question about the product we have no cue for: try its facts
+            else:
+                topic = pending or _remembered(history[-1:], "about.topic") or "product"
+
+        if topic in ("sizes", "colour"):
+            # A shop that sells sizes and colours as variants ("Red / L") answers from them.
+            held = [await self.shop.facts(merchant_id, sku, language) for sku in skus]
+            several = [sku for sku in skus if (p := names.product(sku)) is not None and len(p.skus) > 1]
+            if several and not any(topic in known for known in held):
+                topic = "price" if "price" in asked.intents else "stock"
+        facts = Facts()
+        if topic in ("price", "stock", "product"):
+            for sku in skus:
+                product = await self.shop.product(merchant_id, sku)
+                shown = names.product(sku)
+                if product is None or shown is None:
+                    continue
+                chosen = entities.variants_asked(product, asked.normalized, asked.raw)
+                variant_facts(facts, product, chosen, _title(shown, language))
+                facts.add("about.sku", shown.sku)
+            if not facts.all("about.sku"):
+                return self._which(pb.ANSWER_KIND_NEEDS_INFO, topic, [], names, language)
+            facts.add("about.topic", topic)
+            if topic == "stock":
+                text = replies.stock_text(facts, language)
+            elif topic == "price":
+                text = replies.price_text(facts, language)
+            else:
+                text = (
+                    replies.stock_text(facts, language)
+                    + ("" if language == "zh" else " ")
+                    + replies.price_text(facts, language)
+                )
+            return Draft(pb.ANSWER_KIND_ANSWERED, topic, facts, text)
+
+        for index, sku in enumerate(skus):
+            shown = names.product(sku)
+            if shown is None:
+                continue
+            known = await self.shop.facts(merchant_id, sku, language)
+            wanted = asked.facts if asked.facts and topic == asked.facts[0] else [topic]
+            name = _fact_for(wanted, known, cue_text, language)
+            if not name and len(skus) == 1 and "warranty" in wanted:
+                # the shop's own terms, without what it says of other products
+                return await self._policy(merchant_id, "warranty", language, Facts(), skus, names)
+            if not name and len(skus) == 1:
+                return Draft(pb.ANSWER_KIND_HANDED_OFF, "product_fact", Facts(), handoff_reason="unanswered")
+            facts.add("product.sku", shown.sku)
+            facts.add("product.title", _title(shown, language))
+            facts.add(f"product.{index}.fact", name, keep_empty=True)
+            facts.add(f"product.{index}.value", known.get(name, ""), keep_empty=True)
+            facts.add("about.sku", shown.sku)
+        if not any(n.startswith("product.") and n.endswith(".value") and v for n, v in facts.items):
+            return Draft(pb.ANSWER_KIND_HANDED_OFF, "product_fact", Facts(), handoff_reason="unanswered")
+        if not facts.all("about.sku"):
+            return Draft(pb.ANSWER_KIND_HANDED_OFF, "product_fact", Facts(), handoff_reason="unanswered")
+        facts.add("about.topic", topic if topic != "?" else (facts.all("product.0.fact") or ["?"])[0])
+        return Draft(pb.ANSWER_KIND_ANSWERED, "product_fact", facts, replies.product_facts(facts, language))
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """The question as read: its text, cues and language."""
+
+    raw: str
+    normalized: Normalized
+    intents: list[str]
+    cue_text: str
+    language: str
+    facts: list[str] = field(default_factory=list)  # the facts asked about, in priority order
+
+
+def _language(text: str, history: list[store.TurnRow], detected: str) -> str:
+    """The question's language: Chinese when Han characters weigh as much as the Latin letters
+    ("hi 保温杯多少钱"), English when Latin letters dominate ("is the 保温杯 dishwasher safe?"),
+    the conversation's for a question of neither ("👍", "12345")."""
+    han, latin = len(_HAN.findall(text)), len(re.findall(r"[A-Za-z]", text))
+    if han and han * 3 >= latin:
+        return "zh"
+    if latin:
+        return "en"
+    return (history[-1].answer.language if history else "") or detected
+
+
+_SENTENCE = re.compile(r"[^。！？!?]+?(?:[。！？!?]|\.(?=\s|$)|$)\s*")
+
+
+def _about_these(policy: str, about: Sequence[str], names: ProductNames) -> str:
+    """The policy without its sentences about other products only (asked about the backpack's
+    warranty, the earbuds' one-year warranty is not the answer)."""
+    kept = []
+    for sentence in _SENTENCE.findall(policy):
+        named = names.resolve(sentence, sentence)
+        mentioned = set(named.skus) | set(named.ambiguous)
+        if not mentioned or mentioned & set(about):
+            kept.append(sentence)
+    return "".join(kept).strip()
+
+
+def _title(product: ShopProduct, language: str) -> str:
+    return product.title_en if language == "en" and product.title_en else product.title
+
+
+def _context(history: list[store.TurnRow]) -> list[str]:
+    """The products the conversation was last about (the latest turn that was about any)."""
+    for turn in reversed(history):
+        skus = [f.value for f in turn.answer.facts_used if f.name == "about.sku"]
+        if skus:
+            return skus
+    return []
+
+
+def _content(text: str, language: str) -> list[str]:
+    """The words of a question that are neither fillers nor cues: what else it says."""
+    fillers = intents.words(language, "fillers") | intents.words("en", "fillers")
+    if language == "zh" or _HAN.search(text):
+        for filler in sorted(intents.words("zh", "fillers"), key=len, reverse=True):
+            text = text.replace(filler, " ")
+    han = "".join(_HAN.findall(text))
+    words = [w for w in re.findall(r"[a-z]{2,}|\d{2,}", text.casefold()) if w not in fillers]
+    return words + ([han[i : i + 2] for i in range(len(han) - 1)] if len(han) >= 2 else [])
+
+
+def _compares(text: str, language: str) -> bool:
+    """Whether the question asks about several products at once ("A or B", "哪个", "A和B")."""
+    words = set(re.findall(r"[a-z]+", text))
+    return bool(words & intents.words("en", "comparison")) or any(w in text for w in intents.words("zh", "comparison"))
+
+
+def _says_more(cue_text: str, language: str) -> bool:
+    return bool(_content(cue_text.split("\n")[-1], language))
+
+
+def _fact_for(wanted: list[str], known: dict[str, str], cue_text: str, language: str) -> str:
+    """The fact that answers: the first asked that the product has (or a near one), or, with no
+    cue ("?"), one whose words the question uses ("是304的吗")."""
+    if wanted != ["?"]:
+        for topic in wanted:
+            for name in (topic, *RELATED_FACTS.get(topic, ())):
+                if name in known:
+                    return name
+        for topic in wanted:
+            for name, value in known.items():
+                if any(hint in value.casefold() for hint in FACT_HINTS.get(topic, ())):
+                    return name
+        return ""
+    content = _content(cue_text.split("\n")[-1], language)
+    for name, value in known.items():
+        folded = value.casefold()
+        if any((len(word) >= 4 or _HAN.search(word) or word.isdigit()) and word in folded for word in content):
+            return name
+    return ""
 
 
 def _remembered(history: list[store.TurnRow], name: str) -> str:

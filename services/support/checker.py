@@ -40,7 +40,9 @@ def ungrounded(answer: str, facts: str, question: str = "") -> list[str]:
     A token passes when it occurs in the grounding text as a whole token, or when
     each of its numbers does ("89.00" in the facts grounds "89.00 CNY" and "¥89.00").
     """
-    grounding = _canonical(f"{facts}\n{question}")
+    # Line by line: a number word at the start of a line ("one size, fits ...") reads as a
+    # digit only when the reader sees it there, as it does in the answer.
+    grounding = "\n".join(_canonical(line) for line in f"{facts}\n{question}".splitlines())
     known = set(tokens(grounding)) | set(_DIGITS.findall(grounding))
     for number in list(known):
         if "." in number:  # 89.00 also grounds 89 and 89.0 as said in prose

@@ -1,12 +1,18 @@
-"""Which question a customer is asking: a cue matcher over normalised text.
+"""What a customer question asks: cue matchers over normalised text, per language.
 
-Customer questions are open-ended ("is the red one still available in L?"), not
-the merchant's command language, so the NLU's full template grammar would need
-a template for every phrasing. What decides the answer here is the topic, and
-the topic shows in a few cue words; the cues live in data files per language
-(sentences/zh.yaml, sentences/en.yaml), reviewed like code, in priority order.
-The text is normalised with the NLU's own pipeline first (digits, widths,
-fillers), so 订单一二三四 and "order one two three four" read as 订单1234 / order 1234.
+Customer questions are open-ended ("is the red one still available in L?"), not the
+merchant's command language, so what decides the answer is the topic, and the topic shows
+in a few cue words. The cues live in data files per language (sentences/zh.yaml,
+sentences/en.yaml), reviewed like code, in sections:
+
+- ``intents``: the question's kind (hand-off, a policy topic, an order, price, stock), in
+  priority order;
+- ``facts``: which product fact it asks about (material, capacity, ...), in priority order;
+- ``small_talk``: hello, thanks, bye;
+- ``comparison`` and ``fillers``: words that say "several products" or say nothing.
+
+The text is normalised with the NLU's own pipeline first (digits, widths, fillers), so
+订单一二三四 and "order one two three four" read as 订单1234 / order 1234.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -23,46 +30,65 @@ from shopvoice.text import Normalized, normalize
 SENTENCES = Path(__file__).parent / "sentences"
 
 #: Intents that go to a person whatever else the question says.
-HANDOFF_INTENTS = frozenset({"human", "complaint", "cancel_request"})
+HANDOFF_INTENTS = frozenset({"human", "complaint", "unanswered"})
 
 
 @dataclass(frozen=True, slots=True)
 class Cue:
-    intent: str
+    key: str
     text: str
     pattern: re.Pattern[str]
 
 
+def _pattern(word: str, language: str) -> re.Pattern[str]:
+    text = normalize(word).text.casefold() or word.casefold()
+    parts = [re.escape(part.strip()) for part in text.split("*")]
+    if language == "zh":
+        return re.compile(".{0,6}?".join(parts))
+    # English cues are whole words; Chinese has no spaces, so a substring.
+    body = r"(?:\s+\S+){0,3}\s+".join(parts) if len(parts) > 1 else parts[0]
+    if not re.match(r"\w", body[:2]):
+        return re.compile(body)  # an emoji cue
+    return re.compile(rf"(?<![a-z0-9]){body}(?![a-z0-9])")
+
+
 @lru_cache(maxsize=2)
-def cues(language: str) -> tuple[Cue, ...]:
-    """The language's cues in priority order, normalised the way questions are."""
-    data = yaml.safe_load((SENTENCES / f"{language}.yaml").read_text(encoding="utf-8"))
+def _data(language: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((SENTENCES / f"{language}.yaml").read_text(encoding="utf-8"))
+    return data
+
+
+@lru_cache(maxsize=16)
+def cues(language: str, section: str) -> tuple[Cue, ...]:
+    """A section's cues in priority order, normalised the way questions are."""
     found: list[Cue] = []
-    for intent, words in data["intents"].items():
+    for key, words in _data(language)[section].items():
         for word in words:
-            text = normalize(str(word)).text.casefold() or str(word).casefold()
-            # English cues are whole words; Chinese has no spaces, so a substring.
-            body = re.escape(text)
-            pattern = re.compile(body if language == "zh" else rf"(?<![a-z0-9]){body}(?![a-z0-9])")
-            found.append(Cue(intent, text, pattern))
+            found.append(Cue(key, str(word), _pattern(str(word), language)))
     return tuple(found)
 
 
-def intents_in(text: Normalized, raw: str = "") -> list[str]:
-    """Every intent with a cue in the text, in priority order, without repeats.
+@lru_cache(maxsize=8)
+def words(language: str, section: str) -> frozenset[str]:
+    return frozenset(str(w).casefold() for w in _data(language)[section])
 
-    The raw text is searched too: normalisation drops English fillers ("hi",
-    "well") that are, for a customer, a greeting.
-    """
-    folded = f"{text.text.casefold()}\n{raw.casefold()}"
+
+def find(language: str, section: str, folded: str) -> list[str]:
+    """Every key of the section with a cue in the (case-folded) text, in priority order:
+    the language's cues first, then the other language's ("is the 保温杯 dishwasher safe")."""
     seen: list[str] = []
-    for cue in cues(text.language):
-        if cue.intent not in seen and cue.pattern.search(folded):
-            seen.append(cue.intent)
+    for lang in (language, "en" if language == "zh" else "zh"):
+        for cue in cues(lang, section):
+            if cue.key not in seen and cue.pattern.search(folded):
+                seen.append(cue.key)
     return seen
 
 
-def read(raw: str) -> tuple[Normalized, list[str]]:
-    """The normalised question and its intents (first = the one to answer)."""
-    text = normalize(raw)
-    return text, intents_in(text, raw)
+def fold(text: Normalized, raw: str) -> str:
+    """What cues are matched against: the normalised text and the raw one (normalisation
+    drops English fillers such as "hi", which for a customer are a greeting)."""
+    return f"{text.text.casefold()}\n{raw.casefold()}"
+
+
+def read(raw: str) -> Normalized:
+    return normalize(raw)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from services.support.facts import Facts
 
 STATUS_WORDS = {
-    "unfulfilled": ("is waiting to be processed", "待处理"),
+    "unfulfilled": ("has not shipped yet: it is being prepared", "尚未发货，正在备货"),
     "confirmed": ("is confirmed and being prepared for shipping", "已确认，正在备货"),
     "shipped": ("has shipped", "已发货"),
     "delivered": ("has been delivered", "已签收"),
@@ -36,6 +36,33 @@ POLICY_HEADINGS = {
     "returns": ("Returns and refunds", "退换货与退款"),
     "address_change": ("Changing the address", "修改地址"),
     "invoice": ("Invoices", "发票"),
+    "warranty": ("Warranty", "保修"),
+    "payment": ("Payment", "付款方式"),
+    "cancellation": ("Cancelling an order", "取消订单"),
+    "service_hours": ("Service hours", "客服时间"),
+}
+FACT_LABELS = {
+    "material": ("material", "材质"),
+    "capacity": ("capacity", "容量"),
+    "sizes": ("sizes", "尺码"),
+    "fit": ("fit", "版型"),
+    "care": ("care", "洗涤保养"),
+    "dimensions": ("dimensions", "尺寸"),
+    "weight": ("weight", "重量"),
+    "in_the_box": ("in the box", "包装内含"),
+    "battery": ("battery", "续航"),
+    "waterproof": ("water resistance", "防水"),
+    "warranty": ("warranty", "保修"),
+    "hot_drinks": ("hot drinks", "装热饮"),
+    "dishwasher": ("dishwasher", "洗碗机"),
+    "laptop": ("laptop", "放电脑"),
+    "colour": ("colour", "颜色"),
+    "origin": ("made in", "产地"),
+}
+SMALL_TALK = {
+    "hello": ("Hello! How can I help you?", "您好，在的！请问有什么可以帮您？"),
+    "thanks": ("You're welcome! Anything else I can help with?", "不客气！还有什么可以帮您的吗？"),
+    "bye": ("Bye, have a nice day!", "再见，祝您生活愉快！"),
 }
 
 
@@ -171,3 +198,43 @@ def greeting(language: str) -> str:
         "Hello! You can ask me about your order, a product's stock or price, shipping, "
         "returns, changing the address or invoices."
     )
+
+
+def product_facts(facts: Facts, language: str) -> str:
+    """One line per product: each fact asked about, as the merchant wrote it."""
+    lines = []
+    titles = facts.all("product.title")
+    for index, title in enumerate(titles):
+        parts = []
+        if not [v for v in facts.all(f"product.{index}.value") if v]:
+            lines.append(
+                f"{title}：店铺暂未提供这项信息。" if language == "zh" else f"{title}: the shop has not listed this."
+            )
+            continue
+        for name, value in zip(facts.all(f"product.{index}.fact"), facts.all(f"product.{index}.value"), strict=True):
+            label = _pick(FACT_LABELS.get(name, (name, name)), language)
+            parts.append(f"{label}：{value}" if language == "zh" else f"{label}: {value}")
+        if language == "zh":
+            lines.append(f"{title}的" + "；".join(parts) + "。")
+        else:
+            lines.append(f"{title} — " + "; ".join(parts) + ".")
+    return ("" if language == "zh" else " ").join(lines)
+
+
+def which_product(facts: Facts, language: str) -> str:
+    """Ask which product, listing the candidates when there are some."""
+    named = [
+        f"{t}（{s}）" if language == "zh" else f"{t} ({s})"
+        for t, s in zip(facts.all("candidate.title"), facts.all("candidate.sku"), strict=True)
+    ]
+    if not named:
+        if language == "zh":
+            return "请问您问的是哪款商品？没有找到您说的商品，请告诉我商品名称或商品编号。"
+        return "Which product do you mean? I couldn't find it in this shop; please tell me its name or product code."
+    if language == "zh":
+        return "请问您问的是哪款：" + "、".join(named[:-1]) + f"还是{named[-1]}？"
+    return "Which do you mean: " + ", ".join(named[:-1]) + f" or {named[-1]}?"
+
+
+def small_talk(kind: str, language: str) -> str:
+    return _pick(SMALL_TALK[kind], language)

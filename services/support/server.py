@@ -3,28 +3,34 @@ customer channel) and SupportAdmin (the merchant's policies and tickets)."""
 
 from __future__ import annotations
 
+import unicodedata
+from datetime import datetime
 from typing import Any
 
 import grpc
 
 from services.support import store
-from services.support.assistant import Assistant
+from services.support.assistant import Assistant, staff_message
 from shopvoice import idempotency
 from shopvoice.db import Conn, Pool
-from shopvoice.errors import InvalidArgument, NotFound, grpc_boundary
+from shopvoice.errors import FailedPrecondition, InvalidArgument, NotFound, grpc_boundary
 from shopvoice.identifiers import require_merchant
 from shopvoice.support.v1 import support_pb2 as pb
 from shopvoice.support.v1 import support_pb2_grpc
 
 Context = grpc.aio.ServicerContext
 MAX_POLICY_CHARS = 4000
+MAX_REPLY_CHARS = 2000
 LANGUAGES = ("zh", "en")
 
 
 def topic_name(topic: int) -> str:
     name = store.TOPICS.get(topic)  # type: ignore[call-overload]
     if name is None:
-        raise InvalidArgument("topic is required: shipping, returns, address_change or invoice")
+        raise InvalidArgument(
+            "topic is required: shipping, returns, address_change, invoice, warranty, payment, cancellation"
+            " or service_hours"
+        )
     return str(name)
 
 
@@ -51,13 +57,40 @@ def policy_proto(row: dict[str, Any]) -> pb.Policy:
     return policy
 
 
+def reply_text(text: str) -> str:
+    body = text.strip()
+    if not body or len(body) > MAX_REPLY_CHARS:
+        raise InvalidArgument(f"text is required (1-{MAX_REPLY_CHARS} characters): what the customer will read")
+    if any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\n\t" for ch in body):
+        raise InvalidArgument("text contains control or invisible characters; remove them")
+    return body
+
+
 class SupportServicer(support_pb2_grpc.SupportServiceServicer):
-    def __init__(self, assistant: Assistant) -> None:
+    def __init__(self, assistant: Assistant, pool: Pool) -> None:
         self.assistant = assistant
+        self.pool = pool
 
     @grpc_boundary
     async def AnswerQuestion(self, request: pb.AnswerRequest, context: Context) -> pb.Answer:
         return await self.assistant.answer(require_merchant(request.merchant_id), request.customer_id, request.ask)
+
+    @grpc_boundary
+    async def ConversationMessages(
+        self, request: pb.ConversationMessagesRequest, context: Context
+    ) -> pb.GetMessagesResponse:
+        merchant_id = require_merchant(request.merchant_id)
+        if not request.customer_id:
+            raise InvalidArgument("customer_id is required")
+        conversation = request.request.conversation_id
+        if not conversation or len(conversation) > 100:
+            raise InvalidArgument("conversation_id is required (1-100 characters): the conversation to read")
+        after = request.request.after
+        if after and (not after.isdigit() or len(after) > 18):
+            raise InvalidArgument("after must be a message_id this service gave out, or empty")
+        async with self.pool.connection() as conn:
+            rows = await store.staff_replies(conn, merchant_id, request.customer_id, conversation, int(after or 0))
+        return pb.GetMessagesResponse(messages=[staff_message(r) for r in rows])
 
 
 class SupportAdminServicer(support_pb2_grpc.SupportAdminServicer):
@@ -127,6 +160,24 @@ class SupportAdminServicer(support_pb2_grpc.SupportAdminServicer):
                 raise NotFound(f"no ticket {request.ticket_id!r} in this shop")
             return await self._ticket(conn, row, with_turns=True)
 
+    @grpc_boundary
+    async def ReplyToTicket(self, request: pb.ReplyToTicketRequest, context: Context) -> pb.Ticket:
+        require_merchant(request.mutation.merchant_id)  # what is wrong with the merchant is said first
+        number = ticket_number(request.ticket_id)
+        body = reply_text(request.text)
+        author = request.mutation.actor.user_id
+
+        async def apply(conn: Conn, merchant_id: str) -> pb.Ticket:
+            row = await store.ticket(conn, merchant_id, number)
+            if row is None:
+                raise NotFound(f"no ticket {request.ticket_id!r} in this shop")
+            if row["status"] != "open":
+                raise FailedPrecondition(f"ticket {number} is closed; the customer can open a new one by asking again")
+            await store.add_staff_reply(conn, row, author, body)
+            return await self._ticket(conn, row, with_turns=True)
+
+        return await idempotency.run_once(self.pool, "ReplyToTicket", request, request.mutation, pb.Ticket, apply)
+
     @staticmethod
     async def _ticket(conn: Any, row: dict[str, Any], with_turns: bool) -> pb.Ticket:
         ticket = pb.Ticket(
@@ -141,9 +192,14 @@ class SupportAdminServicer(support_pb2_grpc.SupportAdminServicer):
         if row["closed_at"] is not None:
             ticket.closed_at.FromDatetime(row["closed_at"])
         if with_turns:
+            said: list[tuple[datetime, str, str]] = []
             for turn in await store.recent_turns(conn, row["merchant_id"], row["customer_id"], row["conversation_id"]):
-                asked = ticket.conversation.add(role="customer", text=turn.question)
-                asked.at.FromDatetime(turn.at)
-                said = ticket.conversation.add(role="assistant", text=turn.answer.text)
-                said.at.FromDatetime(turn.at)
+                said += [(turn.at, "customer", turn.question), (turn.at, "assistant", turn.answer.text)]
+            for reply in await store.staff_replies(
+                conn, row["merchant_id"], row["customer_id"], row["conversation_id"]
+            ):
+                said.append((reply["created_at"], "staff", reply["body"]))
+            for at, role, text in sorted(said, key=lambda item: item[0]):
+                turn_pb = ticket.conversation.add(role=role, text=text)
+                turn_pb.at.FromDatetime(at)
         return ticket

@@ -14,6 +14,10 @@ TOPICS = {
     pb.POLICY_TOPIC_RETURNS: "returns",
     pb.POLICY_TOPIC_ADDRESS_CHANGE: "address_change",
     pb.POLICY_TOPIC_INVOICE: "invoice",
+    pb.POLICY_TOPIC_WARRANTY: "warranty",
+    pb.POLICY_TOPIC_PAYMENT: "payment",
+    pb.POLICY_TOPIC_CANCELLATION: "cancellation",
+    pb.POLICY_TOPIC_SERVICE_HOURS: "service_hours",
 }
 TOPIC_ENUMS = {name: value for value, name in TOPICS.items()}
 
@@ -142,3 +146,33 @@ async def close_ticket(conn: Conn, merchant_id: str, ticket_id: int) -> dict[str
         (merchant_id, ticket_id),
     )
     return await cur.fetchone()
+
+
+async def add_staff_reply(conn: Conn, ticket: dict[str, Any], author: str, body: str) -> None:
+    await conn.execute(
+        "INSERT INTO staff_replies (merchant_id, ticket_id, customer_id, conversation_id, author, body)"
+        " VALUES (%s, %s, %s, %s, %s, %s)",
+        (ticket["merchant_id"], ticket["ticket_id"], ticket["customer_id"], ticket["conversation_id"], author, body),
+    )
+
+
+async def staff_replies(
+    conn: Conn, merchant_id: str, customer_id: str, conversation_id: str, after: int = 0
+) -> list[dict[str, Any]]:
+    """The staff's replies in one customer's conversation, oldest first, after a message id."""
+    cur = await conn.execute(
+        "SELECT message_id, ticket_id, body, created_at FROM staff_replies"
+        " WHERE merchant_id = %s AND customer_id = %s AND conversation_id = %s AND message_id > %s"
+        " ORDER BY message_id",
+        (merchant_id, customer_id, conversation_id, after),
+    )
+    return list(await cur.fetchall())
+
+
+async def last_turn_at(conn: Conn, merchant_id: str, customer_id: str, conversation_id: str) -> datetime | None:
+    cur = await conn.execute(
+        "SELECT max(created_at) AS at FROM turns WHERE merchant_id = %s AND customer_id = %s AND conversation_id = %s",
+        (merchant_id, customer_id, conversation_id),
+    )
+    row = await cur.fetchone()
+    return row["at"] if row else None

@@ -26,6 +26,9 @@ SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+#: Facts that steer the conversation (which products it is about, what is pending), not claims.
+INTERNAL = ("about.", "offered.", "pending.")
+
 SYSTEM = (
     "You answer an online shop's customer in {language}. Use ONLY the facts given. "
     "Never state a number, date, price, order id or tracking number that is not in the facts. "
@@ -51,7 +54,7 @@ class AnswerWriter:
                 "content": json.dumps(
                     {
                         "question": question,
-                        "facts": [{"name": n, "value": v} for n, v in facts.items if v],
+                        "facts": [{"name": n, "value": v} for n, v in facts.items if v and not n.startswith(INTERNAL)],
                         "draft": draft,
                     },
                     ensure_ascii=False,

@@ -55,6 +55,19 @@ POLICIES = {
 }
 
 
+# Product facts: what the customer channel answers product questions from.
+FACTS = [
+    (SHOP_A, "E15", "capacity", "zh", "500毫升"),
+    (SHOP_A, "E15", "capacity", "en", "500 ml"),
+    (SHOP_A, "E15", "dishwasher", "en", "not dishwasher safe; wash by hand"),
+    (SHOP_A, "E15", "dishwasher", "zh", "不建议放洗碗机，请手洗"),
+    (SHOP_A, "B200", "material", "en", "98% cotton, 2% elastane"),
+    (SHOP_A, "B200", "material", "zh", "98%棉、2%氨纶"),
+    (SHOP_A, "A100", "material", "zh", "100%纯棉"),
+    (SHOP_B, "Z9", "material", "zh", f"{SHOP_B_MARKER} 碳纤维伞骨"),
+]
+
+
 @dataclass
 class Seeded:
     orders: dict[str, str] = field(default_factory=dict)  # placeholder name -> order id
@@ -142,6 +155,13 @@ def seed(catalog_addr: str, orders_addr: str, support_addr: str) -> Seeded:
         _product(catalog, SHOP_A, "White sneakers", [("C7", "", 299, 399, 5)])
         _product(catalog, SHOP_A, "保温杯", [("E15", "", 49, 0, 200)])
         _product(catalog, SHOP_B, "紫色雨伞", [("Z9", "", 66, 0, 70)])
+        for merchant, sku, name, language, value in FACTS:
+            catalog.SetProductFact(
+                cat.SetProductFactRequest(
+                    mutation=_mutation(merchant), sku=sku, name=name, language=language, value=value
+                ),
+                timeout=10,
+            )
 
         orders = orders_pb2_grpc.OrdersServiceStub(o)
         shipped = _order(orders, SHOP_A, "cust-1", "E15", "保温杯", 49)

@@ -92,3 +92,9 @@ def test_an_unavailable_llm_means_the_template_and_opens_the_breaker() -> None:
     assert _write(client, breaker) is None and _write(client, breaker) is None
     assert _write(client, breaker) is None
     assert client.calls == 2  # the breaker opened: the third question did not wait on the model
+
+
+def test_a_number_word_that_opens_a_fact_grounds_the_same_word_inside_an_answer() -> None:
+    facts = "M3\nWool socks\none size, fits EU shoe sizes 35 to 44"
+    assert ungrounded("Wool socks — sizes: one size, fits EU shoe sizes 35 to 44.", facts) == []
+    assert ungrounded("Wool socks — sizes: two sizes, 35 to 44.", facts) == ["2"]

@@ -20,6 +20,7 @@ KINDS = {
     "answered": sup.ANSWER_KIND_ANSWERED,
     "handed_off": sup.ANSWER_KIND_HANDED_OFF,
     "needs_info": sup.ANSWER_KIND_NEEDS_INFO,
+    "small_talk": sup.ANSWER_KIND_SMALL_TALK,
 }
 REQUIRED_ACCURACY = 0.95
 

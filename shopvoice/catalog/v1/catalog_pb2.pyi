@@ -899,3 +899,136 @@ class ReservationResult(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReservationResult: _TypeAlias = ReservationResult  # noqa: Y015
+
+@_typing.final
+class ProductFact(_message.Message):
+    """One fact of a product in one language ("capacity", "zh", "500毫升")."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """material, capacity, sizes, fit, care, dimensions, weight, in_the_box,"""
+    language: _builtins.str
+    """battery, waterproof, warranty, hot_drinks, dishwasher, laptop, colour, origin
+    "zh" or "en"
+    """
+    value: _builtins.str
+    """as the merchant wrote it"""
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        language: _builtins.str = ...,
+        value: _builtins.str = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "name", b"name", "updated_at", b"updated_at", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProductFact: _TypeAlias = ProductFact  # noqa: Y015
+
+@_typing.final
+class ProductFacts(_message.Message):
+    """A product's facts, sorted by name then language."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    PRODUCT_ID_FIELD_NUMBER: _builtins.int
+    SKU_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
+    REPLAYED_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    product_id: _builtins.str
+    sku: _builtins.str
+    """the SKU the request named"""
+    replayed: _builtins.bool
+    """true when this is the stored result of an earlier call"""
+    @_builtins.property
+    def facts(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProductFact]: ...
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+        product_id: _builtins.str = ...,
+        sku: _builtins.str = ...,
+        facts: _abc.Iterable[Global___ProductFact] | None = ...,
+        replayed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts", "merchant_id", b"merchant_id", "product_id", b"product_id", "replayed", b"replayed", "sku", b"sku"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProductFacts: _TypeAlias = ProductFacts  # noqa: Y015
+
+@_typing.final
+class SetProductFactRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MUTATION_FIELD_NUMBER: _builtins.int
+    SKU_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    sku: _builtins.str
+    """any SKU of the product: facts belong to the product"""
+    name: _builtins.str
+    language: _builtins.str
+    """"zh" or "en" """
+    value: _builtins.str
+    """empty removes the fact in that language"""
+    @_builtins.property
+    def mutation(self) -> _mutation_pb2.Mutation: ...
+    def __init__(
+        self,
+        *,
+        mutation: _mutation_pb2.Mutation | None = ...,
+        sku: _builtins.str = ...,
+        name: _builtins.str = ...,
+        language: _builtins.str = ...,
+        value: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["mutation", b"mutation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "mutation", b"mutation", "name", b"name", "sku", b"sku", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetProductFactRequest: _TypeAlias = SetProductFactRequest  # noqa: Y015
+
+@_typing.final
+class GetProductFactsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    SKU_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    sku: _builtins.str
+    language: _builtins.str
+    """"zh" or "en"; empty = both"""
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+        sku: _builtins.str = ...,
+        language: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "merchant_id", b"merchant_id", "sku", b"sku"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetProductFactsRequest: _TypeAlias = GetProductFactsRequest  # noqa: Y015

@@ -92,6 +92,16 @@ class CatalogServiceStub:
                 request_serializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.SetProductStatusRequest.SerializeToString,
                 response_deserializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.MutationResult.FromString,
                 _registered_method=True)
+        self.SetProductFact = channel.unary_unary(
+                '/shopvoice.catalog.v1.CatalogService/SetProductFact',
+                request_serializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.SetProductFactRequest.SerializeToString,
+                response_deserializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.ProductFacts.FromString,
+                _registered_method=True)
+        self.GetProductFacts = channel.unary_unary(
+                '/shopvoice.catalog.v1.CatalogService/GetProductFacts',
+                request_serializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.GetProductFactsRequest.SerializeToString,
+                response_deserializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.ProductFacts.FromString,
+                _registered_method=True)
         self.UndoLastChange = channel.unary_unary(
                 '/shopvoice.catalog.v1.CatalogService/UndoLastChange',
                 request_serializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.UndoLastChangeRequest.SerializeToString,
@@ -196,6 +206,20 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetProductFact(self, request, context):
+        """Product facts (material, capacity, care, sizes, what is in the box, ...), one
+        value per fact name and language: what the customer channel answers from.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetProductFacts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UndoLastChange(self, request, context):
         """Reverts the caller's last price or stock change, only if nothing else
         changed that SKU since (else FAILED_PRECONDITION).
@@ -294,6 +318,16 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.SetProductStatus,
                     request_deserializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.SetProductStatusRequest.FromString,
                     response_serializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.MutationResult.SerializeToString,
+            ),
+            'SetProductFact': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetProductFact,
+                    request_deserializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.SetProductFactRequest.FromString,
+                    response_serializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.ProductFacts.SerializeToString,
+            ),
+            'GetProductFacts': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProductFacts,
+                    request_deserializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.GetProductFactsRequest.FromString,
+                    response_serializer=shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.ProductFacts.SerializeToString,
             ),
             'UndoLastChange': grpc.unary_unary_rpc_method_handler(
                     servicer.UndoLastChange,
@@ -626,6 +660,60 @@ class CatalogService:
             '/shopvoice.catalog.v1.CatalogService/SetProductStatus',
             shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.SetProductStatusRequest.SerializeToString,
             shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.MutationResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetProductFact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shopvoice.catalog.v1.CatalogService/SetProductFact',
+            shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.SetProductFactRequest.SerializeToString,
+            shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.ProductFacts.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProductFacts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shopvoice.catalog.v1.CatalogService/GetProductFacts',
+            shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.GetProductFactsRequest.SerializeToString,
+            shopvoice_dot_catalog_dot_v1_dot_catalog__pb2.ProductFacts.FromString,
             options,
             channel_credentials,
             insecure,

@@ -47,6 +47,11 @@ class CatalogServiceStub:
     AdjustStock: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.AdjustStockRequest, _catalog_pb2.MutationResult]
     GetStock: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.GetStockRequest, _catalog_pb2.Variant]
     SetProductStatus: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.SetProductStatusRequest, _catalog_pb2.MutationResult]
+    SetProductFact: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.SetProductFactRequest, _catalog_pb2.ProductFacts]
+    """Product facts (material, capacity, care, sizes, what is in the box, ...), one
+    value per fact name and language: what the customer channel answers from.
+    """
+    GetProductFacts: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.GetProductFactsRequest, _catalog_pb2.ProductFacts]
     UndoLastChange: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.UndoLastChangeRequest, _catalog_pb2.MutationResult]
     """Reverts the caller's last price or stock change, only if nothing else
     changed that SKU since (else FAILED_PRECONDITION).
@@ -80,6 +85,11 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     AdjustStock: _aio.UnaryUnaryMultiCallable[_catalog_pb2.AdjustStockRequest, _catalog_pb2.MutationResult]  # type: ignore[assignment]
     GetStock: _aio.UnaryUnaryMultiCallable[_catalog_pb2.GetStockRequest, _catalog_pb2.Variant]  # type: ignore[assignment]
     SetProductStatus: _aio.UnaryUnaryMultiCallable[_catalog_pb2.SetProductStatusRequest, _catalog_pb2.MutationResult]  # type: ignore[assignment]
+    SetProductFact: _aio.UnaryUnaryMultiCallable[_catalog_pb2.SetProductFactRequest, _catalog_pb2.ProductFacts]  # type: ignore[assignment]
+    """Product facts (material, capacity, care, sizes, what is in the box, ...), one
+    value per fact name and language: what the customer channel answers from.
+    """
+    GetProductFacts: _aio.UnaryUnaryMultiCallable[_catalog_pb2.GetProductFactsRequest, _catalog_pb2.ProductFacts]  # type: ignore[assignment]
     UndoLastChange: _aio.UnaryUnaryMultiCallable[_catalog_pb2.UndoLastChangeRequest, _catalog_pb2.MutationResult]  # type: ignore[assignment]
     """Reverts the caller's last price or stock change, only if nothing else
     changed that SKU since (else FAILED_PRECONDITION).
@@ -176,6 +186,23 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _catalog_pb2.SetProductStatusRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_catalog_pb2.MutationResult, _abc.Awaitable[_catalog_pb2.MutationResult]]: ...
+
+    @_abc_1.abstractmethod
+    def SetProductFact(
+        self,
+        request: _catalog_pb2.SetProductFactRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_catalog_pb2.ProductFacts, _abc.Awaitable[_catalog_pb2.ProductFacts]]:
+        """Product facts (material, capacity, care, sizes, what is in the box, ...), one
+        value per fact name and language: what the customer channel answers from.
+        """
+
+    @_abc_1.abstractmethod
+    def GetProductFacts(
+        self,
+        request: _catalog_pb2.GetProductFactsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_catalog_pb2.ProductFacts, _abc.Awaitable[_catalog_pb2.ProductFacts]]: ...
 
     @_abc_1.abstractmethod
     def UndoLastChange(

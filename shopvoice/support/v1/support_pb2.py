@@ -26,19 +26,19 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from shopvoice.common.v1 import mutation_pb2 as shopvoice_dot_common_dot_v1_dot_mutation__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"shopvoice/support/v1/support.proto\x12\x14shopvoice.support.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"shopvoice/common/v1/mutation.proto\"V\n\nAskRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x0f\n\x07turn_id\x18\x04 \x01(\t\"h\n\rAnswerRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12-\n\x03\x61sk\x18\x03 \x01(\x0b\x32 .shopvoice.support.v1.AskRequest\"#\n\x04\x46\x61\x63t\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xd1\x01\n\x06\x41nswer\x12\x0c\n\x04text\x18\x01 \x01(\t\x12.\n\x04kind\x18\x02 \x01(\x0e\x32 .shopvoice.support.v1.AnswerKind\x12\x11\n\tticket_id\x18\x03 \x01(\t\x12.\n\nfacts_used\x18\x04 \x03(\x0b\x32\x1a.shopvoice.support.v1.Fact\x12\x17\n\x0f\x63onversation_id\x18\x05 \x01(\t\x12\x0e\n\x06intent\x18\x06 \x01(\t\x12\x10\n\x08language\x18\x07 \x01(\t\x12\x0b\n\x03llm\x18\x08 \x01(\x08\"\x9f\x01\n\x06Policy\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x30\n\x05topic\x18\x02 \x01(\x0e\x32!.shopvoice.support.v1.PolicyTopic\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x95\x01\n\x10SetPolicyRequest\x12/\n\x08mutation\x18\x01 \x01(\x0b\x32\x1d.shopvoice.common.v1.Mutation\x12\x30\n\x05topic\x18\x02 \x01(\x0e\x32!.shopvoice.support.v1.PolicyTopic\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\"k\n\x10GetPolicyRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x30\n\x05topic\x18\x02 \x01(\x0e\x32!.shopvoice.support.v1.PolicyTopic\x12\x10\n\x08language\x18\x03 \x01(\t\"*\n\x13ListPoliciesRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\"F\n\x14ListPoliciesResponse\x12.\n\x08policies\x18\x01 \x03(\x0b\x32\x1c.shopvoice.support.v1.Policy\"J\n\x04Turn\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb3\x02\n\x06Ticket\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x11\n\tticket_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x32\n\x06status\x18\x06 \x01(\x0e\x32\".shopvoice.support.v1.TicketStatus\x12\x30\n\x0c\x63onversation\x18\x07 \x03(\x0b\x32\x1a.shopvoice.support.v1.Turn\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tclosed_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"p\n\x12ListTicketsRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\".shopvoice.support.v1.TicketStatus\x12\x11\n\tpage_size\x18\x03 \x01(\x05\"D\n\x13ListTicketsResponse\x12-\n\x07tickets\x18\x01 \x03(\x0b\x32\x1c.shopvoice.support.v1.Ticket\":\n\x10GetTicketRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x11\n\tticket_id\x18\x02 \x01(\t\"X\n\x12\x43loseTicketRequest\x12/\n\x08mutation\x18\x01 \x01(\x0b\x32\x1d.shopvoice.common.v1.Mutation\x12\x11\n\tticket_id\x18\x02 \x01(\t*{\n\nAnswerKind\x12\x1b\n\x17\x41NSWER_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41NSWER_KIND_ANSWERED\x10\x01\x12\x1a\n\x16\x41NSWER_KIND_HANDED_OFF\x10\x02\x12\x1a\n\x16\x41NSWER_KIND_NEEDS_INFO\x10\x03*\x9b\x01\n\x0bPolicyTopic\x12\x1c\n\x18POLICY_TOPIC_UNSPECIFIED\x10\x00\x12\x19\n\x15POLICY_TOPIC_SHIPPING\x10\x01\x12\x18\n\x14POLICY_TOPIC_RETURNS\x10\x02\x12\x1f\n\x1bPOLICY_TOPIC_ADDRESS_CHANGE\x10\x03\x12\x18\n\x14POLICY_TOPIC_INVOICE\x10\x04*_\n\x0cTicketStatus\x12\x1d\n\x19TICKET_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12TICKET_STATUS_OPEN\x10\x01\x12\x18\n\x14TICKET_STATUS_CLOSED\x10\x02\x32Z\n\x11\x43ustomerAssistant\x12\x45\n\x03\x41sk\x12 .shopvoice.support.v1.AskRequest\x1a\x1c.shopvoice.support.v1.Answer2e\n\x0eSupportService\x12S\n\x0e\x41nswerQuestion\x12#.shopvoice.support.v1.AnswerRequest\x1a\x1c.shopvoice.support.v1.Answer2\xa9\x04\n\x0cSupportAdmin\x12Q\n\tSetPolicy\x12&.shopvoice.support.v1.SetPolicyRequest\x1a\x1c.shopvoice.support.v1.Policy\x12Q\n\tGetPolicy\x12&.shopvoice.support.v1.GetPolicyRequest\x1a\x1c.shopvoice.support.v1.Policy\x12\x65\n\x0cListPolicies\x12).shopvoice.support.v1.ListPoliciesRequest\x1a*.shopvoice.support.v1.ListPoliciesResponse\x12\x62\n\x0bListTickets\x12(.shopvoice.support.v1.ListTicketsRequest\x1a).shopvoice.support.v1.ListTicketsResponse\x12Q\n\tGetTicket\x12&.shopvoice.support.v1.GetTicketRequest\x1a\x1c.shopvoice.support.v1.Ticket\x12U\n\x0b\x43loseTicket\x12(.shopvoice.support.v1.CloseTicketRequest\x1a\x1c.shopvoice.support.v1.Ticketb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"shopvoice/support/v1/support.proto\x12\x14shopvoice.support.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"shopvoice/common/v1/mutation.proto\"V\n\nAskRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x0f\n\x07turn_id\x18\x04 \x01(\t\"h\n\rAnswerRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12-\n\x03\x61sk\x18\x03 \x01(\x0b\x32 .shopvoice.support.v1.AskRequest\"#\n\x04\x46\x61\x63t\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\x8c\x02\n\x06\x41nswer\x12\x0c\n\x04text\x18\x01 \x01(\t\x12.\n\x04kind\x18\x02 \x01(\x0e\x32 .shopvoice.support.v1.AnswerKind\x12\x11\n\tticket_id\x18\x03 \x01(\t\x12.\n\nfacts_used\x18\x04 \x03(\x0b\x32\x1a.shopvoice.support.v1.Fact\x12\x17\n\x0f\x63onversation_id\x18\x05 \x01(\t\x12\x0e\n\x06intent\x18\x06 \x01(\t\x12\x10\n\x08language\x18\x07 \x01(\t\x12\x0b\n\x03llm\x18\x08 \x01(\x08\x12\x39\n\rstaff_replies\x18\t \x03(\x0b\x32\".shopvoice.support.v1.StaffMessage\"k\n\x0cStaffMessage\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x11\n\tticket_id\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"<\n\x12GetMessagesRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x66ter\x18\x02 \x01(\t\"K\n\x13GetMessagesResponse\x12\x34\n\x08messages\x18\x01 \x03(\x0b\x32\".shopvoice.support.v1.StaffMessage\"\x82\x01\n\x1b\x43onversationMessagesRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x39\n\x07request\x18\x03 \x01(\x0b\x32(.shopvoice.support.v1.GetMessagesRequest\"\x9f\x01\n\x06Policy\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x30\n\x05topic\x18\x02 \x01(\x0e\x32!.shopvoice.support.v1.PolicyTopic\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x95\x01\n\x10SetPolicyRequest\x12/\n\x08mutation\x18\x01 \x01(\x0b\x32\x1d.shopvoice.common.v1.Mutation\x12\x30\n\x05topic\x18\x02 \x01(\x0e\x32!.shopvoice.support.v1.PolicyTopic\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\"k\n\x10GetPolicyRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x30\n\x05topic\x18\x02 \x01(\x0e\x32!.shopvoice.support.v1.PolicyTopic\x12\x10\n\x08language\x18\x03 \x01(\t\"*\n\x13ListPoliciesRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\"F\n\x14ListPoliciesResponse\x12.\n\x08policies\x18\x01 \x03(\x0b\x32\x1c.shopvoice.support.v1.Policy\"J\n\x04Turn\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb3\x02\n\x06Ticket\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x11\n\tticket_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x32\n\x06status\x18\x06 \x01(\x0e\x32\".shopvoice.support.v1.TicketStatus\x12\x30\n\x0c\x63onversation\x18\x07 \x03(\x0b\x32\x1a.shopvoice.support.v1.Turn\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tclosed_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"p\n\x12ListTicketsRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\".shopvoice.support.v1.TicketStatus\x12\x11\n\tpage_size\x18\x03 \x01(\x05\"D\n\x13ListTicketsResponse\x12-\n\x07tickets\x18\x01 \x03(\x0b\x32\x1c.shopvoice.support.v1.Ticket\":\n\x10GetTicketRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x11\n\tticket_id\x18\x02 \x01(\t\"X\n\x12\x43loseTicketRequest\x12/\n\x08mutation\x18\x01 \x01(\x0b\x32\x1d.shopvoice.common.v1.Mutation\x12\x11\n\tticket_id\x18\x02 \x01(\t\"h\n\x14ReplyToTicketRequest\x12/\n\x08mutation\x18\x01 \x01(\x0b\x32\x1d.shopvoice.common.v1.Mutation\x12\x11\n\tticket_id\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t*\x97\x01\n\nAnswerKind\x12\x1b\n\x17\x41NSWER_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41NSWER_KIND_ANSWERED\x10\x01\x12\x1a\n\x16\x41NSWER_KIND_HANDED_OFF\x10\x02\x12\x1a\n\x16\x41NSWER_KIND_NEEDS_INFO\x10\x03\x12\x1a\n\x16\x41NSWER_KIND_SMALL_TALK\x10\x04*\x8f\x02\n\x0bPolicyTopic\x12\x1c\n\x18POLICY_TOPIC_UNSPECIFIED\x10\x00\x12\x19\n\x15POLICY_TOPIC_SHIPPING\x10\x01\x12\x18\n\x14POLICY_TOPIC_RETURNS\x10\x02\x12\x1f\n\x1bPOLICY_TOPIC_ADDRESS_CHANGE\x10\x03\x12\x18\n\x14POLICY_TOPIC_INVOICE\x10\x04\x12\x19\n\x15POLICY_TOPIC_WARRANTY\x10\x05\x12\x18\n\x14POLICY_TOPIC_PAYMENT\x10\x06\x12\x1d\n\x19POLICY_TOPIC_CANCELLATION\x10\x07\x12\x1e\n\x1aPOLICY_TOPIC_SERVICE_HOURS\x10\x08*_\n\x0cTicketStatus\x12\x1d\n\x19TICKET_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12TICKET_STATUS_OPEN\x10\x01\x12\x18\n\x14TICKET_STATUS_CLOSED\x10\x02\x32\xbe\x01\n\x11\x43ustomerAssistant\x12\x45\n\x03\x41sk\x12 .shopvoice.support.v1.AskRequest\x1a\x1c.shopvoice.support.v1.Answer\x12\x62\n\x0bGetMessages\x12(.shopvoice.support.v1.GetMessagesRequest\x1a).shopvoice.support.v1.GetMessagesResponse2\xdb\x01\n\x0eSupportService\x12S\n\x0e\x41nswerQuestion\x12#.shopvoice.support.v1.AnswerRequest\x1a\x1c.shopvoice.support.v1.Answer\x12t\n\x14\x43onversationMessages\x12\x31.shopvoice.support.v1.ConversationMessagesRequest\x1a).shopvoice.support.v1.GetMessagesResponse2\x84\x05\n\x0cSupportAdmin\x12Q\n\tSetPolicy\x12&.shopvoice.support.v1.SetPolicyRequest\x1a\x1c.shopvoice.support.v1.Policy\x12Q\n\tGetPolicy\x12&.shopvoice.support.v1.GetPolicyRequest\x1a\x1c.shopvoice.support.v1.Policy\x12\x65\n\x0cListPolicies\x12).shopvoice.support.v1.ListPoliciesRequest\x1a*.shopvoice.support.v1.ListPoliciesResponse\x12\x62\n\x0bListTickets\x12(.shopvoice.support.v1.ListTicketsRequest\x1a).shopvoice.support.v1.ListTicketsResponse\x12Q\n\tGetTicket\x12&.shopvoice.support.v1.GetTicketRequest\x1a\x1c.shopvoice.support.v1.Ticket\x12U\n\x0b\x43loseTicket\x12(.shopvoice.support.v1.CloseTicketRequest\x1a\x1c.shopvoice.support.v1.Ticket\x12Y\n\rReplyToTicket\x12*.shopvoice.support.v1.ReplyToTicketRequest\x1a\x1c.shopvoice.support.v1.Ticketb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shopvoice.support.v1.support_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ANSWERKIND']._serialized_start=1831
-  _globals['_ANSWERKIND']._serialized_end=1954
-  _globals['_POLICYTOPIC']._serialized_start=1957
-  _globals['_POLICYTOPIC']._serialized_end=2112
-  _globals['_TICKETSTATUS']._serialized_start=2114
-  _globals['_TICKETSTATUS']._serialized_end=2209
+  _globals['_ANSWERKIND']._serialized_start=2378
+  _globals['_ANSWERKIND']._serialized_end=2529
+  _globals['_POLICYTOPIC']._serialized_start=2532
+  _globals['_POLICYTOPIC']._serialized_end=2803
+  _globals['_TICKETSTATUS']._serialized_start=2805
+  _globals['_TICKETSTATUS']._serialized_end=2900
   _globals['_ASKREQUEST']._serialized_start=129
   _globals['_ASKREQUEST']._serialized_end=215
   _globals['_ANSWERREQUEST']._serialized_start=217
@@ -46,33 +46,43 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FACT']._serialized_start=323
   _globals['_FACT']._serialized_end=358
   _globals['_ANSWER']._serialized_start=361
-  _globals['_ANSWER']._serialized_end=570
-  _globals['_POLICY']._serialized_start=573
-  _globals['_POLICY']._serialized_end=732
-  _globals['_SETPOLICYREQUEST']._serialized_start=735
-  _globals['_SETPOLICYREQUEST']._serialized_end=884
-  _globals['_GETPOLICYREQUEST']._serialized_start=886
-  _globals['_GETPOLICYREQUEST']._serialized_end=993
-  _globals['_LISTPOLICIESREQUEST']._serialized_start=995
-  _globals['_LISTPOLICIESREQUEST']._serialized_end=1037
-  _globals['_LISTPOLICIESRESPONSE']._serialized_start=1039
-  _globals['_LISTPOLICIESRESPONSE']._serialized_end=1109
-  _globals['_TURN']._serialized_start=1111
-  _globals['_TURN']._serialized_end=1185
-  _globals['_TICKET']._serialized_start=1188
-  _globals['_TICKET']._serialized_end=1495
-  _globals['_LISTTICKETSREQUEST']._serialized_start=1497
-  _globals['_LISTTICKETSREQUEST']._serialized_end=1609
-  _globals['_LISTTICKETSRESPONSE']._serialized_start=1611
-  _globals['_LISTTICKETSRESPONSE']._serialized_end=1679
-  _globals['_GETTICKETREQUEST']._serialized_start=1681
-  _globals['_GETTICKETREQUEST']._serialized_end=1739
-  _globals['_CLOSETICKETREQUEST']._serialized_start=1741
-  _globals['_CLOSETICKETREQUEST']._serialized_end=1829
-  _globals['_CUSTOMERASSISTANT']._serialized_start=2211
-  _globals['_CUSTOMERASSISTANT']._serialized_end=2301
-  _globals['_SUPPORTSERVICE']._serialized_start=2303
-  _globals['_SUPPORTSERVICE']._serialized_end=2404
-  _globals['_SUPPORTADMIN']._serialized_start=2407
-  _globals['_SUPPORTADMIN']._serialized_end=2960
+  _globals['_ANSWER']._serialized_end=629
+  _globals['_STAFFMESSAGE']._serialized_start=631
+  _globals['_STAFFMESSAGE']._serialized_end=738
+  _globals['_GETMESSAGESREQUEST']._serialized_start=740
+  _globals['_GETMESSAGESREQUEST']._serialized_end=800
+  _globals['_GETMESSAGESRESPONSE']._serialized_start=802
+  _globals['_GETMESSAGESRESPONSE']._serialized_end=877
+  _globals['_CONVERSATIONMESSAGESREQUEST']._serialized_start=880
+  _globals['_CONVERSATIONMESSAGESREQUEST']._serialized_end=1010
+  _globals['_POLICY']._serialized_start=1013
+  _globals['_POLICY']._serialized_end=1172
+  _globals['_SETPOLICYREQUEST']._serialized_start=1175
+  _globals['_SETPOLICYREQUEST']._serialized_end=1324
+  _globals['_GETPOLICYREQUEST']._serialized_start=1326
+  _globals['_GETPOLICYREQUEST']._serialized_end=1433
+  _globals['_LISTPOLICIESREQUEST']._serialized_start=1435
+  _globals['_LISTPOLICIESREQUEST']._serialized_end=1477
+  _globals['_LISTPOLICIESRESPONSE']._serialized_start=1479
+  _globals['_LISTPOLICIESRESPONSE']._serialized_end=1549
+  _globals['_TURN']._serialized_start=1551
+  _globals['_TURN']._serialized_end=1625
+  _globals['_TICKET']._serialized_start=1628
+  _globals['_TICKET']._serialized_end=1935
+  _globals['_LISTTICKETSREQUEST']._serialized_start=1937
+  _globals['_LISTTICKETSREQUEST']._serialized_end=2049
+  _globals['_LISTTICKETSRESPONSE']._serialized_start=2051
+  _globals['_LISTTICKETSRESPONSE']._serialized_end=2119
+  _globals['_GETTICKETREQUEST']._serialized_start=2121
+  _globals['_GETTICKETREQUEST']._serialized_end=2179
+  _globals['_CLOSETICKETREQUEST']._serialized_start=2181
+  _globals['_CLOSETICKETREQUEST']._serialized_end=2269
+  _globals['_REPLYTOTICKETREQUEST']._serialized_start=2271
+  _globals['_REPLYTOTICKETREQUEST']._serialized_end=2375
+  _globals['_CUSTOMERASSISTANT']._serialized_start=2903
+  _globals['_CUSTOMERASSISTANT']._serialized_end=3093
+  _globals['_SUPPORTSERVICE']._serialized_start=3096
+  _globals['_SUPPORTSERVICE']._serialized_end=3315
+  _globals['_SUPPORTADMIN']._serialized_start=3318
+  _globals['_SUPPORTADMIN']._serialized_end=3962
 # @@protoc_insertion_point(module_scope)

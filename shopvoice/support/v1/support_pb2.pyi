@@ -34,6 +34,8 @@ class _AnswerKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AnswerKind
     """a ticket was opened; a person will reply"""
     ANSWER_KIND_NEEDS_INFO: _AnswerKind.ValueType  # 3
     """the question lacks something (an order number, a product)"""
+    ANSWER_KIND_SMALL_TALK: _AnswerKind.ValueType  # 4
+    """hello, thanks, bye: answered briefly, nothing looked up"""
 
 class AnswerKind(_AnswerKind, metaclass=_AnswerKindEnumTypeWrapper): ...
 
@@ -44,6 +46,8 @@ ANSWER_KIND_HANDED_OFF: AnswerKind.ValueType  # 2
 """a ticket was opened; a person will reply"""
 ANSWER_KIND_NEEDS_INFO: AnswerKind.ValueType  # 3
 """the question lacks something (an order number, a product)"""
+ANSWER_KIND_SMALL_TALK: AnswerKind.ValueType  # 4
+"""hello, thanks, bye: answered briefly, nothing looked up"""
 Global___AnswerKind: _TypeAlias = AnswerKind  # noqa: Y015
 
 class _PolicyTopic:
@@ -61,6 +65,14 @@ class _PolicyTopicEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PolicyTop
     """how to change the delivery address"""
     POLICY_TOPIC_INVOICE: _PolicyTopic.ValueType  # 4
     """invoices (发票)"""
+    POLICY_TOPIC_WARRANTY: _PolicyTopic.ValueType  # 5
+    """warranty and quality problems"""
+    POLICY_TOPIC_PAYMENT: _PolicyTopic.ValueType  # 6
+    """payment methods"""
+    POLICY_TOPIC_CANCELLATION: _PolicyTopic.ValueType  # 7
+    """cancelling an order"""
+    POLICY_TOPIC_SERVICE_HOURS: _PolicyTopic.ValueType  # 8
+    """when staff answer"""
 
 class PolicyTopic(_PolicyTopic, metaclass=_PolicyTopicEnumTypeWrapper):
     """Policy topics a merchant writes text for; a customer question on a topic
@@ -76,6 +88,14 @@ POLICY_TOPIC_ADDRESS_CHANGE: PolicyTopic.ValueType  # 3
 """how to change the delivery address"""
 POLICY_TOPIC_INVOICE: PolicyTopic.ValueType  # 4
 """invoices (发票)"""
+POLICY_TOPIC_WARRANTY: PolicyTopic.ValueType  # 5
+"""warranty and quality problems"""
+POLICY_TOPIC_PAYMENT: PolicyTopic.ValueType  # 6
+"""payment methods"""
+POLICY_TOPIC_CANCELLATION: PolicyTopic.ValueType  # 7
+"""cancelling an order"""
+POLICY_TOPIC_SERVICE_HOURS: PolicyTopic.ValueType  # 8
+"""when staff answer"""
 Global___PolicyTopic: _TypeAlias = PolicyTopic  # noqa: Y015
 
 class _TicketStatus:
@@ -188,6 +208,7 @@ class Answer(_message.Message):
     INTENT_FIELD_NUMBER: _builtins.int
     LANGUAGE_FIELD_NUMBER: _builtins.int
     LLM_FIELD_NUMBER: _builtins.int
+    STAFF_REPLIES_FIELD_NUMBER: _builtins.int
     text: _builtins.str
     kind: Global___AnswerKind.ValueType
     ticket_id: _builtins.str
@@ -202,6 +223,10 @@ class Answer(_message.Message):
     def facts_used(self) -> _containers.RepeatedCompositeFieldContainer[Global___Fact]:
         """what the answer was built from"""
 
+    @_builtins.property
+    def staff_replies(self) -> _containers.RepeatedCompositeFieldContainer[Global___StaffMessage]:
+        """Staff replies in this conversation since the customer's previous question."""
+
     def __init__(
         self,
         *,
@@ -213,14 +238,116 @@ class Answer(_message.Message):
         intent: _builtins.str = ...,
         language: _builtins.str = ...,
         llm: _builtins.bool = ...,
+        staff_replies: _abc.Iterable[Global___StaffMessage] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "facts_used", b"facts_used", "intent", b"intent", "kind", b"kind", "language", b"language", "llm", b"llm", "text", b"text", "ticket_id", b"ticket_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "facts_used", b"facts_used", "intent", b"intent", "kind", b"kind", "language", b"language", "llm", b"llm", "staff_replies", b"staff_replies", "text", b"text", "ticket_id", b"ticket_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Answer: _TypeAlias = Answer  # noqa: Y015
+
+@_typing.final
+class StaffMessage(_message.Message):
+    """A reply from the shop's staff to a ticket, as the customer sees it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    TICKET_ID_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    message_id: _builtins.str
+    """increasing within a shop"""
+    ticket_id: _builtins.str
+    text: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        message_id: _builtins.str = ...,
+        ticket_id: _builtins.str = ...,
+        text: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "message_id", b"message_id", "text", b"text", "ticket_id", b"ticket_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StaffMessage: _TypeAlias = StaffMessage  # noqa: Y015
+
+@_typing.final
+class GetMessagesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONVERSATION_ID_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    conversation_id: _builtins.str
+    after: _builtins.str
+    """a message_id: only later messages; empty = all"""
+    def __init__(
+        self,
+        *,
+        conversation_id: _builtins.str = ...,
+        after: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "conversation_id", b"conversation_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMessagesRequest: _TypeAlias = GetMessagesRequest  # noqa: Y015
+
+@_typing.final
+class GetMessagesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___StaffMessage]: ...
+    def __init__(
+        self,
+        *,
+        messages: _abc.Iterable[Global___StaffMessage] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["messages", b"messages"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMessagesResponse: _TypeAlias = GetMessagesResponse  # noqa: Y015
+
+@_typing.final
+class ConversationMessagesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    REQUEST_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    customer_id: _builtins.str
+    @_builtins.property
+    def request(self) -> Global___GetMessagesRequest: ...
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        request: Global___GetMessagesRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "merchant_id", b"merchant_id", "request", b"request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConversationMessagesRequest: _TypeAlias = ConversationMessagesRequest  # noqa: Y015
 
 @_typing.final
 class Policy(_message.Message):
@@ -357,7 +484,7 @@ class Turn(_message.Message):
     TEXT_FIELD_NUMBER: _builtins.int
     AT_FIELD_NUMBER: _builtins.int
     role: _builtins.str
-    """"customer" or "assistant" """
+    """"customer", "assistant" or "staff" """
     text: _builtins.str
     @_builtins.property
     def at(self) -> _timestamp_pb2.Timestamp: ...
@@ -514,3 +641,31 @@ class CloseTicketRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CloseTicketRequest: _TypeAlias = CloseTicketRequest  # noqa: Y015
+
+@_typing.final
+class ReplyToTicketRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MUTATION_FIELD_NUMBER: _builtins.int
+    TICKET_ID_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    ticket_id: _builtins.str
+    text: _builtins.str
+    @_builtins.property
+    def mutation(self) -> _mutation_pb2.Mutation:
+        """actor.user_id: the member of staff"""
+
+    def __init__(
+        self,
+        *,
+        mutation: _mutation_pb2.Mutation | None = ...,
+        ticket_id: _builtins.str = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["mutation", b"mutation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mutation", b"mutation", "text", b"text", "ticket_id", b"ticket_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplyToTicketRequest: _TypeAlias = ReplyToTicketRequest  # noqa: Y015

@@ -42,6 +42,11 @@ class CustomerAssistantStub:
                 request_serializer=shopvoice_dot_support_dot_v1_dot_support__pb2.AskRequest.SerializeToString,
                 response_deserializer=shopvoice_dot_support_dot_v1_dot_support__pb2.Answer.FromString,
                 _registered_method=True)
+        self.GetMessages = channel.unary_unary(
+                '/shopvoice.support.v1.CustomerAssistant/GetMessages',
+                request_serializer=shopvoice_dot_support_dot_v1_dot_support__pb2.GetMessagesRequest.SerializeToString,
+                response_deserializer=shopvoice_dot_support_dot_v1_dot_support__pb2.GetMessagesResponse.FromString,
+                _registered_method=True)
 
 
 class CustomerAssistantServicer:
@@ -56,6 +61,13 @@ class CustomerAssistantServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetMessages(self, request, context):
+        """The staff's replies in one of the customer's conversations (after a hand-off).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CustomerAssistantServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -63,6 +75,11 @@ def add_CustomerAssistantServicer_to_server(servicer, server):
                     servicer.Ask,
                     request_deserializer=shopvoice_dot_support_dot_v1_dot_support__pb2.AskRequest.FromString,
                     response_serializer=shopvoice_dot_support_dot_v1_dot_support__pb2.Answer.SerializeToString,
+            ),
+            'GetMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMessages,
+                    request_deserializer=shopvoice_dot_support_dot_v1_dot_support__pb2.GetMessagesRequest.FromString,
+                    response_serializer=shopvoice_dot_support_dot_v1_dot_support__pb2.GetMessagesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -105,6 +122,33 @@ class CustomerAssistant:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def GetMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shopvoice.support.v1.CustomerAssistant/GetMessages',
+            shopvoice_dot_support_dot_v1_dot_support__pb2.GetMessagesRequest.SerializeToString,
+            shopvoice_dot_support_dot_v1_dot_support__pb2.GetMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class SupportServiceStub:
     """The support service's internal API, called by the gateway's customer channel
@@ -122,6 +166,11 @@ class SupportServiceStub:
                 request_serializer=shopvoice_dot_support_dot_v1_dot_support__pb2.AnswerRequest.SerializeToString,
                 response_deserializer=shopvoice_dot_support_dot_v1_dot_support__pb2.Answer.FromString,
                 _registered_method=True)
+        self.ConversationMessages = channel.unary_unary(
+                '/shopvoice.support.v1.SupportService/ConversationMessages',
+                request_serializer=shopvoice_dot_support_dot_v1_dot_support__pb2.ConversationMessagesRequest.SerializeToString,
+                response_deserializer=shopvoice_dot_support_dot_v1_dot_support__pb2.GetMessagesResponse.FromString,
+                _registered_method=True)
 
 
 class SupportServiceServicer:
@@ -135,6 +184,12 @@ class SupportServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ConversationMessages(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SupportServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -142,6 +197,11 @@ def add_SupportServiceServicer_to_server(servicer, server):
                     servicer.AnswerQuestion,
                     request_deserializer=shopvoice_dot_support_dot_v1_dot_support__pb2.AnswerRequest.FromString,
                     response_serializer=shopvoice_dot_support_dot_v1_dot_support__pb2.Answer.SerializeToString,
+            ),
+            'ConversationMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConversationMessages,
+                    request_deserializer=shopvoice_dot_support_dot_v1_dot_support__pb2.ConversationMessagesRequest.FromString,
+                    response_serializer=shopvoice_dot_support_dot_v1_dot_support__pb2.GetMessagesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -173,6 +233,33 @@ class SupportService:
             '/shopvoice.support.v1.SupportService/AnswerQuestion',
             shopvoice_dot_support_dot_v1_dot_support__pb2.AnswerRequest.SerializeToString,
             shopvoice_dot_support_dot_v1_dot_support__pb2.Answer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConversationMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shopvoice.support.v1.SupportService/ConversationMessages',
+            shopvoice_dot_support_dot_v1_dot_support__pb2.ConversationMessagesRequest.SerializeToString,
+            shopvoice_dot_support_dot_v1_dot_support__pb2.GetMessagesResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -224,6 +311,11 @@ class SupportAdminStub:
                 request_serializer=shopvoice_dot_support_dot_v1_dot_support__pb2.CloseTicketRequest.SerializeToString,
                 response_deserializer=shopvoice_dot_support_dot_v1_dot_support__pb2.Ticket.FromString,
                 _registered_method=True)
+        self.ReplyToTicket = channel.unary_unary(
+                '/shopvoice.support.v1.SupportAdmin/ReplyToTicket',
+                request_serializer=shopvoice_dot_support_dot_v1_dot_support__pb2.ReplyToTicketRequest.SerializeToString,
+                response_deserializer=shopvoice_dot_support_dot_v1_dot_support__pb2.Ticket.FromString,
+                _registered_method=True)
 
 
 class SupportAdminServicer:
@@ -266,6 +358,13 @@ class SupportAdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReplyToTicket(self, request, context):
+        """A member of staff answers the customer; the customer sees it in their conversation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SupportAdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -297,6 +396,11 @@ def add_SupportAdminServicer_to_server(servicer, server):
             'CloseTicket': grpc.unary_unary_rpc_method_handler(
                     servicer.CloseTicket,
                     request_deserializer=shopvoice_dot_support_dot_v1_dot_support__pb2.CloseTicketRequest.FromString,
+                    response_serializer=shopvoice_dot_support_dot_v1_dot_support__pb2.Ticket.SerializeToString,
+            ),
+            'ReplyToTicket': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplyToTicket,
+                    request_deserializer=shopvoice_dot_support_dot_v1_dot_support__pb2.ReplyToTicketRequest.FromString,
                     response_serializer=shopvoice_dot_support_dot_v1_dot_support__pb2.Ticket.SerializeToString,
             ),
     }
@@ -462,6 +566,33 @@ class SupportAdmin:
             target,
             '/shopvoice.support.v1.SupportAdmin/CloseTicket',
             shopvoice_dot_support_dot_v1_dot_support__pb2.CloseTicketRequest.SerializeToString,
+            shopvoice_dot_support_dot_v1_dot_support__pb2.Ticket.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplyToTicket(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shopvoice.support.v1.SupportAdmin/ReplyToTicket',
+            shopvoice_dot_support_dot_v1_dot_support__pb2.ReplyToTicketRequest.SerializeToString,
             shopvoice_dot_support_dot_v1_dot_support__pb2.Ticket.FromString,
             options,
             channel_credentials,

@@ -37,6 +37,8 @@ class CustomerAssistantStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> CustomerAssistantAsyncStub: ...
     Ask: _grpc.UnaryUnaryMultiCallable[_support_pb2.AskRequest, _support_pb2.Answer]
+    GetMessages: _grpc.UnaryUnaryMultiCallable[_support_pb2.GetMessagesRequest, _support_pb2.GetMessagesResponse]
+    """The staff's replies in one of the customer's conversations (after a hand-off)."""
 
 @_typing.type_check_only
 class CustomerAssistantAsyncStub(CustomerAssistantStub):
@@ -47,6 +49,8 @@ class CustomerAssistantAsyncStub(CustomerAssistantStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Ask: _aio.UnaryUnaryMultiCallable[_support_pb2.AskRequest, _support_pb2.Answer]  # type: ignore[assignment]
+    GetMessages: _aio.UnaryUnaryMultiCallable[_support_pb2.GetMessagesRequest, _support_pb2.GetMessagesResponse]  # type: ignore[assignment]
+    """The staff's replies in one of the customer's conversations (after a hand-off)."""
 
 class CustomerAssistantServicer(metaclass=_abc_1.ABCMeta):
     """Customer-facing questions. The gateway hosts this service for customers
@@ -61,6 +65,14 @@ class CustomerAssistantServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_support_pb2.Answer, _abc.Awaitable[_support_pb2.Answer]]: ...
 
+    @_abc_1.abstractmethod
+    def GetMessages(
+        self,
+        request: _support_pb2.GetMessagesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_support_pb2.GetMessagesResponse, _abc.Awaitable[_support_pb2.GetMessagesResponse]]:
+        """The staff's replies in one of the customer's conversations (after a hand-off)."""
+
 def add_CustomerAssistantServicer_to_server(servicer: CustomerAssistantServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
 class SupportServiceStub:
@@ -73,6 +85,7 @@ class SupportServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> SupportServiceAsyncStub: ...
     AnswerQuestion: _grpc.UnaryUnaryMultiCallable[_support_pb2.AnswerRequest, _support_pb2.Answer]
+    ConversationMessages: _grpc.UnaryUnaryMultiCallable[_support_pb2.ConversationMessagesRequest, _support_pb2.GetMessagesResponse]
 
 @_typing.type_check_only
 class SupportServiceAsyncStub(SupportServiceStub):
@@ -82,6 +95,7 @@ class SupportServiceAsyncStub(SupportServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     AnswerQuestion: _aio.UnaryUnaryMultiCallable[_support_pb2.AnswerRequest, _support_pb2.Answer]  # type: ignore[assignment]
+    ConversationMessages: _aio.UnaryUnaryMultiCallable[_support_pb2.ConversationMessagesRequest, _support_pb2.GetMessagesResponse]  # type: ignore[assignment]
 
 class SupportServiceServicer(metaclass=_abc_1.ABCMeta):
     """The support service's internal API, called by the gateway's customer channel
@@ -94,6 +108,13 @@ class SupportServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _support_pb2.AnswerRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_support_pb2.Answer, _abc.Awaitable[_support_pb2.Answer]]: ...
+
+    @_abc_1.abstractmethod
+    def ConversationMessages(
+        self,
+        request: _support_pb2.ConversationMessagesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_support_pb2.GetMessagesResponse, _abc.Awaitable[_support_pb2.GetMessagesResponse]]: ...
 
 def add_SupportServiceServicer_to_server(servicer: SupportServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
@@ -110,6 +131,8 @@ class SupportAdminStub:
     ListTickets: _grpc.UnaryUnaryMultiCallable[_support_pb2.ListTicketsRequest, _support_pb2.ListTicketsResponse]
     GetTicket: _grpc.UnaryUnaryMultiCallable[_support_pb2.GetTicketRequest, _support_pb2.Ticket]
     CloseTicket: _grpc.UnaryUnaryMultiCallable[_support_pb2.CloseTicketRequest, _support_pb2.Ticket]
+    ReplyToTicket: _grpc.UnaryUnaryMultiCallable[_support_pb2.ReplyToTicketRequest, _support_pb2.Ticket]
+    """A member of staff answers the customer; the customer sees it in their conversation."""
 
 @_typing.type_check_only
 class SupportAdminAsyncStub(SupportAdminStub):
@@ -122,6 +145,8 @@ class SupportAdminAsyncStub(SupportAdminStub):
     ListTickets: _aio.UnaryUnaryMultiCallable[_support_pb2.ListTicketsRequest, _support_pb2.ListTicketsResponse]  # type: ignore[assignment]
     GetTicket: _aio.UnaryUnaryMultiCallable[_support_pb2.GetTicketRequest, _support_pb2.Ticket]  # type: ignore[assignment]
     CloseTicket: _aio.UnaryUnaryMultiCallable[_support_pb2.CloseTicketRequest, _support_pb2.Ticket]  # type: ignore[assignment]
+    ReplyToTicket: _aio.UnaryUnaryMultiCallable[_support_pb2.ReplyToTicketRequest, _support_pb2.Ticket]  # type: ignore[assignment]
+    """A member of staff answers the customer; the customer sees it in their conversation."""
 
 class SupportAdminServicer(metaclass=_abc_1.ABCMeta):
     """Merchant and staff administration: policies (the shop's FAQ) and tickets."""
@@ -167,5 +192,13 @@ class SupportAdminServicer(metaclass=_abc_1.ABCMeta):
         request: _support_pb2.CloseTicketRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_support_pb2.Ticket, _abc.Awaitable[_support_pb2.Ticket]]: ...
+
+    @_abc_1.abstractmethod
+    def ReplyToTicket(
+        self,
+        request: _support_pb2.ReplyToTicketRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_support_pb2.Ticket, _abc.Awaitable[_support_pb2.Ticket]]:
+        """A member of staff answers the customer; the customer sees it in their conversation."""
 
 def add_SupportAdminServicer_to_server(servicer: SupportAdminServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
