@@ -17,6 +17,7 @@ from opentelemetry import context as otel_context
 
 from services.nlu.dialogue import Decision, DialogueStore, Policy, intent_of, remember_context
 from services.nlu.dispatch import Caller, Dispatcher, Outcome
+from services.nlu.llm.readback import confirm_first
 from services.nlu.replies_text import is_chinese
 from services.nlu.resolve import resolve
 from services.nlu.understand import Understander
@@ -110,6 +111,8 @@ class UtteranceHandler:
             vocabulary=vocabulary,
             candidates=resolution.candidates,
         )
+        if understood.source == "llm":  # the LLM's data-changing commands are read back first
+            decision = confirm_first(decision, state, intent_of(understood.command), chinese)
         # What was understood, with what the dialogue filled in ("ship it" → the order just discussed).
         understood_reply = gw.ServerMessage(
             understood=gw.Understood(command=resolution.command, source=understood.source)

@@ -59,6 +59,18 @@ class SlotSpec:
     def signed(self) -> bool:
         return self.name in SIGNED_SLOTS
 
+    @property
+    def is_list(self) -> bool:
+        """A repeated field (`skus`): a JSON array in the order said."""
+        return bool(self.field.is_repeated)
+
+
+def _supported(field: FieldDescriptor) -> bool:
+    """Money, enums, integers and strings, alone or repeated (not nested messages or maps)."""
+    if field.message_type is not None:
+        return field.message_type.full_name == Money.DESCRIPTOR.full_name and not field.is_repeated
+    return True
+
 
 def _is_synthetic(field: FieldDescriptor) -> bool:
     """proto3 `optional` wraps a field in a one-member oneof named after it."""
@@ -73,9 +85,11 @@ def intent_message(intent: str) -> Descriptor:
 
 
 def slot_specs(intent: str) -> Iterator[SlotSpec]:
-    """The slots of ``intent`` in field order."""
+    """The slots of ``intent`` in field order (a field of a kind JSON cannot carry is left out)."""
     for field in intent_message(intent).fields:
-        if _is_synthetic(field):
+        if not _supported(field):
+            continue
+        if field.is_repeated or _is_synthetic(field):
             yield SlotSpec(field, required=False, choice=None)
         elif field.containing_oneof is not None:
             yield SlotSpec(field, required=True, choice=field.containing_oneof.name)

@@ -1,0 +1,139 @@
+"""The catalog products an utterance may name: the model chooses among these, never outside them.
+
+Per utterance, from the merchant's vocabulary (SKU, title pairs, both languages): the SKU
+codes the text contains, then the products whose title best matches a part of the text
+(fuzzy, on the characters and on the pinyin, so a misheard or partial name still finds
+them), best first, at most ``limit``. They go at the END of the prompt (the prefix stays
+the same for every utterance, so the server reuses it) and into the schema as the only SKUs
+the model may answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pypinyin import lazy_pinyin
+from rapidfuzz import fuzz
+
+from services.nlu.llm.ground import codes_in
+from shopvoice.grammar import Vocabulary
+from shopvoice.grammar.vocabulary import title_key
+
+LIMIT = 5
+MIN_SCORE = 60.0  # out of 100
+MIN_KEY_CHARS = 2
+_WORD = re.compile(r"[a-z]+")
+_STOP = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "of",
+        "to",
+        "and",
+        "or",
+        "in",
+        "on",
+        "for",
+        "is",
+        "are",
+        "it",
+        "one",
+        "ones",
+        "this",
+        "that",
+        "my",
+        "our",
+        "with",
+    ]
+)
+_CJK = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def _words(text: str) -> set[str]:
+    return {w.removesuffix("s") for w in _WORD.findall(text.casefold()) if w not in _STOP and len(w) > 1}
+
+
+def _common_run(a: str, b: str) -> int:
+    """The longest run of characters ``a`` and ``b`` share."""
+    best = 0
+    for i in range(len(a)):
+        for j in range(i + best + 1, len(a) + 1):
+            if a[i:j] in b:
+                best = j - i
+            else:
+                break
+    return best
+
+
+def _overlap(title: str, text: str) -> float:
+    """60..100 when the text shares a word (English) or a run of 2+ characters (Chinese) with the title."""
+    score = 0.0
+    title_words, text_words = _words(title), _words(text)
+    if title_words and (shared := title_words & text_words):
+        score = 60 + 40 * len(shared) / len(title_words)
+    key, text_key = title_key(title), title_key(text)
+    if _CJK.search(key):
+        common = _common_run(key, text_key)
+        if common >= 2:
+            score = max(score, 60 + 40 * common / len(key))
+        elif _CJK.fullmatch(key[-1]) and key[-1] in text_key:
+            score = max(score, 65.0)  # the kind the title ends with: 袜 of 羊毛袜, 包 of 双肩包
+    return score
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    sku: str
+    titles: tuple[str, ...]
+    score: float  # 100 for a code said or a whole title inside the text
+
+    def line(self) -> str:
+        return f"{self.sku}: {' / '.join(self.titles)}"
+
+
+@lru_cache(maxsize=64)
+def _products(vocabulary: Vocabulary) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...]:
+    """Per SKU: its titles, their keys and the keys' pinyin (computed once per vocabulary)."""
+    titles: dict[str, list[str]] = {}
+    for sku, title in vocabulary.products:
+        if title and title not in titles.setdefault(sku, []):
+            titles[sku].append(title)
+    out = []
+    for sku, names in titles.items():
+        keys = tuple(k for k in (title_key(n) for n in names) if len(k) >= MIN_KEY_CHARS)
+        out.append((sku, tuple(names), keys, tuple("".join(lazy_pinyin(k)) for k in keys)))
+    return tuple(out)
+
+
+def candidates(text: str, vocabulary: Vocabulary | None, limit: int = LIMIT) -> list[Candidate]:
+    """The products ``text`` may name, best first."""
+    if vocabulary is None or not len(vocabulary):
+        return []
+    products = _products(vocabulary)
+    by_sku = {sku: names for sku, names, _, _ in products}
+    found: dict[str, Candidate] = {}
+    for code in sorted(codes_in(text)):
+        if code in vocabulary.skus:
+            found[code] = Candidate(code, by_sku.get(code, ()), 100.0)
+    key = title_key(text)
+    if not key:
+        return list(found.values())[:limit]
+    key_pinyin = "".join(lazy_pinyin(key))
+    scored: list[Candidate] = []
+    for sku, names, keys, pinyins in products:
+        if sku in found:
+            continue
+        score = max((_overlap(name, text) for name in names), default=0.0)
+        for title, spelled in zip(keys, pinyins, strict=True):
+            score = max(
+                score,
+                100.0 if title in key else fuzz.partial_ratio(title, key),
+                fuzz.partial_ratio(spelled, key_pinyin) - 5,  # a sound alike counts a little less
+            )
+        if score >= MIN_SCORE:
+            scored.append(Candidate(sku, names, float(score)))
+    scored.sort(key=lambda c: (-c.score, c.sku))
+    return [*found.values(), *scored][:limit]
