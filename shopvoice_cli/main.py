@@ -42,21 +42,10 @@ def _token(args: argparse.Namespace) -> str:
     )
 
 
-async def _say(target: str, token: str, texts: list[str]) -> int:
-    from shopvoice_cli.client import Conversation
-
-    failures = 0
-    async with Conversation(target, token) as conversation:
-        for text in texts:
-            print(f"merchant: {text}", flush=True)
-            turn = await conversation.say(text, on_message=lambda m: print(render.line(m), flush=True))
-            failures += 0 if render.went_well(turn) else 1
-    return failures
-
-
 def cmd_say(args: argparse.Namespace) -> int:
-    failures = asyncio.run(_say(args.gateway, _token(args), args.text))
-    return 1 if failures else 0
+    from shopvoice_cli import say
+
+    return say.run(args, lambda: _token(args))
 
 
 def cmd_speak(args: argparse.Namespace) -> int:
@@ -167,11 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="shopvoice", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    say = sub.add_parser("say", help="send text commands through the gateway, one session")
-    say.add_argument("text", nargs="+")
-    say.add_argument("--gateway", default=GATEWAY, help="host:port (default SHOPVOICE_GATEWAY, else the local stack's)")
-    say.add_argument("--merchant", default=demo_shop.MERCHANT_ID, help="for the development token")
-    say.add_argument("--role", default="owner", choices=("owner", "staff", "viewer"))
+    from shopvoice_cli import say as say_command
+
+    say = sub.add_parser(
+        "say",
+        help="text commands through the live stack: one session, or with --json one JSON line per text (--dry-run)",
+    )
+    say_command.add_arguments(say, GATEWAY)
     say.set_defaults(func=cmd_say)
 
     speak = sub.add_parser("speak", help="stream WAV files through the gateway and its ASR (--json, --dry-run)")

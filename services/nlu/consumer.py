@@ -122,6 +122,12 @@ class UtteranceHandler:
             # at once, so they go together.
             note = "试运行：未执行" if chinese else "dry run: not executed"
             dry_run = gw.ServerMessage(result=gw.Result(status=gw.RESULT_STATUS_OK, message=note, timings=timings))
+            if decision.kind == "ask" and decision.candidates:
+                # a name that fits several products: the question, with them (`say --json` lists them)
+                question = gw.Clarification(
+                    prompt=decision.prompt, missing_slot=decision.missing_slot, candidates=decision.candidates
+                )
+                dry_run = gw.ServerMessage(clarification=question)
             await self._reply(utterance, understood_reply, dry_run)
             return
         # "Understood" goes out on its own only when acting takes longer than understood_after_s
