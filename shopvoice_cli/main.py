@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from shopvoice.auth import Key
 
-from shopvoice_cli import demo_shop, demo_voice, errors, render
+from shopvoice_cli import demo_shop, demo_voice, errors
 from shopvoice_cli.errors import CliError, Parser, Server
 
 RUN_DIR = Path(os.environ.get("SHOPVOICE_RUN_DIR", ".run"))
