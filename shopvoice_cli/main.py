@@ -81,7 +81,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def _start_stack() -> object:
     from shopvoice_cli import infra
-    from shopvoice_cli.stack import BASE_PORT, MAX_BASE_PORT, Stack, ports_from
+    from shopvoice_cli.stack import BASE_PORT, MAX_BASE_PORT, Stack, local_llm, ports_from
 
     base = os.environ.get("SHOPVOICE_BASE_PORT", str(BASE_PORT))
     try:
@@ -90,7 +90,13 @@ def _start_stack() -> object:
         raise SystemExit(f"SHOPVOICE_BASE_PORT={base!r}: the gateway's port, 1024..{MAX_BASE_PORT}") from None
     database_url, redis_url = infra.resolve(os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL"), RUN_DIR)
     stack = Stack(database_url=database_url, redis_url=redis_url, run_dir=RUN_DIR / "logs", ports=ports)
-    print(f"starting {', '.join(stack.services)} (logs in {stack.run_dir}/)", flush=True)
+    if os.environ.get("VLLM_URL"):
+        print(f"the NLU's LLM: {os.environ['VLLM_URL']} (VLLM_URL)", flush=True)
+    else:
+        stack.llm, why = local_llm()
+        print(why, flush=True)
+    started = [*stack.services, *(["llm"] if stack.llm else [])]
+    print(f"starting {', '.join(started)} (logs in {stack.run_dir}/)", flush=True)
     stack.start(after_catalog=demo_shop.seed_catalog)  # the ASR starts knowing the shop's products
     return stack
 

@@ -76,7 +76,13 @@ def confirm_first(decision: Decision, state: DialogueState, said_intent: str, ch
     ``said_intent`` is what the utterance itself meant: a "confirm" executes what was proposed
     before (it was read back then) and is left alone.
     """
-    if decision.kind != "execute" or said_intent in ("confirm", "cancel"):
+    if said_intent in ("confirm", "cancel"):
+        return decision
+    if decision.kind == "propose":  # already asks (destructive, past the guardrail): with the values read back
+        values = read_back(decision.command, chinese).removesuffix("，确认吗？").removesuffix(". Confirm?")
+        joined = f"{values}。{decision.prompt}" if chinese else f"{values}. {decision.prompt}"
+        return Decision("propose", decision.command, decision.idempotency_id, prompt=joined)
+    if decision.kind != "execute":
         return decision
     if intent_of(decision.command) in READ_ONLY:
         return decision
