@@ -32,7 +32,8 @@ from shopvoice.text import normalize
 # 打八五折 → (after the normaliser) 打85折 → 降价15%; 九折 → 9折 → 降价10%; 半价 → 5折 → 降价50%.
 _ZHE = re.compile(r"(?:打个|打)?\s*(\d(?:\.\d)?|\d\d)\s*折")
 # Codes: one to three letters then digits (A100, d42, SF123456); their digits are not numbers said.
-_CODE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,3})\s?(\d{1,12})(?![0-9])")
+# A single letter may stand apart ("d 42"), but not the words "a" and "I" ("a 5 pack"); "to 5" is no code.
+_CODE = re.compile(r"(?<![A-Za-z0-9])(?:([A-Za-z]{1,3})|([B-HJ-Zb-hj-z]) )(\d{1,12})(?![0-9])")
 _NUMBER = re.compile(r"(?<![0-9.])\d+(?:\.\d+)?")
 _ZERO_WORDS = re.compile(r"清零|清空|归零|卖光|卖完|zero|sold out|none left|out of stock", re.IGNORECASE)
 # Slots the grammar has a word list for, often invented: the value must be what a word of the text reads as.
@@ -54,7 +55,7 @@ def model_text(text: str) -> str:
 
 def codes_in(text: str) -> set[str]:
     """SKU-like codes in the text, upper-case, spaces dropped ("a100", "d 42" → A100, D42)."""
-    return {(m[1] + m[2]).upper() for m in _CODE.finditer(text)}
+    return {((m[1] or m[2]) + m[3]).upper() for m in _CODE.finditer(text)}
 
 
 def numbers_in(text: str) -> list[Decimal]:
