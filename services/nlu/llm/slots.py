@@ -17,9 +17,13 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.common.v1.money_pb2 import Money
 
-# Enum slots whose UNSPECIFIED value means "any" (command.proto says so in comments,
-# which a descriptor does not carry): they may be left out.
-OPTIONAL_ENUM_SLOTS = frozenset({("list_orders", "status"), ("list_orders", "period")})
+# Enum slots the model must fill. Every other enum's UNSPECIFIED means "any" or "not said"
+# (command.proto says so in comments, which a descriptor does not carry: list_orders' status,
+# a bulk selection's status, a comparison period, a report's period that the dialogue asks
+# for), so it may be left out, and a model is not pushed into inventing one.
+REQUIRED_ENUM_SLOTS = frozenset(
+    {("set_product_status", "status"), ("sales_report", "metric"), ("export_report", "report")}
+)
 # Money and integer slots that may be negative: changes, not amounts.
 SIGNED_SLOTS = frozenset({"delta"})
 INTENT_ONEOF = Command.DESCRIPTOR.oneofs_by_name["intent"]
@@ -94,7 +98,7 @@ def slot_specs(intent: str) -> Iterator[SlotSpec]:
         elif field.containing_oneof is not None:
             yield SlotSpec(field, required=True, choice=field.containing_oneof.name)
         else:
-            optional = field.enum_type is not None and (intent, field.name) in OPTIONAL_ENUM_SLOTS
+            optional = field.enum_type is not None and (intent, field.name) not in REQUIRED_ENUM_SLOTS
             yield SlotSpec(field, required=not optional, choice=None)
 
 
