@@ -34,7 +34,8 @@ def test_every_slot_of_the_message_is_a_property(intent: str) -> None:
     slots = _branch(intent)["properties"]["slots"]
     variants = slots.get("anyOf", [slots])
     names = set().union(*(v["properties"] for v in variants))
-    assert names == {f.name for f in message.fields}
+    # unknown's text is the utterance as said, kept by the parser: the model is not asked to echo it
+    assert names == ({f.name for f in message.fields} if intent != "unknown" else set())
     assert all(v["additionalProperties"] is False for v in variants)
 
 

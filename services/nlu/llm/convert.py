@@ -88,6 +88,8 @@ def json_to_command(obj: Any) -> Command:
     command = Command()
     message = getattr(command, intent)
     message.SetInParent()
+    if intent == "unknown":
+        return command  # whatever the model echoed: the parser keeps the utterance as said
     specs = {spec.name: spec for spec in slot_specs(intent)}
     chosen: dict[str, str] = {}
     for name, value in slots.items():

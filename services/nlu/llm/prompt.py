@@ -109,8 +109,8 @@ BUILTIN_EXAMPLES: tuple[Example, ...] = (
     _ex("yes, confirm", "confirm"),
     _ex("算了", "cancel"),
     _ex("no, never mind", "cancel"),
-    _ex("今天天气怎么样", "unknown", text="今天天气怎么样"),
-    _ex("play some music", "unknown", text="play some music"),
+    _ex("今天天气怎么样", "unknown"),
+    _ex("play some music", "unknown"),
 )
 
 # Sample values for template slots, by slot kind then name; lists (carrier, period...) use their first phrase.
@@ -263,7 +263,7 @@ def system_prompt() -> str:
         "A new stock count is set_stock; stock added or sold is adjust_stock with a signed delta. "
         "Quantities are integers; order ids are digits. "
         "A product is a SKU: one the merchant said, or one from the Products line that the words name. "
-        f"Carriers: {', '.join(CARRIERS)}. Anything else is unknown with the text as said."
+        f"Carriers: {', '.join(CARRIERS)}. Anything else is unknown."
     )
 
 

@@ -89,7 +89,13 @@ def intent_message(intent: str) -> Descriptor:
 
 
 def slot_specs(intent: str) -> Iterator[SlotSpec]:
-    """The slots of ``intent`` in field order (a field of a kind JSON cannot carry is left out)."""
+    """The slots of ``intent`` in field order (a field of a kind JSON cannot carry is left out).
+
+    ``unknown`` has none for the model: its text is the utterance as said, which the parser
+    keeps; having the model echo it costs one generated token per word.
+    """
+    if intent == "unknown":
+        return
     for field in intent_message(intent).fields:
         if not _supported(field):
             continue
