@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -45,3 +46,10 @@ def test_the_schema_allows_only_the_candidates_as_products() -> None:
     plain = command_json_schema()
     branch = next(b for b in plain["anyOf"] if b["properties"]["intent"]["enum"] == ["set_price"])
     assert "enum" not in branch["properties"]["slots"]["properties"]["sku"]
+
+
+def test_no_pattern_escapes_a_character_llama_cpp_cannot_read() -> None:
+    # an escaped dot made llama.cpp's grammar fail to load, and its server process died with it
+    text = json.dumps(command_json_schema(["A100"]))
+    assert "\\\\" not in text
+    assert '"pattern": "^(0|[1-9][0-9]{0,8})[.][0-9]{2}$"' in text

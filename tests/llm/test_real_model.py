@@ -10,6 +10,7 @@ says something the merchant did not say.
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 from services.nlu.llm import LlmParser
+from services.nlu.llm.schema import command_json_schema
 from shopvoice.grammar.commands import command_to_json
 from shopvoice.llm.config import LlmSettings
 from tests.llm.real_server import llm_server
@@ -83,3 +85,10 @@ def test_the_tail_understands_most_and_never_invents(base_url: str) -> None:
     latencies = sorted(seconds for _, seconds, _ in results)
     print(f"p50 {statistics.median(latencies):.2f} s, max {latencies[-1]:.2f} s")
     assert right >= len(CASES) - 2, f"{right}/{len(CASES)} exactly right"
+
+
+def test_every_schema_the_nlu_sends_loads_as_a_llama_cpp_grammar() -> None:
+    from llama_cpp import LlamaGrammar
+
+    for skus in ([], ["A100"], ["F8", "F9", "A100"]):
+        LlamaGrammar.from_json_schema(json.dumps(command_json_schema(skus)), verbose=False)

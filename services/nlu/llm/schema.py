@@ -22,8 +22,15 @@ from shopvoice.grammar import contract as rules
 JsonSchema = dict[str, Any]
 
 
+def portable(regex: str) -> str:
+    """The regex in the subset every server's schema-to-grammar converter reads: llama.cpp's
+    cannot parse an escaped dot (its grammar fails to load and the server process dies), so
+    a literal dot is written as a class."""
+    return regex.replace("\\.", "[.]").replace("\\d", "[0-9]")
+
+
 def _pattern(regex: str) -> JsonSchema:
-    return {"type": "string", "pattern": f"^{regex}$"}
+    return {"type": "string", "pattern": f"^{portable(regex)}$"}
 
 
 # Strings by slot name: the domain's formats, from the rules validate() applies.
