@@ -252,7 +252,15 @@ class Stack:
 
     def _start_llm(self, env: dict[str, str]) -> None:
         """The LLM server first: the NLU warms it up (reads the prompt's prefix) as soon as it starts."""
-        process = Process(LLM, self.ports[LLM], env, self.run_dir / f"{LLM}.log")
+        # One thread unless told otherwise: here the server shares the machine's cores with every
+        # service of the stack, and llama.cpp's threads spin waiting for each other when one is
+        # preempted (docs/models.md: 2 threads under load took 10-30 s per answer, 1 thread ~2 s).
+        process = Process(
+            LLM,
+            self.ports[LLM],
+            {"LLM_THREADS": os.environ.get("LLM_THREADS", "1"), **env},
+            self.run_dir / f"{LLM}.log",
+        )
         self.processes[LLM] = process
         if _port_taken(process.port):
             self.stop()

@@ -292,7 +292,10 @@ def build_messages(
     messages = [{"role": "system", "content": system_prompt()}]
     for example in examples() if shots is None else shots:
         messages.append({"role": "user", "content": user_turn(example.text, example.products)})
-        messages.append({"role": "assistant", "content": json.dumps(example.answer, ensure_ascii=False)})
+        # compact: the model answers as the examples do, and every space is a token generated
+        messages.append(
+            {"role": "assistant", "content": json.dumps(example.answer, ensure_ascii=False, separators=(",", ":"))}
+        )
     messages.append({"role": "user", "content": user_turn(text, products, context)})
     return messages
 
