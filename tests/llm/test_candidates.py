@@ -53,3 +53,18 @@ def test_no_pattern_escapes_a_character_llama_cpp_cannot_read() -> None:
     text = json.dumps(command_json_schema(["A100"]))
     assert "\\\\" not in text
     assert '"pattern": "^(0|[1-9][0-9]{0,8})[.][0-9]{2}$"' in text
+
+
+def test_a_pick_among_equal_fits_is_no_pick_and_a_clear_best_is() -> None:
+    from services.nlu.llm.candidates import ambiguous_name
+    from services.nlu.llm.ground import model_text
+
+    def name(text: str, chosen: str) -> str | None:
+        said = model_text(text)
+        return ambiguous_name(said, chosen, candidates(said, demo_vocabulary()))
+
+    assert name("卫衣还有多少", "F8") == "卫衣"  # a gray and a red hoodie: resolution asks which
+    assert name("how many hoodies left", "F9") == "hoodie"
+    assert name("红色卫衣还有多少", "F9") is None
+    assert name("red hoodie price", "F9") is None
+    assert name("a100 price", "A100") is None

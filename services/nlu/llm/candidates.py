@@ -76,9 +76,9 @@ def _overlap(title: str, text: str) -> float:
         score = 60 + 40 * len(shared) / len(title_words)
     key, text_key = title_key(title), title_key(text)
     if _CJK.search(key):
-        common = _common_run(key, text_key)
-        if common >= 2:
-            score = max(score, 60 + 40 * common / len(key))
+        covered = sum(1 for ch in key if ch in text_key)  # 红色卫衣 covers 4 of 红色连帽卫衣's 6
+        if _common_run(key, text_key) >= 2:
+            score = max(score, 60 + 40 * covered / len(key))
         elif _CJK.fullmatch(key[-1]) and key[-1] in text_key:
             score = max(score, 65.0)  # the kind the title ends with: 袜 of 羊毛袜, 包 of 双肩包
     return score
@@ -128,12 +128,40 @@ def candidates(text: str, vocabulary: Vocabulary | None, limit: int = LIMIT) -> 
             continue
         score = max((_overlap(name, text) for name in names), default=0.0)
         for title, spelled in zip(keys, pinyins, strict=True):
-            score = max(
-                score,
-                100.0 if title in key else fuzz.partial_ratio(title, key),
-                fuzz.partial_ratio(spelled, key_pinyin) - 5,  # a sound alike counts a little less
-            )
+            if title in key:
+                score = 100.0
+            elif not score:  # nothing shared: a title misheard as other characters of the same sound
+                score = max(fuzz.partial_ratio(title, key), fuzz.partial_ratio(spelled, key_pinyin) - 5)
         if score >= MIN_SCORE:
             scored.append(Candidate(sku, names, float(score)))
     scored.sort(key=lambda c: (-c.score, c.sku))
     return [*found.values(), *scored][:limit]
+
+
+def ambiguous_name(text: str, chosen: str, products: list[Candidate]) -> str | None:
+    """The words of ``text`` that fit ``chosen`` and another product just as well, or None.
+
+    The model must pick one SKU from the candidates; when the words said fit several equally
+    ("卫衣" with a gray and a red hoodie), its pick is a guess. The answer then keeps the words
+    as said instead, and resolution asks the merchant which one (a wrong product is worse than
+    a question). A code said ("A100") or a clear best match is never ambiguous.
+    """
+    best = {c.sku: c for c in products}
+    if chosen not in best or (best[chosen].score >= 100.0 and chosen in codes_in(text)):
+        return None
+    top = max(c.score for c in products)
+    tied = [c for c in products if c.score == top]
+    if best[chosen].score != top or len(tied) < 2:
+        return None
+    text_key = title_key(text)
+    shared: str | None = None
+    if _CJK.search(text_key):
+        keys = [title_key(name) for c in tied for name in c.titles if _CJK.search(title_key(name))]
+        runs = [text_key[i:j] for i in range(len(text_key)) for j in range(i + 1, len(text_key) + 1)]
+        fitting = [r for r in runs if keys and all(r in k for k in keys)]
+        shared = max(fitting, key=len, default=None)
+    if not shared:
+        words = _words(text)
+        common = [w for w in sorted(words) if all(any(w in _words(name) for name in c.titles) for c in tied)]
+        shared = " ".join(common) or None
+    return shared

@@ -28,7 +28,7 @@ from typing import Literal
 
 from prometheus_client import Counter, Histogram
 
-from services.nlu.llm.candidates import candidates
+from services.nlu.llm.candidates import Candidate, ambiguous_name, candidates
 from services.nlu.llm.convert import CommandJsonError, json_to_command
 from services.nlu.llm.ground import codes_in, ground, model_text
 from services.nlu.llm.prompt import build_messages
@@ -149,10 +149,16 @@ class LlmParser:
                 self.breaker.record_success()
             elif not failed:
                 self.breaker.abandon()  # cancelled mid-call: no outcome to count
-        return self._from_llm(text, completion.content, completion.finish_reason, said, skus)
+        return self._from_llm(text, completion.content, completion.finish_reason, said, skus, products)
 
     def _from_llm(
-        self, text: str, content: str, finish_reason: str, said: str | None = None, skus: list[str] | None = None
+        self,
+        text: str,
+        content: str,
+        finish_reason: str,
+        said: str | None = None,
+        skus: list[str] | None = None,
+        products: list[Candidate] | None = None,
     ) -> LlmAnswer:
         try:
             command = json_to_command(json.loads(content))
@@ -167,8 +173,19 @@ class LlmParser:
         problems = validate(command, allow_missing=True)
         if problems:  # malformed: the whole answer is junk, not just a slot
             return LlmAnswer(unknown(text), "llm", "invalid: " + "; ".join(problems))
-        dropped = ground(command, model_text(text) if said is None else said, skus or ())
+        said = model_text(text) if said is None else said
+        dropped = ground(command, said, skus or ())
+        self._keep_ambiguous_names(command, said, products or [])
         return LlmAnswer(command, "llm", "ok", tuple(dropped))
+
+    @staticmethod
+    def _keep_ambiguous_names(command: Command, said: str, products: list[Candidate]) -> None:
+        """A product picked among several that fit the words equally: the words instead (resolution asks)."""
+        intent = command.WhichOneof("intent")
+        message = getattr(command, intent) if intent else None
+        sku = getattr(message, "sku", "") if message is not None else ""
+        if isinstance(sku, str) and sku and (name := ambiguous_name(said, sku, products)):
+            message.sku = name  # type: ignore[union-attr]
 
     def _fallback(self, text: str, fallback: Command | None, reason: str) -> LlmAnswer:
         if fallback is None or validate(fallback):
