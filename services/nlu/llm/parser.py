@@ -33,6 +33,7 @@ from services.nlu.llm.convert import CommandJsonError, json_to_command
 from services.nlu.llm.ground import codes_in, ground, model_text
 from services.nlu.llm.prompt import build_messages
 from services.nlu.llm.schema import command_json_schema
+from shopvoice import log
 from shopvoice.common.v1.command_pb2 import Command, Unknown
 from shopvoice.grammar import Vocabulary
 from shopvoice.grammar.contract import validate
@@ -101,8 +102,17 @@ class LlmParser:
         self, text: str, fallback: Command | None = None, vocabulary: Vocabulary | None = None, context: str = ""
     ) -> LlmAnswer:
         """The command for ``text`` (see the module docstring); never raises for a server's failure."""
+        started = time.monotonic()
         answer = await self._parse(text, fallback, vocabulary, context)
         ANSWERS.labels(answer.source, outcome(answer.reason)).inc()
+        log.get().info(
+            "llm tail",
+            source=answer.source,
+            outcome=outcome(answer.reason),
+            seconds=round(time.monotonic() - started, 3),
+            intent=answer.command.WhichOneof("intent"),
+            dropped=list(answer.dropped),
+        )
         return answer
 
     async def warm(self) -> bool:
