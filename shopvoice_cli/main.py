@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from shopvoice.auth import Key
 
-from shopvoice_cli import demo_shop, demo_voice, errors, render
+from shopvoice_cli import demo_shop, demo_voice, errors
 from shopvoice_cli.errors import CliError, Parser, Server
 
 RUN_DIR = Path(os.environ.get("SHOPVOICE_RUN_DIR", ".run"))
@@ -42,21 +42,10 @@ def _token(args: argparse.Namespace) -> str:
     )
 
 
-async def _say(target: str, token: str, texts: list[str]) -> int:
-    from shopvoice_cli.client import Conversation
-
-    failures = 0
-    async with Conversation(target, token) as conversation:
-        for text in texts:
-            print(f"merchant: {text}", flush=True)
-            turn = await conversation.say(text, on_message=lambda m: print(render.line(m), flush=True))
-            failures += 0 if render.went_well(turn) else 1
-    return failures
-
-
 def cmd_say(args: argparse.Namespace) -> int:
-    failures = asyncio.run(_say(args.gateway, _token(args), args.text))
-    return 1 if failures else 0
+    from shopvoice_cli import say
+
+    return say.run(args, lambda: _token(args))
 
 
 def cmd_speak(args: argparse.Namespace) -> int:
@@ -92,7 +81,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def _start_stack() -> object:
     from shopvoice_cli import infra
-    from shopvoice_cli.stack import BASE_PORT, MAX_BASE_PORT, Stack, ports_from
+    from shopvoice_cli.stack import BASE_PORT, MAX_BASE_PORT, Stack, local_llm, ports_from
 
     base = os.environ.get("SHOPVOICE_BASE_PORT", str(BASE_PORT))
     try:
@@ -101,7 +90,13 @@ def _start_stack() -> object:
         raise SystemExit(f"SHOPVOICE_BASE_PORT={base!r}: the gateway's port, 1024..{MAX_BASE_PORT}") from None
     database_url, redis_url = infra.resolve(os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL"), RUN_DIR)
     stack = Stack(database_url=database_url, redis_url=redis_url, run_dir=RUN_DIR / "logs", ports=ports)
-    print(f"starting {', '.join(stack.services)} (logs in {stack.run_dir}/)", flush=True)
+    if os.environ.get("VLLM_URL"):
+        print(f"the NLU's LLM: {os.environ['VLLM_URL']} (VLLM_URL)", flush=True)
+    else:
+        stack.llm, why = local_llm()
+        print(why, flush=True)
+    started = [*stack.services, *(["llm"] if stack.llm else [])]
+    print(f"starting {', '.join(started)} (logs in {stack.run_dir}/)", flush=True)
     stack.start(after_catalog=demo_shop.seed_catalog)  # the ASR starts knowing the shop's products
     demo_shop.seed_facts_at(f"127.0.0.1:{stack.ports['catalog']}")  # what customers may ask about them
     if "support" in stack.services:
@@ -170,11 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="shopvoice", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    say = sub.add_parser("say", help="send text commands through the gateway, one session")
-    say.add_argument("text", nargs="+")
-    say.add_argument("--gateway", default=GATEWAY, help="host:port (default SHOPVOICE_GATEWAY, else the local stack's)")
-    say.add_argument("--merchant", default=demo_shop.MERCHANT_ID, help="for the development token")
-    say.add_argument("--role", default="owner", choices=("owner", "staff", "viewer"))
+    from shopvoice_cli import say as say_command
+
+    say = sub.add_parser(
+        "say",
+        help="text commands through the live stack: one session, or with --json one JSON line per text (--dry-run)",
+    )
+    say_command.add_arguments(say, GATEWAY)
     say.set_defaults(func=cmd_say)
 
     speak = sub.add_parser("speak", help="stream WAV files through the gateway and its ASR (--json, --dry-run)")

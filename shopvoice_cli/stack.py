@@ -1,4 +1,10 @@
-"""The local stack: every service as a process on loopback, health-checked and supervised."""
+"""The local stack: every service as a process on loopback, health-checked and supervised.
+
+With `make models` installed (llama.cpp's server and the pinned weights), `shopvoice up`
+and `make demo` also run the local LLM server (shopvoice.llm_server) for the NLU's long
+tail, and point the NLU at it; without it they say so and run without (the grammar
+answers alone). A VLLM_URL already set (an operator's own server) is used instead.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +24,17 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 # Start order: what a service calls is up before it.
 SERVICES = ("catalog", "orders", "support", "asr", "nlu", "gateway")
-DEFAULT_PORTS = {"gateway": 50051, "asr": 50052, "nlu": 50053, "catalog": 50054, "orders": 50055, "support": 50056}
+DEFAULT_PORTS = {
+    "gateway": 50051,
+    "asr": 50052,
+    "nlu": 50053,
+    "catalog": 50054,
+    "orders": 50055,
+    "support": 50056,
+    "llm": 50057,  # the local LLM server (HTTP, OpenAI API under /v1), when `make models` installed it
+}
+LLM = "llm"
+LLM_HINT = "`make models` installs it (llama.cpp's server and the pinned 1.1 GB Qwen2.5-Coder-1.5B weights)"
 BASE_PORT = DEFAULT_PORTS["gateway"]
 MAX_BASE_PORT = 65535 - (max(DEFAULT_PORTS.values()) - BASE_PORT)
 
@@ -44,6 +60,48 @@ def _runnable(name: str) -> bool:
 
 def available_services() -> list[str]:
     return [name for name in SERVICES if _runnable(name)]
+
+
+def local_llm() -> tuple[bool, str]:
+    """Whether the local LLM server can run here, and a line for a person saying so (or why not).
+
+    Cheap: the package is importable and the weights have their pinned size (the server
+    itself checks the sha256 before it loads them, and refuses otherwise).
+    """
+    from shopvoice.weights import LLM as LLM_WEIGHTS
+    from shopvoice.weights import WeightsError
+    from shopvoice.weights.check import WeightsSettings, installed_path
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        return False, f"the local LLM is not installed, so the grammar answers alone: {LLM_HINT}"
+    settings = WeightsSettings()
+    try:
+        if settings.override(LLM_WEIGHTS):
+            return True, f"the local LLM serves {settings.override(LLM_WEIGHTS)} (LLM_MODEL_PATH, unverified)"
+        path = installed_path(LLM_WEIGHTS, settings.models_dir)
+        pinned = LLM_WEIGHTS.files[0]
+        if not path.is_file() or path.stat().st_size != pinned.size:
+            return False, f"the local LLM's weights are not at {path}, so the grammar answers alone: {LLM_HINT}"
+    except (WeightsError, OSError, IndexError) as exc:
+        return False, f"the local LLM cannot run ({exc}), so the grammar answers alone"
+    return True, f"the local LLM ({LLM_WEIGHTS.name}) answers what the grammar does not"
+
+
+def wait_http(url: str, timeout: float, alive: Callable[[], bool] = lambda: True) -> bool:
+    """Whether `url` answers 200 within `timeout` (the llama.cpp server opens its port once loaded)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    return False
 
 
 def _port_taken(port: int) -> bool:
@@ -83,11 +141,16 @@ class Process:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def module(self) -> str:
+        return "shopvoice.llm_server" if self.name == LLM else f"services.{self.name}"
+
     def start(self) -> None:
         log = self.log_path.open("ab")
+        port = {"LLM_PORT": str(self.port)} if self.name == LLM else {"PORT": str(self.port)}
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", f"services.{self.name}"],
-            env={**os.environ, **self.env, "PORT": str(self.port), "PYTHONUNBUFFERED": "1"},
+            [sys.executable, "-m", self.module],
+            env={**os.environ, **self.env, **port, "PYTHONUNBUFFERED": "1"},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -127,9 +190,26 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     services: list[str] = field(default_factory=available_services)
     processes: dict[str, Process] = field(default_factory=dict)
+    # Run the local LLM server for the NLU (`shopvoice up` and the demo: when installed; tests: when asked).
+    llm: bool = False
+    llm_start_timeout_s: float = 120.0
+
+    @property
+    def llm_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports[LLM]}/v1"
 
     def env(self) -> dict[str, str]:
+        llm = (
+            {
+                "VLLM_URL": self.llm_url,
+                "VLLM_MODEL": os.environ.get("LLM_MODEL_ALIAS", "qwen2.5-coder-1.5b-instruct"),
+                "VLLM_RESPONSE_FORMAT": "json_object",
+            }
+            if self.llm
+            else {}
+        )
         return {
+            **llm,
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
             "CATALOG_ADDR": f"127.0.0.1:{self.ports['catalog']}",
@@ -147,6 +227,8 @@ class Stack:
         products it finds at start, so a shop seeded there is heard from the first word."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         env = self.env()
+        if self.llm:
+            self._start_llm(env)
         order = sorted(self.services, key=lambda name: name != "catalog")  # stable: catalog first
         for name in order:
             process = Process(name, self.ports[name], env, self.run_dir / f"{name}.log")
@@ -167,6 +249,27 @@ class Stack:
                 except BaseException:
                     self.stop()
                     raise
+
+    def _start_llm(self, env: dict[str, str]) -> None:
+        """The LLM server first: the NLU warms it up (reads the prompt's prefix) as soon as it starts."""
+        # One thread unless told otherwise: here the server shares the machine's cores with every
+        # service of the stack, and llama.cpp's threads spin waiting for each other when one is
+        # preempted (docs/models.md: 2 threads under load took 10-30 s per answer, 1 thread ~2 s).
+        process = Process(
+            LLM,
+            self.ports[LLM],
+            {"LLM_THREADS": os.environ.get("LLM_THREADS", "1"), **env},
+            self.run_dir / f"{LLM}.log",
+        )
+        self.processes[LLM] = process
+        if _port_taken(process.port):
+            self.stop()
+            raise StackError(f"port {process.port} for the LLM server is taken: is another stack running?")
+        process.start()
+        if not wait_http(f"http://127.0.0.1:{process.port}/openapi.json", self.llm_start_timeout_s, process.alive):
+            why = f"exited ({process.exit_code})" if not process.alive() else "not serving"
+            self.stop()
+            raise StackError(f"the LLM server {why}; the end of {process.log_path}:\n{process.log_tail()}")
 
     def supervise(self, poll_s: float = 1.0) -> None:
         """Restart any service that dies, until interrupted."""

@@ -17,6 +17,7 @@ from services.nlu.understand import Understander
 from shopvoice import grpc_server, streams
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.config import load
+from shopvoice.grammar import Vocabulary
 from shopvoice.grammar.index import compile_all
 from shopvoice.jobs import JobSender
 from shopvoice.permissions import PermissionGate, PermissionSettings
@@ -39,6 +40,7 @@ class Nlu:
     llm: LlmParser = field(init=False)
     vocabularies: VocabularyCache = field(init=False)
     handler: UtteranceHandler = field(init=False)
+    _warming: asyncio.Task[bool] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.redis = aioredis.from_url(self.settings.redis_url)
@@ -52,6 +54,9 @@ class Nlu:
         self.orders = grpc_server.channel(s.orders_addr)
         self.vocabularies = VocabularyCache(self.catalog, s.vocab_ttl_s, s.rpc_timeout_s)
         self.llm = LlmParser()
+        if self.llm.settings.enabled:
+            # the server reads the prompt's fixed prefix now, not during the first utterance
+            self._warming = asyncio.create_task(self.llm.warm())
         # Bulk changes and their undo run in the worker, sent by task name through its broker.
         jobs = JobSender(s.redis_url, s.redis_keys.celery)
         dispatcher = Dispatcher(self.catalog, self.orders, s.rpc_timeout_s, jobs)
@@ -67,8 +72,8 @@ class Nlu:
             understood_after_s=s.understood_after_ms / 1000,
         )
 
-    async def ask_llm(self, text: str, grammar_answer: Command) -> tuple[Command, str]:
-        answer = await self.llm.parse(text, grammar_answer)
+    async def ask_llm(self, text: str, grammar_answer: Command, vocabulary: Vocabulary | None) -> tuple[Command, str]:
+        answer = await self.llm.parse(text, grammar_answer, vocabulary)
         return answer.command, "llm" if answer.source == "llm" else "grammar"
 
     async def consume(self) -> None:

@@ -18,6 +18,7 @@ from opentelemetry import context as otel_context
 from services.nlu import guardrail
 from services.nlu.dialogue import Decision, DialogueStore, Policy, intent_of, remember_context
 from services.nlu.dispatch import Caller, Dispatcher, Outcome
+from services.nlu.llm.readback import confirm_first
 from services.nlu.replies_text import is_chinese
 from services.nlu.resolve import resolve
 from services.nlu.understand import Understander
@@ -113,6 +114,8 @@ class UtteranceHandler:
             unknown_product=resolution.unknown,
             confidence=understood.confidence if understood.source == "grammar" else 1.0,
         )
+        if understood.source == "llm":  # the LLM's data-changing commands are read back first
+            decision = confirm_first(decision, state, intent_of(understood.command), chinese)
         # What was understood, with what the dialogue filled in ("ship it" → the order just discussed).
         understood_reply = gw.ServerMessage(
             understood=gw.Understood(command=resolution.command, source=understood.source)
@@ -122,6 +125,12 @@ class UtteranceHandler:
             # at once, so they go together.
             note = "试运行：未执行" if chinese else "dry run: not executed"
             dry_run = gw.ServerMessage(result=gw.Result(status=gw.RESULT_STATUS_OK, message=note, timings=timings))
+            if decision.kind == "ask" and decision.candidates:
+                # a name that fits several products: the question, with them (`say --json` lists them)
+                question = gw.Clarification(
+                    prompt=decision.prompt, missing_slot=decision.missing_slot, candidates=decision.candidates
+                )
+                dry_run = gw.ServerMessage(clarification=question)
             await self._reply(utterance, understood_reply, dry_run)
             return
         # "Understood" goes out on its own only when acting takes longer than understood_after_s

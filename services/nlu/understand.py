@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.grammar import Vocabulary, parse, validate_command
 
-# An optional second opinion: (text, the grammar's answer) -> (command, source).
-LongTail = Callable[[str, cmd.Command], Awaitable[tuple[cmd.Command, str]]]
+# An optional second opinion: (text, the grammar's answer, the merchant's catalog) -> (command, source).
+LongTail = Callable[[str, cmd.Command, Vocabulary | None], Awaitable[tuple[cmd.Command, str]]]
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Understander:
         parsed = parse(text, vocabulary)
         if parsed.confidence >= self.threshold or self.long_tail is None:
             return Understood(parsed.command, "grammar", parsed.confidence)
-        command, source = await self.long_tail(text, parsed.command)
+        command, source = await self.long_tail(text, parsed.command, vocabulary)
         if validate_command(command, allow_missing=True):  # never let an invalid answer through
             return Understood(parsed.command, "grammar", parsed.confidence)
         return Understood(command, source, parsed.confidence)

@@ -39,7 +39,7 @@ class Support:
         self.catalog = grpc_server.channel(s.catalog_addr)
         self.orders = grpc_server.channel(s.orders_addr)
         if s.enabled:
-            self.llm = VllmClient(s.vllm_url, s.vllm_model, s.vllm_max_tokens)
+            self.llm = VllmClient(s.vllm_url, s.vllm_model, s.vllm_max_tokens, s.vllm_response_format)
 
     async def stop(self) -> None:
         await self.pool.close()

@@ -1,4 +1,4 @@
-"""One structured-output request to vLLM's OpenAI-compatible API, under a deadline.
+"""One structured-output request to an OpenAI-compatible API (llama.cpp's server or vLLM), under a deadline.
 
 Client: the `openai` package (AsyncOpenAI with base_url=VLLM_URL) rather than bare
 httpx. vLLM implements the OpenAI protocol, and so do the other servers this path may
@@ -7,8 +7,12 @@ shapes, response models, error classes by status) so we do not re-implement it. 
 own retries are switched off (max_retries=0): the deadline, the one retry and the
 circuit breaker are this module's and the parser's policy, and must be the only one.
 
-Structured output: `response_format` {"type": "json_schema", ...}, the OpenAI form that
-vLLM accepts (the older `guided_json` extra parameter is gone from current vLLM).
+Structured output, chosen by configuration (VLLM_RESPONSE_FORMAT), never by trying (a
+refused form comes back as HTTP 500 from llama.cpp, which looks like a transient failure):
+- "json_object": `{"type": "json_object", "schema": {...}}`, llama-cpp-python's server
+  (the CPU default): the schema becomes a grammar;
+- "json_schema": `{"type": "json_schema", "json_schema": {...}}`, the OpenAI form that vLLM
+  accepts (the older `guided_json` extra parameter is gone from current vLLM).
 """
 
 from __future__ import annotations
@@ -23,9 +27,19 @@ from openai import AsyncOpenAI
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
-    from openai.types.shared_params import ResponseFormatJSONSchema
+    from openai.types.chat.completion_create_params import ResponseFormat
 
 RETRY_PAUSE_S = 0.05
+RESPONSE_FORMATS = ("json_object", "json_schema")
+
+
+def response_format(kind: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """The request's `response_format` for a schema, in the form the server speaks."""
+    if kind == "json_object":
+        return {"type": "json_object", "schema": schema}
+    if kind == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": "command", "schema": schema, "strict": True}}
+    raise ValueError(f"response format {kind!r} is not one of {', '.join(RESPONSE_FORMATS)}")
 
 
 class LlmUnavailable(Exception):
@@ -59,11 +73,14 @@ def _classify(exc: Exception) -> tuple[str, bool]:
 class VllmClient:
     """Chat completions constrained by a JSON schema; one retry of a transient failure."""
 
-    def __init__(self, base_url: str, model: str, max_tokens: int = 256) -> None:
+    def __init__(self, base_url: str, model: str, max_tokens: int = 256, form: str = "json_object") -> None:
+        if form not in RESPONSE_FORMATS:
+            raise ValueError(f"response format {form!r} is not one of {', '.join(RESPONSE_FORMATS)}")
         # api_key: vLLM accepts any unless started with --api-key; the client requires one.
         self._client = AsyncOpenAI(base_url=base_url, api_key="EMPTY", max_retries=0)
         self.model = model
         self.max_tokens = max_tokens
+        self.form = form
 
     async def close(self) -> None:
         await self._client.close()
@@ -90,10 +107,7 @@ class VllmClient:
         response = await self._client.chat.completions.create(
             model=self.model,
             messages=cast("list[ChatCompletionMessageParam]", messages),
-            response_format=cast(
-                "ResponseFormatJSONSchema",
-                {"type": "json_schema", "json_schema": {"name": "command", "schema": schema, "strict": True}},
-            ),
+            response_format=cast("ResponseFormat", response_format(self.form, schema)),
             temperature=0.0,
             max_tokens=self.max_tokens,
             timeout=timeout_s,

@@ -6,6 +6,8 @@ low-confidence utterance, the support service answers from its templates. The de
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -29,6 +31,20 @@ class LlmSettings(BaseSettings):
         30.0, alias="VLLM_BREAKER_RESET_S", gt=0, description="how long the breaker stays open before one trial call"
     )
     vllm_max_tokens: int = Field(256, alias="VLLM_MAX_TOKENS", ge=16, description="cap on the answer's length")
+    vllm_warm_s: float = Field(
+        180.0,
+        alias="VLLM_WARM_S",
+        gt=0,
+        description="how long the NLU's start-up request may take (the server reads the prompt's fixed prefix once)",
+    )
+    vllm_response_format: Literal["json_object", "json_schema"] = Field(
+        "json_object",
+        alias="VLLM_RESPONSE_FORMAT",
+        description=(
+            "how the request asks for schema-constrained JSON: json_object (llama.cpp's server, the CPU default)"
+            " or json_schema (vLLM); the wrong one is refused with HTTP 500 or 400"
+        ),
+    )
 
     @property
     def enabled(self) -> bool:

@@ -23,6 +23,7 @@ class Behaviour:
     status: int = 200
     sleep_s: float = 0.0
     finish_reason: str = "stop"
+    drop: bool = False  # close the connection without an answer, as a server killed mid-request does
     requests: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -51,6 +52,9 @@ def fake_openai_server(behaviour: Behaviour) -> Iterator[str]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             behaviour.requests.append(json.loads(self.rfile.read(length) or b"{}"))
+            if behaviour.drop:
+                self.close_connection = True
+                return
             time.sleep(behaviour.sleep_s)
             if behaviour.status == 200:
                 body = json.dumps(_completion(behaviour.content, behaviour.finish_reason)).encode()

@@ -15,6 +15,9 @@ from shopvoice.common.v1.money_pb2 import Money
 @pytest.mark.parametrize("example", BUILTIN_EXAMPLES, ids=lambda e: e.text)
 def test_every_example_round_trips(example: Any) -> None:
     command = json_to_command(example.answer)
+    if example.answer["intent"] == "unknown":  # the model gives no text: the parser keeps the utterance
+        assert command == cmd.Command(unknown=cmd.Unknown())
+        return
     assert command_to_json(command) == example.answer
     assert json_to_command(command_to_json(command)) == command
 

@@ -7,6 +7,7 @@ missing. The real vLLM server is test_vllm_server.py's business.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 
@@ -72,9 +73,25 @@ def test_a_valid_answer_becomes_the_command() -> None:
     assert answer.reason == "ok"
     assert answer.command == cmd.Command(set_price=cmd.SetPrice(sku="A100", price=Money(units=89)))
     request = behaviour.requests[0]
-    assert request["response_format"]["type"] == "json_schema"
-    assert len(request["response_format"]["json_schema"]["schema"]["anyOf"]) == 21
-    assert request["messages"][-1] == {"role": "user", "content": "A100 卖八十九"}
+    # llama.cpp's form by default; the SKUs the model may answer are the ones the text names
+    assert request["response_format"]["type"] == "json_object"
+    assert len(request["response_format"]["schema"]["anyOf"]) == len(
+        cmd.Command.DESCRIPTOR.oneofs_by_name["intent"].fields
+    )
+    assert '"enum": ["A100"]' in json.dumps(request["response_format"]["schema"])
+    # the normalised text, last: our normaliser reads the number, not the model
+    assert request["messages"][-1] == {"role": "user", "content": "Said: A100卖89"}
+
+
+def test_vllm_gets_its_json_schema_form() -> None:
+    behaviour = Behaviour(content='{"intent": "undo", "slots": {}}')
+    with fake_openai_server(behaviour) as url:
+        answer = ask(LlmParser(settings(url, VLLM_RESPONSE_FORMAT="json_schema")), "take that back")
+    assert answer.command == cmd.Command(undo=cmd.Undo())
+    response_format = behaviour.requests[0]["response_format"]
+    assert response_format["type"] == "json_schema"
+    assert response_format["json_schema"]["strict"] is True
+    assert "anyOf" in response_format["json_schema"]["schema"]
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from services.nlu.llm import json_to_command
+from services.nlu.llm.candidates import Candidate
 from services.nlu.llm.prompt import build_messages, check_examples, examples, render_template, system_prompt
 from services.nlu.llm.slots import INTENTS
 
@@ -25,7 +26,17 @@ def test_messages_are_system_then_example_turns_then_the_utterance() -> None:
     assert [m["role"] for m in turns] == ["user", "assistant"] * (len(turns) // 2)
     for answer in turns[1::2]:
         json_to_command(json.loads(answer["content"]))
-    assert messages[-1] == {"role": "user", "content": "A100 还剩几个"}
+    assert messages[-1] == {"role": "user", "content": "Said: A100 还剩几个"}
+
+
+def test_per_request_parts_come_last_and_the_prefix_stays_the_same() -> None:
+    products = [Candidate("F8", ("灰色连帽卫衣", "Gray hoodie"), 80.0)]
+    first = build_messages("卫衣还有多少", products=products, context="last order 77")
+    second = build_messages("set a100 to 5")
+    assert first[:-1] == second[:-1], "everything before the utterance's own turn is the fixed prefix"
+    assert (
+        first[-1]["content"] == "Products: F8: 灰色连帽卫衣 / Gray hoodie\nContext: last order 77\nSaid: 卫衣还有多少"
+    )
 
 
 def test_the_system_prompt_lists_every_intent_with_its_slots() -> None:
@@ -38,11 +49,11 @@ def test_the_system_prompt_lists_every_intent_with_its_slots() -> None:
 
 def test_a_template_renders_to_one_plain_sentence() -> None:
     template = "(ship|send) <order> {order_id} [via {carrier}]"
-    assert render_template(template, "en", RULES, LISTS) == "ship the order number 1234 via sf express"
-    assert render_template(template, "en", RULES, LISTS, optionals=False) == "ship order 1234"
+    assert render_template(template, "en", RULES, LISTS) == "ship the order number 5150 via sf express"
+    assert render_template(template, "en", RULES, LISTS, optionals=False) == "ship order 5150"
 
 
 def test_chinese_is_joined_without_spaces() -> None:
     template = "<ba>{sku}[的](价格|售价)改成{money:price}"
-    assert render_template(template, "zh", RULES, LISTS, optionals=False) == "把A100价格改成99元"
-    assert render_template(template, "zh", RULES, LISTS) == "把A100的价格改成99元"
+    assert render_template(template, "zh", RULES, LISTS, optionals=False) == "把K9价格改成77元"
+    assert render_template(template, "zh", RULES, LISTS) == "把K9的价格改成77元"

@@ -34,7 +34,8 @@ def test_every_slot_of_the_message_is_a_property(intent: str) -> None:
     slots = _branch(intent)["properties"]["slots"]
     variants = slots.get("anyOf", [slots])
     names = set().union(*(v["properties"] for v in variants))
-    assert names == {f.name for f in message.fields}
+    # unknown's text is the utterance as said, kept by the parser: the model is not asked to echo it
+    assert names == ({f.name for f in message.fields} if intent != "unknown" else set())
     assert all(v["additionalProperties"] is False for v in variants)
 
 
@@ -44,7 +45,9 @@ def test_required_and_optional_slots_follow_design() -> None:
     assert _branch("ship_order")["properties"]["slots"]["required"] == ["order_id"]
     assert _branch("refund_order")["properties"]["slots"]["required"] == ["order_id"]
     assert _branch("list_orders")["properties"]["slots"]["required"] == []
-    assert _branch("sales_report")["properties"]["slots"]["required"] == ["metric", "period"]
+    # a period not said is asked for by the dialogue, never invented by the model
+    assert _branch("sales_report")["properties"]["slots"]["required"] == ["metric"]
+    assert _branch("set_product_status")["properties"]["slots"]["required"] == ["sku", "status"]
     assert _branch("undo")["properties"]["slots"]["properties"] == {}
 
 

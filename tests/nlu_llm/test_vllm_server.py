@@ -116,6 +116,7 @@ def parser_for(server: Server, **overrides: object) -> LlmParser:
         "VLLM_MAX_TOKENS": MAX_TOKENS,
         "VLLM_BREAKER_FAILURES": 2,
         "VLLM_BREAKER_RESET_S": 300.0,
+        "VLLM_RESPONSE_FORMAT": "json_schema",
     }
     values.update(overrides)
     return LlmParser(LlmSettings(**values))  # type: ignore[arg-type]
@@ -125,7 +126,7 @@ def test_structured_output_is_json_of_the_command_schema(server: Server) -> None
     schema = command_json_schema()
 
     async def run() -> list[str]:
-        client = VllmClient(server.url, MODEL_NAME, max_tokens=MAX_TOKENS)
+        client = VllmClient(server.url, MODEL_NAME, max_tokens=MAX_TOKENS, form="json_schema")
         try:
             contents = []
             for text in UTTERANCES:

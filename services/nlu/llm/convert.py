@@ -47,7 +47,11 @@ def money_to_string(money: Money) -> str:
 
 def _set_slot(message: Message, spec: SlotSpec, value: Any) -> None:
     name = spec.name
-    if spec.is_money:
+    if spec.is_list:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise CommandJsonError(f"{name} must be a list of strings")
+        getattr(message, name).extend(value)
+    elif spec.is_money:
         if not isinstance(value, str):
             raise CommandJsonError(f"{name} must be a string like '99.00', got {type(value).__name__}")
         getattr(message, name).CopyFrom(money_from_string(value))
@@ -84,6 +88,8 @@ def json_to_command(obj: Any) -> Command:
     command = Command()
     message = getattr(command, intent)
     message.SetInParent()
+    if intent == "unknown":
+        return command  # whatever the model echoed: the parser keeps the utterance as said
     specs = {spec.name: spec for spec in slot_specs(intent)}
     chosen: dict[str, str] = {}
     for name, value in slots.items():

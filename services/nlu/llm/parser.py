@@ -8,6 +8,13 @@ Order of decisions:
 3. The server answered: its text must be JSON of the contract's shape that converts to a
    Command and passes validate(). Anything else -> ``unknown``, source "llm": the server
    is healthy (no breaker failure), the model's answer is just not executable.
+4. Every slot value of that command is checked against the text (ground.py): what was
+   not said is dropped, and the dialogue asks for it if the command needs it.
+
+What the model is given: the normalised text (our normaliser reads the numbers), the
+catalog products its words may name (candidates.py; also the only SKUs the schema
+allows), and the dialogue context, all at the end of a prompt whose long prefix is the
+same for every call (prompt.py).
 
 A command that fails validation is never returned, from either source.
 """
@@ -21,10 +28,14 @@ from typing import Literal
 
 from prometheus_client import Counter, Histogram
 
+from services.nlu.llm.candidates import Candidate, ambiguous_name, candidates
 from services.nlu.llm.convert import CommandJsonError, json_to_command
+from services.nlu.llm.ground import codes_in, ground, model_text
 from services.nlu.llm.prompt import build_messages
 from services.nlu.llm.schema import command_json_schema
+from shopvoice import log
 from shopvoice.common.v1.command_pb2 import Command, Unknown
+from shopvoice.grammar import Vocabulary
 from shopvoice.grammar.contract import validate
 from shopvoice.llm.breaker import BreakerState, CircuitBreaker
 from shopvoice.llm.client import LlmUnavailable, VllmClient
@@ -47,6 +58,7 @@ class LlmAnswer:
     command: Command
     source: Source
     reason: str
+    dropped: tuple[str, ...] = ()  # slots the model filled that the text did not say
 
 
 def outcome(reason: str) -> str:
@@ -68,11 +80,15 @@ class LlmParser:
             self.settings.vllm_breaker_failures, self.settings.vllm_breaker_reset_s
         )
         self._client = (
-            VllmClient(self.settings.vllm_url, self.settings.vllm_model, self.settings.vllm_max_tokens)
+            VllmClient(
+                self.settings.vllm_url,
+                self.settings.vllm_model,
+                self.settings.vllm_max_tokens,
+                self.settings.vllm_response_format,
+            )
             if self.settings.enabled
             else None
         )
-        self._schema = command_json_schema()
 
     async def close(self) -> None:
         if self._client is not None:
@@ -82,21 +98,52 @@ class LlmParser:
     def breaker_state(self) -> BreakerState:
         return self.breaker.state
 
-    async def parse(self, text: str, fallback: Command | None = None) -> LlmAnswer:
+    async def parse(
+        self, text: str, fallback: Command | None = None, vocabulary: Vocabulary | None = None, context: str = ""
+    ) -> LlmAnswer:
         """The command for ``text`` (see the module docstring); never raises for a server's failure."""
-        answer = await self._parse(text, fallback)
+        started = time.monotonic()
+        answer = await self._parse(text, fallback, vocabulary, context)
         ANSWERS.labels(answer.source, outcome(answer.reason)).inc()
+        log.get().info(
+            "llm tail",
+            source=answer.source,
+            outcome=outcome(answer.reason),
+            seconds=round(time.monotonic() - started, 3),
+            intent=answer.command.WhichOneof("intent"),
+            dropped=list(answer.dropped),
+        )
         return answer
 
-    async def _parse(self, text: str, fallback: Command | None) -> LlmAnswer:
+    async def warm(self) -> bool:
+        """Have the server read the prompt's fixed prefix now (tens of seconds on a CPU, once), not
+        during a merchant's first utterance; True when it answered. Not counted by the breaker."""
+        if self._client is None:
+            return False
+        try:
+            await self._client.complete(build_messages("undo"), command_json_schema(), self.settings.vllm_warm_s)
+        except Exception:
+            return False
+        return True
+
+    async def _parse(
+        self, text: str, fallback: Command | None, vocabulary: Vocabulary | None, context: str
+    ) -> LlmAnswer:
         if self._client is None:
             return self._fallback(text, fallback, "llm off")
         if not self.breaker.allow():
             return self._fallback(text, fallback, "breaker open")
         answered = failed = False
         started = time.monotonic()
+        said = model_text(text)
+        products = candidates(said, vocabulary)
+        skus = [p.sku for p in products] + sorted(codes_in(said))
         try:
-            completion = await self._client.complete(build_messages(text), self._schema, self.settings.vllm_timeout_s)
+            completion = await self._client.complete(
+                build_messages(said, products=products, context=context),
+                command_json_schema(skus),
+                self.settings.vllm_timeout_s,
+            )
             answered = True
         except LlmUnavailable as exc:
             failed = True
@@ -112,9 +159,17 @@ class LlmParser:
                 self.breaker.record_success()
             elif not failed:
                 self.breaker.abandon()  # cancelled mid-call: no outcome to count
-        return self._from_llm(text, completion.content, completion.finish_reason)
+        return self._from_llm(text, completion.content, completion.finish_reason, said, skus, products)
 
-    def _from_llm(self, text: str, content: str, finish_reason: str) -> LlmAnswer:
+    def _from_llm(
+        self,
+        text: str,
+        content: str,
+        finish_reason: str,
+        said: str | None = None,
+        skus: list[str] | None = None,
+        products: list[Candidate] | None = None,
+    ) -> LlmAnswer:
         try:
             command = json_to_command(json.loads(content))
         except (json.JSONDecodeError, RecursionError) as exc:
@@ -126,9 +181,21 @@ class LlmParser:
             return LlmAnswer(unknown(text), "llm", "ok")  # the utterance as said, not the model's echo of it
         # "ship it" leaves the order unsaid, as the grammar would: the dialogue fills it.
         problems = validate(command, allow_missing=True)
-        if problems:
+        if problems:  # malformed: the whole answer is junk, not just a slot
             return LlmAnswer(unknown(text), "llm", "invalid: " + "; ".join(problems))
-        return LlmAnswer(command, "llm", "ok")
+        said = model_text(text) if said is None else said
+        dropped = ground(command, said, skus or ())
+        self._keep_ambiguous_names(command, said, products or [])
+        return LlmAnswer(command, "llm", "ok", tuple(dropped))
+
+    @staticmethod
+    def _keep_ambiguous_names(command: Command, said: str, products: list[Candidate]) -> None:
+        """A product picked among several that fit the words equally: the words instead (resolution asks)."""
+        intent = command.WhichOneof("intent")
+        message = getattr(command, intent) if intent else None
+        sku = getattr(message, "sku", "") if message is not None else ""
+        if isinstance(sku, str) and sku and (name := ambiguous_name(said, sku, products)):
+            message.sku = name  # type: ignore[union-attr]
 
     def _fallback(self, text: str, fallback: Command | None, reason: str) -> LlmAnswer:
         if fallback is None or validate(fallback):

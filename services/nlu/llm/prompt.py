@@ -23,7 +23,9 @@ from typing import Any
 
 import yaml
 
+from services.nlu.llm.candidates import Candidate
 from services.nlu.llm.convert import json_to_command
+from services.nlu.llm.ground import model_text
 from services.nlu.llm.slots import INTENTS, enum_names, slot_specs
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.grammar import parse
@@ -38,11 +40,25 @@ class Example:
 
     text: str
     answer: Mapping[str, Any]
+    products: tuple[Candidate, ...] = ()
 
 
 def _ex(utterance: str, intent: str, /, **slots: Any) -> Example:
     return Example(utterance, {"intent": intent, "slots": slots})
 
+
+# How products named by title are answered: the candidates line lists what the catalog has
+# for the words said (fake products: K9 and K10 are not in any shop of ours).
+_SCARVES = (
+    Candidate("K9", ("绿色围巾", "Green scarf"), 100.0),
+    Candidate("K10", ("灰色围巾", "Gray scarf"), 80.0),
+)
+PRODUCT_EXAMPLES: tuple[Example, ...] = (
+    Example("绿色围巾还剩几条", {"intent": "query_stock", "slots": {"sku": "K9"}}, _SCARVES),
+    Example("bump the green scarf to 77", {"intent": "set_price", "slots": {"sku": "K9", "price": "77.00"}}, _SCARVES),
+    Example("灰色那条降价15%", {"intent": "adjust_price", "slots": {"sku": "K10", "percent": "-15"}}, _SCARVES),
+    Example("we sold 3 gray scarves", {"intent": "adjust_stock", "slots": {"sku": "K10", "delta": -3}}, _SCARVES),
+)
 
 BUILTIN_EXAMPLES: tuple[Example, ...] = (
     _ex("把A100的价格改成99元", "set_price", sku="A100", price="99.00"),
@@ -93,33 +109,35 @@ BUILTIN_EXAMPLES: tuple[Example, ...] = (
     _ex("yes, confirm", "confirm"),
     _ex("算了", "cancel"),
     _ex("no, never mind", "cancel"),
-    _ex("今天天气怎么样", "unknown", text="今天天气怎么样"),
-    _ex("play some music", "unknown", text="play some music"),
+    _ex("今天天气怎么样", "unknown"),
+    _ex("play some music", "unknown"),
 )
 
 # Sample values for template slots, by slot kind then name; lists (carrier, period...) use their first phrase.
+# Values unlike the demo shop's (a model copies an example's values when the input is odd,
+# and the grounding check then drops them): K9 is no product of ours, 5150 no order.
 _SAMPLES: dict[str, dict[str, str]] = {
     "zh": {
-        "money": "99元",
-        "quantity": "20",
-        "percent": "20%",
-        "discount": "八折",
-        "order_id": "1234",
-        "sku": "A100",
-        "tracking": "SF123456",
-        "title": "红色T恤",
-        "text": "红色T恤",
+        "money": "77元",
+        "quantity": "35",
+        "percent": "15%",
+        "discount": "85折",
+        "order_id": "5150",
+        "sku": "K9",
+        "tracking": "SF998877",
+        "title": "绿色围巾",
+        "text": "绿色围巾",
     },
     "en": {
-        "money": "99",
-        "quantity": "20",
-        "percent": "20 percent",
-        "discount": "20 percent",
-        "order_id": "1234",
-        "sku": "A100",
-        "tracking": "SF123456",
-        "title": "red t-shirt",
-        "text": "red t-shirt",
+        "money": "77",
+        "quantity": "35",
+        "percent": "15 percent",
+        "discount": "15 percent",
+        "order_id": "5150",
+        "sku": "K9",
+        "tracking": "SF998877",
+        "title": "green scarf",
+        "text": "green scarf",
     },
 }
 # Which rendering to try first: the English templates keep articles and objects in
@@ -186,6 +204,7 @@ def grammar_examples(per_intent: int = 1) -> list[Example]:
                     for optionals in (first, not first):
                         text = render_template(template, language, rules, lists, optionals)
                         command = _confident(parse(text), intent)
+                        text = model_text(text)
                         if command is not None:
                             examples.append(Example(text, command_to_json(command)))
                             found += 1
@@ -215,7 +234,7 @@ def examples() -> tuple[Example, ...]:
     except Exception:  # a template file being edited must not take the LLM path down
         found = []
     covered = {e.answer["intent"] for e in found}
-    return (*found, *(e for e in BUILTIN_EXAMPLES if e.answer["intent"] not in covered))
+    return (*found, *(e for e in BUILTIN_EXAMPLES if e.answer["intent"] not in covered), *PRODUCT_EXAMPLES)
 
 
 def _intent_line(intent: str) -> str:
@@ -232,24 +251,52 @@ def _intent_line(intent: str) -> str:
 
 @cache
 def system_prompt() -> str:
+    """The fixed rules: the same text for every utterance (the server reuses what it read)."""
     intents = "\n".join(_intent_line(intent) for intent in INTENTS)
     return (
         "You turn one utterance of an e-commerce merchant (Chinese or English) into one typed command, "
-        'answering only JSON: {"intent": NAME, "slots": {...}}. Intents and slots (? = optional, leave out '
-        f"what was not said):\n{intents}\n"
-        'Money is a string with two decimals ("99.00"); a price change is "delta" ("-10.00" lower) or "percent" '
-        '("-20" = 20% lower, 打八折 = "-20"); quantities are integers; order ids are digits; SKU codes upper-case '
-        f"(A100); carriers are one of {', '.join(CARRIERS)}. Anything else is unknown with the text as said."
+        'answering only JSON: {"intent": NAME, "slots": {...}}. Intents and slots (? = optional):\n'
+        f"{intents}\n"
+        "Rules: put in slots only what the merchant said; leave out an optional slot that was not said. "
+        'Money is a string with two decimals ("99.00"). A new price is set_price; a change of price is '
+        'adjust_price with "delta" ("-10.00" = 10 lower) or "percent" ("-15" = 15% lower, 降价15% = "-15"). '
+        "A new stock count is set_stock; stock added or sold is adjust_stock with a signed delta. "
+        "Quantities are integers; order ids are digits. "
+        "A product is a SKU: one the merchant said, or one from the Products line that the words name. "
+        f"Carriers: {', '.join(CARRIERS)}. Anything else is unknown."
     )
 
 
-def build_messages(text: str, shots: Iterable[Example] | None = None) -> list[dict[str, str]]:
-    """The chat messages for ``text``: system, the examples as user/assistant turns, the utterance."""
+def user_turn(text: str, products: Iterable[Candidate] = (), context: str = "") -> str:
+    """One utterance as the model sees it: the products its words may name, context, then the text."""
+    lines = []
+    if products:
+        lines.append("Products: " + "; ".join(p.line() for p in products))
+    if context:
+        lines.append(f"Context: {context}")
+    lines.append(f"Said: {text}")
+    return "\n".join(lines)
+
+
+def build_messages(
+    text: str,
+    shots: Iterable[Example] | None = None,
+    products: Iterable[Candidate] = (),
+    context: str = "",
+) -> list[dict[str, str]]:
+    """The chat messages: system and examples (the fixed prefix), then this utterance's turn.
+
+    ``text`` is what the model reads (model_text: normalised); ``products`` and ``context``
+    are per request and come last, after everything that is the same for every call.
+    """
     messages = [{"role": "system", "content": system_prompt()}]
     for example in examples() if shots is None else shots:
-        messages.append({"role": "user", "content": example.text})
-        messages.append({"role": "assistant", "content": json.dumps(example.answer, ensure_ascii=False)})
-    messages.append({"role": "user", "content": text})
+        messages.append({"role": "user", "content": user_turn(example.text, example.products)})
+        # compact: the model answers as the examples do, and every space is a token generated
+        messages.append(
+            {"role": "assistant", "content": json.dumps(example.answer, ensure_ascii=False, separators=(",", ":"))}
+        )
+    messages.append({"role": "user", "content": user_turn(text, products, context)})
     return messages
 
 

@@ -12,6 +12,7 @@ percent-or-delta oneof becomes one branch per choice inside its slots.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -21,8 +22,15 @@ from shopvoice.grammar import contract as rules
 JsonSchema = dict[str, Any]
 
 
+def portable(regex: str) -> str:
+    """The regex in the subset every server's schema-to-grammar converter reads: llama.cpp's
+    cannot parse an escaped dot (its grammar fails to load and the server process dies), so
+    a literal dot is written as a class."""
+    return regex.replace("\\.", "[.]").replace("\\d", "[0-9]")
+
+
 def _pattern(regex: str) -> JsonSchema:
-    return {"type": "string", "pattern": f"^{regex}$"}
+    return {"type": "string", "pattern": f"^{portable(regex)}$"}
 
 
 # Strings by slot name: the domain's formats, from the rules validate() applies.
@@ -40,7 +48,13 @@ _PLAIN_STRING: JsonSchema = {"type": "string", "maxLength": rules.MAX_TITLE_CHAR
 
 
 def slot_schema(spec: SlotSpec) -> JsonSchema:
-    """The schema of one slot's value."""
+    """The schema of one slot's value (a repeated slot: an array of them)."""
+    if spec.is_list:
+        if spec.enum is not None:
+            item: JsonSchema = {"type": "string", "enum": enum_names(spec.enum)}
+        else:
+            item = dict(_STRING_SLOTS.get(spec.name.removesuffix("s"), _PLAIN_STRING))
+        return {"type": "array", "items": item, "maxItems": 50}
     if spec.is_money:
         return _pattern(rules.SIGNED_MONEY if spec.signed else rules.MONEY)
     if spec.enum is not None:
@@ -93,6 +107,29 @@ def _schema() -> JsonSchema:
     }
 
 
-def command_json_schema() -> JsonSchema:
-    """The schema for every intent of the Command oneof (a fresh copy: callers may mutate it)."""
-    return copy.deepcopy(_schema())
+def command_json_schema(skus: Sequence[str] | None = None) -> JsonSchema:
+    """The schema for every intent of the Command oneof (a fresh copy: callers may mutate it).
+
+    With ``skus``, a product can only be one of them (the catalog candidates of this utterance
+    and the codes it contains), so the model cannot invent a product; an empty list leaves the
+    plain SKU string (the grounding check drops a code that was not said).
+    """
+    schema = copy.deepcopy(_schema())
+    if skus:
+        _restrict_skus(schema, sorted(set(skus)))
+    return schema
+
+
+def _restrict_skus(node: Any, skus: list[str]) -> None:
+    if isinstance(node, dict):
+        properties = node.get("properties")
+        if isinstance(properties, dict):
+            if "sku" in properties:
+                properties["sku"] = {"type": "string", "enum": list(skus)}
+            if isinstance(properties.get("skus"), dict):
+                properties["skus"]["items"] = {"type": "string", "enum": list(skus)}
+        for value in node.values():
+            _restrict_skus(value, skus)
+    elif isinstance(node, list):
+        for value in node:
+            _restrict_skus(value, skus)

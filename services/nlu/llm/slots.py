@@ -17,9 +17,13 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.common.v1.money_pb2 import Money
 
-# Enum slots whose UNSPECIFIED value means "any" (command.proto says so in comments,
-# which a descriptor does not carry): they may be left out.
-OPTIONAL_ENUM_SLOTS = frozenset({("list_orders", "status"), ("list_orders", "period")})
+# Enum slots the model must fill. Every other enum's UNSPECIFIED means "any" or "not said"
+# (command.proto says so in comments, which a descriptor does not carry: list_orders' status,
+# a bulk selection's status, a comparison period, a report's period that the dialogue asks
+# for), so it may be left out, and a model is not pushed into inventing one.
+REQUIRED_ENUM_SLOTS = frozenset(
+    {("set_product_status", "status"), ("sales_report", "metric"), ("export_report", "report")}
+)
 # Money and integer slots that may be negative: changes, not amounts.
 SIGNED_SLOTS = frozenset({"delta"})
 INTENT_ONEOF = Command.DESCRIPTOR.oneofs_by_name["intent"]
@@ -59,6 +63,18 @@ class SlotSpec:
     def signed(self) -> bool:
         return self.name in SIGNED_SLOTS
 
+    @property
+    def is_list(self) -> bool:
+        """A repeated field (`skus`): a JSON array in the order said."""
+        return bool(self.field.is_repeated)
+
+
+def _supported(field: FieldDescriptor) -> bool:
+    """Money, enums, integers and strings, alone or repeated (not nested messages or maps)."""
+    if field.message_type is not None:
+        return field.message_type.full_name == Money.DESCRIPTOR.full_name and not field.is_repeated
+    return True
+
 
 def _is_synthetic(field: FieldDescriptor) -> bool:
     """proto3 `optional` wraps a field in a one-member oneof named after it."""
@@ -73,14 +89,22 @@ def intent_message(intent: str) -> Descriptor:
 
 
 def slot_specs(intent: str) -> Iterator[SlotSpec]:
-    """The slots of ``intent`` in field order."""
+    """The slots of ``intent`` in field order (a field of a kind JSON cannot carry is left out).
+
+    ``unknown`` has none for the model: its text is the utterance as said, which the parser
+    keeps; having the model echo it costs one generated token per word.
+    """
+    if intent == "unknown":
+        return
     for field in intent_message(intent).fields:
-        if _is_synthetic(field):
+        if not _supported(field):
+            continue
+        if field.is_repeated or _is_synthetic(field):
             yield SlotSpec(field, required=False, choice=None)
         elif field.containing_oneof is not None:
             yield SlotSpec(field, required=True, choice=field.containing_oneof.name)
         else:
-            optional = field.enum_type is not None and (intent, field.name) in OPTIONAL_ENUM_SLOTS
+            optional = field.enum_type is not None and (intent, field.name) not in REQUIRED_ENUM_SLOTS
             yield SlotSpec(field, required=not optional, choice=None)
 
 
