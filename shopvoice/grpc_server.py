@@ -35,7 +35,7 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry import context as otel_context
 from prometheus_client import Counter, Histogram, start_http_server
 
-from shopvoice import heap, log
+from shopvoice import heap, identity, log
 from shopvoice.config import ServiceSettings
 from shopvoice.tracing import context_from_metadata
 
@@ -136,11 +136,18 @@ async def run(
     service: Service, settings: ServiceSettings, ready: asyncio.Event | None = None, reuse_port: bool = False
 ) -> None:
     logger = log.get().bind(component="grpc_server")
+    # Identity first: a call without a valid internal token is refused before anything runs.
+    caller_identity = identity.process_identity()
+    interceptors: list[grpc.aio.ServerInterceptor] = [_ObservabilityInterceptor()]
+    if caller_identity is not None:
+        interceptors.insert(0, identity.ServerIdentity(caller_identity))
+    else:
+        logger.warning("no INTERNAL_KEYS (SHOPVOICE_DEV_MODE): internal calls are not authenticated")
     if service.on_start:
         await service.on_start()
 
     server = grpc.aio.server(
-        interceptors=[_ObservabilityInterceptor()],
+        interceptors=interceptors,
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -271,13 +278,15 @@ def _run_workers(service: Service, settings: ServiceSettings) -> int:
 
 
 def channel(target: str) -> grpc.aio.Channel:
-    """A client channel with keepalive and retries through the service config."""
+    """A client channel with keepalive, retries through the service config, and this
+    process's internal token on every call (shopvoice.identity)."""
     service_config = (
         '{"methodConfig":[{"name":[{}],"retryPolicy":{"maxAttempts":3,"initialBackoff":"0.05s",'
         '"maxBackoff":"0.5s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}]}'
     )
     return grpc.aio.insecure_channel(
         target,
+        interceptors=identity.aio_interceptors(identity.process_identity()),
         options=[
             ("grpc.service_config", service_config),
             ("grpc.enable_retries", 1),

@@ -16,8 +16,13 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from shopvoice import identity
+
 # Start order: what a service calls is up before it.
 SERVICES = ("catalog", "orders", "support", "asr", "nlu", "gateway")
+# Who holds an internal signing key besides the services: the worker (Celery, no gRPC server)
+# and the CLI that started the stack (it seeds the demo shop).
+KEY_HOLDERS = (*SERVICES, "worker", "cli")
 DEFAULT_PORTS = {"gateway": 50051, "asr": 50052, "nlu": 50053, "catalog": 50054, "orders": 50055, "support": 50056}
 BASE_PORT = DEFAULT_PORTS["gateway"]
 MAX_BASE_PORT = 65535 - (max(DEFAULT_PORTS.values()) - BASE_PORT)
@@ -127,6 +132,20 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     services: list[str] = field(default_factory=available_services)
     processes: dict[str, Process] = field(default_factory=dict)
+    # Identity on internal calls: fresh keys per start (each service its own private key,
+    # everyone's public keys); this process signs as `cli`. Off: SHOPVOICE_DEV_MODE, no identity.
+    internal_identity: bool = False
+    internal_keys: dict[str, str] = field(default_factory=dict)
+
+    def make_keys(self) -> None:
+        """A fresh key set (kid = the start time): keys live as long as the stack."""
+        self.internal_keys = identity.keys_for(list(KEY_HOLDERS), f"k{int(time.time())}")
+        identity.set_process_identity(identity.Identity(identity.parse_keys(self.internal_keys["cli"])))
+
+    def env_of(self, name: str, env: dict[str, str]) -> dict[str, str]:
+        if name in self.internal_keys:
+            return {**env, "INTERNAL_KEYS": self.internal_keys[name], "SHOPVOICE_DEV_MODE": "0"}
+        return {**env, "INTERNAL_KEYS": "", "SHOPVOICE_DEV_MODE": "1"}
 
     def env(self) -> dict[str, str]:
         return {
@@ -147,9 +166,11 @@ class Stack:
         products it finds at start, so a shop seeded there is heard from the first word."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         env = self.env()
+        if self.internal_identity and not self.internal_keys:
+            self.make_keys()
         order = sorted(self.services, key=lambda name: name != "catalog")  # stable: catalog first
         for name in order:
-            process = Process(name, self.ports[name], env, self.run_dir / f"{name}.log")
+            process = Process(name, self.ports[name], self.env_of(name, env), self.run_dir / f"{name}.log")
             self.processes[name] = process
             if _port_taken(process.port):
                 self.stop()
