@@ -529,8 +529,12 @@ class ServerIdentity(grpc.aio.ServerInterceptor):
                 except IdentityError as error:
                     await context.abort(error.code, error.message)
                 with acting_as(claims):
-                    async for reply in inner_us(request, context):
-                        yield reply
+                    replies = inner_us(request, context)
+                    try:
+                        async for reply in replies:
+                            yield reply
+                    finally:
+                        await replies.aclose()
 
             return grpc.unary_stream_rpc_method_handler(
                 unary_stream, handler.request_deserializer, handler.response_serializer
@@ -549,8 +553,12 @@ class ServerIdentity(grpc.aio.ServerInterceptor):
 
         async def stream_stream(requests: Any, context: grpc.aio.ServicerContext) -> Any:
             with acting_as(claims):
-                async for reply in inner_ss(requests, context):
-                    yield reply
+                replies = inner_ss(requests, context)
+                try:
+                    async for reply in replies:
+                        yield reply
+                finally:  # the handler's own clean-up runs now, not whenever it is collected
+                    await replies.aclose()
 
         return grpc.stream_stream_rpc_method_handler(
             stream_stream, handler.request_deserializer, handler.response_serializer

@@ -43,7 +43,16 @@ class Gateway:
     routing: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
-        self.redis = aioredis.from_url(self.settings.redis_url)
+        s = self.settings
+        # Sized from the session limit (one connection per session's call in flight, plus the reply
+        # router, the audit and slack); a call waits up to REDIS_POOL_TIMEOUT_S for one instead of failing.
+        self.redis = aioredis.Redis(
+            connection_pool=aioredis.BlockingConnectionPool.from_url(
+                s.redis_url,
+                max_connections=s.redis_pool_max or s.max_sessions_per_process + 16,
+                timeout=s.redis_pool_timeout_s,
+            )
+        )
         self.verifier = TokenVerifier(parse_keys(self.settings.auth_keys))  # bad AUTH_KEYS fail the start
         self.router = ReplyRouter(self.redis, self.settings.stream_prefix)
 
@@ -70,7 +79,14 @@ class Gateway:
             merchant=Rate(s.rate_merchant_per_s, s.rate_merchant_burst),
             user=Rate(s.rate_user_per_s, s.rate_user_burst),
         )
-        slots = SessionSlots(self.redis, s.stream_prefix, s.max_sessions_per_merchant, s.session_lease_s)
+        slots = SessionSlots(
+            self.redis,
+            s.stream_prefix,
+            s.max_sessions_per_merchant,
+            s.session_lease_s,
+            max_per_user=s.max_sessions_per_user,
+            owner_reserved=s.owner_reserved_sessions,
+        )
         self.servicer = AssistantServicer(
             self.redis, self.verifier, s, limiter, slots, self.audit, self.router, recognizer
         )
@@ -111,6 +127,8 @@ def build(settings: GatewaySettings) -> grpc_server.Service:
         on_start=gateway.start,
         on_stop=gateway.stop,
         background=[gateway.write_audit],
+        # A bad frame on Converse is answered in the stream (INVALID_ARGUMENT) and the session goes on.
+        frames_to_handler=frozenset({f"/{gateway_pb2.DESCRIPTOR.services_by_name['Assistant'].full_name}/Converse"}),
     )
 
 

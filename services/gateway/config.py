@@ -43,6 +43,27 @@ class GatewaySettings(ServiceSettings, RedisSettings, DatabaseSettings):
     max_sessions_per_merchant: int = Field(
         100, alias="MAX_SESSIONS_PER_MERCHANT", ge=1, description="concurrent sessions, across all gateway replicas"
     )
+    max_sessions_per_user: int = Field(
+        10, alias="MAX_SESSIONS_PER_USER", ge=1, description="concurrent sessions of one user, across replicas"
+    )
+    owner_reserved_sessions: int = Field(
+        1,
+        alias="OWNER_RESERVED_SESSIONS",
+        ge=0,
+        description="the last this many of a merchant's sessions are the owner's alone",
+    )
+    max_sessions_per_process: int = Field(
+        500, alias="MAX_SESSIONS_PER_PROCESS", ge=1, description="sessions one gateway process holds at once"
+    )
+    redis_pool_max: int = Field(
+        0,
+        alias="REDIS_POOL_MAX",
+        ge=0,
+        description="Redis connections of a gateway process; 0 = MAX_SESSIONS_PER_PROCESS + 16",
+    )
+    redis_pool_timeout_s: float = Field(
+        2.0, alias="REDIS_POOL_TIMEOUT_S", gt=0, description="how long a Redis call waits for a free connection"
+    )
     session_lease_s: float = Field(
         30, alias="SESSION_LEASE_S", gt=0, description="a crashed gateway's sessions stop counting after this long"
     )
