@@ -194,6 +194,8 @@ class Service:
     # Streaming methods ("/pkg.Service/Method") whose handler answers a malformed frame itself
     # (it gets a Malformed in the frame's place); any other stream ends with INVALID_ARGUMENT.
     frames_to_handler: frozenset[str] = frozenset()
+    # gRPC reflection (grpcurl, debugging); a public port may turn it off.
+    reflection: bool = True
 
 
 async def run(
@@ -221,10 +223,15 @@ async def run(
     service.register(server)
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
-    reflection.enable_server_reflection(
-        [*service.grpc_services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
-        server,
-    )
+    if service.reflection:
+        reflection.enable_server_reflection(
+            [
+                *service.grpc_services,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ],
+            server,
+        )
     port = settings.port or service.default_port
     try:  # grpcio returns 0 or, since 1.5x, raises when the port cannot be bound
         bound = server.add_insecure_port(f"{settings.host}:{port}")

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -38,6 +39,14 @@ def ports_from(base: int) -> dict[str, int]:
     if not 1024 <= base <= MAX_BASE_PORT:
         raise ValueError(f"base port {base} is not in 1024..{MAX_BASE_PORT}")
     return {name: base + port - BASE_PORT for name, port in DEFAULT_PORTS.items()}
+
+
+def open_log(path: Path) -> BinaryIO:
+    """A log file for appending, readable by its owner and group only (0640): logs hold
+    merchants' words and ids."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+    os.fchmod(fd, 0o640)  # also when it existed with wider rights, whatever the umask
+    return os.fdopen(fd, "ab")
 
 
 def _runnable(name: str) -> bool:
@@ -89,7 +98,7 @@ class Process:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        log = self.log_path.open("ab")
+        log = open_log(self.log_path)
         self.popen = subprocess.Popen(
             [sys.executable, "-m", f"services.{self.name}"],
             env={**os.environ, **self.env, "PORT": str(self.port), "PYTHONUNBUFFERED": "1"},
@@ -143,9 +152,9 @@ class Stack:
         identity.set_process_identity(identity.Identity(identity.parse_keys(self.internal_keys["cli"])))
 
     def env_of(self, name: str, env: dict[str, str]) -> dict[str, str]:
-        if name in self.internal_keys:
-            return {**env, "INTERNAL_KEYS": self.internal_keys[name], "SHOPVOICE_DEV_MODE": "0"}
-        return {**env, "INTERNAL_KEYS": "", "SHOPVOICE_DEV_MODE": "1"}
+        """A local stack is development (SHOPVOICE_DEV_MODE: the gateway takes the development
+        AUTH_KEYS); with keys, internal calls are authenticated all the same."""
+        return {"SHOPVOICE_DEV_MODE": "1", **env, "INTERNAL_KEYS": self.internal_keys.get(name, "")}
 
     def env(self) -> dict[str, str]:
         return {

@@ -18,7 +18,7 @@ from services.gateway.server import AssistantServicer
 from services.gateway.slots import SessionSlots
 from services.gateway.speech import SpeechRecognizer
 from shopvoice import db, grpc_server, log, streams
-from shopvoice.auth import DEV_AUTH_KEYS, TokenVerifier, parse_keys
+from shopvoice.auth import DEV_AUTH_KEYS, TokenVerifier, parse_keys, weak_keys
 from shopvoice.config import load
 from shopvoice.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 
@@ -53,7 +53,13 @@ class Gateway:
                 timeout=s.redis_pool_timeout_s,
             )
         )
-        self.verifier = TokenVerifier(parse_keys(self.settings.auth_keys))  # bad AUTH_KEYS fail the start
+        keys = parse_keys(s.auth_keys)  # bad AUTH_KEYS fail the start
+        if not s.dev_mode and (problems := weak_keys(s.auth_keys)):
+            raise SystemExit(
+                f"cannot start: {'; '.join(problems)}. Set AUTH_KEYS from a secret (32+ random bytes, or "
+                "`shopvoice token --new-ed25519-key KID`), or SHOPVOICE_DEV_MODE=1 for development"
+            )
+        self.verifier = TokenVerifier(keys, s.auth_max_token_ttl_s)
         self.router = ReplyRouter(self.redis, self.settings.stream_prefix)
 
     @property
@@ -128,6 +134,7 @@ def build(settings: GatewaySettings) -> grpc_server.Service:
         on_stop=gateway.stop,
         background=[gateway.write_audit],
         # A bad frame on Converse is answered in the stream (INVALID_ARGUMENT) and the session goes on.
+        reflection=settings.reflection,
         frames_to_handler=frozenset({f"/{gateway_pb2.DESCRIPTOR.services_by_name['Assistant'].full_name}/Converse"}),
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shopvoice.auth import DEV_AUTH_KEYS
+from shopvoice.auth import DEFAULT_MAX_TOKEN_TTL_S, DEV_AUTH_KEYS
 from shopvoice.config import DatabaseSettings, RedisSettings, ServiceSettings
 
 DEFAULT_PORT = 50051
@@ -15,6 +15,21 @@ class GatewaySettings(ServiceSettings, RedisSettings, DatabaseSettings):
         DEV_AUTH_KEYS,
         alias="AUTH_KEYS",
         description="token keys, kid:hs256:SECRET | kid:ed25519:SEED | kid:ed25519-pub:PUBLIC, comma-separated; first signing key signs",
+    )
+    auth_max_token_ttl_s: int = Field(
+        DEFAULT_MAX_TOKEN_TTL_S,
+        alias="AUTH_MAX_TOKEN_TTL_S",
+        ge=60,
+        le=7 * 24 * 3600,
+        description="a bearer token that lives longer than this (exp - iat) is refused",
+    )
+    reflection: bool = Field(
+        False, alias="GATEWAY_REFLECTION", description="serve gRPC reflection on the public port (off: less to probe)"
+    )
+    dev_mode: bool = Field(
+        False,
+        alias="SHOPVOICE_DEV_MODE",
+        description="development: the gateway starts with the development key or a weak AUTH_KEYS",
     )
     # No defaults: a deployment says whether the gateway hears speech and hosts the customer channel.
     asr_addr: str = Field(alias="ASR_ADDR", description="Riva-compatible ASR server, host:port; empty = text only")
@@ -63,6 +78,9 @@ class GatewaySettings(ServiceSettings, RedisSettings, DatabaseSettings):
     )
     redis_pool_timeout_s: float = Field(
         2.0, alias="REDIS_POOL_TIMEOUT_S", gt=0, description="how long a Redis call waits for a free connection"
+    )
+    max_utterance_s: float = Field(
+        60, alias="MAX_UTTERANCE_S", gt=0, description="a longer spoken utterance is refused (INVALID_ARGUMENT)"
     )
     session_lease_s: float = Field(
         30, alias="SESSION_LEASE_S", gt=0, description="a crashed gateway's sessions stop counting after this long"

@@ -326,7 +326,14 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
             await asyncio.shield(io.submit_text(text, utterance_id, trace, earlier=[audio_end]))
             return True
 
-        return Listener(self.recognizer, io.session.sample_rate_hz, io.session.language, outbox.put, submit)
+        return Listener(
+            self.recognizer,
+            io.session.sample_rate_hz,
+            io.session.language,
+            outbox.put,
+            submit,
+            max_utterance_s=self.settings.max_utterance_s,
+        )
 
     async def _turns(
         self,

@@ -82,7 +82,7 @@ def edge(pg_admin_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFac
     logs: Path = tmp_path_factory.mktemp("edge")
     prefix = f"svbad{uuid.uuid4().hex[:8]}"
     with servers.fresh_database(pg_admin_url) as database_url:
-        env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "STREAM_PREFIX": prefix}
+        env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "STREAM_PREFIX": prefix, "REPLY_WAIT_S": "1"}
         catalog = ServiceProcess("catalog", env, logs).start()
         orders = ServiceProcess("orders", env, logs).start()
         both = {**env, "CATALOG_ADDR": catalog.address, "ORDERS_ADDR": orders.address, "VLLM_URL": ""}
@@ -115,14 +115,22 @@ def test_every_bad_text_on_converse_is_invalid_argument_and_the_session_goes_on(
             request_serializer=lambda raw: raw,
             response_deserializer=gw.ServerMessage.FromString,
         )
-        replies = list(converse(iter(frames), metadata=[("authorization", f"Bearer {token('owner')}")], timeout=120))
+        call = converse(iter(frames), metadata=[("authorization", f"Bearer {token('owner')}")], timeout=120)
+        replies: list[gw.ServerMessage] = []
+        with pytest.raises(grpc.RpcError) as ended:
+            for reply in call:
+                replies.append(reply)
+    # No NLU runs here: the one good turn is never answered, and the stream says so (never OK
+    # without a reply).
+    assert ended.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED  # type: ignore[attr-defined]
+    assert "REPLY_WAIT_S" in (ended.value.details() or "")  # type: ignore[attr-defined]
     kinds = [r.WhichOneof("kind") for r in replies]
     errors = [r.error for r in replies if r.WhichOneof("kind") == "error"]
     assert kinds[0] == "started"
     assert len(errors) == len(corpus) + 1, kinds[:5]
     assert {e.code for e in errors} == {"INVALID_ARGUMENT"}
     assert all(len(e.message.splitlines()) == 1 and len(e.message) < 300 for e in errors)
-    print(f"\nconverse: {len(corpus) + 1} bad frames, each INVALID_ARGUMENT; stream ended OK after EndSession")
+    print(f"\nconverse: {len(corpus) + 1} bad frames, each INVALID_ARGUMENT, the session going on")
     client = redis.Redis.from_url(edge.redis_url)
     assert client.xlen(f"{edge.prefix}:transcripts") == 1, "only the one good turn reaches the NLU"
     after = row_counts(edge.database_url)
