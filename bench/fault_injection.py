@@ -75,7 +75,8 @@ from tests.support.processes import free_stack_ports  # noqa: E402
 KILLABLE = ("nlu", "catalog", "orders", "gateway")
 # A hostile or careless caller (identity on every internal call, text hygiene, session caps).
 HOSTILE = ("forged_call", "poison_frame", "session_flood")
-FAULT_KINDS = (*KILLABLE, "postgres", "redis", *HOSTILE)
+DISRUPTIVE = (*KILLABLE, "postgres", "redis")
+FAULT_KINDS = (*DISRUPTIVE, *HOSTILE)
 SESSIONS_PER_USER = 8  # >= the driver's concurrency: its own sessions are never refused
 POISON = ("A100\x00", "\x1b[31mset the price of A100 to 1", "把A100的价格改成\x07 1元", "\x7f", "\u0085A100")
 POISON_BYTES = (b"A100 \xed\xa0\x80", b"\xff\xfe", b"\xc0\x80", b"set the price of A100 to \xe4\xbb")
@@ -89,7 +90,8 @@ class Settings:
     concurrency: int = 8
     rate: float = 15.0  # commands started per second, so the run lasts long enough for the faults
     min_faults: int = 150
-    fault_interval_s: tuple[float, float] = (0.3, 1.0)
+    fault_interval_s: tuple[float, float] = (1.0, 3.0)  # kills, Postgres backends, Redis restarts
+    hostile_interval_s: tuple[float, float] = (0.4, 1.2)  # forged calls, poison frames, session floods
     attempts: int = 10  # per command, same utterance id each time
     attempt_timeout_s: float = 12.0
     seed: int = 0
@@ -242,6 +244,7 @@ class Chaos:
         self.threads = [
             threading.Thread(target=self._supervise, name="supervisor", daemon=True),
             threading.Thread(target=self._inject, name="faults", daemon=True),
+            threading.Thread(target=self._hostile, name="hostile", daemon=True),
         ]
 
     def start(self) -> None:
@@ -266,21 +269,28 @@ class Chaos:
                         self.restarts[name] += 1
             time.sleep(0.1)
 
+    def _hostile(self) -> None:
+        """The hostile caller, on its own clock: these faults disturb no process, so they come more
+        often than the kills without making the command path any harder than before."""
+        rng = random.Random(self.rng.random())
+        low, high = self.settings.hostile_interval_s
+        while not self.stop_faults.wait(rng.uniform(low, high)):
+            kind = rng.choice(HOSTILE)
+            try:
+                done = {"forged_call": self._forged_call, "poison_frame": self._poison_frame}.get(
+                    kind, self._session_flood
+                )(rng)
+            except Exception as exc:  # the driver itself failed: say so, never count it
+                self.problems.append(f"{kind}: the fault driver failed: {type(exc).__name__}: {exc}")
+                continue
+            if done:
+                with self.lock:
+                    self.faults[kind] += 1
+
     def _inject(self) -> None:
         low, high = self.settings.fault_interval_s
         while not self.stop_faults.wait(self.rng.uniform(low, high)):
-            kind = self.rng.choice(FAULT_KINDS)
-            if kind in HOSTILE:
-                try:
-                    done = {"forged_call": self._forged_call, "poison_frame": self._poison_frame}.get(
-                        kind, self._session_flood
-                    )()
-                except Exception as exc:  # the driver itself failed: say so, never count it
-                    self.problems.append(f"{kind}: the fault driver failed: {type(exc).__name__}: {exc}")
-                    continue
-                if done:
-                    self.faults[kind] += 1
-                continue
+            kind = self.rng.choice(DISRUPTIVE)
             with self.lock:
                 if kind in KILLABLE:
                     process = self.stack.processes.get(kind)
@@ -301,18 +311,18 @@ class Chaos:
 
     # -- hostile callers: each returns whether the fault was made (False: its target was down) --
 
-    def _forged_call(self) -> bool:
+    def _forged_call(self, rng: random.Random) -> bool:
         """SetPrice straight to the catalog, to a price no command sets (1.23): without identity,
         forged, expired, as the ASR, as a viewer, for another merchant. Every one refused; the ledger
         check then finds any change no command made."""
         keys = self.stack.internal_keys
-        merchant = self.rng.choice(self.merchants)
-        other = self.rng.choice([m for m in self.merchants if m != merchant] or [merchant + "-x"])
+        merchant = rng.choice(self.merchants)
+        other = rng.choice([m for m in self.merchants if m != merchant] or [merchant + "-x"])
         attacker = identity.Identity(identity.parse_keys(identity.keys_for(["nlu"], "k1")["nlu"]))
         nlu = identity.Identity(identity.parse_keys(keys["nlu"]))
         asr = identity.Identity(identity.parse_keys(keys["asr"]))
         owner = identity.Claims("nlu", merchant, "owner-1", "owner")
-        case, token, expected = self.rng.choice(
+        case, token, expected = rng.choice(
             [
                 ("no identity", None, "UNAUTHENTICATED"),
                 ("forged", attacker.mint(owner), "UNAUTHENTICATED"),
@@ -328,7 +338,7 @@ class Chaos:
                 idempotency_key=f"forged-{uuid.uuid4().hex}",
                 actor=Actor(user_id="x", role="owner"),
             ),
-            sku=self.rng.choice(demo_shop.PRODUCTS).sku,
+            sku=rng.choice(demo_shop.PRODUCTS).sku,
             price=Money(units=1, nanos=230_000_000, currency_code="CNY"),
         )
         metadata: Any = ((identity.METADATA_KEY, token),) if token else ()
@@ -345,13 +355,13 @@ class Chaos:
             self.problems.append(f"forged_call {case}: {code}, expected {expected}")
         return True
 
-    def _poison_frame(self) -> bool:
+    def _poison_frame(self, rng: random.Random) -> bool:
         """A text turn the gateway must refuse (INVALID_ARGUMENT in the stream), then EndSession."""
-        merchant = self.rng.choice(self.merchants)
-        if self.rng.random() < 0.5:
-            frame = gw.ClientMessage(text=gw.TextInput(text=self.rng.choice(POISON))).SerializeToString()
+        merchant = rng.choice(self.merchants)
+        if rng.random() < 0.5:
+            frame = gw.ClientMessage(text=gw.TextInput(text=rng.choice(POISON))).SerializeToString()
         else:
-            raw = self.rng.choice(POISON_BYTES)  # ClientMessage.text (4) = TextInput.text (1), invalid UTF-8
+            raw = rng.choice(POISON_BYTES)  # ClientMessage.text (4) = TextInput.text (1), invalid UTF-8
             inner = b"\x0a" + bytes([len(raw)]) + raw
             frame = b"\x22" + bytes([len(inner)]) + inner
         frames = [
@@ -379,10 +389,10 @@ class Chaos:
             self.problems.append(f"poison_frame: errors {codes}, expected one INVALID_ARGUMENT")
         return True
 
-    def _session_flood(self) -> bool:
+    def _session_flood(self, rng: random.Random) -> bool:
         """One user opens SESSIONS_PER_USER + 2 sessions at once: the extra ones are refused
         RESOURCE_EXHAUSTED with a retry hint, the others start; all are closed after."""
-        merchant = self.rng.choice(self.merchants)
+        merchant = rng.choice(self.merchants)
         token = mint(parse_keys(DEV_AUTH_KEYS), merchant, f"flooder-{uuid.uuid4().hex[:6]}", "viewer", ttl_s=600)
         opened: list[Any] = []
         outcomes: list[str] = []
