@@ -167,3 +167,18 @@ def test_every_bad_text_on_the_customer_channel_is_invalid_argument(edge: Edge) 
     assert set(changed) <= {"support.tickets", "support.turns", "support.conversations", "support.idempotency_keys"}, (
         changed
     )
+
+
+@pytest.mark.parametrize("first", [b"\xff\xff\xff", _field(4, _field(1, b"\x00")), _field(2, _field(1, b"en\x00"))])
+def test_a_bad_first_frame_ends_the_stream_with_invalid_argument(edge: Edge, first: bytes) -> None:
+    with grpc.insecure_channel(edge.gateway) as channel:
+        converse = channel.stream_stream(
+            "/shopvoice.gateway.v1.Assistant/Converse",
+            request_serializer=lambda raw: raw,
+            response_deserializer=gw.ServerMessage.FromString,
+        )
+        call = converse(iter([first]), metadata=[("authorization", f"Bearer {token('owner')}")], timeout=10)
+        with pytest.raises(grpc.RpcError) as ended:
+            list(call)
+    assert ended.value.code() == grpc.StatusCode.INVALID_ARGUMENT, ended.value  # type: ignore[attr-defined]
+    assert len((ended.value.details() or "").splitlines()) == 1  # type: ignore[attr-defined]

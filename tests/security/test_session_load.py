@@ -23,6 +23,7 @@ from shopvoice.gateway.v1 import gateway_pb2_grpc
 from shopvoice_cli import demo_shop
 from shopvoice_cli.stack import Stack
 from tests.e2e.conftest import make_stack
+from tests.gateway.conftest import GatewayStack, gw_stack  # noqa: F401  (gw_stack: the fixture)
 from tests.support import servers
 
 pytestmark = pytest.mark.e2e
@@ -73,6 +74,11 @@ def token(merchant: str, user: str, role: str) -> str:
     return mint(parse_keys(DEV_AUTH_KEYS), merchant, user, role)
 
 
+# Statuses a session may end with instead of its reply, each carrying a retry hint.
+EXHAUSTED = (grpc.StatusCode.RESOURCE_EXHAUSTED,)
+HINTED = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE)
+
+
 async def session(
     stub: gateway_pb2_grpc.AssistantStub,
     merchant: str,
@@ -81,6 +87,7 @@ async def session(
     all_admitted: asyncio.Event,
     admitted: list[int],
     total: int,
+    hints_for: tuple[grpc.StatusCode, ...] = EXHAUSTED,
 ) -> Outcome:
     requests: asyncio.Queue[gw.ClientMessage | None] = asyncio.Queue()
     await requests.put(gw.ClientMessage(start=gw.SessionStart(language="en")))
@@ -113,18 +120,20 @@ async def session(
                 reply = f"{kind}:{gw.ResultStatus.Name(message.result.status)}" if kind == "result" else kind  # type: ignore[union-attr]
                 await requests.put(gw.ClientMessage(end=gw.EndSession()))
                 await requests.put(None)
-        await call.wait_for_connection()
         code = await call.code()
         if code == grpc.StatusCode.OK:
             return Outcome("served", reply) if got_reply else Outcome("ok_without_reply")
+        trailers = await call.trailing_metadata()
+        if code in hints_for and any(k == "retry-after-ms" for k, _ in trailers or ()):
+            return Outcome("refused", f"{code.name}: {await call.details()}")
         return Outcome("failed", f"{code.name}: {await call.details()}")
     except grpc.aio.AioRpcError as exc:
         if not counted:
             admitted[0] += 1
             if admitted[0] >= total:
                 all_admitted.set()
-        if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and retry_after_ms(exc):
-            return Outcome("refused", exc.details() or "")
+        if exc.code() in hints_for and retry_after_ms(exc):
+            return Outcome("refused", f"{exc.code().name}: {exc.details()}")
         return Outcome("failed", f"{exc.code().name}: {exc.details()}")
 
 
@@ -223,3 +232,38 @@ def test_one_user_cannot_take_the_merchants_sessions(loaded: Stack) -> None:
 async def _held_open() -> object:
     yield gw.ClientMessage(start=gw.SessionStart(language="en"))
     await asyncio.sleep(3600)
+
+
+def test_a_starved_redis_pool_fails_turns_with_a_real_status_never_ok_without_a_reply(
+    gw_stack: GatewayStack,  # noqa: F811
+) -> None:
+    """A gateway with 3 Redis connections that waits 5 ms for one: 60 sessions at once. Each is
+    served, or ends UNAVAILABLE / RESOURCE_EXHAUSTED with a retry hint; none OK without its reply,
+    and no slot is left held."""
+    gateway = gw_stack.gateway(REDIS_POOL_MAX="3", REDIS_POOL_TIMEOUT_S="0.005", REPLY_WAIT_S="20")
+    merchant = gw_stack.merchant()
+    total = 60
+
+    async def run() -> list[Outcome]:
+        async with grpc.aio.insecure_channel(gateway.address) as channel:
+            stub = gateway_pb2_grpc.AssistantStub(channel)
+            all_admitted, admitted = asyncio.Event(), [0]
+            return await asyncio.gather(
+                *(
+                    session(stub, merchant, f"user-{i}", "staff", all_admitted, admitted, total, hints_for=HINTED)
+                    for i in range(total)
+                )
+            )
+
+    outcomes = asyncio.run(run())
+    kinds = collections.Counter(o.kind for o in outcomes)
+    details = collections.Counter(o.detail.split(":")[0] for o in outcomes if o.kind != "served")
+    print(f"\nstarved pool, {total} sessions: {dict(kinds)}; {dict(details)}")
+    assert kinds["ok_without_reply"] == 0
+    assert kinds["served"] + kinds["refused"] == total, [o.detail for o in outcomes if o.kind == "failed"][:5]
+    client = redis.Redis.from_url(gw_stack.stack.redis_url)
+    key = f"{gw_stack.prefix}:sessions:{{{merchant}}}"
+    deadline = time.monotonic() + 10
+    while client.zcard(key) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert client.zcard(key) == 0
