@@ -68,7 +68,7 @@ test-vllm: ## the LLM path against a real vLLM server on the CPU (tiny random mo
 	bash scripts/setup_vllm_env.sh
 	PYTHONPATH=. .venv-vllm/bin/python -m pytest -q tests/nlu_llm -m vllm --confcutdir tests/nlu_llm
 
-test-faults: $(STAMP) ## fault injection: 2,000 commands under SIGKILLs, pg_terminate_backend and Redis restarts; 0 lost, 0 duplicated (~3 min)
+test-faults: $(STAMP) ## fault injection: 2,000 commands under SIGKILLs, pg_terminate_backend, Redis restarts, forged internal calls, poison frames and session floods (>= 150 faults); 0 lost, 0 duplicated (~4 min)
 	$(TEST_PATH) $(PY) -m pytest -q -m faults tests/reliability
 
 audit: $(STAMP) ## pip-audit the locked dependencies (needs PyPI's vulnerability API; fails when unreachable)

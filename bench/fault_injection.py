@@ -1,6 +1,10 @@
 """Fault injection: the whole stack on loopback, commands from several merchants
 through the public gateway, while a driver SIGKILLs services, terminates Postgres
-backends and restarts Redis. Then a ledger check against the database and streams.
+backends and restarts Redis, and a hostile local caller calls the catalog directly
+without identity, with a forged or expired token or as a service that may not (each
+must be refused, nothing changed), sends poison frames (NUL, controls, invalid UTF-8:
+INVALID_ARGUMENT, the session goes on) and floods one user's sessions (RESOURCE_EXHAUSTED
+beyond MAX_SESSIONS_PER_USER). Then a ledger check against the database and streams.
 
     python bench/fault_injection.py [--commands 2000] [--merchants 4] [--min-faults 50]
 
@@ -46,11 +50,17 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import grpc  # noqa: E402
+
+from shopvoice import identity  # noqa: E402
 from shopvoice.auth import (  # noqa: E402
     DEV_AUTH_KEYS,
     mint,
     parse_keys,
 )
+from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc  # noqa: E402
+from shopvoice.common.v1.money_pb2 import Money  # noqa: E402
+from shopvoice.common.v1.mutation_pb2 import Actor, Mutation  # noqa: E402
 from shopvoice.events.v1.events_pb2 import Event  # noqa: E402
 from shopvoice.gateway.v1 import gateway_pb2 as gw  # noqa: E402
 from shopvoice.nlu.v1.nlu_pb2 import Utterance  # noqa: E402
@@ -63,7 +73,13 @@ from tests.support.ports import free_port  # noqa: E402
 from tests.support.processes import free_stack_ports  # noqa: E402
 
 KILLABLE = ("nlu", "catalog", "orders", "gateway")
-FAULT_KINDS = (*KILLABLE, "postgres", "redis")
+# A hostile or careless caller (identity on every internal call, text hygiene, session caps).
+HOSTILE = ("forged_call", "poison_frame", "session_flood")
+DISRUPTIVE = (*KILLABLE, "postgres", "redis")
+FAULT_KINDS = (*DISRUPTIVE, *HOSTILE)
+SESSIONS_PER_USER = 8  # >= the driver's concurrency: its own sessions are never refused
+POISON = ("A100\x00", "\x1b[31mset the price of A100 to 1", "把A100的价格改成\x07 1元", "\x7f", "\u0085A100")
+POISON_BYTES = (b"A100 \xed\xa0\x80", b"\xff\xfe", b"\xc0\x80", b"set the price of A100 to \xe4\xbb")
 INITIAL = {p.sku: p for p in demo_shop.PRODUCTS}
 
 
@@ -73,8 +89,9 @@ class Settings:
     merchants: int = 4
     concurrency: int = 8
     rate: float = 15.0  # commands started per second, so the run lasts long enough for the faults
-    min_faults: int = 50
-    fault_interval_s: tuple[float, float] = (1.0, 3.0)
+    min_faults: int = 150
+    fault_interval_s: tuple[float, float] = (1.0, 3.0)  # kills, Postgres backends, Redis restarts
+    hostile_interval_s: tuple[float, float] = (0.4, 1.2)  # forged calls, poison frames, session floods
     attempts: int = 10  # per command, same utterance id each time
     attempt_timeout_s: float = 12.0
     seed: int = 0
@@ -222,9 +239,12 @@ class Chaos:
         self.stop_all = threading.Event()
         self.faults: Counter[str] = Counter()
         self.restarts: Counter[str] = Counter()
+        self.problems: list[str] = []  # a hostile call that was not refused as it must be
+        self.merchants: list[str] = []
         self.threads = [
             threading.Thread(target=self._supervise, name="supervisor", daemon=True),
             threading.Thread(target=self._inject, name="faults", daemon=True),
+            threading.Thread(target=self._hostile, name="hostile", daemon=True),
         ]
 
     def start(self) -> None:
@@ -249,10 +269,28 @@ class Chaos:
                         self.restarts[name] += 1
             time.sleep(0.1)
 
+    def _hostile(self) -> None:
+        """The hostile caller, on its own clock: these faults disturb no process, so they come more
+        often than the kills without making the command path any harder than before."""
+        rng = random.Random(self.rng.random())
+        low, high = self.settings.hostile_interval_s
+        while not self.stop_faults.wait(rng.uniform(low, high)):
+            kind = rng.choice(HOSTILE)
+            try:
+                done = {"forged_call": self._forged_call, "poison_frame": self._poison_frame}.get(
+                    kind, self._session_flood
+                )(rng)
+            except Exception as exc:  # the driver itself failed: say so, never count it
+                self.problems.append(f"{kind}: the fault driver failed: {type(exc).__name__}: {exc}")
+                continue
+            if done:
+                with self.lock:
+                    self.faults[kind] += 1
+
     def _inject(self) -> None:
         low, high = self.settings.fault_interval_s
         while not self.stop_faults.wait(self.rng.uniform(low, high)):
-            kind = self.rng.choice(FAULT_KINDS)
+            kind = self.rng.choice(DISRUPTIVE)
             with self.lock:
                 if kind in KILLABLE:
                     process = self.stack.processes.get(kind)
@@ -270,6 +308,132 @@ class Chaos:
                     except psycopg.Error:
                         continue
             self.faults[kind] += 1
+
+    # -- hostile callers: each returns whether the fault was made (False: its target was down) --
+
+    def _forged_call(self, rng: random.Random) -> bool:
+        """SetPrice straight to the catalog, to a price no command sets (1.23): without identity,
+        forged, expired, as the ASR, as a viewer, for another merchant. Every one refused; the ledger
+        check then finds any change no command made."""
+        keys = self.stack.internal_keys
+        merchant = rng.choice(self.merchants)
+        other = rng.choice([m for m in self.merchants if m != merchant] or [merchant + "-x"])
+        attacker = identity.Identity(identity.parse_keys(identity.keys_for(["nlu"], "k1")["nlu"]))
+        nlu = identity.Identity(identity.parse_keys(keys["nlu"]))
+        asr = identity.Identity(identity.parse_keys(keys["asr"]))
+        owner = identity.Claims("nlu", merchant, "owner-1", "owner")
+        case, token, expected = rng.choice(
+            [
+                ("no identity", None, "UNAUTHENTICATED"),
+                ("forged", attacker.mint(owner), "UNAUTHENTICATED"),
+                ("expired", nlu.mint(owner, ttl_s=30, now=time.time() - 600), "UNAUTHENTICATED"),
+                ("as the asr", asr.mint(owner), "PERMISSION_DENIED"),
+                ("as a viewer", nlu.mint(identity.Claims("nlu", merchant, "v-1", "viewer")), "PERMISSION_DENIED"),
+                ("another merchant", nlu.mint(identity.Claims("nlu", other, "owner-1", "owner")), "PERMISSION_DENIED"),
+            ]
+        )
+        request = catalog_pb2.SetPriceRequest(
+            mutation=Mutation(
+                merchant_id=merchant,
+                idempotency_key=f"forged-{uuid.uuid4().hex}",
+                actor=Actor(user_id="x", role="owner"),
+            ),
+            sku=rng.choice(demo_shop.PRODUCTS).sku,
+            price=Money(units=1, nanos=230_000_000, currency_code="CNY"),
+        )
+        metadata: Any = ((identity.METADATA_KEY, token),) if token else ()
+        with grpc.insecure_channel(f"127.0.0.1:{self.stack.ports['catalog']}") as channel:
+            try:
+                catalog_pb2_grpc.CatalogServiceStub(channel).SetPrice(request, metadata=metadata, timeout=3)
+                code = "OK"
+            except grpc.RpcError as exc:
+                failed: Any = exc
+                code = failed.code().name
+        if code in ("UNAVAILABLE", "DEADLINE_EXCEEDED"):
+            return False  # the catalog was down (a kill): no call was made
+        if code != expected:
+            self.problems.append(f"forged_call {case}: {code}, expected {expected}")
+        return True
+
+    def _poison_frame(self, rng: random.Random) -> bool:
+        """A text turn the gateway must refuse (INVALID_ARGUMENT in the stream), then EndSession."""
+        merchant = rng.choice(self.merchants)
+        if rng.random() < 0.5:
+            frame = gw.ClientMessage(text=gw.TextInput(text=rng.choice(POISON))).SerializeToString()
+        else:
+            raw = rng.choice(POISON_BYTES)  # ClientMessage.text (4) = TextInput.text (1), invalid UTF-8
+            inner = b"\x0a" + bytes([len(raw)]) + raw
+            frame = b"\x22" + bytes([len(inner)]) + inner
+        frames = [
+            gw.ClientMessage(start=gw.SessionStart(language="en")).SerializeToString(),
+            frame,
+            gw.ClientMessage(end=gw.EndSession()).SerializeToString(),
+        ]
+        token = mint(parse_keys(DEV_AUTH_KEYS), merchant, "poisoner", "owner", ttl_s=600)
+        with grpc.insecure_channel(self.stack.gateway) as channel:
+            converse = channel.stream_stream(
+                "/shopvoice.gateway.v1.Assistant/Converse",
+                request_serializer=lambda raw: raw,
+                response_deserializer=gw.ServerMessage.FromString,
+            )
+            try:
+                replies = list(converse(iter(frames), metadata=(("authorization", f"Bearer {token}"),), timeout=10))
+            except grpc.RpcError as exc:
+                ended: Any = exc
+                if ended.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                    return False
+                self.problems.append(f"poison_frame: the stream ended {ended.code().name}: {ended.details()}")
+                return True
+        codes = [r.error.code for r in replies if r.WhichOneof("kind") == "error"]
+        if codes != ["INVALID_ARGUMENT"]:
+            self.problems.append(f"poison_frame: errors {codes}, expected one INVALID_ARGUMENT")
+        return True
+
+    def _session_flood(self, rng: random.Random) -> bool:
+        """One user opens SESSIONS_PER_USER + 2 sessions at once: the extra ones are refused
+        RESOURCE_EXHAUSTED with a retry hint, the others start; all are closed after."""
+        merchant = rng.choice(self.merchants)
+        token = mint(parse_keys(DEV_AUTH_KEYS), merchant, f"flooder-{uuid.uuid4().hex[:6]}", "viewer", ttl_s=600)
+        opened: list[Any] = []
+        outcomes: list[str] = []
+        with grpc.insecure_channel(self.stack.gateway) as channel:
+            converse = channel.stream_stream(
+                "/shopvoice.gateway.v1.Assistant/Converse",
+                request_serializer=gw.ClientMessage.SerializeToString,
+                response_deserializer=gw.ServerMessage.FromString,
+            )
+            hold = threading.Event()
+
+            def requests() -> Iterator[gw.ClientMessage]:
+                yield gw.ClientMessage(start=gw.SessionStart(language="en"))
+                hold.wait(30)
+                yield gw.ClientMessage(end=gw.EndSession())
+
+            try:
+                for _ in range(SESSIONS_PER_USER + 2):
+                    call: Any = converse(requests(), metadata=(("authorization", f"Bearer {token}"),), timeout=20)
+                    try:
+                        first = next(call)
+                        outcomes.append(first.WhichOneof("kind") or "?")
+                        opened.append(call)
+                    except grpc.RpcError as exc:
+                        refusal: Any = exc
+                        code = refusal.code()
+                        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                            return False
+                        hinted = any(k == "retry-after-ms" for k, _ in refusal.trailing_metadata() or ())
+                        outcomes.append(code.name + ("" if hinted else " without a retry hint"))
+            finally:
+                hold.set()
+                for call in opened:
+                    with contextlib.suppress(grpc.RpcError):
+                        for _ in call:
+                            pass
+        refused = outcomes.count("RESOURCE_EXHAUSTED")
+        started = outcomes.count("started")
+        if refused < 2 or started + refused != len(outcomes):
+            self.problems.append(f"session_flood: {Counter(outcomes)}; expected at least 2 RESOURCE_EXHAUSTED")
+        return True
 
     def wait_all_serving(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -521,7 +685,9 @@ def run(settings: Settings) -> Report:
             ports=free_stack_ports(),
             # The faults are in the command path: no ASR (text commands), no customer channel.
             services=[s for s in available_services() if s not in ("asr", "support")],
+            internal_identity=True,  # every internal call signed: forged_call tries without
             extra_env={
+                "MAX_SESSIONS_PER_USER": str(SESSIONS_PER_USER),
                 "STREAM_PREFIX": prefix,
                 "NLU_CONSUMER_NAME": "nlu-1",
                 "CATALOG_CONSUMER_NAME": "catalog-1",
@@ -542,6 +708,7 @@ def run(settings: Settings) -> Report:
                 demo_shop.seed_catalog(f"127.0.0.1:{stack.ports['catalog']}", merchant)
             commands = make_commands(settings, merchants, rng)
             chaos = Chaos(stack, private_redis, rng, settings)
+            chaos.merchants = merchants
             chaos.start()
             print(f"driving {len(commands)} commands from {len(merchants)} merchants under faults...", flush=True)
             asyncio.run(drive(stack.gateway, commands, settings))
@@ -558,6 +725,7 @@ def run(settings: Settings) -> Report:
             report.retries = sum(c.attempts - 1 for c in commands)
             report.faults = sum(chaos.faults.values())
             report.faults_by_kind = dict(chaos.faults)
+            report.problems += chaos.problems
             if report.faults < settings.min_faults:
                 report.problems.append(f"only {report.faults} faults injected; at least {settings.min_faults} needed")
             if report.rejected:

@@ -33,6 +33,13 @@ ISSUER = "shopvoice"
 # A deployment sets AUTH_KEYS from a Secret (deploy/k8s); the gateway logs a warning otherwise.
 DEV_AUTH_KEYS = "dev:shopvoice-development-key-not-for-production"
 MIN_SECRET_CHARS = 16
+# Outside development (SHOPVOICE_DEV_MODE) the gateway starts only with keys that pass `weak_keys`.
+MIN_PRODUCTION_SECRET_BYTES = 32
+MIN_DISTINCT_SECRET_BYTES = 16  # "a" * 32 is 32 bytes, not 32 random ones
+PLACEHOLDER_MARKS = ("change_me", "changeme", "placeholder", "example", "secret", "password", "not-for-production")
+# A token longer-lived than this is refused, whatever its exp says (AUTH_MAX_TOKEN_TTL_S).
+DEFAULT_MAX_TOKEN_TTL_S = 24 * 3600
+CLOCK_SKEW_S = 60  # how far in the future a token's iat may be (clocks differ)
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,28 @@ def parse_keys(spec: str) -> dict[str, Key]:
     return keys
 
 
+def weak_keys(spec: str) -> list[str]:
+    """What makes AUTH_KEYS unfit outside development: the development key, a placeholder, an
+    HS256 secret shorter than 32 bytes or too uniform to be random. Empty when fit."""
+    problems = []
+    if spec.strip() == DEV_AUTH_KEYS:
+        return ["AUTH_KEYS is the development key"]
+    for key in parse_keys(spec).values():
+        if key.algorithm != "HS256":
+            continue  # an Ed25519 seed or public key is 32 bytes by construction
+        secret = key.verify_key if isinstance(key.verify_key, bytes) else b""
+        lowered = secret.decode(errors="replace").lower()
+        if any(mark in lowered for mark in PLACEHOLDER_MARKS):
+            problems.append(f"key {key.kid!r} is a placeholder")
+        elif len(secret) < MIN_PRODUCTION_SECRET_BYTES:
+            problems.append(
+                f"key {key.kid!r} has {len(secret)} bytes; use at least {MIN_PRODUCTION_SECRET_BYTES} random bytes"
+            )
+        elif len(set(secret)) < MIN_DISTINCT_SECRET_BYTES:
+            problems.append(f"key {key.kid!r} is not random (only {len(set(secret))} distinct bytes)")
+    return problems
+
+
 def new_ed25519_key(kid: str) -> tuple[str, str]:
     """A fresh key pair as AUTH_KEYS entries: (signing entry, verify-only entry)."""
     private = Ed25519PrivateKey.generate()
@@ -105,8 +134,9 @@ def new_ed25519_key(kid: str) -> tuple[str, str]:
 
 
 class TokenVerifier:
-    def __init__(self, keys: dict[str, Key]) -> None:
+    def __init__(self, keys: dict[str, Key], max_ttl_s: int = DEFAULT_MAX_TOKEN_TTL_S) -> None:
         self.keys = keys
+        self.max_ttl_s = max_ttl_s
 
     def verify(self, metadata: Iterable[tuple[str, str | bytes]] | None) -> Principal:
         header = next((v for k, v in metadata or () if k == "authorization"), None)
@@ -126,12 +156,19 @@ class TokenVerifier:
                 key.verify_key,
                 algorithms=[key.algorithm],
                 issuer=ISSUER,
-                options={"require": ["exp", "sub", "iss"]},
+                options={"require": ["exp", "iat", "sub", "iss"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("token expired; get a new one") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"invalid token: {exc}") from exc
+        issued, expires = claims["iat"], claims["exp"]
+        if not isinstance(issued, int | float) or not isinstance(expires, int | float):
+            raise Unauthenticated("invalid token: iat and exp must be numbers")
+        if expires - issued > self.max_ttl_s or issued > time.time() + CLOCK_SKEW_S:
+            raise Unauthenticated(
+                f"token lifetime is over the maximum of {self.max_ttl_s} s (AUTH_MAX_TOKEN_TTL_S); get a shorter-lived one"
+            )
         merchant_id, role = claims.get("merchant_id"), claims.get("role")
         if not isinstance(merchant_id, str) or not merchant_id or role not in ROLES:
             raise Unauthenticated("token lacks merchant_id or a known role")

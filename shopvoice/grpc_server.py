@@ -24,18 +24,19 @@ import multiprocessing.connection
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from opentelemetry import context as otel_context
 from prometheus_client import Counter, Histogram, start_http_server
 
-from shopvoice import heap, log
+from shopvoice import heap, hygiene, identity, log
 from shopvoice.config import ServiceSettings
 from shopvoice.tracing import context_from_metadata
 
@@ -52,11 +53,24 @@ RPC_TOTAL = Counter("sv_grpc_server_handled_total", "gRPC calls handled", ["serv
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
-class _Malformed:
-    """Stands in for a request whose bytes are not the method's message."""
+class Malformed:
+    """Stands in for a request (or a stream frame) whose bytes are not the method's message,
+    or whose text `shopvoice.hygiene` refuses."""
 
     def __init__(self, error: Exception) -> None:
         self.error = error
+
+    def reason(self, method: str) -> str:
+        if isinstance(self.error, BadText):
+            return str(self.error)
+        return f"the request is not a valid {method} message: {str(self.error)[:200]}"
+
+
+class BadText(ValueError):
+    """A message that parsed but holds text no edge accepts (NUL, lone surrogates, controls)."""
+
+
+_Malformed = Malformed
 
 
 def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
@@ -74,8 +88,55 @@ def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], 
     return deserialize
 
 
+def _checked(request: Any) -> Any:
+    """The request, or a Malformed when its text is refused (shopvoice.hygiene)."""
+    if isinstance(request, Message) and (problem := hygiene.message_problem(request)):
+        return Malformed(BadText(problem))
+    return request
+
+
 class _ObservabilityInterceptor(grpc.aio.ServerInterceptor):
-    """Per-call metrics, trace context and malformed-request answers for unary calls; streams pass through."""
+    """Per-call metrics, trace context and malformed-request answers (INVALID_ARGUMENT) for unary
+    calls; the frames of a streaming call are checked the same way: the stream is ended with
+    INVALID_ARGUMENT, or, for the methods in `frames_to_handler`, the handler gets a Malformed
+    in the frame's place and answers it in the stream (the gateway's Converse)."""
+
+    def __init__(self, frames_to_handler: frozenset[str] = frozenset()) -> None:
+        self.frames_to_handler = frames_to_handler
+
+    def _stream(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        to_handler = method in self.frames_to_handler
+        name = method.rpartition("/")[2]
+
+        async def frames(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async for item in requests:
+                item = _checked(item)
+                if isinstance(item, Malformed) and not to_handler:
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, item.reason(name))
+                yield item
+
+        if handler.stream_stream is not None:
+            inner_ss: Any = handler.stream_stream
+
+            async def stream_stream(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
+                replies = inner_ss(frames(requests, context), context)
+                try:
+                    async for reply in replies:
+                        yield reply
+                finally:  # the handler's own clean-up runs now, not whenever it is collected
+                    await replies.aclose()
+
+            return grpc.stream_stream_rpc_method_handler(
+                stream_stream, _tolerant(handler.request_deserializer), handler.response_serializer
+            )
+        inner_su: Any = handler.stream_unary
+
+        async def stream_unary(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
+            return await inner_su(frames(requests, context), context)
+
+        return grpc.stream_unary_rpc_method_handler(
+            stream_unary, _tolerant(handler.request_deserializer), handler.response_serializer
+        )
 
     async def intercept_service(
         self,
@@ -83,6 +144,8 @@ class _ObservabilityInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
+        if handler is not None and (handler.stream_stream is not None or handler.stream_unary is not None):
+            return self._stream(handler, handler_call_details.method)
         if handler is None or handler.unary_unary is None:
             return handler
         service, _, method = handler_call_details.method.lstrip("/").partition("/")
@@ -94,11 +157,9 @@ class _ObservabilityInterceptor(grpc.aio.ServerInterceptor):
             started = time.perf_counter()
             code = "OK"
             try:
-                if isinstance(request, _Malformed):
-                    await context.abort(
-                        grpc.StatusCode.INVALID_ARGUMENT,
-                        f"the request is not a valid {method} message: {str(request.error)[:200]}",
-                    )
+                request = _checked(request)
+                if isinstance(request, Malformed):
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.reason(method))
                 return await inner(request, context)  # type: ignore[arg-type]
             except BaseException:
                 code = context.code().name if context.code() else "UNKNOWN"
@@ -130,17 +191,29 @@ class Service:
     # Long-running loops (stream consumers, outbox relays) started after the
     # server is up and cancelled before it stops.
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Streaming methods ("/pkg.Service/Method") whose handler answers a malformed frame itself
+    # (it gets a Malformed in the frame's place); any other stream ends with INVALID_ARGUMENT.
+    frames_to_handler: frozenset[str] = frozenset()
+    # gRPC reflection (grpcurl, debugging); a public port may turn it off.
+    reflection: bool = True
 
 
 async def run(
     service: Service, settings: ServiceSettings, ready: asyncio.Event | None = None, reuse_port: bool = False
 ) -> None:
     logger = log.get().bind(component="grpc_server")
+    # Identity first: a call without a valid internal token is refused before anything runs.
+    caller_identity = identity.process_identity()
+    interceptors: list[grpc.aio.ServerInterceptor] = [_ObservabilityInterceptor(service.frames_to_handler)]
+    if caller_identity is not None:
+        interceptors.insert(0, identity.ServerIdentity(caller_identity))
+    else:
+        logger.warning("no INTERNAL_KEYS (SHOPVOICE_DEV_MODE): internal calls are not authenticated")
     if service.on_start:
         await service.on_start()
 
     server = grpc.aio.server(
-        interceptors=[_ObservabilityInterceptor()],
+        interceptors=interceptors,
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -150,10 +223,15 @@ async def run(
     service.register(server)
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
-    reflection.enable_server_reflection(
-        [*service.grpc_services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
-        server,
-    )
+    if service.reflection:
+        reflection.enable_server_reflection(
+            [
+                *service.grpc_services,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ],
+            server,
+        )
     port = settings.port or service.default_port
     try:  # grpcio returns 0 or, since 1.5x, raises when the port cannot be bound
         bound = server.add_insecure_port(f"{settings.host}:{port}")
@@ -271,13 +349,15 @@ def _run_workers(service: Service, settings: ServiceSettings) -> int:
 
 
 def channel(target: str) -> grpc.aio.Channel:
-    """A client channel with keepalive and retries through the service config."""
+    """A client channel with keepalive, retries through the service config, and this
+    process's internal token on every call (shopvoice.identity)."""
     service_config = (
         '{"methodConfig":[{"name":[{}],"retryPolicy":{"maxAttempts":3,"initialBackoff":"0.05s",'
         '"maxBackoff":"0.5s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}]}'
     )
     return grpc.aio.insecure_channel(
         target,
+        interceptors=identity.aio_interceptors(identity.process_identity()),
         options=[
             ("grpc.service_config", service_config),
             ("grpc.enable_retries", 1),

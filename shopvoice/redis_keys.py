@@ -63,6 +63,10 @@ class RedisKeys:
         """Sorted set of a merchant's open sessions, across gateway replicas."""
         return f"{self.prefix}:sessions:{{{merchant_id}}}"
 
+    def user_session_slots(self, merchant_id: str, user_id: str) -> str:
+        """Sorted set of one user's open sessions (same hash slot as the merchant's: one script takes both)."""
+        return f"{self.prefix}:sessions:{{{merchant_id}}}:user:{user_id}"
+
     def rate_limit(self, merchant_id: str) -> str:
         """Stem of a merchant's token buckets (the merchant's and its users')."""
         return f"{self.prefix}:rl:{{{merchant_id}}}"

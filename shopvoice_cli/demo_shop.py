@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 import yaml
 
+from shopvoice import identity
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
 from shopvoice.common.v1.money_pb2 import Money
@@ -43,11 +44,15 @@ def place_order(orders_address: str, merchant_id: str = MERCHANT_ID, timeout_s: 
     """A paid shop-front order of two thermos cups; returns its id once its stock is reserved."""
     from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
 
-    with grpc.insecure_channel(orders_address) as channel:
+    with identity.sync_channel(orders_address) as channel:
         orders = orders_pb2_grpc.OrdersServiceStub(channel)
         placed = orders.PlaceOrder(
             orders_pb2.PlaceOrderRequest(
-                mutation=Mutation(merchant_id=merchant_id, idempotency_key=f"demo-order:{time.time_ns()}"),
+                mutation=Mutation(
+                    merchant_id=merchant_id,
+                    idempotency_key=f"demo-order:{time.time_ns()}",
+                    actor=Actor(user_id="storefront", role="system"),
+                ),
                 lines=[orders_pb2.OrderLine(sku="E15", title="保温杯", quantity=2, unit_price=Money(units=49))],
                 customer_ref="demo-customer",
                 currency_code="CNY",
@@ -71,7 +76,7 @@ def seed_catalog(address: str, merchant_id: str = MERCHANT_ID, timeout_s: float 
     A product already there is left as it is (its price may have been changed since).
     """
     created = 0
-    with grpc.insecure_channel(address) as channel:
+    with identity.sync_channel(address) as channel:
         stub = catalog_pb2_grpc.CatalogServiceStub(channel)
         for product in PRODUCTS:
             try:
@@ -82,7 +87,11 @@ def seed_catalog(address: str, merchant_id: str = MERCHANT_ID, timeout_s: float 
                     raise
             result = stub.CreateProduct(
                 pb.CreateProductRequest(
-                    mutation=Mutation(merchant_id=merchant_id, idempotency_key=f"seed:{merchant_id}:{product.sku}"),
+                    mutation=Mutation(
+                        merchant_id=merchant_id,
+                        idempotency_key=f"seed:{merchant_id}:{product.sku}",
+                        actor=Actor(user_id=OWNER, role="owner"),
+                    ),
                     title=product.title,
                     description=product.description,
                     sku=product.sku,

@@ -20,6 +20,7 @@ import psycopg
 from psycopg import sql
 
 from shopvoice.config import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL
+from shopvoice_cli.stack import open_log
 
 # Handles of private servers, kept for the life of this process.
 _KEEP: list[object] = []
@@ -68,7 +69,7 @@ def start_private_redis(run_dir: Path, port: int = 56379) -> str:
     run_dir.mkdir(parents=True, exist_ok=True)
     server = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(run_dir)],
-        stdout=(run_dir / "redis.log").open("ab"),
+        stdout=open_log(run_dir / "redis.log"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )

@@ -79,6 +79,16 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    from shopvoice import identity
+    from shopvoice_cli.stack import KEY_HOLDERS
+
+    services = [name for name in KEY_HOLDERS if name != "cli"]
+    for name, keys in identity.keys_for(services, args.kid).items():
+        print(f"{name}: INTERNAL_KEYS={keys}")
+    return 0
+
+
 def _start_stack() -> object:
     from shopvoice_cli import infra
     from shopvoice_cli.stack import BASE_PORT, MAX_BASE_PORT, Stack, local_llm, ports_from
@@ -89,7 +99,9 @@ def _start_stack() -> object:
     except ValueError:
         raise SystemExit(f"SHOPVOICE_BASE_PORT={base!r}: the gateway's port, 1024..{MAX_BASE_PORT}") from None
     database_url, redis_url = infra.resolve(os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL"), RUN_DIR)
-    stack = Stack(database_url=database_url, redis_url=redis_url, run_dir=RUN_DIR / "logs", ports=ports)
+    stack = Stack(
+        database_url=database_url, redis_url=redis_url, run_dir=RUN_DIR / "logs", ports=ports, internal_identity=True
+    )
     if os.environ.get("VLLM_URL"):
         print(f"the NLU's LLM: {os.environ['VLLM_URL']} (VLLM_URL)", flush=True)
     else:
@@ -191,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--new-ed25519-key", metavar="KID", default="", help="print a new Ed25519 key pair as AUTH_KEYS entries"
     )
     token.set_defaults(func=cmd_token)
+
+    keys = sub.add_parser("keys", help="print a fresh INTERNAL_KEYS set: each service's own key and all public keys")
+    keys.add_argument("--kid", default="k1", help="key id of the new set (a rotation uses a new one)")
+    keys.set_defaults(func=cmd_keys)
 
     from shopvoice_cli import loadtest
 

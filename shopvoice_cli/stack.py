@@ -18,12 +18,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from shopvoice import identity
+
 # Start order: what a service calls is up before it.
 SERVICES = ("catalog", "orders", "support", "asr", "nlu", "gateway")
+# Who holds an internal signing key besides the services: the worker (Celery, no gRPC server)
+# and the CLI that started the stack (it seeds the demo shop).
+KEY_HOLDERS = (*SERVICES, "worker", "cli")
 DEFAULT_PORTS = {
     "gateway": 50051,
     "asr": 50052,
@@ -49,6 +55,14 @@ def ports_from(base: int) -> dict[str, int]:
     if not 1024 <= base <= MAX_BASE_PORT:
         raise ValueError(f"base port {base} is not in 1024..{MAX_BASE_PORT}")
     return {name: base + port - BASE_PORT for name, port in DEFAULT_PORTS.items()}
+
+
+def open_log(path: Path) -> BinaryIO:
+    """A log file for appending, readable by its owner and group only (0640): logs hold
+    merchants' words and ids."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+    os.fchmod(fd, 0o640)  # also when it existed with wider rights, whatever the umask
+    return os.fdopen(fd, "ab")
 
 
 def _runnable(name: str) -> bool:
@@ -146,7 +160,7 @@ class Process:
         return "shopvoice.llm_server" if self.name == LLM else f"services.{self.name}"
 
     def start(self) -> None:
-        log = self.log_path.open("ab")
+        log = open_log(self.log_path)
         port = {"LLM_PORT": str(self.port)} if self.name == LLM else {"PORT": str(self.port)}
         self.popen = subprocess.Popen(
             [sys.executable, "-m", self.module],
@@ -197,6 +211,20 @@ class Stack:
     @property
     def llm_url(self) -> str:
         return f"http://127.0.0.1:{self.ports[LLM]}/v1"
+    # Identity on internal calls: fresh keys per start (each service its own private key,
+    # everyone's public keys); this process signs as `cli`. Off: SHOPVOICE_DEV_MODE, no identity.
+    internal_identity: bool = False
+    internal_keys: dict[str, str] = field(default_factory=dict)
+
+    def make_keys(self) -> None:
+        """A fresh key set (kid = the start time): keys live as long as the stack."""
+        self.internal_keys = identity.keys_for(list(KEY_HOLDERS), f"k{int(time.time())}")
+        identity.set_process_identity(identity.Identity(identity.parse_keys(self.internal_keys["cli"])))
+
+    def env_of(self, name: str, env: dict[str, str]) -> dict[str, str]:
+        """A local stack is development (SHOPVOICE_DEV_MODE: the gateway takes the development
+        AUTH_KEYS); with keys, internal calls are authenticated all the same."""
+        return {"SHOPVOICE_DEV_MODE": "1", **env, "INTERNAL_KEYS": self.internal_keys.get(name, "")}
 
     def env(self) -> dict[str, str]:
         llm = (
@@ -227,11 +255,13 @@ class Stack:
         products it finds at start, so a shop seeded there is heard from the first word."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         env = self.env()
+        if self.internal_identity and not self.internal_keys:
+            self.make_keys()
         if self.llm:
             self._start_llm(env)
         order = sorted(self.services, key=lambda name: name != "catalog")  # stable: catalog first
         for name in order:
-            process = Process(name, self.ports[name], env, self.run_dir / f"{name}.log")
+            process = Process(name, self.ports[name], self.env_of(name, env), self.run_dir / f"{name}.log")
             self.processes[name] = process
             if _port_taken(process.port):
                 self.stop()

@@ -10,6 +10,10 @@ from hypothesis import settings
 
 from tests.support import servers
 
+# Services started by tests run without internal identity unless a test gives them INTERNAL_KEYS
+# (tests/security does): shopvoice.identity refuses to start without keys outside dev mode.
+os.environ.setdefault("SHOPVOICE_DEV_MODE", "1")
+
 # CI explores the same examples every run (a failure there is reproducible, never a
 # coin toss); locally hypothesis keeps searching new ones.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)

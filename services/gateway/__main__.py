@@ -18,7 +18,7 @@ from services.gateway.server import AssistantServicer
 from services.gateway.slots import SessionSlots
 from services.gateway.speech import SpeechRecognizer
 from shopvoice import db, grpc_server, log, streams
-from shopvoice.auth import DEV_AUTH_KEYS, TokenVerifier, parse_keys
+from shopvoice.auth import DEV_AUTH_KEYS, TokenVerifier, parse_keys, weak_keys
 from shopvoice.config import load
 from shopvoice.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 
@@ -43,8 +43,23 @@ class Gateway:
     routing: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
-        self.redis = aioredis.from_url(self.settings.redis_url)
-        self.verifier = TokenVerifier(parse_keys(self.settings.auth_keys))  # bad AUTH_KEYS fail the start
+        s = self.settings
+        # Sized from the session limit (one connection per session's call in flight, plus the reply
+        # router, the audit and slack); a call waits up to REDIS_POOL_TIMEOUT_S for one instead of failing.
+        self.redis = aioredis.Redis(
+            connection_pool=aioredis.BlockingConnectionPool.from_url(
+                s.redis_url,
+                max_connections=s.redis_pool_max or s.max_sessions_per_process + 16,
+                timeout=s.redis_pool_timeout_s,
+            )
+        )
+        keys = parse_keys(s.auth_keys)  # bad AUTH_KEYS fail the start
+        if not s.dev_mode and (problems := weak_keys(s.auth_keys)):
+            raise SystemExit(
+                f"cannot start: {'; '.join(problems)}. Set AUTH_KEYS from a secret (32+ random bytes, or "
+                "`shopvoice token --new-ed25519-key KID`), or SHOPVOICE_DEV_MODE=1 for development"
+            )
+        self.verifier = TokenVerifier(keys, s.auth_max_token_ttl_s)
         self.router = ReplyRouter(self.redis, self.settings.stream_prefix)
 
     @property
@@ -70,7 +85,14 @@ class Gateway:
             merchant=Rate(s.rate_merchant_per_s, s.rate_merchant_burst),
             user=Rate(s.rate_user_per_s, s.rate_user_burst),
         )
-        slots = SessionSlots(self.redis, s.stream_prefix, s.max_sessions_per_merchant, s.session_lease_s)
+        slots = SessionSlots(
+            self.redis,
+            s.stream_prefix,
+            s.max_sessions_per_merchant,
+            s.session_lease_s,
+            max_per_user=s.max_sessions_per_user,
+            owner_reserved=s.owner_reserved_sessions,
+        )
         self.servicer = AssistantServicer(
             self.redis, self.verifier, s, limiter, slots, self.audit, self.router, recognizer
         )
@@ -111,6 +133,9 @@ def build(settings: GatewaySettings) -> grpc_server.Service:
         on_start=gateway.start,
         on_stop=gateway.stop,
         background=[gateway.write_audit],
+        # A bad frame on Converse is answered in the stream (INVALID_ARGUMENT) and the session goes on.
+        reflection=settings.reflection,
+        frames_to_handler=frozenset({f"/{gateway_pb2.DESCRIPTOR.services_by_name['Assistant'].full_name}/Converse"}),
     )
 
 

@@ -16,19 +16,26 @@ writer task inserts whatever has queued in the last 50 ms in one COPY (group com
 200 commands/s cost 20 small transactions a second, not 200 commits. On SIGTERM the
 queue is flushed before the process exits; a SIGKILL loses at most the records
 of the last batch in flight (milliseconds).
+
+A record Postgres cannot take (a value it refuses) never blocks the others: when a
+batch fails for its data, its records are written one by one and each one refused
+goes to `audit_dead_letter` with the reason, as escaped JSON. When Postgres itself is
+unreachable the batch is retried (with backoff) and kept, never dropped: a stop
+during the wait still writes it in the final flush.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import psycopg
 from google.protobuf import json_format
 from prometheus_client import Counter
 from psycopg.types.json import Jsonb
+from psycopg_pool import PoolTimeout
 
 from shopvoice import db, log
 from shopvoice.common.v1.command_pb2 import Command, StageTiming
@@ -41,6 +48,10 @@ MAX_BATCH = 1000
 # 200 transactions a second into 20, and no caller ever waits for it.
 LINGER_S = 0.05
 
+RETRY_MAX_S = 5.0
+# Postgres is not there (down, restarting, pool exhausted): retry the batch; anything else is about the data.
+_UNREACHABLE = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
+_DEAD_LETTER = "INSERT INTO audit_dead_letter (merchant_id, utterance_id, reason, record) VALUES (%s, %s, %s, %s)"
 _COPY = (
     "COPY audit_log (merchant_id, user_id, role, session_id, utterance_id, heard_at, heard,"
     " understood, ran, status, grpc_code, message, timings, delivered, requested_by, confirmed_by, rule, subject,"
@@ -113,6 +124,30 @@ class AuditRecord:
         )
 
 
+def escaped(record: AuditRecord) -> str:
+    """The record as ASCII-only JSON: NUL, surrogates and controls become escapes any text column takes."""
+    fields = {
+        "merchant_id": record.merchant_id,
+        "user_id": record.user_id,
+        "role": record.role,
+        "session_id": record.session_id,
+        "utterance_id": record.utterance_id,
+        "heard_at": record.heard_at.isoformat(),
+        "heard": record.heard,
+        "understood": command_json(record.understood) if record.understood is not None else None,
+        "status": record.status,
+        "grpc_code": record.grpc_code,
+        "message": record.message,
+        "timings": {t.stage: t.at_unix_nanos for t in record.timings},
+        "delivered": record.delivered,
+    }
+    return json.dumps(fields, ensure_ascii=True, default=str)
+
+
+def _ascii(text: str) -> str:
+    return text.encode("ascii", "backslashreplace").decode("ascii")
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -121,6 +156,7 @@ class AuditLog:
     def __init__(self, pool: db.Pool) -> None:
         self.pool = pool
         self.queue: asyncio.Queue[AuditRecord] = asyncio.Queue(MAX_QUEUE)
+        self.pending: list[AuditRecord] = []  # the batch being written (or waiting to be retried)
 
     def record(self, record: AuditRecord) -> None:
         """Queue a record; never blocks the caller's stream."""
@@ -133,34 +169,74 @@ class AuditLog:
             )
 
     async def run(self) -> None:
-        """Write batches forever; a failed batch is retried, not lost."""
-        batch: list[AuditRecord] = []
+        """Write batches forever. A batch Postgres cannot take for its data is written record
+        by record (the refused ones to the dead-letter table); one it cannot take because it
+        is unreachable stays in `pending` and is retried, also by the final flush."""
+        retry_s = 0.5
         while True:
-            if not batch:
-                batch.append(await self.queue.get())
+            if not self.pending:
+                self.pending.append(await self.queue.get())
                 await asyncio.sleep(LINGER_S)
-            while len(batch) < MAX_BATCH and not self.queue.empty():
-                batch.append(self.queue.get_nowait())
+            while len(self.pending) < MAX_BATCH and not self.queue.empty():
+                self.pending.append(self.queue.get_nowait())
             try:
-                await self._write(batch)
-            except asyncio.CancelledError:
-                for record in batch:  # back in the queue for the final flush
-                    with contextlib.suppress(asyncio.QueueFull):
-                        self.queue.put_nowait(record)
-                raise
-            except Exception:
-                log.get().exception("audit write failed; retrying", records=len(batch))
-                await asyncio.sleep(1)
+                await self._write_or_dead_letter(self.pending)
+            except _UNREACHABLE:
+                log.get().exception("audit write failed: Postgres unreachable; retrying", records=len(self.pending))
+                await asyncio.sleep(retry_s)  # a stop here leaves `pending` to the final flush
+                retry_s = min(retry_s * 2, RETRY_MAX_S)
                 continue
-            batch = []
+            self.pending = []
+            retry_s = 0.5
 
     async def flush(self) -> None:
-        """Everything queued, now (at shutdown)."""
-        batch: list[AuditRecord] = []
+        """Everything pending and queued, now (at shutdown); what cannot be written is logged, record by record."""
+        batch, self.pending = self.pending, []
         while not self.queue.empty():
             batch.append(self.queue.get_nowait())
-        if batch:
+        if not batch:
+            return
+        try:
+            await self._write_or_dead_letter(batch)
+        except Exception:
+            AUDIT_WRITTEN.labels("lost").inc(len(batch))
+            log.get().exception(
+                "audit flush failed at shutdown: these records are in this log only", records=len(batch)
+            )
+            for record in batch:
+                log.get().error("audit record not written", record=escaped(record))
+
+    async def _write_or_dead_letter(self, batch: list[AuditRecord]) -> None:
+        try:
             await self._write(batch)
+            return
+        except _UNREACHABLE:
+            raise
+        except Exception as exc:  # a value Postgres (or the COPY encoder) refused: find which
+            log.get().warning(
+                "audit batch refused; writing its records one by one", records=len(batch), error=str(exc)[:200]
+            )
+        for record in batch:
+            try:
+                await self._write([record])
+            except _UNREACHABLE:
+                raise
+            except Exception as exc:
+                await self._dead_letter(record, exc)
+
+    async def _dead_letter(self, record: AuditRecord, error: Exception) -> None:
+        reason = _ascii(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")[:500]
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                _DEAD_LETTER, (_ascii(record.merchant_id), _ascii(record.utterance_id), reason, escaped(record))
+            )
+            await conn.commit()
+        AUDIT_WRITTEN.labels("dead_letter").inc()
+        log.get().error(
+            "audit record refused by Postgres; kept in audit_dead_letter",
+            utterance_id=_ascii(record.utterance_id),
+            reason=reason,
+        )
 
     async def _write(self, batch: list[AuditRecord]) -> None:
         async with self.pool.connection() as conn, conn.cursor() as cur, cur.copy(_COPY) as copy:

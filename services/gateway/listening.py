@@ -20,39 +20,93 @@ from shopvoice.tracing import stage
 # than the ASR reads is slowed down (backpressure), not buffered without end.
 QUEUE_CHUNKS = 64
 
+DEFAULT_MAX_UTTERANCE_S = 60.0
+
 Send = Callable[[gw.ServerMessage], Awaitable[None]]
 # (text, utterance id, trace, audio_end timing) -> whether the turn was taken (rate limit).
 Submit = Callable[[str, str, TraceContext, StageTiming], Awaitable[bool]]
 
 
+class _Utterance:
+    """One utterance's audio on its way to the ASR. Once its reader stops (the ASR refused the
+    stream, or it ended), `closed` is set and the rest of its audio is dropped, never waited on:
+    a full queue nobody reads would hold the whole session (its text turns and EndSession too)."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=QUEUE_CHUNKS)
+        self.closed = False
+        self.bytes = 0
+        self.too_long = False
+        self.task: asyncio.Task[None] | None = None  # its reader
+
+    async def put(self, item: bytes | None) -> None:
+        if not self.closed:
+            await self.queue.put(item)
+
+    def close(self) -> None:
+        self.closed = True
+        while not self.queue.empty():  # frees a feed blocked on a full queue
+            self.queue.get_nowait()
+
+
 class Listener:
-    def __init__(self, recognizer: SpeechRecognizer, sample_rate_hz: int, language: str, send: Send, submit: Submit):
+    def __init__(
+        self,
+        recognizer: SpeechRecognizer,
+        sample_rate_hz: int,
+        language: str,
+        send: Send,
+        submit: Submit,
+        max_utterance_s: float = DEFAULT_MAX_UTTERANCE_S,
+    ):
         self.recognizer = recognizer
         self.sample_rate_hz = sample_rate_hz or 16_000
         self.language = language
         self.send = send
         self.submit = submit
-        self._queue: asyncio.Queue[bytes | None] | None = None
+        self.max_utterance_s = max_utterance_s
+        self.max_utterance_bytes = int(max_utterance_s * self.sample_rate_hz * 2)  # 16-bit mono
+        self._utterance: _Utterance | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def feed(self, chunk: gw.AudioChunk, trace: TraceContext) -> None:
         """One client audio message; `end_of_utterance` closes the utterance's stream."""
-        if self._queue is None:
-            self._queue = asyncio.Queue(maxsize=QUEUE_CHUNKS)
-            task = asyncio.create_task(self._listen(self._queue, trace))
+        if self._utterance is None:
+            self._utterance = _Utterance()
+            task = asyncio.create_task(self._listen(self._utterance, trace))
+            self._utterance.task = task
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        if chunk.content:
-            await self._queue.put(chunk.content)
+        utterance = self._utterance
+        if chunk.content and not utterance.too_long:
+            utterance.bytes += len(chunk.content)
+            if utterance.bytes > self.max_utterance_bytes:
+                # Refused here, as INVALID_ARGUMENT: the ASR's own cut races the audio still being
+                # written and reaches an aio client as INTERNAL (grpc/grpc#36066).
+                utterance.too_long = True
+                await self.send(
+                    gw.ServerMessage(
+                        error=gw.Error(
+                            code="INVALID_ARGUMENT",
+                            message=f"an utterance may last at most {self.max_utterance_s:g} s (MAX_UTTERANCE_S); "
+                            "end it sooner (end_of_utterance) and send the rest as another",
+                        )
+                    )
+                )
+                utterance.close()
+                if utterance.task is not None:  # nothing of it is recognised or run
+                    utterance.task.cancel()
+            else:
+                await utterance.put(chunk.content)
         if chunk.end_of_utterance:
-            await self._queue.put(None)
-            self._queue = None
+            await utterance.put(None)
+            self._utterance = None
 
     async def finish(self, timeout_s: float) -> None:
         """The client is done: close an open utterance and wait for its transcripts."""
-        if self._queue is not None:
-            await self._queue.put(None)
-            self._queue = None
+        if self._utterance is not None:
+            await self._utterance.put(None)
+            self._utterance = None
         if self._tasks:
             # asyncio.wait, not wait_for(gather(...)): a gather cancelled from outside (the session
             # ending meanwhile) logged "_GatheringFuture exception was never retrieved". What is
@@ -69,7 +123,14 @@ class Listener:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _listen(self, queue: asyncio.Queue[bytes | None], trace: TraceContext) -> None:
+    async def _listen(self, utterance: _Utterance, trace: TraceContext) -> None:
+        try:
+            await self._recognize(utterance, trace)
+        finally:
+            utterance.close()
+
+    async def _recognize(self, utterance: _Utterance, trace: TraceContext) -> None:
+        queue = utterance.queue
         utterance_id = uuid.uuid4().hex
         audio_end: StageTiming | None = None
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import grpc
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from services.gateway.audit import AuditLog
 from services.gateway.config import GatewaySettings
@@ -23,10 +24,10 @@ from services.gateway.listening import Listener
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.replies import ReplyRouter
 from services.gateway.session import BUTTON_TEXT, Session, SessionIO
-from services.gateway.slots import SessionSlots
+from services.gateway.slots import Admission, Holder, SessionSlots
 from services.gateway.speech import SpeechRecognizer
-from services.gateway.status import abort_exhausted
-from shopvoice import log
+from services.gateway.status import abort_exhausted, abort_unavailable
+from shopvoice import grpc_server, identity, log
 from shopvoice.auth import Principal, TokenVerifier
 from shopvoice.common.v1.command_pb2 import StageTiming, TraceContext
 from shopvoice.errors import DomainError
@@ -38,6 +39,7 @@ MAX_TEXT_CHARS = 2000
 # rate is refused at SessionStart, not on the first audio chunk.
 MIN_SAMPLE_RATE_HZ, MAX_SAMPLE_RATE_HZ = 8_000, 48_000
 SESSIONS_FULL_RETRY_MS = 1000
+RELEASE_TRIES = 4  # a slot release that fails is retried (0.2, 0.4, 0.8 s); then its lease runs out
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
         self.slots = slots
         self.audit = audit
         self._after: set[asyncio.Task[None]] = set()  # sessions being drained after their call ended
+        self._open = 0  # sessions of this process holding a slot
 
     async def Converse(
         self, request_iterator: AsyncIterator[gw.ClientMessage], context: grpc.aio.ServicerContext
@@ -93,6 +96,8 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
                 grpc.StatusCode.DEADLINE_EXCEEDED,
                 f"no SessionStart within {start_timeout_s:g} s of opening the stream (SESSION_START_TIMEOUT_S)",
             )
+        if isinstance(first, grpc_server.Malformed):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, first.reason("ClientMessage"))
         if first is None or first.WhichOneof("kind") != "start":
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must be SessionStart")
         if first.start.encoding not in (gw.AUDIO_ENCODING_UNSPECIFIED, gw.AUDIO_ENCODING_LINEAR_PCM):
@@ -111,14 +116,43 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
             sample_rate_hz=first.start.sample_rate_hz,
             dry_run=first.start.dry_run,
         )
-        admission = await self.slots.acquire(principal.merchant_id, session.session_id)
-        if not admission.granted:
+        if self._open >= self.settings.max_sessions_per_process:
             await abort_exhausted(
                 context,
-                f"merchant {principal.merchant_id} already has {admission.open_sessions} sessions open, the most "
-                f"allowed (MAX_SESSIONS_PER_MERCHANT); end one or retry later",
+                f"this gateway has {self._open} sessions open, its most (MAX_SESSIONS_PER_PROCESS); retry shortly",
                 SESSIONS_FULL_RETRY_MS,
             )
+        holder = Holder(principal.merchant_id, principal.user_id, principal.role)
+        # Shielded: a client that leaves while its slot is being taken must not leave the slot held.
+        acquiring = asyncio.ensure_future(self.slots.acquire(holder, session.session_id))
+        try:
+            admission = await asyncio.shield(acquiring)
+        except asyncio.CancelledError:
+            acquiring.add_done_callback(lambda done: self._release_orphan(done, holder, session.session_id))
+            raise
+        except (RedisError, OSError) as exc:
+            await abort_unavailable(
+                context, f"the session store is not answering ({type(exc).__name__}); retry shortly"
+            )
+        if not admission.granted:
+            if admission.full == "user":
+                why = (
+                    f"user {principal.user_id} already has {admission.user_sessions} sessions open, the most allowed "
+                    "(MAX_SESSIONS_PER_USER); end one or retry later"
+                )
+            else:
+                why = (
+                    f"merchant {principal.merchant_id} already has {admission.open_sessions} sessions open, the most "
+                    "allowed (MAX_SESSIONS_PER_MERCHANT"
+                    + (
+                        ", the last kept for the owner"
+                        if principal.role != "owner" and self.slots.owner_reserved
+                        else ""
+                    )
+                    + "); end one or retry later"
+                )
+            await abort_exhausted(context, why, SESSIONS_FULL_RETRY_MS)
+        self._open += 1
         io = SessionIO(self.redis, self.router, session, self.settings.stream_maxlen, self.audit)
         logger = log.get().bind(session_id=session.session_id, merchant_id=principal.merchant_id)
         logger.info("session started", user_id=principal.user_id, role=principal.role)
@@ -133,20 +167,41 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
                     await outbox.put(message)
 
         async def take_turns() -> None:
+            ending: Closing | None = None
             try:
                 await self._take_turns(request_iterator, io, outbox, activity)
+                if io.session.outstanding:  # the client finished, but not every turn was answered
+                    ending = Closing(
+                        grpc.StatusCode.DEADLINE_EXCEEDED,
+                        f"{len(io.session.outstanding)} turn(s) got no reply within {self.settings.reply_wait_s:g} s "
+                        "(REPLY_WAIT_S); each may still run once: check before sending it again",
+                    )
+            except (RedisError, OSError) as exc:  # a turn failed: the stream says so, never OK without a reply
+                logger.warning("turn failed", error=f"{type(exc).__name__}: {exc}")
+                ending = Closing(
+                    grpc.StatusCode.UNAVAILABLE,
+                    f"the session store is not answering ({type(exc).__name__}); retry shortly",
+                    SESSIONS_FULL_RETRY_MS,
+                )
+            except Exception as exc:
+                logger.exception("turn failed")
+                ending = Closing(grpc.StatusCode.INTERNAL, f"the gateway failed a turn ({type(exc).__name__})")
             finally:
-                await outbox.put(None)
+                await outbox.put(ending)
 
         closing: Closing | None = None
         tasks: list[asyncio.Task[None]] = []
         try:
             await io.open()
-            tasks += [
-                asyncio.create_task(forward_replies()),
-                asyncio.create_task(take_turns()),
-                asyncio.create_task(self._keep(session, io, outbox, activity)),
-            ]
+            # Calls made for this session (the ASR) carry the speaker's identity (shopvoice.identity).
+            with identity.acting_as(
+                identity.Claims("gateway", principal.merchant_id, principal.user_id, principal.role, session.session_id)
+            ):
+                tasks += [
+                    asyncio.create_task(forward_replies()),
+                    asyncio.create_task(take_turns()),
+                    asyncio.create_task(self._keep(session, io, outbox, activity)),
+                ]
             yield gw.ServerMessage(
                 started=gw.SessionStarted(session_id=session.session_id, merchant_id=principal.merchant_id)
             )
@@ -155,6 +210,12 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
                     closing = item
                     break
                 yield item
+        except (RedisError, OSError) as exc:
+            closing = Closing(
+                grpc.StatusCode.UNAVAILABLE,
+                f"the session store is not answering ({type(exc).__name__}); retry shortly",
+                SESSIONS_FULL_RETRY_MS,
+            )
         finally:
             for task in tasks:
                 task.cancel()
@@ -167,6 +228,8 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
         if closing is not None:
             if closing.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
                 await abort_exhausted(context, closing.message, closing.retry_after_ms)
+            if closing.code == grpc.StatusCode.UNAVAILABLE:
+                await abort_unavailable(context, closing.message)
             await context.abort(closing.code, closing.message)
 
     async def _end(self, session: Session, io: SessionIO, tasks: list[asyncio.Task[None]]) -> None:
@@ -175,14 +238,30 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
         _done, stuck = await asyncio.wait(tasks, timeout=5) if tasks else (set(), set())
         if stuck:
             log.get().warning("session tasks did not stop in 5 s", session_id=session.session_id, tasks=len(stuck))
-        try:
-            await self.slots.release(session.principal.merchant_id, session.session_id)
-        except Exception:
-            log.get().exception("could not release the session slot; its lease runs out", session_id=session.session_id)
+        self._open -= 1
+        holder = Holder(session.principal.merchant_id, session.principal.user_id, session.principal.role)
+        for attempt in range(RELEASE_TRIES):
+            try:
+                await self.slots.release(holder, session.session_id)
+                break
+            except Exception:
+                if attempt == RELEASE_TRIES - 1:
+                    log.get().exception(
+                        "could not release the session slot; its lease runs out", session_id=session.session_id
+                    )
+                else:
+                    await asyncio.sleep(0.2 * 2**attempt)
         try:
             await io.drain(self.settings.reply_wait_s)
         except Exception:
             log.get().exception("session drain failed", session_id=session.session_id)
+
+    def _release_orphan(self, acquired: asyncio.Future[Admission], holder: Holder, session_id: str) -> None:
+        if acquired.cancelled() or acquired.exception() is not None or not acquired.result().granted:
+            return
+        task = asyncio.ensure_future(self.slots.release(holder, session_id))
+        self._after.add(task)
+        task.add_done_callback(self._after.discard)
 
     async def wait_drained(self) -> None:
         """At shutdown: let sessions that just ended audit what they had in flight."""
@@ -194,6 +273,7 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
         loop = asyncio.get_running_loop()
         started = loop.time()
         renew_every = self.slots.lease_ms / 3000
+        holder = Holder(session.principal.merchant_id, session.principal.user_id, session.principal.role)
         next_renew = started + renew_every
         idle_s, max_s = self.settings.session_idle_timeout_s, self.settings.session_max_s
         while True:
@@ -216,7 +296,7 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
                 return
             if now >= next_renew:
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(self.slots.renew(session.principal.merchant_id, session.session_id))
+                    await asyncio.shield(self.slots.renew(holder, session.session_id))
                 next_renew = now + renew_every
             wake = min(started + max_s, activity.last + idle_s, next_renew)
             await asyncio.sleep(min(max(wake - now, 0.05), 1.0))
@@ -246,7 +326,14 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
             await asyncio.shield(io.submit_text(text, utterance_id, trace, earlier=[audio_end]))
             return True
 
-        return Listener(self.recognizer, io.session.sample_rate_hz, io.session.language, outbox.put, submit)
+        return Listener(
+            self.recognizer,
+            io.session.sample_rate_hz,
+            io.session.language,
+            outbox.put,
+            submit,
+            max_utterance_s=self.settings.max_utterance_s,
+        )
 
     async def _turns(
         self,
@@ -259,6 +346,9 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
         principal = io.session.principal
         async for message in request_iterator:
             activity.touch()
+            if isinstance(message, grpc_server.Malformed):  # a bad frame is answered; the session goes on
+                await outbox.put(self._error("INVALID_ARGUMENT", message.reason("ClientMessage")))
+                continue
             kind = message.WhichOneof("kind")
             if kind == "end":
                 break

@@ -34,6 +34,14 @@ async def abort_exhausted(context: grpc.aio.ServicerContext, message: str, retry
     raise AssertionError("abort returned")  # context.abort always raises
 
 
+async def abort_unavailable(context: grpc.aio.ServicerContext, message: str, retry_after_ms: int = 1000) -> NoReturn:
+    """UNAVAILABLE (a dependency is not answering) with the same retry hint as RESOURCE_EXHAUSTED."""
+    await context.abort(
+        grpc.StatusCode.UNAVAILABLE, message, trailing_metadata=((RETRY_AFTER_KEY, str(retry_after_ms)),)
+    )
+    raise AssertionError("abort returned")  # context.abort always raises
+
+
 def retry_after_ms(error: grpc.aio.AioRpcError) -> int | None:
     """The server's RetryInfo (or retry-after-ms trailer) of a failed call, for clients."""
     trailers: Any = error.trailing_metadata() or ()

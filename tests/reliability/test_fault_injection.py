@@ -1,8 +1,10 @@
 """The fault-injection suite as a test: `make test-faults` (pytest -m faults).
 
 2,000 commands from four merchants through the gateway while services are
-SIGKILLed, Postgres backends terminated and a private Redis restarted; then
-the ledger check of bench/fault_injection.py: 0 lost, 0 duplicated."""
+SIGKILLed, Postgres backends terminated and a private Redis restarted, and a hostile
+caller makes forged internal calls, sends poison frames and floods one user's sessions
+(at least 150 faults, each refused as it must be); then the ledger check of
+bench/fault_injection.py: 0 lost, 0 duplicated."""
 
 from __future__ import annotations
 

@@ -1,0 +1,108 @@
+"""The whole stack with identity on every internal call (as `shopvoice up` runs it): a command
+from the gateway reaches the catalog through the NLU with the speaker's identity, a viewer's
+cannot change a price even where the NLU is bypassed, and a direct call without a token is refused."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from decimal import Decimal
+
+import grpc
+import psycopg
+import pytest
+
+from shopvoice import identity
+from shopvoice.auth import DEV_AUTH_KEYS, mint, parse_keys
+from shopvoice.catalog.v1 import catalog_pb2 as cat
+from shopvoice.catalog.v1 import catalog_pb2_grpc
+from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.common.v1.mutation_pb2 import Actor, Mutation
+from shopvoice.gateway.v1 import gateway_pb2 as gw
+from shopvoice_cli import demo_shop
+from shopvoice_cli.client import Conversation, Turn
+from shopvoice_cli.stack import Stack
+from tests.e2e.conftest import make_stack
+from tests.support import servers
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def secured(pg_admin_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with servers.fresh_database(pg_admin_url) as database_url:
+        stack = make_stack(database_url, redis_url, tmp_path_factory.mktemp("secured"))
+        stack.internal_identity = True
+        stack.services = [s for s in stack.services if s != "asr"]
+        try:
+            stack.start(after_catalog=demo_shop.seed_catalog)
+            yield stack
+        finally:
+            stack.stop()
+            identity.set_process_identity(None)
+
+
+def say(stack: Stack, text: str, role: str = "owner") -> Turn:
+    async def run() -> Turn:
+        token = mint(parse_keys(DEV_AUTH_KEYS), demo_shop.MERCHANT_ID, f"{role}-1", role)
+        async with Conversation(stack.gateway, token) as conversation:
+            return await conversation.say(text)
+
+    return asyncio.run(run())
+
+
+def price_of(stack: Stack, sku: str) -> Decimal:
+    with psycopg.connect(stack.database_url) as conn:
+        row = conn.execute(
+            "SELECT price FROM catalog.variants WHERE merchant_id = %s AND sku = %s", (demo_shop.MERCHANT_ID, sku)
+        ).fetchone()
+    assert row is not None
+    return Decimal(row[0])
+
+
+def test_a_spoken_change_reaches_the_catalog_with_the_speakers_identity(secured: Stack) -> None:
+    turn = say(secured, "set the price of A100 to 77")
+    assert turn.result is not None and turn.result.status == gw.RESULT_STATUS_OK, turn.messages
+    assert price_of(secured, "A100") == Decimal("77.00")
+    with psycopg.connect(secured.database_url) as conn:
+        rows = conn.execute(
+            "SELECT count(*) FROM catalog.changes WHERE merchant_id = %s AND sku = 'A100'", (demo_shop.MERCHANT_ID,)
+        ).fetchone()
+    assert rows is not None and rows[0] >= 1
+
+
+def test_a_direct_call_without_identity_is_refused(secured: Stack) -> None:
+    before = price_of(secured, "B200")
+    request = cat.SetPriceRequest(
+        mutation=Mutation(merchant_id=demo_shop.MERCHANT_ID, idempotency_key="x", actor=Actor(role="owner")),
+        sku="B200",
+        price=Money(units=1, currency_code="CNY"),
+    )
+    with (
+        grpc.insecure_channel(f"127.0.0.1:{secured.ports['catalog']}") as channel,
+        pytest.raises(grpc.RpcError) as refused,
+    ):
+        catalog_pb2_grpc.CatalogServiceStub(channel).SetPrice(request, timeout=5)
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED  # type: ignore[attr-defined]
+    assert price_of(secured, "B200") == before
+
+
+def test_a_viewer_token_cannot_become_an_owner_body(secured: Stack) -> None:
+    """The NLU's identity with a viewer's claims: the body says owner, the catalog believes the token."""
+    nlu = identity.Identity(identity.parse_keys(secured.internal_keys["nlu"]))
+    before = price_of(secured, "B200")
+    request = cat.SetPriceRequest(
+        mutation=Mutation(merchant_id=demo_shop.MERCHANT_ID, idempotency_key="y", actor=Actor(role="owner")),
+        sku="B200",
+        price=Money(units=1, currency_code="CNY"),
+    )
+    viewer = identity.Claims("nlu", demo_shop.MERCHANT_ID, "viewer-1", "viewer")
+    address = f"127.0.0.1:{secured.ports['catalog']}"
+    with (
+        identity.acting_as(viewer),
+        identity.sync_channel(address, nlu) as channel,
+        pytest.raises(grpc.RpcError) as refused,
+    ):
+        catalog_pb2_grpc.CatalogServiceStub(channel).SetPrice(request, timeout=5)
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
+    assert price_of(secured, "B200") == before
