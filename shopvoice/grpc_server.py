@@ -130,6 +130,8 @@ class Service:
     # Long-running loops (stream consumers, outbox relays) started after the
     # server is up and cancelled before it stops.
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # The largest message the server takes (0: MAX_MESSAGE_BYTES); the ASR's Recognize carries audio.
+    max_message_bytes: int = 0
 
 
 async def run(
@@ -142,7 +144,7 @@ async def run(
     server = grpc.aio.server(
         interceptors=[_ObservabilityInterceptor()],
         options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", service.max_message_bytes or MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.so_reuseport", 1 if reuse_port else 0),
         ],

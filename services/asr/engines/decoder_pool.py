@@ -100,14 +100,14 @@ class DecoderPool:
         start); their pids, the fallback process's last."""
         return [p.ready.result(timeout_s) for p in [*self.processes, self.fallback]]
 
-    def open(self, model: str) -> DecoderStream:
+    def open(self, model: str, boosted: tuple[str, ...] = (), alternatives: int = 1) -> DecoderStream:
         for i, process in enumerate(self.processes):
             if not process.alive():
                 self.logger.warning("decoding process died; starting a new one", index=i)
                 self.processes[i] = DecodingProcess(sphinx.serve, self.options)
         process = min(self.processes, key=lambda p: p.streams)
         process.streams += 1
-        return DecoderStream(self, process, next(self.ids), model)
+        return DecoderStream(self, process, next(self.ids), model, boosted, alternatives)
 
     def release(self, process: DecodingProcess) -> None:
         process.streams -= 1
@@ -184,7 +184,17 @@ class DecoderPool:
 class DecoderStream:
     """One gRPC stream's decoder, in the process it is pinned to. Close it exactly once."""
 
-    def __init__(self, pool: DecoderPool, process: DecodingProcess, stream_id: int, model: str) -> None:
+    def __init__(
+        self,
+        pool: DecoderPool,
+        process: DecodingProcess,
+        stream_id: int,
+        model: str,
+        boosted: tuple[str, ...] = (),
+        alternatives: int = 1,
+    ) -> None:
+        self.boosted = boosted
+        self.alternatives = alternatives
         self.pool = pool
         self.process = process
         self.id = stream_id
@@ -192,7 +202,9 @@ class DecoderStream:
         self.closed = False
 
     async def start(self, offset_ms: int) -> None:
-        await self.pool.call(self.process, sphinx.start, self.id, self.model, offset_ms)
+        await self.pool.call(
+            self.process, sphinx.start, self.id, self.model, offset_ms, self.boosted, self.alternatives
+        )
 
     async def feed(self, audio: bytes, partial: bool) -> str | None:
         return await self.pool.call(self.process, sphinx.feed, self.id, audio, partial)

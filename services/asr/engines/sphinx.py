@@ -29,7 +29,7 @@ import signal
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +92,8 @@ class Transcript:
     # The grammar had no good answer: the utterance, for the fallback process to decode
     # with the language model (decoder_pool.DecoderPool.fall_back). None once that is done.
     fallback: FreeSpeech | None = None
+    # Other whole phrases of the grammar the lattice holds, best first (max_alternatives > 1).
+    alternatives: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,20 @@ def read_transcript(decoder: pocketsphinx.Decoder, offset_ms: int, model: str) -
     return Transcript(hyp.hypstr, confidence, words, model)
 
 
+def n_best(decoder: pocketsphinx.Decoder, best: str, wanted: int, ends: PhraseEnds) -> list[str]:
+    """Up to `wanted` distinct whole phrases, `best` first, then the lattice's next best paths that
+    are whole phrases of the grammar (a lattice path may stop short of the grammar's end)."""
+    found = [best]
+    with contextlib.suppress(RuntimeError, ValueError):  # no lattice for this utterance
+        for i, path in enumerate(decoder.nbest()):
+            if len(found) >= wanted or i >= NBEST_PATHS:
+                break
+            text = path.hypstr
+            if text and text not in found and ends.status(text.split()) != "incomplete":
+                found.append(text)
+    return found
+
+
 def new_generic_decoder() -> pocketsphinx.Decoder:
     """A decoder with the full language model (90 MB of dictionary): free speech."""
     return pocketsphinx.Decoder(hmm=HMM, dict=DICT, lm=LM, cmninit=CMN_PRIOR, loglevel="FATAL")
@@ -250,7 +266,17 @@ class _Stream:
     decoder: pocketsphinx.Decoder
     model: str
     comfort: ComfortNoise | None  # kept for the stream's life: its level follows the speaker across utterances
+    grammar: GrammarModel | None = None  # whose decoder it is (None: a generic decoder)
+    ends: PhraseEnds | None = None
+    alternatives: int = 1
     utterance: Utterance | None = None
+
+
+# Grammars with a request's boosted phrases (speech_contexts) added as product names, kept for
+# the next request with the same phrases; compiling one takes 0.5-2 s.
+BOOSTED_GRAMMARS = 4
+# Lattice paths read for an n-best (max_alternatives): a path per distinct word string is rare.
+NBEST_PATHS = 60
 
 
 class DecoderHost:
@@ -270,13 +296,43 @@ class DecoderHost:
             self.model.give(self.model.new_decoder())
         self.generic_idle: list[pocketsphinx.Decoder] = []
         self.streams: dict[int, _Stream] = {}
+        self.boosted: dict[tuple[str, ...], tuple[GrammarModel, PhraseEnds]] = {}
+        self.workdir = Path(tempfile.mkdtemp(prefix="sv-asr-boost-"))
 
-    def start(self, stream_id: int, model: str, offset_ms: int) -> None:
+    def _grammar_for(self, boosted: tuple[str, ...]) -> tuple[GrammarModel, PhraseEnds]:
+        """The grammar, or one with these boosted phrases as product names too (compiled once, kept
+        for the next BOOSTED_GRAMMARS sets): "is yoga mat in stock" is heard with "yoga mat" boosted."""
+        if not boosted:
+            return self.model, self.phrase_ends
+        if boosted in self.boosted:
+            self.boosted[boosted] = self.boosted.pop(boosted)  # most recently used last
+            return self.boosted[boosted]
+        vocabulary = self.options.vocabulary
+        extra = tuple(("", phrase) for phrase in boosted)
+        model = compile_grammar(
+            replace(vocabulary, products=vocabulary.products + extra),
+            self.options.use_nlu_phrases,
+            self.workdir,
+            self.options.decoder_overrides,
+        )
+        if len(self.boosted) >= BOOSTED_GRAMMARS:
+            self.boosted.pop(next(iter(self.boosted)))
+        self.boosted[boosted] = (model, PhraseEnds(model.grammar))
+        return self.boosted[boosted]
+
+    def start(
+        self, stream_id: int, model: str, offset_ms: int, boosted: tuple[str, ...] = (), alternatives: int = 1
+    ) -> None:
         """A new utterance on the stream's decoder (taken on its first utterance, kept for its life)."""
         stream = self.streams.get(stream_id)
         if stream is None:
-            decoder = self._take_generic() if model == GENERIC_MODEL else self.model.take()
-            stream = self.streams[stream_id] = _Stream(decoder, model, self._comfort_noise())
+            if model == GENERIC_MODEL:
+                stream = _Stream(self._take_generic(), model, self._comfort_noise())
+            else:
+                grammar_model, ends = self._grammar_for(boosted)
+                stream = _Stream(grammar_model.take(), model, self._comfort_noise(), grammar_model, ends)
+            stream.alternatives = alternatives
+            self.streams[stream_id] = stream
         keep_audio = model != GENERIC_MODEL  # for the generic fallback
         stream.utterance = Utterance(stream.decoder, offset_ms, model, keep_audio, stream.comfort)
 
@@ -300,9 +356,11 @@ class DecoderHost:
         background noise once more gives it that silence without waiting for it in real time.
         """
         utterance = self._utterance(stream_id)
+        stream = self.streams[stream_id]
+        ends = stream.ends or self.phrase_ends
         partial = utterance.feed(audio, only_if is not None)
         if only_if is not None:
-            status = self.phrase_ends.status((partial or "").split())
+            status = ends.status((partial or "").split())
             if only_if == "closed":
                 utterance.status_at_short_pause = status
             elif status == "incomplete":
@@ -317,6 +375,8 @@ class DecoderHost:
         utterance.feed(padding, False)
         self.streams[stream_id].utterance = None
         transcript = utterance.finish()
+        if stream.alternatives > 1 and transcript.text:
+            transcript.alternatives = n_best(utterance.decoder, transcript.text, stream.alternatives, ends)
         if utterance.model == GENERIC_MODEL or not utterance.audio or transcript.forced:
             return transcript
         if not transcript.text or transcript.confidence < self.options.fallback_confidence:
@@ -329,10 +389,10 @@ class DecoderHost:
             return
         if stream.utterance is not None:
             stream.decoder.end_utt()
-        if stream.model == GENERIC_MODEL:
+        if stream.grammar is None:
             self.generic_idle.append(stream.decoder)
         else:
-            self.model.give(stream.decoder)
+            stream.grammar.give(stream.decoder)
 
     def _comfort_noise(self) -> ComfortNoise | None:
         o = self.options
@@ -402,8 +462,8 @@ def ready() -> int:
     return os.getpid()
 
 
-def start(stream_id: int, model: str, offset_ms: int) -> None:
-    _the_host().start(stream_id, model, offset_ms)
+def start(stream_id: int, model: str, offset_ms: int, boosted: tuple[str, ...] = (), alternatives: int = 1) -> None:
+    _the_host().start(stream_id, model, offset_ms, boosted, alternatives)
 
 
 def feed(stream_id: int, audio: bytes, partial: bool) -> str | None:
