@@ -76,6 +76,21 @@ class RivaAsrServicer(rasr_grpc.RivaSpeechRecognitionServicer):  # type: ignore[
         config.language_code = language
         if config.max_alternatives < 0:
             raise InvalidArgument(f"max_alternatives {config.max_alternatives} must be 0 or more")
+        if not self.engine.takes_audio_as_sent:
+            # What the CPU engine cannot do is refused, not ignored (an upstream Riva judges for itself).
+            # Punctuation, profanity filtering and verbatim (spoken-form) words need nothing: its
+            # transcripts are the grammar's lower-case spoken words, with no profanity in it.
+            if config.diarization_config.enable_speaker_diarization:
+                raise InvalidArgument(
+                    f"speaker diarization is not available on the {self.settings.engine} engine; "
+                    "leave diarization_config unset (or use ASR_ENGINE=riva)"
+                )
+            if config.custom_configuration:
+                keys = ", ".join(sorted(config.custom_configuration))
+                raise InvalidArgument(
+                    f"custom_configuration ({keys}) is not understood by the {self.settings.engine} engine; "
+                    "leave it empty"
+                )
         return fmt
 
     def _pcm_format(self, fmt: AudioFormat) -> AudioFormat:

@@ -247,3 +247,18 @@ def test_recognize_over_the_size_limit_is_refused_with_the_limit_named(
         _offline(asr_server.address, path, _script_config())
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "exceed the 4194304-byte limit of Recognize (ASR_MAX_RECOGNIZE_BYTES)" in str(caught.value.details())
+
+
+def test_flags_the_engine_cannot_honour_are_refused_not_ignored(
+    asr_server: ServiceProcess, tmp_path: Path, command_wav: bytes
+) -> None:
+    path = _wav(tmp_path / "c.wav", command_wav)
+    diarization = _script_config()
+    riva.client.add_speaker_diarization_to_config(diarization, True, 3)
+    custom = _script_config()
+    riva.client.add_custom_configuration_to_config(custom, "apply_partial_itn:true")
+    for config, message in [(diarization, "speaker diarization is not available"), (custom, "apply_partial_itn")]:
+        with pytest.raises(grpc.RpcError) as caught:
+            _offline(asr_server.address, path, config)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert message in str(caught.value.details())
