@@ -88,11 +88,11 @@ def check_format(encoding: int, sample_rate: int, channels: int) -> AudioFormat:
     return AudioFormat(sample_rate, encoding, channels or 1)
 
 
-def check_chunk(chunk: bytes, max_bytes: int, fmt: AudioFormat | None = None) -> None:
-    """One message's audio: not more than a message may carry, and whole samples of raw 16-bit PCM."""
+def check_chunk(chunk: bytes, max_bytes: int, whole_samples: bool = True) -> None:
+    """One message's audio: not more than a message may carry, and (raw 16-bit PCM) whole samples."""
     if len(chunk) > max_bytes:
         raise AudioError(f"audio_content of {len(chunk)} bytes exceeds the {max_bytes}-byte limit; send smaller chunks")
-    if (fmt is None or fmt.encoding in (UNSPECIFIED, LINEAR_PCM)) and len(chunk) % 2 and not is_container_start(chunk):
+    if whole_samples and len(chunk) % 2:
         raise AudioError(
             f"audio_content has an odd byte count ({len(chunk)}); 16-bit PCM comes in whole 2-byte samples"
         )

@@ -85,6 +85,19 @@ class AsrSettings(ServiceSettings):
         le=1,
         description="grammar results below this confidence are re-decoded with the full language model",
     )
+    reject_score_gap: float = Field(
+        -10.0,
+        alias="ASR_REJECT_SCORE_GAP",
+        description="rejection: a grammar result whose path scores this much under a phone loop's, per 10 ms"
+        " frame (pocketsphinx log units), is no command (set from the spoken set's dev half, docs/asr.md)",
+    )
+    open_vocabulary: Literal["auto", "off"] = Field(
+        "auto",
+        alias="ASR_OPEN_VOCABULARY",
+        description="auto: speech the grammar rejects goes to whisper-base when its model is installed"
+        " (make models; WHISPER_MODEL_PATH for your own), else the ASR is grammar-only and logs so; off: never",
+    )
+    open_vocabulary_threads: int = Field(2, alias="ASR_OPEN_VOCABULARY_THREADS", ge=1)
     phrases: Literal["auto", "builtin"] = Field(
         "auto",
         alias="ASR_PHRASES",

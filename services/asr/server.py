@@ -176,7 +176,7 @@ class RivaAsrServicer(rasr_grpc.RivaSpeechRecognitionServicer):  # type: ignore[
         decoder = None if as_sent else AudioInput(fmt)
         received = 0
         counted = 0.0
-        first = True
+        first, pcm = True, fmt.raw and fmt.encoding in (UNSPECIFIED, LINEAR_PCM)
 
         def seconds() -> float:
             return fmt.seconds(received) if decoder is None else decoder.seconds
@@ -198,10 +198,12 @@ class RivaAsrServicer(rasr_grpc.RivaSpeechRecognitionServicer):  # type: ignore[
                 if request.HasField("streaming_config"):
                     raise InvalidArgument("streaming_config may only be sent once, in the first message")
                 chunk = request.audio_content
-                # Whole samples per message for raw PCM; a file's bytes (header first) may split anywhere.
-                check_chunk(chunk, self.settings.max_chunk_bytes, fmt if first and fmt.raw else None)
-                if chunk:
+                if first and chunk:
+                    # Whole samples per message for raw 16-bit PCM; a file's bytes (header first, or
+                    # G.711's single bytes) may split anywhere.
                     first = False
+                    pcm = fmt.raw and fmt.encoding in (UNSPECIFIED, LINEAR_PCM) and not is_container_start(chunk)
+                check_chunk(chunk, self.settings.max_chunk_bytes, pcm)
                 received += len(chunk)
                 await put(chunk if decoder is None else decoder.feed(chunk).tobytes())
             if decoder is not None:

@@ -15,6 +15,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from opentelemetry import context as otel_context
 
+from services.nlu import readback
 from services.nlu.dialogue import Decision, DialogueStore, Policy, intent_of, remember_context
 from services.nlu.dispatch import Caller, Dispatcher, Outcome
 from services.nlu.replies_text import is_chinese
@@ -110,6 +111,10 @@ class UtteranceHandler:
             vocabulary=vocabulary,
             candidates=resolution.candidates,
         )
+        turn_intent = intent_of(resolution.command)
+        if heard := readback.read_back_instead(utterance, decision, turn_intent, chinese):  # spoken: readback.py
+            state.pending, state.pending_id = decision.command, decision.idempotency_id
+            decision = Decision("propose", decision.command, decision.idempotency_id, prompt=heard)
         # What was understood, with what the dialogue filled in ("ship it" → the order just discussed).
         understood_reply = gw.ServerMessage(
             understood=gw.Understood(command=resolution.command, source=understood.source)

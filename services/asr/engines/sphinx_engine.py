@@ -24,9 +24,11 @@ from services.asr.audio import AudioError, AudioFormat, Resampler, pcm16
 from services.asr.config import AsrSettings
 from services.asr.denoise import SpectralGate
 from services.asr.endpointing import FRAME_MS, FRAME_SAMPLES, MIN_RMS, Endpointer, EndpointSettings, Event
+from services.asr.engines import whisper
 from services.asr.engines.decoder_pool import DecoderPool
 from services.asr.engines.sphinx import GENERIC_MODEL, GRAMMAR_MODEL, LANGUAGES, DecodingOptions, Transcript
 from services.asr.vocabulary import Vocabulary
+from shopvoice import log
 from shopvoice.errors import InvalidArgument
 
 FEED_FRAMES = 10  # 100 ms
@@ -86,10 +88,12 @@ class SphinxEngine:
         closed_phrase_pause_ms: int,
         denoise: bool = True,
         continuation_max_ms: int = 500,
+        whisper_path: str = "",
+        whisper_threads: int = 2,
     ) -> None:
         self.continuation_max_ms = continuation_max_ms
         self.denoise = denoise
-        self.pool = DecoderPool(options, workers)
+        self.pool = DecoderPool(options, workers, whisper_path, whisper_threads)
         self.interim_interval_s = interim_interval_ms / 1000
         self.max_silence_seconds = max_silence_seconds
         self.phrase_pause_ms = phrase_pause_ms
@@ -107,6 +111,12 @@ class SphinxEngine:
         """The engine as the server runs it from its settings; a bench may set the decoding
         processes, the stream slots made ready and decoder options (0: the settings' own)."""
         workers = workers or settings.decoding_processes
+        whisper_path = ""
+        if settings.open_vocabulary == "auto":
+            if whisper.available():
+                whisper_path = whisper.open_vocabulary_path()
+            else:
+                log.get().warning("open-vocabulary engine off: faster-whisper is not installed (make models)")
         options = DecodingOptions(
             vocabulary,
             use_nlu_phrases=settings.phrases == "auto",
@@ -115,6 +125,8 @@ class SphinxEngine:
             fallback_confidence=settings.fallback_confidence,
             decoders=-(-(max_streams or settings.max_streams) // workers),  # every stream slot has its decoder ready
             decoder_overrides=decoder_overrides,
+            reject_gap=settings.reject_score_gap,
+            open_vocabulary=bool(whisper_path),
         )
         return cls(
             options,
@@ -125,6 +137,8 @@ class SphinxEngine:
             settings.closed_phrase_pause_ms,
             settings.denoise,
             settings.continuation_max_ms,
+            whisper_path,
+            settings.open_vocabulary_threads,
         )
 
     def wait_ready(self, timeout_s: float = 120.0) -> list[int]:
