@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-catalog bench-nlu bench-gateway bench-gateway-voice bench-orders test-vllm test-faults test-asr-spoken bench-asr bench-asr-accuracy bench-smoke audit lock clean
+.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-catalog bench-nlu bench-gateway bench-gateway-voice bench-orders test-vllm test-faults test-asr-spoken eval-spoken eval-spoken-zh bench-asr bench-asr-accuracy bench-smoke audit lock clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -79,6 +79,14 @@ lock: $(STAMP) ## regenerate every requirements*.lock (pinned, hashed) from pypr
 
 test-asr-spoken: $(STAMP) ## 200 spoken commands (espeak-ng, clean/20 dB/10 dB) through gateway+ASR+NLU: command accuracy and WER, grammar vs generic LM (~7 min)
 	$(PY) -m pytest -m slow -s -q tests/asr/test_spoken_set.py
+
+eval-spoken: $(STAMP) ## issue 27's figures on the spoken set's DEV half: accuracy per level/voice, engine share, wrong commits, non-commands as commands (EVERY=4: every 4th command; make models for whisper)
+	$(PY) -m eval.spoken.build /tmp/shopvoice-spoken-dev --half dev
+	@mkdir -p .run
+	PYTHONPATH=. $(PY) -m eval.spoken.run /tmp/shopvoice-spoken-dev --every $(or $(EVERY),1) --out .run/spoken-dev.jsonl
+
+eval-spoken-zh: $(STAMP) ## whisper-base on the Mandarin lines (espeak-ng cmn-latn-pinyin): CER, command accuracy, RTF (needs make models)
+	PYTHONPATH=. $(PY) -m eval.spoken.zh
 
 bench-asr-accuracy: $(STAMP) ## the ASR tuning loop: command accuracy on the development seed (engine + offline NLU, ~2 min)
 	$(PY) bench/asr_accuracy.py

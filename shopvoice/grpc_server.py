@@ -196,6 +196,8 @@ class Service:
     frames_to_handler: frozenset[str] = frozenset()
     # gRPC reflection (grpcurl, debugging); a public port may turn it off.
     reflection: bool = True
+    # The largest message the server takes (0: MAX_MESSAGE_BYTES); the ASR's Recognize carries audio.
+    max_message_bytes: int = 0
 
 
 async def run(
@@ -215,7 +217,7 @@ async def run(
     server = grpc.aio.server(
         interceptors=interceptors,
         options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", service.max_message_bytes or MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.so_reuseport", 1 if reuse_port else 0),
         ],

@@ -77,6 +77,9 @@ def build(settings: AsrSettings) -> grpc_server.Service:
         register=asr.register,
         on_stop=asr.engine.close,
         background=asr.background,
+        # A Recognize request over ASR_MAX_RECOGNIZE_BYTES gets our own message naming the limit;
+        # gRPC's (twice it) only stops what is far past it.
+        max_message_bytes=2 * settings.max_recognize_bytes + 64 * 1024,
     )
 
 

@@ -41,6 +41,20 @@ class AsrSettings(ServiceSettings):
         256_000, alias="ASR_MAX_CHUNK_BYTES", ge=320, description="largest audio_content of one streaming message"
     )
     max_recognize_seconds: float = Field(60.0, alias="ASR_MAX_RECOGNIZE_SECONDS", gt=0)
+    max_recognize_bytes: int = Field(
+        4 * 1024 * 1024,
+        alias="ASR_MAX_RECOGNIZE_BYTES",
+        ge=64 * 1024,
+        description="largest audio of one Recognize request; larger ones are refused with this limit named"
+        " (the server takes messages up to twice this, so the refusal is ours and says what to do)",
+    )
+    continuation_max_ms: int = Field(
+        500,
+        alias="ASR_CONTINUATION_MAX_MS",
+        ge=0,
+        description="speech resuming within this long (and within the caller's stop window) after a phrase ended"
+        " at a pause is the same utterance and not sent; after longer, it is a new utterance (a next command)",
+    )
     queue_chunks: int = Field(16, alias="ASR_QUEUE_CHUNKS", ge=1, description="audio messages buffered per stream")
     decode_workers: int = Field(
         0,
@@ -71,6 +85,19 @@ class AsrSettings(ServiceSettings):
         le=1,
         description="grammar results below this confidence are re-decoded with the full language model",
     )
+    reject_score_gap: float = Field(
+        -10.0,
+        alias="ASR_REJECT_SCORE_GAP",
+        description="rejection: a grammar result whose path scores this much under a phone loop's, per 10 ms"
+        " frame (pocketsphinx log units), is no command (set from the spoken set's dev half, docs/asr.md)",
+    )
+    open_vocabulary: Literal["auto", "off"] = Field(
+        "auto",
+        alias="ASR_OPEN_VOCABULARY",
+        description="auto: speech the grammar rejects goes to whisper-base when its model is installed"
+        " (make models; WHISPER_MODEL_PATH for your own), else the ASR is grammar-only and logs so; off: never",
+    )
+    open_vocabulary_threads: int = Field(2, alias="ASR_OPEN_VOCABULARY_THREADS", ge=1)
     phrases: Literal["auto", "builtin"] = Field(
         "auto",
         alias="ASR_PHRASES",

@@ -54,9 +54,14 @@ class EndpointSettings:
     stop_threshold_eou: float = 0.95
     phrase_pause_ms: int = 0  # 0: no PAUSE events, and no SHORT_PAUSE events either
     closed_phrase_pause_ms: int = 0  # SHORT_PAUSE, when shorter than phrase_pause_ms (0: none)
+    # After an early end, speech resuming later than this is a new utterance even inside the caller's
+    # stop window: commands read one after another with 1 s gaps and --stop-history 2000 are three.
+    continuation_max_ms: int = 500
 
     @classmethod
-    def from_riva(cls, config: object, phrase_pause_ms: int = 0, closed_phrase_pause_ms: int = 0) -> EndpointSettings:
+    def from_riva(
+        cls, config: object, phrase_pause_ms: int = 0, closed_phrase_pause_ms: int = 0, continuation_max_ms: int = 500
+    ) -> EndpointSettings:
         """Honour every field the client set; a zero or absent field keeps the default."""
         d = cls()
 
@@ -73,6 +78,7 @@ class EndpointSettings:
             stop_threshold_eou=float(get("stop_threshold_eou", d.stop_threshold_eou)),
             phrase_pause_ms=phrase_pause_ms,
             closed_phrase_pause_ms=closed_phrase_pause_ms,
+            continuation_max_ms=continuation_max_ms,
         )
         for name in ("start_threshold", "stop_threshold", "stop_threshold_eou"):
             if not 0 < getattr(settings, name) <= 1:
@@ -117,6 +123,7 @@ class Endpointer:
         # closed the utterance too, speech that starts again is the same utterance by the caller's
         # own EndpointingConfig (see `continues`).
         self.early_end_unsettled = False
+        self.since_early_end = 0  # frames since an early end
         self.continues = False  # set at START: this utterance resumed one that ended at a pause too soon
 
     def is_speech(self, frame: np.ndarray, loudness: float) -> bool:
@@ -132,7 +139,10 @@ class Endpointer:
         if not self.in_speech:
             if self.early_end_unsettled:
                 self.stop_window.append(not speech)
-                self.early_end_unsettled = not self._stop_window_closes()
+                self.since_early_end += 1
+                self.early_end_unsettled = not self._stop_window_closes() and (
+                    self.since_early_end * FRAME_MS <= s.continuation_max_ms
+                )
             self.start_window.append(speech)
             self.start_rms.append(loudness)
             full = len(self.start_window) == self.start_window.maxlen
@@ -178,6 +188,7 @@ class Endpointer:
         self.start_window.clear()
         self.start_rms.clear()
         self.early_end_unsettled = early
+        self.since_early_end = 0
 
     @property
     def start_frames(self) -> int:

@@ -17,11 +17,22 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import grpc
+import numpy as np
 from prometheus_client import Counter, Gauge, Histogram
 from riva.client.proto import riva_asr_pb2 as rasr
 from riva.client.proto import riva_asr_pb2_grpc as rasr_grpc
 
-from services.asr.audio import AudioError, AudioFormat, check_chunk, check_format
+from services.asr.audio import (
+    DECODER_RATE,
+    LINEAR_PCM,
+    UNSPECIFIED,
+    AudioError,
+    AudioFormat,
+    AudioInput,
+    check_chunk,
+    check_format,
+    is_container_start,
+)
 from services.asr.config import AsrSettings
 from services.asr.engines.base import Engine
 from shopvoice import log
@@ -51,6 +62,9 @@ class RivaAsrServicer(rasr_grpc.RivaSpeechRecognitionServicer):  # type: ignore[
     def _check_config(self, config: rasr.RecognitionConfig) -> AudioFormat:
         fmt = check_format(config.encoding, config.sample_rate_hertz, config.audio_channel_count)
         language = config.language_code or self.settings.language
+        # Language tags are case-insensitive (BCP 47): "en-us" is "en-US".
+        served = {code.lower(): code for code in self.engine.languages}
+        language = served.get(language.lower(), language)
         if language not in self.engine.languages:
             hint = (
                 " (Chinese needs ASR_ENGINE=riva with an upstream Riva/NIM server)" if language.startswith("zh") else ""
@@ -59,9 +73,29 @@ class RivaAsrServicer(rasr_grpc.RivaSpeechRecognitionServicer):  # type: ignore[
                 f"language_code {language!r} is not served by the {self.settings.engine} engine; "
                 f"it serves {', '.join(self.engine.languages)}{hint}"
             )
-        if not config.language_code:
-            config.language_code = language
+        config.language_code = language
+        if config.max_alternatives < 0:
+            raise InvalidArgument(f"max_alternatives {config.max_alternatives} must be 0 or more")
+        if not self.engine.takes_audio_as_sent:
+            # What the CPU engine cannot do is refused, not ignored (an upstream Riva judges for itself).
+            # Punctuation, profanity filtering and verbatim (spoken-form) words need nothing: its
+            # transcripts are the grammar's lower-case spoken words, with no profanity in it.
+            if config.diarization_config.enable_speaker_diarization:
+                raise InvalidArgument(
+                    f"speaker diarization is not available on the {self.settings.engine} engine; "
+                    "leave diarization_config unset (or use ASR_ENGINE=riva)"
+                )
+            if config.custom_configuration:
+                keys = ", ".join(sorted(config.custom_configuration))
+                raise InvalidArgument(
+                    f"custom_configuration ({keys}) is not understood by the {self.settings.engine} engine; "
+                    "leave it empty"
+                )
         return fmt
+
+    def _pcm_format(self, fmt: AudioFormat) -> AudioFormat:
+        """What the engine is given: the audio as sent (an upstream Riva decodes it), or 16 kHz PCM."""
+        return fmt if self.engine.takes_audio_as_sent else AudioFormat(DECODER_RATE)
 
     @contextlib.contextmanager
     def _slot(self) -> Iterator[None]:
@@ -113,7 +147,9 @@ class RivaAsrServicer(rasr_grpc.RivaSpeechRecognitionServicer):  # type: ignore[
                 fmt = self._check_config(config.config)
                 queue: asyncio.Queue[object] = asyncio.Queue(maxsize=self.settings.queue_chunks)
                 reader = asyncio.create_task(self._read(request_iterator, queue, fmt))
-                async for response in self.engine.streaming(config, fmt, self._drain(queue)):
+                async for response in self.engine.streaming(config, self._pcm_format(fmt), self._drain(queue)):
+                    if first.HasField("id"):
+                        response.id.CopyFrom(first.id)  # the caller's request id, on every response
                     yield response
                 STREAMS.labels("OK").inc()
         except _Exhausted as exc:
@@ -133,23 +169,45 @@ class RivaAsrServicer(rasr_grpc.RivaSpeechRecognitionServicer):  # type: ignore[
     async def _read(
         self, requests: AsyncIterator[rasr.StreamingRecognizeRequest], queue: asyncio.Queue[object], fmt: AudioFormat
     ) -> None:
-        """Client messages into the bounded queue; a bad one is queued as its error, in order."""
+        """Client messages into the bounded queue; a bad one is queued as its error, in order. The
+        sphinx engine gets 16 kHz PCM, decoded here from whatever was sent (audio.AudioInput); an
+        upstream Riva gets the bytes as they came."""
+        as_sent = self.engine.takes_audio_as_sent
+        decoder = None if as_sent else AudioInput(fmt)
         received = 0
+        counted = 0.0
+        first, pcm = True, fmt.raw and fmt.encoding in (UNSPECIFIED, LINEAR_PCM)
+
+        def seconds() -> float:
+            return fmt.seconds(received) if decoder is None else decoder.seconds
+
+        async def put(samples: bytes) -> None:
+            nonlocal counted
+            AUDIO_SECONDS.inc(max(0.0, seconds() - counted))
+            counted = seconds()
+            if seconds() > self.settings.max_stream_seconds:
+                raise AudioError(
+                    f"the stream is longer than {self.settings.max_stream_seconds:g} s of audio "
+                    "(ASR_MAX_STREAM_SECONDS); split the audio into several streams"
+                )
+            if samples:
+                await queue.put(samples)
+
         try:
             async for request in requests:
                 if request.HasField("streaming_config"):
                     raise InvalidArgument("streaming_config may only be sent once, in the first message")
                 chunk = request.audio_content
-                check_chunk(chunk, self.settings.max_chunk_bytes)
+                if first and chunk:
+                    # Whole samples per message for raw 16-bit PCM; a file's bytes (header first, or
+                    # G.711's single bytes) may split anywhere.
+                    first = False
+                    pcm = fmt.raw and fmt.encoding in (UNSPECIFIED, LINEAR_PCM) and not is_container_start(chunk)
+                check_chunk(chunk, self.settings.max_chunk_bytes, pcm)
                 received += len(chunk)
-                AUDIO_SECONDS.inc(fmt.seconds(len(chunk)))
-                if fmt.seconds(received) > self.settings.max_stream_seconds:
-                    raise AudioError(
-                        f"the stream is longer than {self.settings.max_stream_seconds:g} s of audio "
-                        "(ASR_MAX_STREAM_SECONDS); split the audio into several streams"
-                    )
-                if chunk:
-                    await queue.put(chunk)
+                await put(chunk if decoder is None else decoder.feed(chunk).tobytes())
+            if decoder is not None:
+                await put(decoder.flush().tobytes())
             await queue.put(_END)
         except asyncio.CancelledError:
             raise
@@ -173,17 +231,32 @@ class RivaAsrServicer(rasr_grpc.RivaSpeechRecognitionServicer):  # type: ignore[
         try:
             with self._slot():
                 fmt = self._check_config(request.config)
-                if len(request.audio) % 2:
+                size, limit = len(request.audio), self.settings.max_recognize_bytes
+                if size > limit:
                     raise AudioError(
-                        f"audio has an odd byte count ({len(request.audio)}); 16-bit PCM comes in 2-byte samples"
+                        f"{size} bytes of audio exceed the {limit}-byte limit of Recognize (ASR_MAX_RECOGNIZE_BYTES);"
+                        " use StreamingRecognize, or send compressed audio (FLAC)"
                     )
-                if fmt.seconds(len(request.audio)) > self.settings.max_recognize_seconds:
+                if self.engine.takes_audio_as_sent:
+                    audio, seconds = request.audio, fmt.seconds(size)
+                else:
+                    decoder = AudioInput(fmt)
+                    if (
+                        fmt.raw
+                        and fmt.encoding in (UNSPECIFIED, LINEAR_PCM)
+                        and size % 2
+                        and not is_container_start(request.audio)
+                    ):
+                        raise AudioError(f"audio has an odd byte count ({size}); 16-bit PCM comes in 2-byte samples")
+                    pcm = np.concatenate([decoder.feed(request.audio), decoder.flush()])
+                    audio, seconds, fmt = pcm.tobytes(), decoder.seconds, AudioFormat(DECODER_RATE)
+                if seconds > self.settings.max_recognize_seconds:
                     raise AudioError(
-                        f"{fmt.seconds(len(request.audio)):.1f} s of audio exceeds the "
-                        f"{self.settings.max_recognize_seconds:g} s limit of Recognize; use StreamingRecognize"
+                        f"{seconds:.1f} s of audio exceeds the {self.settings.max_recognize_seconds:g} s limit of"
+                        " Recognize (ASR_MAX_RECOGNIZE_SECONDS); use StreamingRecognize"
                     )
-                AUDIO_SECONDS.inc(fmt.seconds(len(request.audio)))
-                response = await self.engine.recognize(request.config, fmt, request.audio)
+                AUDIO_SECONDS.inc(seconds)
+                response = await self.engine.recognize(request.config, fmt, audio)
                 response.id.CopyFrom(request.id)
                 STREAMS.labels("OK").inc()
                 return response

@@ -140,9 +140,12 @@ class Listener:
                 yield chunk
             audio_end = stage("audio_end")
 
-        nothing_heard = gw.Error(code="NOT_FOUND", message="no speech was recognised in that audio")
         finals = 0
         language = self.language or DEFAULT_LANGUAGE
+        # Nothing the recogniser stood by (noise, other languages, chatter it rejected): said in the
+        # merchant's language, and nothing is done.
+        sorry = "抱歉，我没听清。" if language.lower().startswith("zh") else "Sorry, I didn't catch that."
+        nothing_heard = gw.Error(code="NOT_FOUND", message=sorry)
         served = await self.recognizer.served_languages()
         if served is not None and language not in served:
             # Said here rather than left to the ASR's refusal: a refusal that races the

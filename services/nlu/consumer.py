@@ -15,7 +15,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from opentelemetry import context as otel_context
 
-from services.nlu import guardrail
+from services.nlu import guardrail, readback
 from services.nlu.dialogue import Decision, DialogueStore, Policy, intent_of, remember_context
 from services.nlu.dispatch import Caller, Dispatcher, Outcome
 from services.nlu.llm.readback import confirm_first
@@ -116,6 +116,10 @@ class UtteranceHandler:
         )
         if understood.source == "llm":  # the LLM's data-changing commands are read back first
             decision = confirm_first(decision, state, intent_of(understood.command), chinese)
+        turn_intent = intent_of(resolution.command)
+        if heard := readback.read_back_instead(utterance, decision, turn_intent, chinese):  # spoken: readback.py
+            state.pending, state.pending_id = decision.command, decision.idempotency_id
+            decision = Decision("propose", decision.command, decision.idempotency_id, prompt=heard)
         # What was understood, with what the dialogue filled in ("ship it" → the order just discussed).
         understood_reply = gw.ServerMessage(
             understood=gw.Understood(command=resolution.command, source=understood.source)

@@ -110,18 +110,17 @@ def test_models_are_listed(asr_server: ServiceProcess) -> None:
 @pytest.mark.parametrize(
     ("config", "audio", "message"),
     [
-        (streaming_config(encoding=riva.client.AudioEncoding.FLAC), [b"\0\0"], "encoding FLAC is not supported"),
+        (streaming_config(encoding=42), [b"\0\0"], "encoding 42 is not supported"),
         (streaming_config(rate=96_000), [b"\0\0"], "sample_rate_hertz 96000 is out of range"),
-        (streaming_config(channels=2), [b"\0\0"], "send mono audio"),
+        (streaming_config(channels=9), [b"\0\0"], "send 1 to 8 channels"),
         (streaming_config(), [b"\0" * 3200, b"\0" * 3201], "odd byte count (3201)"),
         (streaming_config(), [b"\0" * 300_000], "exceeds the 256000-byte limit"),
         (streaming_config(language="zh-CN"), [b"\0\0"], "'zh-CN' is not served by the sphinx engine"),
         (streaming_config(model="whisper"), [b"\0\0"], "model 'whisper' is not served"),
         (streaming_config(stop_threshold=2.0), [b"\0\0"], "stop_threshold must be in"),
-        (streaming_config(), [b"\0" * 32_000], "no speech detected in 1.0 s of audio"),
         (streaming_config(), [b"\0" * 32_000] * 5, "no speech detected for 3 s"),
     ],
-    ids=["flac", "rate", "stereo", "odd", "oversized", "zh-CN", "model", "endpointing", "silence", "long-silence"],
+    ids=["encoding", "rate", "channels", "odd", "oversized", "zh-CN", "model", "endpointing", "long-silence"],
 )
 def test_bad_audio_is_refused_clearly_and_the_server_stays_up(
     asr_server: ServiceProcess, config: rasr.StreamingRecognitionConfig, audio: list[bytes], message: str

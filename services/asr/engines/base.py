@@ -16,6 +16,10 @@ class Engine(Protocol):
     @property
     def languages(self) -> tuple[str, ...]: ...
 
+    # True: the engine gets the audio as the caller sent it (an upstream Riva decodes it); False: the
+    # boundary decodes it (WAV/FLAC headers, G.711) into 16 kHz mono PCM first.
+    takes_audio_as_sent: bool
+
     def streaming(
         self, config: rasr.StreamingRecognitionConfig, fmt: AudioFormat, chunks: AsyncIterator[bytes]
     ) -> AsyncIterator[rasr.StreamingRecognizeResponse]: ...

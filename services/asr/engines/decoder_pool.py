@@ -87,10 +87,17 @@ class DecodingProcess:
 class DecoderPool:
     """The server's decoding processes and which stream is pinned where."""
 
-    def __init__(self, options: DecodingOptions, workers: int) -> None:
+    def __init__(
+        self, options: DecodingOptions, workers: int, whisper_path: str = "", whisper_threads: int = 2
+    ) -> None:
         self.options = options
         self.processes = [DecodingProcess(sphinx.serve, options) for _ in range(workers)]
-        self.fallback = DecodingProcess(sphinx.serve_fallback)
+        # The open-vocabulary engine (whisper) when its model is there; without it, no fallback process:
+        # the grammar alone, and what it rejects is no command.
+        self.fallback_args = (whisper_path, whisper_threads)
+        self.fallback: DecodingProcess | None = (
+            DecodingProcess(sphinx.serve_fallback, *self.fallback_args) if options.open_vocabulary else None
+        )
         self.ids = itertools.count(1)
         self.next_generation: tuple[asyncio.Task[None], list[DecodingProcess]] | None = None
         self.logger = log.get().bind(component="decoder-pool")
@@ -98,16 +105,20 @@ class DecoderPool:
     def wait_ready(self, timeout_s: float) -> list[int]:
         """Block until every process has built its decoders (at start, so a broken grammar fails the
         start); their pids, the fallback process's last."""
-        return [p.ready.result(timeout_s) for p in [*self.processes, self.fallback]]
+        return [p.ready.result(timeout_s) for p in [*self.processes, *self._fallbacks]]
 
-    def open(self, model: str) -> DecoderStream:
+    @property
+    def _fallbacks(self) -> list[DecodingProcess]:
+        return [self.fallback] if self.fallback is not None else []
+
+    def open(self, model: str, boosted: tuple[str, ...] = (), alternatives: int = 1) -> DecoderStream:
         for i, process in enumerate(self.processes):
             if not process.alive():
                 self.logger.warning("decoding process died; starting a new one", index=i)
                 self.processes[i] = DecodingProcess(sphinx.serve, self.options)
         process = min(self.processes, key=lambda p: p.streams)
         process.streams += 1
-        return DecoderStream(self, process, next(self.ids), model)
+        return DecoderStream(self, process, next(self.ids), model, boosted, alternatives)
 
     def release(self, process: DecodingProcess) -> None:
         process.streams -= 1
@@ -128,12 +139,12 @@ class DecoderPool:
         """The language model's transcript of an utterance the grammar had no good answer for
         (transcript.fallback); the grammar's own when that one is empty, or the fallback process died."""
         speech = transcript.fallback
-        if speech is None:
-            return transcript
+        if speech is None or self.fallback is None:
+            return replace(transcript, fallback=None)
         grammar = replace(transcript, fallback=None)
         if not self.fallback.alive():
             self.logger.warning("fallback process died; starting a new one")
-            self.fallback = DecodingProcess(sphinx.serve_fallback)
+            self.fallback = DecodingProcess(sphinx.serve_fallback, *self.fallback_args)
         process = self.fallback
         try:
             generic = await asyncio.wrap_future(process.executor.submit(sphinx.decode_free_speech, speech))
@@ -177,14 +188,24 @@ class DecoderPool:
         if self.next_generation is not None:
             self.next_generation[0].cancel()
             self.processes += self.next_generation[1]
-        for p in [*self.processes, self.fallback]:
+        for p in [*self.processes, *self._fallbacks]:
             p.shutdown()
 
 
 class DecoderStream:
     """One gRPC stream's decoder, in the process it is pinned to. Close it exactly once."""
 
-    def __init__(self, pool: DecoderPool, process: DecodingProcess, stream_id: int, model: str) -> None:
+    def __init__(
+        self,
+        pool: DecoderPool,
+        process: DecodingProcess,
+        stream_id: int,
+        model: str,
+        boosted: tuple[str, ...] = (),
+        alternatives: int = 1,
+    ) -> None:
+        self.boosted = boosted
+        self.alternatives = alternatives
         self.pool = pool
         self.process = process
         self.id = stream_id
@@ -192,7 +213,9 @@ class DecoderStream:
         self.closed = False
 
     async def start(self, offset_ms: int) -> None:
-        await self.pool.call(self.process, sphinx.start, self.id, self.model, offset_ms)
+        await self.pool.call(
+            self.process, sphinx.start, self.id, self.model, offset_ms, self.boosted, self.alternatives
+        )
 
     async def feed(self, audio: bytes, partial: bool) -> str | None:
         return await self.pool.call(self.process, sphinx.feed, self.id, audio, partial)

@@ -52,6 +52,7 @@ def with_vocabulary(config: rasr.RecognitionConfig, vocabulary: Vocabulary) -> r
 
 class RivaEngine:
     languages = LANGUAGES
+    takes_audio_as_sent = True  # the upstream Riva reads headers and decodes every encoding itself
 
     def __init__(
         self, url: str, use_ssl: bool, vocabulary: Vocabulary, stream_timeout_s: float, rpc_timeout_s: float

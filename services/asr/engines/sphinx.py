@@ -22,6 +22,7 @@ new_generic_decoder), so parameter changes land in one place.
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -29,7 +30,7 @@ import signal
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ import pocketsphinx  # type: ignore[import-untyped]
 from services.asr import grammar, phrases
 from services.asr.comfort_noise import ComfortNoise, pink_noise
 from services.asr.endpointing import FRAME_MS
+from services.asr.engines import whisper
 from services.asr.phrase_end import EarlyEnd, PhraseEnds, PhraseStatus
 from services.asr.vocabulary import Vocabulary
 from shopvoice import log
@@ -46,6 +48,7 @@ MODEL_DIR = pocketsphinx.get_model_path()
 HMM = os.path.join(MODEL_DIR, "en-us", "en-us")
 DICT = os.path.join(MODEL_DIR, "en-us", "cmudict-en-us.dict")
 LM = os.path.join(MODEL_DIR, "en-us", "en-us.lm.bin")
+PHONE_LM = os.path.join(MODEL_DIR, "en-us", "en-us-phone.lm.bin")
 GRAMMAR_MODEL = "sphinx-en-us-grammar"
 GENERIC_MODEL = "sphinx-en-us-generic"
 LANGUAGES = ("en-US",)
@@ -92,14 +95,50 @@ class Transcript:
     # The grammar had no good answer: the utterance, for the fallback process to decode
     # with the language model (decoder_pool.DecoderPool.fall_back). None once that is done.
     fallback: FreeSpeech | None = None
+    # Other whole phrases of the grammar the lattice holds, best first (max_alternatives > 1).
+    alternatives: list[str] = field(default_factory=list)
+    # The grammar path's score less the phone loop's, per 10 ms frame (log base 1.0001; 0 or less:
+    # free speech explains the audio at least as well as any phrase). None: no phone loop ran.
+    score_gap: float | None = None
+    rejected: str = ""  # the grammar's words when rejection took them away (for logs and measurement)
 
 
 @dataclass(frozen=True)
 class FreeSpeech:
-    """An utterance's audio as the grammar decoder heard it (comfort noise in), and where it began."""
+    """An utterance's audio as the grammar decoder heard it (comfort noise in), where it began, and
+    the words to prime the open-vocabulary engine with (the catalog's, the request's boosted ones)."""
 
     audio: bytes
     offset_ms: int
+    prompt: str = ""
+
+
+# Rejection: the grammar's best path against the phone loop's (Transcript.score_gap, per frame).
+# confidence = logistic((gap - threshold) / CONFIDENCE_SCALE): 0.5 at the threshold, so a final's
+# confidence says how far it cleared it. Threshold: ASR_REJECT_SCORE_GAP, set from the spoken set's
+# dev half (docs/asr.md).
+CONFIDENCE_SCALE = 4.0
+
+
+def judge(transcript: Transcript, threshold: float) -> None:
+    """Turn the score gap into the confidence, and take the words away when it is under the threshold:
+    free speech explained the audio better than any phrase, so it was no command of the grammar."""
+    gap = transcript.score_gap
+    assert gap is not None
+    transcript.confidence = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, (gap - threshold) / CONFIDENCE_SCALE))))
+    if gap < threshold and transcript.text:
+        transcript.rejected = transcript.text
+        transcript.text, transcript.words, transcript.alternatives = "", [], []
+
+
+def open_vocabulary_prompt(vocabulary: Vocabulary, boosted: tuple[str, ...] = ()) -> str:
+    """What whisper is primed with: the shop's product names and codes, carriers, the commands' words."""
+    products = ", ".join(f"{title} ({sku})" if sku else title for sku, title in vocabulary.products[:40])
+    extra = f" Also: {', '.join(boosted)}." if boosted else ""
+    return (
+        f"A shop owner gives commands: set the price, stock, ship order 1234 via UPS, FedEx, DHL, SF, EMS, refund,"
+        f" cancel, sales today. Products: {products}.{extra}"
+    )
 
 
 @dataclass
@@ -142,8 +181,10 @@ class Utterance:
         model: str,
         keep_audio: bool,
         comfort: ComfortNoise | None = None,
+        phones: pocketsphinx.Decoder | None = None,
     ) -> None:
         self.decoder = decoder
+        self.phones = phones  # the phone loop, fed the same audio: what free speech would score
         self.comfort = comfort
         self.offset_ms = offset_ms
         self.model = model
@@ -151,12 +192,16 @@ class Utterance:
         # What the words were at the last check of a closed-phrase pause (see DecoderHost.end).
         self.status_at_short_pause: PhraseStatus = "incomplete"
         decoder.start_utt()
+        if phones is not None:
+            phones.start_utt()
 
     def feed(self, samples: bytes, partial: bool) -> str | None:
         if self.comfort is not None:
             samples = self.comfort.add(samples)
         if samples:  # process_raw refuses an empty buffer
             self.decoder.process_raw(samples, False, False)
+            if self.phones is not None:
+                self.phones.process_raw(samples, False, False)
         if self.audio is not None:
             self.audio += samples
         if not partial:
@@ -166,7 +211,19 @@ class Utterance:
 
     def finish(self) -> Transcript:
         self.decoder.end_utt()
-        return read_transcript(self.decoder, self.offset_ms, self.model)
+        transcript = read_transcript(self.decoder, self.offset_ms, self.model)
+        if self.phones is not None:
+            self.phones.end_utt()
+            frames = self.decoder.n_frames()
+            grammar, free = self.decoder.hyp(), self.phones.hyp()
+            if transcript.text and frames and grammar is not None and free is not None:
+                transcript.score_gap = (log_score(grammar.score) - log_score(free.score)) / frames
+        return transcript
+
+    def abandon(self) -> None:
+        self.decoder.end_utt()
+        if self.phones is not None:
+            self.phones.end_utt()
 
 
 def read_transcript(decoder: pocketsphinx.Decoder, offset_ms: int, model: str) -> Transcript:
@@ -201,6 +258,34 @@ def read_transcript(decoder: pocketsphinx.Decoder, offset_ms: int, model: str) -
         return Transcript("", 0.0, [], model, forced=True)
     confidence = float(np.mean([w[3] for w in words])) if words else 0.0
     return Transcript(hyp.hypstr, confidence, words, model)
+
+
+LOG_BASE = math.log(1.0001)  # pocketsphinx's logmath base: hypothesis scores are 1.0001 ** score
+
+
+def log_score(score: float) -> float:
+    """A hypothesis's score back in pocketsphinx's log units (its Python binding exponentiates it)."""
+    return math.log(score) / LOG_BASE if score > 0 else -1e9
+
+
+def new_phone_decoder() -> pocketsphinx.Decoder:
+    """A phone loop (allphone search with the model's phone bigram): the free-speech reference the
+    grammar path is compared with, to reject what is no command."""
+    return pocketsphinx.Decoder(hmm=HMM, allphone=PHONE_LM, lm=None, cmninit=CMN_PRIOR, loglevel="FATAL")
+
+
+def n_best(decoder: pocketsphinx.Decoder, best: str, wanted: int, ends: PhraseEnds) -> list[str]:
+    """Up to `wanted` distinct whole phrases, `best` first, then the lattice's next best paths that
+    are whole phrases of the grammar (a lattice path may stop short of the grammar's end)."""
+    found = [best]
+    with contextlib.suppress(RuntimeError, ValueError):  # no lattice for this utterance
+        for i, path in enumerate(decoder.nbest()):
+            if len(found) >= wanted or i >= NBEST_PATHS:
+                break
+            text = path.hypstr
+            if text and text not in found and ends.status(text.split()) != "incomplete":
+                found.append(text)
+    return found
 
 
 def new_generic_decoder() -> pocketsphinx.Decoder:
@@ -243,6 +328,10 @@ class DecodingOptions:
     # pocketsphinx options over GRAMMAR_DECODER_OPTIONS (bench/asr_accuracy.py --set): they travel with the
     # options, as the decoding processes are spawned and never see a change to this module's dict in the parent
     decoder_overrides: tuple[tuple[str, object], ...] = ()
+    # Run a phone loop beside each grammar decoder, for Transcript.score_gap (rejection).
+    reject: bool = True
+    reject_gap: float = 0.0  # ASR_REJECT_SCORE_GAP
+    open_vocabulary: bool = False  # a whisper fallback process runs: rejected speech goes to it
 
 
 @dataclass
@@ -250,7 +339,19 @@ class _Stream:
     decoder: pocketsphinx.Decoder
     model: str
     comfort: ComfortNoise | None  # kept for the stream's life: its level follows the speaker across utterances
+    grammar: GrammarModel | None = None  # whose decoder it is (None: a generic decoder)
+    phones: pocketsphinx.Decoder | None = None  # its phone loop (grammar streams, when rejection is on)
+    ends: PhraseEnds | None = None
+    alternatives: int = 1
+    boosted: tuple[str, ...] = ()
     utterance: Utterance | None = None
+
+
+# Grammars with a request's boosted phrases (speech_contexts) added as product names, kept for
+# the next request with the same phrases; compiling one takes 0.5-2 s.
+BOOSTED_GRAMMARS = 4
+# Lattice paths read for an n-best (max_alternatives): a path per distinct word string is rare.
+NBEST_PATHS = 60
 
 
 class DecoderHost:
@@ -270,15 +371,50 @@ class DecoderHost:
             self.model.give(self.model.new_decoder())
         self.generic_idle: list[pocketsphinx.Decoder] = []
         self.streams: dict[int, _Stream] = {}
+        self.boosted: dict[tuple[str, ...], tuple[GrammarModel, PhraseEnds]] = {}
+        self.phone_idle: list[pocketsphinx.Decoder] = (
+            [new_phone_decoder() for _ in range(options.decoders)] if options.reject else []
+        )
+        self.workdir = Path(tempfile.mkdtemp(prefix="sv-asr-boost-"))
 
-    def start(self, stream_id: int, model: str, offset_ms: int) -> None:
+    def _grammar_for(self, boosted: tuple[str, ...]) -> tuple[GrammarModel, PhraseEnds]:
+        """The grammar, or one with these boosted phrases as product names too (compiled once, kept
+        for the next BOOSTED_GRAMMARS sets): "is yoga mat in stock" is heard with "yoga mat" boosted."""
+        if not boosted:
+            return self.model, self.phrase_ends
+        if boosted in self.boosted:
+            self.boosted[boosted] = self.boosted.pop(boosted)  # most recently used last
+            return self.boosted[boosted]
+        vocabulary = self.options.vocabulary
+        extra = tuple(("", phrase) for phrase in boosted)
+        model = compile_grammar(
+            replace(vocabulary, products=vocabulary.products + extra),
+            self.options.use_nlu_phrases,
+            self.workdir,
+            self.options.decoder_overrides,
+        )
+        if len(self.boosted) >= BOOSTED_GRAMMARS:
+            self.boosted.pop(next(iter(self.boosted)))
+        self.boosted[boosted] = (model, PhraseEnds(model.grammar))
+        return self.boosted[boosted]
+
+    def start(
+        self, stream_id: int, model: str, offset_ms: int, boosted: tuple[str, ...] = (), alternatives: int = 1
+    ) -> None:
         """A new utterance on the stream's decoder (taken on its first utterance, kept for its life)."""
         stream = self.streams.get(stream_id)
         if stream is None:
-            decoder = self._take_generic() if model == GENERIC_MODEL else self.model.take()
-            stream = self.streams[stream_id] = _Stream(decoder, model, self._comfort_noise())
+            if model == GENERIC_MODEL:
+                stream = _Stream(self._take_generic(), model, self._comfort_noise())
+            else:
+                grammar_model, ends = self._grammar_for(boosted)
+                stream = _Stream(grammar_model.take(), model, self._comfort_noise(), grammar_model, ends)
+                if self.options.reject:
+                    stream.phones = self.phone_idle.pop() if self.phone_idle else new_phone_decoder()
+            stream.alternatives, stream.boosted = alternatives, boosted
+            self.streams[stream_id] = stream
         keep_audio = model != GENERIC_MODEL  # for the generic fallback
-        stream.utterance = Utterance(stream.decoder, offset_ms, model, keep_audio, stream.comfort)
+        stream.utterance = Utterance(stream.decoder, offset_ms, model, keep_audio, stream.comfort, stream.phones)
 
     def feed(self, stream_id: int, audio: bytes, partial: bool) -> str | None:
         utterance = self._utterance(stream_id)
@@ -300,9 +436,11 @@ class DecoderHost:
         background noise once more gives it that silence without waiting for it in real time.
         """
         utterance = self._utterance(stream_id)
+        stream = self.streams[stream_id]
+        ends = stream.ends or self.phrase_ends
         partial = utterance.feed(audio, only_if is not None)
         if only_if is not None:
-            status = self.phrase_ends.status((partial or "").split())
+            status = ends.status((partial or "").split())
             if only_if == "closed":
                 utterance.status_at_short_pause = status
             elif status == "incomplete":
@@ -317,10 +455,17 @@ class DecoderHost:
         utterance.feed(padding, False)
         self.streams[stream_id].utterance = None
         transcript = utterance.finish()
+        if stream.alternatives > 1 and transcript.text:
+            transcript.alternatives = n_best(utterance.decoder, transcript.text, stream.alternatives, ends)
+        if transcript.score_gap is not None:
+            judge(transcript, self.options.reject_gap)
         if utterance.model == GENERIC_MODEL or not utterance.audio or transcript.forced:
             return transcript
-        if not transcript.text or transcript.confidence < self.options.fallback_confidence:
-            transcript.fallback = FreeSpeech(bytes(utterance.audio), utterance.offset_ms)
+        if self.options.open_vocabulary and (
+            not transcript.text or transcript.confidence < self.options.fallback_confidence
+        ):
+            prompt = open_vocabulary_prompt(self.options.vocabulary, stream.boosted)
+            transcript.fallback = FreeSpeech(bytes(utterance.audio), utterance.offset_ms, prompt)
         return transcript
 
     def close(self, stream_id: int) -> None:
@@ -328,11 +473,13 @@ class DecoderHost:
         if stream is None:
             return
         if stream.utterance is not None:
-            stream.decoder.end_utt()
-        if stream.model == GENERIC_MODEL:
+            stream.utterance.abandon()
+        if stream.phones is not None:
+            self.phone_idle.append(stream.phones)
+        if stream.grammar is None:
             self.generic_idle.append(stream.decoder)
         else:
-            self.model.give(stream.decoder)
+            stream.grammar.give(stream.decoder)
 
     def _comfort_noise(self) -> ComfortNoise | None:
         o = self.options
@@ -364,12 +511,16 @@ def serve(options: DecodingOptions) -> None:
     _host = DecoderHost(options)
 
 
-def serve_fallback() -> None:
-    """The fallback process's initializer: one language-model decoder, made before it is needed
-    (loading the model takes ~0.25 s that the first fallback should not wait for)."""
+def serve_fallback(whisper_path: str = "", threads: int = 2) -> None:
+    """The fallback process's initializer: whisper loaded before it is needed (the open-vocabulary
+    engine, engines/whisper.py), or without a path one language-model decoder (loading the model
+    takes ~0.25 s that the first fallback should not wait for)."""
     global _free_speech
     _become_child(FALLBACK_PROCESS_NAME)
-    _free_speech = new_generic_decoder()
+    if whisper_path:
+        whisper.load(whisper_path, threads)
+    else:
+        _free_speech = new_generic_decoder()
 
 
 def _become_child(name: str) -> None:
@@ -398,12 +549,14 @@ def _the_host() -> DecoderHost:
 
 def ready() -> int:
     """A no-op that returns once the decoders are built: the process's pid."""
-    assert _host is not None or _free_speech is not None, "no initializer has run in this process"
+    assert _host is not None or _free_speech is not None or whisper._model is not None, (
+        "no initializer has run in this process"
+    )
     return os.getpid()
 
 
-def start(stream_id: int, model: str, offset_ms: int) -> None:
-    _the_host().start(stream_id, model, offset_ms)
+def start(stream_id: int, model: str, offset_ms: int, boosted: tuple[str, ...] = (), alternatives: int = 1) -> None:
+    _the_host().start(stream_id, model, offset_ms, boosted, alternatives)
 
 
 def feed(stream_id: int, audio: bytes, partial: bool) -> str | None:
@@ -419,9 +572,13 @@ def close(stream_id: int) -> None:
 
 
 def decode_free_speech(speech: FreeSpeech) -> Transcript:
-    """In the fallback process: the whole utterance with the language model."""
+    """In the fallback process: the whole utterance with whisper (or the language model)."""
     decoder = _free_speech
-    assert decoder is not None, "serve_fallback() has not run in this process"
+    if decoder is None:
+        text, confidence = whisper.transcribe(speech.audio, "en-US", speech.prompt)
+        end_ms = speech.offset_ms + len(speech.audio) // 32
+        words = [(w, speech.offset_ms, end_ms, confidence) for w in text.split()]  # no word times: the span
+        return Transcript(text, confidence, words, whisper.OPEN_VOCABULARY_MODEL)
     decoder.start_utt()
     decoder.process_raw(speech.audio, False, True)
     decoder.end_utt()

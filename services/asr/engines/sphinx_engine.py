@@ -12,6 +12,7 @@ dollars"), after ASR_PHRASE_PAUSE_MS when it does ("... ninety", then maybe
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import AsyncIterator
 
@@ -23,9 +24,11 @@ from services.asr.audio import AudioError, AudioFormat, Resampler, pcm16
 from services.asr.config import AsrSettings
 from services.asr.denoise import SpectralGate
 from services.asr.endpointing import FRAME_MS, FRAME_SAMPLES, MIN_RMS, Endpointer, EndpointSettings, Event
+from services.asr.engines import whisper
 from services.asr.engines.decoder_pool import DecoderPool
 from services.asr.engines.sphinx import GENERIC_MODEL, GRAMMAR_MODEL, LANGUAGES, DecodingOptions, Transcript
 from services.asr.vocabulary import Vocabulary
+from shopvoice import log
 from shopvoice.errors import InvalidArgument
 
 FEED_FRAMES = 10  # 100 ms
@@ -47,10 +50,33 @@ ENDED_BY = {
 }
 
 
+# Boosted phrases (speech_contexts) a request may add to the grammar.
+MAX_BOOSTED_PHRASES = 100
+
+
+def boosted_phrases(config: rasr.RecognitionConfig) -> tuple[str, ...]:
+    """The request's speech_contexts phrases with a positive boost, as grammar words: lower case,
+    letters and apostrophes ("Yoga Mat" -> "yoga mat"). A word the pronouncing dictionary lacks
+    drops its phrase (grammar.build). A negative boost (Riva: say it less) adds nothing."""
+    phrases = {
+        " ".join(re.findall(r"[a-z']+", phrase.lower()))
+        for context in config.speech_contexts
+        if context.boost >= 0
+        for phrase in context.phrases
+    }
+    phrases.discard("")
+    if len(phrases) > MAX_BOOSTED_PHRASES:
+        raise InvalidArgument(
+            f"{len(phrases)} boosted phrases (speech_contexts); this engine takes up to {MAX_BOOSTED_PHRASES}"
+        )
+    return tuple(sorted(phrases))
+
+
 class SphinxEngine:
     """Grammar-constrained pocketsphinx with a generic language model for free speech."""
 
     languages = LANGUAGES
+    takes_audio_as_sent = False  # the boundary decodes the audio to 16 kHz PCM for it
 
     def __init__(
         self,
@@ -61,9 +87,13 @@ class SphinxEngine:
         phrase_pause_ms: int,
         closed_phrase_pause_ms: int,
         denoise: bool = True,
+        continuation_max_ms: int = 500,
+        whisper_path: str = "",
+        whisper_threads: int = 2,
     ) -> None:
+        self.continuation_max_ms = continuation_max_ms
         self.denoise = denoise
-        self.pool = DecoderPool(options, workers)
+        self.pool = DecoderPool(options, workers, whisper_path, whisper_threads)
         self.interim_interval_s = interim_interval_ms / 1000
         self.max_silence_seconds = max_silence_seconds
         self.phrase_pause_ms = phrase_pause_ms
@@ -81,6 +111,12 @@ class SphinxEngine:
         """The engine as the server runs it from its settings; a bench may set the decoding
         processes, the stream slots made ready and decoder options (0: the settings' own)."""
         workers = workers or settings.decoding_processes
+        whisper_path = ""
+        if settings.open_vocabulary == "auto":
+            if whisper.available():
+                whisper_path = whisper.open_vocabulary_path()
+            else:
+                log.get().warning("open-vocabulary engine off: faster-whisper is not installed (make models)")
         options = DecodingOptions(
             vocabulary,
             use_nlu_phrases=settings.phrases == "auto",
@@ -89,6 +125,8 @@ class SphinxEngine:
             fallback_confidence=settings.fallback_confidence,
             decoders=-(-(max_streams or settings.max_streams) // workers),  # every stream slot has its decoder ready
             decoder_overrides=decoder_overrides,
+            reject_gap=settings.reject_score_gap,
+            open_vocabulary=bool(whisper_path),
         )
         return cls(
             options,
@@ -98,6 +136,9 @@ class SphinxEngine:
             settings.phrase_pause_ms,
             settings.closed_phrase_pause_ms,
             settings.denoise,
+            settings.continuation_max_ms,
+            whisper_path,
+            settings.open_vocabulary_threads,
         )
 
     def wait_ready(self, timeout_s: float = 120.0) -> list[int]:
@@ -112,11 +153,18 @@ class SphinxEngine:
         await self.pool.close()
 
     def models(self) -> list[rasr.RivaSpeechRecognitionConfigResponse.Config]:
+        """Each model twice, as Riva lists a model deployed for both: "online" (StreamingRecognize) and
+        "offline" (Recognize); NVIDIA's scripts list the models of the type they use."""
         Config = rasr.RivaSpeechRecognitionConfigResponse.Config
-        common = {"language_code": "en-US", "type": "online", "streaming": "true", "sample_rate_range": "8000-48000"}
+        common = {"language_code": "en-US", "sample_rate_range": "8000-48000", "engine": "sphinx"}
+        kinds = {
+            "online": {"type": "online", "streaming": "true"},
+            "offline": {"type": "offline", "streaming": "false"},
+        }
         return [
-            Config(model_name=GRAMMAR_MODEL, parameters={**common, "engine": "sphinx", "decoder": "grammar"}),
-            Config(model_name=GENERIC_MODEL, parameters={**common, "engine": "sphinx", "decoder": "ngram"}),
+            Config(model_name=name, parameters={**common, **kind, "decoder": decoder})
+            for kind in kinds.values()
+            for name, decoder in ((GRAMMAR_MODEL, "grammar"), (GENERIC_MODEL, "ngram"))
         ]
 
     def _model_of(self, config: rasr.RecognitionConfig) -> str:
@@ -128,8 +176,14 @@ class SphinxEngine:
         raise InvalidArgument(f"model {config.model!r} is not served; use {GRAMMAR_MODEL} or {GENERIC_MODEL}")
 
     async def streaming(
-        self, config: rasr.StreamingRecognitionConfig, fmt: AudioFormat, chunks: AsyncIterator[bytes]
+        self,
+        config: rasr.StreamingRecognitionConfig,
+        fmt: AudioFormat,
+        chunks: AsyncIterator[bytes],
+        live: bool = True,
     ) -> AsyncIterator[rasr.StreamingRecognizeResponse]:
+        """live: a caller's stream, closed after ASR_MAX_SILENCE_SECONDS without speech; Recognize's
+        audio is all there already, and silence in it is an empty result."""
         rc = config.config
         model_name = self._model_of(rc)
         # free speech has no phrases to be complete: the generic model always waits out the stop window
@@ -138,7 +192,10 @@ class SphinxEngine:
         closed_pause_ms = self.closed_phrase_pause_ms if grammar else 0
         try:
             endpoint_settings = EndpointSettings.from_riva(
-                rc.endpointing_config, phrase_pause_ms=pause_ms, closed_phrase_pause_ms=closed_pause_ms
+                rc.endpointing_config,
+                phrase_pause_ms=pause_ms,
+                closed_phrase_pause_ms=closed_pause_ms,
+                continuation_max_ms=self.continuation_max_ms,
             )
         except ValueError as exc:
             raise InvalidArgument(str(exc)) from None
@@ -172,16 +229,21 @@ class SphinxEngine:
             text: str, final: bool, stability: float, t: Transcript | None = None
         ) -> rasr.StreamingRecognizeResponse:
             alt = rasr.SpeechRecognitionAlternative(transcript=text, language_code=["en-US"])
+            others = []
             if t is not None:
                 alt.confidence = t.confidence
                 if words_wanted:
                     alt.words.extend(
                         rasr.WordInfo(word=w, start_time=s, end_time=e, confidence=c) for w, s, e, c in t.words
                     )
+                others = [
+                    rasr.SpeechRecognitionAlternative(transcript=other, language_code=["en-US"])
+                    for other in t.alternatives[1:]
+                ]
             return rasr.StreamingRecognizeResponse(
                 results=[
                     rasr.StreamingRecognitionResult(
-                        alternatives=[alt],
+                        alternatives=[alt, *others],
                         is_final=final,
                         stability=stability,
                         channel_tag=1,
@@ -191,7 +253,7 @@ class SphinxEngine:
             )
 
         feed: list[np.ndarray] = []  # frames of the utterance not yet sent to the decoder
-        decoder = self.pool.open(model_name)
+        decoder = self.pool.open(model_name, boosted_phrases(rc), max(1, rc.max_alternatives))
         try:
             async for samples in audio:
                 if gate is not None and gate.mode == "gating":  # decided before the first samples come out
@@ -255,7 +317,7 @@ class SphinxEngine:
                     if partial:
                         last_interim = frames_seen * FRAME_MS / 1000
                         yield result(partial, False, 0.5)
-                if not in_utterance and silence_frames * FRAME_MS / 1000 > self.max_silence_seconds:
+                if live and not in_utterance and silence_frames * FRAME_MS / 1000 > self.max_silence_seconds:
                     raise AudioError(
                         f"no speech detected for {self.max_silence_seconds:g} s; the stream is closed "
                         "(check the microphone, the gain, and that the audio is 16-bit PCM at the declared rate)"
@@ -268,11 +330,8 @@ class SphinxEngine:
                 transcript = await decoder.end(np.concatenate(feed).tobytes() if feed else b"")
                 if transcript is not None and transcript.text:
                     yield result(transcript.text, True, 1.0, transcript)
-            elif utterances == 0:
-                raise AudioError(
-                    f"no speech detected in {frames_seen * FRAME_MS / 1000:.1f} s of audio "
-                    "(silence only, or audio that is not 16-bit PCM at the declared rate)"
-                )
+            # No speech at all (silence, noise the endpointer never took for speech): no results, as Riva
+            # answers. A live stream that stays silent is still closed at ASR_MAX_SILENCE_SECONDS.
         finally:
             decoder.close()
 
@@ -300,7 +359,7 @@ class SphinxEngine:
 
         streaming_config = rasr.StreamingRecognitionConfig(config=config, interim_results=False)
         results = []
-        async for response in self.streaming(streaming_config, fmt, chunks()):
+        async for response in self.streaming(streaming_config, fmt, chunks(), live=False):
             for r in response.results:
                 if r.is_final:
                     results.append(
