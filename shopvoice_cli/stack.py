@@ -211,6 +211,7 @@ class Stack:
     @property
     def llm_url(self) -> str:
         return f"http://127.0.0.1:{self.ports[LLM]}/v1"
+
     # Identity on internal calls: fresh keys per start (each service its own private key,
     # everyone's public keys); this process signs as `cli`. Off: SHOPVOICE_DEV_MODE, no identity.
     internal_identity: bool = False
