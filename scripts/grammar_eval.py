@@ -4,8 +4,8 @@
     .venv/bin/python -m eval.score eval/merchant/commands.dev.jsonl .run/commands.dev.grammar.jsonl --errors
 
 Prints one JSON object per line of the set, as `shopvoice say --json --dry-run -` does for a
-first turn (intent, slots, candidates, source), from `shopvoice.grammar.parse` and
-`shopvoice.resolution` over shopvoice_cli/demo_shop.yaml: the fast path's share of the
+first turn (intent, slots, candidates, source), from `shopvoice.grammar.parse` with the demo
+shop's vocabulary (as the NLU calls it) and `shopvoice.resolution` over shopvoice_cli/demo_shop.yaml: the fast path's share of the
 figure, measurable offline in a second. Reads only the `text` of each line.
 """
 
@@ -17,13 +17,14 @@ from pathlib import Path
 
 import yaml
 
-from shopvoice.grammar import command_to_json, parse
-from shopvoice.resolution import CatalogProduct, ProductIndex, resolve_command
+from shopvoice.grammar import Vocabulary, command_to_json, parse
+from shopvoice.resolution import CatalogProduct, resolve_command
 
 DEMO = Path(__file__).resolve().parents[1] / "shopvoice_cli" / "demo_shop.yaml"
 
 
-def demo_index(path: Path = DEMO) -> ProductIndex:
+def demo_vocabulary(path: Path = DEMO) -> Vocabulary:
+    """The demo shop as the NLU holds a catalog: titles to SKUs, and resolution's details."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     products = []
     for p in data["products"]:
@@ -31,16 +32,16 @@ def demo_index(path: Path = DEMO) -> ProductIndex:
         for fact in (p.get("facts") or {}).values():
             words += [str(fact.get("zh", "")), str(fact.get("en", ""))]
         products.append(CatalogProduct(p["sku"], p["title"], p.get("title_en", ""), tuple(words)))
-    return ProductIndex(products)
+    return Vocabulary([(p.sku, p.title) for p in products], products)
 
 
 def main(argv: list[str]) -> int:
-    index = demo_index()
+    vocabulary = demo_vocabulary()
     for raw in Path(argv[0]).read_text(encoding="utf-8").splitlines():
         if not raw.strip():
             continue
-        parsed = parse(json.loads(raw)["text"])
-        resolution = resolve_command(parsed.command, index)
+        parsed = parse(json.loads(raw)["text"], vocabulary)
+        resolution = resolve_command(parsed.command, vocabulary.index)
         out = command_to_json(resolution.command)
         if out["intent"] == "unknown":
             out["slots"] = {}

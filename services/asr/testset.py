@@ -162,7 +162,7 @@ def _show_title(r: random.Random) -> Command:
 
 def _listing(r: random.Random) -> Command:
     verb, sku = r.choice(["list", "unlist"]), r.choice(SKUS)
-    status = "active" if verb == "list" else "draft"
+    status = "active" if verb == "list" else "archived"  # unlist = archived (docs/design.md)
     return Command(f"{verb} {say_sku(sku)}", "set_product_status", {"sku": sku, "status": status})
 
 

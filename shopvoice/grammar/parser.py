@@ -108,9 +108,17 @@ def parse(text: str, vocabulary: Vocabulary | VocabularyLike | None = None) -> P
                 values["carrier"], values["tracking_number"] = found.group(1), found.group(2)
         if isinstance(values.get("value"), str):
             values["value"] = _as_said(text, str(values["value"]))
+        intent = match.template.intent
+        plural = next((s.field for s in match.template.slots if s.kind == "plural"), None)
+        if intent == "list_products" and plural in values and vocab is not None:
+            # "show me the earbuds": a plural that names one product is that product; one that
+            # names several ("show me the hoodies") lists them.
+            named = vocab.match(str(values[plural]))
+            if named.sku is not None:
+                intent, values = "query_product", {"sku": named.sku}
         values, unresolved = _resolve_products(values, vocab)
         try:
-            command = build_command(match.template.intent, values)
+            command = build_command(intent, values)
         except CommandError:
             continue
         if validate_command(command, allow_missing=True):
