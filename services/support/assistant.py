@@ -64,6 +64,8 @@ FACT_HINTS = {
     "material": ("cotton", "polyester", "steel", "wool", "棉", "涤纶", "不锈钢", "羊毛"),
 }
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+# A question rather than a request: "can I still cancel order 12?" is answered from the policy.
+_QUESTION = re.compile(r"\?|？|吗|么|能不能|可不可以|怎么|如何|\b(?:can|could|how|is it possible|do i|may i)\b", re.I)
 
 
 def staff_message(row: dict[str, Any]) -> pb.StaffMessage:
@@ -190,7 +192,7 @@ class Assistant:
         if order_id and found_names.skus and asked_facts:
             order_id = ""  # "订单12里的保温杯能放洗碗机吗" asks about the product
         if order_id:
-            if top == "cancellation":  # "cancel order 1234" asks a person to act
+            if top == "cancellation" and not _QUESTION.search(raw):  # "cancel order 1234": a person acts
                 return Draft(pb.ANSWER_KIND_HANDED_OFF, "cancel_request", facts, handoff_reason="request")
             order = await self.shop.order(merchant_id, customer_id, order_id)
             if order is None:
