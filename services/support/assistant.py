@@ -188,7 +188,7 @@ class Assistant:
 
         order_talk = last is not None and last.intent in ORDER_INTENTS
         about_order = order_talk or bool({"order_status", "carrier", "order", "returns", "change_address"} & set(found))
-        order_id = entities.order_id(normalized, raw, lone=about_order and not found_names.named)
+        order_id = entities.order_id(normalized, raw, lone=about_order and not found_names.named and not asked_facts)
         if order_id and found_names.skus and asked_facts:
             order_id = ""  # "订单12里的保温杯能放洗碗机吗" asks about the product
         if order_id:
