@@ -455,7 +455,7 @@ def _fact_for(wanted: list[str], known: dict[str, str], cue_text: str, language:
     content = _content(cue_text.split("\n")[-1], language)
     for name, value in known.items():
         folded = value.casefold()
-        if any((len(word) >= 4 or _HAN.search(word) or word.isdigit()) and word in folded for word in content):
+        if any((len(word) >= 5 or _HAN.search(word) or word.isdigit()) and word in folded for word in content):
             return name
     return ""
 
