@@ -1,15 +1,21 @@
 """One customer question in, one answer out: read, gather facts, render, check, record.
 
 The decision, in order:
-1. A hand-off cue (a person asked for, a complaint or dispute, a cancellation
-   request) opens a ticket at once, whatever else the question says.
-2. A question we answer (order status, stock, price, a policy topic) gathers its
-   facts; what it lacks (an order number, a product) is asked for (NEEDS_INFO),
-   and an order that is not this customer's reads exactly as a missing one.
-3. Anything else, or a policy topic the merchant has not written, goes to a person.
-The template answer is rendered from facts alone; with vLLM configured the LLM
-rewrites it from the same facts, and its text is used only if the fact check
-passes. Every answer is checked before it leaves; one that fails is handed off.
+1. A hand-off cue (a person asked for, a complaint or dispute, a topic no fact or policy
+   covers such as coupons) opens a ticket at once, whatever else the question says.
+2. An order the question names (or the one just discussed) is answered from the orders
+   service; another customer's order reads exactly as a missing one. "Cancel order 12"
+   goes to a person; "can I still cancel order 12?" is answered from the policy.
+3. A policy topic (shipping, returns, warranty, payment, ...) is answered from the
+   merchant's text, without its sentences about other products only.
+4. A product question (a fact, price or stock) about the products the question names
+   (services/support/resolve.py), or, naming none, about the last answer's product when
+   there was exactly one; several ask which, none asks for the product. A fact the shop
+   has not written goes to a person.
+5. Small talk (hello, thanks, bye) is answered briefly; anything else goes to a person.
+The template answer is rendered from facts alone; with an LLM configured it rewrites the
+answer from the same facts, and its text is used only if the fact check passes. Every
+answer is checked before it leaves; one that fails is handed off.
 """
 
 from __future__ import annotations
