@@ -1,15 +1,21 @@
 """One customer question in, one answer out: read, gather facts, render, check, record.
 
 The decision, in order:
-1. A hand-off cue (a person asked for, a complaint or dispute, a cancellation
-   request) opens a ticket at once, whatever else the question says.
-2. A question we answer (order status, stock, price, a policy topic) gathers its
-   facts; what it lacks (an order number, a product) is asked for (NEEDS_INFO),
-   and an order that is not this customer's reads exactly as a missing one.
-3. Anything else, or a policy topic the merchant has not written, goes to a person.
-The template answer is rendered from facts alone; with vLLM configured the LLM
-rewrites it from the same facts, and its text is used only if the fact check
-passes. Every answer is checked before it leaves; one that fails is handed off.
+1. A hand-off cue (a person asked for, a complaint or dispute, a topic no fact or policy
+   covers such as coupons) opens a ticket at once, whatever else the question says.
+2. An order the question names (or the one just discussed) is answered from the orders
+   service; another customer's order reads exactly as a missing one. "Cancel order 12"
+   goes to a person; "can I still cancel order 12?" is answered from the policy.
+3. A policy topic (shipping, returns, warranty, payment, ...) is answered from the
+   merchant's text, without its sentences about other products only.
+4. A product question (a fact, price or stock) about the products the question names
+   (services/support/resolve.py), or, naming none, about the last answer's product when
+   there was exactly one; several ask which, none asks for the product. A fact the shop
+   has not written goes to a person.
+5. Small talk (hello, thanks, bye) is answered briefly; anything else goes to a person.
+The template answer is rendered from facts alone; with an LLM configured it rewrites the
+answer from the same facts, and its text is used only if the fact check passes. Every
+answer is checked before it leaves; one that fails is handed off.
 """
 
 from __future__ import annotations
@@ -64,6 +70,8 @@ FACT_HINTS = {
     "material": ("cotton", "polyester", "steel", "wool", "棉", "涤纶", "不锈钢", "羊毛"),
 }
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+# A question rather than a request: "can I still cancel order 12?" is answered from the policy.
+_QUESTION = re.compile(r"\?|？|吗|么|能不能|可不可以|怎么|如何|\b(?:can|could|how|is it possible|do i|may i)\b", re.I)
 
 
 def staff_message(row: dict[str, Any]) -> pb.StaffMessage:
@@ -186,11 +194,11 @@ class Assistant:
 
         order_talk = last is not None and last.intent in ORDER_INTENTS
         about_order = order_talk or bool({"order_status", "carrier", "order", "returns", "change_address"} & set(found))
-        order_id = entities.order_id(normalized, raw, lone=about_order and not found_names.named)
+        order_id = entities.order_id(normalized, raw, lone=about_order and not found_names.named and not asked_facts)
         if order_id and found_names.skus and asked_facts:
             order_id = ""  # "订单12里的保温杯能放洗碗机吗" asks about the product
         if order_id:
-            if top == "cancellation":  # "cancel order 1234" asks a person to act
+            if top == "cancellation" and not _QUESTION.search(raw):  # "cancel order 1234": a person acts
                 return Draft(pb.ANSWER_KIND_HANDED_OFF, "cancel_request", facts, handoff_reason="request")
             order = await self.shop.order(merchant_id, customer_id, order_id)
             if order is None:
@@ -453,7 +461,7 @@ def _fact_for(wanted: list[str], known: dict[str, str], cue_text: str, language:
     content = _content(cue_text.split("\n")[-1], language)
     for name, value in known.items():
         folded = value.casefold()
-        if any((len(word) >= 4 or _HAN.search(word) or word.isdigit()) and word in folded for word in content):
+        if any((len(word) >= 5 or _HAN.search(word) or word.isdigit()) and word in folded for word in content):
             return name
     return ""
 

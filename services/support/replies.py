@@ -11,6 +11,7 @@ from services.support.facts import Facts
 STATUS_WORDS = {
     "unfulfilled": ("has not shipped yet: it is being prepared", "尚未发货，正在备货"),
     "confirmed": ("is confirmed and being prepared for shipping", "已确认，正在备货"),
+    "awaiting_payment": ("has not shipped: it is waiting for your payment", "尚未发货，等待您付款"),
     "shipped": ("has shipped", "已发货"),
     "delivered": ("has been delivered", "已签收"),
     "cancelled": ("was cancelled", "已取消"),

@@ -76,7 +76,7 @@ SYNONYMS_ZH = {
     "背包": "包",
     "书包": "包",
 }
-SYNONYMS_ZH.update({"裤子": "裤", "耳塞式耳机": "机"})
+SYNONYMS_ZH.update({"裤子": "裤", "鸭舌帽": "帽", "帽": "帽", "球鞋": "鞋", "保温壶": "杯"})
 
 # Words a question is made of, never typos of a product ("stock" is not "socks").
 _CUE_WORDS = frozenset({"stock", "price", "sizes", "store", "shops", "thanks", "hello", "order", "where", "which"})
@@ -256,7 +256,7 @@ class ProductNames:
                 if any(taken[match.start() : match.end()]):
                     continue
                 found.append(self._zh_mention(text, by_alias[alias], match.start(), match.end(), taken))
-        for word, tail in SYNONYMS_ZH.items():
+        for word, tail in sorted(SYNONYMS_ZH.items(), key=lambda item: len(item[0]), reverse=True):
             for match in re.finditer(re.escape(word), text):
                 if any(taken[match.start() : match.end()]):
                     continue

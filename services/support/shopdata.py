@@ -139,6 +139,8 @@ def order_facts(facts: Facts, order: orders_pb2.Order, language: str) -> None:
     status = orders_pb2.FulfillmentStatus.Name(order.fulfillment_status).removeprefix("FULFILLMENT_STATUS_").lower()
     payment = orders_pb2.PaymentStatus.Name(order.payment_status).removeprefix("PAYMENT_STATUS_").lower()
     facts.add("order.id", order.order_id)
+    if status == "unfulfilled" and payment == "pending":
+        status = "awaiting_payment"  # nothing is prepared before the customer pays
     facts.add("order.status", replies.status_word(status, language))
     facts.add("order.payment", replies.payment_word(payment, language))
     facts.add("order.total", money_text(order.total))
