@@ -190,14 +190,20 @@ ACCESS: dict[str, Rule] = {
         "UndoLastChange",
     ),
     **_rules(_CATALOG, {"orders", "cli"}, _PEOPLE_AND_SYSTEM, "Reserve", "Release", "CommitReservation"),
+    # Guardrails (docs/design.md): owners change the policy, anyone of the shop reads it.
+    **_rules(_CATALOG, {"nlu", "worker", "cli"}, _MERCHANT_AND_SYSTEM, "GetGuardrailPolicy"),
+    **_rules(_CATALOG, {"nlu", "cli"}, frozenset({"owner"}), "SetGuardrailPolicy"),
+    # Product facts: the shop's staff write them, the customer channel reads them.
+    **_rules(_CATALOG, {"nlu", "cli"}, CHANGERS, "SetProductFact"),
+    **_rules(_CATALOG, {"nlu", "support", "worker", "cli"}, _PEOPLE_AND_SYSTEM, "GetProductFacts"),
     **_rules(_ORDERS, {"asr", "nlu", "support", "worker", "cli"}, _PEOPLE_AND_SYSTEM, "GetOrderVocabulary"),
     **_rules(_ORDERS, {"nlu", "support", "worker", "cli"}, _PEOPLE_AND_SYSTEM, "GetOrder", "ListOrders"),
     **_rules(_ORDERS, {"nlu", "worker", "cli"}, _MERCHANT_AND_SYSTEM, "SalesReport"),
     **_rules(_ORDERS, {"nlu", "worker", "cli"}, CHANGERS, "ConfirmOrder", "ShipOrder", "CancelOrder", "RefundOrder"),
     # Orders come from the shop's storefront (the CLI's seed here); delivery and ratings from carriers.
     **_rules(_ORDERS, {"cli"}, _PEOPLE_AND_SYSTEM, "PlaceOrder", "MarkDelivered", "RateOrder"),
-    **_rules(_SUPPORT, {"gateway", "cli"}, frozenset({"customer"}), "AnswerQuestion"),
-    **_rules(_SUPPORT_ADMIN, {"nlu", "cli"}, CHANGERS, "SetPolicy", "CloseTicket"),
+    **_rules(_SUPPORT, {"gateway", "cli"}, frozenset({"customer"}), "AnswerQuestion", "ConversationMessages"),
+    **_rules(_SUPPORT_ADMIN, {"nlu", "cli"}, CHANGERS, "SetPolicy", "CloseTicket", "ReplyToTicket"),
     **_rules(
         _SUPPORT_ADMIN,
         {"nlu", "gateway", "cli"},

@@ -278,6 +278,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return run(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.command not in ("up", "demo"):  # those make their own keys
+        from shopvoice_cli.stack import load_cli_identity
+
+        load_cli_identity(RUN_DIR / "logs")
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:

@@ -57,6 +57,26 @@ def ports_from(base: int) -> dict[str, int]:
     return {name: base + port - BASE_PORT for name, port in DEFAULT_PORTS.items()}
 
 
+def cli_keys_path(run_dir: Path) -> Path:
+    """Where a running local stack keeps the CLI's INTERNAL_KEYS (its own key, everyone's public keys)."""
+    return run_dir / "cli.internal-keys"
+
+
+def load_cli_identity(run_dir: Path) -> None:
+    """The CLI's identity for direct calls to the local stack's services: INTERNAL_KEYS from the
+    environment when set, else the key file of a stack `shopvoice up` started in `run_dir`."""
+    if os.environ.get("INTERNAL_KEYS"):
+        return  # identity.sync_channel reads it
+    try:
+        spec = cli_keys_path(run_dir).read_text().strip()
+    except OSError:
+        return
+    try:
+        identity.set_process_identity(identity.Identity(identity.parse_keys(spec)))
+    except ValueError:
+        return  # a damaged file: the call goes without identity and the service says so
+
+
 def open_log(path: Path) -> BinaryIO:
     """A log file for appending, readable by its owner and group only (0640): logs hold
     merchants' words and ids."""
@@ -218,9 +238,16 @@ class Stack:
     internal_keys: dict[str, str] = field(default_factory=dict)
 
     def make_keys(self) -> None:
-        """A fresh key set (kid = the start time): keys live as long as the stack."""
+        """A fresh key set (kid = the start time): keys live as long as the stack. The CLI's own
+        key is also written (0600) to `cli_keys_path`, so a `shopvoice` command in another
+        terminal (seed, tickets) can call the services of this stack."""
         self.internal_keys = identity.keys_for(list(KEY_HOLDERS), f"k{int(time.time())}")
         identity.set_process_identity(identity.Identity(identity.parse_keys(self.internal_keys["cli"])))
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(cli_keys_path(self.run_dir), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(self.internal_keys["cli"] + "\n")
 
     def env_of(self, name: str, env: dict[str, str]) -> dict[str, str]:
         """A local stack is development (SHOPVOICE_DEV_MODE: the gateway takes the development

@@ -39,7 +39,9 @@ MAX_TEXT_CHARS = 2000
 # rate is refused at SessionStart, not on the first audio chunk.
 MIN_SAMPLE_RATE_HZ, MAX_SAMPLE_RATE_HZ = 8_000, 48_000
 SESSIONS_FULL_RETRY_MS = 1000
-RELEASE_TRIES = 4  # a slot release that fails is retried (0.2, 0.4, 0.8 s); then its lease runs out
+# A slot release that fails (Redis busy or away) is retried after 0.2, 0.4 ... 3.2 s (6 s in all);
+# then its lease runs out (SESSION_LEASE_S).
+RELEASE_TRIES = 6
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,13 @@ PLACEHOLDER = "k1:CHANGE_ME_AT_LEAST_32_RANDOM_BYTES"
         ("k1:" + "ab" * 20, "not random"),
         (f"k2:{secrets.token_urlsafe(32)},{PLACEHOLDER}", "placeholder"),
     ],
-    ids=["development", "placeholder", "short", "not-random", "random-then-placeholder"],  # the same on every xdist worker
+    ids=[
+        "development",
+        "placeholder",
+        "short",
+        "not-random",
+        "random-then-placeholder",
+    ],  # the same on every xdist worker
 )
 def test_weak_keys_are_named(spec: str, problem: str) -> None:
     assert problem in " ".join(weak_keys(spec))

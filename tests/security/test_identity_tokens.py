@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import stat
 import time
+from pathlib import Path
 
 import grpc
 import pytest
@@ -76,3 +78,24 @@ def test_without_keys_a_service_starts_only_in_dev_mode() -> None:
     with pytest.raises(SystemExit, match="INTERNAL_KEYS is not set"):
         identity.load(identity.IdentitySettings(INTERNAL_KEYS="", SHOPVOICE_DEV_MODE=False))
     assert identity.load(identity.IdentitySettings(INTERNAL_KEYS="", SHOPVOICE_DEV_MODE=True)) is None
+
+
+def test_a_local_stack_leaves_the_cli_its_key_for_other_terminals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shopvoice_cli.stack import Stack, cli_keys_path, load_cli_identity
+
+    stack = Stack(database_url="", redis_url="", run_dir=tmp_path, internal_identity=True)
+    try:
+        stack.make_keys()
+        path = cli_keys_path(tmp_path)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        identity.set_process_identity(None)
+        monkeypatch.delenv("INTERNAL_KEYS", raising=False)
+        load_cli_identity(tmp_path)
+        cli = identity.process_identity()
+        assert cli is not None and cli.service == "cli"
+        catalog = identity.Identity(identity.parse_keys(stack.internal_keys["catalog"]))
+        assert catalog.verify(cli.mint(identity.Claims("cli", "m"))).service == "cli"
+    finally:
+        identity.set_process_identity(None)
