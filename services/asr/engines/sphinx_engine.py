@@ -126,6 +126,7 @@ class SphinxEngine:
             decoders=-(-(max_streams or settings.max_streams) // workers),  # every stream slot has its decoder ready
             decoder_overrides=decoder_overrides,
             reject_gap=settings.reject_score_gap,
+            reject_gap_short=settings.reject_score_gap_short,
             open_vocabulary=bool(whisper_path),
         )
         return cls(
