@@ -149,6 +149,30 @@ def judge(transcript: Transcript, threshold: float, short_threshold: float | Non
         transcript.text, transcript.words, transcript.alternatives = "", [], []
 
 
+# Pure tones, hums and beeps: in the louder half of an utterance's 32 ms frames, the five FFT bins
+# around the strongest hold this share of the power or more (median). Dev half: speech of every kind
+# 0.27-0.58 (commands at every level, chatter, other languages), sines, hums and beeps 0.69-1.0; plucked
+# tone sequences (0.35-0.40) are not caught by it.
+MAX_TONALITY = 0.65
+
+
+def tonality(audio: bytes) -> float:
+    """How much of the sound sits in one narrow band: near 1 for a sine, under 0.6 for speech."""
+    x = np.frombuffer(audio, dtype="<i2").astype(np.float64)
+    n, hop = 512, 256
+    if len(x) < n:
+        return 0.0
+    frames = np.lib.stride_tricks.sliding_window_view(x, n)[::hop] * np.hanning(n)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    energy = power.sum(axis=1)
+    loud = energy >= np.percentile(energy, 50)
+    power, energy = power[loud], energy[loud]
+    peak = power.argmax(axis=1)
+    band = np.clip(peak[:, None] + np.arange(-2, 3), 0, power.shape[1] - 1)
+    share = np.take_along_axis(power, band, axis=1).sum(axis=1) / np.maximum(energy, 1e-9)
+    return float(np.median(np.minimum(share, 1.0))) if len(share) else 0.0
+
+
 def open_vocabulary_prompt(vocabulary: Vocabulary, boosted: tuple[str, ...] = ()) -> str:
     """What whisper is primed with: the shop's product names and codes, carriers, the commands' words."""
     products = ", ".join(f"{title} ({sku})" if sku else title for sku, title in vocabulary.products[:40])
@@ -479,6 +503,11 @@ class DecoderHost:
             transcript.alternatives = n_best(utterance.decoder, transcript.text, stream.alternatives, ends)
         if transcript.score_gap is not None:
             judge(transcript, self.options.reject_gap, self.options.reject_gap_short)
+        if self.options.reject and utterance.audio and tonality(bytes(utterance.audio)) > MAX_TONALITY:
+            # A tone, hum or beep: no speech for any engine
+            transcript.rejected = transcript.rejected or transcript.text
+            transcript.text, transcript.words, transcript.alternatives, transcript.confidence = "", [], [], 0.0
+            return transcript
         if utterance.model == GENERIC_MODEL or not utterance.audio or transcript.forced:
             return transcript
         if self.options.open_vocabulary and (
