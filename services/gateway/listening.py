@@ -22,7 +22,7 @@ QUEUE_CHUNKS = 64
 
 Send = Callable[[gw.ServerMessage], Awaitable[None]]
 # (text, utterance id, trace, audio_end timing) -> whether the turn was taken (rate limit).
-Submit = Callable[[str, str, TraceContext, StageTiming], Awaitable[bool]]
+Submit = Callable[[str, str, TraceContext, StageTiming, float], Awaitable[bool]]
 
 
 class Listener:
@@ -108,7 +108,7 @@ class Listener:
                 finals += 1
                 ended = audio_end or stage("audio_end")
                 if heard.text:
-                    await self.submit(heard.text, utterance_id, trace, ended)
+                    await self.submit(heard.text, utterance_id, trace, ended, heard.confidence)
                 else:
                     await self.send(gw.ServerMessage(utterance_id=utterance_id, error=nothing_heard))
                 utterance_id = uuid.uuid4().hex  # the ASR's endpointer may cut more utterances

@@ -112,7 +112,8 @@ class UtteranceHandler:
             candidates=resolution.candidates,
         )
         turn_intent = intent_of(resolution.command)
-        if heard := readback.read_back_instead(utterance, decision, turn_intent, chinese):  # spoken: readback.py
+        confidence = utterance.speech_confidence
+        if heard := readback.read_back_instead(utterance, decision, turn_intent, chinese, confidence):  # readback.py
             state.pending, state.pending_id = decision.command, decision.idempotency_id
             decision = Decision("propose", decision.command, decision.idempotency_id, prompt=heard)
         # What was understood, with what the dialogue filled in ("ship it" → the order just discussed).

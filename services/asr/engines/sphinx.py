@@ -625,6 +625,8 @@ def decode_free_speech(speech: FreeSpeech) -> Transcript:
     decoder = _free_speech
     if decoder is None:
         text, confidence = whisper.transcribe(speech.audio, "en-US", speech.prompt)
+        # at most 0.5: over it is the grammar's (services/nlu/readback.py tells the engines apart by it)
+        confidence = min(confidence, whisper.MAX_CONFIDENCE)
         end_ms = speech.offset_ms + len(speech.audio) // 32
         words = [(w, speech.offset_ms, end_ms, confidence) for w in text.split()]  # no word times: the span
         return Transcript(text, confidence, words, whisper.OPEN_VOCABULARY_MODEL)
