@@ -89,6 +89,12 @@ class AsrSettings(ServiceSettings):
         le=1,
         description="grammar results below this confidence are re-decoded with the full language model",
     )
+    reject: bool = Field(
+        True,
+        alias="ASR_REJECT",
+        description="run a phone loop beside each grammar decoder and reject what free speech explains better"
+        " (off: the grammar's best phrase is always the answer, as before issue 27)",
+    )
     reject_score_gap: float = Field(
         REJECT_SCORE_GAP,
         alias="ASR_REJECT_SCORE_GAP",
