@@ -452,7 +452,7 @@ class DecoderHost:
                 stream = _Stream(self._take_generic(), model, self._comfort_noise())
             else:
                 grammar_model, ends = self._grammar_for(boosted)
-                stream = _Stream(grammar_model.take(), model, self._comfort_noise(), grammar_model, ends)
+                stream = _Stream(grammar_model.take(), model, self._comfort_noise(), grammar=grammar_model, ends=ends)
                 if self.options.reject:
                     stream.phones = self.phone_idle.pop() if self.phone_idle else new_phone_decoder()
             stream.alternatives, stream.boosted = alternatives, boosted
