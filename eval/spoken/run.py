@@ -14,7 +14,7 @@ Reported: command accuracy per noise level and per voice (eval/score.py's `passe
 share of finals each engine gave, wrong commits (a change acted on at once that is not the
 expected command: must be 0), and non-command clips that became a command (<= 1%).
 `--every N` scores every Nth command (all levels of it) to fit a loaded machine; the
-non-command clips are always all scored. Never point it at a test half while tuning.
+`--non-every N` every Nth non-command clip (they are listed by kind, so each kind keeps its share). Never point it at a test half while tuning.
 """
 
 from __future__ import annotations
@@ -196,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("clips", type=Path, help="the folder eval/spoken/build.py wrote (with manifest.jsonl)")
     ap.add_argument("--every", type=int, default=1, help="score every Nth command (all its levels)")
-    ap.add_argument("--non-commands", type=int, default=0, help="at most this many non-command clips (0: all)")
+    ap.add_argument("--non-every", type=int, default=1, help="score every Nth non-command clip")
     ap.add_argument("--out", type=Path, help="per-clip rows as JSON lines")
     args = ap.parse_args(argv)
     manifest = [json.loads(line) for line in (args.clips / "manifest.jsonl").read_text().splitlines() if line]
@@ -206,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     chosen = set(command_ids[:: args.every])
     clips = [m for m in manifest if m["expected"] is not None and m["id"] in chosen]
     others = [m for m in manifest if m["expected"] is None]
-    others = others[: args.non_commands] if args.non_commands else others
+    others = others[:: args.non_every]
     # Interleaved, so that a run stopped early has both kinds in proportion.
     step = max(1, len(clips) // max(1, len(others)))
     mixed: list[dict[str, Any]] = []

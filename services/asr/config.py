@@ -11,6 +11,10 @@ from pydantic import Field, model_validator
 
 from shopvoice.config import ServiceSettings
 
+# The rejection thresholds' defaults, measured on the spoken set's dev half (services/asr/engines/sphinx.py).
+REJECT_SCORE_GAP = -6.0
+REJECT_SCORE_GAP_SHORT = -12.0
+
 DEFAULT_PORT = 50052
 # The pause after a phrase the grammar lets go no further ("... fifty dollars", "what are today's
 # sales"). No hesitation can cut such a phrase short, so the wait only has to outlast the decoder: its
@@ -85,11 +89,22 @@ class AsrSettings(ServiceSettings):
         le=1,
         description="grammar results below this confidence are re-decoded with the full language model",
     )
+    reject: bool = Field(
+        True,
+        alias="ASR_REJECT",
+        description="run a phone loop beside each grammar decoder and reject what free speech explains better"
+        " (off: the grammar's best phrase is always the answer, as before issue 27)",
+    )
     reject_score_gap: float = Field(
-        -10.0,
+        REJECT_SCORE_GAP,
         alias="ASR_REJECT_SCORE_GAP",
         description="rejection: a grammar result whose path scores this much under a phone loop's, per 10 ms"
         " frame (pocketsphinx log units), is no command (set from the spoken set's dev half, docs/asr.md)",
+    )
+    reject_score_gap_short: float = Field(
+        REJECT_SCORE_GAP_SHORT,
+        alias="ASR_REJECT_SCORE_GAP_SHORT",
+        description="the same for a phrase of one or two words (confirm, undo that), which scores lower",
     )
     open_vocabulary: Literal["auto", "off"] = Field(
         "auto",

@@ -24,7 +24,7 @@ DEFAULT_MAX_UTTERANCE_S = 60.0
 
 Send = Callable[[gw.ServerMessage], Awaitable[None]]
 # (text, utterance id, trace, audio_end timing) -> whether the turn was taken (rate limit).
-Submit = Callable[[str, str, TraceContext, StageTiming], Awaitable[bool]]
+Submit = Callable[[str, str, TraceContext, StageTiming, float], Awaitable[bool]]
 
 
 class _Utterance:
@@ -169,7 +169,7 @@ class Listener:
                 finals += 1
                 ended = audio_end or stage("audio_end")
                 if heard.text:
-                    await self.submit(heard.text, utterance_id, trace, ended)
+                    await self.submit(heard.text, utterance_id, trace, ended, heard.confidence)
                 else:
                     await self.send(gw.ServerMessage(utterance_id=utterance_id, error=nothing_heard))
                 utterance_id = uuid.uuid4().hex  # the ASR's endpointer may cut more utterances

@@ -322,10 +322,14 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
             return None
         principal = io.session.principal
 
-        async def submit(text: str, utterance_id: str, trace: TraceContext, audio_end: StageTiming) -> bool:
+        async def submit(
+            text: str, utterance_id: str, trace: TraceContext, audio_end: StageTiming, confidence: float
+        ) -> bool:
             if not await self._within_rate(principal, io, outbox, text, utterance_id):
                 return False
-            await asyncio.shield(io.submit_text(text, utterance_id, trace, earlier=[audio_end]))
+            await asyncio.shield(
+                io.submit_text(text, utterance_id, trace, earlier=[audio_end], speech_confidence=confidence)
+            )
             return True
 
         return Listener(

@@ -97,7 +97,12 @@ class SessionIO:
         self.client_gone = False
 
     async def submit_text(
-        self, text: str, utterance_id: str, trace: TraceContext, earlier: list[StageTiming] | None = None
+        self,
+        text: str,
+        utterance_id: str,
+        trace: TraceContext,
+        earlier: list[StageTiming] | None = None,
+        speech_confidence: float = 0.0,
     ) -> str:
         """Put a final transcript (typed or heard) on sv:transcripts; `earlier`: stages before
         the transcript was final (audio_end for speech)."""
@@ -117,6 +122,7 @@ class SessionIO:
             timings=[*(earlier or []), stage("final_transcript")],
             reply_stream=self.session.reply_stream,
             dry_run=self.session.dry_run,
+            speech_confidence=speech_confidence,
         )
         self.session.outstanding[utterance_id] = Pending(text, now())
         self.settled.clear()

@@ -117,7 +117,8 @@ class UtteranceHandler:
         if understood.source == "llm":  # the LLM's data-changing commands are read back first
             decision = confirm_first(decision, state, intent_of(understood.command), chinese)
         turn_intent = intent_of(resolution.command)
-        if heard := readback.read_back_instead(utterance, decision, turn_intent, chinese):  # spoken: readback.py
+        confidence = utterance.speech_confidence
+        if heard := readback.read_back_instead(utterance, decision, turn_intent, chinese, confidence):  # readback.py
             state.pending, state.pending_id = decision.command, decision.idempotency_id
             decision = Decision("propose", decision.command, decision.idempotency_id, prompt=heard)
         # What was understood, with what the dialogue filled in ("ship it" → the order just discussed).

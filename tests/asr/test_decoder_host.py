@@ -54,7 +54,7 @@ def test_a_whole_phrase_at_the_short_pause_ends_at_the_long_one_though_the_parti
         assert _status(drifted, host) == "incomplete", drifted  # what the check at the long pause sees
         transcript = host.end(1, b"", "complete")
         assert transcript is not None
-        assert transcript.text == "yes"
+        assert transcript.text == "yes", (transcript.rejected, transcript.score_gap)
     finally:
         host.close(1)
 

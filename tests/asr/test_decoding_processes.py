@@ -177,7 +177,8 @@ def test_speech_outside_the_grammar_is_decoded_in_the_fallback_process_without_h
     from services.asr.engines.decoder_pool import DecoderPool
 
     # every grammar answer is below confidence 1: every utterance falls back
-    options = decoding_options(fallback_confidence=1.0, decoders=2)
+    # The fallback process without a whisper model: the language model (open_vocabulary with no path)
+    options = decoding_options(fallback_confidence=1.0, decoders=2, open_vocabulary=True)
     free_speech = say(FREE_SPEECH, spoken_dir)
     command = say("undo that", spoken_dir)
 
@@ -192,7 +193,9 @@ def test_speech_outside_the_grammar_is_decoded_in_the_fallback_process_without_h
     async def scenario() -> None:
         pool = DecoderPool(options, workers=1)
         try:
-            *_, fallback_pid = pool.wait_ready(60)
+            pool.wait_ready(60)
+            assert pool.fallback is not None
+            fallback_pid = pool.fallback.ready.result(60)
             assert os.getpid() not in (fallback_pid, pool.processes[0].ready.result())
 
             # a long fallback decode, and meanwhile a second stream on the same decoding process
@@ -217,6 +220,7 @@ def test_speech_outside_the_grammar_is_decoded_in_the_fallback_process_without_h
             assert kept is not None and kept.text
             again = await utterance(pool, free_speech)
             assert again is not None and again.model == sphinx.GENERIC_MODEL
+            assert pool.fallback is not None
             new_pid = pool.fallback.ready.result()
             assert new_pid != fallback_pid
         finally:

@@ -72,3 +72,15 @@ def test_a_command_in_noise_is_still_heard(asr_server: ServiceProcess, spoken_di
         20.0, testset.pink_noise(10)
     )
     assert _finals(asr_server, noisy) == [text]
+
+
+def test_without_the_whisper_model_the_asr_is_grammar_only_and_says_so(tmp_path: Path, spoken_dir: Path) -> None:
+    env = {"ASR_PHRASES": "builtin", "ASR_DECODE_WORKERS": "1", "SHOPVOICE_MODELS_DIR": str(tmp_path / "no-models")}
+    proc = ServiceProcess("asr", env, tmp_path).start()
+    try:
+        assert "open-vocabulary engine off" in proc.log()
+        chatter = testset.speak("the delivery guy is late again", "en-us", 160, 50, spoken_dir).tobytes()
+        assert _finals(proc, chatter) == []  # rejected, and nothing else to ask: no final at all
+        assert _finals(proc, say("what are today's sales", spoken_dir)) == ["what are today's sales"]
+    finally:
+        assert proc.stop() == 0

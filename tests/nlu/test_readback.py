@@ -18,7 +18,7 @@ from shopvoice.grammar.commands import build_command
         ({"intent": "set_price", "slots": {"sku": "B200", "price": "189.00"}}, 0.99, "grammar", "read_back"),
         ({"intent": "adjust_stock", "slots": {"sku": "B200", "delta": 5}}, 0.99, "grammar", "act"),
         ({"intent": "adjust_stock", "slots": {"sku": "B200", "delta": 5}}, 0.5, "grammar", "read_back"),
-        ({"intent": "adjust_stock", "slots": {"sku": "B200", "delta": 50}}, 0.99, "grammar", "read_back"),
+        ({"intent": "adjust_stock", "slots": {"sku": "B200", "delta": 51}}, 0.99, "grammar", "read_back"),
         ({"intent": "adjust_stock", "slots": {"sku": "B200", "delta": 5}}, 0.99, "whisper", "read_back"),
         ({"intent": "query_stock", "slots": {"sku": "B200"}}, 0.1, "whisper", "act"),
         ({"intent": "refund_order", "slots": {"order_id": "1234"}}, 1.0, "grammar", "read_back"),
@@ -58,3 +58,6 @@ def test_a_spoken_change_is_read_back_a_typed_one_or_a_yes_is_not() -> None:
     assert readback.read_back_instead(typed, run, "set_price", chinese=False) == ""
     assert readback.read_back_instead(spoken, run, "confirm", chinese=False) == ""  # the "yes" that runs it
     assert readback.read_back_instead(spoken, _Decision("propose", command), "set_price", chinese=False) == ""
+    restock = _Decision("execute", build_command("adjust_stock", {"sku": "A100", "delta": 12}))
+    assert readback.read_back_instead(spoken, restock, "adjust_stock", False, confidence=0.95) == ""
+    assert readback.read_back_instead(spoken, restock, "adjust_stock", False, confidence=0.5).startswith("Heard")

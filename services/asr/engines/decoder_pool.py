@@ -103,9 +103,11 @@ class DecoderPool:
         self.logger = log.get().bind(component="decoder-pool")
 
     def wait_ready(self, timeout_s: float) -> list[int]:
-        """Block until every process has built its decoders (at start, so a broken grammar fails the
-        start); their pids, the fallback process's last."""
-        return [p.ready.result(timeout_s) for p in [*self.processes, *self._fallbacks]]
+        """Block until every decoding process has built its decoders (at start, so a broken grammar fails
+        the start); their pids."""
+        # Not the fallback process: whisper loads meanwhile (a few seconds), and an utterance rejected
+        # before it is ready waits in its queue; the grammar streams need not wait for it.
+        return [p.ready.result(timeout_s) for p in self.processes]
 
     @property
     def _fallbacks(self) -> list[DecodingProcess]:

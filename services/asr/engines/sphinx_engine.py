@@ -125,7 +125,9 @@ class SphinxEngine:
             fallback_confidence=settings.fallback_confidence,
             decoders=-(-(max_streams or settings.max_streams) // workers),  # every stream slot has its decoder ready
             decoder_overrides=decoder_overrides,
+            reject=settings.reject,
             reject_gap=settings.reject_score_gap,
+            reject_gap_short=settings.reject_score_gap_short,
             open_vocabulary=bool(whisper_path),
         )
         return cls(

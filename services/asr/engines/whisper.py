@@ -29,6 +29,9 @@ MAX_NEW_TOKENS = 48
 # under MIN_AVG_LOGPROB, is not text: noise, tones, a language it cannot write down well.
 MAX_NO_SPEECH_PROB = 0.6
 MIN_AVG_LOGPROB = -1.0
+# Its finals' confidence is capped here: over it, a final is the grammar's (the read-back acts at once
+# only on the grammar's sure results).
+MAX_CONFIDENCE = 0.5
 
 _model: Any = None
 

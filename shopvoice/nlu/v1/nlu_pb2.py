@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from shopvoice.common.v1 import command_pb2 as shopvoice_dot_common_dot_v1_dot_command__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ashopvoice/nlu/v1/nlu.proto\x12\x10shopvoice.nlu.v1\x1a!shopvoice/common/v1/command.proto\"\x95\x02\n\tUtterance\x12\x14\n\x0cutterance_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x13\n\x0bmerchant_id\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x0c\n\x04text\x18\x06 \x01(\t\x12\x10\n\x08language\x18\x07 \x01(\t\x12\x30\n\x05trace\x18\x08 \x01(\x0b\x32!.shopvoice.common.v1.TraceContext\x12\x31\n\x07timings\x18\t \x03(\x0b\x32 .shopvoice.common.v1.StageTiming\x12\x14\n\x0creply_stream\x18\n \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x0b \x01(\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ashopvoice/nlu/v1/nlu.proto\x12\x10shopvoice.nlu.v1\x1a!shopvoice/common/v1/command.proto\"\xb0\x02\n\tUtterance\x12\x14\n\x0cutterance_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x13\n\x0bmerchant_id\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x0c\n\x04text\x18\x06 \x01(\t\x12\x10\n\x08language\x18\x07 \x01(\t\x12\x30\n\x05trace\x18\x08 \x01(\x0b\x32!.shopvoice.common.v1.TraceContext\x12\x31\n\x07timings\x18\t \x03(\x0b\x32 .shopvoice.common.v1.StageTiming\x12\x14\n\x0creply_stream\x18\n \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x0b \x01(\x08\x12\x19\n\x11speech_confidence\x18\x0c \x01(\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,5 +33,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shopvoice.nlu.v1.nlu_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_UTTERANCE']._serialized_start=84
-  _globals['_UTTERANCE']._serialized_end=361
+  _globals['_UTTERANCE']._serialized_end=388
 # @@protoc_insertion_point(module_scope)

@@ -36,6 +36,7 @@ class Utterance(_message.Message):
     TIMINGS_FIELD_NUMBER: _builtins.int
     REPLY_STREAM_FIELD_NUMBER: _builtins.int
     DRY_RUN_FIELD_NUMBER: _builtins.int
+    SPEECH_CONFIDENCE_FIELD_NUMBER: _builtins.int
     utterance_id: _builtins.str
     """idempotency key of whatever it causes"""
     session_id: _builtins.str
@@ -49,6 +50,10 @@ class Utterance(_message.Message):
     """Where to publish the replies (the session's result stream)."""
     dry_run: _builtins.bool
     """Understand only: reply with the command, decide and run nothing."""
+    speech_confidence: _builtins.float
+    """A spoken utterance: the recogniser's confidence in it (services/asr; 0 for typed text, and at most
+    0.5 from the open-vocabulary engine). The read-back of spoken changes weighs it (services/nlu/readback.py).
+    """
     @_builtins.property
     def trace(self) -> _command_pb2.TraceContext: ...
     @_builtins.property
@@ -67,10 +72,11 @@ class Utterance(_message.Message):
         timings: _abc.Iterable[_command_pb2.StageTiming] | None = ...,
         reply_stream: _builtins.str = ...,
         dry_run: _builtins.bool = ...,
+        speech_confidence: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["trace", b"trace"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dry_run", b"dry_run", "language", b"language", "merchant_id", b"merchant_id", "reply_stream", b"reply_stream", "role", b"role", "session_id", b"session_id", "text", b"text", "timings", b"timings", "trace", b"trace", "user_id", b"user_id", "utterance_id", b"utterance_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dry_run", b"dry_run", "language", b"language", "merchant_id", b"merchant_id", "reply_stream", b"reply_stream", "role", b"role", "session_id", b"session_id", "speech_confidence", b"speech_confidence", "text", b"text", "timings", b"timings", "trace", b"trace", "user_id", b"user_id", "utterance_id", b"utterance_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
