@@ -131,7 +131,7 @@ def _owner(merchant_id: str, key: str) -> Mutation:
 def seed_products(address: str, merchant_id: str = MERCHANT_ID, timeout_s: float = 10) -> int:
     """Every product of demo_shop.yaml that the shop lacks, then every product's facts (zh and en)."""
     created = 0
-    with grpc.insecure_channel(address) as channel:
+    with identity.sync_channel(address) as channel:
         stub = catalog_pb2_grpc.CatalogServiceStub(channel)
         for product in shop_file()["products"]:
             sku = str(product["sku"])
@@ -180,7 +180,7 @@ def seed_facts(stub: catalog_pb2_grpc.CatalogServiceStub, merchant_id: str, time
 
 
 def seed_facts_at(address: str, merchant_id: str = MERCHANT_ID, timeout_s: float = 10) -> None:
-    with grpc.insecure_channel(address) as channel:
+    with identity.sync_channel(address) as channel:
         seed_facts(catalog_pb2_grpc.CatalogServiceStub(channel), merchant_id, timeout_s)
 
 
@@ -189,7 +189,7 @@ def seed_policies(support_address: str, merchant_id: str = MERCHANT_ID, timeout_
     from shopvoice.support.v1 import support_pb2, support_pb2_grpc
 
     count = 0
-    with grpc.insecure_channel(support_address) as channel:
+    with identity.sync_channel(support_address) as channel:
         admin = support_pb2_grpc.SupportAdminStub(channel)
         for topic, texts in shop_file()["policies"].items():
             for language, text in texts.items():
@@ -216,7 +216,7 @@ def seed_orders(orders_address: str, merchant_id: str = MERCHANT_ID, timeout_s: 
     def key() -> Mutation:
         return _owner(merchant_id, f"seed-order:{time.time_ns()}")
 
-    with grpc.insecure_channel(orders_address) as channel:
+    with identity.sync_channel(orders_address) as channel:
         orders = orders_pb2_grpc.OrdersServiceStub(channel)
         for customer in shop_file()["customers"]:
             for order in customer["orders"]:

@@ -18,8 +18,7 @@ import os
 import uuid
 from typing import Any
 
-import grpc
-
+from shopvoice import identity
 from shopvoice_cli import demo_shop
 
 SUPPORT = os.environ.get("SUPPORT_ADDR", "127.0.0.1:50056")
@@ -71,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         idempotency_key=f"cli:{uuid.uuid4().hex}",
         actor=Actor(user_id=args.user, role="staff"),
     )
-    with grpc.insecure_channel(args.support) as channel:
+    with identity.sync_channel(args.support) as channel:
         admin = support_pb2_grpc.SupportAdminStub(channel)
         if args.action == "list":
             status = {"open": pb.TICKET_STATUS_OPEN, "closed": pb.TICKET_STATUS_CLOSED}.get(args.status, 0)
