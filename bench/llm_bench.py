@@ -107,7 +107,7 @@ async def run(args: argparse.Namespace, url: str, model: str) -> int:
     rows: list[dict[str, Any]] = []
     for path in args.sets:
         with (ROOT / path).open(encoding="utf-8") as f:
-            rows += [json.loads(raw) for raw in f if raw.strip()]
+            rows += [json.loads(raw) for raw in f if raw.strip()][:: max(1, args.every)]
     if args.limit:
         rows = rows[: args.limit]
     vocabulary = demo_vocabulary()
@@ -174,6 +174,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", nargs="+", default=list(SETS), help="eval JSONL files (dev halves only)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N utterances")
+    parser.add_argument("--every", type=int, default=1, help="every Nth utterance of each set (a sample)")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("LLM_THREADS", "2")))
     parser.add_argument("--deadline", type=float, default=30.0, help="VLLM_TIMEOUT_S for the run (s)")
     parser.add_argument("--errors", action="store_true", help="print the misses after the LLM")

@@ -104,6 +104,8 @@ def _start_stack() -> object:
     )
     if os.environ.get("VLLM_URL"):
         print(f"the NLU's LLM: {os.environ['VLLM_URL']} (VLLM_URL)", flush=True)
+    elif os.environ.get("SHOPVOICE_LLM", "").strip().lower() == "off":
+        print("the LLM is off (SHOPVOICE_LLM=off): the grammar answers alone", flush=True)
     else:
         stack.llm, why = local_llm()
         print(why, flush=True)

@@ -26,12 +26,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
+import grpc
+
 from shopvoice_cli import render
 from shopvoice_cli.client import Conversation, Turn
+
+RATE_LIMIT_RETRIES = 50
+_RETRY_AFTER = re.compile(r"retry after ([0-9.]+) ?s")
 
 
 def add_arguments(parser: argparse.ArgumentParser, gateway_default: str) -> None:
@@ -79,8 +85,18 @@ def as_json(turn: Turn) -> dict[str, Any]:
 
 
 async def _first_turn(gateway: str, token: str, text: str, dry_run: bool, timeout_s: float) -> dict[str, Any]:
-    async with Conversation(gateway, token, dry_run=dry_run, timeout_s=timeout_s) as conversation:
-        return as_json(await conversation.say(text))
+    """One session for one text. A batch runs faster than the gateway's per-user rate limit lets a
+    person type: a session refused for it (RESOURCE_EXHAUSTED) waits as advised and tries again."""
+    for attempt in range(RATE_LIMIT_RETRIES):
+        try:
+            async with Conversation(gateway, token, dry_run=dry_run, timeout_s=timeout_s) as conversation:
+                return as_json(await conversation.say(text))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.RESOURCE_EXHAUSTED or attempt == RATE_LIMIT_RETRIES - 1:
+                raise
+            advised = _RETRY_AFTER.search(exc.details() or "")
+            await asyncio.sleep(min(5.0, float(advised[1]) if advised else 0.2) + 0.01)
+    raise AssertionError("unreachable")
 
 
 async def each_first_turn(

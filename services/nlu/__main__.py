@@ -72,8 +72,10 @@ class Nlu:
             understood_after_s=s.understood_after_ms / 1000,
         )
 
-    async def ask_llm(self, text: str, grammar_answer: Command, vocabulary: Vocabulary | None) -> tuple[Command, str]:
-        answer = await self.llm.parse(text, grammar_answer, vocabulary)
+    async def ask_llm(
+        self, text: str, grammar_answer: Command, vocabulary: Vocabulary | None, context: str
+    ) -> tuple[Command, str]:
+        answer = await self.llm.parse(text, grammar_answer, vocabulary, context)
         return answer.command, "llm" if answer.source == "llm" else "grammar"
 
     async def consume(self) -> None:

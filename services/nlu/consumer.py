@@ -18,7 +18,7 @@ from opentelemetry import context as otel_context
 from services.nlu import guardrail, readback
 from services.nlu.dialogue import Decision, DialogueStore, Policy, intent_of, remember_context
 from services.nlu.dispatch import Caller, Dispatcher, Outcome
-from services.nlu.llm.readback import confirm_first
+from services.nlu.llm.readback import confirm_first, context_line
 from services.nlu.replies_text import is_chinese
 from services.nlu.resolve import resolve
 from services.nlu.understand import Understander
@@ -99,7 +99,7 @@ class UtteranceHandler:
         chinese = utterance.language.startswith("zh") or is_chinese(utterance.text)
 
         vocabulary = await self.vocabularies.get(utterance.merchant_id)
-        understood = await self.understander(utterance.text, vocabulary)
+        understood = await self.understander(utterance.text, vocabulary, context_line(state))
         resolution = resolve(understood.command, vocabulary)
         timings.append(stage("parsed"))
         decision = await self.policy.decide(

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.grammar import Vocabulary, parse, validate_command
 
-# An optional second opinion: (text, the grammar's answer, the merchant's catalog) -> (command, source).
-LongTail = Callable[[str, cmd.Command, Vocabulary | None], Awaitable[tuple[cmd.Command, str]]]
+# An optional second opinion: (text, the grammar's answer, the merchant's catalog, the dialogue
+# context as a line of text) -> (command, source).
+LongTail = Callable[[str, cmd.Command, Vocabulary | None, str], Awaitable[tuple[cmd.Command, str]]]
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,11 @@ class Understander:
         self.long_tail = long_tail
         self.threshold = threshold
 
-    async def __call__(self, text: str, vocabulary: Vocabulary | None = None) -> Understood:
+    async def __call__(self, text: str, vocabulary: Vocabulary | None = None, context: str = "") -> Understood:
         parsed = parse(text, vocabulary)
         if parsed.confidence >= self.threshold or self.long_tail is None:
             return Understood(parsed.command, "grammar", parsed.confidence)
-        command, source = await self.long_tail(text, parsed.command, vocabulary)
+        command, source = await self.long_tail(text, parsed.command, vocabulary, context)
         if validate_command(command, allow_missing=True):  # never let an invalid answer through
             return Understood(parsed.command, "grammar", parsed.confidence)
         return Understood(command, source, parsed.confidence)

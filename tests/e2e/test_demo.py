@@ -25,6 +25,9 @@ def test_demo_runs_the_conversation_and_commits(database_url: str, redis_url: st
         "SHOPVOICE_RUN_DIR": str(tmp_path),
         # Not the default ports: another test's server or connection may hold one of them.
         "SHOPVOICE_BASE_PORT": str(free_stack_ports()["gateway"]),  # the gateway's port is the base
+        # The same demo on every machine: without the local LLM even where `make models` installed it
+        # (tests/llm and tests/e2e/test_llm_faults.py test the LLM path).
+        "SHOPVOICE_LLM": "off",
     }
     done = subprocess.run(
         [sys.executable, "-m", "shopvoice_cli.main", "demo"], env=env, capture_output=True, text=True, timeout=600

@@ -168,3 +168,28 @@ def test_a_server_that_is_gone_gets_the_grammars_answer_within_the_deadline(
             assert_nothing_ran(running, turn, before)
         finally:
             running.stop()
+
+
+def test_say_json_dry_run_prints_one_parse_json_line_per_text_and_runs_nothing(
+    llm_stack: Stack, fake_llm: FakeLlm
+) -> None:
+    import subprocess
+    import sys
+
+    fake_llm.behaviour.content = json.dumps({"intent": "set_price", "slots": {"sku": "A100", "price": "80.00"}})
+    fake_llm.behaviour.sleep_s = 0.0
+    before = price_of(llm_stack, "A100"), changes_of(llm_stack, "A100")
+    done = subprocess.run(
+        [sys.executable, "-m", "shopvoice_cli.main", "say", "--json", "--dry-run", "--gateway", llm_stack.gateway, "-"],
+        input="把A100的价格改成99\ncould you maybe make a100 cost 80 or so\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert lines == [
+        {"intent": "set_price", "slots": {"sku": "A100", "price": "99.00"}, "source": "grammar"},
+        {"intent": "set_price", "slots": {"sku": "A100", "price": "80.00"}, "source": "llm"},
+    ]
+    assert (price_of(llm_stack, "A100"), changes_of(llm_stack, "A100")) == before

@@ -103,3 +103,8 @@ def test_price_numbers_are_compared_as_values() -> None:
         {"intent": "set_price", "slots": {"sku": "A100", "price": "99.90"}}, "把A100价格改成九十九块九"
     )
     assert got["slots"] == {"sku": "A100", "price": "99.90"} and gone == []
+
+
+def test_half_is_fifty_percent_said() -> None:
+    answer = {"intent": "adjust_price", "slots": {"sku": "M3", "percent": "-50"}}
+    assert grounded(answer, "half price on the socks", skus=("M3",))[1] == []

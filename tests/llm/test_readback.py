@@ -49,3 +49,11 @@ def test_an_already_proposed_change_gets_its_values_too() -> None:
         chinese=False,
     )
     assert decided.prompt == "Set the price of A100 to 1.00. This changes the price of A100 by -99%. Confirm?"
+
+
+def test_the_dialogue_context_is_one_line_for_the_prompts_end() -> None:
+    from services.nlu.llm.readback import context_line
+
+    assert context_line(DialogueState()) == ""
+    state = DialogueState(last_sku="A100", last_order_id="5521")
+    assert context_line(state) == "product just discussed A100, order just discussed 5521"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import time
 from collections.abc import Iterator
@@ -46,6 +47,9 @@ CASES: list[tuple[str, dict[str, Any]]] = [
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if url := os.environ.get("LLM_TEST_URL"):  # a server already running (and warm): a developer's shortcut
+        yield url
+        return
     with llm_server(tmp_path_factory.mktemp("llm") / "llm.log") as url:
         yield url
 

@@ -24,6 +24,7 @@ from shopvoice.grammar.vocabulary import title_key
 LIMIT = 5
 MIN_SCORE = 60.0  # out of 100
 MIN_KEY_CHARS = 2
+MIN_SOUND = 85.0  # pinyin similarity for a title that shares no character with the text
 _WORD = re.compile(r"[a-z]+")
 _STOP = frozenset(
     [
@@ -130,8 +131,11 @@ def candidates(text: str, vocabulary: Vocabulary | None, limit: int = LIMIT) -> 
         for title, spelled in zip(keys, pinyins, strict=True):
             if title in key:
                 score = 100.0
-            elif not score:  # nothing shared: a title misheard as other characters of the same sound
-                score = max(fuzz.partial_ratio(title, key), fuzz.partial_ratio(spelled, key_pinyin) - 5)
+            elif not score and _CJK.search(key) and _CJK.search(title):
+                # nothing shared: a Chinese title misheard as other characters of the same sound
+                # (never for English text, whose letters are no pinyin)
+                sound = fuzz.partial_ratio(spelled, key_pinyin) if len(spelled) <= len(key_pinyin) else 0.0
+                score = sound - 5 if sound >= MIN_SOUND else 0.0
         if score >= MIN_SCORE:
             scored.append(Candidate(sku, names, float(score)))
     scored.sort(key=lambda c: (-c.score, c.sku))

@@ -39,6 +39,7 @@ _ZERO_WORDS = re.compile(r"清零|清空|归零|卖光|卖完|zero|sold out|none
 # Slots the grammar has a word list for, often invented: the value must be what a word of the text reads as.
 _LISTED = ("carrier",)
 _ID_SLOTS = ("order_id", "tracking_number")
+_HALF = re.compile(r"\bhalf\b|对半|一半", re.IGNORECASE)
 
 
 def off_percent(rate: str) -> str:
@@ -77,6 +78,8 @@ class _Said:
         self.text = text
         self.key = re.sub(r"\s+", "", text).upper()
         self.numbers = numbers_in(text)
+        if _HALF.search(text):  # "half price", 对半: the 50 the model reads in it
+            self.numbers.append(Decimal(50))
         self.codes = codes_in(text)
         self.skus = {sku.upper() for sku in skus} | self.codes
         self.zero = bool(_ZERO_WORDS.search(text))

@@ -261,7 +261,8 @@ def system_prompt() -> str:
         'Money is a string with two decimals ("99.00"). A new price is set_price; a change of price is '
         'adjust_price with "delta" ("-10.00" = 10 lower) or "percent" ("-15" = 15% lower, 降价15% = "-15"). '
         "A new stock count is set_stock; stock added or sold is adjust_stock with a signed delta. "
-        "Quantities are integers; order ids are digits. "
+        "Quantities are integers; order ids are digits. Sales questions: 销量/units sold = units, "
+        "销售额/sales/revenue/how much we made = revenue, 多少单/how many orders = orders. "
         "A product is a SKU: one the merchant said, or one from the Products line that the words name. "
         f"Carriers: {', '.join(CARRIERS)}. Anything else is unknown."
     )

@@ -88,3 +88,13 @@ def confirm_first(decision: Decision, state: DialogueState, said_intent: str, ch
         return decision
     state.pending, state.pending_id = decision.command, decision.idempotency_id
     return Decision("propose", decision.command, decision.idempotency_id, prompt=read_back(decision.command, chinese))
+
+
+def context_line(state: DialogueState) -> str:
+    """What the model may use for "it" / "that order": the product and order just discussed."""
+    parts = []
+    if state.last_sku:
+        parts.append(f"product just discussed {state.last_sku}")
+    if state.last_order_id:
+        parts.append(f"order just discussed {state.last_order_id}")
+    return ", ".join(parts)
