@@ -27,10 +27,13 @@ class Line:
 LINES = (
     Line("查一下红色T恤", spoken=False),
     Line("set the price of A one hundred to ninety nine dollars", spoken=True),
+    Line("yes", spoken=True),  # a spoken change is read back with the heard values first
     Line("把B200的价格改成一百八十九块", spoken=False),
     Line("how many A one hundred are in stock", spoken=True),
     Line("what is the status of order {order_words}", spoken=True),
-    Line("ship it", spoken=True),
+    # Typed: spoken, the two words "ship it" are below the ASR's rejection threshold for short
+    # phrases today (docs/asr.md), and the demo shows the dialogue's "it" here.
+    Line("ship it", spoken=False),
     Line("what are today's sales", spoken=True),
     Line("refund order {order}", spoken=False),
     Line("yes confirm", spoken=True),

@@ -361,6 +361,12 @@ class Policy:
             if asked is not None:
                 return asked
         reason = await self._destructive(command, merchant_id, chinese)
+        if intent == "undo" and not reason and state.last_change_id.startswith("bulk:"):
+            # Undoing a bulk change moves many prices at once: proposed, and the "yes" travels to
+            # the worker as the confirmation the catalog's guardrails ask of a bulk change.
+            reason = (
+                "将撤销刚才的批量修改，确认吗？" if chinese else "This undoes the last bulk change, all of it. Confirm?"
+            )
         if not reason and confidence < PARTIAL_CONFIDENCE and intent not in QUERIES:
             # Part of the sentence was not understood ("… with DHL 1234567890"): a change is read
             # back before it runs, so nothing said is dropped silently.

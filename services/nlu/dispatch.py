@@ -391,17 +391,23 @@ class Dispatcher:
         )
 
     async def _set_product_fact(self, command: cmd.Command, caller: Caller) -> Outcome:
-        # The catalog's product facts API comes with issue 26's customer-facts work; until it is
-        # here the fact is understood and said back, and nothing is written.
+        """A product fact, in the merchant's language (what customers asking in it are answered from)."""
         slots = command.set_product_fact
+        request = catalog_pb2.SetProductFactRequest(
+            mutation=self._mutation(caller),
+            sku=slots.sku,
+            name=slots.name,
+            language="zh" if caller.chinese else "en",
+            value=slots.value,
+        )
+        await self.catalog.SetProductFact(request, **self._call_options())  # type: ignore[arg-type]
         return Outcome(
-            ResultStatus.RESULT_STATUS_REJECTED,
+            OK,
             pick(
                 caller.chinese,
-                f"暂时还不能通过语音修改商品属性（{slots.sku}：{slots.value}），请在后台修改",
-                f"Product facts cannot be changed by voice yet ({slots.sku}: {slots.value}); use the admin",
+                f"已记下{slots.sku}的{slots.name}：{slots.value}",
+                f"Noted for {slots.sku}: {slots.name} is {slots.value}",
             ),
-            "UNIMPLEMENTED",
         )
 
     async def _undo_bulk(self, caller: Caller, job_id: str) -> Outcome:
@@ -412,7 +418,7 @@ class Dispatcher:
                 "UNAVAILABLE",
             )
         undo_id = f"undo-{caller.utterance_id}"
-        args = (undo_id, job_id, caller.user_id, caller.role, caller.reply_stream, caller.chinese)
+        args = (undo_id, job_id, caller.user_id, caller.role, caller.reply_stream, caller.chinese, caller.confirmed_by)
         await asyncio.to_thread(self.jobs.send, BULK_UNDO, args, f"{undo_id}:start")
         return Outcome(OK, pick(caller.chinese, "正在撤销刚才的批量修改", "Undoing the last bulk change, all of it"))
 

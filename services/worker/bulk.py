@@ -282,7 +282,9 @@ def bulk_adjust_batch(self: Task, job_id: str, index: int) -> None:
 # -- undo of a whole job ------------------------------------------------------------------
 
 
-async def undo_job(redis: aioredis.Redis, undo_id: str, job_id: str, user_id: str, role: str) -> Summary:
+async def undo_job(
+    redis: aioredis.Redis, undo_id: str, job_id: str, user_id: str, role: str, confirmed_by: str = ""
+) -> Summary:
     """Revert every change a bulk job made, each SKU once (its own idempotency key), as one step."""
     job = _job(redis, job_id)
     spec = await job.spec()
@@ -304,9 +306,12 @@ async def undo_job(redis: aioredis.Redis, undo_id: str, job_id: str, user_id: st
                     merchant_id=spec.merchant_id,
                     idempotency_key=f"undo:{undo_id}:{sku}",
                     actor=Actor(user_id=user_id, role=role, command_id=f"undo:{job_id}"),
+                    bulk_size=len(changes),
                 ),
                 change_id=change_id,
             )
+            if confirmed_by:  # the merchant confirmed the undo (the catalog's guardrails ask it of a bulk change)
+                request.mutation.confirmation.CopyFrom(Confirmation(user_id=confirmed_by, command_id=f"undo:{job_id}"))
             async with limit:
                 try:
                     await stub.UndoLastChange(
@@ -326,11 +331,18 @@ async def undo_job(redis: aioredis.Redis, undo_id: str, job_id: str, user_id: st
 
 @app.task(name=names.BULK_UNDO, bind=True, max_retries=MAX_BATCH_RETRIES)
 def bulk_undo(
-    self: Task, undo_id: str, job_id: str, user_id: str, role: str, reply_stream: str, chinese: bool
+    self: Task,
+    undo_id: str,
+    job_id: str,
+    user_id: str,
+    role: str,
+    reply_stream: str,
+    chinese: bool,
+    confirmed_by: str = "",
 ) -> dict[str, Any]:
     """Undo a confirmed bulk change as one step; the summary goes to the session once."""
     try:
-        summary = _run(lambda redis: undo_job(redis, undo_id, job_id, user_id, role))
+        summary = _run(lambda redis: undo_job(redis, undo_id, job_id, user_id, role, confirmed_by))
     except CatalogUnavailable as exc:
         raise self.retry(exc=exc, countdown=min(2**self.request.retries, 30)) from exc
     if reply_stream:

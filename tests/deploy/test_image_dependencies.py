@@ -27,9 +27,13 @@ OURS = {*IMAGE_PACKAGES, "shopvoice_cli"}
 
 
 def optional_at_run_time() -> set[str]:
-    """pyproject's `perf` extra: imported only where installed (grpc_server tries uvloop)."""
+    """Imported only where installed: pyproject's `perf` extra (grpc_server tries uvloop) and what
+    `make models` installs (requirements-models.lock: the ASR tries faster-whisper and runs
+    grammar-only, saying so, without it)."""
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    return {canonicalize_name(Requirement(spec).name) for spec in extras["perf"]}
+    return {canonicalize_name(Requirement(spec).name) for spec in extras["perf"]} | set(
+        pins("requirements-models.lock")
+    )
 
 
 def imported_modules(path: Path) -> Iterator[str]:

@@ -67,8 +67,11 @@ def test_all_tshirts_20_percent_off_through_the_worker_and_undone_as_one_step(
             confirmed = await conversation.say("确认")
             job = await conversation._collect(Turn("job", f"bulk-{proposed.utterance_id}"), None)
             after.update({sku: (price_of(stack, sku), changes_of(stack, sku)) for sku in ("A100", "A101", "B200")})
-            undo = await conversation.say("撤销")
-            undone = await conversation._collect(Turn("undo", f"undo-{undo.utterance_id}"), None)
+            asked = await conversation.say("撤销")  # a bulk undo is proposed first
+            assert asked.final is not None and asked.final.WhichOneof("kind") == "confirmation", asked.messages
+            undo = await conversation.say("确认")
+            # the job is named after the command confirmed (its proposal's id), as the bulk change is
+            undone = await conversation._collect(Turn("undo", f"undo-{asked.utterance_id}"), None)
             return proposed, confirmed, job, undo, undone
 
     proposed, confirmed, job, undo, undone = asyncio.run(run())
