@@ -179,11 +179,6 @@ def seed_facts(stub: catalog_pb2_grpc.CatalogServiceStub, merchant_id: str, time
                         raise
 
 
-def seed_facts_at(address: str, merchant_id: str = MERCHANT_ID, timeout_s: float = 10) -> None:
-    with identity.sync_channel(address) as channel:
-        seed_facts(catalog_pb2_grpc.CatalogServiceStub(channel), merchant_id, timeout_s)
-
-
 def seed_policies(support_address: str, merchant_id: str = MERCHANT_ID, timeout_s: float = 10) -> int:
     """The shop's policies from demo_shop.yaml, per topic and language; returns how many."""
     from shopvoice.support.v1 import support_pb2, support_pb2_grpc

@@ -111,8 +111,9 @@ def _start_stack() -> object:
         print(why, flush=True)
     started = [*stack.services, *(["llm"] if stack.llm else [])]
     print(f"starting {', '.join(started)} (logs in {stack.run_dir}/)", flush=True)
-    stack.start(after_catalog=demo_shop.seed_catalog)  # the ASR starts knowing the shop's products
-    demo_shop.seed_facts_at(f"127.0.0.1:{stack.ports['catalog']}")  # what customers may ask about them
+    # The whole demo shop of demo_shop.yaml (15 products, English titles, facts), before the ASR
+    # starts, so it knows the shop's products from the first word.
+    stack.start(after_catalog=demo_shop.seed_products)
     if "support" in stack.services:
         demo_shop.seed_policies(f"127.0.0.1:{stack.ports['support']}")
     return stack
