@@ -142,7 +142,7 @@ def seed_products(address: str, merchant_id: str = MERCHANT_ID, timeout_s: float
                     raise
                 result = stub.CreateProduct(
                     pb.CreateProductRequest(
-                        mutation=Mutation(merchant_id=merchant_id, idempotency_key=f"seed:{merchant_id}:{sku}"),
+                        mutation=_owner(merchant_id, f"seed:{merchant_id}:{sku}"),
                         title=str(product["title"]),
                         title_en=str(product.get("title_en", "")),
                         description=str(product.get("description", "")),
