@@ -310,13 +310,15 @@ class Stack:
 
     def _start_llm(self, env: dict[str, str]) -> None:
         """The LLM server first: the NLU warms it up (reads the prompt's prefix) as soon as it starts."""
-        # One thread unless told otherwise: here the server shares the machine's cores with every
-        # service of the stack, and llama.cpp's threads spin waiting for each other when one is
-        # preempted (docs/models.md: 2 threads under load took 10-30 s per answer, 1 thread ~2 s).
+        # Two threads unless told otherwise (LLM_THREADS). Measured on a 2-core machine running
+        # only this stack: with 1 thread an answer took over the NLU's 3 s deadline, every call
+        # timed out and the breaker kept the tail shut; with 2, p50 1.8 s, p95 2.6 s
+        # (docs/benchmarks.md). On a machine loaded by other work, 2 threads spin waiting for
+        # each other (10-30 s per answer seen): set LLM_THREADS=1 there.
         process = Process(
             LLM,
             self.ports[LLM],
-            {"LLM_THREADS": os.environ.get("LLM_THREADS", "1"), **env},
+            {"LLM_THREADS": os.environ.get("LLM_THREADS", "2"), **env},
             self.run_dir / f"{LLM}.log",
         )
         self.processes[LLM] = process
