@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from services.support.shopdata import ShopProduct
-from shopvoice.resolution import CatalogProduct, ProductIndex
+from shopvoice.resolution import CatalogProduct, ProductIndex, singular
 
 COLOURS_EN = {
     "red": "red",
@@ -93,12 +93,6 @@ def fold(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _TSHIRT.sub(lambda m: " t-shirt ", text)
     return re.sub(r"[^\w\s\-%.]|(?<!\w)-|-(?!\w)", " ", text)
-
-
-def singular(word: str) -> str:
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
 
 
 def _distance_one(a: str, b: str) -> bool:
