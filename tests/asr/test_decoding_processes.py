@@ -148,7 +148,13 @@ def test_new_vocabulary_gets_new_processes_and_the_old_ones_finish_their_streams
 def test_decoding_processes_exit_when_the_server_is_killed_outright(tmp_path: Path) -> None:
     proc = ServiceProcess("asr", {**BASE_ENV, "ASR_DECODE_WORKERS": "2", "ASR_MAX_STREAMS": "2"}, tmp_path).start()
     assert proc.proc is not None
-    workers = decoding_processes(proc.proc.pid) + fallback_processes(proc.proc.pid)
+    pid = proc.proc.pid
+    # The server is serving once its decoding processes are built; the fallback process is spawned
+    # beside them and names itself only when its interpreter is up (later on a busy machine).
+    deadline = time.monotonic() + 30
+    while not fallback_processes(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = decoding_processes(pid) + fallback_processes(pid)
     assert len(workers) == 3
     proc.kill()  # SIGKILL: no shutdown runs in the server
     assert all(_gone_within(pid, 10) for pid in workers)
