@@ -465,11 +465,37 @@ def make_commands(settings: Settings, merchants: list[str], rng: random.Random) 
     return commands
 
 
+# What send_once answers when the turn ended in a question (a confirmation or a clarification).
+asked = gw.Result()
+
+
+def widen_price_guardrail(catalog: str, merchant: str) -> None:
+    """The price window's guardrail at its widest for the run's merchants: the driver's prices wander
+    within +-20% of the demo price, and the window counts from the lowest (or highest) price of
+    the last 24 h, so about half of them would ask for a confirmation that no driver gives. The
+    run measures delivery under faults; tests/e2e/test_guardrails.py covers the guardrail."""
+    with identity.sync_channel(catalog) as channel:
+        catalog_pb2_grpc.CatalogServiceStub(channel).SetGuardrailPolicy(
+            catalog_pb2.SetGuardrailPolicyRequest(
+                mutation=Mutation(
+                    merchant_id=merchant,
+                    idempotency_key=f"fi-guardrail:{merchant}",
+                    actor=Actor(user_id="owner-1", role="owner"),
+                ),
+                price_change_percent="1000",
+            ),
+            timeout=10,
+        )
+
+
 async def send_once(gateway: str, token: str, command: Command, timeout_s: float) -> gw.Result | None:
     conversation = Conversation(gateway, token, timeout_s=timeout_s)
     try:
         await conversation.__aenter__()
         turn = await conversation.say(command.text, utterance_id=command.utterance_id)
+        final = turn.final
+        if final is not None and final.WhichOneof("kind") in ("confirmation", "clarification"):
+            return asked
         return turn.result
     finally:
         with contextlib.suppress(Exception):
@@ -504,6 +530,10 @@ async def drive(gateway: str, commands: list[Command], settings: Settings) -> No
                     break
                 if result is not None and result.status == gw.RESULT_STATUS_REJECTED:
                     command.outcome = "rejected"
+                    break
+                if result is asked:
+                    # A question is an answer: sent again, the same utterance gets the same question.
+                    command.outcome = "asked"
                     break
                 await asyncio.sleep(min(0.3 * attempt, 2.0))
             else:
@@ -570,8 +600,8 @@ def check_ledger(
         if times > 1:
             report.duplicated += 1
             report.problems.append(f"duplicated: {command.utterance_id} {command.text!r} applied {times} times")
-        if command.outcome == "rejected" and times:
-            report.problems.append(f"rejected yet applied: {command.utterance_id} {command.text!r}")
+        if command.outcome in ("rejected", "asked") and times:
+            report.problems.append(f"{command.outcome} yet applied: {command.utterance_id} {command.text!r}")
         if command.outcome != "acked" and times == 1:
             report.applied_unacknowledged += 1
     unexplained = [row for row in changes if row[5] not in by_uid]
@@ -706,6 +736,7 @@ def run(settings: Settings) -> Report:
             merchants = [f"fi-shop-{i + 1}" for i in range(settings.merchants)]
             for merchant in merchants:
                 demo_shop.seed_catalog(f"127.0.0.1:{stack.ports['catalog']}", merchant)
+                widen_price_guardrail(f"127.0.0.1:{stack.ports['catalog']}", merchant)
             commands = make_commands(settings, merchants, rng)
             chaos = Chaos(stack, private_redis, rng, settings)
             chaos.merchants = merchants
@@ -730,6 +761,8 @@ def run(settings: Settings) -> Report:
                 report.problems.append(f"only {report.faults} faults injected; at least {settings.min_faults} needed")
             if report.rejected:
                 report.problems.append(f"{report.rejected} commands rejected (none should be)")
+            if asked_count := sum(c.outcome == "asked" for c in commands):
+                report.problems.append(f"{asked_count} commands answered with a question (none should be)")
         finally:
             if chaos is not None:
                 chaos.stop()
