@@ -348,6 +348,10 @@ class Dispatcher:
             "role": caller.role,
             "reply_stream": caller.reply_stream,
             "chinese": caller.chinese,
+            # The merchant confirmed the proposal (its count and examples): the catalog's guardrails
+            # (a bulk over the threshold, a price past its window) take that as the person's
+            # confirmation. Without it every product of a large bulk was refused after "confirm".
+            "confirmed_by": caller.confirmed_by,
         }
         if intent == "bulk_set_price":
             spec["price"] = f"{to_decimal(slots.price):.2f}"
