@@ -143,8 +143,12 @@ class AlertFeed:
 
     def _deliver(self, entry_id: bytes, fields: Mapping[bytes, bytes]) -> None:
         merchant_id = fields.get(b"merchant_id", b"").decode()
+        rendered: dict[str, gw.Alert] = {}  # once per language
         for session_id, subscriber in list(self._merchants.get(merchant_id, {}).items()):
-            alert = render(entry_id, fields, subscriber.language)
+            lang = language_of(subscriber.language)
+            if lang not in rendered:
+                rendered[lang] = render(entry_id, fields, subscriber.language)
+            alert = rendered[lang]
             if subscriber.queue.full():
                 with contextlib.suppress(asyncio.QueueEmpty):
                     dropped = subscriber.queue.get_nowait()
