@@ -82,6 +82,8 @@ class Conversation:
         self._requests: asyncio.Queue[gw.ClientMessage | None] = asyncio.Queue()
         self._call: grpc.aio.StreamStreamCall | None = None
         self.session_id = ""
+        # Alerts the gateway pushed while a turn was being answered (they belong to no turn).
+        self.alerts: list[gw.Alert] = []
 
     async def _request_stream(self) -> AsyncIterator[gw.ClientMessage]:
         while (message := await self._requests.get()) is not None:
@@ -177,6 +179,21 @@ class Conversation:
         await self._requests.put(message)
         return await self._collect(Turn(text=kind, utterance_id=""), on_message)
 
+    async def next_alert(self, timeout_s: float) -> gw.Alert:
+        """The next alert pushed to the session (between turns); what else arrives meanwhile
+        (a late reply of an earlier turn) is dropped. TimeoutError when none comes in time."""
+        if self.alerts:
+            return self.alerts.pop(0)
+        assert self._call is not None
+        async with asyncio.timeout(timeout_s):
+            while True:
+                message: Any = await self._call.read()
+                if message is grpc.aio.EOF:  # type: ignore[attr-defined]
+                    raise SessionClosed("the gateway closed the session")
+                if message.WhichOneof("kind") == "alert":
+                    alert: gw.Alert = message.alert
+                    return alert
+
     async def until_closed(self, timeout_s: float) -> tuple[grpc.StatusCode, str]:
         """Read (and drop) messages until the gateway ends the session; its status and details."""
         assert self._call is not None
@@ -194,6 +211,11 @@ class Conversation:
                 message: Any = await self._call.read()
             if message is grpc.aio.EOF:  # type: ignore[attr-defined]  # grpc-stubs lag grpcio
                 raise SessionClosed("the gateway closed the session")
+            if message.WhichOneof("kind") == "alert":  # pushed, not part of the turn
+                self.alerts.append(message.alert)
+                if on_message:
+                    on_message(message)
+                continue
             if turn.utterance_id and message.utterance_id not in ("", turn.utterance_id):
                 continue  # a late reply of an earlier turn
             if not turn.utterance_id:

@@ -48,6 +48,12 @@ def cmd_say(args: argparse.Namespace) -> int:
     return say.run(args, lambda: _token(args))
 
 
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from shopvoice_cli import alerts
+
+    return alerts.run(args, _token(args))
+
+
 def cmd_speak(args: argparse.Namespace) -> int:
     from shopvoice_cli.speak import AudioFileError, read_wav, speak_files
 
@@ -226,6 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
     tickets_parser = sub.add_parser("tickets", help="the customers' tickets: list, show, reply, close (staff)")
     tickets.add_arguments(tickets_parser)
     tickets_parser.set_defaults(func=tickets.run)
+
+    from shopvoice_cli import alerts
+
+    alerts_parser = sub.add_parser(
+        "alerts", help="the shop's recent alerts: low stock, paid orders not shipped (--json)"
+    )
+    alerts.add_arguments(alerts_parser, GATEWAY)
+    alerts_parser.set_defaults(func=cmd_alerts)
 
     up = sub.add_parser("up", help="run every service on loopback, supervised, with the demo shop seeded")
     up.set_defaults(func=cmd_up)

@@ -46,6 +46,8 @@ def line(message: gw.ServerMessage) -> str:
         return f"  → [{status}] {message.result.message}"
     if kind == "error":
         return f"  ! {message.error.code}: {message.error.message}"
+    if kind == "alert":
+        return f"  ! alert: {message.alert.message}"
     if kind == "started":
         return f"  session {message.started.session_id} for merchant {message.started.merchant_id}"
     return f"  {kind}"

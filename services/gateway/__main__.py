@@ -10,6 +10,7 @@ import grpc
 import redis.asyncio as aioredis
 
 from services.gateway import customer_channel
+from services.gateway.alerts import AlertFeed
 from services.gateway.audit import AuditLog
 from services.gateway.config import DEFAULT_PORT, GatewaySettings
 from services.gateway.ratelimit import Rate, RateLimiter
@@ -35,12 +36,14 @@ class Gateway:
     redis: aioredis.Redis = field(init=False)
     verifier: TokenVerifier = field(init=False)
     router: ReplyRouter = field(init=False)
+    alerts: AlertFeed = field(init=False)
     pool: db.Pool = field(init=False)
     audit: AuditLog = field(init=False)
     servicer: AssistantServicer = field(init=False)
     asr: grpc.aio.Channel | None = None  # no ASR_ADDR: text only
     support: grpc.aio.Channel | None = None  # no SUPPORT_ADDR: no customer channel
     routing: asyncio.Task[None] | None = None
+    alerting: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -61,6 +64,7 @@ class Gateway:
             )
         self.verifier = TokenVerifier(keys, s.auth_max_token_ttl_s)
         self.router = ReplyRouter(self.redis, self.settings.stream_prefix)
+        self.alerts = AlertFeed(self.redis, self.settings.stream_prefix)
 
     @property
     def grpc_services(self) -> list[str]:
@@ -94,11 +98,14 @@ class Gateway:
             owner_reserved=s.owner_reserved_sessions,
         )
         self.servicer = AssistantServicer(
-            self.redis, self.verifier, s, limiter, slots, self.audit, self.router, recognizer
+            self.redis, self.verifier, s, limiter, slots, self.audit, self.router, self.alerts, recognizer
         )
         # Not a `background` job: those stop before the server drains, and sessions that
         # are draining still need their replies routed. It stops in `stop`, after them.
         self.routing = asyncio.create_task(self.router.run())
+        # Also in every process of WORKERS (background jobs run in the first only): each
+        # process's sessions get their alerts from its own reader.
+        self.alerting = asyncio.create_task(self.alerts.run())
 
     def register(self, server: grpc.aio.Server) -> None:
         gateway_pb2_grpc.add_AssistantServicer_to_server(self.servicer, server)
@@ -110,9 +117,10 @@ class Gateway:
 
     async def stop(self) -> None:
         await self.servicer.wait_drained()
-        if self.routing is not None:
-            self.routing.cancel()
-            await asyncio.gather(self.routing, return_exceptions=True)
+        for task in (self.routing, self.alerting):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         try:
             await self.audit.flush()
         finally:

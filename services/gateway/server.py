@@ -1,4 +1,8 @@
-"""The Assistant servicer: authenticate, admit, pump turns and replies, end sessions cleanly.
+"""The Assistant servicer: authenticate, admit, pump turns and replies, end sessions cleanly;
+and ListAlerts, the merchant's recent alerts.
+
+Alerts for the session's merchant (services/gateway/alerts.py) are pushed to it as they are
+raised, between and alongside replies; they never touch a turn.
 
 A session ends when the client ends it (EndSession or half-close, after its
 replies), when the client disconnects, when it is idle for
@@ -18,6 +22,7 @@ import grpc
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from services.gateway.alerts import AlertFeed
 from services.gateway.audit import AuditLog
 from services.gateway.config import GatewaySettings
 from services.gateway.listening import Listener
@@ -66,10 +71,12 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
         slots: SessionSlots,
         audit: AuditLog,
         router: ReplyRouter,
+        alerts: AlertFeed,
         recognizer: SpeechRecognizer | None = None,
     ) -> None:
         self.recognizer = recognizer
         self.router = router
+        self.alerts = alerts
         self.redis = redis
         self.verifier = verifier
         self.settings = settings
@@ -78,6 +85,26 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
         self.audit = audit
         self._after: set[asyncio.Task[None]] = set()  # sessions being drained after their call ended
         self._open = 0  # sessions of this process holding a slot
+
+    async def ListAlerts(
+        self, request: gw.ListAlertsRequest, context: grpc.aio.ServicerContext
+    ) -> gw.ListAlertsResponse:
+        """The caller's merchant's recent alerts, newest first: any of the merchant's people may read them."""
+        try:
+            principal = self.verifier.verify(context.invocation_metadata())
+        except DomainError as exc:
+            await context.abort(exc.code, str(exc))
+        if principal.role == "customer":
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "customer tokens cannot read the shop's alerts")
+        if request.limit < 0:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "limit must be 0 (the default, 20) or more")
+        try:
+            alerts = await self.alerts.recent(
+                principal.merchant_id, request.limit, request.language, self.settings.stream_maxlen
+            )
+        except (RedisError, OSError) as exc:
+            await abort_unavailable(context, f"the alert stream is not answering ({type(exc).__name__}); retry shortly")
+        return gw.ListAlertsResponse(alerts=alerts)
 
     async def Converse(
         self, request_iterator: AsyncIterator[gw.ClientMessage], context: grpc.aio.ServicerContext
@@ -168,6 +195,11 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
                     activity.touch()
                     await outbox.put(message)
 
+        async def forward_alerts(alerts: asyncio.Queue[gw.Alert]) -> None:
+            # Not activity: an alert alone does not keep an idle session open.
+            while True:
+                await outbox.put(gw.ServerMessage(alert=await alerts.get()))
+
         async def take_turns() -> None:
             ending: Closing | None = None
             try:
@@ -195,12 +227,14 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
         tasks: list[asyncio.Task[None]] = []
         try:
             await io.open()
+            alerts = self.alerts.subscribe(principal.merchant_id, session.session_id, session.language)
             # Calls made for this session (the ASR) carry the speaker's identity (shopvoice.identity).
             with identity.acting_as(
                 identity.Claims("gateway", principal.merchant_id, principal.user_id, principal.role, session.session_id)
             ):
                 tasks += [
                     asyncio.create_task(forward_replies()),
+                    asyncio.create_task(forward_alerts(alerts)),
                     asyncio.create_task(take_turns()),
                     asyncio.create_task(self._keep(session, io, outbox, activity)),
                 ]
@@ -219,6 +253,7 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
                 SESSIONS_FULL_RETRY_MS,
             )
         finally:
+            self.alerts.unsubscribe(principal.merchant_id, session.session_id)
             for task in tasks:
                 task.cancel()
             # Not awaited here: this call may be being cancelled (the client left); the

@@ -6,7 +6,9 @@ ALERT_PERIOD_S (a dedupe flag written atomically with the alert, once.py): a
 run repeated after a crash, or beat firing twice, alerts nothing twice.
 
 Alert entries are flat string fields: kind ("low_stock" | "unshipped_order"),
-merchant_id, the item (sku or order_id), the figures, and period (its index).
+merchant_id, the item (sku or order_id), the figures (a low stock's title and title_en,
+available, threshold; a reminder's placed_at, hours_waiting), and period (its index).
+The gateway reads the stream and delivers each alert to its merchant's open sessions.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ async def low_stock(redis: aioredis.Redis, merchant_ids: list[str]) -> int:
                                 {
                                     "sku": variant.sku,
                                     "title": product.title,
+                                    "title_en": product.title_en,
                                     "available": str(variant.inventory.available),
                                     "threshold": str(settings.low_stock_threshold),
                                 },

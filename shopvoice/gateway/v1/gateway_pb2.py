@@ -24,51 +24,62 @@ _sym_db = _symbol_database.Default()
 
 from shopvoice.common.v1 import command_pb2 as shopvoice_dot_common_dot_v1_dot_command__pb2
 from shopvoice.common.v1 import mutation_pb2 as shopvoice_dot_common_dot_v1_dot_mutation__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"shopvoice/gateway/v1/gateway.proto\x12\x14shopvoice.gateway.v1\x1a!shopvoice/common/v1/command.proto\x1a\"shopvoice/common/v1/mutation.proto\"\x95\x01\n\x0cSessionStart\x12\x10\n\x08language\x18\x01 \x01(\t\x12\x35\n\x08\x65ncoding\x18\x02 \x01(\x0e\x32#.shopvoice.gateway.v1.AudioEncoding\x12\x16\n\x0esample_rate_hz\x18\x03 \x01(\x05\x12\x13\n\x0b\x63lient_name\x18\x04 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x05 \x01(\x08\"7\n\nAudioChunk\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x18\n\x10\x65nd_of_utterance\x18\x02 \x01(\x08\"/\n\tTextInput\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x14\n\x0cutterance_id\x18\x02 \x01(\t\"\x0f\n\rConfirmAction\"\x0e\n\x0c\x43\x61ncelAction\"\x0c\n\nEndSession\"\x81\x03\n\rClientMessage\x12\x30\n\x05trace\x18\x01 \x01(\x0b\x32!.shopvoice.common.v1.TraceContext\x12\x33\n\x05start\x18\x02 \x01(\x0b\x32\".shopvoice.gateway.v1.SessionStartH\x00\x12\x31\n\x05\x61udio\x18\x03 \x01(\x0b\x32 .shopvoice.gateway.v1.AudioChunkH\x00\x12/\n\x04text\x18\x04 \x01(\x0b\x32\x1f.shopvoice.gateway.v1.TextInputH\x00\x12\x36\n\x07\x63onfirm\x18\x05 \x01(\x0b\x32#.shopvoice.gateway.v1.ConfirmActionH\x00\x12\x34\n\x06\x63\x61ncel\x18\x06 \x01(\x0b\x32\".shopvoice.gateway.v1.CancelActionH\x00\x12/\n\x03\x65nd\x18\x07 \x01(\x0b\x32 .shopvoice.gateway.v1.EndSessionH\x00\x42\x06\n\x04kind\"9\n\x0eSessionStarted\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x13\n\x0bmerchant_id\x18\x02 \x01(\t\"@\n\nTranscript\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08is_final\x18\x02 \x01(\x08\x12\x12\n\nconfidence\x18\x03 \x01(\x02\"K\n\nUnderstood\x12-\n\x07\x63ommand\x18\x01 \x01(\x0b\x32\x1c.shopvoice.common.v1.Command\x12\x0e\n\x06source\x18\x02 \x01(\t\"a\n\x12\x43onfirmationPrompt\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12-\n\x07\x63ommand\x18\x02 \x01(\x0b\x32\x1c.shopvoice.common.v1.Command\x12\x0c\n\x04rule\x18\x14 \x01(\t\"I\n\rClarification\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12\x14\n\x0cmissing_slot\x18\x02 \x01(\t\x12\x12\n\ncandidates\x18\x03 \x03(\t\"\xc6\x01\n\x06Result\x12\x32\n\x06status\x18\x01 \x01(\x0e\x32\".shopvoice.gateway.v1.ResultStatus\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tgrpc_code\x18\x03 \x01(\t\x12\x31\n\x07timings\x18\x04 \x03(\x0b\x32 .shopvoice.common.v1.StageTiming\x12\x31\n\x06\x63hange\x18\x14 \x01(\x0b\x32!.shopvoice.common.v1.ChangeRecord\"&\n\x05\x45rror\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"7\n\x08Progress\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\"\x9a\x04\n\rServerMessage\x12\x14\n\x0cutterance_id\x18\x01 \x01(\t\x12\x30\n\x05trace\x18\x02 \x01(\x0b\x32!.shopvoice.common.v1.TraceContext\x12\x37\n\x07started\x18\x03 \x01(\x0b\x32$.shopvoice.gateway.v1.SessionStartedH\x00\x12\x36\n\ntranscript\x18\x04 \x01(\x0b\x32 .shopvoice.gateway.v1.TranscriptH\x00\x12\x36\n\nunderstood\x18\x05 \x01(\x0b\x32 .shopvoice.gateway.v1.UnderstoodH\x00\x12@\n\x0c\x63onfirmation\x18\x06 \x01(\x0b\x32(.shopvoice.gateway.v1.ConfirmationPromptH\x00\x12.\n\x06result\x18\x07 \x01(\x0b\x32\x1c.shopvoice.gateway.v1.ResultH\x00\x12,\n\x05\x65rror\x18\x08 \x01(\x0b\x32\x1b.shopvoice.gateway.v1.ErrorH\x00\x12<\n\rclarification\x18\t \x01(\x0b\x32#.shopvoice.gateway.v1.ClarificationH\x00\x12\x32\n\x08progress\x18\n \x01(\x0b\x32\x1e.shopvoice.gateway.v1.ProgressH\x00\x42\x06\n\x04kind*N\n\rAudioEncoding\x12\x1e\n\x1a\x41UDIO_ENCODING_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41UDIO_ENCODING_LINEAR_PCM\x10\x01*\xb8\x01\n\x0cResultStatus\x12\x1d\n\x19RESULT_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10RESULT_STATUS_OK\x10\x01\x12\x1a\n\x16RESULT_STATUS_REJECTED\x10\x02\x12 \n\x1cRESULT_STATUS_NOT_UNDERSTOOD\x10\x03\x12\x1b\n\x17RESULT_STATUS_CANCELLED\x10\x04\x12\x18\n\x14RESULT_STATUS_FAILED\x10\x05\x32\x65\n\tAssistant\x12X\n\x08\x43onverse\x12#.shopvoice.gateway.v1.ClientMessage\x1a#.shopvoice.gateway.v1.ServerMessage(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"shopvoice/gateway/v1/gateway.proto\x12\x14shopvoice.gateway.v1\x1a!shopvoice/common/v1/command.proto\x1a\"shopvoice/common/v1/mutation.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x95\x01\n\x0cSessionStart\x12\x10\n\x08language\x18\x01 \x01(\t\x12\x35\n\x08\x65ncoding\x18\x02 \x01(\x0e\x32#.shopvoice.gateway.v1.AudioEncoding\x12\x16\n\x0esample_rate_hz\x18\x03 \x01(\x05\x12\x13\n\x0b\x63lient_name\x18\x04 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x05 \x01(\x08\"7\n\nAudioChunk\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x18\n\x10\x65nd_of_utterance\x18\x02 \x01(\x08\"/\n\tTextInput\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x14\n\x0cutterance_id\x18\x02 \x01(\t\"\x0f\n\rConfirmAction\"\x0e\n\x0c\x43\x61ncelAction\"\x0c\n\nEndSession\"\x81\x03\n\rClientMessage\x12\x30\n\x05trace\x18\x01 \x01(\x0b\x32!.shopvoice.common.v1.TraceContext\x12\x33\n\x05start\x18\x02 \x01(\x0b\x32\".shopvoice.gateway.v1.SessionStartH\x00\x12\x31\n\x05\x61udio\x18\x03 \x01(\x0b\x32 .shopvoice.gateway.v1.AudioChunkH\x00\x12/\n\x04text\x18\x04 \x01(\x0b\x32\x1f.shopvoice.gateway.v1.TextInputH\x00\x12\x36\n\x07\x63onfirm\x18\x05 \x01(\x0b\x32#.shopvoice.gateway.v1.ConfirmActionH\x00\x12\x34\n\x06\x63\x61ncel\x18\x06 \x01(\x0b\x32\".shopvoice.gateway.v1.CancelActionH\x00\x12/\n\x03\x65nd\x18\x07 \x01(\x0b\x32 .shopvoice.gateway.v1.EndSessionH\x00\x42\x06\n\x04kind\"9\n\x0eSessionStarted\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x13\n\x0bmerchant_id\x18\x02 \x01(\t\"@\n\nTranscript\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08is_final\x18\x02 \x01(\x08\x12\x12\n\nconfidence\x18\x03 \x01(\x02\"K\n\nUnderstood\x12-\n\x07\x63ommand\x18\x01 \x01(\x0b\x32\x1c.shopvoice.common.v1.Command\x12\x0e\n\x06source\x18\x02 \x01(\t\"a\n\x12\x43onfirmationPrompt\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12-\n\x07\x63ommand\x18\x02 \x01(\x0b\x32\x1c.shopvoice.common.v1.Command\x12\x0c\n\x04rule\x18\x14 \x01(\t\"I\n\rClarification\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12\x14\n\x0cmissing_slot\x18\x02 \x01(\t\x12\x12\n\ncandidates\x18\x03 \x03(\t\"\xc6\x01\n\x06Result\x12\x32\n\x06status\x18\x01 \x01(\x0e\x32\".shopvoice.gateway.v1.ResultStatus\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tgrpc_code\x18\x03 \x01(\t\x12\x31\n\x07timings\x18\x04 \x03(\x0b\x32 .shopvoice.common.v1.StageTiming\x12\x31\n\x06\x63hange\x18\x14 \x01(\x0b\x32!.shopvoice.common.v1.ChangeRecord\"&\n\x05\x45rror\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"7\n\x08Progress\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\"\xe4\x01\n\x05\x41lert\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0f\n\x07subject\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x39\n\x07\x64\x65tails\x18\x06 \x03(\x0b\x32(.shopvoice.gateway.v1.Alert.DetailsEntry\x1a.\n\x0c\x44\x65tailsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"4\n\x11ListAlertsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x10\n\x08language\x18\x02 \x01(\t\"A\n\x12ListAlertsResponse\x12+\n\x06\x61lerts\x18\x01 \x03(\x0b\x32\x1b.shopvoice.gateway.v1.Alert\"\xc8\x04\n\rServerMessage\x12\x14\n\x0cutterance_id\x18\x01 \x01(\t\x12\x30\n\x05trace\x18\x02 \x01(\x0b\x32!.shopvoice.common.v1.TraceContext\x12\x37\n\x07started\x18\x03 \x01(\x0b\x32$.shopvoice.gateway.v1.SessionStartedH\x00\x12\x36\n\ntranscript\x18\x04 \x01(\x0b\x32 .shopvoice.gateway.v1.TranscriptH\x00\x12\x36\n\nunderstood\x18\x05 \x01(\x0b\x32 .shopvoice.gateway.v1.UnderstoodH\x00\x12@\n\x0c\x63onfirmation\x18\x06 \x01(\x0b\x32(.shopvoice.gateway.v1.ConfirmationPromptH\x00\x12.\n\x06result\x18\x07 \x01(\x0b\x32\x1c.shopvoice.gateway.v1.ResultH\x00\x12,\n\x05\x65rror\x18\x08 \x01(\x0b\x32\x1b.shopvoice.gateway.v1.ErrorH\x00\x12<\n\rclarification\x18\t \x01(\x0b\x32#.shopvoice.gateway.v1.ClarificationH\x00\x12\x32\n\x08progress\x18\n \x01(\x0b\x32\x1e.shopvoice.gateway.v1.ProgressH\x00\x12,\n\x05\x61lert\x18\x0b \x01(\x0b\x32\x1b.shopvoice.gateway.v1.AlertH\x00\x42\x06\n\x04kind*N\n\rAudioEncoding\x12\x1e\n\x1a\x41UDIO_ENCODING_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41UDIO_ENCODING_LINEAR_PCM\x10\x01*\xb8\x01\n\x0cResultStatus\x12\x1d\n\x19RESULT_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10RESULT_STATUS_OK\x10\x01\x12\x1a\n\x16RESULT_STATUS_REJECTED\x10\x02\x12 \n\x1cRESULT_STATUS_NOT_UNDERSTOOD\x10\x03\x12\x1b\n\x17RESULT_STATUS_CANCELLED\x10\x04\x12\x18\n\x14RESULT_STATUS_FAILED\x10\x05\x32\xc6\x01\n\tAssistant\x12X\n\x08\x43onverse\x12#.shopvoice.gateway.v1.ClientMessage\x1a#.shopvoice.gateway.v1.ServerMessage(\x01\x30\x01\x12_\n\nListAlerts\x12\'.shopvoice.gateway.v1.ListAlertsRequest\x1a(.shopvoice.gateway.v1.ListAlertsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shopvoice.gateway.v1.gateway_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AUDIOENCODING']._serialized_start=2039
-  _globals['_AUDIOENCODING']._serialized_end=2117
-  _globals['_RESULTSTATUS']._serialized_start=2120
-  _globals['_RESULTSTATUS']._serialized_end=2304
-  _globals['_SESSIONSTART']._serialized_start=132
-  _globals['_SESSIONSTART']._serialized_end=281
-  _globals['_AUDIOCHUNK']._serialized_start=283
-  _globals['_AUDIOCHUNK']._serialized_end=338
-  _globals['_TEXTINPUT']._serialized_start=340
-  _globals['_TEXTINPUT']._serialized_end=387
-  _globals['_CONFIRMACTION']._serialized_start=389
-  _globals['_CONFIRMACTION']._serialized_end=404
-  _globals['_CANCELACTION']._serialized_start=406
-  _globals['_CANCELACTION']._serialized_end=420
-  _globals['_ENDSESSION']._serialized_start=422
-  _globals['_ENDSESSION']._serialized_end=434
-  _globals['_CLIENTMESSAGE']._serialized_start=437
-  _globals['_CLIENTMESSAGE']._serialized_end=822
-  _globals['_SESSIONSTARTED']._serialized_start=824
-  _globals['_SESSIONSTARTED']._serialized_end=881
-  _globals['_TRANSCRIPT']._serialized_start=883
-  _globals['_TRANSCRIPT']._serialized_end=947
-  _globals['_UNDERSTOOD']._serialized_start=949
-  _globals['_UNDERSTOOD']._serialized_end=1024
-  _globals['_CONFIRMATIONPROMPT']._serialized_start=1026
-  _globals['_CONFIRMATIONPROMPT']._serialized_end=1123
-  _globals['_CLARIFICATION']._serialized_start=1125
-  _globals['_CLARIFICATION']._serialized_end=1198
-  _globals['_RESULT']._serialized_start=1201
-  _globals['_RESULT']._serialized_end=1399
-  _globals['_ERROR']._serialized_start=1401
-  _globals['_ERROR']._serialized_end=1439
-  _globals['_PROGRESS']._serialized_start=1441
-  _globals['_PROGRESS']._serialized_end=1496
-  _globals['_SERVERMESSAGE']._serialized_start=1499
-  _globals['_SERVERMESSAGE']._serialized_end=2037
-  _globals['_ASSISTANT']._serialized_start=2306
-  _globals['_ASSISTANT']._serialized_end=2407
+  _globals['_ALERT_DETAILSENTRY']._loaded_options = None
+  _globals['_ALERT_DETAILSENTRY']._serialized_options = b'8\001'
+  _globals['_AUDIOENCODING']._serialized_start=2470
+  _globals['_AUDIOENCODING']._serialized_end=2548
+  _globals['_RESULTSTATUS']._serialized_start=2551
+  _globals['_RESULTSTATUS']._serialized_end=2735
+  _globals['_SESSIONSTART']._serialized_start=165
+  _globals['_SESSIONSTART']._serialized_end=314
+  _globals['_AUDIOCHUNK']._serialized_start=316
+  _globals['_AUDIOCHUNK']._serialized_end=371
+  _globals['_TEXTINPUT']._serialized_start=373
+  _globals['_TEXTINPUT']._serialized_end=420
+  _globals['_CONFIRMACTION']._serialized_start=422
+  _globals['_CONFIRMACTION']._serialized_end=437
+  _globals['_CANCELACTION']._serialized_start=439
+  _globals['_CANCELACTION']._serialized_end=453
+  _globals['_ENDSESSION']._serialized_start=455
+  _globals['_ENDSESSION']._serialized_end=467
+  _globals['_CLIENTMESSAGE']._serialized_start=470
+  _globals['_CLIENTMESSAGE']._serialized_end=855
+  _globals['_SESSIONSTARTED']._serialized_start=857
+  _globals['_SESSIONSTARTED']._serialized_end=914
+  _globals['_TRANSCRIPT']._serialized_start=916
+  _globals['_TRANSCRIPT']._serialized_end=980
+  _globals['_UNDERSTOOD']._serialized_start=982
+  _globals['_UNDERSTOOD']._serialized_end=1057
+  _globals['_CONFIRMATIONPROMPT']._serialized_start=1059
+  _globals['_CONFIRMATIONPROMPT']._serialized_end=1156
+  _globals['_CLARIFICATION']._serialized_start=1158
+  _globals['_CLARIFICATION']._serialized_end=1231
+  _globals['_RESULT']._serialized_start=1234
+  _globals['_RESULT']._serialized_end=1432
+  _globals['_ERROR']._serialized_start=1434
+  _globals['_ERROR']._serialized_end=1472
+  _globals['_PROGRESS']._serialized_start=1474
+  _globals['_PROGRESS']._serialized_end=1529
+  _globals['_ALERT']._serialized_start=1532
+  _globals['_ALERT']._serialized_end=1760
+  _globals['_ALERT_DETAILSENTRY']._serialized_start=1714
+  _globals['_ALERT_DETAILSENTRY']._serialized_end=1760
+  _globals['_LISTALERTSREQUEST']._serialized_start=1762
+  _globals['_LISTALERTSREQUEST']._serialized_end=1814
+  _globals['_LISTALERTSRESPONSE']._serialized_start=1816
+  _globals['_LISTALERTSRESPONSE']._serialized_end=1881
+  _globals['_SERVERMESSAGE']._serialized_start=1884
+  _globals['_SERVERMESSAGE']._serialized_end=2468
+  _globals['_ASSISTANT']._serialized_start=2738
+  _globals['_ASSISTANT']._serialized_end=2936
 # @@protoc_insertion_point(module_scope)

@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from shopvoice.common.v1 import command_pb2 as _command_pb2
@@ -465,6 +466,118 @@ class Progress(_message.Message):
 Global___Progress: _TypeAlias = Progress  # noqa: Y015
 
 @_typing.final
+class Alert(_message.Message):
+    """Something the shop should know, raised by the worker's periodic jobs (a low stock, a paid
+    order not shipped), pushed to every open session of the merchant as it happens.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class DetailsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ALERT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    DETAILS_FIELD_NUMBER: _builtins.int
+    alert_id: _builtins.str
+    """the alert's id (its entry id on the alerts stream): the same alert, the same id"""
+    kind: _builtins.str
+    """"low_stock" | "unshipped_order" """
+    subject: _builtins.str
+    """what it is about: the SKU, or the order id"""
+    message: _builtins.str
+    """what to tell the merchant, in the session's language"""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def details(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The figures as the job published them (title, available, threshold, placed_at, hours_waiting)."""
+
+    def __init__(
+        self,
+        *,
+        alert_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        subject: _builtins.str = ...,
+        message: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        details: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert_id", b"alert_id", "created_at", b"created_at", "details", b"details", "kind", b"kind", "message", b"message", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Alert: _TypeAlias = Alert  # noqa: Y015
+
+@_typing.final
+class ListAlertsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIMIT_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    """at most this many (0 = 20; at most 500)"""
+    language: _builtins.str
+    """of the messages: "zh-CN", "en-US"; empty = en-US"""
+    def __init__(
+        self,
+        *,
+        limit: _builtins.int = ...,
+        language: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAlertsRequest: _TypeAlias = ListAlertsRequest  # noqa: Y015
+
+@_typing.final
+class ListAlertsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALERTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def alerts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Alert]:
+        """newest first"""
+
+    def __init__(
+        self,
+        *,
+        alerts: _abc.Iterable[Global___Alert] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alerts", b"alerts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAlertsResponse: _TypeAlias = ListAlertsResponse  # noqa: Y015
+
+@_typing.final
 class ServerMessage(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -478,6 +591,7 @@ class ServerMessage(_message.Message):
     ERROR_FIELD_NUMBER: _builtins.int
     CLARIFICATION_FIELD_NUMBER: _builtins.int
     PROGRESS_FIELD_NUMBER: _builtins.int
+    ALERT_FIELD_NUMBER: _builtins.int
     utterance_id: _builtins.str
     @_builtins.property
     def trace(self) -> _command_pb2.TraceContext: ...
@@ -497,6 +611,10 @@ class ServerMessage(_message.Message):
     def clarification(self) -> Global___Clarification: ...
     @_builtins.property
     def progress(self) -> Global___Progress: ...
+    @_builtins.property
+    def alert(self) -> Global___Alert:
+        """not a reply to a turn: utterance_id is empty"""
+
     def __init__(
         self,
         *,
@@ -510,12 +628,13 @@ class ServerMessage(_message.Message):
         error: Global___Error | None = ...,
         clarification: Global___Clarification | None = ...,
         progress: Global___Progress | None = ...,
+        alert: Global___Alert | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["clarification", b"clarification", "confirmation", b"confirmation", "error", b"error", "kind", b"kind", "progress", b"progress", "result", b"result", "started", b"started", "trace", b"trace", "transcript", b"transcript", "understood", b"understood"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["alert", b"alert", "clarification", b"clarification", "confirmation", b"confirmation", "error", b"error", "kind", b"kind", "progress", b"progress", "result", b"result", "started", b"started", "trace", b"trace", "transcript", b"transcript", "understood", b"understood"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["clarification", b"clarification", "confirmation", b"confirmation", "error", b"error", "kind", b"kind", "progress", b"progress", "result", b"result", "started", b"started", "trace", b"trace", "transcript", b"transcript", "understood", b"understood", "utterance_id", b"utterance_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert", b"alert", "clarification", b"clarification", "confirmation", b"confirmation", "error", b"error", "kind", b"kind", "progress", b"progress", "result", b"result", "started", b"started", "trace", b"trace", "transcript", b"transcript", "understood", b"understood", "utterance_id", b"utterance_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["started", "transcript", "understood", "confirmation", "result", "error", "clarification", "progress"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["started", "transcript", "understood", "confirmation", "result", "error", "clarification", "progress", "alert"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 

@@ -41,6 +41,11 @@ class AssistantStub:
                 request_serializer=shopvoice_dot_gateway_dot_v1_dot_gateway__pb2.ClientMessage.SerializeToString,
                 response_deserializer=shopvoice_dot_gateway_dot_v1_dot_gateway__pb2.ServerMessage.FromString,
                 _registered_method=True)
+        self.ListAlerts = channel.unary_unary(
+                '/shopvoice.gateway.v1.Assistant/ListAlerts',
+                request_serializer=shopvoice_dot_gateway_dot_v1_dot_gateway__pb2.ListAlertsRequest.SerializeToString,
+                response_deserializer=shopvoice_dot_gateway_dot_v1_dot_gateway__pb2.ListAlertsResponse.FromString,
+                _registered_method=True)
 
 
 class AssistantServicer:
@@ -57,6 +62,14 @@ class AssistantServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAlerts(self, request, context):
+        """The caller's merchant's recent alerts (low stock, paid orders not shipped), newest
+        first. Any role of the merchant's people; alerts also reach open sessions live (Alert).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AssistantServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -64,6 +77,11 @@ def add_AssistantServicer_to_server(servicer, server):
                     servicer.Converse,
                     request_deserializer=shopvoice_dot_gateway_dot_v1_dot_gateway__pb2.ClientMessage.FromString,
                     response_serializer=shopvoice_dot_gateway_dot_v1_dot_gateway__pb2.ServerMessage.SerializeToString,
+            ),
+            'ListAlerts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlerts,
+                    request_deserializer=shopvoice_dot_gateway_dot_v1_dot_gateway__pb2.ListAlertsRequest.FromString,
+                    response_serializer=shopvoice_dot_gateway_dot_v1_dot_gateway__pb2.ListAlertsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -95,6 +113,33 @@ class Assistant:
             '/shopvoice.gateway.v1.Assistant/Converse',
             shopvoice_dot_gateway_dot_v1_dot_gateway__pb2.ClientMessage.SerializeToString,
             shopvoice_dot_gateway_dot_v1_dot_gateway__pb2.ServerMessage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shopvoice.gateway.v1.Assistant/ListAlerts',
+            shopvoice_dot_gateway_dot_v1_dot_gateway__pb2.ListAlertsRequest.SerializeToString,
+            shopvoice_dot_gateway_dot_v1_dot_gateway__pb2.ListAlertsResponse.FromString,
             options,
             channel_credentials,
             insecure,

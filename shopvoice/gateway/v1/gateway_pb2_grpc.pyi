@@ -40,6 +40,10 @@ class AssistantStub:
     audio turns; the server streams transcripts, the understood command,
     confirmation prompts and results.
     """
+    ListAlerts: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.ListAlertsRequest, _gateway_pb2.ListAlertsResponse]
+    """The caller's merchant's recent alerts (low stock, paid orders not shipped), newest
+    first. Any role of the merchant's people; alerts also reach open sessions live (Alert).
+    """
 
 @_typing.type_check_only
 class AssistantAsyncStub(AssistantStub):
@@ -52,6 +56,10 @@ class AssistantAsyncStub(AssistantStub):
     """One conversation: the client opens with SessionStart, then sends text or
     audio turns; the server streams transcripts, the understood command,
     confirmation prompts and results.
+    """
+    ListAlerts: _aio.UnaryUnaryMultiCallable[_gateway_pb2.ListAlertsRequest, _gateway_pb2.ListAlertsResponse]  # type: ignore[assignment]
+    """The caller's merchant's recent alerts (low stock, paid orders not shipped), newest
+    first. Any role of the merchant's people; alerts also reach open sessions live (Alert).
     """
 
 class AssistantServicer(metaclass=_abc_1.ABCMeta):
@@ -68,6 +76,16 @@ class AssistantServicer(metaclass=_abc_1.ABCMeta):
         """One conversation: the client opens with SessionStart, then sends text or
         audio turns; the server streams transcripts, the understood command,
         confirmation prompts and results.
+        """
+
+    @_abc_1.abstractmethod
+    def ListAlerts(
+        self,
+        request: _gateway_pb2.ListAlertsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.ListAlertsResponse, _abc.Awaitable[_gateway_pb2.ListAlertsResponse]]:
+        """The caller's merchant's recent alerts (low stock, paid orders not shipped), newest
+        first. Any role of the merchant's people; alerts also reach open sessions live (Alert).
         """
 
 def add_AssistantServicer_to_server(servicer: AssistantServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
