@@ -248,7 +248,7 @@ async def run(
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
     heap.freeze()
-    tasks = [asyncio.create_task(_supervised(job, logger)) for job in service.background]
+    tasks = [asyncio.create_task(supervised(job, logger)) for job in service.background]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -278,7 +278,7 @@ async def _bounded(step: Awaitable[object], timeout_s: float, what: str, logger:
         logger.warning("shutdown step timed out; going on", step=what, timeout_s=timeout_s)
 
 
-async def _supervised(job: Callable[[], Awaitable[None]], logger: Any) -> None:
+async def supervised(job: Callable[[], Awaitable[None]], logger: Any) -> None:
     """Run a background loop forever; a crash is logged and the loop restarted."""
     while True:
         try:

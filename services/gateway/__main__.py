@@ -44,6 +44,7 @@ class Gateway:
     support: grpc.aio.Channel | None = None  # no SUPPORT_ADDR: no customer channel
     routing: asyncio.Task[None] | None = None
     alerting: asyncio.Task[None] | None = None
+    auditing: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -106,18 +107,18 @@ class Gateway:
         # Also in every process of WORKERS (background jobs run in the first only): each
         # process's sessions get their alerts from its own reader.
         self.alerting = asyncio.create_task(self.alerts.run())
+        # The audit writer too: each process holds its sessions' records in memory until its
+        # writer stores them, and it stops only after the sessions drained (stop flushes the rest).
+        self.auditing = asyncio.create_task(grpc_server.supervised(self.audit.run, log.get().bind(component="audit")))
 
     def register(self, server: grpc.aio.Server) -> None:
         gateway_pb2_grpc.add_AssistantServicer_to_server(self.servicer, server)
         if self.support is not None:
             customer_channel.register(server, self.verifier, self.support, self.settings.rpc_timeout_s)
 
-    async def write_audit(self) -> None:
-        await self.audit.run()
-
     async def stop(self) -> None:
         await self.servicer.wait_drained()
-        for task in (self.routing, self.alerting):
+        for task in (self.routing, self.alerting, self.auditing):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -140,7 +141,6 @@ def build(settings: GatewaySettings) -> grpc_server.Service:
         register=gateway.register,
         on_start=gateway.start,
         on_stop=gateway.stop,
-        background=[gateway.write_audit],
         # A bad frame on Converse is answered in the stream (INVALID_ARGUMENT) and the session goes on.
         reflection=settings.reflection,
         frames_to_handler=frozenset({f"/{gateway_pb2.DESCRIPTOR.services_by_name['Assistant'].full_name}/Converse"}),
