@@ -22,8 +22,11 @@ from services.nlu.replies_text import (
     ORDER_FILTER_ZH,
     PAYMENT_ZH,
     PERIOD_ZH,
+    REPLAYED_ZH,
     money,
     pick,
+    price_changed_zh,
+    stock_now_zh,
 )
 from shopvoice import tracing
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
@@ -189,12 +192,30 @@ class Dispatcher:
             return Outcome(OK, summary(result.summary, result.replayed), change_id=result.change_id, change=change)
         return Outcome(OK, summary(result.summary, result.replayed))
 
+    @staticmethod
+    def _changed(result: catalog_pb2.MutationResult, caller: Caller, kind: str) -> Outcome:
+        """A price or stock change, answered in the merchant's language: the catalog's summary is
+        English, so a Chinese reply is rendered here from the structured result (its change record
+        and the variant as it now is)."""
+        outcome = Dispatcher._mutated(result)
+        variant = next((v for v in result.product.variants if v.sku == result.sku), None)
+        if not caller.chinese or variant is None:
+            return outcome
+        record = result.record
+        if kind == "price" and record.field == "price":
+            text = price_changed_zh(result.sku, record.before, record.after, variant.price.currency_code)
+        elif kind == "price":
+            text = f"{result.sku} 价格现为 {money(variant.price)}"  # no record: what it is now
+        else:
+            text = stock_now_zh(result.sku, variant.inventory.on_hand, variant.inventory.available)
+        return dataclasses.replace(outcome, message=text + (REPLAYED_ZH if result.replayed else ""))
+
     # -- catalog ----------------------------------------------------------------------------
 
     async def _set_price(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.set_price
         request = catalog_pb2.SetPriceRequest(mutation=self._mutation(caller), sku=slots.sku, price=slots.price)
-        return self._mutated(await self.catalog.SetPrice(request, **self._call_options()))  # type: ignore[arg-type]
+        return self._changed(await self.catalog.SetPrice(request, **self._call_options()), caller, "price")  # type: ignore[arg-type]
 
     async def _adjust_price(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.adjust_price
@@ -203,17 +224,17 @@ class Dispatcher:
             request.percent = slots.percent
         else:
             request.delta.CopyFrom(slots.delta)
-        return self._mutated(await self.catalog.AdjustPrice(request, **self._call_options()))  # type: ignore[arg-type]
+        return self._changed(await self.catalog.AdjustPrice(request, **self._call_options()), caller, "price")  # type: ignore[arg-type]
 
     async def _set_stock(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.set_stock
         request = catalog_pb2.SetStockRequest(mutation=self._mutation(caller), sku=slots.sku, quantity=slots.quantity)
-        return self._mutated(await self.catalog.SetStock(request, **self._call_options()))  # type: ignore[arg-type]
+        return self._changed(await self.catalog.SetStock(request, **self._call_options()), caller, "stock")  # type: ignore[arg-type]
 
     async def _adjust_stock(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.adjust_stock
         request = catalog_pb2.AdjustStockRequest(mutation=self._mutation(caller), sku=slots.sku, delta=slots.delta)
-        return self._mutated(await self.catalog.AdjustStock(request, **self._call_options()))  # type: ignore[arg-type]
+        return self._changed(await self.catalog.AdjustStock(request, **self._call_options()), caller, "stock")  # type: ignore[arg-type]
 
     async def _query_stock(self, command: cmd.Command, caller: Caller) -> Outcome:
         request = catalog_pb2.GetStockRequest(merchant_id=caller.merchant_id, sku=command.query_stock.sku)

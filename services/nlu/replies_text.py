@@ -54,3 +54,16 @@ def money(value: Money) -> str:
 
 def pick(zh: bool, chinese: str, english: str) -> str:
     return chinese if zh else english
+
+
+# Currencies a Chinese reply names in words; any other keeps its code.
+CURRENCY_ZH = {"CNY": "元", "USD": "美元", "EUR": "欧元", "HKD": "港元"}
+REPLAYED_ZH = "（之前已经改过，这次没有重复修改）"
+
+
+def price_changed_zh(sku: str, before: str, after: str, currency: str) -> str:
+    return f"{sku} 价格 {before} → {after} {CURRENCY_ZH.get(currency, currency)}"
+
+
+def stock_now_zh(sku: str, on_hand: int, available: int) -> str:
+    return f"{sku} 库存现为 {on_hand} 件（可售 {available} 件）"

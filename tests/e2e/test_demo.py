@@ -34,7 +34,7 @@ def test_demo_runs_the_conversation_and_commits(database_url: str, redis_url: st
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "merchant: 把B200的价格改成一百八十九块" in done.stdout
-    assert "B200 price 199.00 → 189.00 CNY" in done.stdout
+    assert "B200 价格 199.00 → 189.00 元" in done.stdout  # answered in the language asked
     assert "in Postgres now:" in done.stdout and "B200 = 189.00 CNY" in done.stdout
     with psycopg.connect(database_url) as conn:
         row = conn.execute(

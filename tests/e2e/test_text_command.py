@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from decimal import Decimal
 
@@ -69,6 +70,14 @@ def test_chinese_set_price(stack: Stack) -> None:
     turn = say(stack, "把C7的价格改成288元")
     assert turn.result is not None and turn.result.status == gw.RESULT_STATUS_OK, turn.messages
     assert price_of(stack, "C7") == Decimal("288")
+    # answered in the language asked, with no English word of the catalog's summary
+    assert re.fullmatch(r"C7 价格 [\d.]+ → 288\.00 元", turn.result.message), turn.result.message
+
+
+def test_chinese_stock_change_is_answered_in_chinese(stack: Stack) -> None:
+    turn = say(stack, "C7补货3件")
+    assert turn.result is not None and turn.result.status == gw.RESULT_STATUS_OK, turn.messages
+    assert re.fullmatch(r"C7 库存现为 \d+ 件（可售 \d+ 件）", turn.result.message), turn.result.message
 
 
 def test_replayed_utterance_changes_nothing_twice(stack: Stack) -> None:
