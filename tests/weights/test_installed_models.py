@@ -10,6 +10,7 @@ server its own form).
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -52,12 +53,9 @@ def test_whisper_transcribes_a_spoken_sentence(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     from faster_whisper import WhisperModel
 
+    said = "how many coffee mugs are left in stock"
     clip = tmp_path / "command.wav"
-    subprocess.run(
-        ["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(clip), "please check the stock of the blue jeans"],
-        check=True,
-        timeout=30,
-    )
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(clip), said], check=True, timeout=30)
     model = WhisperModel(
         str(locate(WHISPER, WeightsSettings(**PINNED_ONLY))), device="cpu", compute_type="int8", cpu_threads=2
     )
@@ -70,11 +68,13 @@ def test_whisper_transcribes_a_spoken_sentence(tmp_path: Path, monkeypatch: pyte
         condition_on_previous_text=False,
         max_new_tokens=48,
     )
-    text = " ".join(s.text for s in segments).lower()
+    heard = re.findall(r"[a-z]+", " ".join(s.text for s in segments).lower())
     assert info.duration > 1.0
-    # A joined model with a wrong byte would not get these right; espeak's "stock of" may be misheard.
-    for word in ("please", "check", "blue", "jeans"):
-        assert word in text, f"{word!r} not heard in {text!r}"
+    # A joined model with a wrong byte hears nothing like the sentence. A sound one may mishear a
+    # word of espeak's voice, and which word depends on the CPU's int8 kernels ("blue jeans" came
+    # back as "blue gene" on one machine and right on another): 6 of the 8 words, in any order.
+    words = said.split()
+    assert sum(word in heard for word in words) >= 6, f"{heard} is too far from {said!r}"
 
 
 SCHEMA: dict[str, Any] = {
