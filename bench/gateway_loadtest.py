@@ -6,6 +6,12 @@
 --spread N also seeds N more products and spreads the commands over all of them
 (row-lock contention on five rows is part of what the default measures).
 
+--catalog N seeds N more products of a synthetic shop (bench/synthetic_catalog.py: SKUs like
+"TS1042", titles whose words the recogniser knows) beside the demo shop's, so the ASR's grammar
+and the NLU's resolution work at that catalog size; the commands and clips stay the same (the
+demo shop's SKUs), so runs at several sizes compare (`make bench-gateway-voice CATALOGS="10 1000
+10000"`). The run starts once the ASR serves a grammar built from the seeded catalog.
+
 Starts catalog, NLU and gateway (and the ASR for --mode voice) as processes on
 free ports with a database and a stream prefix of their own (so it runs beside
 tests and other benchmarks), seeds the demo products for merchant
@@ -30,6 +36,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -41,6 +48,7 @@ from shopvoice.common.v1.mutation_pb2 import Mutation
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import synthetic_catalog  # noqa: E402
 from shopvoice_cli import demo_shop, loadtest, loadvoice, main  # noqa: E402
 from shopvoice_cli.loadreport import Report  # noqa: E402
 from shopvoice_cli.stack import Stack  # noqa: E402
@@ -68,27 +76,71 @@ def postgres_cpu(database: str) -> dict[int, float]:
 
 def seed_more(catalog: str, merchant: str, count: int) -> list[str]:
     """Extra products L001..Lnnn, so the load can spread over more rows than the demo's five."""
-    import grpc
+    skus = [f"L{i:03d}" for i in range(1, count + 1)]
+    seed_products(catalog, merchant, [(sku, f"load product {sku}") for sku in skus])
+    return skus
 
+
+def seed_products(catalog: str, merchant: str, products: list[tuple[str, str]], window: int = 32) -> float:
+    """Create (SKU, title) products as the shop's owner, `window` calls in flight; the seconds it took."""
+    from shopvoice import identity
     from shopvoice.catalog.v1 import catalog_pb2 as pb
     from shopvoice.catalog.v1 import catalog_pb2_grpc
     from shopvoice.common.v1.money_pb2 import Money
+    from shopvoice.common.v1.mutation_pb2 import Actor
 
-    skus = [f"L{i:03d}" for i in range(1, count + 1)]
-    with grpc.insecure_channel(catalog) as channel:
+    began = time.monotonic()
+    with identity.sync_channel(catalog) as channel:
         stub = catalog_pb2_grpc.CatalogServiceStub(channel)
-        for sku in skus:
-            stub.CreateProduct(
-                pb.CreateProductRequest(
-                    mutation=Mutation(merchant_id=merchant, idempotency_key=f"bench:{merchant}:{sku}"),
-                    title=f"load product {sku}",
-                    sku=sku,
-                    price=Money(units=10),
-                    quantity=100,
+        pending = []
+        for sku, title in products:
+            request = pb.CreateProductRequest(
+                mutation=Mutation(
+                    merchant_id=merchant,
+                    idempotency_key=f"bench:{merchant}:{sku}",
+                    actor=Actor(user_id=demo_shop.OWNER, role="owner"),
                 ),
-                timeout=10,
+                title=title,
+                sku=sku,
+                price=Money(units=10),
+                quantity=100,
             )
-    return skus
+            pending.append(stub.CreateProduct.future(request, timeout=60))
+            if len(pending) >= window:
+                pending.pop(0).result()
+        for call in pending:
+            call.result()
+    return time.monotonic() - began
+
+
+def wait_for_vocabulary(asr_log: Path, timeout_s: float) -> float:
+    """Wait until the ASR serves a grammar built from the catalog (its log says so); the seconds waited."""
+    began = time.monotonic()
+    while "new vocabulary serving" not in asr_log.read_text(errors="replace"):
+        if time.monotonic() - began > timeout_s:
+            raise SystemExit(f"bench: the ASR did not take the catalog's vocabulary in {timeout_s:g} s; see {asr_log}")
+        time.sleep(0.5)
+    return time.monotonic() - began
+
+
+def asr_scale_line(pid: int, asr_log: Path) -> str:
+    """The ASR's grammar (from its log's last "grammar compiled") and memory (server + children, RSS)."""
+    import re
+
+    import psutil
+
+    compiled: dict[str, str] = {}
+    for line in asr_log.read_text(errors="replace").splitlines():
+        if "grammar compiled" in line:  # a decoding process's line: key=value pairs
+            compiled = dict(re.findall(r"(\w+)=([\w.]+)", line))
+    server = psutil.Process(pid)
+    children = server.children(recursive=True)
+    rss = (server.memory_info().rss + sum(c.memory_info().rss for c in children)) / 2**20
+    return (
+        f"ASR grammar: {compiled.get('transitions')} transitions, {compiled.get('words')} words, built in"
+        f" {compiled.get('seconds')} s (phrases + FSG + first decoder, in a decoding process); ASR memory:"
+        f" {rss:.0f} MB RSS, server and {len(children)} child processes"
+    )
 
 
 def take_option(argv: list[str], name: str, default: float) -> tuple[float, list[str]]:
@@ -118,6 +170,7 @@ def compare(peer: Report, report: Report) -> None:
 
 def main_bench(argv: list[str]) -> int:
     spread, argv = take_option(argv, "--spread", 0)  # seed this many extra SKUs and use them all
+    catalog_size, argv = take_option(argv, "--catalog", 0)  # seed this many synthetic products too
     peer_s, argv = take_option(argv, "--asr-peer", 20)
     target_ms, argv = take_option(argv, "--target-ms", -1)
     parser = main.build_parser()
@@ -166,12 +219,24 @@ def main_bench(argv: list[str]) -> int:
             demo_shop.seed_catalog(catalog, MERCHANT)
             if extra_skus:
                 seed_more(catalog, MERCHANT, len(extra_skus))
+            if catalog_size:
+                took = seed_products(catalog, MERCHANT, synthetic_catalog.products(int(catalog_size)))
+                print(
+                    f"catalog: {len(demo_shop.PRODUCTS)} demo + {int(catalog_size)} synthetic products"
+                    f" (seeded in {took:.1f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
         # Seeded before the ASR starts: it loads the merchant's vocabulary when it starts.
         stack.services = ["catalog", "asr", "nlu", "gateway"] if voice else ["catalog", "nlu", "gateway"]
         stack.start(after_catalog=seed)
         plan.target = stack.gateway
         print(f"stack up (logs in {run_dir}); gateway {stack.gateway}", file=sys.stderr, flush=True)
+        if voice:
+            waited = wait_for_vocabulary(run_dir / "asr.log", 600)
+            print(f"the ASR serves the catalog's grammar ({waited:.1f} s after the stack was up)", file=sys.stderr)
+            print(asr_scale_line(stack.processes["asr"].popen.pid, run_dir / "asr.log"), file=sys.stderr)  # type: ignore[union-attr]
         peer = None
         if voice and peer_s > 0:
             assert isinstance(workload, loadvoice.SpokenCommands)

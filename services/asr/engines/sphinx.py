@@ -346,12 +346,15 @@ def compile_grammar(
 ) -> GrammarModel:
     """The grammar for this vocabulary (SKUs by pattern, `names` titles), with one decoder made now so a
     broken grammar fails here; its decoders get GRAMMAR_DECODER_OPTIONS with decoder_overrides on top."""
+    began = time.monotonic()
     built = grammar.build(phrases.phrases_for(vocabulary, "en-US", use_nlu_phrases), vocabulary, DICT, names)
     dict_path = grammar.write_dictionary(DICT, built.words, workdir / f"grammar-{time.monotonic_ns()}.dict")
     model = GrammarModel(built, dict_path, {**GRAMMAR_DECODER_OPTIONS, **dict(decoder_overrides)})
     model.give(model.new_decoder())
     log.get().info(
         "grammar compiled",
+        seconds=round(time.monotonic() - began, 3),
+        products=len(vocabulary.products),
         phrases=built.phrases,
         words=len(built.words),
         transitions=len(built.transitions),
