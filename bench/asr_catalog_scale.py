@@ -45,11 +45,14 @@ from services.asr.vocabulary import Vocabulary  # noqa: E402
 RATE = 16_000
 
 
-def rss_mb(pid: int) -> tuple[float, float]:
-    """Resident MB of a process and of all its children together."""
+def rss_mb(pid: int) -> tuple[float, float, float]:
+    """Resident MB of a process, of all its children together, and the PSS of all of them (shared
+    pages counted once, as a container's memory limit counts them)."""
     me = psutil.Process(pid)
-    children = sum(c.memory_info().rss for c in me.children(recursive=True))
-    return me.memory_info().rss / 2**20, children / 2**20
+    tree = [me, *me.children(recursive=True)]
+    children = sum(c.memory_info().rss for c in tree[1:])
+    pss = sum(p.memory_full_info().pss for p in tree)
+    return me.memory_info().rss / 2**20, children / 2**20, pss / 2**20
 
 
 def commands(catalog: list[tuple[str, str]], names: int) -> list[str]:
@@ -93,7 +96,7 @@ def measure(size: int, names: int, workers: int, clips: Path) -> dict[str, objec
     engine.wait_ready(300)
     ready_s = time.perf_counter() - began
     time.sleep(1.0)  # the fallback process (when whisper is installed) loads meanwhile
-    own_mb, children_mb = rss_mb(os.getpid())
+    own_mb, children_mb, pss_mb = rss_mb(os.getpid())
     results = []
     for text in commands(catalog, names):
         audio = testset.speak(text, "en-us", 160, 50, clips).tobytes()
@@ -110,6 +113,7 @@ def measure(size: int, names: int, workers: int, clips: Path) -> dict[str, objec
         "listed": len(heard.products),
         "rss_server_mb": own_mb,
         "rss_children_mb": children_mb,
+        "pss_mb": pss_mb,
         "decodes": results,
     }
 
@@ -124,7 +128,7 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)", flush=True)
     print(
         f"{'products':>9} {'reduce ms':>9} {'build s':>8} {'ready s':>8} {'transitions':>11} {'words':>6}"
-        f" {'listed':>6} {'RSS server MB':>13} {'RSS children MB':>15} {'RSS total MB':>12}",
+        f" {'listed':>6} {'RSS server MB':>13} {'RSS children MB':>15} {'RSS total MB':>12} {'PSS total MB':>12}",
         flush=True,
     )
     decodes = []
@@ -134,7 +138,7 @@ def main() -> None:
         print(
             f"{m['products']:>9} {m['reduce_ms']:>9.1f} {m['build_s']:>8.2f} {m['ready_s']:>8.2f}"
             f" {m['transitions']:>11} {m['words']:>6} {m['listed']:>6} {m['rss_server_mb']:>13.0f}"
-            f" {m['rss_children_mb']:>15.0f} {total:>12.0f}",
+            f" {m['rss_children_mb']:>15.0f} {total:>12.0f} {m['pss_mb']:>12.0f}",
             flush=True,
         )
         decodes.append((size, m["decodes"]))
