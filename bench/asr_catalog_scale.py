@@ -2,7 +2,7 @@
 
     PYTHONPATH=. python bench/asr_catalog_scale.py [--catalogs 10,1000,10000] [--names 50] [--workers 2]
 
-For each size, a synthetic shop (bench/synthetic_catalog.py: SKUs like "TS1042", titles like "slim
+For each size, a synthetic shop (tests/support/synthetic_catalog.py: SKUs like "TS1042", titles like "slim
 blue denim jacket") and, measured:
 
 - reduce: the catalog to what the grammar hears (grammar.heard_vocabulary: SKU shapes and the
@@ -29,18 +29,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.synthetic_catalog import products  # noqa: E402
 from services.asr import grammar, phrases, testset  # noqa: E402
 from services.asr.config import AsrSettings  # noqa: E402
 from services.asr.engines.sphinx import DICT, GRAMMAR_MODEL  # noqa: E402
 from services.asr.engines.sphinx_engine import SphinxEngine  # noqa: E402
 from services.asr.numbers import say_sku  # noqa: E402
 from services.asr.vocabulary import Vocabulary  # noqa: E402
+from tests.support.processes import memory_mb, tree_pids  # noqa: E402
+from tests.support.synthetic_catalog import products  # noqa: E402
 
 RATE = 16_000
 
@@ -48,11 +47,8 @@ RATE = 16_000
 def rss_mb(pid: int) -> tuple[float, float, float]:
     """Resident MB of a process, of all its children together, and the PSS of all of them (shared
     pages counted once, as a container's memory limit counts them)."""
-    me = psutil.Process(pid)
-    tree = [me, *me.children(recursive=True)]
-    children = sum(c.memory_info().rss for c in tree[1:])
-    pss = sum(p.memory_full_info().pss for p in tree)
-    return me.memory_info().rss / 2**20, children / 2**20, pss / 2**20
+    me, *children = tree_pids(pid)
+    return memory_mb(me), sum(memory_mb(c) for c in children), sum(memory_mb(p, "Pss") for p in [me, *children])
 
 
 def commands(catalog: list[tuple[str, str]], names: int) -> list[str]:
@@ -90,7 +86,7 @@ def measure(size: int, names: int, workers: int, clips: Path) -> dict[str, objec
     built = grammar.build(phrases.phrases_for(heard, "en-US", use_nlu=True), heard, DICT, names)
     build_s = time.perf_counter() - began
     # the environment's settings, as the server reads them, with --names
-    settings = AsrSettings().model_copy(update={"grammar_names": names})  # type: ignore[call-arg]
+    settings = AsrSettings().model_copy(update={"grammar_names": names})
     began = time.perf_counter()
     engine = SphinxEngine.from_settings(settings, vocabulary, workers=workers)
     engine.wait_ready(300)

@@ -6,7 +6,7 @@
 --spread N also seeds N more products and spreads the commands over all of them
 (row-lock contention on five rows is part of what the default measures).
 
---catalog N seeds N more products of a synthetic shop (bench/synthetic_catalog.py: SKUs like
+--catalog N seeds N more products of a synthetic shop (tests/support/synthetic_catalog.py: SKUs like
 "TS1042", titles whose words the recogniser knows) beside the demo shop's, so the ASR's grammar
 and the NLU's resolution work at that catalog size; the commands and clips stay the same (the
 demo shop's SKUs), so runs at several sizes compare (`make bench-gateway-voice CATALOGS="10 1000
@@ -48,11 +48,11 @@ from shopvoice.common.v1.mutation_pb2 import Mutation
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import synthetic_catalog  # noqa: E402
 from shopvoice_cli import demo_shop, loadtest, loadvoice, main  # noqa: E402
 from shopvoice_cli.loadreport import Report  # noqa: E402
 from shopvoice_cli.stack import Stack  # noqa: E402
-from tests.support.processes import cpu_seconds, free_stack_ports  # noqa: E402
+from tests.support import synthetic_catalog  # noqa: E402
+from tests.support.processes import cpu_seconds, free_stack_ports, memory_mb, tree_pids  # noqa: E402
 
 MERCHANT = "loadtest-shop"
 ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -127,19 +127,16 @@ def asr_scale_line(pid: int, asr_log: Path) -> str:
     """The ASR's grammar (from its log's last "grammar compiled") and memory (server + children, RSS)."""
     import re
 
-    import psutil
-
     compiled: dict[str, str] = {}
     for line in asr_log.read_text(errors="replace").splitlines():
         if "grammar compiled" in line:  # a decoding process's line: key=value pairs
             compiled = dict(re.findall(r"(\w+)=([\w.]+)", line))
-    server = psutil.Process(pid)
-    children = server.children(recursive=True)
-    rss = (server.memory_info().rss + sum(c.memory_info().rss for c in children)) / 2**20
+    pids = tree_pids(pid)
+    rss, pss = sum(memory_mb(p) for p in pids), sum(memory_mb(p, "Pss") for p in pids)
     return (
         f"ASR grammar: {compiled.get('transitions')} transitions, {compiled.get('words')} words, built in"
         f" {compiled.get('seconds')} s (phrases + FSG + first decoder, in a decoding process); ASR memory:"
-        f" {rss:.0f} MB RSS, server and {len(children)} child processes"
+        f" {rss:.0f} MB RSS ({pss:.0f} MB PSS), server and {len(pids) - 1} child processes"
     )
 
 

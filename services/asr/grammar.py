@@ -248,7 +248,7 @@ def build(phrases: list[str], vocabulary: Vocabulary, dict_path: str, names: int
     known = dictionary_words(dict_path)
     dropped: list[str] = []
     rules = dict(SLOT_RULES)
-    product_forms = []
+    product_forms: list[str] = []
     titles = [f"[the] {title.replace('-', ' ')}" for _, title in name_class(vocabulary, names)]
     for form in [*sku_forms(vocabulary, names), *titles]:
         (product_forms if all(w in known for w in _words_of(form)) else dropped).append(form)

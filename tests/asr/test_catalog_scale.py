@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from bench.synthetic_catalog import products
 from services.asr import grammar, phrases, testset
 from services.asr.engines import sphinx
 from services.asr.engines.sphinx import DICT
@@ -17,6 +16,7 @@ from shopvoice.grammar.commands import command_to_json
 from shopvoice.grammar.parser import parse
 from tests.asr.support import decoding_options
 from tests.asr.test_grammar import accepts
+from tests.support.synthetic_catalog import products
 
 
 @functools.cache
