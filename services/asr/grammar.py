@@ -158,6 +158,10 @@ NAMES = 50
 # More letter prefixes than this (SKUs "A100", "KM2031": prefixes "a", "k m") and a SKU is heard
 # as any letters of the shop's lengths: the rule stays bounded whatever the catalog holds.
 PREFIXES = 64
+# SKUs said exactly rather than by pattern: every SKU of a prefix with at most this many (a small
+# shop's, or a product line of a few), LISTED in all.
+LISTED_PER_PREFIX = 4
+LISTED = 32
 # The number after a SKU's letters, as say_sku says it: a number (below a thousand, or up to
 # 999,999), or digit by digit (a leading zero, or more than six digits).
 SKU_NUMBER = "number"
@@ -190,34 +194,67 @@ def name_class(vocabulary: Vocabulary, names: int = NAMES) -> list[tuple[str, st
     return chosen
 
 
-def heard_vocabulary(vocabulary: Vocabulary, names: int = NAMES) -> Vocabulary:
-    """The smallest vocabulary with the same grammar: the name class's products, one SKU per (letters,
-    number) shape for the rest, SKUs without the pattern only from the name class. Equal for two
-    catalogs, equal grammars: a new product whose SKU has a shape already heard needs no rebuild."""
-    listed = name_class(vocabulary, names)
-    shapes = {sku_shape(sku) for sku, _ in listed}
-    products = list(listed)
+def _by_letters(vocabulary: Vocabulary) -> dict[str, list[str]]:
+    """The shop's patterned SKUs by their letters ("ts" -> ["TS1042", "TS1046"])."""
+    by_letters: dict[str, list[str]] = {}
     for sku in vocabulary.skus:
         shape = sku_shape(sku)
-        if shape is not None and shape not in shapes:
-            shapes.add(shape)
-            products.append((sku, ""))
+        if shape is not None:
+            by_letters.setdefault(shape[0], []).append(sku)
+    return by_letters
+
+
+def listed_skus(vocabulary: Vocabulary) -> list[str]:
+    """The SKUs said exactly, not by pattern: those of the prefixes with at most LISTED_PER_PREFIX
+    SKUs, fewest first, LISTED in all. A pattern lets "d forty two" be heard as "b forty two" when the
+    shop has any B SKU; a prefix with a handful of SKUs (the demo shop's A100 ... E15) need not."""
+    by_letters = _by_letters(vocabulary)
+    if len(by_letters) > PREFIXES:
+        return []
+    listed: list[str] = []
+    for _, letters in sorted((len(skus), letters) for letters, skus in by_letters.items()):
+        group = by_letters[letters]
+        if len(group) > LISTED_PER_PREFIX or len(listed) + len(group) > LISTED:
+            break
+        listed += group
+    return listed
+
+
+def heard_vocabulary(vocabulary: Vocabulary, names: int = NAMES) -> Vocabulary:
+    """The smallest vocabulary with the same grammar: the name class's products; every SKU of a prefix
+    with at most LISTED_PER_PREFIX of them (what `listed_skus` chooses from); of the other prefixes,
+    one SKU per (letters, number) shape, and more up to LISTED_PER_PREFIX + 1 so the prefix stays a
+    pattern; SKUs without the pattern only from the name class. Equal for two catalogs, equal
+    grammars: a new product whose SKU has a prefix heard by pattern needs no rebuild."""
+    listed = name_class(vocabulary, names)
+    products = list(listed)
+    seen = {sku for sku, _ in listed}
+    by_letters = _by_letters(vocabulary)
+    for _, skus in sorted(by_letters.items()):
+        shapes: set[tuple[str, str] | None] = set()
+        kept = 0
+        for sku in skus:
+            shape = sku_shape(sku)
+            if len(skus) <= LISTED_PER_PREFIX or kept <= LISTED_PER_PREFIX or shape not in shapes:
+                shapes.add(shape)
+                kept += 1
+                if sku not in seen:
+                    seen.add(sku)
+                    products.append((sku, ""))
     return Vocabulary(products=tuple(products), order_id_max=vocabulary.order_id_max)
 
 
 def sku_forms(vocabulary: Vocabulary, names: int = NAMES) -> list[str]:
-    """JSGF alternatives for the shop's SKUs by pattern: "(a | b | k m) (<number>)", one per way of
-    saying the number; SKUs without the pattern spelled out one by one, from the name class only."""
-    by_letters: dict[str, set[str]] = {}
-    odd: list[str] = []
+    """JSGF alternatives for the shop's SKUs: each of `listed_skus` as said, the other prefixes by
+    pattern, "(k m | t s) (<number>)" (one number rule for all of them), and SKUs without the pattern
+    spelled out one by one, from the name class only."""
     in_class = {sku for sku, _ in name_class(vocabulary, names)}
-    for sku in vocabulary.skus:
-        shape = sku_shape(sku)
-        if shape is None:
-            if sku in in_class:
-                odd.append(say_sku(sku))
-            continue
-        by_letters.setdefault(shape[0], set()).add(shape[1])
+    odd = [say_sku(sku) for sku in vocabulary.skus if sku_shape(sku) is None and sku in in_class]
+    exact = listed_skus(vocabulary)
+    by_letters: dict[str, set[str]] = {}
+    for letters, skus in _by_letters(vocabulary).items():
+        if skus[0] not in exact:  # a prefix is listed whole or not at all
+            by_letters[letters] = {shape[1] for shape in map(sku_shape, skus) if shape is not None}
     if len(by_letters) > PREFIXES:  # too many prefixes to list: any letters, as many as the shop's have
         heads: dict[str, set[str]] = {}
         for letters, kinds in by_letters.items():
@@ -229,7 +266,7 @@ def sku_forms(vocabulary: Vocabulary, names: int = NAMES) -> list[str]:
     kinds = set().union(*heads.values()) if heads else set()
     if SKU_NUMBER in kinds:
         kinds.discard(SKU_BELOW_THOUSAND)
-    forms = []
+    forms = [say_sku(sku) for sku in exact]
     if heads:
         said = " | ".join(f"({_said_number(k)})" for k in sorted(kinds))
         forms.append(f"({' | '.join(f'({h})' for h in sorted(heads))}) ({said})")

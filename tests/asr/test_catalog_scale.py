@@ -33,8 +33,9 @@ def built(size: int) -> grammar.Grammar:
 def test_the_grammar_hears_a_bounded_part_of_any_catalog() -> None:
     for size in (10, 1_000, 10_000):
         heard = grammar.heard_vocabulary(shop(size))
-        # the name class, and one SKU per (letters, way of saying the number): 30 product lines here
-        assert len(heard.products) <= grammar.NAMES + 3 * 30, size
+        # the name class, and per prefix (30 product lines here) a few SKUs: its shapes, and enough to
+        # tell a prefix said by pattern from one whose SKUs are listed
+        assert len(heard.products) <= grammar.NAMES + 30 * (grammar.LISTED_PER_PREFIX + 1 + 3), size
         assert sum(1 for _, title in heard.products if title) == min(size, grammar.NAMES)
 
 

@@ -1,6 +1,7 @@
 """A synthetic shop of any size: SKUs and titles shaped like a real merchant's.
 
-SKUs are one to three letters of a product line and a number ("TS1042", "M207", "KB0031"); titles
+SKUs are two letters of a product line and a number ("TS1042", "MG207", "KB0031"): none is a
+single letter like the demo shop's A100 ... E15, which the gateway bench's clips name; titles
 are a style, a colour or material and a kind of product ("slim blue denim jacket"), every word in
 the recogniser's dictionary, so a title can be heard when it is in the grammar. The same `count`
 gives the same products on every run, listed newest first (as the catalog's GetVocabulary does).
@@ -14,16 +15,16 @@ import random
 # (SKU letters, kind of product)
 LINES: tuple[tuple[str, str], ...] = (
     ("TS", "shirt"),
-    ("J", "jacket"),
+    ("JK", "jacket"),
     ("JN", "jeans"),
     ("DR", "dress"),
     ("SK", "skirt"),
     ("SH", "shoes"),
-    ("B", "boots"),
+    ("BT", "boots"),
     ("HT", "hat"),
     ("SC", "scarf"),
     ("BG", "bag"),
-    ("M", "mug"),
+    ("MG", "mug"),
     ("CP", "cup"),
     ("PL", "plate"),
     ("BW", "bowl"),
