@@ -62,10 +62,10 @@ CATALOGS ?= 10 1000 10000
 
 bench-gateway-voice: $(STAMP) ## 16 live spoken sessions at real-time pace for 60 s per catalog size in CATALOGS (ASR alone on the same clips first); end of speech to result, .run/bench-gateway-voice-N.png
 	mkdir -p .run
-	set -e; for n in $(CATALOGS); do \
-		echo "== catalog: $$n synthetic products beside the demo shop's"; \
-		$(PY) bench/gateway_loadtest.py --mode voice -c 16 -z 60s --skip-first 16 --asr-peer 20 --catalog $$n --png .run/bench-gateway-voice-$$n.png; \
-	done
+	status=0; for n in $(CATALOGS); do \
+		echo "== catalog: $$n synthetic products beside the demo shop's, load average $$(cut -d' ' -f1 /proc/loadavg)"; \
+		$(PY) bench/gateway_loadtest.py --mode voice -c 16 -z 60s --skip-first 16 --asr-peer 20 --catalog $$n --png .run/bench-gateway-voice-$$n.png || status=1; \
+	done; exit $$status
 
 bench-asr-scale: $(STAMP) ## the ASR per catalog size (10, 1,000, 10,000 products): grammar build time, FSG size, memory, decode time
 	PYTHONPATH=. $(PY) bench/asr_catalog_scale.py

@@ -6,6 +6,9 @@
 --spread N also seeds N more products and spreads the commands over all of them
 (row-lock contention on five rows is part of what the default measures).
 
+--bulk-import N [--bulk-import-at S] creates the synthetic shop's next N products S seconds (10)
+into the run, while the sessions speak: the summary's slowest turn is the one to watch.
+
 --catalog N seeds N more products of a synthetic shop (tests/support/synthetic_catalog.py: SKUs like
 "TS1042", titles whose words the recogniser knows) beside the demo shop's, so the ASR's grammar
 and the NLU's resolution work at that catalog size; the commands and clips stay the same (the
@@ -36,6 +39,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -140,6 +144,30 @@ def asr_scale_line(pid: int, asr_log: Path) -> str:
     )
 
 
+class BulkImport(threading.Thread):
+    """Products created as the shop's owner `at_s` seconds into the run (a merchant's bulk import), and
+    when the ASR next swapped in a grammar after it began (its log's "new vocabulary serving")."""
+
+    def __init__(self, catalog_port: int, products: list[tuple[str, str]], asr_log: Path, at_s: float) -> None:
+        super().__init__(daemon=True)
+        self.catalog = f"127.0.0.1:{catalog_port}"
+        self.products, self.asr_log, self.at_s = products, asr_log, at_s
+        self.took_s = 0.0
+        self.swaps_before = 0
+
+    def run(self) -> None:
+        time.sleep(self.at_s)
+        self.swaps_before = self.asr_log.read_text(errors="replace").count("new vocabulary serving")
+        self.took_s = seed_products(self.catalog, MERCHANT, self.products)
+
+    def summary(self) -> str:
+        swaps = self.asr_log.read_text(errors="replace").count("new vocabulary serving") - self.swaps_before
+        return (
+            f"bulk import: {len(self.products)} products created {self.at_s:g} s into the run, in {self.took_s:.1f} s;"
+            f" the ASR swapped in {swaps} new grammar(s) after it began (SKUs of known prefixes need none)"
+        )
+
+
 def take_option(argv: list[str], name: str, default: float) -> tuple[float, list[str]]:
     """One of the bench's own options (not the load tester's): its value and the rest of argv."""
     if name not in argv:
@@ -168,6 +196,8 @@ def compare(peer: Report, report: Report) -> None:
 def main_bench(argv: list[str]) -> int:
     spread, argv = take_option(argv, "--spread", 0)  # seed this many extra SKUs and use them all
     catalog_size, argv = take_option(argv, "--catalog", 0)  # seed this many synthetic products too
+    bulk_import, argv = take_option(argv, "--bulk-import", 0)  # create this many more during the run
+    bulk_import_at, argv = take_option(argv, "--bulk-import-at", 10)  # seconds into the run
     peer_s, argv = take_option(argv, "--asr-peer", 20)
     target_ms, argv = take_option(argv, "--target-ms", -1)
     parser = main.build_parser()
@@ -202,6 +232,7 @@ def main_bench(argv: list[str]) -> int:
             "RATE_LIMIT_USER_RPS": "5000",
             "RATE_LIMIT_USER_BURST": "5000",
             "MAX_SESSIONS_PER_MERCHANT": "10000",
+            "MAX_SESSIONS_PER_USER": "10000",  # the load tester's sessions may share a user
             "DB_POOL_MAX": "20",
             # The ASR's grammar knows the bench merchant's products; room for every session's stream
             # (a finished turn's stream may still be closing when the session's next one opens).
@@ -275,7 +306,16 @@ def main_bench(argv: list[str]) -> int:
         before = {svc: cpu_seconds(p.popen.pid) for svc, p in stack.processes.items() if p.popen}
         pg_before = postgres_cpu(name)
         own_before = resource.getrusage(resource.RUSAGE_SELF)
+        importer = None
+        if bulk_import:
+            # The next `bulk_import` products of the synthetic shop, created while the sessions speak.
+            fresh = synthetic_catalog.products(int(catalog_size + bulk_import))[: int(bulk_import)]
+            importer = BulkImport(stack.ports["catalog"], fresh, run_dir / "asr.log", bulk_import_at)
+            importer.start()
         report = asyncio.run(loadtest.Runner(plan, workload, progress=not args.quiet).run())
+        if importer is not None:
+            importer.join()
+            print(importer.summary(), file=sys.stderr)
         own = resource.getrusage(resource.RUSAGE_SELF)
         used = {svc: cpu_seconds(p.popen.pid) - before[svc] for svc, p in stack.processes.items() if p.popen}
         used["loadtest client"] = own.ru_utime + own.ru_stime - own_before.ru_utime - own_before.ru_stime
