@@ -225,7 +225,7 @@ def heard_vocabulary(vocabulary: Vocabulary, names: int = NAMES) -> Vocabulary:
     with at most LISTED_PER_PREFIX of them (what `listed_skus` chooses from); of the other prefixes,
     one SKU per (letters, number) shape, and more up to LISTED_PER_PREFIX + 1 so the prefix stays a
     pattern; SKUs without the pattern only from the name class. Equal for two catalogs, equal
-    grammars: a new product whose SKU has a prefix heard by pattern needs no rebuild."""
+    grammars, so a change outside it (an older product renamed) needs no rebuild."""
     listed = name_class(vocabulary, names)
     products = list(listed)
     seen = {sku for sku, _ in listed}

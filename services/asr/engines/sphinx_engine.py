@@ -154,9 +154,9 @@ class SphinxEngine:
     def set_vocabulary(self, vocabulary: Vocabulary) -> None:
         """Swap in a grammar for new catalog words; streams already running keep their decoder. Only the
         part of the catalog the grammar hears travels to the decoding processes (SKU shapes, the name
-        class: grammar.heard_vocabulary), and a change outside it (a new product whose SKU has a shape
-        already heard, an older product renamed) builds nothing: the current grammar hears it already,
-        or the open-vocabulary engine does."""
+        class: grammar.heard_vocabulary), and a change outside it (an older product renamed or archived)
+        builds nothing. A new product is the newest, so its title enters the name class and a grammar is
+        built; its SKU, when its prefix is heard by pattern, the serving grammar hears meanwhile."""
         heard = grammar.heard_vocabulary(vocabulary, self.pool.options.names)
         if heard == self.heard:
             return
