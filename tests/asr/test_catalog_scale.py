@@ -47,6 +47,20 @@ def test_the_grammar_of_the_heard_part_is_the_catalogs_grammar() -> None:
     assert small.transitions == full.transitions
 
 
+def test_only_a_change_to_what_the_grammar_hears_builds_a_new_one() -> None:
+    """SphinxEngine.set_vocabulary builds a grammar when the heard part changes; an old product renamed
+    or removed leaves it equal, a new product does not."""
+    catalog = products(1_000)
+    heard = grammar.heard_vocabulary(shop(1_000))
+    sku, _ = catalog[900]  # an old product, of a prefix heard by pattern
+    renamed = [(s, "plain cotton towel" if s == sku else t) for s, t in catalog]
+    assert grammar.heard_vocabulary(Vocabulary(products=tuple(renamed))) == heard
+    without = [(s, t) for s, t in catalog if s != sku]
+    assert grammar.heard_vocabulary(Vocabulary(products=tuple(without))) == heard
+    added = [("TS4200", "slim red shirt"), *catalog]  # the newest: its title enters the name class
+    assert grammar.heard_vocabulary(Vocabulary(products=tuple(added))) != heard
+
+
 def test_the_grammars_size_does_not_follow_the_catalogs() -> None:
     """With every SKU and title listed, 1,000 products made 747,662 transitions (10 s to build); by
     pattern and a bounded name class, 10,000 products make about as many as 1,000 (the SKU numbers
