@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-catalog bench-nlu bench-gateway bench-gateway-voice bench-orders test-vllm test-faults test-asr-spoken eval-spoken eval-spoken-zh bench-asr bench-asr-accuracy bench-smoke audit lock clean
+.PHONY: help setup demo test test-fast lint typecheck proto up deploy-check images seed bench-catalog bench-nlu bench-gateway bench-gateway-voice bench-asr-scale bench-orders test-vllm test-faults test-asr-spoken eval-spoken eval-spoken-zh bench-asr bench-asr-accuracy bench-smoke audit lock clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -57,9 +57,18 @@ bench-nlu: $(STAMP) ## the NLU fast path vs hassil on the same sentences, 10,000
 bench-gateway: $(STAMP) ## 50 sessions, 200 price changes/s (each committed) for 30 s through an isolated local stack; summary + .run/bench-gateway.png
 	$(PY) bench/gateway_loadtest.py -c 50 -r 200 -z 30s --skip-first 1000 --png .run/bench-gateway.png
 
-bench-gateway-voice: $(STAMP) ## 16 live spoken sessions at real-time pace for 60 s (ASR alone on the same clips first); end of speech to result, .run/bench-gateway-voice.png
+# Synthetic products seeded beside the demo shop's, one run per size, the same clips in each.
+CATALOGS ?= 10 1000 10000
+
+bench-gateway-voice: $(STAMP) ## 16 live spoken sessions at real-time pace for 60 s per catalog size in CATALOGS (ASR alone on the same clips first); end of speech to result, .run/bench-gateway-voice-N.png
 	mkdir -p .run
-	$(PY) bench/gateway_loadtest.py --mode voice -c 16 -z 60s --skip-first 16 --asr-peer 20 --png .run/bench-gateway-voice.png
+	status=0; for n in $(CATALOGS); do \
+		echo "== catalog: $$n synthetic products beside the demo shop's, load average $$(cut -d' ' -f1 /proc/loadavg)"; \
+		$(PY) bench/gateway_loadtest.py --mode voice -c 16 -z 60s --skip-first 16 --asr-peer 20 --catalog $$n --png .run/bench-gateway-voice-$$n.png || status=1; \
+	done; exit $$status
+
+bench-asr-scale: $(STAMP) ## the ASR per catalog size (10, 1,000, 10,000 products): grammar build time, FSG size, memory, decode time
+	PYTHONPATH=. $(PY) bench/asr_catalog_scale.py
 
 bench-orders: $(STAMP) ## sales_report p50/p99 on 1,000,000 orders next to EXPLAIN ANALYZE
 	$(PY) bench/orders_bench.py

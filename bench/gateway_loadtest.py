@@ -6,6 +6,15 @@
 --spread N also seeds N more products and spreads the commands over all of them
 (row-lock contention on five rows is part of what the default measures).
 
+--bulk-import N [--bulk-import-at S] creates the synthetic shop's next N products S seconds (10)
+into the run, while the sessions speak: the summary's slowest turn is the one to watch.
+
+--catalog N seeds N more products of a synthetic shop (tests/support/synthetic_catalog.py: SKUs like
+"TS1042", titles whose words the recogniser knows) beside the demo shop's, so the ASR's grammar
+and the NLU's resolution work at that catalog size; the commands and clips stay the same (the
+demo shop's SKUs), so runs at several sizes compare (`make bench-gateway-voice CATALOGS="10 1000
+10000"`). The run starts once the ASR serves a grammar built from the seeded catalog.
+
 Starts catalog, NLU and gateway (and the ASR for --mode voice) as processes on
 free ports with a database and a stream prefix of their own (so it runs beside
 tests and other benchmarks), seeds the demo products for merchant
@@ -30,6 +39,8 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -44,7 +55,8 @@ sys.path.insert(0, str(ROOT))
 from shopvoice_cli import demo_shop, loadtest, loadvoice, main  # noqa: E402
 from shopvoice_cli.loadreport import Report  # noqa: E402
 from shopvoice_cli.stack import Stack  # noqa: E402
-from tests.support.processes import cpu_seconds, free_stack_ports  # noqa: E402
+from tests.support import synthetic_catalog  # noqa: E402
+from tests.support.processes import cpu_seconds, free_stack_ports, memory_mb, tree_pids  # noqa: E402
 
 MERCHANT = "loadtest-shop"
 ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -68,27 +80,92 @@ def postgres_cpu(database: str) -> dict[int, float]:
 
 def seed_more(catalog: str, merchant: str, count: int) -> list[str]:
     """Extra products L001..Lnnn, so the load can spread over more rows than the demo's five."""
-    import grpc
+    skus = [f"L{i:03d}" for i in range(1, count + 1)]
+    seed_products(catalog, merchant, [(sku, f"load product {sku}") for sku in skus])
+    return skus
 
+
+def seed_products(catalog: str, merchant: str, products: list[tuple[str, str]], window: int = 32) -> float:
+    """Create (SKU, title) products as the shop's owner, `window` calls in flight; the seconds it took."""
+    from shopvoice import identity
     from shopvoice.catalog.v1 import catalog_pb2 as pb
     from shopvoice.catalog.v1 import catalog_pb2_grpc
     from shopvoice.common.v1.money_pb2 import Money
+    from shopvoice.common.v1.mutation_pb2 import Actor
 
-    skus = [f"L{i:03d}" for i in range(1, count + 1)]
-    with grpc.insecure_channel(catalog) as channel:
+    began = time.monotonic()
+    with identity.sync_channel(catalog) as channel:
         stub = catalog_pb2_grpc.CatalogServiceStub(channel)
-        for sku in skus:
-            stub.CreateProduct(
-                pb.CreateProductRequest(
-                    mutation=Mutation(merchant_id=merchant, idempotency_key=f"bench:{merchant}:{sku}"),
-                    title=f"load product {sku}",
-                    sku=sku,
-                    price=Money(units=10),
-                    quantity=100,
+        pending = []
+        for sku, title in products:
+            request = pb.CreateProductRequest(
+                mutation=Mutation(
+                    merchant_id=merchant,
+                    idempotency_key=f"bench:{merchant}:{sku}",
+                    actor=Actor(user_id=demo_shop.OWNER, role="owner"),
                 ),
-                timeout=10,
+                title=title,
+                sku=sku,
+                price=Money(units=10),
+                quantity=100,
             )
-    return skus
+            pending.append(stub.CreateProduct.future(request, timeout=60))
+            if len(pending) >= window:
+                pending.pop(0).result()
+        for call in pending:
+            call.result()
+    return time.monotonic() - began
+
+
+def wait_for_vocabulary(asr_log: Path, timeout_s: float) -> float:
+    """Wait until the ASR serves a grammar built from the catalog (its log says so); the seconds waited."""
+    began = time.monotonic()
+    while "new vocabulary serving" not in asr_log.read_text(errors="replace"):
+        if time.monotonic() - began > timeout_s:
+            raise SystemExit(f"bench: the ASR did not take the catalog's vocabulary in {timeout_s:g} s; see {asr_log}")
+        time.sleep(0.5)
+    return time.monotonic() - began
+
+
+def asr_scale_line(pid: int, asr_log: Path) -> str:
+    """The ASR's grammar (from its log's last "grammar compiled") and memory (server + children, RSS)."""
+    import re
+
+    compiled: dict[str, str] = {}
+    for line in asr_log.read_text(errors="replace").splitlines():
+        if "grammar compiled" in line:  # a decoding process's line: key=value pairs
+            compiled = dict(re.findall(r"(\w+)=([\w.]+)", line))
+    pids = tree_pids(pid)
+    rss, pss = sum(memory_mb(p) for p in pids), sum(memory_mb(p, "Pss") for p in pids)
+    return (
+        f"ASR grammar: {compiled.get('transitions')} transitions, {compiled.get('words')} words, built in"
+        f" {compiled.get('seconds')} s (phrases + FSG + first decoder, in a decoding process); ASR memory:"
+        f" {rss:.0f} MB RSS ({pss:.0f} MB PSS), server and {len(pids) - 1} child processes"
+    )
+
+
+class BulkImport(threading.Thread):
+    """Products created as the shop's owner `at_s` seconds into the run (a merchant's bulk import), and
+    when the ASR next swapped in a grammar after it began (its log's "new vocabulary serving")."""
+
+    def __init__(self, catalog_port: int, products: list[tuple[str, str]], asr_log: Path, at_s: float) -> None:
+        super().__init__(daemon=True)
+        self.catalog = f"127.0.0.1:{catalog_port}"
+        self.products, self.asr_log, self.at_s = products, asr_log, at_s
+        self.took_s = 0.0
+        self.swaps_before = 0
+
+    def run(self) -> None:
+        time.sleep(self.at_s)
+        self.swaps_before = self.asr_log.read_text(errors="replace").count("new vocabulary serving")
+        self.took_s = seed_products(self.catalog, MERCHANT, self.products)
+
+    def summary(self) -> str:
+        swaps = self.asr_log.read_text(errors="replace").count("new vocabulary serving") - self.swaps_before
+        return (
+            f"bulk import: {len(self.products)} products created {self.at_s:g} s into the run, in {self.took_s:.1f} s;"
+            f" the ASR swapped in {swaps} new grammar(s) after it began (SKUs of known prefixes need none)"
+        )
 
 
 def take_option(argv: list[str], name: str, default: float) -> tuple[float, list[str]]:
@@ -118,6 +195,9 @@ def compare(peer: Report, report: Report) -> None:
 
 def main_bench(argv: list[str]) -> int:
     spread, argv = take_option(argv, "--spread", 0)  # seed this many extra SKUs and use them all
+    catalog_size, argv = take_option(argv, "--catalog", 0)  # seed this many synthetic products too
+    bulk_import, argv = take_option(argv, "--bulk-import", 0)  # create this many more during the run
+    bulk_import_at, argv = take_option(argv, "--bulk-import-at", 10)  # seconds into the run
     peer_s, argv = take_option(argv, "--asr-peer", 20)
     target_ms, argv = take_option(argv, "--target-ms", -1)
     parser = main.build_parser()
@@ -152,6 +232,7 @@ def main_bench(argv: list[str]) -> int:
             "RATE_LIMIT_USER_RPS": "5000",
             "RATE_LIMIT_USER_BURST": "5000",
             "MAX_SESSIONS_PER_MERCHANT": "10000",
+            "MAX_SESSIONS_PER_USER": "10000",  # the load tester's sessions may share a user
             "DB_POOL_MAX": "20",
             # The ASR's grammar knows the bench merchant's products; room for every session's stream
             # (a finished turn's stream may still be closing when the session's next one opens).
@@ -166,12 +247,24 @@ def main_bench(argv: list[str]) -> int:
             demo_shop.seed_catalog(catalog, MERCHANT)
             if extra_skus:
                 seed_more(catalog, MERCHANT, len(extra_skus))
+            if catalog_size:
+                took = seed_products(catalog, MERCHANT, synthetic_catalog.products(int(catalog_size)))
+                print(
+                    f"catalog: {len(demo_shop.PRODUCTS)} demo + {int(catalog_size)} synthetic products"
+                    f" (seeded in {took:.1f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
         # Seeded before the ASR starts: it loads the merchant's vocabulary when it starts.
         stack.services = ["catalog", "asr", "nlu", "gateway"] if voice else ["catalog", "nlu", "gateway"]
         stack.start(after_catalog=seed)
         plan.target = stack.gateway
         print(f"stack up (logs in {run_dir}); gateway {stack.gateway}", file=sys.stderr, flush=True)
+        if voice:
+            waited = wait_for_vocabulary(run_dir / "asr.log", 600)
+            print(f"the ASR serves the catalog's grammar ({waited:.1f} s after the stack was up)", file=sys.stderr)
+            print(asr_scale_line(stack.processes["asr"].popen.pid, run_dir / "asr.log"), file=sys.stderr)  # type: ignore[union-attr]
         peer = None
         if voice and peer_s > 0:
             assert isinstance(workload, loadvoice.SpokenCommands)
@@ -213,7 +306,16 @@ def main_bench(argv: list[str]) -> int:
         before = {svc: cpu_seconds(p.popen.pid) for svc, p in stack.processes.items() if p.popen}
         pg_before = postgres_cpu(name)
         own_before = resource.getrusage(resource.RUSAGE_SELF)
+        importer = None
+        if bulk_import:
+            # The next `bulk_import` products of the synthetic shop, created while the sessions speak.
+            fresh = synthetic_catalog.products(int(catalog_size + bulk_import))[: int(bulk_import)]
+            importer = BulkImport(stack.ports["catalog"], fresh, run_dir / "asr.log", bulk_import_at)
+            importer.start()
         report = asyncio.run(loadtest.Runner(plan, workload, progress=not args.quiet).run())
+        if importer is not None:
+            importer.join()
+            print(importer.summary(), file=sys.stderr)
         own = resource.getrusage(resource.RUSAGE_SELF)
         used = {svc: cpu_seconds(p.popen.pid) - before[svc] for svc, p in stack.processes.items() if p.popen}
         used["loadtest client"] = own.ru_utime + own.ru_stime - own_before.ru_utime - own_before.ru_stime

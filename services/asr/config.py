@@ -148,6 +148,13 @@ class AsrSettings(ServiceSettings):
         description="order numbers heard run this far (to twice this) past the last order, for orders placed"
         " between refreshes",
     )
+    grammar_names: int = Field(
+        50,  # grammar.NAMES
+        alias="ASR_GRAMMAR_NAMES",
+        ge=0,
+        description="product titles in the grammar: the catalog's newest this many (SKUs are heard by their"
+        " pattern, every other title by the open-vocabulary engine); a turn's cost grows with it, not the catalog",
+    )
     vocabulary_merchant_id: str = Field("demo", alias="ASR_VOCABULARY_MERCHANT_ID")
     vocabulary_refresh_s: float = Field(60.0, alias="ASR_VOCABULARY_REFRESH_S", gt=0)
 

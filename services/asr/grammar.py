@@ -11,6 +11,16 @@ once), and only the few remaining slot edges get a copy of their rule.
 Words the dictionary lacks cannot be recognised; phrases with them are dropped
 and reported, never silently kept. A few domain words get pronunciations here,
 and a few words a second way of saying them.
+
+The catalog enters through the {sku} slot, and its size must not: with every SKU
+and title listed there, 450 products made a spoken turn take 7-8 s (issue 30).
+So a SKU is heard by its pattern (its letters, then a number or digits: "a one
+hundred", "k m two zero three one"), one alternative per letter prefix the shop
+uses, and product names are a bounded class: the titles of the `names` products
+the catalog lists first (the newest). The rest of the catalog is heard by the
+open-vocabulary engine and found by the NLU's resolution over the whole catalog.
+`heard_vocabulary` is the small vocabulary that gives the same grammar, so a
+catalog change that changes neither is no rebuild.
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.asr.numbers import TEENS, TENS, UNITS, say_sku
+from services.asr.numbers import SKU_PATTERN, TEENS, TENS, UNITS, say_letters, say_sku
 from services.asr.phrases import expand
 from services.asr.vocabulary import Vocabulary
 
@@ -141,17 +151,144 @@ def write_dictionary(dict_path: str, words: set[str], out: Path) -> Path:
     return out
 
 
-def build(phrases: list[str], vocabulary: Vocabulary, dict_path: str) -> Grammar:
-    """Compile phrases (with {slot}s) and the vocabulary into one minimised finite-state grammar."""
+# Product names in the grammar: the titles of the first this many products the catalog lists (the
+# newest first); ASR_GRAMMAR_NAMES. The grammar's size and a turn's decoding cost grow with it, not
+# with the catalog.
+NAMES = 50
+# More letter prefixes than this (SKUs "A100", "KM2031": prefixes "a", "k m") and a SKU is heard
+# as any letters of the shop's lengths: the rule stays bounded whatever the catalog holds.
+PREFIXES = 64
+# SKUs said exactly rather than by pattern: every SKU of a prefix with at most this many (a small
+# shop's, or a product line of a few), LISTED in all.
+LISTED_PER_PREFIX = 4
+LISTED = 32
+# The number after a SKU's letters, as say_sku says it: a number (below a thousand, or up to
+# 999,999), or digit by digit (a leading zero, or more than six digits).
+SKU_NUMBER = "number"
+SKU_BELOW_THOUSAND = "below_thousand"
+
+
+def sku_shape(sku: str) -> tuple[str, str] | None:
+    """What the grammar hears of a SKU: its letters and how its number is said ("number", or "digits:N"
+    for N digits said one by one); None for a SKU without that pattern (listed like a name)."""
+    match = SKU_PATTERN.match(sku)
+    if not match:
+        return None
+    letters, digits = match.groups()
+    if digits.startswith("0") or len(digits) > 6:
+        return letters.lower(), f"digits:{len(digits)}"
+    return letters.lower(), SKU_NUMBER if len(digits) > 3 else SKU_BELOW_THOUSAND
+
+
+def name_class(vocabulary: Vocabulary, names: int = NAMES) -> list[tuple[str, str]]:
+    """The products whose titles the grammar lists: the first `names` with a title, in the catalog's
+    order (GetVocabulary lists the newest products first)."""
+    chosen: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for sku, title in vocabulary.products:
+        if len(chosen) >= names:
+            break
+        if title and title not in seen:
+            seen.add(title)
+            chosen.append((sku, title))
+    return chosen
+
+
+def _by_letters(vocabulary: Vocabulary) -> dict[str, list[str]]:
+    """The shop's patterned SKUs by their letters ("ts" -> ["TS1042", "TS1046"])."""
+    by_letters: dict[str, list[str]] = {}
+    for sku in vocabulary.skus:
+        shape = sku_shape(sku)
+        if shape is not None:
+            by_letters.setdefault(shape[0], []).append(sku)
+    return by_letters
+
+
+def listed_skus(vocabulary: Vocabulary) -> list[str]:
+    """The SKUs said exactly, not by pattern: those of the prefixes with at most LISTED_PER_PREFIX
+    SKUs, fewest first, LISTED in all. A pattern lets "d forty two" be heard as "b forty two" when the
+    shop has any B SKU; a prefix with a handful of SKUs (the demo shop's A100 ... E15) need not."""
+    by_letters = _by_letters(vocabulary)
+    if len(by_letters) > PREFIXES:
+        return []
+    listed: list[str] = []
+    for _, letters in sorted((len(skus), letters) for letters, skus in by_letters.items()):
+        group = by_letters[letters]
+        if len(group) > LISTED_PER_PREFIX or len(listed) + len(group) > LISTED:
+            break
+        listed += group
+    return listed
+
+
+def heard_vocabulary(vocabulary: Vocabulary, names: int = NAMES) -> Vocabulary:
+    """The smallest vocabulary with the same grammar: the name class's products; every SKU of a prefix
+    with at most LISTED_PER_PREFIX of them (what `listed_skus` chooses from); of the other prefixes,
+    one SKU per (letters, number) shape, and more up to LISTED_PER_PREFIX + 1 so the prefix stays a
+    pattern; SKUs without the pattern only from the name class. Equal for two catalogs, equal
+    grammars, so a change outside it (an older product renamed) needs no rebuild."""
+    listed = name_class(vocabulary, names)
+    products = list(listed)
+    seen = {sku for sku, _ in listed}
+    by_letters = _by_letters(vocabulary)
+    for _, skus in sorted(by_letters.items()):
+        shapes: set[tuple[str, str] | None] = set()
+        kept = 0
+        for sku in skus:
+            shape = sku_shape(sku)
+            if len(skus) <= LISTED_PER_PREFIX or kept <= LISTED_PER_PREFIX or shape not in shapes:
+                shapes.add(shape)
+                kept += 1
+                if sku not in seen:
+                    seen.add(sku)
+                    products.append((sku, ""))
+    return Vocabulary(products=tuple(products), order_id_max=vocabulary.order_id_max)
+
+
+def sku_forms(vocabulary: Vocabulary, names: int = NAMES) -> list[str]:
+    """JSGF alternatives for the shop's SKUs: each of `listed_skus` as said, the other prefixes by
+    pattern, "(k m | t s) (<number>)" (one number rule for all of them), and SKUs without the pattern
+    spelled out one by one, from the name class only."""
+    in_class = {sku for sku, _ in name_class(vocabulary, names)}
+    odd = [say_sku(sku) for sku in vocabulary.skus if sku_shape(sku) is None and sku in in_class]
+    exact = listed_skus(vocabulary)
+    by_letters: dict[str, set[str]] = {}
+    for letters, skus in _by_letters(vocabulary).items():
+        if skus[0] not in exact:  # a prefix is listed whole or not at all
+            by_letters[letters] = {shape[1] for shape in map(sku_shape, skus) if shape is not None}
+    if len(by_letters) > PREFIXES:  # too many prefixes to list: any letters, as many as the shop's have
+        heads: dict[str, set[str]] = {}
+        for letters, kinds in by_letters.items():
+            heads.setdefault(" ".join(["<letter>"] * len(letters)), set()).update(kinds)
+    else:
+        heads = {say_letters(letters): kinds for letters, kinds in by_letters.items()}
+    # One prefix alternation and one number rule after it (any prefix with any of the shop's ways of
+    # saying the number: a little more than the catalog has, and one copy of the number rule).
+    kinds = set().union(*heads.values()) if heads else set()
+    if SKU_NUMBER in kinds:
+        kinds.discard(SKU_BELOW_THOUSAND)
+    forms = [say_sku(sku) for sku in exact]
+    if heads:
+        said = " | ".join(f"({_said_number(k)})" for k in sorted(kinds))
+        forms.append(f"({' | '.join(f'({h})' for h in sorted(heads))}) ({said})")
+    return [*forms, *odd]
+
+
+def _said_number(kind: str) -> str:
+    if kind in (SKU_NUMBER, SKU_BELOW_THOUSAND):
+        return f"<{kind}>"
+    return " ".join(["<digit>"] * int(kind.split(":", 1)[1]))
+
+
+def build(phrases: list[str], vocabulary: Vocabulary, dict_path: str, names: int = NAMES) -> Grammar:
+    """Compile phrases (with {slot}s) and the vocabulary into one minimised finite-state grammar:
+    SKUs by pattern, the titles of the name class (see the module's docstring)."""
     known = dictionary_words(dict_path)
     dropped: list[str] = []
     rules = dict(SLOT_RULES)
-    product_forms = []
-    for form in [say_sku(s) for s in vocabulary.skus] + [f"[the] {t.replace('-', ' ')}" for t in vocabulary.titles]:
-        if all(w in known for w in _words_of(form)):
-            product_forms.append(form)
-        else:
-            dropped.append(form)
+    product_forms: list[str] = []
+    titles = [f"[the] {title.replace('-', ' ')}" for _, title in name_class(vocabulary, names)]
+    for form in [*sku_forms(vocabulary, names), *titles]:
+        (product_forms if all(w in known for w in _words_of(form)) else dropped).append(form)
     rules["sku"] = " | ".join(f"({f})" for f in product_forms) if product_forms else ""
     if vocabulary.order_id_max:
         rules["order"] = order_rule(vocabulary.order_id_max)

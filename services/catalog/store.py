@@ -152,10 +152,11 @@ async def search(conn: Conn, merchant_id: str, folded: str, sku: str, limit: int
 
 
 async def vocabulary(conn: Conn, merchant_id: str) -> list[Row]:
+    """Every variant's words, the newest products first (the ASR's grammar lists the first titles)."""
     cur = await conn.execute(
         "SELECT v.sku, p.title, p.product_id, p.title_en, p.description, p.status"
         " FROM variants v JOIN products p USING (merchant_id, product_id)"
-        " WHERE v.merchant_id = %s ORDER BY v.sku",
+        " WHERE v.merchant_id = %s ORDER BY p.created_at DESC, v.sku",
         (merchant_id,),
     )
     return [dict(r) for r in await cur.fetchall()]

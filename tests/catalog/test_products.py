@@ -129,7 +129,7 @@ def test_vocabulary_lists_skus_and_titles_and_its_revision_follows_changes(stub:
     create(stub, merchant, sku="A100", title="红色T恤")
     create(stub, merchant, sku="B200", title="Mug")
     first = stub.GetVocabulary(pb.GetVocabularyRequest(merchant_id=merchant))
-    assert [(e.sku, e.title) for e in first.entries] == [("A100", "红色T恤"), ("B200", "Mug")]
+    assert [(e.sku, e.title) for e in first.entries] == [("B200", "Mug"), ("A100", "红色T恤")]  # the newest first
     assert stub.GetVocabulary(pb.GetVocabularyRequest(merchant_id=merchant)).revision == first.revision
     stub.SetProductStatus(
         pb.SetProductStatusRequest(
@@ -139,8 +139,8 @@ def test_vocabulary_lists_skus_and_titles_and_its_revision_follows_changes(stub:
     after = stub.GetVocabulary(pb.GetVocabularyRequest(merchant_id=merchant))
     # An archived product stays nameable ("relist the mug"), marked as archived.
     assert [(e.sku, e.status) for e in after.entries] == [
-        ("A100", ProductStatus.PRODUCT_STATUS_ACTIVE),
         ("B200", ProductStatus.PRODUCT_STATUS_ARCHIVED),
+        ("A100", ProductStatus.PRODUCT_STATUS_ACTIVE),
     ]
     assert after.revision != first.revision
 

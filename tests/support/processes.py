@@ -48,6 +48,32 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def tree_pids(pid: int) -> list[int]:
+    """A process and every process under it (Linux /proc), the process first."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
+def memory_mb(pid: int, field: str = "Rss") -> float:
+    """A process's resident memory in MB from /proc/PID/smaps_rollup: "Rss", or "Pss" (shared pages
+    divided among their sharers, so a tree's sum counts them once, as a container's limit does)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0.0
+
+
 def wait_serving(address: str, timeout: float = 30.0, service: str = "") -> None:
     deadline = time.monotonic() + timeout
     last: Exception | None = None

@@ -181,6 +181,7 @@ class DecoderPool:
             return
         old, self.processes, self.options = self.processes, generation, options
         self.next_generation = None
+        self.logger.info("new vocabulary serving", products=len(options.vocabulary.products))
         for p in old:
             p.retired = True
             if p.streams == 0:

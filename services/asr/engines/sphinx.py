@@ -175,7 +175,8 @@ def tonality(audio: bytes) -> float:
 
 def open_vocabulary_prompt(vocabulary: Vocabulary, boosted: tuple[str, ...] = ()) -> str:
     """What whisper is primed with: the shop's product names and codes, carriers, the commands' words."""
-    products = ", ".join(f"{title} ({sku})" if sku else title for sku, title in vocabulary.products[:40])
+    named = [(sku, title) for sku, title in vocabulary.products if title][:40]  # the newest (the name class's)
+    products = ", ".join(f"{title} ({sku})" if sku else title for sku, title in named)
     extra = f" Also: {', '.join(boosted)}." if boosted else ""
     return (
         f"A shop owner gives commands: set the price, stock, ship order 1234 via UPS, FedEx, DHL, SF, EMS, refund,"
@@ -341,15 +342,19 @@ def compile_grammar(
     use_nlu_phrases: bool,
     workdir: Path,
     decoder_overrides: tuple[tuple[str, object], ...] = (),
+    names: int = grammar.NAMES,
 ) -> GrammarModel:
-    """The grammar for this vocabulary, with one decoder made now so a broken grammar fails here;
-    its decoders get GRAMMAR_DECODER_OPTIONS with decoder_overrides on top."""
-    built = grammar.build(phrases.phrases_for(vocabulary, "en-US", use_nlu_phrases), vocabulary, DICT)
+    """The grammar for this vocabulary (SKUs by pattern, `names` titles), with one decoder made now so a
+    broken grammar fails here; its decoders get GRAMMAR_DECODER_OPTIONS with decoder_overrides on top."""
+    began = time.monotonic()
+    built = grammar.build(phrases.phrases_for(vocabulary, "en-US", use_nlu_phrases), vocabulary, DICT, names)
     dict_path = grammar.write_dictionary(DICT, built.words, workdir / f"grammar-{time.monotonic_ns()}.dict")
     model = GrammarModel(built, dict_path, {**GRAMMAR_DECODER_OPTIONS, **dict(decoder_overrides)})
     model.give(model.new_decoder())
     log.get().info(
         "grammar compiled",
+        seconds=round(time.monotonic() - began, 3),
+        products=len(vocabulary.products),
         phrases=built.phrases,
         words=len(built.words),
         transitions=len(built.transitions),
@@ -376,6 +381,7 @@ class DecodingOptions:
     reject_gap: float = REJECT_SCORE_GAP  # ASR_REJECT_SCORE_GAP
     reject_gap_short: float | None = REJECT_SCORE_GAP_SHORT  # ASR_REJECT_SCORE_GAP_SHORT (None: the same)
     open_vocabulary: bool = False  # a whisper fallback process runs: rejected speech goes to it
+    names: int = grammar.NAMES  # ASR_GRAMMAR_NAMES: product titles in the grammar (the newest)
 
 
 @dataclass
@@ -409,6 +415,7 @@ class DecoderHost:
             options.use_nlu_phrases,
             Path(tempfile.mkdtemp(prefix="sv-asr-")),
             options.decoder_overrides,
+            options.names,
         )
         self.phrase_ends = PhraseEnds(self.model.grammar)
         for _ in range(options.decoders - 1):
@@ -431,11 +438,12 @@ class DecoderHost:
             return self.boosted[boosted]
         vocabulary = self.options.vocabulary
         extra = tuple(("", phrase) for phrase in boosted)
-        model = compile_grammar(
-            replace(vocabulary, products=vocabulary.products + extra),
+        model = compile_grammar(  # the boosted phrases first, and on top of the name class
+            replace(vocabulary, products=extra + vocabulary.products),
             self.options.use_nlu_phrases,
             self.workdir,
             self.options.decoder_overrides,
+            self.options.names + len(extra),
         )
         if len(self.boosted) >= BOOSTED_GRAMMARS:
             self.boosted.pop(next(iter(self.boosted)))

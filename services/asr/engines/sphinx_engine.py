@@ -15,11 +15,13 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import numpy as np
 from prometheus_client import Counter
 from riva.client.proto import riva_asr_pb2 as rasr
 
+from services.asr import grammar
 from services.asr.audio import AudioError, AudioFormat, Resampler, pcm16
 from services.asr.config import AsrSettings
 from services.asr.denoise import SpectralGate
@@ -93,7 +95,8 @@ class SphinxEngine:
     ) -> None:
         self.continuation_max_ms = continuation_max_ms
         self.denoise = denoise
-        self.pool = DecoderPool(options, workers, whisper_path, whisper_threads)
+        self.heard = grammar.heard_vocabulary(options.vocabulary, options.names)
+        self.pool = DecoderPool(replace(options, vocabulary=self.heard), workers, whisper_path, whisper_threads)
         self.interim_interval_s = interim_interval_ms / 1000
         self.max_silence_seconds = max_silence_seconds
         self.phrase_pause_ms = phrase_pause_ms
@@ -129,6 +132,7 @@ class SphinxEngine:
             reject_gap=settings.reject_score_gap,
             reject_gap_short=settings.reject_score_gap_short,
             open_vocabulary=bool(whisper_path),
+            names=settings.grammar_names,
         )
         return cls(
             options,
@@ -148,8 +152,16 @@ class SphinxEngine:
         return self.pool.wait_ready(timeout_s)
 
     def set_vocabulary(self, vocabulary: Vocabulary) -> None:
-        """Swap in a grammar for new catalog words; streams already running keep their decoder."""
-        self.pool.set_vocabulary(vocabulary)
+        """Swap in a grammar for new catalog words; streams already running keep their decoder. Only the
+        part of the catalog the grammar hears travels to the decoding processes (SKU shapes, the name
+        class: grammar.heard_vocabulary), and a change outside it (an older product renamed or archived)
+        builds nothing. A new product is the newest, so its title enters the name class and a grammar is
+        built; its SKU, when its prefix is heard by pattern, the serving grammar hears meanwhile."""
+        heard = grammar.heard_vocabulary(vocabulary, self.pool.options.names)
+        if heard == self.heard:
+            return
+        self.heard = heard
+        self.pool.set_vocabulary(heard)
 
     async def close(self) -> None:
         await self.pool.close()

@@ -570,7 +570,9 @@ class Vocabulary(_message.Message):
     revision: _builtins.int
     """changes whenever an entry changes"""
     @_builtins.property
-    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___VocabularyEntry]: ...
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___VocabularyEntry]:
+        """the newest products first (the ASR names the first ones in its grammar)"""
+
     def __init__(
         self,
         *,
