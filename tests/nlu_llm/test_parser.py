@@ -222,3 +222,21 @@ def test_outcomes_are_counted_under_bounded_labels() -> None:
     ask(LlmParser(settings("")), "x")
     after = REGISTRY.get_sample_value("sv_nlu_llm_answers_total", {"source": "fallback", "outcome": "llm off"})
     assert after == before + 1
+
+
+def test_a_command_left_incomplete_by_grounding_is_unknown() -> None:
+    """The model read a price as a change by a percent it made up: grounding drops the percent,
+    and an adjust_price by nothing is no command (no question can complete it)."""
+    content = '{"intent": "adjust_price", "slots": {"sku": "A100", "percent": "10"}}'
+    with fake_openai_server(Behaviour(content=content)) as url:
+        answer = ask(LlmParser(settings(url)), "A100 make it 89 bucks")
+    assert answer.command == cmd.Command(unknown=cmd.Unknown(text="A100 make it 89 bucks"))
+    assert answer.reason.startswith("invalid") and "adjust_price needs percent or delta" in answer.reason
+
+
+def test_a_price_the_model_made_up_is_dropped_and_left_to_the_question() -> None:
+    content = '{"intent": "set_price", "slots": {"sku": "A100", "price": "89.00"}}'
+    with fake_openai_server(Behaviour(content=content)) as url:
+        answer = ask(LlmParser(settings(url)), "change the price of A100")
+    assert answer.reason == "ok"
+    assert answer.command == cmd.Command(set_price=cmd.SetPrice(sku="A100"))  # the dialogue asks "At what price?"

@@ -67,6 +67,11 @@ def outcome(reason: str) -> str:
     return "http" if head.startswith("http ") else head
 
 
+# The contract's problems with a command that the dialogue completes by asking (dialogue.ASK):
+# a price not said ("set the price of A100" -> "At what price?").
+ASKED_FOR = frozenset({"price missing"})
+
+
 def unknown(text: str) -> Command:
     return Command(unknown=Unknown(text=text))
 
@@ -185,6 +190,11 @@ class LlmParser:
             return LlmAnswer(unknown(text), "llm", "invalid: " + "; ".join(problems))
         said = model_text(text) if said is None else said
         dropped = ground(command, said, skus or ())
+        # What grounding dropped may leave a command that no question can complete ("A100 make
+        # it 89 bucks" read as an adjust_price whose percent the model made up): that is no
+        # understanding. A missing product, order or price the dialogue asks for.
+        if left := [p for p in validate(command, allow_missing=True) if p not in ASKED_FOR]:
+            return LlmAnswer(unknown(text), "llm", "invalid once unsaid values were dropped: " + "; ".join(left))
         self._keep_ambiguous_names(command, said, products or [])
         return LlmAnswer(command, "llm", "ok", tuple(dropped))
 
