@@ -109,7 +109,9 @@ class ServiceProcess:
         return self.log_dir / f"{self.name}.log"
 
     def start(self, wait: bool = True) -> ServiceProcess:
-        env = {**os.environ, **self.env, "PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
+        # A service started here is development (tests, benches), as in shopvoice_cli.stack: without
+        # INTERNAL_KEYS it runs without internal identity; with them, calls are authenticated all the same.
+        env = {"SHOPVOICE_DEV_MODE": "1", **os.environ, **self.env, "PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", f"services.{self.name}"], cwd=ROOT, env=env, stdout=log, stderr=log
