@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from shopvoice.common.v1.command_pb2 import Command
+from shopvoice.grammar.contract import BULK_INTENTS, SKU_INTENTS
 
 __all__ = ["CatalogProduct", "CommandResolution", "Match", "ProductIndex", "resolve_command", "sku_key"]
 
@@ -385,20 +386,7 @@ class ProductIndex:
 
 
 # Intents whose `sku` names an existing product (create_product's names a new one).
-_NAMED_PRODUCT_INTENTS = frozenset(
-    {
-        "set_price",
-        "adjust_price",
-        "set_stock",
-        "adjust_stock",
-        "query_stock",
-        "query_product",
-        "set_product_status",
-        "set_product_fact",
-        "sales_report",
-    }
-)
-_BULK_INTENTS = frozenset({"bulk_set_price", "bulk_adjust_price", "bulk_set_stock", "bulk_adjust_stock"})
+_NAMED_PRODUCT_INTENTS = SKU_INTENTS | {"sales_report"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,12 +407,12 @@ def resolve_command(command: Command, index: ProductIndex) -> CommandResolution:
     (a name that is not exactly one product is reported as unknown).
     """
     intent = command.WhichOneof("intent")
-    if intent not in _NAMED_PRODUCT_INTENTS and intent not in _BULK_INTENTS:
+    if intent not in _NAMED_PRODUCT_INTENTS and intent not in BULK_INTENTS:
         return CommandResolution(command)
     resolved = Command()
     resolved.CopyFrom(command)
     message = getattr(resolved, intent)
-    if intent in _BULK_INTENTS:
+    if intent in BULK_INTENTS:
         skus = list(message.skus)
         for n, said in enumerate(skus):
             match = index.resolve(said)

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.product_facts import FACT_NAMES
 
 MAX_MONEY = Decimal("100000000")
 MAX_QUANTITY = 10_000_000
@@ -51,24 +52,6 @@ SKU_INTENTS = frozenset(
     }
 )
 BULK_INTENTS = frozenset({"bulk_set_price", "bulk_adjust_price", "bulk_set_stock", "bulk_adjust_stock"})
-FACT_NAMES = (
-    "material",
-    "capacity",
-    "sizes",
-    "fit",
-    "care",
-    "dimensions",
-    "weight",
-    "in_the_box",
-    "battery",
-    "waterproof",
-    "warranty",
-    "hot_drinks",
-    "dishwasher",
-    "laptop",
-    "colour",
-    "origin",
-)
 MAX_SKUS = 500
 MAX_UNDO = 20
 FRACTION = r"0\.[0-9]{1,4}"

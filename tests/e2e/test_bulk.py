@@ -21,19 +21,15 @@ from shopvoice_cli import demo_shop
 from shopvoice_cli.client import Conversation, Turn
 from shopvoice_cli.stack import Stack
 from tests.e2e.test_text_command import changes_of, owner_token, price_of
+from tests.worker import workers
 from tests.worker.workers import CeleryWorker
 
 
 @pytest.fixture(scope="module")
 def worker(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryWorker]:
-    env = {
-        "REDIS_URL": stack.redis_url,
-        "STREAM_PREFIX": stack.extra_env["STREAM_PREFIX"],
-        "CATALOG_ADDR": f"127.0.0.1:{stack.ports['catalog']}",
-        "ORDERS_ADDR": f"127.0.0.1:{stack.ports['orders']}",
-        "EXPORT_DIR": str(tmp_path_factory.mktemp("exports")),
-    }
-    started = CeleryWorker(env, Path(tmp_path_factory.mktemp("worker")), concurrency=1).start()
+    started = workers.for_stack(
+        stack, Path(tmp_path_factory.mktemp("worker")), EXPORT_DIR=str(tmp_path_factory.mktemp("exports"))
+    )
     yield started
     started.stop()
 

@@ -25,7 +25,9 @@ from shopvoice_cli import demo_shop
 from shopvoice_cli.client import Conversation, Turn
 from shopvoice_cli.stack import Stack
 from tests.e2e.conftest import make_stack
+from tests.e2e.test_text_command import price_of
 from tests.support import servers
+from tests.worker import workers
 from tests.worker.workers import CeleryWorker
 
 pytestmark = pytest.mark.e2e
@@ -48,15 +50,12 @@ def secured(pg_admin_url: str, redis_url: str, tmp_path_factory: pytest.TempPath
 @pytest.fixture(scope="module")
 def worker(secured: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryWorker]:
     """The Celery worker with its own key: its calls to the catalog are signed as the worker."""
-    env = {
-        "REDIS_URL": secured.redis_url,
-        "STREAM_PREFIX": secured.extra_env["STREAM_PREFIX"],
-        "CATALOG_ADDR": f"127.0.0.1:{secured.ports['catalog']}",
-        "ORDERS_ADDR": f"127.0.0.1:{secured.ports['orders']}",
-        "EXPORT_DIR": str(tmp_path_factory.mktemp("exports")),
-        "INTERNAL_KEYS": secured.internal_keys["worker"],
-    }
-    started = CeleryWorker(env, Path(tmp_path_factory.mktemp("worker")), concurrency=1).start()
+    started = workers.for_stack(
+        secured,
+        Path(tmp_path_factory.mktemp("worker")),
+        EXPORT_DIR=str(tmp_path_factory.mktemp("exports")),
+        INTERNAL_KEYS=secured.internal_keys["worker"],
+    )
     yield started
     started.stop()
 
@@ -68,15 +67,6 @@ def say(stack: Stack, text: str, role: str = "owner") -> Turn:
             return await conversation.say(text)
 
     return asyncio.run(run())
-
-
-def price_of(stack: Stack, sku: str) -> Decimal:
-    with psycopg.connect(stack.database_url) as conn:
-        row = conn.execute(
-            "SELECT price FROM catalog.variants WHERE merchant_id = %s AND sku = %s", (demo_shop.MERCHANT_ID, sku)
-        ).fetchone()
-    assert row is not None
-    return Decimal(row[0])
 
 
 def test_a_spoken_change_reaches_the_catalog_with_the_speakers_identity(secured: Stack) -> None:

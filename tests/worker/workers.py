@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from shopvoice_cli.stack import Stack
 from tests.support.processes import ROOT
 
 
@@ -58,3 +59,14 @@ class CeleryWorker:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def for_stack(stack: Stack, log_dir: Path, **env: str) -> CeleryWorker:
+    """A started worker on a test stack's Redis, streams, catalog and orders (env adds or overrides)."""
+    base = {
+        "REDIS_URL": stack.redis_url,
+        "STREAM_PREFIX": stack.extra_env["STREAM_PREFIX"],
+        "CATALOG_ADDR": f"127.0.0.1:{stack.ports['catalog']}",
+        "ORDERS_ADDR": f"127.0.0.1:{stack.ports['orders']}",
+    }
+    return CeleryWorker({**base, **env}, log_dir, concurrency=1).start()
