@@ -22,6 +22,7 @@ from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.grammar import Vocabulary
 from shopvoice.grammar.index import grammar_for
 from shopvoice.money import to_decimal
+from shopvoice.permissions import READ_ONLY
 from shopvoice.redis_keys import RedisKeys
 from shopvoice.text import normalize
 
@@ -57,22 +58,6 @@ ASK = {
 
 PriceLookup = Callable[[str, str], Awaitable[Money | None]]  # (merchant_id, sku) -> price
 PaidLookup = Callable[[str, str], Awaitable[Money | None]]  # (merchant_id, order_id) -> what was paid
-# Intents that only read: never proposed, whatever the confidence.
-QUERIES = frozenset(
-    {
-        "query_stock",
-        "query_product",
-        "query_order",
-        "list_orders",
-        "sales_report",
-        "list_products",
-        "low_stock",
-        "export_report",
-        "confirm",
-        "cancel",
-        "unknown",
-    }
-)
 # Changes that undo cannot revert (money went back, a parcel left): remembered as the last change.
 IRREVERSIBLE = frozenset({"refund_order", "ship_order", "cancel_order", "confirm_order"})
 IRREVERSIBLE_MARK = "irreversible:"
@@ -367,7 +352,7 @@ class Policy:
             reason = (
                 "将撤销刚才的批量修改，确认吗？" if chinese else "This undoes the last bulk change, all of it. Confirm?"
             )
-        if not reason and confidence < PARTIAL_CONFIDENCE and intent not in QUERIES:
+        if not reason and confidence < PARTIAL_CONFIDENCE and intent not in READ_ONLY:  # a read is never proposed
             # Part of the sentence was not understood ("… with DHL 1234567890"): a change is read
             # back before it runs, so nothing said is dropped silently.
             reason = (
