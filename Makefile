@@ -106,8 +106,8 @@ bench-asr: $(STAMP) ## ASR real-time factor and concurrent real-time streams per
 bench-smoke: $(STAMP) ## every benchmark for a few seconds, so none stops running unseen (its figures mean nothing; ~4 min; the LLM benches need make models: not here)
 	$(PY) bench/gateway_loadtest.py -c 2 -r 20 -z 3s --skip-first 0 --target-ms 100000
 	$(PY) bench/gateway_loadtest.py --mode voice -c 2 -z 5s --skip-first 0 --asr-peer 2 --target-ms 100000
-	PYTHONPATH=. $(PY) bench/asr_bench.py --levels 1 --utterances 1 --peer ''
-	PYTHONPATH=. $(PY) bench/asr_accuracy.py --count 8
+	$(PY) bench/asr_bench.py --levels 1 --utterances 1 --peer ''
+	$(PY) bench/asr_accuracy.py --count 8
 	$(PY) bench/catalog_bench.py --seconds 1 --clients 2 --warmup 0.5
 	$(PY) bench/orders_bench.py --orders 2000 --runs 5
 	$(PY) bench/nlu_bench.py --rounds 1 --hassil-sentences 3

@@ -23,12 +23,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+# The repository root, for services/ and tests/support (make runs this from the root, without PYTHONPATH).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from riva.client.proto import riva_asr_pb2 as rasr
 
 from services.asr import testset

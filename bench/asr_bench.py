@@ -37,6 +37,7 @@ import argparse
 import os
 import random
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -46,6 +47,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+# The repository root, for services/ and tests/support (make runs this from the root, without PYTHONPATH).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import riva.client
 
 from services.asr import testset

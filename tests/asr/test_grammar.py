@@ -145,3 +145,68 @@ def test_variant_pronunciations_are_of_dictionary_words_in_the_models_phones() -
         assert word in grammar.dictionary_words(DICT)
         for variant in variants:
             assert set(variant.split()) <= phones, (word, variant)
+
+
+def random_phrases(g: grammar.Grammar, count: int, seed: int) -> list[str]:
+    """Phrases walked at random from start to final (a walk that gets stuck starts again)."""
+    import random
+
+    out: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for t in g.transitions:
+        out[t[0]].append((t[1], t[3]))  # type: ignore[misc]
+    rng = random.Random(seed)
+    found = []
+    while len(found) < count:
+        state, words = g.start, []
+        while len(words) < 40:
+            if state == g.final and (not out[state] or rng.random() < 0.5):
+                found.append(" ".join(words))
+                break
+            if not out[state]:
+                break
+            state, word = rng.choice(out[state])
+            words.append(word)
+    return found
+
+
+def test_state_reduction_keeps_the_language_and_stops_the_catalog_growing_the_grammar() -> None:
+    """reduce_states merges states with the same futures or pasts: pocketsphinx's search visits every
+    state each frame, so fewer states is less CPU per stream. The phrases are the same both ways."""
+    from tests.support.synthetic_catalog import products
+
+    small = Vocabulary(products=DEMO_VOCABULARY.products + tuple(products(10)))
+    large = Vocabulary(products=DEMO_VOCABULARY.products + tuple(products(1000)))
+    reduced = grammar.build(phrases.phrases_for(large, "en-US", True), large, DICT)
+    real_reduce = grammar.reduce_states
+    try:
+        grammar.reduce_states = lambda start, final, transitions: (start, final, transitions)  # type: ignore[assignment]
+        unreduced = grammar.build(phrases.phrases_for(large, "en-US", True), large, DICT)
+    finally:
+        grammar.reduce_states = real_reduce
+
+    def states(g: grammar.Grammar) -> int:
+        return len({t[0] for t in g.transitions} | {t[1] for t in g.transitions})
+
+    assert states(reduced) < 0.5 * states(unreduced)
+    # numbered densely from 0: pocketsphinx sizes its tables by the highest number
+    assert max(max(t[0], t[1]) for t in reduced.transitions) + 1 == states(reduced)
+    # a thousand more products cost under a tenth more states (the SKU pattern and name class are bounded)
+    small_states = states(grammar.build(phrases.phrases_for(small, "en-US", True), small, DICT))
+    assert states(reduced) < 1.1 * small_states
+    for phrase in random_phrases(unreduced, 400, seed=1):
+        assert accepts(reduced, phrase), phrase
+    for phrase in random_phrases(reduced, 400, seed=2):
+        assert accepts(unreduced, phrase), phrase
+
+
+def test_state_reduction_merges_equal_futures_and_equal_pasts() -> None:
+    # "a x" | "b x" (two states before x: one future) and "c y" | "c z" ending apart (one past)
+    transitions = [(0, 1, 1.0, "a"), (0, 2, 1.0, "b"), (1, 3, 1.0, "x"), (2, 4, 1.0, "x"), (3, 9, 1.0, "end")]
+    transitions += [(4, 9, 1.0, "end"), (0, 5, 1.0, "c"), (5, 6, 1.0, "y"), (5, 7, 1.0, "z"), (6, 9, 1.0, "q")]
+    transitions += [(7, 9, 1.0, "q"), (0, 8, 1.0, "dead")]  # 8 never reaches the final state
+    start, final, reduced = grammar.reduce_states(0, 9, transitions)
+    g = grammar.Grammar(start, final, reduced, set(), 0)
+    for phrase in ("a x end", "b x end", "c y q", "c z q"):
+        assert accepts(g, phrase)
+    assert not accepts(g, "dead") and not accepts(g, "a y q")
+    assert len({t[0] for t in reduced} | {t[1] for t in reduced}) == 6  # 0, {1, 2}, {3, 4}, 5, {6, 7}, 9
