@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import grpc
+import redis.asyncio as aioredis
 from riva.client.proto import riva_asr_pb2, riva_asr_pb2_grpc
 
 from services.asr import vocabulary
 from services.asr.config import DEFAULT_PORT, AsrSettings
 from services.asr.engines.base import Engine
 from services.asr.server import RivaAsrServicer
-from shopvoice import grpc_server
+from shopvoice import catalog_events, grpc_server, log
 from shopvoice.config import load
 
 SERVICE_NAME = riva_asr_pb2.DESCRIPTOR.services_by_name["RivaSpeechRecognition"].full_name
@@ -51,16 +53,47 @@ class Asr:
         return [self.refresh_vocabulary] if self.settings.catalog_addr or self.settings.orders_addr else []
 
     async def refresh_vocabulary(self) -> None:
+        """Poll the vocabulary, and with a catalog, fetch it again as soon as the catalog's event
+        stream says the merchant's products changed (Redis away: the poll goes on alone)."""
         s = self.settings
-        await vocabulary.refresh_forever(
-            s.catalog_addr,
-            s.orders_addr,
-            s.vocabulary_merchant_id,
-            s.vocabulary_refresh_s,
-            s.rpc_timeout_s,
-            s.order_id_headroom,
-            self.on_vocabulary,
-        )
+        changed = asyncio.Event()
+        follower: asyncio.Task[None] | None = None
+        redis = aioredis.from_url(s.redis_url) if s.catalog_addr else None
+        if redis is not None:
+            events = s.redis_keys.catalog_events
+
+            def on_product_change(merchant_id: str) -> None:
+                if merchant_id == s.vocabulary_merchant_id:
+                    changed.set()
+
+            async def follow() -> None:
+                while True:  # where to start: the stream's end now, once Redis answers
+                    try:
+                        after = await catalog_events.stream_end(redis, events)
+                        break
+                    except Exception as exc:  # Redis away at start: poll alone until it is back
+                        log.get().warning("catalog events unavailable; polling only", error=repr(exc)[:200])
+                        await asyncio.sleep(5.0)
+                await catalog_events.follow_product_changes(redis, events, after, on_product_change)
+
+            follower = asyncio.create_task(follow())
+        try:
+            await vocabulary.refresh_forever(
+                s.catalog_addr,
+                s.orders_addr,
+                s.vocabulary_merchant_id,
+                s.vocabulary_refresh_s,
+                s.rpc_timeout_s,
+                s.order_id_headroom,
+                self.on_vocabulary,
+                products_changed=changed,
+                min_interval_s=s.vocabulary_min_interval_s,
+            )
+        finally:
+            if follower is not None:
+                follower.cancel()
+            if redis is not None:
+                await redis.aclose()
 
     def register(self, server: grpc.aio.Server) -> None:
         riva_asr_pb2_grpc.add_RivaSpeechRecognitionServicer_to_server(

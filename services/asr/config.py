@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from shopvoice.config import ServiceSettings
+from shopvoice.config import RedisSettings, ServiceSettings
 
 # The rejection thresholds' defaults, measured on the spoken set's dev half (services/asr/engines/sphinx.py).
 REJECT_SCORE_GAP = -6.0
@@ -27,7 +27,7 @@ DEFAULT_PORT = 50052
 CLOSED_PHRASE_PAUSE_MS = 60
 
 
-class AsrSettings(ServiceSettings):
+class AsrSettings(ServiceSettings, RedisSettings):
     """Engine choice, limits that protect the process, and where the vocabulary comes from."""
 
     engine: Literal["sphinx", "riva"] = Field(
@@ -156,7 +156,19 @@ class AsrSettings(ServiceSettings):
         " pattern, every other title by the open-vocabulary engine); a turn's cost grows with it, not the catalog",
     )
     vocabulary_merchant_id: str = Field("demo", alias="ASR_VOCABULARY_MERCHANT_ID")
-    vocabulary_refresh_s: float = Field(60.0, alias="ASR_VOCABULARY_REFRESH_S", gt=0)
+    vocabulary_refresh_s: float = Field(
+        60.0,
+        alias="ASR_VOCABULARY_REFRESH_S",
+        gt=0,
+        description="poll the catalog and orders for the vocabulary this often (product changes also wake it)",
+    )
+    vocabulary_min_interval_s: float = Field(
+        5.0,
+        alias="ASR_VOCABULARY_MIN_INTERVAL_S",
+        ge=0,
+        description="at most one vocabulary fetch (and grammar build) this often when product change events come"
+        " (a bulk import is an event per product); a new product is heard within this plus the build time",
+    )
 
     @model_validator(mode="after")
     def _closed_pause_not_longer(self) -> AsrSettings:

@@ -2,7 +2,9 @@
 
 SKUs and titles come from the catalog's GetVocabulary RPC when CATALOG_ADDR is set,
 the highest order number from the orders service's GetOrderVocabulary when
-ORDERS_ADDR is set; both are refreshed periodically. Without them (and until they
+ORDERS_ADDR is set; both are refreshed every ASR_VOCABULARY_REFRESH_S, and the products as
+soon as the catalog's event stream says they changed (at most every
+ASR_VOCABULARY_MIN_INTERVAL_S). Without them (and until they
 first answer) the demo shop's products are used and any order number is heard, so
 the service works on its own.
 """
@@ -10,6 +12,8 @@ the service works on its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -87,10 +91,17 @@ async def refresh_forever(
     order_id_headroom: int,
     on_change: Callable[[Vocabulary], None],
     initial: Vocabulary = DEMO_VOCABULARY,
+    products_changed: asyncio.Event | None = None,
+    min_interval_s: float = 0.0,
 ) -> None:
     """Poll the catalog and the orders service (either address may be empty); call on_change
     when the products' revision or the order number bound moves. A source that fails keeps
-    its last answer."""
+    its last answer.
+
+    products_changed (set by the catalog event follower) cuts the wait short, so a new product's
+    SKU and title are heard within seconds, not at the next poll; min_interval_s keeps fetches, and
+    so grammar builds, that far apart: a bulk import of thousands of products is an event per
+    product, and a build per event would take the decoding CPU the merchants' speech needs."""
     logger = log.get().bind(component="vocabulary")
     current = initial  # what the engine was built with
     products, revision, order_id_max = initial.products, initial.revision, initial.order_id_max
@@ -112,4 +123,11 @@ async def refresh_forever(
             current = vocabulary
             on_change(vocabulary)
             logger.info("vocabulary loaded", skus=len(vocabulary.skus), revision=revision, order_id_max=order_id_max)
-        await asyncio.sleep(interval_s)
+        fetched_at = time.monotonic()
+        if products_changed is None:
+            await asyncio.sleep(interval_s)
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(products_changed.wait(), interval_s)
+        products_changed.clear()  # before the fetch: an event during it wakes the next round
+        await asyncio.sleep(max(0.0, fetched_at + min_interval_s - time.monotonic()))

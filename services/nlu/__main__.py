@@ -15,6 +15,7 @@ from services.nlu.dispatch import Dispatcher
 from services.nlu.llm import LlmParser
 from services.nlu.understand import Understander
 from shopvoice import grpc_server, streams
+from shopvoice.catalog_events import stream_end
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.config import load
 from shopvoice.grammar import Vocabulary
@@ -23,7 +24,7 @@ from shopvoice.jobs import JobSender
 from shopvoice.permissions import PermissionGate, PermissionSettings
 from shopvoice.replies import ReplyPublisher
 from shopvoice.streams import StreamConsumer
-from shopvoice.vocabulary_cache import VocabularyCache, stream_end
+from shopvoice.vocabulary_cache import VocabularyCache
 
 CONSUMER_GROUP = "nlu"
 

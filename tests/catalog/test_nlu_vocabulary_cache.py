@@ -12,9 +12,10 @@ import redis.asyncio as aioredis
 
 from shopvoice.catalog.v1 import catalog_pb2 as pb
 from shopvoice.catalog.v1 import catalog_pb2_grpc
+from shopvoice.catalog_events import stream_end
 from shopvoice.events.v1.events_pb2 import Event
 from shopvoice.grammar import Vocabulary
-from shopvoice.vocabulary_cache import VocabularyCache, stream_end
+from shopvoice.vocabulary_cache import VocabularyCache
 from tests.catalog.shop import create, money, mutation
 from tests.support.processes import ServiceProcess
 
