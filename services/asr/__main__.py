@@ -37,7 +37,12 @@ class Asr:
             if not s.riva_url:
                 raise SystemExit("ASR_ENGINE=riva needs RIVA_URL (host:port of the upstream Riva/NIM server)")
             riva = RivaEngine(
-                s.riva_url, s.riva_use_ssl, vocabulary.DEMO_VOCABULARY, s.max_stream_seconds + 30, s.rpc_timeout_s
+                s.riva_url,
+                s.riva_use_ssl,
+                vocabulary.DEMO_VOCABULARY,
+                s.max_stream_seconds + 30,
+                s.rpc_timeout_s,
+                s.grammar_names,
             )
             self.engine, self.on_vocabulary = riva, riva.set_vocabulary
         else:

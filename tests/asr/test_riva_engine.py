@@ -39,6 +39,18 @@ def test_the_catalog_vocabulary_is_added_as_a_boosted_speech_context() -> None:
     assert "a one hundred" not in boost_phrases(DEMO_VOCABULARY, "zh-CN")  # English spellings only in English
 
 
+def test_the_boost_is_the_newest_products_not_the_whole_catalog() -> None:
+    from services.asr.vocabulary import Vocabulary
+    from tests.support.synthetic_catalog import products
+
+    shop = Vocabulary(products=tuple(products(10_000)))
+    phrases = boost_phrases(shop, "en-US", names=50)
+    newest_sku, newest_title = shop.products[0]
+    assert {newest_sku, newest_title} <= set(phrases)
+    assert shop.products[-1][0] not in phrases  # the oldest: left to the NLU's resolution
+    assert len(phrases) <= 150  # 50 SKUs, 50 spoken, 50 titles: not 30,000 with every request
+
+
 def test_streams_are_forwarded_and_results_come_back(forwarder: ServiceProcess, spoken_dir: Path) -> None:
     text = "what's the status of order one two three four"
     results = stream(client(forwarder.address), chunks(say(text, spoken_dir)), streaming_config(interim=True))

@@ -1,8 +1,8 @@
 """The GPU engine: forward to an upstream NVIDIA Riva / NIM ASR server.
 
 The request goes through unchanged except for one addition: the merchant's
-catalog vocabulary (SKUs as spoken, product titles) as a speech_contexts entry,
-so the upstream model is boosted towards the words this shop uses. Every call
+catalog vocabulary (the newest products' SKUs as spoken and titles) as a speech_contexts
+entry, so the upstream model is boosted towards the words this shop uses. Every call
 carries a deadline; upstream errors come back with their own code and a message
 that names the upstream.
 """
@@ -16,6 +16,7 @@ import grpc
 from riva.client.proto import riva_asr_pb2 as rasr
 from riva.client.proto import riva_asr_pb2_grpc as rasr_grpc
 
+from services.asr import grammar
 from services.asr.audio import AudioFormat
 from services.asr.numbers import say_sku
 from services.asr.vocabulary import Vocabulary
@@ -34,17 +35,24 @@ class UpstreamError(DomainError):
         self.code = code
 
 
-def boost_phrases(vocabulary: Vocabulary, language: str) -> list[str]:
-    """What the upstream should favour: SKUs as written and (in English) as spoken, and titles."""
-    spoken = [say_sku(s) for s in vocabulary.skus] if language.startswith("en") else []
-    return [*vocabulary.skus, *spoken, *vocabulary.titles]
+def boost_phrases(vocabulary: Vocabulary, language: str, names: int = grammar.NAMES) -> list[str]:
+    """What the upstream should favour: the SKUs of the name class (the `names` newest products, as
+    the sphinx grammar lists them) as written and (in English) as spoken, and their titles. Not the
+    whole catalog: 10,000 products made a context of 30,000 phrases sent with every request, and a
+    boost spread over that many favours nothing; the NLU resolves the rest over the whole catalog."""
+    chosen = grammar.name_class(vocabulary, names)
+    skus = [sku for sku, _ in chosen if sku]
+    spoken = [say_sku(s) for s in skus] if language.startswith("en") else []
+    return [*skus, *spoken, *(title for _, title in chosen)]
 
 
-def with_vocabulary(config: rasr.RecognitionConfig, vocabulary: Vocabulary) -> rasr.RecognitionConfig:
+def with_vocabulary(
+    config: rasr.RecognitionConfig, vocabulary: Vocabulary, names: int = grammar.NAMES
+) -> rasr.RecognitionConfig:
     """A copy of the caller's config with the catalog boost appended (the caller's own contexts kept)."""
     boosted = rasr.RecognitionConfig()
     boosted.CopyFrom(config)
-    phrases = boost_phrases(vocabulary, config.language_code)
+    phrases = boost_phrases(vocabulary, config.language_code, names)
     if phrases:
         boosted.speech_contexts.append(rasr.SpeechContext(phrases=phrases, boost=BOOST))
     return boosted
@@ -55,9 +63,16 @@ class RivaEngine:
     takes_audio_as_sent = True  # the upstream Riva reads headers and decodes every encoding itself
 
     def __init__(
-        self, url: str, use_ssl: bool, vocabulary: Vocabulary, stream_timeout_s: float, rpc_timeout_s: float
+        self,
+        url: str,
+        use_ssl: bool,
+        vocabulary: Vocabulary,
+        stream_timeout_s: float,
+        rpc_timeout_s: float,
+        names: int = grammar.NAMES,
     ) -> None:
         self.url = url
+        self.names = names  # ASR_GRAMMAR_NAMES: the products whose words are boosted
         self.use_ssl = use_ssl
         self._channel: grpc.aio.Channel | None = None
         self.vocabulary = vocabulary
@@ -88,7 +103,8 @@ class RivaEngine:
         del fmt  # validated by the boundary; the upstream gets the audio as sent
         first = rasr.StreamingRecognizeRequest(
             streaming_config=rasr.StreamingRecognitionConfig(
-                config=with_vocabulary(config.config, self.vocabulary), interim_results=config.interim_results
+                config=with_vocabulary(config.config, self.vocabulary, self.names),
+                interim_results=config.interim_results,
             )
         )
 
@@ -124,7 +140,7 @@ class RivaEngine:
 
     async def recognize(self, config: rasr.RecognitionConfig, fmt: AudioFormat, audio: bytes) -> rasr.RecognizeResponse:
         timeout = self.rpc_timeout_s + fmt.seconds(len(audio))
-        request = rasr.RecognizeRequest(config=with_vocabulary(config, self.vocabulary), audio=audio)
+        request = rasr.RecognizeRequest(config=with_vocabulary(config, self.vocabulary, self.names), audio=audio)
         try:
             response: rasr.RecognizeResponse = await self.stub.Recognize(request, timeout=timeout)
         except grpc.aio.AioRpcError as exc:
