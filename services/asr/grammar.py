@@ -162,22 +162,29 @@ PREFIXES = 64
 # shop's, or a product line of a few), LISTED in all.
 LISTED_PER_PREFIX = 4
 LISTED = 32
-# The number after a SKU's letters, as say_sku says it: a number (below a thousand, or up to
-# 999,999), or digit by digit (a leading zero, or more than six digits).
-SKU_NUMBER = "number"
-SKU_BELOW_THOUSAND = "below_thousand"
+# The number after a SKU's letters, as say_sku says it, by its number of digits: "n1" .. "n3" (1-999),
+# "n4" (1,000-999,999), or "digits:N" (a leading zero, or more than six digits: said one by one).
+# A prefix hears only the sizes its SKUs have: with any number after any prefix, a shop whose BT
+# SKUs are BT100 ... BT2000 heard the demo's "e fifteen" as "b t fifty" (voice bench, 1,000 products).
+SKU_NUMBER_RULES = {
+    "n1": "<nonzero>",
+    "n2": f"{' | '.join(TEENS)} | ({' | '.join(TENS[2:])}) [<nonzero>]",
+    "n3": "<nonzero> hundred [<below_hundred>]",
+    "n4": "<below_thousand> thousand [<below_thousand>]",
+}
 
 
 def sku_shape(sku: str) -> tuple[str, str] | None:
-    """What the grammar hears of a SKU: its letters and how its number is said ("number", or "digits:N"
-    for N digits said one by one); None for a SKU without that pattern (listed like a name)."""
+    """What the grammar hears of a SKU: its letters and how its number is said (a key of
+    SKU_NUMBER_RULES, or "digits:N" for N digits said one by one); None for a SKU without that pattern
+    (listed like a name)."""
     match = SKU_PATTERN.match(sku)
     if not match:
         return None
     letters, digits = match.groups()
     if digits.startswith("0") or len(digits) > 6:
         return letters.lower(), f"digits:{len(digits)}"
-    return letters.lower(), SKU_NUMBER if len(digits) > 3 else SKU_BELOW_THOUSAND
+    return letters.lower(), f"n{min(len(digits), 4)}"
 
 
 def name_class(vocabulary: Vocabulary, names: int = NAMES) -> list[tuple[str, str]]:
@@ -246,8 +253,8 @@ def heard_vocabulary(vocabulary: Vocabulary, names: int = NAMES) -> Vocabulary:
 
 def sku_forms(vocabulary: Vocabulary, names: int = NAMES) -> list[str]:
     """JSGF alternatives for the shop's SKUs: each of `listed_skus` as said, the other prefixes by
-    pattern, "(k m | t s) (<number>)" (one number rule for all of them), and SKUs without the pattern
-    spelled out one by one, from the name class only."""
+    pattern, "(k m | t s) (<n3> | <n4>)" (prefixes grouped by the number sizes their SKUs have), and
+    SKUs without the pattern spelled out one by one, from the name class only."""
     in_class = {sku for sku, _ in name_class(vocabulary, names)}
     odd = [say_sku(sku) for sku in vocabulary.skus if sku_shape(sku) is None and sku in in_class]
     exact = listed_skus(vocabulary)
@@ -261,21 +268,22 @@ def sku_forms(vocabulary: Vocabulary, names: int = NAMES) -> list[str]:
             heads.setdefault(" ".join(["<letter>"] * len(letters)), set()).update(kinds)
     else:
         heads = {say_letters(letters): kinds for letters, kinds in by_letters.items()}
-    # One prefix alternation and one number rule after it (any prefix with any of the shop's ways of
-    # saying the number: a little more than the catalog has, and one copy of the number rule).
-    kinds = set().union(*heads.values()) if heads else set()
-    if SKU_NUMBER in kinds:
-        kinds.discard(SKU_BELOW_THOUSAND)
+    # The prefixes grouped by the number sizes their SKUs have, one alternation of prefixes and one
+    # number rule per group: a shop's product lines mostly share their sizes, so there are few groups
+    # (one in the synthetic shop), and no prefix hears a size none of its SKUs has.
+    groups: dict[frozenset[str], list[str]] = {}
+    for head, kinds in heads.items():
+        groups.setdefault(frozenset(kinds), []).append(head)
     forms = [say_sku(sku) for sku in exact]
-    if heads:
-        said = " | ".join(f"({_said_number(k)})" for k in sorted(kinds))
-        forms.append(f"({' | '.join(f'({h})' for h in sorted(heads))}) ({said})")
+    for sizes, group in sorted(groups.items(), key=lambda g: sorted(g[1])):
+        said = " | ".join(f"({_said_number(k)})" for k in sorted(sizes))
+        forms.append(f"({' | '.join(f'({h})' for h in sorted(group))}) ({said})")
     return [*forms, *odd]
 
 
 def _said_number(kind: str) -> str:
-    if kind in (SKU_NUMBER, SKU_BELOW_THOUSAND):
-        return f"<{kind}>"
+    if kind in SKU_NUMBER_RULES:
+        return SKU_NUMBER_RULES[kind]
     return " ".join(["<digit>"] * int(kind.split(":", 1)[1]))
 
 

@@ -11,7 +11,7 @@ from services.asr import grammar, phrases, testset
 from services.asr.engines import sphinx
 from services.asr.engines.sphinx import DICT
 from services.asr.numbers import say_sku
-from services.asr.vocabulary import Vocabulary
+from services.asr.vocabulary import DEMO_VOCABULARY, Vocabulary
 from shopvoice.grammar.commands import command_to_json
 from shopvoice.grammar.parser import parse
 from tests.asr.support import decoding_options
@@ -80,8 +80,26 @@ def test_skus_are_heard_by_pattern_and_names_from_the_newest_products() -> None:
     assert accepts(g, f"show product {say_sku(newest_sku)}")
     assert accepts(g, "show product t s four thousand two hundred")  # a SKU the shop may add tomorrow
     assert not accepts(g, "show product q q one hundred")  # letters no SKU of the shop starts with
+    assert not accepts(g, "show product t s fifty")  # a size no TS SKU has (TS100 ... TS2000 and more)
     assert accepts(g, f"is the {newest_title} in stock")
     assert not accepts(g, f"is the {oldest_title} in stock")  # left to the open-vocabulary engine
+
+
+def test_a_prefix_hears_only_the_number_sizes_its_skus_have() -> None:
+    """With any number after any prefix, the demo's "e fifteen" came back as "b t fifty" in a shop of
+    1,000 (its BT SKUs run from BT100 up): a prefix now hears the sizes its own SKUs have."""
+    bt = [f"BT{n}" for n in (120, 300, 451, 777, 1043)]  # more than LISTED_PER_PREFIX: by pattern
+    km = [f"KM{n}" for n in (7, 8, 9, 10, 11)]
+    shop = Vocabulary(products=DEMO_VOCABULARY.products + tuple((sku, "") for sku in bt + km))
+    g = grammar.build(["show product {sku}"], shop, DICT)
+    assert accepts(g, "show product e fifteen")
+    assert accepts(g, "show product b t one hundred twenty")
+    assert accepts(g, "show product b t one thousand forty three")
+    assert accepts(g, "show product b t nine hundred")  # a size BT has: a SKU the shop may add
+    assert not accepts(g, "show product b t fifty")
+    assert not accepts(g, "show product b t five")
+    assert accepts(g, "show product k m eleven") and accepts(g, "show product k m seven")
+    assert not accepts(g, "show product k m one hundred")
 
 
 def test_the_nlu_finds_what_the_grammar_does_not_list_in_the_whole_catalog() -> None:
