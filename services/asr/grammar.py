@@ -433,7 +433,7 @@ class _Fsg:
 
 def reduce_states(start: int, final: int, transitions: list[Transition]) -> tuple[int, int, list[Transition]]:
     """The same language in fewer states: states that cannot take part in a phrase are dropped, and
-    states with the same futures (forward) or the same pasts (backward) are merged, until neither merges.
+    states with the same futures (forward), then those with the same pasts (backward), are merged.
 
     Why it matters: pocketsphinx's FSG search visits every state of the grammar in every 10 ms
     frame (fsg_history_end_frame: states x phones), active or not, and that loop was 44% of a
@@ -448,12 +448,12 @@ def reduce_states(start: int, final: int, transitions: list[Transition]) -> tupl
     if len(edges) != len(transitions):
         raise ValueError("reduce_states takes epsilon-free transitions")
     edges = _live(start, final, edges)
-    backward, stable = False, 0
-    while stable < 2:  # until a pass each way merges nothing
+    # A pass each way. Each merge keeps the language, so more passes could only merge more: on the
+    # grammars of 15 to 10,005 products a third pass merged nothing, and each pass is half the build.
+    for backward in (False, True):
         block = _bisimilar(start if backward else final, edges, backward)
-        stable = stable + 1 if len(set(block.values())) == len(block) else 0
         edges = sorted({(block[a], block[b], w) for a, b, w in edges})
-        start, final, backward = block[start], block[final], not backward
+        start, final = block[start], block[final]
     # dense numbers from 0: pocketsphinx sizes its per-frame tables by the highest state number
     ids: dict[int, int] = {start: 0}
     for a, b, _ in edges:
