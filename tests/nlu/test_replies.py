@@ -10,6 +10,7 @@ from itertools import product
 
 import pytest
 
+from services.nlu.dialogue import REQUIRED
 from services.nlu.replies import LANGUAGES, TABLES, Language, render, results, word
 from shopvoice.catalog.v1 import catalog_pb2
 from shopvoice.common.v1 import command_pb2 as cmd
@@ -29,6 +30,7 @@ ENUMS = {
     "metric": (cmd.Metric, "METRIC_"),
     "order_filter": (cmd.OrderFilter, "ORDER_FILTER_"),
     "product_status": (cmd.ProductStatus, "PRODUCT_STATUS_"),
+    "status_said": (cmd.ProductStatus, "PRODUCT_STATUS_"),
     "fulfillment": (orders_pb2.FulfillmentStatus, "FULFILLMENT_STATUS_"),
     "payment": (orders_pb2.PaymentStatus, "PAYMENT_STATUS_"),
 }
@@ -56,6 +58,11 @@ def test_every_enum_value_has_words_in_every_language(table: str) -> None:
     names = {value.name.removeprefix(prefix).lower() for value in enum.DESCRIPTOR.values}
     for lang in LANGUAGES:
         assert names <= set(TABLES[lang][table]), (lang, names - set(TABLES[lang][table]))
+
+
+def test_every_slot_the_dialogue_asks_for_has_a_question() -> None:
+    asked = {slot for slots in REQUIRED.values() for slot in slots} | {"period"}
+    assert {f"ask_{slot}" for slot in asked} <= set(TABLES["en"]["text"])
 
 
 def test_every_product_fact_and_carrier_has_words() -> None:
@@ -100,6 +107,15 @@ SAMPLES: dict[str, list[str]] = {
     "change": ["+100%"],
     "first": ["today: 4 orders"],
     "second": ["yesterday: 2 orders"],
+    "choices": ["A100 红色T恤"],
+    "last": ["A101 白色T恤"],
+    "readback": ["ship order 88"],
+    "reason": ["This cancels order 88"],
+    "examples": ["A100 红色T恤, A101 白色T恤"],
+    "percent": ["20"],
+    "delta": ["10"],
+    "quantity": ["50"],
+    "tracking_number": [" SF123456"],
 }
 TABLE_FIELDS = {
     "period": "period",
