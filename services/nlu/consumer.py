@@ -19,6 +19,7 @@ from services.nlu import guardrail, readback
 from services.nlu.dialogue import Decision, DialogueStore, Policy, intent_of, remember_context
 from services.nlu.dispatch import Caller, Dispatcher, Outcome
 from services.nlu.llm.readback import confirm_first, context_line
+from services.nlu.replies import language, render
 from services.nlu.replies_text import is_chinese
 from services.nlu.resolve import resolve
 from services.nlu.understand import Understander
@@ -128,7 +129,7 @@ class UtteranceHandler:
         if utterance.dry_run:
             # Understood, not acted on: nothing decided, run or remembered. Both replies are ready
             # at once, so they go together.
-            note = "试运行：未执行" if chinese else "dry run: not executed"
+            note = render("dry_run", language(chinese))
             dry_run = gw.ServerMessage(result=gw.Result(status=gw.RESULT_STATUS_OK, message=note, timings=timings))
             if decision.kind == "ask" and decision.candidates:
                 # a name that fits several products: the question, with them (`say --json` lists them)

@@ -18,7 +18,3 @@ def money(value: Money) -> str:
     currency = value.currency_code or "CNY"
     symbol = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£"}.get(currency, currency + " ")
     return f"{symbol}{format_amount(amount, currency)}"
-
-
-def pick(zh: bool, chinese: str, english: str) -> str:
-    return chinese if zh else english

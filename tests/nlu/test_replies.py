@@ -116,6 +116,13 @@ SAMPLES: dict[str, list[str]] = {
     "delta": ["10"],
     "quantity": ["50"],
     "tracking_number": [" SF123456"],
+    "moved": ["27.7"],
+    "hours": ["24"],
+    "ref": ["199.00"],
+    "limit": ["20"],
+    "reasons": ["this changes 51 products (over 50 need a confirmation)"],
+    "bulk": ["50"],
+    "limits": ["the price change limit to 15%"],
 }
 TABLE_FIELDS = {
     "period": "period",
