@@ -79,6 +79,7 @@ class Outcome:
     grpc_code: str = ""
     change_id: str = ""  # a catalog change that `undo` can revert
     change: ChangeRecord | None = None  # what it changed, for the audit trail
+    detail: str = ""  # a refusal in the owning service's own (English) words: what guardrail.ask reads
 
 
 Route = Callable[[cmd.Command, Caller], Awaitable[Outcome]]
@@ -152,7 +153,9 @@ class Dispatcher:
             return await route(command, caller)
         except grpc.aio.AioRpcError as exc:
             if exc.code() in REFUSALS:
-                return Outcome(ResultStatus.RESULT_STATUS_REJECTED, exc.details() or exc.code().name, exc.code().name)
+                code, detail = exc.code().name, exc.details() or ""
+                text = results.refused(code, command, detail, caller.lang)
+                return Outcome(ResultStatus.RESULT_STATUS_REJECTED, text, code, detail=detail)
             raise
 
     # -- plumbing ---------------------------------------------------------------------------

@@ -70,7 +70,7 @@ def ask(outcome: Outcome | None, decision: Decision, chinese: bool) -> gw.Server
     """The confirmation question for a command a guardrail refused unconfirmed; None otherwise."""
     if outcome is None or decision.confirmed:
         return None
-    refusal = refusal_of(outcome.grpc_code, outcome.message)
+    refusal = refusal_of(outcome.grpc_code, outcome.detail)
     if refusal is None:
         return None
     prompt = gw.ConfirmationPrompt(prompt=question(refusal, chinese), command=decision.command, rule=refusal.rules)

@@ -98,3 +98,10 @@ def test_a_price_change_and_its_undo_in_chinese(stack: Stack) -> None:
 def test_a_listing_in_chinese_names_the_status_in_chinese(stack: Stack) -> None:
     (reply,) = say_all(stack, "上架A100")
     assert re.fullmatch(r".+（A100）(已经是|现为)在售", chinese(reply)), reply
+
+
+def test_a_refusal_in_chinese_says_what_was_refused_in_chinese(stack: Stack) -> None:
+    """The catalog's refusal ("SKU ZZ9 not found ...") is English free text: a Chinese merchant
+    hears what was refused, and why in kind, from the status code and the command."""
+    (reply,) = say_all(stack, "把ZZ9的价格改成10元")
+    assert chinese(reply) == "找不到商品ZZ9，什么都没有改", reply

@@ -225,3 +225,15 @@ def test_english_replies_read_as_the_services_wrote_them() -> None:
     )
     assert results.variant_change(changed, "en", "price") == "A100 price 89.00 → 99.00 CNY"
     assert word("period", "last_7_days", "zh") == "最近7天"
+
+
+def test_a_refusal_is_the_services_words_in_english_and_rendered_in_chinese() -> None:
+    command = cmd.Command(set_price=cmd.SetPrice(sku="ZZ9", price=cny(10)))
+    detail = "SKU ZZ9 not found in this shop"
+    assert results.refused("NOT_FOUND", command, detail, "en") == detail
+    assert results.refused("NOT_FOUND", command, detail, "zh") == "找不到商品ZZ9，什么都没有改"
+    refund = cmd.Command(refund_order=cmd.RefundOrder(order_id="12"))
+    assert results.refused("FAILED_PRECONDITION", refund, "cannot refund order 12", "zh") == (
+        "订单12现在不能这样改，什么都没有改"
+    )
+    assert results.refused("DATA_LOSS", refund, "", "en") == "order 12 was refused; nothing was changed"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from services.nlu.replies import Language, amount, decimal_amount, enum_word, joined, render, word
+from services.nlu.replies import TABLES, Language, amount, decimal_amount, enum_word, joined, render, word
 from services.nlu.replies_text import money
 from shopvoice.catalog.v1 import catalog_pb2
 from shopvoice.common.v1 import command_pb2 as cmd
@@ -26,6 +26,27 @@ def listed(items: list[str], more_key: str, lang: Language) -> dict[str, str]:
         "items": joined(items[:LISTED], lang, "list_separator"),
         "more": render(more_key, lang, count=more) if more > 0 else "",
     }
+
+
+def refused(code: str, command: cmd.Command, detail: str, lang: Language) -> str:
+    """An owning service's refusal (a gRPC status code and its message). Its message is English
+    free text: said as it is to an English speaker; a Chinese one hears what was refused and why
+    in kind (not found, not allowed now, ...), from the code and the command's subject."""
+    if lang == "en" and detail:
+        return detail
+    intent = command.WhichOneof("intent") or ""
+    slots = getattr(command, intent) if intent else None
+    if (sku := getattr(slots, "sku", "")) and isinstance(sku, str):
+        subject = render("subject_product", lang, sku=sku)
+    elif order_id := getattr(slots, "order_id", ""):
+        subject = render("subject_order", lang, order_id=order_id)
+    else:
+        subject = render("subject_other", lang)
+    key = f"refused_{code.lower()}"
+    return render(key if key in REFUSED_KEYS else "refused_other", lang, subject=subject)
+
+
+REFUSED_KEYS = frozenset(key for key in TABLES["en"]["text"] if key.startswith("refused_"))
 
 
 # -- catalog ------------------------------------------------------------------------------------
