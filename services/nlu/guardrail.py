@@ -90,14 +90,20 @@ def policy_text(policy: catalog_pb2.GuardrailPolicy, chinese: bool, changed: boo
     )
 
 
+def limits(slots: cmd.SetGuardrail, chinese: bool) -> str:
+    """The new limits said, "" when none: "the price change limit to 15%", "改价确认门槛设为15%"."""
+    lang = language(chinese)
+    said: list[str] = []
+    if slots.HasField("price_change_percent"):
+        said.append(render("limit_price", lang, percent=slots.price_change_percent))
+    if slots.HasField("bulk_threshold"):
+        said.append(render("limit_bulk", lang, count=slots.bulk_threshold))
+    return joined(said, lang, "limit_separator")
+
+
 def proposal(slots: cmd.SetGuardrail, chinese: bool) -> str:
     """The read-back of a new limit: a misheard limit would weaken the guardrail, so it is confirmed."""
-    lang = language(chinese)
-    limits: list[str] = []
-    if slots.HasField("price_change_percent"):
-        limits.append(render("limit_price", lang, percent=slots.price_change_percent))
-    if slots.HasField("bulk_threshold"):
-        limits.append(render("limit_bulk", lang, count=slots.bulk_threshold))
-    if not limits:
+    said = limits(slots, chinese)
+    if not said:
         return ""  # nothing to set: the dispatcher says what is missing
-    return render("guardrail_proposal", lang, limits=joined(limits, lang, "limit_separator"))
+    return render("guardrail_proposal", language(chinese), limits=said)

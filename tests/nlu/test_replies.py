@@ -11,6 +11,8 @@ from itertools import product
 import pytest
 
 from services.nlu.dialogue import REQUIRED
+from services.nlu.llm.convert import json_to_command
+from services.nlu.llm.readback import read_back
 from services.nlu.replies import LANGUAGES, TABLES, Language, render, results, word
 from shopvoice.catalog.v1 import catalog_pb2
 from shopvoice.common.v1 import command_pb2 as cmd
@@ -123,6 +125,9 @@ SAMPLES: dict[str, list[str]] = {
     "reasons": ["this changes 51 products (over 50 need a confirmation)"],
     "bulk": ["50"],
     "limits": ["the price change limit to 15%"],
+    "prompt": ["This cancels order 88. Confirm?"],
+    "said": ["Cancel order 88"],
+    "extras": ["via SF, tracking SF123456"],
 }
 TABLE_FIELDS = {
     "period": "period",
@@ -237,3 +242,23 @@ def test_a_refusal_is_the_services_words_in_english_and_rendered_in_chinese() ->
         "订单12现在不能这样改，什么都没有改"
     )
     assert results.refused("DATA_LOSS", refund, "", "en") == "order 12 was refused; nothing was changed"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        {"intent": "set_product_fact", "slots": {"sku": "E15", "name": "in_the_box", "value": "lid"}},
+        {"intent": "set_product_status", "slots": {"sku": "D42", "status": "archived"}},
+        {"intent": "ship_order", "slots": {"order_id": "12", "carrier": "YUNDA", "tracking_number": "YD1"}},
+        {"intent": "bulk_set_price", "slots": {"query": "hoodie", "price": "199.00"}},
+        {"intent": "set_guardrail", "slots": {"bulk_threshold": 30}},
+        {"intent": "refund_order", "slots": {"order_id": "12", "amount": "30.00"}},
+    ],
+)
+def test_a_read_back_names_no_slot_or_intent(command: dict[str, object]) -> None:
+    """The LLM tail's and a spoken command's read-back (it said "Run set_product_fact (name=in_the_box)")."""
+    parsed = json_to_command(command)
+    for chinese in (True, False):
+        text = read_back(parsed, chinese)
+        assert not ENUM_NAME.search(text), text
+        assert "=" not in text, text
