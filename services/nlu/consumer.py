@@ -19,8 +19,7 @@ from services.nlu import guardrail, readback
 from services.nlu.dialogue import Decision, DialogueStore, Policy, intent_of, remember_context
 from services.nlu.dispatch import Caller, Dispatcher, Outcome
 from services.nlu.llm.readback import confirm_first, context_line
-from services.nlu.replies import language, render
-from services.nlu.replies_text import is_chinese
+from services.nlu.replies import is_chinese, language, render
 from services.nlu.resolve import resolve
 from services.nlu.understand import Understander
 from shopvoice import log, tracing

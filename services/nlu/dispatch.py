@@ -17,8 +17,7 @@ from decimal import Decimal
 import grpc
 
 from services.nlu import guardrail
-from services.nlu.replies import Language, enum_word, joined, language, render, results, word
-from services.nlu.replies_text import money
+from services.nlu.replies import Language, enum_word, joined, language, money, render, results, word
 from shopvoice import tracing
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from shopvoice.common.v1 import command_pb2 as cmd

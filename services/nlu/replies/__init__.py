@@ -58,6 +58,18 @@ def joined(items: list[str], lang: Language, separator: str = "item_separator") 
     return render(separator, lang).join(items)
 
 
+def money(value: Money) -> str:
+    """A price as a listing shows it, the same in every language: "¥99.00", "$5.00"."""
+    currency = value.currency_code or "CNY"
+    symbol = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£"}.get(currency, currency + " ")
+    return f"{symbol}{format_amount(to_decimal(value), currency)}"
+
+
+def is_chinese(text: str) -> bool:
+    """Whether a text has Chinese in it: a turn typed in Chinese is answered in Chinese."""
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
 def amount(value: Money, lang: Language) -> str:
     """Money as the services write it, with its currency in words: "98.00 CNY", "98.00元"."""
     return decimal_amount(to_decimal(value), value.currency_code or "CNY", lang)

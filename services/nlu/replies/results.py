@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from services.nlu.replies import TABLES, Language, amount, decimal_amount, enum_word, joined, render, word
-from services.nlu.replies_text import money
+from services.nlu.replies import (
+    TABLES,
+    Language,
+    amount,
+    decimal_amount,
+    enum_word,
+    joined,
+    money,
+    render,
+    word,
+)
 from shopvoice.catalog.v1 import catalog_pb2
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.money import format_amount, to_decimal
