@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from opentelemetry import context as otel_context
 
 from services.nlu import guardrail, readback
-from services.nlu.dialogue import Decision, DialogueStore, Policy, intent_of, remember_context
+from services.nlu.dialogue import Decision, DialogueStore, Policy, denial, intent_of, remember_context
 from services.nlu.dispatch import Caller, Dispatcher, Outcome
 from services.nlu.llm.readback import confirm_first, context_line
 from services.nlu.replies import is_chinese, language, render
@@ -149,7 +149,8 @@ class UtteranceHandler:
                 verdict = await self.gate.check(utterance.merchant_id, utterance.role, intent_of(decision.command))
                 if not verdict.allowed:
                     state.pending, state.pending_id = None, ""
-                    decision = Decision("denied", decision.command, prompt=verdict.reason)
+                    prompt = denial(verdict.rule, decision.command, chinese)
+                    decision = Decision("denied", decision.command, prompt=prompt)
             history = (state.last_change_id, *reversed(state.earlier_changes)) if state.last_change_id else ()
             outcome, answer = await self._act(utterance, decision, history, chinese, timings)
             if decision.kind == "execute" and (asked := guardrail.ask(outcome, decision, chinese)) is not None:

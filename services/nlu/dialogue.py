@@ -506,11 +506,25 @@ def readback(command: cmd.Command, chinese: bool) -> str:
         values["amount"] = f" {values['amount']}" if values.get("amount") else render("in_full", lang)
     if intent == "set_product_fact":
         values["name"] = word("fact", values.get("name", ""), lang)
+    if intent == "set_guardrail":
+        values["limits"] = guardrail.limits(command.set_guardrail, chinese)
     key = f"readback_{intent}"
     return render(key if key in READBACK_KEYS else "readback_other", lang, **values)
 
 
 READBACK_KEYS = frozenset(key for key in TABLES["en"]["text"] if key.startswith("readback_"))
+
+
+def denial(rule: str, command: cmd.Command, chinese: bool) -> str:
+    """A permission denial (shopvoice.permissions: its `rule`), with the command as the merchant said it."""
+    lang = lang_of(chinese)
+    key = f"denied_{rule}"
+    return render(key if key in DENIAL_KEYS else "denied_other", lang, what=readback(command, chinese))
+
+
+DENIAL_KEYS = frozenset(key for key in TABLES["en"]["text"] if key.startswith("denied_"))
+
+
 _STATUS_WORDS = {
     cmd.PRODUCT_STATUS_ACTIVE: "active",
     cmd.PRODUCT_STATUS_DRAFT: "draft",

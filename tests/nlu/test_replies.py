@@ -7,13 +7,15 @@ import re
 import string
 from decimal import Decimal
 from itertools import product
+from typing import Any
 
 import pytest
 
-from services.nlu.dialogue import REQUIRED
+from services.nlu.dialogue import REQUIRED, denial
 from services.nlu.llm.convert import json_to_command
 from services.nlu.llm.readback import read_back
 from services.nlu.replies import LANGUAGES, TABLES, Language, render, results, word
+from shopvoice import permissions
 from shopvoice.catalog.v1 import catalog_pb2
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
@@ -128,6 +130,7 @@ SAMPLES: dict[str, list[str]] = {
     "prompt": ["This cancels order 88. Confirm?"],
     "said": ["Cancel order 88"],
     "extras": ["via SF, tracking SF123456"],
+    "what": ["set the price of B200 to 1.00"],
 }
 TABLE_FIELDS = {
     "period": "period",
@@ -262,3 +265,20 @@ def test_a_read_back_names_no_slot_or_intent(command: dict[str, object]) -> None
         text = read_back(parsed, chinese)
         assert not ENUM_NAME.search(text), text
         assert "=" not in text, text
+
+
+@pytest.mark.parametrize(
+    "role,command",
+    [
+        ("viewer", {"intent": "set_price", "slots": {"sku": "B200", "price": "1.00"}}),
+        ("staff", {"intent": "refund_order", "slots": {"order_id": "88"}}),
+        ("staff", {"intent": "set_guardrail", "slots": {"bulk_threshold": 30}}),
+    ],
+)
+def test_a_permission_denial_is_worded_from_its_rule(role: str, command: dict[str, Any]) -> None:
+    """shopvoice.permissions says why in English with the intent's name ("set_price changes the shop")."""
+    verdict = permissions.decide(role, command["intent"], staff_may_refund=False)
+    assert not verdict.allowed and verdict.rule
+    for chinese in (True, False):
+        text = denial(verdict.rule, json_to_command(command), chinese)
+        assert not ENUM_NAME.search(text) and "“" in text, text

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.nlu import guardrail
 from services.nlu.dialogue import Decision, DialogueState, bulk_change_words, intent_of, readback
 from services.nlu.replies import TABLES, Language, joined, language, render, word
 from shopvoice.common.v1.command_pb2 import Command
@@ -59,8 +58,6 @@ def said(command: Command, chinese: bool) -> str:
         extras = [render(f"extra_{k}", lang, **{k: values[k]}) for k in _EXTRAS if k in slots]
         if text and intent in ("ship_order", "refund_order", "create_product") and extras:
             text += render("confirm_extras", lang, extras=joined(extras, lang))
-    if not text and intent == "set_guardrail" and (new_limits := guardrail.limits(command.set_guardrail, chinese)):
-        text = render("guardrail_set", lang, limits=new_limits)
     if not text:
         text = bulk_change_words(command, chinese) if intent.startswith("bulk_") else readback(command, chinese)
         text = text[:1].upper() + text[1:]
