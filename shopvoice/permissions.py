@@ -77,24 +77,29 @@ INTENTS = READ_ONLY | MONEY_BACK | MUTATING | OWNER_ONLY
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
-    reason: str = ""  # for a denial: what to tell the person, and why
+    reason: str = ""  # for a denial: why, in English (logs; the NLU words it for the person by `rule`)
+    rule: str = ""  # for a denial, the rule that denied: role, intent, viewer, owner_only, money_back
 
 
 def decide(role: str, intent: str, staff_may_refund: bool) -> Decision:
     """The policy table. Unknown roles and unknown intents are denied (fail closed)."""
     if role not in MERCHANT_ROLES:
-        return Decision(False, f"role {role!r} is not one of {', '.join(MERCHANT_ROLES)}")
+        return Decision(False, f"role {role!r} is not one of {', '.join(MERCHANT_ROLES)}", "role")
     if intent not in INTENTS:
-        return Decision(False, f"intent {intent!r} has no permission rule")
+        return Decision(False, f"intent {intent!r} has no permission rule", "intent")
     if role == "owner" or intent in READ_ONLY:
         return Decision(True)
     if role == "viewer":
-        return Decision(False, f"a viewer may only ask questions; {intent} changes the shop (ask the owner)")
+        return Decision(False, f"a viewer may only ask questions; {intent} changes the shop (ask the owner)", "viewer")
     if intent in OWNER_ONLY:
-        return Decision(False, f"{role} may not {intent}: only the owner may change the confirmation limits")
+        return Decision(
+            False, f"{role} may not {intent}: only the owner may change the confirmation limits", "owner_only"
+        )
     if intent in MONEY_BACK and not staff_may_refund:
         return Decision(
-            False, f"staff may not {intent.removesuffix('_order')} orders in this shop (the owner can allow it)"
+            False,
+            f"staff may not {intent.removesuffix('_order')} orders in this shop (the owner can allow it)",
+            "money_back",
         )
     return Decision(True)
 

@@ -171,7 +171,12 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             rows, change_id, summary = await products.change_status(
                 conn, self.events, merchant_id, sku, product, status, author
             )
-            return _result(merchant_id, rows, sku, change_id, summary)
+            result = _result(merchant_id, rows, sku, change_id, summary)
+            if change_id:  # what changed, for the NLU to say it in the merchant's language
+                result.record.CopyFrom(
+                    guardrails.record(request.mutation, change_id, sku, "status", product["status"], status)
+                )
+            return result
 
         return await self.mutations.run("SetProductStatus", request, request.mutation, pb.MutationResult, apply)
 
@@ -344,7 +349,13 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
                 rows, change_id, summary = await products.change_status(
                     conn, self.events, merchant_id, sku, product, change["old_value"], author, undo_of
                 )
-                return _result(merchant_id, rows, sku, change_id, f"undone: {summary}")
+                result = _result(merchant_id, rows, sku, change_id, f"undone: {summary}")
+                result.record.CopyFrom(
+                    guardrails.record(
+                        request.mutation, change_id, sku, "status", product["status"], change["old_value"]
+                    )
+                )
+                return result
             row = await store.variant_for_update(conn, merchant_id, sku)
             store.check_version(row["version"], expected_version(request.mutation), f"SKU {sku}")
             await history.refuse_if_changed_since(conn, change, row["version"])
@@ -353,13 +364,14 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
                     conn, merchant_id, request.mutation, row, Decimal(change["old_value"]), author, undo_of
                 )
             else:
+                on_hand = int(change["old_value"])
                 after, change_id, summary = await inventory.change_on_hand(
-                    conn, self.events, merchant_id, row, int(change["old_value"]), author, undo_of
+                    conn, self.events, merchant_id, row, on_hand, author, undo_of
                 )
+                record = guardrails.record(request.mutation, change_id, sku, "stock", str(row["on_hand"]), str(on_hand))
             rows = [after, *(r for r in await store.product_rows_for_sku(conn, merchant_id, sku) if r["sku"] != sku)]
             result = _result(merchant_id, rows, sku, change_id, f"undone: {summary}")
-            if kind == "price":
-                result.record.CopyFrom(record)
+            result.record.CopyFrom(record)
             return result
 
         return await self.mutations.run("UndoLastChange", request, request.mutation, pb.MutationResult, apply)

@@ -16,10 +16,10 @@ import redis.asyncio as aioredis
 from opentelemetry import context as otel_context
 
 from services.nlu import guardrail, readback
-from services.nlu.dialogue import Decision, DialogueStore, Policy, intent_of, remember_context
+from services.nlu.dialogue import Decision, DialogueStore, Policy, denial, intent_of, remember_context
 from services.nlu.dispatch import Caller, Dispatcher, Outcome
 from services.nlu.llm.readback import confirm_first, context_line
-from services.nlu.replies_text import is_chinese
+from services.nlu.replies import is_chinese, language, render
 from services.nlu.resolve import resolve
 from services.nlu.understand import Understander
 from shopvoice import log, tracing
@@ -128,7 +128,7 @@ class UtteranceHandler:
         if utterance.dry_run:
             # Understood, not acted on: nothing decided, run or remembered. Both replies are ready
             # at once, so they go together.
-            note = "试运行：未执行" if chinese else "dry run: not executed"
+            note = render("dry_run", language(chinese))
             dry_run = gw.ServerMessage(result=gw.Result(status=gw.RESULT_STATUS_OK, message=note, timings=timings))
             if decision.kind == "ask" and decision.candidates:
                 # a name that fits several products: the question, with them (`say --json` lists them)
@@ -149,7 +149,8 @@ class UtteranceHandler:
                 verdict = await self.gate.check(utterance.merchant_id, utterance.role, intent_of(decision.command))
                 if not verdict.allowed:
                     state.pending, state.pending_id = None, ""
-                    decision = Decision("denied", decision.command, prompt=verdict.reason)
+                    prompt = denial(verdict.rule, decision.command, chinese)
+                    decision = Decision("denied", decision.command, prompt=prompt)
             history = (state.last_change_id, *reversed(state.earlier_changes)) if state.last_change_id else ()
             outcome, answer = await self._act(utterance, decision, history, chinese, timings)
             if decision.kind == "execute" and (asked := guardrail.ask(outcome, decision, chinese)) is not None:

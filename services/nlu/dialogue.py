@@ -16,6 +16,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
 from services.nlu import guardrail
+from services.nlu.replies import TABLES, joined, render, word
+from services.nlu.replies import language as lang_of
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.gateway.v1 import gateway_pb2 as gw
@@ -45,17 +47,6 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "sales_report": ("period",),
     "set_product_fact": ("sku",),
 }
-ASK = {
-    "sku": ("哪个商品？", "Which product?"),
-    "order_id": ("哪个订单？请说订单号", "Which order? Say its number"),
-    "price": ("价格是多少？", "At what price?"),
-    "title": ("商品叫什么名字？", "What is the product called?"),
-    "period": (
-        "哪个时间段？今天、昨天、本周还是本月？",
-        "For which period: today, yesterday, this week or this month?",
-    ),
-}
-
 PriceLookup = Callable[[str, str], Awaitable[Money | None]]  # (merchant_id, sku) -> price
 PaidLookup = Callable[[str, str], Awaitable[Money | None]]  # (merchant_id, order_id) -> what was paid
 # Changes that undo cannot revert (money went back, a parcel left): remembered as the last change.
@@ -280,17 +271,18 @@ class Policy:
     ) -> Decision:
         """What to do with this turn; updates `state` (the caller saves it)."""
         intent = intent_of(command)
+        lang = lang_of(chinese)
         if intent == "confirm":
             if state.pending is None:
-                return Decision("nothing_pending", prompt="没有需要确认的操作" if chinese else "Nothing to confirm")
+                return Decision("nothing_pending", prompt=render("nothing_to_confirm", lang))
             pending, pending_id = state.pending, state.pending_id
             state.pending, state.pending_id = None, ""
             return Decision("execute", pending, pending_id, confirmed=True)
         if intent == "cancel":
             if state.pending is None and state.awaiting is None:
-                return Decision("nothing_pending", prompt="没有进行中的操作" if chinese else "Nothing to cancel")
+                return Decision("nothing_pending", prompt=render("nothing_to_cancel", lang))
             state.pending, state.pending_id, state.awaiting, state.awaiting_slot = None, "", None, ""
-            return Decision("cancelled", prompt="好的，已取消" if chinese else "OK, cancelled")
+            return Decision("cancelled", prompt=render("cancelled", lang))
 
         if state.awaiting is not None and (
             intent in ("unknown", intent_of(state.awaiting))
@@ -321,23 +313,17 @@ class Policy:
         if unknown_product:
             # A name said that is no product of the shop: said so, and asked, never guessed.
             state.awaiting, state.awaiting_slot = command, "sku"
-            prompt = (
-                f"店里没有叫“{unknown_product}”的商品，是哪个商品？"
-                if chinese
-                else f"I don't know a product called “{unknown_product}”. Which product do you mean?"
-            )
+            prompt = render("unknown_product", lang, name=unknown_product)
             return Decision("ask", command, prompt=prompt, missing_slot="sku")
         self._fill_from_context(state, command)
         export = command.export_report
         if intent == "export_report" and export.report != cmd.REPORT_PRODUCTS and not export.HasField("period"):
             state.awaiting, state.awaiting_slot = command, "period"  # sales and orders are of a period
-            zh, en = ASK["period"]
-            return Decision("ask", command, prompt=zh if chinese else en, missing_slot="period")
+            return Decision("ask", command, prompt=render("ask_period", lang), missing_slot="period")
         for slot in REQUIRED.get(intent, ()):
             if not has_slot(command, slot):
                 state.awaiting, state.awaiting_slot = command, slot
-                zh, en = ASK[slot]
-                return Decision("ask", command, prompt=zh if chinese else en, missing_slot=slot)
+                return Decision("ask", command, prompt=render(f"ask_{slot}", lang), missing_slot=slot)
 
         if intent.startswith("bulk_"):
             return self._propose_bulk(state, command, utterance_id, vocabulary, chinese)
@@ -349,17 +335,11 @@ class Policy:
         if intent == "undo" and not reason and state.last_change_id.startswith("bulk:"):
             # Undoing a bulk change moves many prices at once: proposed, and the "yes" travels to
             # the worker as the confirmation the catalog's guardrails ask of a bulk change.
-            reason = (
-                "将撤销刚才的批量修改，确认吗？" if chinese else "This undoes the last bulk change, all of it. Confirm?"
-            )
+            reason = render("undo_bulk_question", lang)
         if not reason and confidence < PARTIAL_CONFIDENCE and intent not in READ_ONLY:  # a read is never proposed
             # Part of the sentence was not understood ("… with DHL 1234567890"): a change is read
             # back before it runs, so nothing said is dropped silently.
-            reason = (
-                f"我只听懂了一部分：{readback(command, True)}，确认吗？"
-                if chinese
-                else f"I understood only part of that: {readback(command, False)}. Confirm?"
-            )
+            reason = render("partial", lang, readback=readback(command, chinese))
         if reason:
             state.pending, state.pending_id = command, utterance_id
             return Decision("propose", command, utterance_id, prompt=reason)
@@ -373,14 +353,9 @@ class Policy:
         what is confirmed is that list (the pending command names the SKUs), not a search redone
         later. No product selected: said, nothing pending."""
         slots = slots_of(command)
+        lang = lang_of(chinese)
         if vocabulary is None:
-            return Decision(
-                "cancelled",
-                command,
-                prompt="现在查不到商品目录，请稍后再试"
-                if chinese
-                else "The catalog cannot be read right now; try again",
-            )
+            return Decision("cancelled", command, prompt=render("catalog_unreadable", lang))
         skus = list(slots.skus) or list(
             vocabulary.index.select(
                 slots.query if slots.HasField("query") else None,
@@ -388,7 +363,7 @@ class Policy:
             )
         )
         if not skus:
-            return Decision("cancelled", command, prompt="没有符合条件的商品" if chinese else "No products match that")
+            return Decision("cancelled", command, prompt=render("no_products_match", lang))
         pending = cmd.Command()
         pending.CopyFrom(command)
         chosen = slots_of(pending)
@@ -398,14 +373,14 @@ class Policy:
         chosen.skus.extend(skus)
         titles = dict(vocabulary.products) | {p.sku: p.title for p in vocabulary.index.products}
         examples = [f"{sku} {titles.get(sku, '')}".strip() for sku in skus[:3]]
-        change = bulk_change_words(command, chinese)
-        if chinese:
-            prompt = (
-                f"将{change}，共{len(skus)}个商品（{'、'.join(examples)}{'等' if len(skus) > 3 else ''}），确认吗？"
-            )
-        else:
-            more = ", …" if len(skus) > 3 else ""
-            prompt = f"This will {change} for {len(skus)} products ({', '.join(examples)}{more}). Confirm?"
+        prompt = render(
+            "bulk_proposal",
+            lang,
+            change=bulk_change_words(command, chinese),
+            count=len(skus),
+            examples=joined(examples, lang),
+            more=render("bulk_more", lang) if len(skus) > 3 else "",
+        )
         state.pending, state.pending_id = pending, utterance_id
         return Decision("propose", pending, utterance_id, prompt=prompt)
 
@@ -416,13 +391,7 @@ class Policy:
         paid = await self.paid_lookup(merchant_id, slots.order_id) if self.paid_lookup else None
         if paid is None:
             return Decision(
-                "cancelled",
-                command,
-                prompt=(
-                    f"查不到订单{slots.order_id}的实付金额，请说要退多少钱"
-                    if chinese
-                    else f"I can't find what order {slots.order_id} paid; say the amount to refund"
-                ),
+                "cancelled", command, prompt=render("paid_unknown", lang_of(chinese), order_id=slots.order_id)
             )
         amount = (to_decimal(paid) * Decimal(slots.fraction)).quantize(Decimal("0.01"), ROUND_HALF_UP)
         slots.ClearField("fraction")
@@ -442,35 +411,29 @@ class Policy:
     async def _destructive(self, command: cmd.Command, merchant_id: str, chinese: bool) -> str:
         """Why this command needs a confirmation, or "" when it does not."""
         intent = intent_of(command)
+        lang = lang_of(chinese)
 
-        def say(zh: str, en: str) -> str:
-            return (zh if chinese else en) + ("，确认吗？" if chinese else ". Confirm?")
+        def ask(reason: str, **fields: object) -> str:
+            return render("confirm_question", lang, reason=render(reason, lang, **fields))
 
         if intent == "undo" and command.undo.count > 1:
-            n = command.undo.count
-            return say(f"将撤销最近{n}次修改", f"This undoes your last {n} changes")
+            return ask("undo_several_reason", count=command.undo.count)
         if intent == "refund_order":
             slots = command.refund_order
-            amount = f" {to_decimal(slots.amount):.2f}" if slots.HasField("amount") else ""
-            return say(
-                f"将给订单{slots.order_id}退款{amount or '（全额）'}",
-                f"This refunds order {slots.order_id}{amount or ' in full'}",
-            )
+            amount = f" {to_decimal(slots.amount):.2f}" if slots.HasField("amount") else render("in_full", lang)
+            return ask("refund_reason", order_id=slots.order_id, amount=amount)
         if intent == "cancel_order":
-            return say(
-                f"将取消订单{command.cancel_order.order_id}", f"This cancels order {command.cancel_order.order_id}"
-            )
+            return ask("cancel_reason", order_id=command.cancel_order.order_id)
         if intent == "set_product_status" and command.set_product_status.status == cmd.PRODUCT_STATUS_ARCHIVED:
-            return say(f"将归档{command.set_product_status.sku}", f"This archives {command.set_product_status.sku}")
+            return ask("archive_reason", sku=command.set_product_status.sku)
         if intent == "set_stock" and command.set_stock.quantity == 0:
-            return say(f"将把{command.set_stock.sku}的库存清零", f"This sets the stock of {command.set_stock.sku} to 0")
+            return ask("clear_stock_reason", sku=command.set_stock.sku)
         if intent == "set_guardrail":
             return guardrail.proposal(command.set_guardrail, chinese)
         if intent in ("set_price", "adjust_price"):
             change = await self._price_change_pct(command, merchant_id)
             if change is not None and abs(change) > self.confirm_price_change_pct:
-                sku = slots_of(command).sku
-                return say(f"{sku}的价格将变化{change:+.0f}%", f"This changes the price of {sku} by {change:+.0f}%")
+                return ask("price_change_reason", sku=slots_of(command).sku, change=f"{change:+.0f}%")
         return ""
 
     async def _price_change_pct(self, command: cmd.Command, merchant_id: str) -> Decimal | None:
@@ -515,52 +478,51 @@ def which_one(candidates: list[str] | tuple[str, ...], vocabulary: Vocabulary | 
     """ "Which one: A100 红色T恤 or A101 白色T恤?", the candidates named with their titles."""
     titles = dict(vocabulary.products) if vocabulary is not None else {}
     named = [f"{sku} {titles[sku]}" if titles.get(sku) else sku for sku in candidates]
-    if chinese:
-        return "您说的是哪一个：" + "、".join(named[:-1]) + ("还是" if len(named) > 1 else "") + named[-1] + "？"
-    return "Which one: " + ", ".join(named[:-1]) + (" or " if len(named) > 1 else "") + named[-1] + "?"
-
-
-_READBACK = {
-    "set_price": ("把{sku}的价格改成{price}", "set the price of {sku} to {price}"),
-    "adjust_price": ("调整{sku}的价格{change}", "change the price of {sku} by {change}"),
-    "set_stock": ("把{sku}的库存设为{quantity}", "set the stock of {sku} to {quantity}"),
-    "adjust_stock": ("{sku}的库存变化{delta}", "change the stock of {sku} by {delta}"),
-    "create_product": ("新建商品{title}，价格{price}", "create {title} at {price}"),
-    "set_product_status": ("把{sku}设为{status}", "set {sku} to {status}"),
-    "set_product_fact": ("把{sku}的{name}设为{value}", "set the {name} of {sku} to {value}"),
-    "confirm_order": ("确认订单{order_id}", "confirm order {order_id}"),
-    "ship_order": ("订单{order_id}发货{carrier}{tracking_number}", "ship order {order_id}{carrier}{tracking_number}"),
-    "cancel_order": ("取消订单{order_id}", "cancel order {order_id}"),
-    "refund_order": ("给订单{order_id}退款{amount}", "refund order {order_id}{amount}"),
-    "undo": ("撤销上一次修改", "undo the last change"),
-}
-
-
-_STATUS_ZH = {"active": "上架", "draft": "草稿", "archived": "下架"}
+    lang = lang_of(chinese)
+    choices = render("either", lang, items=joined(named[:-1], lang), last=named[-1]) if len(named) > 1 else named[-1]
+    return render("which_one", lang, choices=choices)
 
 
 def readback(command: cmd.Command, chinese: bool) -> str:
     """The command in the merchant's words, with the values understood (for a read-back)."""
     intent = intent_of(command)
     slots = slots_of(command)
+    lang = lang_of(chinese)
     values: dict[str, str] = {}
     for descriptor in slots.DESCRIPTOR.fields:
         value = getattr(slots, descriptor.name)
         if isinstance(value, Money):
             values[descriptor.name] = f"{to_decimal(value):.2f}" if slots.HasField(descriptor.name) else ""
         elif descriptor.enum_type is not None:
-            word = descriptor.enum_type.values_by_number[value].name.split("_")[-1].lower() if value else ""
-            values[descriptor.name] = _STATUS_ZH.get(word, word) if chinese else word
+            name = descriptor.enum_type.values_by_number[value].name.split("_")[-1].lower() if value else ""
+            values[descriptor.name] = word("status_said", name, lang) if name else ""
         elif not descriptor.is_repeated:
             values[descriptor.name] = str(value)
     values["change"] = (slots.percent + "%") if getattr(slots, "percent", "") else values.get("delta", "")
     if intent == "ship_order":
-        values["carrier"] = f" {slots.carrier}" if slots.carrier else ""
+        values["carrier"] = f" {word('carrier', slots.carrier, lang)}" if slots.carrier else ""
         values["tracking_number"] = f" {slots.tracking_number}" if slots.tracking_number else ""
     if intent == "refund_order":
-        values["amount"] = f" {values['amount']}" if values.get("amount") else ("（全额）" if chinese else " in full")
-    zh, en = _READBACK.get(intent, ("这条指令", "this command"))
-    return (zh if chinese else en).format(**values)
+        values["amount"] = f" {values['amount']}" if values.get("amount") else render("in_full", lang)
+    if intent == "set_product_fact":
+        values["name"] = word("fact", values.get("name", ""), lang)
+    if intent == "set_guardrail":
+        values["limits"] = guardrail.limits(command.set_guardrail, chinese)
+    key = f"readback_{intent}"
+    return render(key if key in READBACK_KEYS else "readback_other", lang, **values)
+
+
+READBACK_KEYS = frozenset(key for key in TABLES["en"]["text"] if key.startswith("readback_"))
+
+
+def denial(rule: str, command: cmd.Command, chinese: bool) -> str:
+    """A permission denial (shopvoice.permissions: its `rule`), with the command as the merchant said it."""
+    lang = lang_of(chinese)
+    key = f"denied_{rule}"
+    return render(key if key in DENIAL_KEYS else "denied_other", lang, what=readback(command, chinese))
+
+
+DENIAL_KEYS = frozenset(key for key in TABLES["en"]["text"] if key.startswith("denied_"))
 
 
 _STATUS_WORDS = {
@@ -571,24 +533,18 @@ _STATUS_WORDS = {
 
 
 def bulk_change_words(command: cmd.Command, chinese: bool) -> str:
-    """What a bulk command does, in the merchant's words: "打八折", "raise prices by 5%"."""
+    """What a bulk command does, in the merchant's words: "价格下调20%", "raise prices by 5%"."""
     intent = intent_of(command)
     slots = slots_of(command)
+    lang = lang_of(chinese)
     if intent == "bulk_set_price":
-        price = f"{to_decimal(slots.price):.2f}"
-        return f"价格改为{price}" if chinese else f"set the price to {price}"
+        return render("bulk_set_price", lang, price=f"{to_decimal(slots.price):.2f}")
     if intent == "bulk_adjust_price":
         if slots.WhichOneof("change") == "percent":
             pct = Decimal(slots.percent)
-            if chinese:
-                return f"价格{'上调' if pct > 0 else '下调'}{abs(pct):g}%"
-            return f"{'raise' if pct > 0 else 'lower'} prices by {abs(pct):g}%"
+            return render("bulk_raise_percent" if pct > 0 else "bulk_lower_percent", lang, percent=f"{abs(pct):g}")
         delta = to_decimal(slots.delta)
-        if chinese:
-            return f"价格{'上调' if delta > 0 else '下调'}{abs(delta):.2f}"
-        return f"{'raise' if delta > 0 else 'lower'} prices by {abs(delta):.2f}"
+        return render("bulk_raise_delta" if delta > 0 else "bulk_lower_delta", lang, delta=f"{abs(delta):.2f}")
     if intent == "bulk_set_stock":
-        return f"库存设为{slots.quantity}" if chinese else f"set the stock to {slots.quantity}"
-    if chinese:
-        return f"库存{'增加' if slots.delta > 0 else '减少'}{abs(slots.delta)}"
-    return f"{'add' if slots.delta > 0 else 'remove'} {abs(slots.delta)} units of stock"
+        return render("bulk_set_stock", lang, quantity=slots.quantity)
+    return render("bulk_add_stock" if slots.delta > 0 else "bulk_remove_stock", lang, delta=abs(slots.delta))

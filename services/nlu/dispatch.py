@@ -17,17 +17,7 @@ from decimal import Decimal
 import grpc
 
 from services.nlu import guardrail
-from services.nlu.replies_text import (
-    FULFILLMENT_ZH,
-    ORDER_FILTER_ZH,
-    PAYMENT_ZH,
-    PERIOD_ZH,
-    REPLAYED_ZH,
-    money,
-    pick,
-    price_changed_zh,
-    stock_now_zh,
-)
+from services.nlu.replies import Language, enum_word, joined, language, money, render, results, word
 from shopvoice import tracing
 from shopvoice.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from shopvoice.common.v1 import command_pb2 as cmd
@@ -44,13 +34,6 @@ OK = ResultStatus.RESULT_STATUS_OK
 # "Which products are running low" with no number: fewer than this many available (as the
 # worker's low-stock alerts count, LOW_STOCK_THRESHOLD's default).
 DEFAULT_LOW_STOCK_THRESHOLD = 5
-LISTED = 10  # products named in a reply; the rest are counted
-_IRREVERSIBLE_WORDS = {
-    "refund_order": ("退款", "A refund"),
-    "ship_order": ("发货", "A shipment"),
-    "cancel_order": ("取消订单", "A cancelled order"),
-    "confirm_order": ("确认订单", "A confirmed order"),
-}
 _STATUS_NAMES = {
     cmd.PRODUCT_STATUS_ACTIVE: "active",
     cmd.PRODUCT_STATUS_DRAFT: "draft",
@@ -58,11 +41,13 @@ _STATUS_NAMES = {
 }
 
 
-def summary(text: str, replayed: bool) -> str:
-    return f"{text} (already done earlier; nothing changed now)" if replayed else text
+def replayed(text: str, again: bool, lang: Language) -> str:
+    """A change's reply; a replayed one (the same utterance again) says nothing changed now."""
+    return render("replayed", lang, text=text) if again else text
 
 
-def enum_word(enum: object, value: int, prefix: str) -> str:
+def name_of(enum: object, value: int, prefix: str) -> str:
+    """A proto enum value's name as the contract writes it ("this_week"): for code, never a reply."""
     name: str = enum.Name(value)  # type: ignore[attr-defined]
     return name.removeprefix(prefix).lower()
 
@@ -75,11 +60,15 @@ class Caller:
     user_id: str
     role: str
     utterance_id: str
-    chinese: bool = False
+    chinese: bool = False  # the language of the turn, decided once (consumer.py); `lang` is its name
     undo_change_id: str = ""  # the session's last applied change, what `undo` reverts
     reply_stream: str = ""  # the session's reply stream: where a worker job's progress goes
     undo_history: tuple[str, ...] = ()  # the session's changes, the last first: what "undo N" reverts
     confirmed_by: str = ""  # who said "confirm" to this command (the guardrails' confirmation)
+
+    @property
+    def lang(self) -> Language:
+        return language(self.chinese)
 
 
 @dataclass(frozen=True)
@@ -89,6 +78,7 @@ class Outcome:
     grpc_code: str = ""
     change_id: str = ""  # a catalog change that `undo` can revert
     change: ChangeRecord | None = None  # what it changed, for the audit trail
+    detail: str = ""  # a refusal in the owning service's own (English) words: what guardrail.ask reads
 
 
 Route = Callable[[cmd.Command, Caller], Awaitable[Outcome]]
@@ -157,15 +147,14 @@ class Dispatcher:
         intent = command.WhichOneof("intent") or ""
         route = self._routes.get(intent)
         if route is None:
-            return Outcome(
-                ResultStatus.RESULT_STATUS_NOT_UNDERSTOOD,
-                pick(caller.chinese, "没听懂，请换个说法", "Sorry, I did not understand that"),
-            )
+            return Outcome(ResultStatus.RESULT_STATUS_NOT_UNDERSTOOD, render("not_understood", caller.lang))
         try:
             return await route(command, caller)
         except grpc.aio.AioRpcError as exc:
             if exc.code() in REFUSALS:
-                return Outcome(ResultStatus.RESULT_STATUS_REJECTED, exc.details() or exc.code().name, exc.code().name)
+                code, detail = exc.code().name, exc.details() or ""
+                text = results.refused(code, command, detail, caller.lang)
+                return Outcome(ResultStatus.RESULT_STATUS_REJECTED, text, code, detail=detail)
             raise
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -186,29 +175,12 @@ class Dispatcher:
         return mutation
 
     @staticmethod
-    def _mutated(result: catalog_pb2.MutationResult | orders_pb2.OrderResult) -> Outcome:
-        if isinstance(result, catalog_pb2.MutationResult):
-            change = result.record if result.HasField("record") else None
-            return Outcome(OK, summary(result.summary, result.replayed), change_id=result.change_id, change=change)
-        return Outcome(OK, summary(result.summary, result.replayed))
-
-    @staticmethod
     def _changed(result: catalog_pb2.MutationResult, caller: Caller, kind: str) -> Outcome:
-        """A price or stock change, answered in the merchant's language: the catalog's summary is
-        English, so a Chinese reply is rendered here from the structured result (its change record
-        and the variant as it now is)."""
-        outcome = Dispatcher._mutated(result)
-        variant = next((v for v in result.product.variants if v.sku == result.sku), None)
-        if not caller.chinese or variant is None:
-            return outcome
-        record = result.record
-        if kind == "price" and record.field == "price":
-            text = price_changed_zh(result.sku, record.before, record.after, variant.price.currency_code)
-        elif kind == "price":
-            text = f"{result.sku} 价格现为 {money(variant.price)}"  # no record: what it is now
-        else:
-            text = stock_now_zh(result.sku, variant.inventory.on_hand, variant.inventory.available)
-        return dataclasses.replace(outcome, message=text + (REPLAYED_ZH if result.replayed else ""))
+        """A price or stock change (or its undo), rendered from the structured result: the change
+        record (before and after) and the variant as it now is; the catalog's summary is not read."""
+        change = result.record if result.HasField("record") else None
+        text = replayed(results.variant_change(result, caller.lang, kind), result.replayed, caller.lang)
+        return Outcome(OK, text, change_id=result.change_id, change=change)
 
     # -- catalog ----------------------------------------------------------------------------
 
@@ -240,24 +212,31 @@ class Dispatcher:
         request = catalog_pb2.GetStockRequest(merchant_id=caller.merchant_id, sku=command.query_stock.sku)
         variant = await self.catalog.GetStock(request, **self._call_options())  # type: ignore[arg-type]
         inv = variant.inventory
-        return Outcome(
-            OK,
-            pick(
-                caller.chinese,
-                f"{variant.sku}（{variant.title}）可售 {inv.available} 件（库存 {inv.on_hand}，已占用 {inv.committed}）",
-                f"{variant.sku} ({variant.title}): {inv.available} available ({inv.on_hand} on hand, {inv.committed} committed)",
-            ),
+        text = render(
+            "stock",
+            caller.lang,
+            sku=variant.sku,
+            title=variant.title,
+            available=inv.available,
+            on_hand=inv.on_hand,
+            committed=inv.committed,
         )
+        return Outcome(OK, text)
 
     async def _query_product(self, command: cmd.Command, caller: Caller) -> Outcome:
         request = catalog_pb2.GetProductRequest(merchant_id=caller.merchant_id, sku=command.query_product.sku)
         product = await self.catalog.GetProduct(request, **self._call_options())  # type: ignore[arg-type]
-        status = enum_word(cmd.ProductStatus, product.status, "PRODUCT_STATUS_")
-        variants = "; ".join(f"{v.sku} {money(v.price)} × {v.inventory.available}" for v in product.variants)
-        return Outcome(
-            OK,
-            pick(caller.chinese, f"{product.title}（{status}）：{variants}", f"{product.title} ({status}): {variants}"),
+        lang = caller.lang
+        status = enum_word("product_status", cmd.ProductStatus, product.status, "PRODUCT_STATUS_", lang)
+        variants = joined(
+            [
+                render("product_variant", lang, sku=v.sku, price=money(v.price), available=v.inventory.available)
+                for v in product.variants
+            ],
+            lang,
+            "list_separator",
         )
+        return Outcome(OK, render("product", lang, title=product.title, status=status, variants=variants))
 
     async def _create_product(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.create_product
@@ -268,14 +247,18 @@ class Dispatcher:
             quantity=slots.quantity if slots.HasField("quantity") else 0,
             sku=slots.sku if slots.HasField("sku") else "",
         )
-        return self._mutated(await self.catalog.CreateProduct(request, **self._call_options()))  # type: ignore[arg-type]
+        result = await self.catalog.CreateProduct(request, **self._call_options())  # type: ignore[arg-type]
+        text = replayed(results.created(result, caller.lang), result.replayed, caller.lang)
+        return Outcome(OK, text, change_id=result.change_id)
 
     async def _set_product_status(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.set_product_status
         request = catalog_pb2.SetProductStatusRequest(
             mutation=self._mutation(caller), sku=slots.sku, status=slots.status
         )
-        return self._mutated(await self.catalog.SetProductStatus(request, **self._call_options()))  # type: ignore[arg-type]
+        result = await self.catalog.SetProductStatus(request, **self._call_options())  # type: ignore[arg-type]
+        text = replayed(results.status_change(result, caller.lang), result.replayed, caller.lang)
+        return Outcome(OK, text, change_id=result.change_id)
 
     async def _catalog_products(self, merchant_id: str) -> list[catalog_pb2.Product]:
         """Every product of the shop, page by page."""
@@ -302,17 +285,12 @@ class Dispatcher:
         status = _STATUS_NAMES.get(slots.status) if slots.HasField("status") else None
         chosen = set(index.select(slots.query if slots.HasField("query") else None, status))
         variants = [(p, v) for p in products for v in p.variants if v.sku in chosen]
-        named = [f"{v.sku} {p.title} {money(v.price)}" for p, v in variants[:LISTED]]
-        more = len(variants) - len(named)
+        lang = caller.lang
         if not variants:
-            return Outcome(OK, pick(caller.chinese, "没有符合的商品", "No products match"))
+            return Outcome(OK, render("no_products", lang))
+        named = [render("products_item", lang, sku=v.sku, title=p.title, price=money(v.price)) for p, v in variants]
         return Outcome(
-            OK,
-            pick(
-                caller.chinese,
-                f"共{len(variants)}件商品：" + "；".join(named) + (f"；另有{more}件" if more else ""),
-                f"{len(variants)} products: " + "; ".join(named) + (f"; and {more} more" if more else ""),
-            ),
+            OK, render("products", lang, count=len(variants), **results.listed(named, "products_more", lang))
         )
 
     async def _low_stock(self, command: cmd.Command, caller: Caller) -> Outcome:
@@ -328,23 +306,16 @@ class Dispatcher:
                 if v.inventory.available < threshold
             ),
         )
+        lang = caller.lang
         if not low:
-            return Outcome(
-                OK,
-                pick(
-                    caller.chinese, f"没有库存少于{threshold}件的商品", f"Nothing has fewer than {threshold} available"
-                ),
-            )
-        named = [f"{sku} {title} ×{available}" for available, sku, title in low[:LISTED]]
-        more = len(low) - len(named)
+            return Outcome(OK, render("low_stock_none", lang, threshold=threshold))
+        named = [
+            render("low_stock_item", lang, sku=sku, title=title, available=available) for available, sku, title in low
+        ]
         return Outcome(
             OK,
-            pick(
-                caller.chinese,
-                f"{len(low)}件商品库存少于{threshold}件：" + "；".join(named) + (f"；另有{more}件" if more else ""),
-                f"{len(low)} products have fewer than {threshold} available: "
-                + "; ".join(named)
-                + (f"; and {more} more" if more else ""),
+            render(
+                "low_stock", lang, count=len(low), threshold=threshold, **results.listed(named, "products_more", lang)
             ),
         )
 
@@ -357,7 +328,7 @@ class Dispatcher:
         if self.jobs is None or not slots.skus:
             return Outcome(
                 ResultStatus.RESULT_STATUS_REJECTED,
-                pick(caller.chinese, "批量修改暂时不可用", "Bulk changes are not available right now"),
+                render("bulk_unavailable", caller.lang),
                 "UNAVAILABLE",
             )
         job_id = f"bulk-{caller.utterance_id}"
@@ -387,15 +358,7 @@ class Dispatcher:
             spec["delta"] = str(slots.delta)
         await asyncio.to_thread(self.jobs.send, BULK_ADJUST_PRICE, (job_id, spec), f"{job_id}:start")
         count = len(slots.skus)
-        return Outcome(
-            OK,
-            pick(
-                caller.chinese,
-                f"已开始批量修改{count}个商品，进度会陆续告诉您",
-                f"Started changing {count} products; progress follows",
-            ),
-            change_id=f"bulk:{job_id}",
-        )
+        return Outcome(OK, render("bulk_started", caller.lang, count=count), change_id=f"bulk:{job_id}")
 
     async def _export(self, command: cmd.Command, caller: Caller) -> Outcome:
         """The worker writes the file and tells the session where it is."""
@@ -403,17 +366,15 @@ class Dispatcher:
         if self.jobs is None:
             return Outcome(
                 ResultStatus.RESULT_STATUS_REJECTED,
-                pick(caller.chinese, "导出暂时不可用", "Exports are not available right now"),
+                render("export_unavailable", caller.lang),
                 "UNAVAILABLE",
             )
-        report = enum_word(cmd.Report, slots.report, "REPORT_")
-        period = enum_word(cmd.Period, slots.period, "PERIOD_") if slots.HasField("period") else ""
+        report = name_of(cmd.Report, slots.report, "REPORT_")  # the worker's job arguments, not words
+        period = name_of(cmd.Period, slots.period, "PERIOD_") if slots.HasField("period") else ""
         job_id = f"export-{caller.utterance_id}"
         args = (caller.merchant_id, period, "", report, caller.reply_stream, caller.chinese, job_id)
         await asyncio.to_thread(self.jobs.send, EXPORT_SALES_CSV, args, f"{job_id}:start")
-        return Outcome(
-            OK, pick(caller.chinese, "正在导出，文件好了会告诉您在哪里", "Exporting; I'll tell you where the file is")
-        )
+        return Outcome(OK, render("export_started", caller.lang))
 
     async def _set_product_fact(self, command: cmd.Command, caller: Caller) -> Outcome:
         """A product fact, in the merchant's language (what customers asking in it are answered from)."""
@@ -422,30 +383,24 @@ class Dispatcher:
             mutation=self._mutation(caller),
             sku=slots.sku,
             name=slots.name,
-            language="zh" if caller.chinese else "en",
+            language=caller.lang,
             value=slots.value,
         )
         await self.catalog.SetProductFact(request, **self._call_options())  # type: ignore[arg-type]
-        return Outcome(
-            OK,
-            pick(
-                caller.chinese,
-                f"已记下{slots.sku}的{slots.name}：{slots.value}",
-                f"Noted for {slots.sku}: {slots.name} is {slots.value}",
-            ),
-        )
+        name = word("fact", slots.name, caller.lang)
+        return Outcome(OK, render("fact_noted", caller.lang, sku=slots.sku, name=name, value=slots.value))
 
     async def _undo_bulk(self, caller: Caller, job_id: str) -> Outcome:
         if self.jobs is None:
             return Outcome(
                 ResultStatus.RESULT_STATUS_REJECTED,
-                pick(caller.chinese, "批量撤销暂时不可用", "Undoing a bulk change is not available right now"),
+                render("undo_bulk_unavailable", caller.lang),
                 "UNAVAILABLE",
             )
         undo_id = f"undo-{caller.utterance_id}"
         args = (undo_id, job_id, caller.user_id, caller.role, caller.reply_stream, caller.chinese, caller.confirmed_by)
         await asyncio.to_thread(self.jobs.send, BULK_UNDO, args, f"{undo_id}:start")
-        return Outcome(OK, pick(caller.chinese, "正在撤销刚才的批量修改", "Undoing the last bulk change, all of it"))
+        return Outcome(OK, render("undo_bulk_started", caller.lang))
 
     async def _undo(self, command: cmd.Command, caller: Caller) -> Outcome:
         count = command.undo.count if command.undo.HasField("count") else 1
@@ -460,11 +415,7 @@ class Dispatcher:
         if len(history) < count:
             return Outcome(
                 ResultStatus.RESULT_STATUS_REJECTED,
-                pick(
-                    caller.chinese,
-                    f"这次对话里只有{len(history)}次修改可以撤销，没有改动任何东西",
-                    f"Only {len(history)} changes of this conversation can be undone; nothing was changed",
-                ),
+                render("undo_too_few", caller.lang, count=len(history)),
                 "FAILED_PRECONDITION",
             )
         summaries = []
@@ -476,36 +427,37 @@ class Dispatcher:
             )
             outcome = await self._undo_one(step)
             if outcome.status != OK:
-                done = pick(caller.chinese, f"已撤销{n}次；", f"{n} undone; ") if n else ""
-                return Outcome(outcome.status, done + outcome.message, outcome.grpc_code)
+                text = render("undo_partial", caller.lang, count=n, text=outcome.message) if n else outcome.message
+                return Outcome(outcome.status, text, outcome.grpc_code)
             summaries.append(outcome.message)
-        return Outcome(OK, "; ".join(summaries))
+        return Outcome(OK, joined(summaries, caller.lang, "list_separator"))
 
     async def _undo_one(self, caller: Caller) -> Outcome:
         if caller.undo_change_id.startswith("irreversible:"):
             what = caller.undo_change_id.removeprefix("irreversible:")
-            zh, en = _IRREVERSIBLE_WORDS.get(what, ("这个操作", "that"))
             return Outcome(
                 ResultStatus.RESULT_STATUS_REJECTED,
-                pick(caller.chinese, f"{zh}不能撤销，什么都没有改", f"{en} cannot be undone; nothing was changed"),
+                render("cannot_undo", caller.lang, what=word("irreversible", what, caller.lang, default="other")),
                 "FAILED_PRECONDITION",
             )
         if caller.undo_change_id.startswith("bulk:"):
             return await self._undo_bulk(caller, caller.undo_change_id.removeprefix("bulk:"))
         request = catalog_pb2.UndoLastChangeRequest(mutation=self._mutation(caller), change_id=caller.undo_change_id)
         result = await self.catalog.UndoLastChange(request, **self._call_options())  # type: ignore[arg-type]
-        return Outcome(OK, summary(result.summary, result.replayed))  # an undo is not itself undone
+        lang = caller.lang
+        if result.record.field == "status":
+            change = results.status_change(result, lang)
+        else:
+            change = results.variant_change(result, lang)
+        # An undo is not itself undone: no change id.
+        return Outcome(OK, replayed(render("undone", lang, text=change), result.replayed, lang))
 
     async def _set_guardrail(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.set_guardrail
         if not slots.HasField("price_change_percent") and not slots.HasField("bulk_threshold"):
             return Outcome(
                 ResultStatus.RESULT_STATUS_REJECTED,
-                pick(
-                    caller.chinese,
-                    "请说要设的门槛，比如：把改价确认门槛设为百分之十五",
-                    "Say which limit to set, e.g. set the price change limit to 15%",
-                ),
+                render("guardrail_missing", caller.lang),
             )
         request = catalog_pb2.SetGuardrailPolicyRequest(mutation=self._mutation(caller))
         if slots.HasField("price_change_percent"):
@@ -526,7 +478,8 @@ class Dispatcher:
         request = orders_pb2.ConfirmOrderRequest(
             mutation=self._mutation(caller), order_id=command.confirm_order.order_id
         )
-        return self._mutated(await self.orders.ConfirmOrder(request, **self._call_options()))  # type: ignore[arg-type]
+        result = await self.orders.ConfirmOrder(request, **self._call_options())  # type: ignore[arg-type]
+        return self._order_changed(results.order_confirmed(result, caller.lang), result, caller)
 
     async def _ship_order(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.ship_order
@@ -536,34 +489,30 @@ class Dispatcher:
             carrier=slots.carrier,
             tracking_number=slots.tracking_number,
         )
-        return self._mutated(await self.orders.ShipOrder(request, **self._call_options()))  # type: ignore[arg-type]
+        result = await self.orders.ShipOrder(request, **self._call_options())  # type: ignore[arg-type]
+        return self._order_changed(results.order_shipped(result, caller.lang), result, caller)
 
     async def _cancel_order(self, command: cmd.Command, caller: Caller) -> Outcome:
         request = orders_pb2.CancelOrderRequest(mutation=self._mutation(caller), order_id=command.cancel_order.order_id)
-        return self._mutated(await self.orders.CancelOrder(request, **self._call_options()))  # type: ignore[arg-type]
+        result = await self.orders.CancelOrder(request, **self._call_options())  # type: ignore[arg-type]
+        return self._order_changed(results.order_cancelled(result, caller.lang), result, caller)
 
     async def _refund_order(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.refund_order
         request = orders_pb2.RefundOrderRequest(mutation=self._mutation(caller), order_id=slots.order_id)
         if slots.HasField("amount"):
             request.amount.CopyFrom(slots.amount)
-        return self._mutated(await self.orders.RefundOrder(request, **self._call_options()))  # type: ignore[arg-type]
+        result = await self.orders.RefundOrder(request, **self._call_options())  # type: ignore[arg-type]
+        return self._order_changed(results.order_refunded(result, caller.lang), result, caller)
+
+    @staticmethod
+    def _order_changed(text: str, result: orders_pb2.OrderResult, caller: Caller) -> Outcome:
+        return Outcome(OK, replayed(text, result.replayed, caller.lang))
 
     async def _query_order(self, command: cmd.Command, caller: Caller) -> Outcome:
         request = orders_pb2.GetOrderRequest(merchant_id=caller.merchant_id, order_id=command.query_order.order_id)
         order = await self.orders.GetOrder(request, **self._call_options())  # type: ignore[arg-type]
-        fulfillment = enum_word(orders_pb2.FulfillmentStatus, order.fulfillment_status, "FULFILLMENT_STATUS_")
-        payment = enum_word(orders_pb2.PaymentStatus, order.payment_status, "PAYMENT_STATUS_")
-        shipment = order.shipments[-1] if order.shipments else None
-        if caller.chinese:
-            text = f"订单{order.order_id}：{FULFILLMENT_ZH.get(fulfillment, fulfillment)}，{PAYMENT_ZH.get(payment, payment)}，金额 {money(order.total)}"
-            if shipment:
-                text += f"，{shipment.carrier} {shipment.tracking_number}"
-        else:
-            text = f"Order {order.order_id}: {fulfillment}, {payment}, total {money(order.total)}"
-            if shipment:
-                text += f", shipped via {shipment.carrier} {shipment.tracking_number}"
-        return Outcome(OK, text)
+        return Outcome(OK, results.order_status(order, caller.lang))
 
     async def _list_orders(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.list_orders
@@ -571,15 +520,7 @@ class Dispatcher:
             merchant_id=caller.merchant_id, status=slots.status, period=slots.period, page_size=5
         )
         response = await self.orders.ListOrders(request, **self._call_options())  # type: ignore[arg-type]
-        status = enum_word(cmd.OrderFilter, slots.status, "ORDER_FILTER_") if slots.status else ""
-        ids = ", ".join(o.order_id for o in response.orders)
-        if caller.chinese:
-            label = ORDER_FILTER_ZH.get(status, "")
-            text = f"共有 {response.total_count} 个{label}订单" + (f"：{ids}" if ids else "")
-        else:
-            label = f"{status} " if status else ""
-            text = f"{response.total_count} {label}orders" + (f": {ids}" if ids else "")
-        return Outcome(OK, text)
+        return Outcome(OK, results.orders_listed(response, slots.status, caller.lang))
 
     async def _sales_report(self, command: cmd.Command, caller: Caller) -> Outcome:
         slots = command.sales_report
@@ -610,40 +551,16 @@ class Dispatcher:
             token = page.next_page_token
             if not token:
                 break
-        amount = money(Money(units=int(total), nanos=int((total - int(total)) * 1_000_000_000), currency_code=currency))
-        word = enum_word(cmd.Period, period, "PERIOD_")
-        if caller.chinese:
-            return Outcome(OK, f"{PERIOD_ZH.get(word, word)}退款{count}笔，共{amount}")
-        return Outcome(OK, f"{word.replace('_', ' ')}: {count} refunds, {amount} refunded")
+        return Outcome(OK, results.refunds(period, count, total, currency or "CNY", caller.lang))
 
     async def _compare(self, command: cmd.Command, caller: Caller) -> Outcome:
         """This period against another: both figures and the change."""
         slots = command.sales_report
-        first = await self._report(slots.metric, slots.period, slots.sku if slots.HasField("sku") else None, caller)
-        second = await self._report(
-            slots.metric, slots.compare_period, slots.sku if slots.HasField("sku") else None, caller
-        )
-        metric = enum_word(cmd.Metric, slots.metric, "METRIC_")
-        figures = {
-            "revenue": lambda r: to_decimal(r.revenue),
-            "orders": lambda r: Decimal(r.orders),
-            "units": lambda r: Decimal(r.units),
-            "avg_rating": lambda r: Decimal(str(r.avg_rating)),
-        }
-        if metric not in figures:
-            return Outcome(OK, f"{first.summary}; {second.summary}")
-        now, then = figures[metric](first), figures[metric](second)
-        change = f"{(now - then) / then * 100:+.0f}%" if then else ("+∞" if now else "±0")
-        shown = {"revenue": (money(first.revenue), money(second.revenue))}.get(metric, (f"{now:g}", f"{then:g}"))
-        p1 = enum_word(cmd.Period, slots.period, "PERIOD_")
-        p2 = enum_word(cmd.Period, slots.compare_period, "PERIOD_")
-        if caller.chinese:
-            label = {"revenue": "销售额", "orders": "订单数", "units": "销量", "avg_rating": "评分"}[metric]
-            return Outcome(
-                OK, f"{PERIOD_ZH.get(p1, p1)}{label}{shown[0]}，{PERIOD_ZH.get(p2, p2)}{shown[1]}（{change}）"
-            )
-        label = {"revenue": "revenue", "orders": "orders", "units": "units sold", "avg_rating": "rating"}[metric]
-        return Outcome(OK, f"{label} {p1.replace('_', ' ')}: {shown[0]}; {p2.replace('_', ' ')}: {shown[1]} ({change})")
+        sku = slots.sku if slots.HasField("sku") else None
+        first = await self._report(slots.metric, slots.period, sku, caller)
+        second = await self._report(slots.metric, slots.compare_period, sku, caller)
+        periods = (slots.period, slots.compare_period)
+        return Outcome(OK, results.compare(slots.metric, first, second, periods, sku, caller.lang))
 
     async def _report(
         self, metric: int, period: int, sku: str | None, caller: Caller
@@ -659,23 +576,8 @@ class Dispatcher:
         return report
 
     async def _one_report(self, command: cmd.Command, caller: Caller) -> Outcome:
+        """One metric of one period, rendered from the report's figures (its English summary is not read)."""
         slots = command.sales_report
-        request = orders_pb2.SalesReportRequest(
-            merchant_id=caller.merchant_id, metric=slots.metric, period=slots.period
-        )
-        if slots.HasField("sku"):
-            request.sku = slots.sku
-        report = await self.orders.SalesReport(request, **self._call_options())  # type: ignore[arg-type]
-        if report.summary:
-            return Outcome(OK, report.summary)
-        period = enum_word(cmd.Period, slots.period, "PERIOD_")
-        metric = enum_word(cmd.Metric, slots.metric, "METRIC_")
-        when = PERIOD_ZH.get(period, period) if caller.chinese else period.replace("_", " ")
-        values = {
-            "revenue": money(report.revenue),
-            "orders": str(report.orders),
-            "units": str(report.units),
-            "avg_rating": f"{report.avg_rating:.1f}",
-            "top_products": ", ".join(f"{p.sku} ({p.units})" for p in report.top_products),
-        }
-        return Outcome(OK, f"{when} {metric}: {values.get(metric, '')}")
+        sku = slots.sku if slots.HasField("sku") else None
+        report = await self._report(slots.metric, slots.period, sku, caller)
+        return Outcome(OK, results.sales_report(report, slots.period, sku, caller.lang))

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from services.nlu.replies_text import pick
+from services.nlu.replies import joined, language, render
 from shopvoice.catalog.v1 import catalog_pb2
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.gateway.v1 import gateway_pb2 as gw
@@ -53,39 +53,24 @@ def refusal_of(grpc_code: str, message: str) -> Refusal | None:
 
 def question(refusal: Refusal, chinese: bool) -> str:
     """The confirmation question, in the merchant's language, from the catalog's reason."""
+    lang = language(chinese)
     parts: list[str] = []
     if price := _PRICE.search(refusal.reason):
-        moved, limit, hours, ref, sku = (price["moved"], price["limit"], price["hours"], price["ref"], price["sku"])
-        up = price["way"] == "above"
-        parts.append(
-            pick(
-                chinese,
-                f"{sku}的价格将比{hours}小时内的{'最低价' if up else '最高价'}{ref}"
-                f"{'高' if up else '低'}{moved}%（确认门槛{limit}%）",
-                f"{sku} would be {moved}% {'above its lowest' if up else 'below its highest'} price"
-                f" of the last {hours} hours ({ref}; the limit is {limit}%)",
-            )
-        )
+        key = "guardrail_price_above" if price["way"] == "above" else "guardrail_price_below"
+        fields = {name: price[name] for name in ("sku", "moved", "hours", "ref", "limit")}
+        parts.append(render(key, lang, **fields))
     if bulk := _BULK.search(refusal.reason):
-        parts.append(
-            pick(
-                chinese,
-                f"这次会修改{bulk['count']}个商品（超过{bulk['limit']}个需要确认）",
-                f"this changes {bulk['count']} products (over {bulk['limit']} need a confirmation)",
-            )
-        )
-    if not parts:  # a reason this version cannot read: the catalog's own words
-        parts.append(refusal.reason)
-    if chinese:
-        return "；".join(parts) + "，需要您确认，确认吗？"
-    return "; ".join(parts) + ". This needs your confirmation. Confirm?"
+        parts.append(render("guardrail_bulk", lang, count=bulk["count"], limit=bulk["limit"]))
+    if not parts:  # a reason this version cannot read: the catalog's own words, which are English
+        parts.append(refusal.reason if lang == "en" else render("guardrail_other", lang))
+    return render("guardrail_question", lang, reasons=joined(parts, lang, "list_separator"))
 
 
 def ask(outcome: Outcome | None, decision: Decision, chinese: bool) -> gw.ServerMessage | None:
     """The confirmation question for a command a guardrail refused unconfirmed; None otherwise."""
     if outcome is None or decision.confirmed:
         return None
-    refusal = refusal_of(outcome.grpc_code, outcome.message)
+    refusal = refusal_of(outcome.grpc_code, outcome.detail)
     if refusal is None:
         return None
     prompt = gw.ConfirmationPrompt(prompt=question(refusal, chinese), command=decision.command, rule=refusal.rules)
@@ -96,27 +81,29 @@ def ask(outcome: Outcome | None, decision: Decision, chinese: bool) -> gw.Server
 
 
 def policy_text(policy: catalog_pb2.GuardrailPolicy, chinese: bool, changed: bool = False) -> str:
-    percent, hours, bulk = policy.price_change_percent, policy.price_window_hours, policy.bulk_threshold
-    if chinese:
-        head = "已更新确认门槛：" if changed else "当前确认门槛："
-        return f"{head}{hours}小时内累计改价超过{percent}%、批量修改超过{bulk}个商品时需要确认"
-    head = "Confirmation limits updated: " if changed else "Your confirmation limits: "
-    return (
-        f"{head}a price moving more than {percent}% within {hours} hours, or a bulk change of more than"
-        f" {bulk} products, needs a confirmation"
+    return render(
+        "policy_updated" if changed else "policy_now",
+        language(chinese),
+        percent=policy.price_change_percent,
+        hours=policy.price_window_hours,
+        bulk=policy.bulk_threshold,
     )
+
+
+def limits(slots: cmd.SetGuardrail, chinese: bool) -> str:
+    """The new limits said, "" when none: "the price change limit to 15%", "改价确认门槛设为15%"."""
+    lang = language(chinese)
+    said: list[str] = []
+    if slots.HasField("price_change_percent"):
+        said.append(render("limit_price", lang, percent=slots.price_change_percent))
+    if slots.HasField("bulk_threshold"):
+        said.append(render("limit_bulk", lang, count=slots.bulk_threshold))
+    return joined(said, lang, "limit_separator")
 
 
 def proposal(slots: cmd.SetGuardrail, chinese: bool) -> str:
     """The read-back of a new limit: a misheard limit would weaken the guardrail, so it is confirmed."""
-    zh: list[str] = []
-    en: list[str] = []
-    if slots.HasField("price_change_percent"):
-        zh.append(f"改价确认门槛设为{slots.price_change_percent}%")
-        en.append(f"the price change limit to {slots.price_change_percent}%")
-    if slots.HasField("bulk_threshold"):
-        zh.append(f"批量确认门槛设为{slots.bulk_threshold}个商品")
-        en.append(f"the bulk change limit to {slots.bulk_threshold} products")
-    if not zh:
+    said = limits(slots, chinese)
+    if not said:
         return ""  # nothing to set: the dispatcher says what is missing
-    return pick(chinese, "将把" + "，".join(zh) + "，确认吗？", "This sets " + " and ".join(en) + ". Confirm?")
+    return render("guardrail_proposal", language(chinese), limits=said)

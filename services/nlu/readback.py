@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.nlu.llm.readback import read_back
+from services.nlu.replies import language, render
 from shopvoice.grammar.commands import command_to_json
 
 # Intents that change data (docs/design.md's contract); queries and the dialogue words do not.
@@ -75,7 +76,7 @@ def spoken_decision(command: dict[str, Any], confidence: float, engine: str) -> 
 
 def prompt(command: Any, chinese: bool) -> str:
     """What is read back: what was heard, in the merchant's words (the LLM tail's read-back), then the question."""
-    return ("听到的是：" if chinese else "Heard: ") + read_back(command, chinese)
+    return render("heard", language(chinese), text=read_back(command, chinese))
 
 
 def spoken_readback(command: Any, confidence: float, engine: str, chinese: bool) -> str:

@@ -37,15 +37,21 @@ def test_undo_puts_back_the_previous_price_exactly(stub: Stub, merchant: str, sq
 
 
 def test_undo_puts_back_stock_and_status(stub: Stub, merchant: str) -> None:
+    """...and says what it changed as a record (field, before, after): the NLU words its reply from it."""
     create(stub, merchant, quantity=10)
     stub.AdjustStock(pb.AdjustStockRequest(mutation=mutation(merchant), sku="A100", delta=20))
-    assert undo(stub, merchant).product.variants[0].inventory.on_hand == 10
-    stub.SetProductStatus(
+    stock = undo(stub, merchant)
+    assert stock.product.variants[0].inventory.on_hand == 10
+    assert (stock.record.field, stock.record.before, stock.record.after) == ("stock", "30", "10")
+    archived = stub.SetProductStatus(
         pb.SetProductStatusRequest(
             mutation=mutation(merchant), sku="A100", status=ProductStatus.PRODUCT_STATUS_ARCHIVED
         )
     )
-    assert undo(stub, merchant).product.status == ProductStatus.PRODUCT_STATUS_ACTIVE
+    assert (archived.record.field, archived.record.before, archived.record.after) == ("status", "active", "archived")
+    status = undo(stub, merchant)
+    assert status.product.status == ProductStatus.PRODUCT_STATUS_ACTIVE
+    assert (status.record.field, status.record.before, status.record.after) == ("status", "archived", "active")
 
 
 def test_undo_is_refused_when_someone_changed_the_sku_since(stub: Stub, merchant: str, sql: SQL) -> None:

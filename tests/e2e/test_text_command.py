@@ -77,7 +77,7 @@ def test_chinese_set_price(stack: Stack) -> None:
 def test_chinese_stock_change_is_answered_in_chinese(stack: Stack) -> None:
     turn = say(stack, "C7补货3件")
     assert turn.result is not None and turn.result.status == gw.RESULT_STATUS_OK, turn.messages
-    assert re.fullmatch(r"C7 库存现为 \d+ 件（可售 \d+ 件）", turn.result.message), turn.result.message
+    assert re.fullmatch(r"C7 库存 \d+ → \d+ 件（可售 \d+ 件）", turn.result.message), turn.result.message
 
 
 def test_replayed_utterance_changes_nothing_twice(stack: Stack) -> None:

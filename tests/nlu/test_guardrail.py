@@ -46,6 +46,8 @@ def test_the_question_names_the_numbers_in_the_merchants_language() -> None:
 def test_a_reason_it_cannot_read_is_said_as_the_catalog_wrote_it() -> None:
     odd = Refusal("price_window", "something new")
     assert question(odd, chinese=False) == "something new. This needs your confirmation. Confirm?"
+    # ...to an English speaker only: a Chinese one is asked in Chinese, without the catalog's words.
+    assert question(odd, chinese=True) == "这次修改超过了确认门槛，需要您确认，确认吗？"
 
 
 def test_the_policy_and_a_new_limit_read_back() -> None:
