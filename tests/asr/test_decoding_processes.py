@@ -146,6 +146,44 @@ def test_new_vocabulary_gets_new_processes_and_the_old_ones_finish_their_streams
     asyncio.run(scenario())
 
 
+def test_vocabularies_that_come_during_a_build_wait_and_only_the_newest_is_built() -> None:
+    """A bulk import is a new vocabulary every few seconds: one generation builds at a time, and of
+    those that came meanwhile only the last is built (each built at once, they all ran together and
+    starved the streams' decoding)."""
+    from services.asr.engines import sphinx
+    from services.asr.engines.decoder_pool import DecoderPool
+    from services.asr.vocabulary import DEMO_VOCABULARY, Vocabulary
+
+    def with_hats(n: int) -> Vocabulary:
+        hats = tuple((f"H{i}", f"hat number {i}") for i in range(1, n + 1))
+        return Vocabulary(products=(*DEMO_VOCABULARY.products, *hats), revision=n)
+
+    async def scenario() -> None:
+        pool = DecoderPool(decoding_options(), workers=1)
+        try:
+            pool.wait_ready(60)
+            pool.set_vocabulary(with_hats(1))
+            assert pool.next_generation is not None
+            building = pool.next_generation
+            for n in (2, 3, 4):  # while the first builds
+                pool.set_vocabulary(with_hats(n))
+            assert pool.next_generation is building  # nothing else started
+            await building[0]
+            assert pool.options.vocabulary == with_hats(1)
+            assert pool.next_generation is not None and pool.next_generation is not building  # the newest
+            await pool.next_generation[0]
+            assert pool.options.vocabulary == with_hats(4)
+            assert pool.next_generation is None and pool.pending is None  # 2 and 3 were never built
+            stream = pool.open(sphinx.GRAMMAR_MODEL)
+            await stream.start(0)
+            assert await stream.feed(b"\0" * 3200, True) == ""
+            stream.close()
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())
+
+
 def test_decoding_processes_exit_when_the_server_is_killed_outright(tmp_path: Path) -> None:
     proc = ServiceProcess("asr", {**BASE_ENV, "ASR_DECODE_WORKERS": "2", "ASR_MAX_STREAMS": "2"}, tmp_path).start()
     assert proc.proc is not None
