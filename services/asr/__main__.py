@@ -92,7 +92,8 @@ class Asr:
                 s.order_id_headroom,
                 self.on_vocabulary,
                 products_changed=changed,
-                min_interval_s=s.vocabulary_min_interval_s,
+                settle_s=s.vocabulary_settle_s,
+                max_delay_s=s.vocabulary_max_delay_s,
             )
         finally:
             if follower is not None:

@@ -162,12 +162,19 @@ class AsrSettings(ServiceSettings, RedisSettings):
         gt=0,
         description="poll the catalog and orders for the vocabulary this often (product changes also wake it)",
     )
-    vocabulary_min_interval_s: float = Field(
-        5.0,
-        alias="ASR_VOCABULARY_MIN_INTERVAL_S",
+    vocabulary_settle_s: float = Field(
+        2.0,
+        alias="ASR_VOCABULARY_SETTLE_S",
         ge=0,
-        description="at most one vocabulary fetch (and grammar build) this often when product change events come"
-        " (a bulk import is an event per product); a new product is heard within this plus the build time",
+        description="after a product change event, fetch the vocabulary once the catalog has been quiet this long"
+        " (a new product is heard by its SKU and title this long plus a grammar build after it is created)",
+    )
+    vocabulary_max_delay_s: float = Field(
+        30.0,
+        alias="ASR_VOCABULARY_MAX_DELAY_S",
+        ge=0,
+        description="but no later than this after the first change: during a bulk import (an event per"
+        " product) a fetch, and a grammar build, this often",
     )
 
     @model_validator(mode="after")

@@ -3,8 +3,8 @@
 SKUs and titles come from the catalog's GetVocabulary RPC when CATALOG_ADDR is set,
 the highest order number from the orders service's GetOrderVocabulary when
 ORDERS_ADDR is set; both are refreshed every ASR_VOCABULARY_REFRESH_S, and the products as
-soon as the catalog's event stream says they changed (at most every
-ASR_VOCABULARY_MIN_INTERVAL_S). Without them (and until they
+soon as the catalog's event stream says they changed and then stayed unchanged for
+ASR_VOCABULARY_SETTLE_S (at most ASR_VOCABULARY_MAX_DELAY_S after the change). Without them (and until they
 first answer) the demo shop's products are used and any order number is heard, so
 the service works on its own.
 """
@@ -92,16 +92,19 @@ async def refresh_forever(
     on_change: Callable[[Vocabulary], None],
     initial: Vocabulary = DEMO_VOCABULARY,
     products_changed: asyncio.Event | None = None,
-    min_interval_s: float = 0.0,
+    settle_s: float = 0.0,
+    max_delay_s: float = 0.0,
 ) -> None:
     """Poll the catalog and the orders service (either address may be empty); call on_change
     when the products' revision or the order number bound moves. A source that fails keeps
     its last answer.
 
     products_changed (set by the catalog event follower) cuts the wait short, so a new product's
-    SKU and title are heard within seconds, not at the next poll; min_interval_s keeps fetches, and
-    so grammar builds, that far apart: a bulk import of thousands of products is an event per
-    product, and a build per event would take the decoding CPU the merchants' speech needs."""
+    SKU and title are heard within seconds, not at the next poll. The fetch waits until the catalog
+    has been quiet for settle_s, but no longer than max_delay_s after the first change: a bulk import
+    is an event per product for a minute, and a grammar build per few seconds of it took the CPU the
+    merchants' speech needed (one build takes a few CPU seconds), while a single new product is
+    fetched settle_s after it is created."""
     logger = log.get().bind(component="vocabulary")
     current = initial  # what the engine was built with
     products, revision, order_id_max = initial.products, initial.revision, initial.order_id_max
@@ -123,11 +126,22 @@ async def refresh_forever(
             current = vocabulary
             on_change(vocabulary)
             logger.info("vocabulary loaded", skus=len(vocabulary.skus), revision=revision, order_id_max=order_id_max)
-        fetched_at = time.monotonic()
         if products_changed is None:
             await asyncio.sleep(interval_s)
             continue
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(products_changed.wait(), interval_s)
-        products_changed.clear()  # before the fetch: an event during it wakes the next round
-        await asyncio.sleep(max(0.0, fetched_at + min_interval_s - time.monotonic()))
+        await _settled(products_changed, settle_s, max_delay_s)
+
+
+async def _settled(changed: asyncio.Event, settle_s: float, max_delay_s: float) -> None:
+    """Return once no change has come for settle_s, or max_delay_s after the first (changed is set
+    when called for a change); changed is clear on return, so one during the fetch wakes the next."""
+    first = time.monotonic()
+    while changed.is_set():
+        changed.clear()
+        left = first + max_delay_s - time.monotonic()
+        if left <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), min(settle_s, left))
