@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import json
 import os
 import resource
 import subprocess
@@ -167,12 +168,20 @@ class BulkImport(threading.Thread):
         self.ended = time.time()
 
     def served_at(self) -> float | None:
-        """When the ASR first served a grammar of the whole catalog, import included (wall clock)."""
+        """When the ASR first served a grammar of the whole catalog, import included (wall clock): its
+        log's first "vocabulary loaded" with every SKU, then the next "new vocabulary serving" (the
+        swap; none when what the grammar hears did not change)."""
+        loaded: float | None = None
         for line in self.asr_log.read_text(errors="replace").splitlines():
-            if "new vocabulary serving" in line and f"products={self.total}" in line:
-                stamp = datetime.datetime.strptime(line[:19], "%Y-%m-%d %H:%M:%S")
-                return stamp.replace(tzinfo=datetime.UTC).timestamp()
-        return None
+            if loaded is None and line.startswith("{") and '"vocabulary loaded"' in line:
+                entry = json.loads(line)
+                if entry.get("skus") == self.total:
+                    stamp = datetime.datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00"))
+                    loaded = stamp.timestamp()
+            elif loaded is not None and "new vocabulary serving" in line:
+                stamp = datetime.datetime.strptime(line[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=datetime.UTC)
+                return max(loaded, stamp.timestamp())
+        return loaded
 
     def summary(self) -> str:
         swaps = self.asr_log.read_text(errors="replace").count("new vocabulary serving") - self.swaps_before
