@@ -412,15 +412,7 @@ class _Fsg:
                 words.setdefault(a, []).append((b, w))
             else:
                 empty.setdefault(a, []).append(b)
-        closures: dict[int, set[int]] = {}
-        for state in range(self.count):
-            reach, stack = {state}, [state]
-            while stack:
-                for nxt in empty.get(stack.pop(), ()):
-                    if nxt not in reach:
-                        reach.add(nxt)
-                        stack.append(nxt)
-            closures[state] = reach
+        closures = {state: _reachable(state, empty) for state in range(self.count)}
         out: set[tuple[int, int, str | None]] = set()
         for state in range(self.count):
             for r in closures[state]:
@@ -466,20 +458,24 @@ def reduce_states(start: int, final: int, transitions: list[Transition]) -> tupl
 def _live(start: int, final: int, edges: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """The edges on some path from start to final."""
 
-    def reach(origin: int, forward: bool) -> set[int]:
-        nxt: dict[int, list[int]] = {}
-        for a, b, _ in edges:
-            nxt.setdefault(a if forward else b, []).append(b if forward else a)
-        seen, stack = {origin}, [origin]
-        while stack:
-            for s in nxt.get(stack.pop(), ()):
-                if s not in seen:
-                    seen.add(s)
-                    stack.append(s)
-        return seen
-
-    keep = reach(start, True) & reach(final, False)
+    forward: dict[int, list[int]] = {}
+    backward: dict[int, list[int]] = {}
+    for a, b, _ in edges:
+        forward.setdefault(a, []).append(b)
+        backward.setdefault(b, []).append(a)
+    keep = _reachable(start, forward) & _reachable(final, backward)
     return [e for e in edges if e[0] in keep and e[1] in keep]
+
+
+def _reachable(origin: int, successors: dict[int, list[int]]) -> set[int]:
+    """The states reachable from `origin` (itself included) by the successor lists."""
+    seen, stack = {origin}, [origin]
+    while stack:
+        for state in successors.get(stack.pop(), ()):
+            if state not in seen:
+                seen.add(state)
+                stack.append(state)
+    return seen
 
 
 def _bisimilar(marked: int, edges: list[tuple[int, int, str]], backward: bool) -> dict[int, int]:
