@@ -139,10 +139,18 @@ def asr_scale_line(pid: int, asr_log: Path) -> str:
             compiled = dict(re.findall(r"(\w+)=([\w.]+)", line))
     pids = tree_pids(pid)
     rss, pss = sum(memory_mb(p) for p in pids), sum(memory_mb(p, "Pss") for p in pids)
+    # Said, because the figures differ a lot: without whisper a rejected turn gets no result at all
+    # (and `make test` rebuilds .venv from the lock, which takes out what `make models` added).
+    engine = (
+        "OFF (grammar only: rejected speech gets no result; `make models` installs whisper)"
+        if "open-vocabulary engine off" in asr_log.read_text(errors="replace")
+        else "on (whisper-base decodes what the grammar rejects)"
+    )
     return (
         f"ASR grammar: {compiled.get('transitions')} transitions, {compiled.get('words')} words, built in"
         f" {compiled.get('seconds')} s (phrases + FSG + first decoder, in a decoding process); ASR memory:"
-        f" {rss:.0f} MB RSS ({pss:.0f} MB PSS), server and {len(pids) - 1} child processes"
+        f" {rss:.0f} MB RSS ({pss:.0f} MB PSS), server and {len(pids) - 1} child processes;"
+        f" open-vocabulary engine {engine}"
     )
 
 
