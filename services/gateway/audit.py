@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -51,6 +52,10 @@ LINGER_S = 0.05
 RETRY_MAX_S = 5.0
 # Postgres is not there (down, restarting, pool exhausted): retry the batch; anything else is about the data.
 _UNREACHABLE = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
+# At shutdown, how long the last flush tries an unreachable Postgres again before the records go to
+# the log only. One try was not enough for a Postgres that had just come back: the pool reconnects
+# with a backoff, and its first connection came after the flush had given up (seen once in 3 CI runs).
+FLUSH_RETRY_S = 5.0
 _DEAD_LETTER = "INSERT INTO audit_dead_letter (merchant_id, utterance_id, reason, record) VALUES (%s, %s, %s, %s)"
 _COPY = (
     "COPY audit_log (merchant_id, user_id, role, session_id, utterance_id, heard_at, heard,"
@@ -189,15 +194,26 @@ class AuditLog:
             self.pending = []
             retry_s = 0.5
 
-    async def flush(self) -> None:
-        """Everything pending and queued, now (at shutdown); what cannot be written is logged, record by record."""
+    async def flush(self, retry_for_s: float = FLUSH_RETRY_S) -> None:
+        """Everything pending and queued, now (at shutdown); while Postgres is unreachable it is tried
+        again for retry_for_s, then what cannot be written is logged, record by record."""
         batch, self.pending = self.pending, []
         while not self.queue.empty():
             batch.append(self.queue.get_nowait())
         if not batch:
             return
+        deadline, delay = time.monotonic() + retry_for_s, 0.2
         try:
-            await self._write_or_dead_letter(batch)
+            while True:
+                try:
+                    await self._write_or_dead_letter(batch)
+                    return
+                except _UNREACHABLE:
+                    if time.monotonic() + delay > deadline:
+                        raise
+                    log.get().warning("audit flush: Postgres unreachable; retrying", records=len(batch))
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 1.0)
         except Exception:
             AUDIT_WRITTEN.labels("lost").inc(len(batch))
             log.get().exception(
