@@ -32,10 +32,10 @@ async def stream_end(redis: aioredis.Redis, stream: str) -> str:
 
 
 async def follow_product_changes(
-    redis: aioredis.Redis, stream: str, after: str, on_change: Callable[[str], None], retry_s: float = 0.2
+    redis: aioredis.Redis, stream: str, after: str | None, on_change: Callable[[str], None], retry_s: float = 0.2
 ) -> None:
     """Call on_change(merchant_id) for every ProductChanged event after the id `after` (runs until
-    cancelled).
+    cancelled); None: after the stream's end when the follower first reaches Redis.
 
     Supervised: an error (Redis away, an entry that does not decode) is logged and the follower
     resumes from the last id it handled, so no event is skipped.
@@ -44,6 +44,8 @@ async def follow_product_changes(
     failures = 0
     while True:
         try:
+            if last_id is None:
+                last_id = await stream_end(redis, stream)
             response: Any = await redis.xread({stream: last_id}, count=100, block=1000)
             failures = 0
         except Exception as exc:  # supervised: log, back off, resume

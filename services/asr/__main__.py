@@ -14,7 +14,7 @@ from services.asr import vocabulary
 from services.asr.config import DEFAULT_PORT, AsrSettings
 from services.asr.engines.base import Engine
 from services.asr.server import RivaAsrServicer
-from shopvoice import catalog_events, grpc_server, log
+from shopvoice import catalog_events, grpc_server
 from shopvoice.config import load
 
 SERVICE_NAME = riva_asr_pb2.DESCRIPTOR.services_by_name["RivaSpeechRecognition"].full_name
@@ -65,23 +65,16 @@ class Asr:
         follower: asyncio.Task[None] | None = None
         redis = aioredis.from_url(s.redis_url) if s.catalog_addr else None
         if redis is not None:
-            events = s.redis_keys.catalog_events
 
             def on_product_change(merchant_id: str) -> None:
                 if merchant_id == s.vocabulary_merchant_id:
                     changed.set()
 
-            async def follow() -> None:
-                while True:  # where to start: the stream's end now, once Redis answers
-                    try:
-                        after = await catalog_events.stream_end(redis, events)
-                        break
-                    except Exception as exc:  # Redis away at start: poll alone until it is back
-                        log.get().warning("catalog events unavailable; polling only", error=repr(exc)[:200])
-                        await asyncio.sleep(5.0)
-                await catalog_events.follow_product_changes(redis, events, after, on_product_change)
-
-            follower = asyncio.create_task(follow())
+            # From the stream's end when Redis first answers (any event only wakes a fetch, so one
+            # written before that is covered by the first fetch or the poll); Redis away: polling alone.
+            follower = asyncio.create_task(
+                catalog_events.follow_product_changes(redis, s.redis_keys.catalog_events, None, on_product_change)
+            )
         try:
             await vocabulary.refresh_forever(
                 s.catalog_addr,

@@ -323,8 +323,8 @@ def build(phrases: list[str], vocabulary: Vocabulary, dict_path: str, names: int
     ids: dict[int, int] = {}
     root = _minimise(trie, {})
     _emit_dawg(root, start, final, fsg, rules, ids, {})
-    used = {w for _, _, _, w in fsg.transitions if w}
     start, final, transitions = reduce_states(start, final, fsg.weighted(final))
+    used = {t[3] for t in transitions if len(t) == 4}  # the dictionary needs no word of a dropped path
     return Grammar(start, final, transitions, used, count, dropped)
 
 
@@ -430,10 +430,10 @@ def reduce_states(start: int, final: int, transitions: list[Transition]) -> tupl
     Why it matters: pocketsphinx's FSG search visits every state of the grammar in every 10 ms
     frame (fsg_history_end_frame: states x phones), active or not, and that loop was 44% of a
     decoding process's CPU under the voice bench. Each product slot gets its own copy of the SKU
-    and name class per continuation (43 of them), so the state count grew with the shop: 5,219
-    states at 15 products, 9,476 at 1,005. Reduced: 3,876 and 3,915; decoding CPU per second of
-    audio 0.11 -> 0.079 and 0.19 -> 0.089 (same hypotheses on 38 and 37 of 40 dev clips, as many
-    exact). The minimised prefix tree already merges shared suffixes within the phrases; this
+    and name class per continuation (43 of them when this was added), so the state count grew with
+    the shop: 5,219 states at 15 products, 9,476 at 1,005. Reduced: 3,876 and 3,915; decoding CPU
+    per second of audio 0.11 -> 0.079 and 0.19 -> 0.089 (same hypotheses on 38 and 37 of 40 dev
+    clips, as many exact). The minimised prefix tree already merges shared suffixes within the phrases; this
     also merges across the slot copies and the epsilon-free closure, which that step cannot see.
     """
     edges = [(t[0], t[1], t[3]) for t in transitions if len(t) == 4]

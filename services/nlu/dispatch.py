@@ -25,6 +25,7 @@ from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.common.v1.mutation_pb2 import Actor, ChangeRecord, Confirmation, Mutation
 from shopvoice.errors import REFUSALS
 from shopvoice.gateway.v1.gateway_pb2 import ResultStatus
+from shopvoice.grammar.commands import enum_name
 from shopvoice.jobs import BULK_ADJUST_PRICE, BULK_UNDO, EXPORT_SALES_CSV, JobSender
 from shopvoice.money import to_decimal
 from shopvoice.orders.v1 import orders_pb2, orders_pb2_grpc
@@ -44,12 +45,6 @@ _STATUS_NAMES = {
 def replayed(text: str, again: bool, lang: Language) -> str:
     """A change's reply; a replayed one (the same utterance again) says nothing changed now."""
     return render("replayed", lang, text=text) if again else text
-
-
-def name_of(enum: object, value: int, prefix: str) -> str:
-    """A proto enum value's name as the contract writes it ("this_week"): for code, never a reply."""
-    name: str = enum.Name(value)  # type: ignore[attr-defined]
-    return name.removeprefix(prefix).lower()
 
 
 @dataclass(frozen=True)
@@ -227,7 +222,7 @@ class Dispatcher:
         request = catalog_pb2.GetProductRequest(merchant_id=caller.merchant_id, sku=command.query_product.sku)
         product = await self.catalog.GetProduct(request, **self._call_options())  # type: ignore[arg-type]
         lang = caller.lang
-        status = enum_word("product_status", cmd.ProductStatus, product.status, "PRODUCT_STATUS_", lang)
+        status = enum_word("product_status", cmd.ProductStatus, product.status, lang)
         variants = joined(
             [
                 render("product_variant", lang, sku=v.sku, price=money(v.price), available=v.inventory.available)
@@ -369,8 +364,8 @@ class Dispatcher:
                 render("export_unavailable", caller.lang),
                 "UNAVAILABLE",
             )
-        report = name_of(cmd.Report, slots.report, "REPORT_")  # the worker's job arguments, not words
-        period = name_of(cmd.Period, slots.period, "PERIOD_") if slots.HasField("period") else ""
+        report = enum_name(cmd.Report.DESCRIPTOR, slots.report)  # the worker's job arguments, not words
+        period = enum_name(cmd.Period.DESCRIPTOR, slots.period) if slots.HasField("period") else ""
         job_id = f"export-{caller.utterance_id}"
         args = (caller.merchant_id, period, "", report, caller.reply_stream, caller.chinese, job_id)
         await asyncio.to_thread(self.jobs.send, EXPORT_SALES_CSV, args, f"{job_id}:start")

@@ -46,6 +46,11 @@ def enum_prefix(enum: EnumDescriptor) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper() + "_"
 
 
+def enum_name(enum: EnumDescriptor, value: int) -> str:
+    """A value's name as the contract writes it: "this_week" for Period's PERIOD_THIS_WEEK."""
+    return enum.values_by_number[value].name.removeprefix(enum_prefix(enum)).lower()
+
+
 def negate(value: SlotValue) -> SlotValue:
     """The opposite change: 10 -> -10, "20" -> "-20"."""
     if isinstance(value, tuple):
@@ -133,6 +138,5 @@ def _json_value(field: FieldDescriptor, value: Any) -> Any:
     if isinstance(value, Money):
         return format_money(money_to_decimal(value))
     if field.enum_type is not None:
-        name = field.enum_type.values_by_number[value].name
-        return name.removeprefix(enum_prefix(field.enum_type)).lower()
+        return enum_name(field.enum_type, value)
     return value

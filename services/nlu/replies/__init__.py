@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Literal
 
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.grammar.commands import enum_name
 from shopvoice.money import format_amount, to_decimal
 
 Language = Literal["en", "zh"]
@@ -48,10 +49,9 @@ def word(table: str, name: str, lang: Language, default: str = "") -> str:
     return words[default] if default else name.replace("_", " ")
 
 
-def enum_word(table: str, enum: object, value: int, prefix: str, lang: Language) -> str:
-    """`word` of a proto enum value: enum_word("period", cmd.Period, 4, "PERIOD_", "zh") == "本周"."""
-    name: str = enum.Name(value)  # type: ignore[attr-defined]
-    return word(table, name.removeprefix(prefix).lower(), lang)
+def enum_word(table: str, enum: object, value: int, lang: Language) -> str:
+    """`word` of a proto enum value: enum_word("period", cmd.Period, 4, "zh") == "本周"."""
+    return word(table, enum_name(enum.DESCRIPTOR, value), lang)  # type: ignore[attr-defined]
 
 
 def joined(items: list[str], lang: Language, separator: str = "item_separator") -> str:

@@ -95,7 +95,7 @@ def variant_change(result: catalog_pb2.MutationResult, lang: Language, kind: str
 
 def status_change(result: catalog_pb2.MutationResult, lang: Language) -> str:
     """A product listed, unlisted or drafted (or already so)."""
-    status = enum_word("product_status", cmd.ProductStatus, result.product.status, "PRODUCT_STATUS_", lang)
+    status = enum_word("product_status", cmd.ProductStatus, result.product.status, lang)
     key = "status_changed" if result.record.field == "status" else "status_unchanged"
     return render(key, lang, title=result.product.title, sku=result.sku, status=status)
 
@@ -150,10 +150,8 @@ def order_status(order: orders_pb2.Order, lang: Language) -> str:
         "order_status",
         lang,
         order_id=order.order_id,
-        fulfillment=enum_word(
-            "fulfillment", orders_pb2.FulfillmentStatus, order.fulfillment_status, "FULFILLMENT_STATUS_", lang
-        ),
-        payment=enum_word("payment", orders_pb2.PaymentStatus, order.payment_status, "PAYMENT_STATUS_", lang),
+        fulfillment=enum_word("fulfillment", orders_pb2.FulfillmentStatus, order.fulfillment_status, lang),
+        payment=enum_word("payment", orders_pb2.PaymentStatus, order.payment_status, lang),
         total=money(order.total),
         shipment=render(
             "order_shipment",
@@ -171,7 +169,7 @@ def orders_listed(response: orders_pb2.ListOrdersResponse, status: int, lang: La
     shown = render("order_ids", lang, ids=ids) if ids else ""
     if not status:
         return render("orders_count", lang, count=response.total_count, ids=shown)
-    label = enum_word("order_filter", cmd.OrderFilter, status, "ORDER_FILTER_", lang)
+    label = enum_word("order_filter", cmd.OrderFilter, status, lang)
     return render("orders_count_status", lang, count=response.total_count, status=label, ids=shown)
 
 
@@ -179,7 +177,7 @@ def orders_listed(response: orders_pb2.ListOrdersResponse, status: int, lang: La
 
 
 def period_words(period: int, lang: Language) -> str:
-    return enum_word("period", cmd.Period, period, "PERIOD_", lang)
+    return enum_word("period", cmd.Period, period, lang)
 
 
 def sales_report(report: orders_pb2.SalesReportResponse, period: int, sku: str | None, lang: Language) -> str:
@@ -257,7 +255,7 @@ def compare(
     return render(
         "compare",
         lang,
-        metric=enum_word("metric", cmd.Metric, metric, "METRIC_", lang),
+        metric=enum_word("metric", cmd.Metric, metric, lang),
         period=period_words(periods[0], lang),
         now=shown[0],
         compare_period=period_words(periods[1], lang),
