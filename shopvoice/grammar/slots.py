@@ -171,6 +171,43 @@ def _raw(text: str) -> SlotValue | None:
     return text.strip() or None
 
 
+# People are never products: "what did we make", "how much did you sell" (a product slot
+# can stand where the subject does). "it"/"this"/"that" stay: they name the product
+# just discussed, which the dialogue fills in.
+_PEOPLE = frozenset(
+    {
+        "i",
+        "we",
+        "you",
+        "they",
+        "us",
+        "me",
+        "he",
+        "she",
+        "them",
+        "everyone",
+        "anyone",
+        "someone",
+        "我",
+        "我们",
+        "咱们",
+        "咱",
+        "你",
+        "你们",
+        "他",
+        "她",
+        "他们",
+        "她们",
+        "大家",
+    }
+)
+
+
+def _product(text: str) -> SlotValue | None:
+    text = text.strip()
+    return None if not text or text.casefold() in _PEOPLE else text
+
+
 BUILTIN_READERS: dict[str, Callable[[str], SlotValue | None]] = {
     "money": _money,
     "quantity": _quantity,
@@ -180,7 +217,7 @@ BUILTIN_READERS: dict[str, Callable[[str], SlotValue | None]] = {
     "tracking": _upper,
     "carrier_tracking": _upper,
     "code": _upper,
-    "sku": _raw,
+    "sku": _product,
     "title": _raw,
     "value": _raw,
     "query": _query,

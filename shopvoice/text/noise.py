@@ -12,7 +12,7 @@ import re
 
 _ZH_FILLERS = re.compile(r"嗯+|呃+|^额|啊+(?=[,， ]|$)|哎+|唉+|哦+|噢+|那个|就是说|然后呢?|(?<=.)(?:帮我|给我)(?=.)")
 _ZH_POLITE_PREFIX = re.compile(
-    r"^(?:请你?|麻烦你?|你帮我|帮我|帮忙|能不能|能否|可不可以|可以|我想|我要|我想要|给我|帮|先|再)+(?=.)"
+    r"^(?:请你?|麻烦你?|你帮我|帮我|帮忙|能不能|能否|可不可以|可以|我想|我要|我想要|给我|帮|先|再|我们|咱们|咱|我(?!的))+(?=.)"
 )
 _ZH_FINAL_PARTICLES = re.compile(r"(?<=.)(?:吧|呢|啊|呀|啦|哈|嘛|哦|谢谢|谢谢你)+$")
 _EN_FILLERS = re.compile(
@@ -149,6 +149,25 @@ _CONTRACTIONS = {
 }
 _CONTRACTION = re.compile(r"\b(?:" + "|".join(re.escape(c) for c in _CONTRACTIONS) + r")(?![\w'])", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"(?<=[\w])'s\b", re.IGNORECASE)
+
+
+# A merchant speaks for the shop: "how much did I sell", "do I have any left", "I sold
+# three" mean what the grammar's "we" says. Only "I" next to a verb becomes "we", so a
+# lone letter I (a SKU's prefix, "size I") is left alone.
+_EN_I_AFTER_AUX = re.compile(
+    r"\b(did|do|have|has|had|can|could|should|will|would|shall)( not)? i\b(?!')", re.IGNORECASE
+)
+_EN_I_BEFORE_VERB = re.compile(
+    r"(^|\b(?:and|so|that|what|how much|how many|which|if) )i "
+    r"(?=(?:have|had|sold|made|earned|did|do|got|received|need|just|already|only|still)\b)",
+    re.IGNORECASE,
+)
+
+
+def speak_for_the_shop(text: str) -> str:
+    """'how much did I sell' -> 'how much did we sell'; 'I sold 3' -> 'we sold 3'."""
+    text = _EN_I_AFTER_AUX.sub(lambda m: f"{m.group(1)}{m.group(2) or ''} we", text)
+    return _EN_I_BEFORE_VERB.sub(r"\1we ", text)
 
 
 def expand_en_contractions(text: str) -> str:

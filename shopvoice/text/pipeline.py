@@ -17,6 +17,7 @@ from shopvoice.text.noise import (
     expand_en_contractions,
     remove_en_fillers,
     remove_zh_fillers,
+    speak_for_the_shop,
 )
 from shopvoice.text.width import fold_width, has_cjk, join_cjk_spaces, strip_punctuation
 from shopvoice.text.zh_numbers import normalize_zh_numbers
@@ -63,6 +64,7 @@ def normalize(text: str) -> Normalized:
     else:
         text = expand_en_contractions(text)
         text = remove_en_fillers(text)
+        text = speak_for_the_shop(text)
         text = collapse_en_repeats(text)
         text = normalize_en_numbers(text)
     text = join_codes(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shopvoice.grammar import command_to_json, parse
 from shopvoice.text import discount_to_percent, normalize
 from shopvoice.text.en_numbers import normalize_en_numbers
 from shopvoice.text.zh_numbers import normalize_zh_numbers, read_integer
@@ -106,3 +107,43 @@ def test_not_a_discount(zhe: str) -> None:
 def test_pipeline(raw: str, text: str, language: str) -> None:
     result = normalize(raw)
     assert (result.text, result.language) == (text, language)
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ("how much did I sell today", "how much did we sell today"),
+        ("didn't I ship order 5", "did not we ship order 5"),
+        ("I sold 3 yoga mats", "we sold 3 yoga mats"),
+        ("how many do I have", "how many do we have"),
+        ("set I5 price to 9", "set I5 price to 9"),  # a SKU's letter I stays
+        ("size I shirt", "size I shirt"),
+    ],
+)
+def test_a_merchant_saying_i_speaks_for_the_shop(raw: str, text: str) -> None:
+    assert normalize(raw).text == text
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        # The subject is never the product: these once asked "which product is 'I'?".
+        ("how much did I sell today", {"intent": "sales_report", "slots": {"metric": "revenue", "period": "today"}}),
+        (
+            "what did we make yesterday",
+            {"intent": "sales_report", "slots": {"metric": "revenue", "period": "yesterday"}},
+        ),
+        ("what did I sell today", {"intent": "sales_report", "slots": {"metric": "revenue", "period": "today"}}),
+        ("我今天卖了多少钱", {"intent": "sales_report", "slots": {"metric": "revenue", "period": "today"}}),
+        ("我们今天卖了多少", {"intent": "sales_report", "slots": {"metric": "revenue", "period": "today"}}),
+        ("咱们这周赚了多少", {"intent": "sales_report", "slots": {"metric": "revenue", "period": "this_week"}}),
+        ("我的订单1234发了吗", {"intent": "query_order", "slots": {"order_id": "1234"}}),
+    ],
+)
+def test_people_are_not_products(said: str, expected: dict[str, object]) -> None:
+    assert command_to_json(parse(said).command) == expected
+
+
+@pytest.mark.parametrize("said", ["what did they sell today", "what did you make yesterday"])
+def test_someone_else_s_sales_are_not_a_product_report(said: str) -> None:
+    assert command_to_json(parse(said).command)["intent"] == "unknown"
