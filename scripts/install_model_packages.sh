@@ -8,8 +8,11 @@
 # compile (longer on a busy machine). Its wheel is built once, from the sdist whose sha256
 # the lock pins, into a cache outside the clone (SHOPVOICE_WHEELS_DIR, default
 # ~/.cache/shopvoice/wheels) and installed from there by every later run and every clone.
-# The wheel is built for this machine's CPU (llama.cpp's default GGML_NATIVE); pass
-# CMAKE_ARGS to build a portable one (deploy/docker/Dockerfile does).
+# The wheel is built for x86-64 with AVX2/FMA/F16C (GGML_NATIVE=OFF), the same build as
+# deploy/docker/Dockerfile's: llama.cpp's default, GGML_NATIVE, compiles for every feature the
+# build machine has, and on a Xeon with AMX that build crashed in its first decode
+# (SIGSEGV in llama_decode; the AMX tile kernels). CMAKE_ARGS overrides it; the cached wheel
+# is kept per CMAKE_ARGS, so a different build is never taken for this one.
 #
 # Idempotent: a stamp in the venv names the lock and this script; a change to either
 # reinstalls. Environment: VENV (default .venv), SHOPVOICE_WHEELS_DIR, CMAKE_ARGS.
@@ -19,8 +22,10 @@ cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 PY="$VENV/bin/python"
 LOCK=requirements-models.lock
-WHEELS="${SHOPVOICE_WHEELS_DIR:-$HOME/.cache/shopvoice/wheels}"
-STAMP="$VENV/.models-$(cat "$LOCK" "$0" | sha256sum | cut -c1-12)"
+CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
+export CMAKE_ARGS
+WHEELS="${SHOPVOICE_WHEELS_DIR:-$HOME/.cache/shopvoice/wheels}/$(printf '%s' "$CMAKE_ARGS" | sha256sum | cut -c1-12)"
+STAMP="$VENV/.models-$( (cat "$LOCK" "$0"; printf '%s' "$CMAKE_ARGS") | sha256sum | cut -c1-12)"
 
 if [[ -f "$STAMP" ]]; then
   exit 0
@@ -50,7 +55,8 @@ if [[ -z "$wheel" ]]; then
   echo "install_model_packages: building llama-cpp-python ${version} from its pinned sdist (about 7 min on 2 cores)"
   start=$(date +%s)
   echo "llama-cpp-python==${version} --hash=sha256:${sdist_sha256}" >"$work/llama.txt"
-  pip_quiet wheel -q --no-deps --no-binary llama-cpp-python --require-hashes -r "$work/llama.txt" -w "$work/wheel"
+  # --no-cache-dir: pip would otherwise reuse a wheel it built from the same sdist with other CMAKE_ARGS.
+  pip_quiet wheel -q --no-cache-dir --no-deps --no-binary llama-cpp-python --require-hashes -r "$work/llama.txt" -w "$work/wheel"
   built="$(find "$work/wheel" -name "llama_cpp_python-${version}-*.whl" | head -n 1)"
   # Copied under a temporary name and renamed: a killed build never leaves half a wheel in the cache.
   cp "$built" "$WHEELS/.$(basename "$built").partial"
@@ -62,7 +68,8 @@ fi
 # Everything else in the lock, hash-checked; then the wheel built from the pinned sdist.
 awk '/^llama-cpp-python==/ {skip=1; next} skip && /^[ \t]/ {next} {skip=0; print}' "$LOCK" >"$work/rest.txt"
 pip_quiet install -q --require-hashes --no-deps -r "$work/rest.txt"
-pip_quiet install -q --no-deps "$wheel"
+# --force-reinstall: the same version built with other CMAKE_ARGS may be installed already.
+pip_quiet install -q --no-deps --force-reinstall "$wheel"
 "$PY" -m pip check >/dev/null 2>&1 || { "$PY" -m pip check; exit 1; }
 "$PY" -c "import llama_cpp, llama_cpp.server.app, faster_whisper, ctranslate2; print('install_model_packages: llama-cpp-python', llama_cpp.__version__, '/ faster-whisper', faster_whisper.__version__, '/ ctranslate2', ctranslate2.__version__)"
 
