@@ -41,7 +41,6 @@ class Nlu:
     llm: LlmParser = field(init=False)
     vocabularies: VocabularyCache = field(init=False)
     handler: UtteranceHandler = field(init=False)
-    _warming: asyncio.Task[bool] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.redis = aioredis.from_url(self.settings.redis_url)
@@ -55,9 +54,8 @@ class Nlu:
         self.orders = grpc_server.channel(s.orders_addr)
         self.vocabularies = VocabularyCache(self.catalog, s.vocab_ttl_s, s.rpc_timeout_s)
         self.llm = LlmParser()
-        if self.llm.settings.enabled:
-            # the server reads the prompt's fixed prefix now, not during the first utterance
-            self._warming = asyncio.create_task(self.llm.warm())
+        # the server reads the prompt's fixed prefix now, not during the first utterance
+        self.llm.keep_warm()
         # Bulk changes and their undo run in the worker, sent by task name through its broker.
         jobs = JobSender(s.redis_url, s.redis_keys.celery)
         dispatcher = Dispatcher(self.catalog, self.orders, s.rpc_timeout_s, jobs)

@@ -47,6 +47,13 @@ def _completion(content: str, finish_reason: str) -> dict[str, Any]:
 @contextmanager
 def fake_openai_server(behaviour: Behaviour) -> Iterator[str]:
     """Serve on a free loopback port; yields the base URL (…/v1)."""
+    with fake_openai_server_on(0, behaviour) as url:
+        yield url
+
+
+@contextmanager
+def fake_openai_server_on(port: int, behaviour: Behaviour) -> Iterator[str]:
+    """Serve on loopback ``port`` (0: a free one); yields the base URL (…/v1)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -72,7 +79,7 @@ def fake_openai_server(behaviour: Behaviour) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

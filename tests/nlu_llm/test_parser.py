@@ -20,7 +20,7 @@ from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.llm.breaker import BreakerState
 from shopvoice.llm.config import LlmSettings
-from tests.nlu_llm.fake_server import Behaviour, fake_openai_server
+from tests.nlu_llm.fake_server import Behaviour, fake_openai_server, fake_openai_server_on
 
 GRAMMAR_GUESS = cmd.Command(set_price=cmd.SetPrice(sku="A100", price=Money(units=99)))
 
@@ -240,3 +240,47 @@ def test_a_price_the_model_made_up_is_dropped_and_left_to_the_question() -> None
         answer = ask(LlmParser(settings(url)), "change the price of A100")
     assert answer.reason == "ok"
     assert answer.command == cmd.Command(set_price=cmd.SetPrice(sku="A100"))  # the dialogue asks "At what price?"
+
+
+def test_a_server_that_comes_up_late_is_warmed_once_it_answers() -> None:
+    """The NLU started before its LLM server (or the server restarted): the warm-up keeps trying,
+    so the server reads the prompt's prefix without waiting for a merchant's utterance."""
+    port = closed_port()
+
+    async def run() -> list[dict[str, object]]:
+        parser = LlmParser(settings(f"http://127.0.0.1:{port}/v1", VLLM_WARM_S=5.0))
+        parser.keep_warm()
+        await asyncio.sleep(1.5)  # the first try found nothing listening
+        behaviour = Behaviour()
+        with fake_openai_server_on(port, behaviour):
+            for _ in range(60):
+                if behaviour.requests:
+                    break
+                await asyncio.sleep(0.1)
+            await parser.close()
+        return behaviour.requests
+
+    requests = asyncio.run(run())
+    assert len(requests) == 1, "one warm-up request reached the server once it was up"
+
+
+def test_a_timeout_sets_off_a_warm_up_that_outlives_the_utterance() -> None:
+    """A merchant's request cut at its deadline is abandoned by llama.cpp before the prefix is
+    read; the warm-up it sets off has the long deadline, so the next utterance finds it read."""
+    behaviour = Behaviour(sleep_s=1.0)
+    with fake_openai_server(behaviour) as url:
+        parser = LlmParser(settings(url, VLLM_TIMEOUT_S=0.3, VLLM_WARM_S=5.0))
+
+        async def run() -> tuple[LlmAnswer, LlmAnswer]:
+            first = await parser.parse("A100 卖99", GRAMMAR_GUESS)
+            await asyncio.sleep(1.3)  # the warm-up's answer arrives (its deadline is 5 s)
+            behaviour.sleep_s = 0.0
+            second = await parser.parse("undo", None)
+            await parser.close()
+            return first, second
+
+        first, second = asyncio.run(run())
+    assert first.reason == "timeout"
+    assert second.source == "llm" and second.command.WhichOneof("intent") == "undo"
+    warm_ups = [r for r in behaviour.requests if "undo" in json.dumps(r["messages"][-1], ensure_ascii=False)]
+    assert len(behaviour.requests) >= 3 and len(warm_ups) >= 2, "the utterance, the warm-up, the next utterance"

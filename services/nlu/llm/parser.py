@@ -21,6 +21,7 @@ A command that fails validation is never returned, from either source.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ from shopvoice.llm.client import LlmUnavailable, VllmClient
 from shopvoice.llm.config import LlmSettings
 
 Source = Literal["llm", "fallback"]
+#: The least time between two background warm-ups, and the longest pause between tries of one.
+REWARM_AFTER_S = 30.0
 
 ANSWERS = Counter("sv_nlu_llm_answers_total", "LLM path answers by source and outcome", ["source", "outcome"])
 LATENCY = Histogram(
@@ -94,8 +97,12 @@ class LlmParser:
             if self.settings.enabled
             else None
         )
+        self._warming: asyncio.Task[None] | None = None
+        self._warm_started = 0.0
 
     async def close(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
         if self._client is not None:
             await self._client.close()
 
@@ -131,6 +138,28 @@ class LlmParser:
             return False
         return True
 
+    def keep_warm(self) -> None:
+        """Warm the server in the background, trying again until it answers, unless a warm-up runs
+        or started under REWARM_AFTER_S ago. Called at start and after every timeout or outage:
+        a server that started after us, or restarted, has no prefix read, and llama.cpp abandons
+        a merchant's request cut at its 3 s deadline before it has read the prefix, so without
+        this the tail would time out on every utterance until the NLU restarted."""
+        now = time.monotonic()
+        if self._client is None or (self._warming is not None and not self._warming.done()):
+            return
+        if self._warming is not None and now - self._warm_started < REWARM_AFTER_S:
+            return
+        self._warm_started = now
+        self._warming = asyncio.create_task(self._warm_until_answered())
+
+    async def _warm_until_answered(self) -> None:
+        pause = 1.0
+        while not await self.warm():
+            log.get().info("llm warm-up: no answer yet, trying again", after_s=pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, REWARM_AFTER_S)
+        log.get().info("llm warm-up: the server has read the prompt's prefix")
+
     async def _parse(
         self, text: str, fallback: Command | None, vocabulary: Vocabulary | None, context: str
     ) -> LlmAnswer:
@@ -153,6 +182,8 @@ class LlmParser:
         except LlmUnavailable as exc:
             failed = True
             self.breaker.record_failure()
+            if exc.reason in ("timeout", "unreachable"):
+                self.keep_warm()  # a server restarted or starved: have it read the prefix again
             return self._fallback(text, fallback, exc.reason)
         except Exception as exc:  # a client bug must not take the utterance down: same as an outage
             failed = True
