@@ -15,7 +15,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from opentelemetry import context as otel_context
 
-from services.nlu import guardrail, readback
+from services.nlu import guardrail, readback, spoken_prices
 from services.nlu.dialogue import Decision, DialogueStore, Policy, denial, intent_of, remember_context
 from services.nlu.dispatch import Caller, Dispatcher, Outcome
 from services.nlu.llm.readback import confirm_first, context_line
@@ -101,6 +101,9 @@ class UtteranceHandler:
         vocabulary = await self.vocabularies.get(utterance.merchant_id)
         understood = await self.understander(utterance.text, vocabulary, context_line(state))
         resolution = resolve(understood.command, vocabulary)
+        price_reading_chosen = await spoken_prices.read_by_current_price(
+            resolution.command, utterance.text, utterance.merchant_id, self.policy.price_lookup
+        )
         timings.append(stage("parsed"))
         decision = await self.policy.decide(
             state,
@@ -114,7 +117,7 @@ class UtteranceHandler:
             unknown_product=resolution.unknown,
             confidence=understood.confidence if understood.source == "grammar" else 1.0,
         )
-        if understood.source == "llm":  # the LLM's data-changing commands are read back first
+        if understood.source == "llm" or price_reading_chosen:  # a guess is read back before it runs
             decision = confirm_first(decision, state, intent_of(understood.command), chinese)
         turn_intent = intent_of(resolution.command)
         confidence = utterance.speech_confidence

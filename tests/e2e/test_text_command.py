@@ -124,3 +124,30 @@ def test_an_utterance_id_of_another_shop_gets_its_own_answer(stack: Stack) -> No
             "SELECT price FROM catalog.variants WHERE merchant_id = 'other-shop' AND sku = 'E15'"
         ).fetchone()
     assert row is not None and Decimal(row[0]) == Decimal("47")
+
+
+def heard_price(turn: Turn) -> Decimal:
+    understood = turn.understood
+    assert understood is not None and understood.command.WhichOneof("intent") == "set_price", turn.messages
+    price = understood.command.set_price.price
+    return Decimal(price.units) + Decimal(price.nanos) / Decimal(10**9)
+
+
+def test_a_price_said_in_two_groups_is_read_by_the_products_current_price(stack: Stack) -> None:
+    """ "one seventy nine" for jeans at 199 is 179.00; "nine ninety nine" for a flask at 49 is 9.99;
+    nothing runs before the merchant confirms either."""
+    jeans_before, flask_before = price_of(stack, "B200"), price_of(stack, "E15")
+    assert jeans_before > 100 > flask_before > 15  # the demo's 199 and 49, or what other tests made them
+    assert heard_price(say(stack, "set the price of B200 to one seventy nine")) == Decimal("179")
+    assert heard_price(say(stack, "set E15 price to nine ninety nine")) == Decimal("9.99")
+    assert (price_of(stack, "B200"), price_of(stack, "E15")) == (jeans_before, flask_before)
+
+    async def confirmed() -> list[Turn]:
+        async with Conversation(stack.gateway, owner_token()) as conversation:
+            return [await conversation.say(t) for t in ("make B200 one seventy nine", "yes")]
+
+    asked, done = asyncio.run(confirmed())
+    assert asked.final is not None and asked.final.WhichOneof("kind") == "confirmation", asked.messages
+    assert "179.00" in asked.final.confirmation.prompt, asked.final
+    assert done.result is not None and done.result.status == gw.RESULT_STATUS_OK, done.messages
+    assert price_of(stack, "B200") == Decimal("179")

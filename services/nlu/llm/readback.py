@@ -70,7 +70,8 @@ def read_back(command: Command, chinese: bool) -> str:
 
 
 def confirm_first(decision: Decision, state: DialogueState, said_intent: str, chinese: bool) -> Decision:
-    """``decision`` for a command the LLM understood: one that would change data now is proposed instead.
+    """``decision`` for a command understood by a guess (the LLM, a price said in two groups): one that
+    would change data now is proposed instead.
 
     ``said_intent`` is what the utterance itself meant: a "confirm" executes what was proposed
     before (it was read back then) and is left alone.
