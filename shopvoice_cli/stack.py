@@ -40,6 +40,8 @@ DEFAULT_PORTS = {
     "llm": 50057,  # the local LLM server (HTTP, OpenAI API under /v1), when `make models` installed it
 }
 LLM = "llm"
+#: The local CPU LLM's deadline per utterance unless VLLM_TIMEOUT_S says otherwise.
+LOCAL_LLM_TIMEOUT_S = 6.0
 LLM_HINT = "`make models` installs it (llama.cpp's server and the pinned 1.1 GB Qwen2.5-Coder-1.5B weights)"
 BASE_PORT = DEFAULT_PORTS["gateway"]
 MAX_BASE_PORT = 65535 - (max(DEFAULT_PORTS.values()) - BASE_PORT)
@@ -260,6 +262,9 @@ class Stack:
                 "VLLM_URL": self.llm_url,
                 "VLLM_MODEL": os.environ.get("LLM_MODEL_ALIAS", "qwen2.5-coder-1.5b-instruct"),
                 "VLLM_RESPONSE_FORMAT": "json_object",
+                # The 1.5B model on two CPU cores writes 7-9 tokens/s: an answer of 17-29 tokens takes
+                # 2.4-3.6 s (docs/benchmarks.md), so the 3 s default would cut half of them off.
+                "VLLM_TIMEOUT_S": os.environ.get("VLLM_TIMEOUT_S", str(LOCAL_LLM_TIMEOUT_S)),
             }
             if self.llm
             else {}
