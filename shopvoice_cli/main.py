@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,25 +120,40 @@ def _start_stack() -> object:
     print(f"starting {', '.join(started)} (logs in {stack.run_dir}/)", flush=True)
     # The whole demo shop of demo_shop.yaml (15 products, English titles, facts), before the ASR
     # starts, so it knows the shop's products from the first word.
-    stack.start(after_catalog=demo_shop.seed_products)
-    if "support" in stack.services:
-        demo_shop.seed_policies(f"127.0.0.1:{stack.ports['support']}")
+    try:
+        stack.start(after_catalog=demo_shop.seed_products)
+        if "support" in stack.services:
+            demo_shop.seed_policies(f"127.0.0.1:{stack.ports['support']}")
+    except BaseException:  # Ctrl-C or `kill` while starting, or a failed seed: nothing is left running
+        stack.stop()
+        raise
     return stack
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     from shopvoice_cli.stack import Stack
 
+    # SIGTERM (`kill`, a CI job's end) stops the stack as Ctrl-C does, and so does SIGINT sent to a
+    # stack started in the background (`shopvoice up &`), whose shell had it ignored: before,
+    # either left the services running, orphaned, holding their ports.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _interrupt)
     stack = _start_stack()
     assert isinstance(stack, Stack)
-    print(f"gateway on {stack.gateway}; Ctrl-C stops everything", flush=True)
     try:
+        print(f"gateway on {stack.gateway}; Ctrl-C stops everything", flush=True)
         stack.supervise()
     except KeyboardInterrupt:
         pass
     finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):  # a second one must not cut the stopping short
+            signal.signal(signum, signal.SIG_IGN)
         stack.stop()
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -11,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from shopvoice_cli.stack import BASE_PORT, DEFAULT_PORTS, MAX_BASE_PORT, Stack, ports_from
-from tests.support.processes import free_stack_ports
+from tests.support import servers
+from tests.support.processes import free_stack_ports, tree_pids
 
 
 def test_a_base_port_moves_every_service_by_the_same_offset() -> None:
@@ -58,3 +61,56 @@ def test_a_service_that_exits_at_start_is_reported_at_once_with_its_log(redis_ur
     assert message.startswith("catalog exited (1)")
     assert "port 1 failed: Connection refused" in message  # the log's last lines, so CI output says why
     assert "orders" not in stack.processes, "nothing after the failed service is started"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_up_stopped_by_a_signal_stops_every_service(
+    signum: int, pg_admin_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """`shopvoice up &` then `kill` (or SIGINT, which a background job's shell had ignored): every
+    service stops with it. Before, the services lived on, orphaned, holding the stack's ports."""
+    with servers.fresh_database(pg_admin_url) as database_url:
+        env = {
+            **os.environ,
+            "SHOPVOICE_BASE_PORT": str(free_stack_ports()["gateway"]),
+            "SHOPVOICE_RUN_DIR": str(tmp_path),
+            "SHOPVOICE_LLM": "off",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+        }
+        up = subprocess.Popen(
+            [sys.executable, "-m", "shopvoice_cli.main", "up"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # as `cmd &` in a script
+        )
+        assert up.stdout is not None
+        try:
+            lines = []
+            for line in up.stdout:
+                lines.append(line)
+                if line.startswith("gateway on "):
+                    break
+            else:
+                pytest.fail("".join(lines))
+            services = tree_pids(up.pid)[1:]
+            assert len(services) >= 6, services
+            up.send_signal(signum)
+            assert up.wait(timeout=60) == 0
+            time.sleep(0.5)
+            alive = [pid for pid in services if Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)]
+            assert not alive, f"still running after `up` stopped: {alive}"
+        finally:
+            for pid in tree_pids(up.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            up.wait(timeout=10)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
