@@ -17,12 +17,13 @@ import re
 from dataclasses import dataclass
 
 from shopvoice.common.v1.command_pb2 import Command
+from shopvoice.grammar import spelling
 from shopvoice.grammar.commands import CommandError, build_command, negate, unknown_command
 from shopvoice.grammar.contract import validate as validate_command
 from shopvoice.grammar.index import TemplateMatch, grammar_for
 from shopvoice.grammar.slots import SKU_CODE_RE, SlotValue
 from shopvoice.grammar.vocabulary import Vocabulary, VocabularyLike, clean_title
-from shopvoice.text import normalize
+from shopvoice.text import Normalized, normalize
 
 _SIGNED_FIELDS = ("delta", "percent")
 _PRODUCT_FIELDS = ("sku",)
@@ -89,6 +90,19 @@ def parse(text: str, vocabulary: Vocabulary | VocabularyLike | None = None) -> P
     """Parse one utterance (see the module docstring). Never raises on any text."""
     normalized = normalize(text)
     vocab = Vocabulary.of(vocabulary) if vocabulary is not None else None
+    result = _parse(text, normalized, vocab)
+    if result.confidence < 1.0:
+        # Typed fast, typed wrong ("cancle order 4471", 库村): the corrected text, if it reads better.
+        keep = frozenset(w for _, title in vocab.products for w in title.lower().split()) if vocab else frozenset()
+        fixed = spelling.correct(normalized.text, normalized.language, keep)
+        if fixed != normalized.text:
+            better = _parse(text, Normalized(text=fixed, language=normalized.language), vocab)
+            if better.confidence > result.confidence:
+                return better
+    return result
+
+
+def _parse(text: str, normalized: Normalized, vocab: Vocabulary | None) -> Parse:
     other = "en" if normalized.language == "zh" else "zh"
     for language in (normalized.language, other):
         match = grammar_for(language).match(normalized.text) if normalized.text else None

@@ -1,0 +1,95 @@
+"""Typos in typed commands: "cancle order 4471", "set the prcie of A101", 库村, 退宽.
+
+Merchants type fast: letters swapped, doubled or dropped in English, and in Chinese the input
+method's wrong characters of the same sound (库村 for 库存, 退宽 for 退款, 价个 for 价格). The
+parser tries a corrected text only when the text as typed does not parse fully and surely, and
+keeps it only when it parses better, so a correction never overrides a reading of what was
+typed, and a product's name (which the grammar does not know) is never "corrected" into a
+command word unless the command then reads better.
+
+English: a word of four letters or more that the grammar does not use, one edit (a letter
+inserted, dropped, changed, or two neighbours swapped) from exactly one word of four letters or
+more that it does, with the same first letter. Chinese: two characters the grammar does not use
+together, with the sound (pinyin, tones ignored) of exactly one pair it does use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from functools import cache
+
+import yaml
+from pypinyin import lazy_pinyin
+from rapidfuzz.distance import OSA
+
+from shopvoice.grammar.sentences import sentences_dir
+
+_EN_WORD = re.compile(r"[a-z]+")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+MIN_WORD = 4
+
+
+def _strings(node: object) -> list[str]:
+    """Every string in a sentence file: sentences, rules, list phrases (keys and values)."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for k, v in node.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(node, list):
+        return [s for item in node for s in _strings(item)]
+    return []
+
+
+def _file_text(language: str) -> list[str]:
+    texts: list[str] = []
+    for path in sorted((sentences_dir() / language).glob("*.yaml")):
+        texts += _strings(yaml.safe_load(path.read_text(encoding="utf-8")))
+    # Slot and rule names ({sku}, <query>) are not words anybody types.
+    return [re.sub(r"\{[^}]*\}|<[^>]*>", " ", text) for text in texts]
+
+
+@cache
+def english_words() -> frozenset[str]:
+    return frozenset(w for text in _file_text("en") for w in _EN_WORD.findall(text.lower()))
+
+
+@cache
+def chinese_pairs() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    """The character pairs the Chinese grammar uses, and by sound (toneless pinyin) which they are."""
+    pairs = {run[i : i + 2] for text in _file_text("zh") for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)}
+    by_sound: dict[str, set[str]] = defaultdict(set)
+    for pair in pairs:
+        by_sound[" ".join(lazy_pinyin(pair))].add(pair)
+    return frozenset(pairs), {sound: frozenset(found) for sound, found in by_sound.items()}
+
+
+def _english_fix(word: str, known: frozenset[str], keep: frozenset[str]) -> str | None:
+    low = word.lower()
+    if len(low) < MIN_WORD or not low.isalpha() or low in known or low in keep:
+        return None
+    near = [w for w in known if len(w) >= MIN_WORD and w[0] == low[0] and OSA.distance(low, w, score_cutoff=1) <= 1]
+    return near[0] if len(near) == 1 else None
+
+
+def correct(text: str, language: str, keep: frozenset[str] = frozenset()) -> str:
+    """``text`` (normalised) with its likely typos corrected; ``keep``: words never changed (the
+    catalog's own, lower case)."""
+    if language == "en":
+        known = english_words()
+        words = text.split(" ")
+        return " ".join(_english_fix(w, known, keep) or w for w in words)
+    pairs, by_sound = chinese_pairs()
+    chars = list(text)
+    i = 0
+    while i < len(chars) - 1:
+        pair = chars[i] + chars[i + 1]
+        if _CJK_RUN.fullmatch(pair) and pair not in pairs and not any(pair in k for k in keep):
+            found = by_sound.get(" ".join(lazy_pinyin(pair)), frozenset())
+            if len(found) == 1:
+                (fixed,) = found
+                chars[i], chars[i + 1] = fixed[0], fixed[1]
+                i += 2
+                continue
+        i += 1
+    return "".join(chars)

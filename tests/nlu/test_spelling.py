@@ -1,0 +1,62 @@
+"""Typos as merchants type them: the corrected text is taken only when it reads better."""
+
+from __future__ import annotations
+
+import pytest
+
+from shopvoice.grammar import command_to_json, parse
+from shopvoice.grammar.spelling import correct
+from shopvoice.grammar.vocabulary import Vocabulary
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        # Swapped, dropped and doubled letters in English.
+        ("cancle order 4471", {"intent": "cancel_order", "slots": {"order_id": "4471"}}),
+        ("set the prcie of A101 to 75", {"intent": "set_price", "slots": {"sku": "A101", "price": "75.00"}}),
+        ("dispatch ordr 5588 via DHL", {"intent": "ship_order", "slots": {"order_id": "5588", "carrier": "DHL"}}),
+        ("refnud order 88", {"intent": "refund_order", "slots": {"order_id": "88"}}),
+        ("set stcok of A100 to 5", {"intent": "set_stock", "slots": {"sku": "A100", "quantity": 5}}),
+        # The input method's characters of the same sound in Chinese.
+        ("订单61退宽", {"intent": "refund_order", "slots": {"order_id": "61"}}),
+        ("A100价个改成99", {"intent": "set_price", "slots": {"sku": "A100", "price": "99.00"}}),
+        ("A100库村还有多少", {"intent": "query_stock", "slots": {"sku": "A100"}}),
+    ],
+)
+def test_a_typo_is_read_as_the_word_meant(typed: str, expected: dict[str, object]) -> None:
+    assert command_to_json(parse(typed).command) == expected
+
+
+def test_cancel_misspelt_is_never_read_as_a_query() -> None:
+    """Before, "cancle order 4471" matched "order 4471" alone: a status question, not a cancel."""
+    assert command_to_json(parse("cancle order 4471").command)["intent"] == "cancel_order"
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("set the price of the yoga mat to 139", "en"),
+        ("show me the tote bags", "en"),
+        ("how many hoodies are left", "en"),
+        ("把A100的价格改成99", "zh"),
+        ("帽子补货二十顶", "zh"),
+    ],
+)
+def test_words_the_grammar_or_the_shop_uses_are_left_alone(text: str, language: str) -> None:
+    assert correct(text, language) == text
+
+
+def test_a_product_word_is_not_corrected_into_a_command_word() -> None:
+    """A catalog word the grammar does not know ("Stoke" mugs) stays as typed."""
+    vocabulary = Vocabulary([("K1", "Stoke mug")])
+    assert correct("how many stoke mug left", "en", keep=frozenset({"stoke", "mug"})) == "how many stoke mug left"
+    assert command_to_json(parse("how many stoke mug do we have", vocabulary).command) == {
+        "intent": "query_stock",
+        "slots": {"sku": "K1"},
+    }
+
+
+def test_a_correction_that_reads_no_better_is_not_taken() -> None:
+    """加个 ("add one") sounds like 价格 (price): no better reading, so the text stays as typed."""
+    assert parse("给A100加个库存").normalized == "给A100加个库存"
