@@ -19,6 +19,7 @@ from shopvoice.text.noise import (
     remove_zh_fillers,
     speak_for_the_shop,
 )
+from shopvoice.text.symbols import read_symbols
 from shopvoice.text.width import fold_width, has_cjk, join_cjk_spaces, strip_punctuation
 from shopvoice.text.zh_numbers import normalize_zh_numbers
 
@@ -42,7 +43,7 @@ def detect_language(text: str) -> str:
 def normalize(text: str) -> Normalized:
     """Inverse text normalisation for one utterance (see the module docstring)."""
     text = fold_width(text[: MAX_CHARS * 2])[:MAX_CHARS]
-    text = strip_punctuation(text)
+    text = strip_punctuation(read_symbols(text, detect_language(text)))
     language = detect_language(text)
     if language == "zh" and not has_cjk(without_fillers := remove_zh_fillers(text)):
         # Only a Chinese filler is Chinese ("那个where's order 2468"): English, read as such.

@@ -6,6 +6,7 @@ import pytest
 
 from shopvoice.grammar import command_to_json, parse
 from shopvoice.text import discount_to_percent, normalize
+from shopvoice.text.symbols import read_symbols
 from shopvoice.text.en_numbers import normalize_en_numbers
 from shopvoice.text.zh_numbers import normalize_zh_numbers, read_integer
 
@@ -147,3 +148,34 @@ def test_people_are_not_products(said: str, expected: dict[str, object]) -> None
 @pytest.mark.parametrize("said", ["what did they sell today", "what did you make yesterday"])
 def test_someone_else_s_sales_are_not_a_product_report(said: str) -> None:
     assert command_to_json(parse(said).command)["intent"] == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        # An arrow or equals sign typed for "to" / 改成.
+        ("earbuds price -> 349", {"intent": "set_price", "slots": {"sku": "earbuds", "price": "349.00"}}),
+        ("A100 price = 99", {"intent": "set_price", "slots": {"sku": "A100", "price": "99.00"}}),
+        ("A100价格→99", {"intent": "set_price", "slots": {"sku": "A100", "price": "99.00"}}),
+        ("A100库存=50", {"intent": "set_stock", "slots": {"sku": "A100", "quantity": 50}}),
+        # A signed number for "add" / "take off"; "k" for thousand.
+        ("k12 stock +15", {"intent": "adjust_stock", "slots": {"sku": "K12", "delta": 15}}),
+        ("A100 stock -3", {"intent": "adjust_stock", "slots": {"sku": "A100", "delta": -3}}),
+        ("set stock of A100 to 1.2k", {"intent": "set_stock", "slots": {"sku": "A100", "quantity": 1200}}),
+        ("confirm #88231", {"intent": "confirm_order", "slots": {"order_id": "88231"}}),
+    ],
+)
+def test_symbols_typed_for_words(typed: str, expected: dict[str, object]) -> None:
+    assert command_to_json(parse(typed).command) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("ship order 1234-5678", "1234-5678"),  # a sign inside an id is no sign
+        ("set 1.25k", "1250"),
+        ("set 1.2345k", "1.2345k"),  # not a whole number of units: left for the LLM
+    ],
+)
+def test_signs_and_thousands_only_where_they_stand_alone(text: str, kept: str) -> None:
+    assert kept in read_symbols(text, "en")
