@@ -6,8 +6,8 @@ import pytest
 
 from shopvoice.grammar import command_to_json, parse
 from shopvoice.text import discount_to_percent, normalize
-from shopvoice.text.symbols import read_symbols
 from shopvoice.text.en_numbers import normalize_en_numbers
+from shopvoice.text.symbols import read_symbols
 from shopvoice.text.zh_numbers import normalize_zh_numbers, read_integer
 
 
