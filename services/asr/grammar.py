@@ -64,7 +64,13 @@ EXTRA_PRONUNCIATIONS: dict[str, str] = {
     "unlist": "AH N L IH S T",
     "yunda": "Y UW N D AH",
     "restock": "R IY S T AA K",
+    # Shop words the CMU dictionary lacks (a title with one of them could not be said at all).
+    "hoodie": "HH UH D IY",
+    "hoodies": "HH UH D IY Z",
 }
+# A product word the dictionary lacks that is two of its words ("earbuds" = "ear" + "buds",
+# "keychain", "phonecase") is said as the two: both parts this long at least.
+COMPOUND_PART = 3
 
 # Second pronunciations the CMU dictionary lacks, each a way people say the word that cost
 # commands on the dev seeds of the spoken set (bench/asr_accuracy.py --seed 5 / 7 --errors;
@@ -121,11 +127,31 @@ def _headword(line: str) -> str:
 @functools.cache
 def dictionary_words(dict_path: str) -> frozenset[str]:
     """Every word of a CMU-format dictionary (alternate pronunciations folded), plus our extras."""
-    words = set(EXTRA_PRONUNCIATIONS)
+    return frozenset(EXTRA_PRONUNCIATIONS) | frozenset(_pronunciations(dict_path))
+
+
+@functools.cache
+def _pronunciations(dict_path: str) -> dict[str, str]:
+    """Each word's first pronunciation in a CMU-format dictionary."""
+    found: dict[str, str] = {}
     with open(dict_path, encoding="utf-8") as lines:
         for line in lines:
-            words.add(_headword(line))
-    return frozenset(words)
+            word, _, phones = line.rstrip("\n").partition(" ")
+            found.setdefault(word.split("(", 1)[0], phones.strip())
+    return found
+
+
+def compound(word: str, dict_path: str) -> str | None:
+    """The pronunciation of a word the dictionary lacks as two words it has ("earbuds" = "ear" +
+    "buds"), the split with the longest first part; None when there is none."""
+    known = _pronunciations(dict_path)
+    if word in known or word in EXTRA_PRONUNCIATIONS:
+        return None
+    for cut in range(len(word) - COMPOUND_PART, COMPOUND_PART - 1, -1):
+        head, tail = word[:cut], word[cut:]
+        if head in known and tail in known:
+            return f"{known[head]} {known[tail]}"
+    return None
 
 
 def write_dictionary(dict_path: str, words: set[str], out: Path) -> Path:
@@ -148,6 +174,9 @@ def write_dictionary(dict_path: str, words: set[str], out: Path) -> Path:
             for phones in variants:
                 pronunciations[word] += 1
                 dst.write(f"{word}({pronunciations[word]}) {phones}\n")
+        for word in sorted(words - set(pronunciations)):
+            if (parts := compound(word, dict_path)) is not None:
+                dst.write(f"{word} {parts}\n")
     return out
 
 
@@ -188,16 +217,20 @@ def sku_shape(sku: str) -> tuple[str, str] | None:
 
 
 def name_class(vocabulary: Vocabulary, names: int = NAMES) -> list[tuple[str, str]]:
-    """The products whose titles the grammar lists: the first `names` with a title, in the catalog's
-    order (GetVocabulary lists the newest products first)."""
+    """The products whose titles the grammar lists: the first `names` products with a title, in the
+    catalog's order (GetVocabulary lists the newest products first), each with all its titles (its
+    English one and its own)."""
     chosen: list[tuple[str, str]] = []
     seen: set[str] = set()
+    skus: set[str] = set()
     for sku, title in vocabulary.products:
-        if len(chosen) >= names:
+        if not title or title in seen:
+            continue
+        if sku not in skus and len(skus) >= names:
             break
-        if title and title not in seen:
-            seen.add(title)
-            chosen.append((sku, title))
+        seen.add(title)
+        skus.add(sku)
+        chosen.append((sku, title))
     return chosen
 
 
@@ -296,7 +329,8 @@ def build(phrases: list[str], vocabulary: Vocabulary, dict_path: str, names: int
     product_forms: list[str] = []
     titles = [f"[the] {title.replace('-', ' ')}" for _, title in name_class(vocabulary, names)]
     for form in [*sku_forms(vocabulary, names), *titles]:
-        (product_forms if all(w in known for w in _words_of(form)) else dropped).append(form)
+        sayable = all(w in known or compound(w, dict_path) for w in _words_of(form))
+        (product_forms if sayable else dropped).append(form)
     rules["sku"] = " | ".join(f"({f})" for f in product_forms) if product_forms else ""
     if vocabulary.order_id_max:
         rules["order"] = order_rule(vocabulary.order_id_max)

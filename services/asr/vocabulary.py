@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import grpc
@@ -58,8 +58,21 @@ async def fetch(catalog_addr: str, merchant_id: str, timeout_s: float) -> Vocabu
     async with grpc_server.channel(catalog_addr) as channel:
         stub = catalog_pb2_grpc.CatalogServiceStub(channel)
         reply = await stub.GetVocabulary(catalog_pb2.GetVocabularyRequest(merchant_id=merchant_id), timeout=timeout_s)
-    products = tuple((e.sku.strip().upper(), e.title.strip().lower()) for e in reply.entries if e.sku.strip())
-    return Vocabulary(products=products, revision=reply.revision)
+    return Vocabulary(products=products_of(reply.entries), revision=reply.revision)
+
+
+def products_of(entries: Iterable[catalog_pb2.VocabularyEntry]) -> tuple[tuple[str, str], ...]:
+    """(SKU, title) pairs, a product's English title before its own: a shop's own titles may be
+    Chinese (the demo shop's are), which the English grammar cannot pronounce and whisper, primed
+    with them, copied into English transcripts; with only those, no product could be named aloud."""
+    products: list[tuple[str, str]] = []
+    for entry in entries:
+        sku = entry.sku.strip().upper()
+        if not sku:
+            continue
+        titles = dict.fromkeys(t.strip().lower() for t in (entry.title_en, entry.title) if t.strip())
+        products += [(sku, title) for title in titles] or [(sku, "")]
+    return tuple(products)
 
 
 async def fetch_last_order_id(orders_addr: str, merchant_id: str, timeout_s: float) -> int:

@@ -175,7 +175,9 @@ def tonality(audio: bytes) -> float:
 
 def open_vocabulary_prompt(vocabulary: Vocabulary, boosted: tuple[str, ...] = ()) -> str:
     """What whisper is primed with: the shop's product names and codes, carriers, the commands' words."""
-    named = [(sku, title) for sku, title in vocabulary.products if title][:40]  # the newest (the name class's)
+    # The newest (the name class's), by their English titles: whisper transcribes English here, and
+    # primed with Chinese titles it wrote Chinese characters into English commands.
+    named = [(sku, title) for sku, title in vocabulary.products if title and title.isascii()][:40]
     products = ", ".join(f"{title} ({sku})" if sku else title for sku, title in named)
     extra = f" Also: {', '.join(boosted)}." if boosted else ""
     return (
