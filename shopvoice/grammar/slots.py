@@ -120,7 +120,11 @@ _GENERIC_PRODUCTS = frozenset(
         "inventory",
     ]
 )
-_EN_QUERY_DROP = re.compile(r"^(?:(?:the|my|our|of|of the|your)\s+)+|\s+(?:products?|items?)$")
+_EN_QUERY_DROP = re.compile(
+    r"^(?:(?:the|my|our|of|of the|your)\s+)+|\s+(?:products?|items?)$"
+    # where they are, which is every product: "everything in the store", "hoodies in the shop"
+    r"|(?:^|\s+)(?:in|across|from) (?:the |our |my )?(?:whole |entire )?(?:store|shop|catalog|catalogue|site)$"
+)
 _ZH_QUERY_DROP = re.compile(r"^(?:的|了)+|(?:的|类|这类|系列)?(?:商品|产品|宝贝)$|的$")
 _KEEP_S = frozenset({"jeans", "shorts", "pants", "trousers", "leggings", "glasses", "dress", "thermos"})
 
