@@ -74,11 +74,15 @@ class Vocabulary:
         return len(self.products)
 
     @property
+    def details(self) -> tuple[CatalogProduct, ...]:
+        """Everything known of each product (English titles, description words), or its title alone."""
+        return self._details or tuple(CatalogProduct(sku, title) for sku, title in self.products)
+
+    @property
     def index(self) -> ProductIndex:
         """Partial names, plurals, English titles, colour + kind (shopvoice.resolution), built on first use."""
         if self._index is None:
-            details = self._details or tuple(CatalogProduct(sku, title) for sku, title in self.products)
-            self._index = ProductIndex(details)
+            self._index = ProductIndex(self.details)
         return self._index
 
     def match(self, spoken: str) -> Match:

@@ -9,7 +9,9 @@ import yaml
 
 from services.nlu.llm.candidates import candidates
 from services.nlu.llm.schema import command_json_schema
+from shopvoice.catalog.v1 import catalog_pb2
 from shopvoice.grammar import Vocabulary
+from shopvoice.vocabulary_cache import vocabulary_of
 
 SHOP = Path(__file__).resolve().parents[2] / "shopvoice_cli" / "demo_shop.yaml"
 
@@ -68,3 +70,20 @@ def test_a_pick_among_equal_fits_is_no_pick_and_a_clear_best_is() -> None:
     assert name("红色卫衣还有多少", "F9") is None
     assert name("red hoodie price", "F9") is None
     assert name("a100 price", "A100") is None
+
+
+def live_vocabulary() -> Vocabulary:
+    """The demo shop as the NLU's cache holds it: own (Chinese) titles, English ones in the details."""
+    products = yaml.safe_load(SHOP.read_text())["products"]
+    reply = catalog_pb2.Vocabulary(
+        entries=[catalog_pb2.VocabularyEntry(sku=p["sku"], title=p["title"], title_en=p["title_en"]) for p in products]
+    )
+    return vocabulary_of(reply)
+
+
+def test_english_names_find_a_shop_whose_own_titles_are_chinese() -> None:
+    """Before, the candidates came from the own titles only: "the earbuds" found nothing, and the
+    LLM's SKU was dropped as not said."""
+    found = candidates("the earbuds should be 379", live_vocabulary())
+    assert found and found[0].sku == "N20" and "Bluetooth earbuds" in found[0].titles
+    assert next(c.sku for c in candidates("18 more white t-shirts on the shelf", live_vocabulary())) == "A101"

@@ -97,9 +97,13 @@ class Candidate:
 
 @lru_cache(maxsize=64)
 def _products(vocabulary: Vocabulary) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...]:
-    """Per SKU: its titles, their keys and the keys' pinyin (computed once per vocabulary)."""
+    """Per SKU: its titles (its own and its English one: "the earbuds" must find 蓝牙耳机), their
+    keys and the keys' pinyin (computed once per vocabulary)."""
     titles: dict[str, list[str]] = {}
-    for sku, title in vocabulary.products:
+    on_sale = {sku for sku, _ in vocabulary.products}
+    named = [(sku, title) for sku, title in vocabulary.products]
+    named += [(p.sku, p.title_en) for p in vocabulary.details if p.sku in on_sale]
+    for sku, title in named:
         if title and title not in titles.setdefault(sku, []):
             titles[sku].append(title)
     out = []
