@@ -53,6 +53,8 @@ _NUMBER_WORDS = set(ONES) | set(TEENS) | set(TENS) | set(SCALES)
 
 _MONEY_CENTS = re.compile(r"\b(\d+) (dollars?|bucks|yuan|usd|rmb) (?:and )?(\d{1,2})(?: cents?)?\b")
 _PERCENT = re.compile(r"\b(\d+(?:\.\d+)?) ?(?:percent|per cent|pct)\b")
+# "seven and a half percent" -> "7.5 percent" ("7 and a half" once the words are digits).
+_AND_A_HALF = re.compile(r"\b(\d+) and (?:a )?half\b")
 _ONLY_CENTS = re.compile(r"\b(\d{1,2}) cents?\b")
 
 
@@ -181,6 +183,7 @@ def normalize_en_numbers(text: str) -> str:
         out.append(number)
     text = " ".join(out)
     if any(ch.isdigit() for ch in text):
+        text = _AND_A_HALF.sub(lambda m: f"{m.group(1)}.5", text)
         text = _MONEY_CENTS.sub(lambda m: f"{m.group(1)}.{int(m.group(3)):02d} {m.group(2)}", text)
         text = _PERCENT.sub(r"\1%", text)
         text = _ONLY_CENTS.sub(lambda m: f"0.{int(m.group(1)):02d} dollars", text)

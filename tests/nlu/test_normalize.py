@@ -179,3 +179,21 @@ def test_symbols_typed_for_words(typed: str, expected: dict[str, object]) -> Non
 )
 def test_signs_and_thousands_only_where_they_stand_alone(text: str, kept: str) -> None:
     assert kept in read_symbols(text, "en")
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        (
+            "increase A101 by seven and a half percent",
+            {"intent": "adjust_price", "slots": {"sku": "A101", "percent": "7.5"}},
+        ),
+        (
+            "Increase A101 by 7, and a half percent.",
+            {"intent": "adjust_price", "slots": {"sku": "A101", "percent": "7.5"}},
+        ),
+        ("A customer is asking about order 1506.", {"intent": "query_order", "slots": {"order_id": "1506"}}),
+    ],
+)
+def test_as_whisper_writes_speech_down(said: str, expected: dict[str, object]) -> None:
+    assert command_to_json(parse(said).command) == expected
