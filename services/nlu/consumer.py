@@ -21,10 +21,11 @@ from services.nlu.dispatch import Caller, Dispatcher, Outcome
 from services.nlu.llm.readback import confirm_first, context_line
 from services.nlu.replies import is_chinese, language, render
 from services.nlu.resolve import resolve
-from services.nlu.understand import Understander
+from services.nlu.understand import Understander, Understood
 from shopvoice import log, tracing
 from shopvoice.common.v1.command_pb2 import StageTiming
 from shopvoice.gateway.v1 import gateway_pb2 as gw
+from shopvoice.grammar.commands import unknown_command
 from shopvoice.nlu.v1.nlu_pb2 import Utterance
 from shopvoice.permissions import PermissionGate
 from shopvoice.replies import ReplyPublisher
@@ -52,6 +53,10 @@ class Announcement:
             return False
         await self._sending
         return True
+
+
+# What only answers a question: from the LLM, with none open, it was chatter read as "yes" or "cancel".
+ANSWERS = frozenset({"confirm", "cancel"})
 
 
 class UtteranceHandler:
@@ -100,6 +105,10 @@ class UtteranceHandler:
 
         vocabulary = await self.vocabularies.get(utterance.merchant_id)
         understood = await self.understander(utterance.text, vocabulary, context_line(state))
+        if understood.source == "llm" and intent_of(understood.command) in ANSWERS and not state.asks():
+            # The model reads chatter as an answer ("cancelled trains again" -> cancel, "yes mum,
+            # I'll be home" -> confirm); with no question open there is nothing to answer: no command.
+            understood = Understood(unknown_command(utterance.text), "llm", understood.confidence)
         resolution = resolve(understood.command, vocabulary)
         price_reading_chosen = await spoken_prices.read_by_current_price(
             resolution.command, utterance.text, utterance.merchant_id, self.policy.price_lookup

@@ -70,6 +70,10 @@ class DialogueState:
     earlier_changes: list[str] = field(default_factory=list)  # before last_change_id, oldest first: undo N
     last_report: cmd.Command | None = None  # the report just given: "上个月呢" asks it again for another period
 
+    def asks(self) -> bool:
+        """Whether a question is open: a proposal to confirm or a missing value to give."""
+        return self.pending is not None or self.awaiting is not None
+
 
 @dataclass(frozen=True)
 class Decision:

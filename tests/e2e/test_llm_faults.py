@@ -134,6 +134,29 @@ def test_a_valid_llm_change_is_read_back_and_proposed_never_run(
     assert (price_of(llm_stack, "A100"), changes_of(llm_stack, "A100")) == before
 
 
+def test_chatter_the_model_reads_as_an_answer_is_no_command_unless_a_question_is_open(
+    llm_stack: Stack, fake_llm: FakeLlm
+) -> None:
+    """The model read "cancelled trains again, I'll be late" as cancel and "yes mum, I'll be home"
+    as confirm. With nothing asked that is no command; with a proposal open it answers it."""
+    fake_llm.behaviour.sleep_s = 0.0
+    chatter = "cancelled trains again, I'll be late tomorrow"
+
+    async def run() -> list[Turn]:
+        async with Conversation(llm_stack.gateway, owner_token()) as conversation:
+            fake_llm.behaviour.content = '{"intent": "cancel", "slots": {}}'
+            first = await conversation.say(chatter)
+            fake_llm.behaviour.content = json.dumps({"intent": "set_price", "slots": {"sku": "A100", "price": "1.00"}})
+            proposed = await conversation.say(ODD)
+            fake_llm.behaviour.content = '{"intent": "cancel", "slots": {}}'
+            return [first, proposed, await conversation.say("nah, forget about it, leave it as it was")]
+
+    first, proposed, answered = asyncio.run(run())
+    assert first.understood is None or first.understood.command.WhichOneof("intent") == "unknown", first.messages
+    assert proposed.final is not None and proposed.final.WhichOneof("kind") == "confirmation", proposed.messages
+    assert answered.understood is not None and answered.understood.command.WhichOneof("intent") == "cancel"
+
+
 def test_a_killed_server_gets_the_grammars_answer_within_the_deadline(llm_stack: Stack, fake_llm: FakeLlm) -> None:
     fake_llm.behaviour.drop = True  # each request's connection closes unanswered, as when the server dies
     before = price_of(llm_stack, "A100"), changes_of(llm_stack, "A100")
