@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from functools import cache
+from functools import cache, lru_cache
 
 import yaml
 from pypinyin import lazy_pinyin
@@ -55,20 +55,40 @@ def english_words() -> frozenset[str]:
 
 
 @cache
+def _by_start() -> dict[str, tuple[str, ...]]:
+    """The grammar's words of MIN_WORD letters or more by first letter: the only ones a typo is
+    measured against (a typed word is looked up in microseconds, not against every word)."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for word in english_words():
+        if len(word) >= MIN_WORD:
+            found[word[0]].append(word)
+    return {start: tuple(sorted(words)) for start, words in found.items()}
+
+
+@cache
 def chinese_pairs() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
     """The character pairs the Chinese grammar uses, and by sound (toneless pinyin) which they are."""
     pairs = {run[i : i + 2] for text in _file_text("zh") for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)}
     by_sound: dict[str, set[str]] = defaultdict(set)
     for pair in pairs:
-        by_sound[" ".join(lazy_pinyin(pair))].add(pair)
+        by_sound[_sound(pair)].add(pair)
     return frozenset(pairs), {sound: frozenset(found) for sound, found in by_sound.items()}
+
+
+@lru_cache(maxsize=65536)
+def _sound(pair: str) -> str:
+    return " ".join(lazy_pinyin(pair))
 
 
 def _english_fix(word: str, known: frozenset[str], keep: frozenset[str]) -> str | None:
     low = word.lower()
     if len(low) < MIN_WORD or not low.isalpha() or low in known or low in keep:
         return None
-    near = [w for w in known if len(w) >= MIN_WORD and w[0] == low[0] and OSA.distance(low, w, score_cutoff=1) <= 1]
+    near = [
+        w
+        for w in _by_start().get(low[0], ())
+        if abs(len(w) - len(low)) <= 1 and OSA.distance(low, w, score_cutoff=1) <= 1
+    ]
     return near[0] if len(near) == 1 else None
 
 
@@ -85,7 +105,7 @@ def correct(text: str, language: str, keep: frozenset[str] = frozenset()) -> str
     while i < len(chars) - 1:
         pair = chars[i] + chars[i + 1]
         if _CJK_RUN.fullmatch(pair) and pair not in pairs and not any(pair in k for k in keep):
-            found = by_sound.get(" ".join(lazy_pinyin(pair)), frozenset())
+            found = by_sound.get(_sound(pair), frozenset())
             if len(found) == 1:
                 (fixed,) = found
                 chars[i], chars[i + 1] = fixed[0], fixed[1]

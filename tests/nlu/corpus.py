@@ -9,7 +9,7 @@ from typing import Any
 
 CORPUS = Path(__file__).with_name("utterances.tsv")
 HELDOUT = Path(__file__).with_name("heldout.tsv")
-_INT_SLOTS = frozenset({"quantity", "delta", "threshold", "count"})
+_INT_SLOTS = frozenset({"quantity", "delta", "threshold", "count", "bulk_threshold"})
 _MONEY_DELTA_INTENTS = frozenset({"adjust_price", "bulk_adjust_price"})
 
 
