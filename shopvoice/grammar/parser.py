@@ -93,7 +93,7 @@ def parse(text: str, vocabulary: Vocabulary | VocabularyLike | None = None) -> P
     result = _parse(text, normalized, vocab)
     if result.confidence < 1.0:
         # Typed fast, typed wrong ("cancle order 4471", 库村): the corrected text, if it reads better.
-        keep = frozenset(w for _, title in vocab.products for w in title.lower().split()) if vocab else frozenset()
+        keep = spelling.catalog_words(vocab) if vocab else frozenset()
         fixed = spelling.correct(normalized.text, normalized.language, keep)
         if fixed != normalized.text:
             better = _parse(text, Normalized(text=fixed, language=normalized.language), vocab)

@@ -24,6 +24,7 @@ from pypinyin import lazy_pinyin
 from rapidfuzz.distance import OSA
 
 from shopvoice.grammar.sentences import sentences_dir
+from shopvoice.grammar.vocabulary import Vocabulary
 
 _EN_WORD = re.compile(r"[a-z]+")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
@@ -92,9 +93,21 @@ def _english_fix(word: str, known: frozenset[str], keep: frozenset[str]) -> str 
     return near[0] if len(near) == 1 else None
 
 
+@lru_cache(maxsize=64)
+def catalog_words(vocabulary: Vocabulary) -> frozenset[str]:
+    """What a correction must leave alone, once per vocabulary: its titles' words (lower case) and
+    every two characters of them (a Chinese title's own pairs)."""
+    words: set[str] = set()
+    for _, title in vocabulary.products:
+        low = title.lower()
+        words.update(low.split())
+        words.update(low[i : i + 2] for i in range(len(low) - 1))
+    return frozenset(words)
+
+
 def correct(text: str, language: str, keep: frozenset[str] = frozenset()) -> str:
-    """``text`` (normalised) with its likely typos corrected; ``keep``: words never changed (the
-    catalog's own, lower case)."""
+    """``text`` (normalised) with its likely typos corrected; ``keep``: words and character pairs
+    never changed (catalog_words)."""
     if language == "en":
         known = english_words()
         words = text.split(" ")
@@ -104,7 +117,7 @@ def correct(text: str, language: str, keep: frozenset[str] = frozenset()) -> str
     i = 0
     while i < len(chars) - 1:
         pair = chars[i] + chars[i + 1]
-        if _CJK_RUN.fullmatch(pair) and pair not in pairs and not any(pair in k for k in keep):
+        if _CJK_RUN.fullmatch(pair) and pair not in pairs and pair not in keep:
             found = by_sound.get(_sound(pair), frozenset())
             if len(found) == 1:
                 (fixed,) = found

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shopvoice.grammar import command_to_json, parse
-from shopvoice.grammar.spelling import correct
+from shopvoice.grammar.spelling import catalog_words, correct
 from shopvoice.grammar.vocabulary import Vocabulary
 
 
@@ -60,3 +60,10 @@ def test_a_product_word_is_not_corrected_into_a_command_word() -> None:
 def test_a_correction_that_reads_no_better_is_not_taken() -> None:
     """加个 ("add one") sounds like 价格 (price): no better reading, so the text stays as typed."""
     assert parse("给A100加个库存").normalized == "给A100加个库存"
+
+
+def test_a_chinese_title_s_own_characters_are_never_corrected() -> None:
+    """库村 sounds like 库存, but in a shop selling 库村老酒 it is that product's name."""
+    vocabulary = Vocabulary([("W1", "库村老酒")])
+    assert correct("库村老酒还有多少", "zh", catalog_words(vocabulary)) == "库村老酒还有多少"
+    assert correct("库村老酒还有多少", "zh") == "库存老酒还有多少"
