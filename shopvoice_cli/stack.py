@@ -164,6 +164,16 @@ def wait_serving(address: str, timeout: float, alive: Callable[[], bool] = lambd
     return False
 
 
+#: A service that has run this long without dying is not crash-looping: its next crash restarts at once.
+STABLE_AFTER_S = 60.0
+RESTART_BACKOFF_MAX_S = 60.0
+
+
+def restart_delay(crashes: int) -> float:
+    """Seconds to wait before restarting a service that has crashed ``crashes`` times in a row."""
+    return 0.0 if crashes == 0 else min(2.0 ** (crashes - 1), RESTART_BACKOFF_MAX_S)
+
+
 @dataclass
 class Process:
     name: str
@@ -172,6 +182,11 @@ class Process:
     log_path: Path
     popen: subprocess.Popen[bytes] | None = None
     restarts: int = 0
+    # Crash-loop bookkeeping for `supervise`: crashes in a row (reset by a run of STABLE_AFTER_S),
+    # when the current run began, and when a dead process is due to be started again.
+    crashes: int = 0
+    started_at: float = 0.0
+    restart_at: float | None = None
 
     @property
     def address(self) -> str:
@@ -190,6 +205,7 @@ class Process:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        self.started_at = time.monotonic()
 
     def alive(self) -> bool:
         return self.popen is not None and self.exit_code is None
@@ -339,14 +355,32 @@ class Stack:
     def supervise(self, poll_s: float = 1.0) -> None:
         """Restart any service that dies, until interrupted."""
         while True:
-            for process in self.processes.values():
-                if not process.alive():
-                    process.restarts += 1
-                    print(
-                        f"{process.name} exited ({process.popen and process.popen.returncode}); restarting", flush=True
-                    )
-                    process.start()
+            self.restart_dead(time.monotonic())
             time.sleep(poll_s)
+
+    def restart_dead(self, now: float) -> None:
+        """One pass of `supervise`: start again each dead service whose back-off has run out.
+
+        A service that dies at start (a bad setting, a port taken, weights missing) would otherwise
+        be restarted every second for ever, filling its log and a core; as Kubernetes' CrashLoopBackOff
+        does, the wait doubles with each crash in a row (1, 2, 4 ... 60 s) and a run of a minute
+        clears it, so a service that crashes once a day comes straight back."""
+        for process in self.processes.values():
+            if process.alive():
+                continue
+            if process.restart_at is None:
+                if now - process.started_at >= STABLE_AFTER_S:
+                    process.crashes = 0
+                delay = restart_delay(process.crashes)
+                process.restart_at = now + delay
+                code = process.popen.returncode if process.popen else None
+                when = "now" if delay == 0 else f"in {delay:g} s (crashed {process.crashes} times in a row)"
+                print(f"{process.name} exited ({code}); restarting {when}", flush=True)
+            if now >= process.restart_at:
+                process.restart_at = None
+                process.crashes += 1
+                process.restarts += 1
+                process.start()
 
     def stop(self) -> None:
         for name in reversed(list(self.processes)):

@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from shopvoice_cli.stack import BASE_PORT, DEFAULT_PORTS, MAX_BASE_PORT, Stack, ports_from
+from shopvoice_cli.stack import (
+    BASE_PORT,
+    DEFAULT_PORTS,
+    MAX_BASE_PORT,
+    STABLE_AFTER_S,
+    Process,
+    Stack,
+    ports_from,
+    restart_delay,
+)
 from tests.support import servers
 from tests.support.processes import free_stack_ports, tree_pids
 
@@ -114,3 +123,49 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except FileNotFoundError:
         return "gone"
+
+
+def test_restart_delay_doubles_per_crash_in_a_row_up_to_a_minute() -> None:
+    assert [restart_delay(n) for n in range(9)] == [0, 1, 2, 4, 8, 16, 32, 60, 60]
+
+
+def test_a_crash_looping_service_is_restarted_after_a_growing_wait(
+    redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A real catalog process that dies at start (its database refuses), supervised pass by pass
+    # with the clock given: the first crash restarts at once, the next ones wait 1 s, then 2 s.
+    process = Process(
+        "catalog",
+        free_stack_ports()["catalog"],
+        {"DATABASE_URL": "postgresql://127.0.0.1:1/nowhere", "REDIS_URL": redis_url},
+        tmp_path / "catalog.log",
+    )
+    stack = Stack(database_url="postgresql://127.0.0.1:1/nowhere", redis_url=redis_url, run_dir=tmp_path)
+    stack.processes["catalog"] = process
+    starts: list[float] = []
+
+    def run_to_exit() -> float:
+        assert process.popen is not None
+        process.popen.wait(60)
+        return process.started_at + 1  # "now": a second into the run that just died
+
+    process.start()
+    now = run_to_exit()
+    for expected_wait in (0, 1, 2):
+        stack.restart_dead(now)  # sees the exit, schedules the restart
+        if expected_wait:
+            assert not process.alive() and process.restart_at == pytest.approx(now + expected_wait)
+            stack.restart_dead(now + expected_wait - 0.5)  # too early: still waiting
+            assert process.popen is not None and process.popen.poll() is not None
+            stack.restart_dead(now + expected_wait)
+        starts.append(process.started_at)
+        now = run_to_exit()
+    assert process.restarts == 3 and len(set(starts)) == 3, "each pass that was due started a new process"
+    said = capsys.readouterr().out
+    assert "catalog exited (1); restarting now" in said
+    assert "restarting in 2 s (crashed 2 times in a row)" in said
+
+    # A run longer than STABLE_AFTER_S is not a crash loop: the next crash restarts at once.
+    stack.restart_dead(process.started_at + STABLE_AFTER_S + 1)
+    assert process.crashes == 1 and process.restart_at is None
+    process.stop()
