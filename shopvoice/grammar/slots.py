@@ -28,11 +28,12 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 MAX_QUANTITY = 10_000_000
 
 BUILTIN_PATTERNS: dict[str, str] = {
+    # Neither starts inside a code: "to F8" is the product F8, never a title "F" priced at 8.
     "money": (
-        r"[$¥]?(?:\d{1,3} \d{2}(?!\d)|\d+(?:\.\d+)?)"
+        r"(?<![A-Za-z])[$¥]?(?:\d{1,3} \d{2}(?!\d)|\d+(?:\.\d+)?)"
         r"(?: ?(?:元钱|元|块钱|块|rmb|人民币|dollars?|bucks|usd|yuan|kuai))?"
     ),
-    "quantity": r"\d+(?: ?(?:件|个|台|只|箱|份|条|双|套|瓶|包|盒|顶|支|张|本|袋|罐|卷|对|units?|pieces?|pcs|items?))?",
+    "quantity": r"(?<![A-Za-z])\d+(?: ?(?:件|个|台|只|箱|份|条|双|套|瓶|包|盒|顶|支|张|本|袋|罐|卷|对|units?|pieces?|pcs|items?))?",
     "percent": r"\d+(?:\.\d+)?%",
     "discount": r"\d+(?:\.\d+)?折",
     "order_id": r"#?\d+(?:[ -]\d+)*",

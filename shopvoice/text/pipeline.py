@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shopvoice.text.code_switch import read_english_terms
 from shopvoice.text.codes import join_codes
 from shopvoice.text.en_numbers import normalize_en_numbers
 from shopvoice.text.noise import (
@@ -53,6 +54,7 @@ def normalize(text: str) -> Normalized:
         # go while spaces still delimit them.
         text = expand_en_contractions(text)
         text = remove_en_fillers(text)
+        text = read_english_terms(text)
         text = join_cjk_spaces(text)
         text = remove_zh_fillers(text)
         text = collapse_zh_repeats(text)

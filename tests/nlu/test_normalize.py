@@ -6,6 +6,7 @@ import pytest
 
 from shopvoice.grammar import command_to_json, parse
 from shopvoice.text import discount_to_percent, normalize
+from shopvoice.text.code_switch import read_english_terms
 from shopvoice.text.en_numbers import normalize_en_numbers
 from shopvoice.text.symbols import read_symbols
 from shopvoice.text.zh_numbers import normalize_zh_numbers, read_integer
@@ -197,3 +198,38 @@ def test_signs_and_thousands_only_where_they_stand_alone(text: str, kept: str) -
 )
 def test_as_whisper_writes_speech_down(said: str, expected: dict[str, object]) -> None:
     assert command_to_json(parse(said).command) == expected
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("A100 stock 还有多少", {"intent": "query_stock", "slots": {"sku": "A100"}}),
+        ("把A100 price 改成99", {"intent": "set_price", "slots": {"sku": "A100", "price": "99.00"}}),
+        ("F8 add 十件", {"intent": "adjust_stock", "slots": {"sku": "F8", "delta": 10}}),
+        ("order 1234 发货", {"intent": "ship_order", "slots": {"order_id": "1234"}}),
+        ("订单88 refund", {"intent": "refund_order", "slots": {"order_id": "88"}}),
+        ("Cancel 订单 77", {"intent": "cancel_order", "slots": {"order_id": "77"}}),
+        ("export 本月的销售数据", {"intent": "export_report", "slots": {"report": "sales", "period": "this_month"}}),
+    ],
+)
+def test_english_shop_words_inside_a_chinese_sentence(said: str, expected: dict[str, object]) -> None:
+    assert command_to_json(parse(said).command) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("把Stockholm保温杯改成99", "Stockholm"),  # part of a longer word
+        ("add-on 加10件", "add-on"),  # part of a code
+        ("PRICE1 库存", "PRICE1"),  # a SKU
+    ],
+)
+def test_only_whole_english_shop_words_are_read_as_chinese(text: str, kept: str) -> None:
+    assert kept in read_english_terms(text)
+
+
+@pytest.mark.parametrize("said", ["add 十件 to F8", "加10件to F8"])
+def test_a_number_inside_a_code_is_never_a_price_or_a_quantity(said: str) -> None:
+    # "to F8" once was a new product called "10件to F" at 8.00: the code is the product, not a price.
+    command = command_to_json(parse(said).command)
+    assert command["intent"] != "create_product", command
