@@ -8,13 +8,14 @@ Confidence: 1.0 for a full match whose product is a SKU code or a known title;
 0.9 for a full match naming a product by a title we could not check (no
 vocabulary), 0.75 when a vocabulary was given and does not know the title;
 0.4-0.85 for a partial match (a template explains part of the text, by share);
-0.0 for unknown. The policy sends anything below its threshold to the LLM.
+0.85 for a command said in one clause of several, the others a reason around it
+("customer changed their mind, cancel 3344"); 0.0 for unknown. The policy sends anything below its threshold to the LLM.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.grammar import spelling
@@ -98,8 +99,42 @@ def parse(text: str, vocabulary: Vocabulary | VocabularyLike | None = None) -> P
         if fixed != normalized.text:
             better = _parse(text, Normalized(text=fixed, language=normalized.language), vocab)
             if better.confidence > result.confidence:
-                return better
+                result = better
+    if result.confidence < CLAUSE_CONFIDENCE and (clause := _one_clause(text, vocab)) is not None:
+        return clause
     return result
+
+
+# Clauses: split at punctuation, and in Chinese at a space between two characters
+# (客户不要了 把7745这单取消). 、 stays: it lists codes (A100、F9).
+_CLAUSE_BREAK = re.compile(r"[,，;；。!！?？]+|(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
+# A "don't" before a verb may be about the command ("不要取消", "don't ship it"); 客户不要了 is not.
+_NEGATION = re.compile(r"(?:不要|别|不用|不必)(?!了|$)|\b(?:don't|dont|do not|never|not)\b", re.IGNORECASE)
+#: Full enough for the grammar to answer (over NLU_LLM_THRESHOLD), low enough that a change is
+#: read back before it runs (under the dialogue's PARTIAL_CONFIDENCE): words were left out.
+CLAUSE_CONFIDENCE = 0.85
+
+
+def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
+    """The command when exactly one clause of the utterance is a whole command (its product or
+    order named in it) and no other clause negates anything: "customer changed their mind,
+    cancel 3344", "刚才改错了 撤回", "no wait, refund 88". Two commands, or none, is no answer."""
+    clauses = [c.strip() for c in _CLAUSE_BREAK.split(text) if c.strip()]
+    if len(clauses) < 2:
+        return None
+    whole: list[tuple[int, Parse]] = []
+    for i, clause in enumerate(clauses):
+        parsed = _parse(clause, normalize(clause), vocab)
+        # "no wait" and "ok" answer a question; beside a command they are only its preamble
+        answer = parsed.command.WhichOneof("intent") in ("confirm", "cancel")
+        if parsed.confidence >= 0.9 and not answer and not validate_command(parsed.command):
+            whole.append((i, parsed))
+    if len(whole) != 1:
+        return None
+    chosen, parsed = whole[0]
+    if any(_NEGATION.search(clause) for i, clause in enumerate(clauses) if i != chosen):
+        return None
+    return replace(parsed, confidence=CLAUSE_CONFIDENCE)
 
 
 def _parse(text: str, normalized: Normalized, vocab: Vocabulary | None) -> Parse:

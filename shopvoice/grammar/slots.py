@@ -162,9 +162,17 @@ def selection_query(text: str) -> str:
 _NOT_PRODUCT_WORDS = re.compile(r"订单|单子|退款|发货|付款|销量|销售|order|refund|sale|revenue", re.IGNORECASE)
 
 
+# A verb the sentence left unmatched is not a selection: 全场打八折 is every product, not those called "打".
+_ZH_VERBS_ALONE = frozenset(
+    {"打", "做", "搞", "来", "参加", "卖", "改", "改成", "调", "降", "涨", "都", "统一", "一律"}
+)
+
+
 def _query(text: str) -> SlotValue | None:
     if not any(c.isalpha() for c in text) or _NOT_PRODUCT_WORDS.search(text):
         return None  # orders, refunds and sales are not products to list or select
+    if text.strip() in _ZH_VERBS_ALONE:
+        return None
     return selection_query(text)
 
 
@@ -208,9 +216,23 @@ _PEOPLE = frozenset(
 )
 
 
+# Nor is everything one product (全场打八折 is a bulk change), nor a question (哪些sku库存不到10件).
+_EVERYTHING = frozenset(
+    {"全场", "全店", "所有", "全部", "所有商品", "全部商品", "全场商品", "everything", "all"}
+    # nor what a product has: "take 2 off stock" is no price change of a product called stock
+    | {"stock", "the stock", "inventory", "the inventory", "price", "the price", "库存", "价格"}
+)
+_QUESTION = re.compile(r"哪些|哪个|哪几|什么|多少")
+# ... nor a place stock is taken from ("take 2 off stock", "remove 3 from inventory")
+_FROM = re.compile(r"(?:off|from) ", re.IGNORECASE)
+
+
 def _product(text: str) -> SlotValue | None:
     text = text.strip()
-    return None if not text or text.casefold() in _PEOPLE else text
+    folded = text.casefold()
+    if not text or folded in _PEOPLE or folded in _EVERYTHING or _QUESTION.search(text) or _FROM.match(text):
+        return None
+    return text
 
 
 BUILTIN_READERS: dict[str, Callable[[str], SlotValue | None]] = {

@@ -162,13 +162,29 @@ class RegexBuilder:
         ordered = sorted(node.options, key=_literal_length, reverse=True)
         parts = [self.build(option) for option in ordered]
         body = "|".join(parts)
-        return f"(?:{body})?" if node.optional else f"(?:{body})"
+        if not node.optional:
+            return f"(?:{body})"
+        # An optional product-words slot is left empty when the sentence reads without it: in
+        # 所有都降价5% the selection is nothing (every product), not the word 都. Greedy, it took
+        # 都, its reader refused it and the whole sentence failed (a regex does not retry).
+        return f"(?:{body})??" if _free_text_only(node) else f"(?:{body})?"
 
     def _text(self, text: str) -> str:
         if self.language == "en":
             return "".join(re.escape(word) + " " for word in text.split())
         pieces = [re.escape(chunk) for chunk in text.split()]
         return "".join(piece + " ?" for piece in pieces)
+
+
+_FREE_TEXT_KINDS = frozenset({"query", "title"})
+
+
+def _free_text_only(node: Alternative) -> bool:
+    """An optional that holds nothing but one free-text slot: ``[{query:query}]``."""
+    return all(
+        len(option.items) == 1 and isinstance(slot := option.items[0], Slot) and slot.kind in _FREE_TEXT_KINDS
+        for option in node.options
+    )
 
 
 def _literal_length(node: Node) -> int:

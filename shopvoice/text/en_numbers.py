@@ -51,7 +51,11 @@ _ZERO_WORDS = {"oh": 0, "o": 0}
 _REPEATS = {"double": 2, "triple": 3}
 _NUMBER_WORDS = set(ONES) | set(TEENS) | set(TENS) | set(SCALES)
 
-_MONEY_CENTS = re.compile(r"\b(\d+) (dollars?|bucks|yuan|usd|rmb) (?:and )?(\d{1,2})(?: cents?)?\b")
+# "five dollars fifty" is 5.50, but in "79 bucks, 25 in stock" the 25 is a count, not cents.
+_MONEY_CENTS = re.compile(
+    r"\b(\d+) (dollars?|bucks|yuan|usd|rmb) (?:and )?(\d{1,2})"
+    r"(?: cents?\b|\b(?! (?:in stock|on hand|units?|pieces?|items?|pcs|left|more|of)\b))"
+)
 _PERCENT = re.compile(r"\b(\d+(?:\.\d+)?) ?(?:percent|per cent|pct)\b")
 # "seven and a half percent" -> "7.5 percent" ("7 and a half" once the words are digits).
 _AND_A_HALF = re.compile(r"\b(\d+) and (?:a )?half\b")

@@ -16,7 +16,7 @@ _ZH_POLITE_PREFIX = re.compile(
 )
 _ZH_FINAL_PARTICLES = re.compile(r"(?<=.)(?:吧|呢|啊|呀|啦|哈|嘛|哦|谢谢|谢谢你)+$")
 _EN_FILLERS = re.compile(
-    r"\b(?:um+|uh+|umm+|uhm+|erm|er|ah|hmm+|mm+|you know|i mean|(?<!\bd )(?<!would )"
+    r"\b(?:um+|uh+|umm+|uhm+|erm|er|ah|hmm+|mm+|oops|whoops|you know|i mean|(?<!\bd )(?<!would )"
     r"(?<!\bi )like(?= ))\b",
     re.IGNORECASE,
 )
@@ -121,6 +121,7 @@ def collapse_zh_repeats(text: str) -> str:
 
 _CONTRACTIONS = {
     "what's": "what is",
+    "whats": "what is",
     "that's": "that is",
     "it's": "it is",
     "let's": "let us",
@@ -172,7 +173,7 @@ def speak_for_the_shop(text: str) -> str:
 
 def expand_en_contractions(text: str) -> str:
     """ "what's" -> "what is"; a remaining possessive is split off: "A100's" -> "A100 's"."""
+    text = _CONTRACTION.sub(lambda m: _CONTRACTIONS[m.group(0).lower()], text)
     if "'" not in text:
         return text
-    text = _CONTRACTION.sub(lambda m: _CONTRACTIONS[m.group(0).lower()], text)
     return _POSSESSIVE.sub(" 's", text)
