@@ -46,6 +46,10 @@ CHANGES_DATA = frozenset(
         "cancel_order",
         "confirm_order",
         "set_guardrail",
+        # Undo puts back what a change did: a spoken "undo" is read back too. On the dev half a
+        # non-speech clip (a tone) was heard as "undo" by the grammar and would have reverted the
+        # merchant's last change at once.
+        "undo",
     }
 )
 # On the dev half (rejection off, 128 command + 64 non-command clips), every wrong stock adjustment

@@ -22,6 +22,8 @@ from shopvoice.grammar.commands import build_command
         ({"intent": "adjust_stock", "slots": {"sku": "B200", "delta": 5}}, 0.99, "whisper", "read_back"),
         ({"intent": "query_stock", "slots": {"sku": "B200"}}, 0.1, "whisper", "act"),
         ({"intent": "refund_order", "slots": {"order_id": "1234"}}, 1.0, "grammar", "read_back"),
+        # a tone was heard as "undo": it would have reverted the last change unasked
+        ({"intent": "undo", "slots": {}}, 0.99, "grammar", "read_back"),
     ],
 )
 def test_only_a_sure_small_change_is_acted_on_at_once(
@@ -36,6 +38,14 @@ def test_the_prompt_reads_back_the_heard_values() -> None:
         "Heard: Set the price of B200 to 189.00. Confirm?"
     )
     assert "确认吗" in readback.spoken_readback(command, 1.0, "grammar", chinese=True)
+
+
+def test_undoing_several_changes_is_read_back_with_how_many() -> None:
+    several = build_command("undo", {"count": 3})
+    assert readback.spoken_readback(several, 1.0, "grammar", chinese=False) == "Heard: Undo your last 3 changes. Confirm?"
+    assert "最近3次修改" in readback.spoken_readback(several, 1.0, "grammar", chinese=True)
+    one = build_command("undo", {})
+    assert readback.spoken_readback(one, 1.0, "grammar", chinese=False) == "Heard: Undo the last change. Confirm?"
 
 
 @dataclass

@@ -50,7 +50,9 @@ def said(command: Command, chinese: bool) -> str:
     intent, slots = as_json["intent"], as_json["slots"]
     values = _values(slots, lang)
     text = ""
-    if intent in _TEMPLATED:
+    if intent == "undo" and int(slots.get("count", 1)) > 1:
+        text = render("confirm_undo_several", lang, count=slots["count"])  # not "the last change"
+    elif intent in _TEMPLATED:
         try:
             text = render(f"confirm_{intent}", lang, **values)
         except (KeyError, ValueError):
