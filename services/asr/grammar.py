@@ -141,9 +141,11 @@ def _pronunciations(dict_path: str) -> dict[str, str]:
     return found
 
 
+@functools.lru_cache(maxsize=4096)
 def compound(word: str, dict_path: str) -> str | None:
     """The pronunciation of a word the dictionary lacks as two words it has ("earbuds" = "ear" +
-    "buds"), the split with the longest first part; None when there is none."""
+    "buds"), the split with the longest first part; None when there is none. Cached: build() asks
+    whether a title word is sayable and write_dictionary() then writes it, for every rebuild."""
     known = _pronunciations(dict_path)
     if word in known or word in EXTRA_PRONUNCIATIONS:
         return None

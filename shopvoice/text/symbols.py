@@ -8,7 +8,8 @@ is cleared away (which would drop the sign and the arrow and leave the number al
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+
+from shopvoice.text.amounts import parse_decimal
 
 _ARROW = re.compile(r"\s*(?:->|=>|-->|→|⇒|⟶|=)\s*")
 # A sign that starts a number standing alone ("stock +15", "-3 A100"), not one inside a code
@@ -19,10 +20,10 @@ _THOUSANDS = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?) ?k\b", re.IGNORECASE)
 
 
 def _thousands(match: re.Match[str]) -> str:
-    try:
-        value = Decimal(match.group(1)) * 1000
-    except InvalidOperation:
+    said = parse_decimal(match.group(1))
+    if said is None:
         return match.group(0)
+    value = said * 1000
     return str(int(value)) if value == value.to_integral_value() else match.group(0)
 
 
