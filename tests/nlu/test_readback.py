@@ -42,7 +42,9 @@ def test_the_prompt_reads_back_the_heard_values() -> None:
 
 def test_undoing_several_changes_is_read_back_with_how_many() -> None:
     several = build_command("undo", {"count": 3})
-    assert readback.spoken_readback(several, 1.0, "grammar", chinese=False) == "Heard: Undo your last 3 changes. Confirm?"
+    assert (
+        readback.spoken_readback(several, 1.0, "grammar", chinese=False) == "Heard: Undo your last 3 changes. Confirm?"
+    )
     assert "最近3次修改" in readback.spoken_readback(several, 1.0, "grammar", chinese=True)
     one = build_command("undo", {})
     assert readback.spoken_readback(one, 1.0, "grammar", chinese=False) == "Heard: Undo the last change. Confirm?"
