@@ -113,6 +113,13 @@ class AsrSettings(ServiceSettings, RedisSettings):
         " (make models; WHISPER_MODEL_PATH for your own), else the ASR is grammar-only and logs so; off: never",
     )
     open_vocabulary_threads: int = Field(2, alias="ASR_OPEN_VOCABULARY_THREADS", ge=1)
+    open_vocabulary_max_wait_s: float = Field(
+        3.0,
+        alias="ASR_OPEN_VOCABULARY_MAX_WAIT_S",
+        ge=0,
+        description="an utterance that waited this long for the whisper process is not decoded there"
+        " (it keeps the grammar's answer); 0: no limit",
+    )
     phrases: Literal["auto", "builtin"] = Field(
         "auto",
         alias="ASR_PHRASES",

@@ -276,3 +276,41 @@ def test_speech_outside_the_grammar_is_decoded_in_the_fallback_process_without_h
             await pool.close()
 
     asyncio.run(scenario())
+
+
+def test_an_utterance_that_waited_too_long_for_the_fallback_keeps_the_grammar_s_answer(spoken_dir: Path) -> None:
+    """One fallback process serves every stream: behind a long decode, what waited longer than
+    ASR_OPEN_VOCABULARY_MAX_WAIT_S is not decoded there (the queue drains instead of every speaker
+    waiting), and it is counted; the utterance at the head of the queue is decoded as ever."""
+    from services.asr.engines import sphinx
+    from services.asr.engines.decoder_pool import SHED, DecoderPool
+
+    options = decoding_options(fallback_confidence=1.0, decoders=2, open_vocabulary=True)
+    free_speech = say(FREE_SPEECH, spoken_dir)
+
+    async def utterance(pool: DecoderPool, audio: bytes) -> sphinx.Transcript | None:
+        stream = pool.open(sphinx.GRAMMAR_MODEL)
+        try:
+            await stream.start(0)
+            return await stream.end(audio)
+        finally:
+            stream.close()
+
+    async def scenario() -> None:
+        pool = DecoderPool(options, workers=1, fallback_max_wait_s=0.3)
+        try:
+            pool.wait_ready(60)
+            assert pool.fallback is not None
+            fallback_pid = pool.fallback.ready.result(60)
+            long_one = asyncio.ensure_future(utterance(pool, free_speech * 3))
+            assert await asyncio.to_thread(_busy_within, fallback_pid, 10)  # the long decode has started
+            skipped_before = SHED._value.get()
+            behind = await utterance(pool, free_speech)
+            assert behind is not None and behind.model == sphinx.GRAMMAR_MODEL and behind.fallback is None
+            assert SHED._value.get() == skipped_before + 1
+            first = await long_one
+            assert first is not None and first.model == sphinx.GENERIC_MODEL and first.text
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())

@@ -32,6 +32,7 @@ import contextlib
 import itertools
 import multiprocessing
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -39,6 +40,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 import grpc
+from prometheus_client import Counter
 
 from services.asr.engines import sphinx
 from services.asr.engines.sphinx import DecodingOptions, Transcript
@@ -48,6 +50,11 @@ from shopvoice import log
 from shopvoice.errors import DomainError
 
 T = TypeVar("T")
+
+SHED = Counter(
+    "sv_asr_open_vocabulary_skipped_total",
+    "Utterances not decoded by the open-vocabulary engine: they waited past ASR_OPEN_VOCABULARY_MAX_WAIT_S",
+)
 
 # Decoders a generation built for a new vocabulary makes up front (each process); more as streams need them.
 REBUILT_DECODERS = 4
@@ -92,9 +99,15 @@ class DecoderPool:
     """The server's decoding processes and which stream is pinned where."""
 
     def __init__(
-        self, options: DecodingOptions, workers: int, whisper_path: str = "", whisper_threads: int = 2
+        self,
+        options: DecodingOptions,
+        workers: int,
+        whisper_path: str = "",
+        whisper_threads: int = 2,
+        fallback_max_wait_s: float = 0.0,
     ) -> None:
         self.options = options
+        self.fallback_max_wait_s = fallback_max_wait_s
         self.processes = [DecodingProcess(sphinx.serve, options) for _ in range(workers)]
         # The open-vocabulary engine (whisper) when its model is there; without it, no fallback process:
         # the grammar alone, and what it rejects is no command.
@@ -153,11 +166,23 @@ class DecoderPool:
             self.logger.warning("fallback process died; starting a new one")
             self.fallback = DecodingProcess(sphinx.serve_fallback, *self.fallback_args)
         process = self.fallback
+        if self.fallback_max_wait_s > 0:
+            speech = replace(speech, start_by=time.monotonic() + self.fallback_max_wait_s)
         try:
             generic = await asyncio.wrap_future(process.executor.submit(sphinx.decode_free_speech, speech))
         except BrokenProcessPool:
             process.broken = True
             self.logger.warning("fallback process died mid-decode; the utterance keeps the grammar's transcript")
+            return grammar
+        if generic is None:
+            # One fallback process serves every stream; when more is rejected than it decodes (a busy
+            # machine, a noisy room), its queue, and every speaker's wait, would grow without bound
+            # (the voice bench saw turns of over 10 s). What waited too long keeps the grammar's
+            # answer (none, for a rejection: "didn't catch that") and the queue drains.
+            SHED.inc()
+            self.logger.warning(
+                "open-vocabulary decode skipped: it waited too long", max_wait_s=self.fallback_max_wait_s
+            )
             return grammar
         return generic if generic.text else grammar
 

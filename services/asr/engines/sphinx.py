@@ -112,6 +112,9 @@ class FreeSpeech:
     audio: bytes
     offset_ms: int
     prompt: str = ""
+    # time.monotonic() (one clock for every process of the machine) after which the decode is not
+    # started: the utterance waited its ASR_FALLBACK_MAX_WAIT_S in the fallback queue. None: no limit.
+    start_by: float | None = None
 
 
 # Rejection: the grammar's best path against the phone loop's (Transcript.score_gap, per frame).
@@ -630,8 +633,11 @@ def close(stream_id: int) -> None:
     _the_host().close(stream_id)
 
 
-def decode_free_speech(speech: FreeSpeech) -> Transcript:
-    """In the fallback process: the whole utterance with whisper (or the language model)."""
+def decode_free_speech(speech: FreeSpeech) -> Transcript | None:
+    """In the fallback process: the whole utterance with whisper (or the language model); None,
+    at once, when it waited past its start_by: the speaker has been waiting too long already."""
+    if speech.start_by is not None and time.monotonic() > speech.start_by:
+        return None
     decoder = _free_speech
     if decoder is None:
         text, confidence = whisper.transcribe(speech.audio, "en-US", speech.prompt)

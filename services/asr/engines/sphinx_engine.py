@@ -92,11 +92,14 @@ class SphinxEngine:
         continuation_max_ms: int = 500,
         whisper_path: str = "",
         whisper_threads: int = 2,
+        fallback_max_wait_s: float = 0.0,
     ) -> None:
         self.continuation_max_ms = continuation_max_ms
         self.denoise = denoise
         self.heard = grammar.heard_vocabulary(options.vocabulary, options.names)
-        self.pool = DecoderPool(replace(options, vocabulary=self.heard), workers, whisper_path, whisper_threads)
+        self.pool = DecoderPool(
+            replace(options, vocabulary=self.heard), workers, whisper_path, whisper_threads, fallback_max_wait_s
+        )
         self.interim_interval_s = interim_interval_ms / 1000
         self.max_silence_seconds = max_silence_seconds
         self.phrase_pause_ms = phrase_pause_ms
@@ -145,6 +148,7 @@ class SphinxEngine:
             settings.continuation_max_ms,
             whisper_path,
             settings.open_vocabulary_threads,
+            settings.open_vocabulary_max_wait_s,
         )
 
     def wait_ready(self, timeout_s: float = 120.0) -> list[int]:
