@@ -80,7 +80,30 @@ def test_without_the_whisper_model_the_asr_is_grammar_only_and_says_so(tmp_path:
     try:
         assert "open-vocabulary engine off" in proc.log()
         chatter = testset.speak("the delivery guy is late again", "en-us", 160, 50, spoken_dir).tobytes()
-        assert _finals(proc, chatter) == []  # rejected, and nothing else to ask: no final at all
+        # rejected, and nothing else to ask: the utterance's final is empty (a live client learns it is over)
+        assert _finals(proc, chatter) == [""]
         assert _finals(proc, say("what are today's sales", spoken_dir)) == ["what are today's sales"]
+    finally:
+        assert proc.stop() == 0
+
+
+def test_rejected_speech_on_a_live_stream_gets_an_empty_final_at_its_pause(tmp_path: Path, spoken_dir: Path) -> None:
+    """A live microphone sends silence after speech until it hears the utterance is over: rejected
+    speech must end with a final (empty) at its pause, not leave the stream waiting for
+    ASR_MAX_SILENCE_SECONDS (the voice bench's turns that never came back)."""
+    env = {"ASR_PHRASES": "builtin", "ASR_DECODE_WORKERS": "1", "SHOPVOICE_MODELS_DIR": str(tmp_path / "no-models")}
+    proc = ServiceProcess("asr", env, tmp_path).start()
+    try:
+        chatter = testset.speak("the delivery guy is late again", "en-us", 160, 50, spoken_dir).tobytes()
+        silence = b"\0\0" * 16_000 * 8  # eight seconds more of an open microphone
+        asr = client(proc.address)
+        first_final = None
+        for response in asr.streaming_response_generator(chunks(chatter + silence), streaming_config()):
+            finals = [r for r in response.results if r.is_final]
+            if finals:
+                first_final = finals[0]
+                break
+        # (before the fix the utterance ended at its pause with no final, and the stream with none)
+        assert first_final is not None and first_final.alternatives[0].transcript == ""
     finally:
         assert proc.stop() == 0

@@ -320,7 +320,13 @@ class SphinxEngine:
                         if event is not Event.END:
                             endpointer.end_here(early=True)
                         in_utterance = False
-                        if transcript.text:
+                        # Speech that ended with nothing recognised (rejected, or empty from the open-
+                        # vocabulary engine) still gets its final, empty: a live client keeps its microphone
+                        # open until it hears the utterance is over, and without one it waited for
+                        # ASR_MAX_SILENCE_SECONDS (the voice bench's 10 s timeouts); the gateway answers an
+                        # empty final "didn't catch that". A noise burst the search was forced through
+                        # (forced) is no speech: no final, as before.
+                        if transcript.text or not transcript.forced:
                             yield result(transcript.text, True, 1.0, transcript)
                 remainder = remainder[n_frames * FRAME_SAMPLES :]
                 # Audio goes to the decoder in batches of FEED_FRAMES, whatever the client's message
