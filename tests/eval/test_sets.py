@@ -150,8 +150,13 @@ def _read(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-SETS = {"commands": ("cmd", _read("commands")), "naming": ("name", _read("naming")), "probe": ("probe", _read("probe"))}
-SPLIT_SETS = ["commands", "naming"]  # probe.jsonl is dev-only: no halves
+SETS = {
+    "commands": ("cmd", _read("commands")),
+    "naming": ("name", _read("naming")),
+    "probe": ("probe", _read("probe")),
+    "fresh": ("fresh", _read("fresh")),
+}
+SPLIT_SETS = ["commands", "naming"]  # probe.jsonl is dev-only and fresh.jsonl held out whole: no halves
 ALL = [(name, case) for name, (_, cases) in SETS.items() for case in cases]
 
 
