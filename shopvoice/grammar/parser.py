@@ -92,7 +92,7 @@ def parse(text: str, vocabulary: Vocabulary | VocabularyLike | None = None) -> P
     normalized = normalize(text)
     vocab = Vocabulary.of(vocabulary) if vocabulary is not None else None
     result = _parse(text, normalized, vocab)
-    if result.confidence < 1.0:
+    if result.confidence < 1.0 or _named_by_title(result, normalized.text):
         # Typed fast, typed wrong ("cancle order 4471", 库村): the corrected text, if it reads better.
         keep = spelling.catalog_words(vocab) if vocab else frozenset()
         fixed = spelling.correct(normalized.text, normalized.language, keep)
@@ -100,9 +100,24 @@ def parse(text: str, vocabulary: Vocabulary | VocabularyLike | None = None) -> P
             better = _parse(text, Normalized(text=fixed, language=normalized.language), vocab)
             if better.confidence > result.confidence:
                 result = better
+            elif better.confidence >= 1.0 and _intent(better) != _intent(result):
+                # A product named by its title takes in the words around it (蓝色牛仔裤库寸改成60 found
+                # the jeans and read a price): a typo of a command word there changed the command.
+                # The corrected reading is the likelier one, and being a guess it is read back.
+                result = replace(better, confidence=CLAUSE_CONFIDENCE)
     if result.confidence < CLAUSE_CONFIDENCE and (clause := _one_clause(text, vocab)) is not None:
         return clause
     return result
+
+
+def _intent(parsed: Parse) -> str:
+    return parsed.command.WhichOneof("intent") or ""
+
+
+def _named_by_title(parsed: Parse, normalized: str) -> bool:
+    """A sure parse whose product was named by title, not by its code (which the text holds)."""
+    sku = getattr(getattr(parsed.command, _intent(parsed), None), "sku", "")
+    return parsed.confidence >= 1.0 and bool(sku) and sku.casefold() not in normalized.casefold()
 
 
 # Clauses: split at punctuation, and in Chinese at a space between two characters

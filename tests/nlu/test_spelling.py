@@ -7,6 +7,12 @@ import pytest
 from shopvoice.grammar import command_to_json, parse
 from shopvoice.grammar.spelling import catalog_words, correct
 from shopvoice.grammar.vocabulary import Vocabulary
+from tests.nlu.test_resolution import demo_products
+
+
+def _demo_vocabulary() -> Vocabulary:
+    products = demo_products()
+    return Vocabulary([(p.sku, p.title) for p in products], products)
 
 
 @pytest.mark.parametrize(
@@ -67,3 +73,25 @@ def test_a_chinese_title_s_own_characters_are_never_corrected() -> None:
     vocabulary = Vocabulary([("W1", "库村老酒")])
     assert correct("库村老酒还有多少", "zh", catalog_words(vocabulary)) == "库村老酒还有多少"
     assert correct("库村老酒还有多少", "zh") == "库存老酒还有多少"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        # the jeans' title took in 库村 (库存 typed wrong): read as a price change before
+        ("蓝色牛仔裤库村改成60", {"intent": "set_stock", "slots": {"sku": "B200", "quantity": 60}}),
+        ("set the blue jeans stcok to 30", {"intent": "set_stock", "slots": {"sku": "B200", "quantity": 30}}),
+    ],
+)
+def test_a_command_word_typed_wrong_beside_a_title_is_corrected_and_read_back(
+    typed: str, expected: dict[str, object]
+) -> None:
+    parsed = parse(typed, _demo_vocabulary())
+    assert command_to_json(parsed.command) == expected
+    assert parsed.confidence < 0.9  # a guess: a change is read back before it runs
+
+
+def test_a_title_typed_right_keeps_its_sure_reading() -> None:
+    parsed = parse("蓝色牛仔裤改成60", _demo_vocabulary())
+    assert command_to_json(parsed.command) == {"intent": "set_price", "slots": {"sku": "B200", "price": "60.00"}}
+    assert parsed.confidence == 1.0
