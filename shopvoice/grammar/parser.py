@@ -8,8 +8,10 @@ Confidence: 1.0 for a full match whose product is a SKU code or a known title;
 0.9 for a full match naming a product by a title we could not check (no
 vocabulary), 0.75 when a vocabulary was given and does not know the title;
 0.4-0.85 for a partial match (a template explains part of the text, by share);
-0.85 for a command said in one clause of several, the others a reason around it
-("customer changed their mind, cancel 3344"); 0.0 for unknown. The policy sends anything below its threshold to the LLM.
+0.85 for a guess the grammar still answers, a change read back before it runs: a command
+said in one clause of several ("customer changed their mind, cancel 3344"), or a command word
+typed wrong beside a product's title; 0.0 for unknown. The policy sends anything below its
+threshold to the LLM.
 """
 
 from __future__ import annotations
@@ -133,7 +135,7 @@ CLAUSE_CONFIDENCE = 0.85
 def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
     """The command when exactly one clause of the utterance is a whole command (its product or
     order named in it) and no other clause negates anything: "customer changed their mind,
-    cancel 3344", "刚才改错了 撤回", "no wait, refund 88". Two commands, or none, is no answer."""
+    cancel 3344", "刚才改错了 撤回", "no wait, cancel order 88". Two commands, or none, is no answer."""
     clauses = [c.strip() for c in _CLAUSE_BREAK.split(text) if c.strip()]
     if len(clauses) < 2:
         return None

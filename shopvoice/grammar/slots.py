@@ -162,7 +162,8 @@ def selection_query(text: str) -> str:
 _NOT_PRODUCT_WORDS = re.compile(r"订单|单子|退款|发货|付款|销量|销售|order|refund|sale|revenue", re.IGNORECASE)
 
 
-# A verb the sentence left unmatched is not a selection: 全场打八折 is every product, not those called "打".
+# A verb alone is no selection of products ("those called 打"): a sentence whose optional selection
+# took it fails, and one that reads without it is taken (template.py leaves such a slot empty first).
 _ZH_VERBS_ALONE = frozenset(
     {"打", "做", "搞", "来", "参加", "卖", "改", "改成", "调", "降", "涨", "都", "统一", "一律"}
 )
@@ -217,7 +218,7 @@ _PEOPLE = frozenset(
 
 
 # Nor is everything one product (全场打八折 is a bulk change), nor a question (哪些sku库存不到10件).
-_EVERYTHING = frozenset(
+_NEVER_A_PRODUCT = frozenset(
     {"全场", "全店", "所有", "全部", "所有商品", "全部商品", "全场商品", "everything", "all"}
     # nor what a product has: "take 2 off stock" is no price change of a product called stock
     | {"stock", "the stock", "inventory", "the inventory", "price", "the price", "库存", "价格"}
@@ -230,7 +231,7 @@ _FROM = re.compile(r"(?:off|from) ", re.IGNORECASE)
 def _product(text: str) -> SlotValue | None:
     text = text.strip()
     folded = text.casefold()
-    if not text or folded in _PEOPLE or folded in _EVERYTHING or _QUESTION.search(text) or _FROM.match(text):
+    if not text or folded in _PEOPLE or folded in _NEVER_A_PRODUCT or _QUESTION.search(text) or _FROM.match(text):
         return None
     return text
 

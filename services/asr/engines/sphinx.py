@@ -113,7 +113,7 @@ class FreeSpeech:
     offset_ms: int
     prompt: str = ""
     # time.monotonic() (one clock for every process of the machine) after which the decode is not
-    # started: the utterance waited its ASR_FALLBACK_MAX_WAIT_S in the fallback queue. None: no limit.
+    # started: the utterance waited its ASR_OPEN_VOCABULARY_MAX_WAIT_S in the fallback queue. None: no limit.
     start_by: float | None = None
 
 
