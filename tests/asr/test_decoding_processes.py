@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 import pytest
@@ -17,6 +18,10 @@ from services.asr.engines import whisper
 from tests.asr.conftest import BASE_ENV, say
 from tests.asr.support import chunks, client, decoding_options, finals, stream, streaming_config
 from tests.support.processes import ServiceProcess, cpu_seconds, wait_serving
+
+if TYPE_CHECKING:
+    from services.asr.engines.decoder_pool import DecoderPool
+    from services.asr.engines.sphinx import Transcript
 
 pytestmark = pytest.mark.e2e
 
@@ -216,6 +221,18 @@ def _busy_within(pid: int, seconds: float) -> bool:
 FREE_SPEECH = "the weather was lovely this morning so we walked to the river and back"
 
 
+async def _utterance(pool: DecoderPool, audio: bytes) -> Transcript | None:
+    """One utterance on a new grammar stream of the pool: its transcript (after any fallback)."""
+    from services.asr.engines import sphinx
+
+    stream = pool.open(sphinx.GRAMMAR_MODEL)
+    try:
+        await stream.start(0)
+        return await stream.end(audio)
+    finally:
+        stream.close()
+
+
 def test_speech_outside_the_grammar_is_decoded_in_the_fallback_process_without_holding_other_streams(
     spoken_dir: Path,
 ) -> None:
@@ -231,14 +248,6 @@ def test_speech_outside_the_grammar_is_decoded_in_the_fallback_process_without_h
     free_speech = say(FREE_SPEECH, spoken_dir)
     command = say("undo that", spoken_dir)
 
-    async def utterance(pool: DecoderPool, audio: bytes) -> sphinx.Transcript | None:
-        stream = pool.open(sphinx.GRAMMAR_MODEL)
-        try:
-            await stream.start(0)
-            return await stream.end(audio)
-        finally:
-            stream.close()
-
     async def scenario() -> None:
         pool = DecoderPool(options, workers=1)
         try:
@@ -248,7 +257,7 @@ def test_speech_outside_the_grammar_is_decoded_in_the_fallback_process_without_h
             assert os.getpid() not in (fallback_pid, pool.processes[0].ready.result())
 
             # a long fallback decode, and meanwhile a second stream on the same decoding process
-            long_one = asyncio.ensure_future(utterance(pool, free_speech * 3))
+            long_one = asyncio.ensure_future(_utterance(pool, free_speech * 3))
             other = pool.open(sphinx.GRAMMAR_MODEL)
             await other.start(0)
             # the long utterance is being decoded in the fallback process
@@ -265,9 +274,9 @@ def test_speech_outside_the_grammar_is_decoded_in_the_fallback_process_without_h
 
             os.kill(fallback_pid, signal.SIGKILL)
             assert _gone_within(fallback_pid, 10)
-            kept = await utterance(pool, command)  # the fallback may be dead: then the grammar's answer
+            kept = await _utterance(pool, command)  # the fallback may be dead: then the grammar's answer
             assert kept is not None and kept.text
-            again = await utterance(pool, free_speech)
+            again = await _utterance(pool, free_speech)
             assert again is not None and again.model == sphinx.GENERIC_MODEL
             assert pool.fallback is not None
             new_pid = pool.fallback.ready.result()
@@ -288,24 +297,16 @@ def test_an_utterance_that_waited_too_long_for_the_fallback_keeps_the_grammar_s_
     options = decoding_options(fallback_confidence=1.0, decoders=2, open_vocabulary=True)
     free_speech = say(FREE_SPEECH, spoken_dir)
 
-    async def utterance(pool: DecoderPool, audio: bytes) -> sphinx.Transcript | None:
-        stream = pool.open(sphinx.GRAMMAR_MODEL)
-        try:
-            await stream.start(0)
-            return await stream.end(audio)
-        finally:
-            stream.close()
-
     async def scenario() -> None:
         pool = DecoderPool(options, workers=1, fallback_max_wait_s=0.3)
         try:
             pool.wait_ready(60)
             assert pool.fallback is not None
             fallback_pid = pool.fallback.ready.result(60)
-            long_one = asyncio.ensure_future(utterance(pool, free_speech * 3))
+            long_one = asyncio.ensure_future(_utterance(pool, free_speech * 3))
             assert await asyncio.to_thread(_busy_within, fallback_pid, 10)  # the long decode has started
             skipped_before = SHED._value.get()
-            behind = await utterance(pool, free_speech)
+            behind = await _utterance(pool, free_speech)
             assert behind is not None and behind.model == sphinx.GRAMMAR_MODEL and behind.fallback is None
             assert SHED._value.get() == skipped_before + 1
             first = await long_one
