@@ -69,3 +69,24 @@ def test_a_pause_inside_a_phrase_still_waits(host: sphinx.DecoderHost, tmp_path:
         assert host.end(2, pieces[Event.PAUSE].tobytes(), "complete") is None
     finally:
         host.close(2)
+
+
+def test_a_quiet_high_voice_is_no_tone_and_a_tone_still_is(spoken_dir: Path) -> None:
+    """tonality() judges the audio as it came, not with our comfort noise in its pauses: pink noise
+    holds its power in the lowest bins, and filling half of a quiet, high voice's frames it made
+    espeak's en-us+f3 "is c seven in stock" a tone (0.66), so a right command came back empty."""
+    from services.asr import grammar
+    from services.asr.vocabulary import DEMO_VOCABULARY
+
+    heard = grammar.heard_vocabulary(DEMO_VOCABULARY, grammar.NAMES)
+    host = sphinx.DecoderHost(decoding_options(vocabulary=heard, use_nlu_phrases=True, reject=True))
+    voice = testset.speak("is c seven in stock", "en-us+f3", 160, 50, spoken_dir).tobytes()
+    tone = (3000 * np.sin(2 * np.pi * 440 * np.arange(32_000) / 16_000)).astype("<i2").tobytes()
+    heard_texts = []
+    for audio in (voice + b"\0\0" * 8000, tone):
+        host.start(1, sphinx.GRAMMAR_MODEL, 0)
+        transcript = host.end(1, audio, None, b"")
+        host.close(1)
+        assert transcript is not None
+        heard_texts.append(transcript.text)
+    assert heard_texts == ["is c seven in stock", ""]

@@ -237,6 +237,11 @@ class Utterance:
         self.offset_ms = offset_ms
         self.model = model
         self.audio: bytearray | None = bytearray() if keep_audio else None
+        # The same audio as it came, before our comfort noise: what tonality() judges. Pink noise
+        # holds most of its power in the lowest bins, so where it filled the pauses of a quiet,
+        # high voice, the "loudest half" of the frames was half noise and espeak's en-us+f3 "is c
+        # seven in stock" measured 0.66, a tone (0.38 as it came).
+        self.as_sent: bytearray | None = bytearray() if keep_audio else None
         # What the words were at the last check of a closed-phrase pause (see DecoderHost.end).
         self.status_at_short_pause: PhraseStatus = "incomplete"
         decoder.start_utt()
@@ -244,6 +249,8 @@ class Utterance:
             phones.start_utt()
 
     def feed(self, samples: bytes, partial: bool) -> str | None:
+        if self.as_sent is not None:
+            self.as_sent += samples
         if self.comfort is not None:
             samples = self.comfort.add(samples)
         if samples:  # process_raw refuses an empty buffer
@@ -516,7 +523,7 @@ class DecoderHost:
             transcript.alternatives = n_best(utterance.decoder, transcript.text, stream.alternatives, ends)
         if transcript.score_gap is not None:
             judge(transcript, self.options.reject_gap, self.options.reject_gap_short)
-        if self.options.reject and utterance.audio and tonality(bytes(utterance.audio)) > MAX_TONALITY:
+        if self.options.reject and utterance.as_sent and tonality(bytes(utterance.as_sent)) > MAX_TONALITY:
             # A tone, hum or beep: no speech for any engine
             transcript.rejected = transcript.rejected or transcript.text
             transcript.text, transcript.words, transcript.alternatives, transcript.confidence = "", [], [], 0.0
