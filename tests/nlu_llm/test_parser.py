@@ -114,6 +114,16 @@ def test_an_invalid_answer_becomes_unknown_never_a_command(content: str, reason:
     assert parser.breaker_state is BreakerState.CLOSED, "a healthy server with a bad answer is no outage"
 
 
+def test_a_raw_control_character_in_a_string_is_read_and_the_values_judged() -> None:
+    # vLLM's JSON grammar lets one through inside a string (its CI test's random model wrote "\x02"):
+    # the answer is read, and a product that is no SKU makes it junk, never a command.
+    content = '{"intent": "set_price", "slots": {"sku": "A1\x0200", "price": "89.00"}}'
+    with fake_openai_server(Behaviour(content=content)) as url:
+        answer = ask(LlmParser(settings(url)), "A100 卖八十九", GRAMMAR_GUESS)
+    assert answer.command == cmd.Command(unknown=cmd.Unknown(text="A100 卖八十九"))
+    assert answer.reason.startswith("invalid") and "not JSON" not in answer.reason
+
+
 def test_a_truncated_answer_says_so() -> None:
     with fake_openai_server(Behaviour(content='{"intent": "set_pri', finish_reason="length")) as url:
         answer = ask(LlmParser(settings(url)), "x")

@@ -139,7 +139,9 @@ def test_structured_output_is_json_of_the_command_schema(server: Server) -> None
             await client.close()
 
     for content in asyncio.run(run()):
-        jsonschema.validate(json.loads(content), schema)
+        # Read as the NLU reads it (services/nlu/llm/parser.py): vLLM's JSON grammar lets a raw control
+        # character through inside a string ("\x02" from this random model); the schema is what is checked.
+        jsonschema.validate(json.loads(content, strict=False), schema)
 
 
 def test_every_answer_is_a_valid_command_or_unknown(server: Server) -> None:
