@@ -2,10 +2,11 @@
 
 Merchants type fast: letters swapped, doubled or dropped in English, and in Chinese the input
 method's wrong characters of the same sound (库村 for 库存, 退宽 for 退款, 价个 for 价格). The
-parser tries a corrected text only when the text as typed does not parse fully and surely, and
-keeps it only when it parses better, so a correction never overrides a reading of what was
-typed, and a product's name (which the grammar does not know) is never "corrected" into a
-command word unless the command then reads better.
+parser tries a corrected text when the text as typed does not parse fully and surely, and keeps
+it only when it parses better; and when a sure parse named its product by title (a title takes in
+the words around it), where a corrected reading of another intent is taken as a guess that is
+read back. A product's name (which the grammar does not know) is never "corrected" into a
+command word: catalog_words are left alone.
 
 English: a word of four letters or more that the grammar does not use, one edit (a letter
 inserted, dropped, changed, or two neighbours swapped) from exactly one word of four letters or

@@ -101,7 +101,7 @@ def _products(vocabulary: Vocabulary) -> tuple[tuple[str, tuple[str, ...], tuple
     keys and the keys' pinyin (computed once per vocabulary)."""
     titles: dict[str, list[str]] = {}
     on_sale = {sku for sku, _ in vocabulary.products}
-    named = [(sku, title) for sku, title in vocabulary.products]
+    named = list(vocabulary.products)
     named += [(p.sku, p.title_en) for p in vocabulary.details if p.sku in on_sale]
     for sku, title in named:
         if title and title not in titles.setdefault(sku, []):
