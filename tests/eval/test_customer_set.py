@@ -1,5 +1,6 @@
-"""The committed customer set: what issue 29 asks of it, consistent with the demo shop, and its
-dev and test halves current with it."""
+"""The committed customer sets (the first one and the fresh one written after its test half was
+scored): what issue 29 asks of each, consistent with the demo shop, and their dev and test
+halves current with them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import yaml
 from eval.customer import score, split
 
 ROOT = Path(__file__).resolve().parents[2]
-SET = ROOT / "eval" / "customer" / "conversations.yaml"
+SETS = (ROOT / "eval" / "customer" / "conversations.yaml", ROOT / "eval" / "customer" / "fresh.yaml")
 SHOP = ROOT / "shopvoice_cli" / "demo_shop.yaml"
 
 
@@ -24,8 +25,14 @@ def shop() -> dict[str, Any]:
     return data
 
 
+@pytest.fixture(scope="module", params=SETS, ids=lambda path: path.stem)
+def SET(request: pytest.FixtureRequest) -> Path:  # noqa: N802 - the set's path, read like a constant
+    path: Path = request.param
+    return path
+
+
 @pytest.fixture(scope="module")
-def turns(shop: dict[str, Any]) -> list[score.Turn]:
+def turns(shop: dict[str, Any], SET: Path) -> list[score.Turn]:  # noqa: N803
     return score.load_set(SET, score.ProductValues(shop).skus)
 
 
@@ -68,20 +75,21 @@ def test_an_answer_with_every_expected_item_trips_none_of_its_forbidden_ones(tur
         assert not [f for f in turn.forbid if score.occurs(f, answer)], (turn.conversation, turn.number)
 
 
-def test_the_halves_are_current_disjoint_and_whole(tmp_path: Path) -> None:
+def test_the_halves_are_current_disjoint_and_whole(tmp_path: Path, SET: Path) -> None:  # noqa: N803
     assert split.main([str(SET), "--out", str(tmp_path)]) == 0
     ids: dict[str, set[str]] = {}
     for half in ("dev", "test"):
-        written = (tmp_path / f"conversations.{half}.yaml").read_text(encoding="utf-8")
-        committed = (SET.parent / f"conversations.{half}.yaml").read_text(encoding="utf-8")
-        assert written == committed, f"conversations.{half}.yaml is stale: run eval/customer/split.py"
+        name = f"{SET.stem}.{half}.yaml"
+        written = (tmp_path / name).read_text(encoding="utf-8")
+        committed = (SET.parent / name).read_text(encoding="utf-8")
+        assert written == committed, f"{name} is stale: run eval/customer/split.py {SET.name}"
         ids[half] = {c["id"] for c in yaml.safe_load(written)["conversations"]}
     everything = {c["id"] for c in yaml.safe_load(SET.read_text(encoding="utf-8"))["conversations"]}
     assert not ids["dev"] & ids["test"]
     assert ids["dev"] | ids["test"] == everything
 
 
-def test_the_split_depends_on_the_seed_only() -> None:
+def test_the_split_depends_on_the_seed_only(SET: Path) -> None:  # noqa: N803
     _, blocks = split.parse(SET.read_text(encoding="utf-8"))
     assert split.split(blocks, 29) == split.split(list(blocks), 29)
     assert split.split(blocks, 29) != split.split(blocks, 30)

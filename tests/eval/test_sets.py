@@ -155,8 +155,9 @@ SETS = {
     "naming": ("name", _read("naming")),
     "probe": ("probe", _read("probe")),
     "fresh": ("fresh", _read("fresh")),
+    "probe2": ("p2", _read("probe2")),
 }
-SPLIT_SETS = ["commands", "naming"]  # probe.jsonl is dev-only and fresh.jsonl held out whole: no halves
+SPLIT_SETS = ["commands", "naming"]  # probe and probe2 are dev-only, fresh is held out whole: no halves
 ALL = [(name, case) for name, (_, cases) in SETS.items() for case in cases]
 
 
