@@ -26,14 +26,14 @@ def shop() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module", params=SETS, ids=lambda path: path.stem)
-def SET(request: pytest.FixtureRequest) -> Path:  # noqa: N802 - the set's path, read like a constant
+def set_path(request: pytest.FixtureRequest) -> Path:
     path: Path = request.param
     return path
 
 
 @pytest.fixture(scope="module")
-def turns(shop: dict[str, Any], SET: Path) -> list[score.Turn]:  # noqa: N803
-    return score.load_set(SET, score.ProductValues(shop).skus)
+def turns(shop: dict[str, Any], set_path: Path) -> list[score.Turn]:
+    return score.load_set(set_path, score.ProductValues(shop).skus)
 
 
 def test_the_set_is_big_bilingual_and_has_conversations_that_move_between_products(
@@ -75,21 +75,21 @@ def test_an_answer_with_every_expected_item_trips_none_of_its_forbidden_ones(tur
         assert not [f for f in turn.forbid if score.occurs(f, answer)], (turn.conversation, turn.number)
 
 
-def test_the_halves_are_current_disjoint_and_whole(tmp_path: Path, SET: Path) -> None:  # noqa: N803
-    assert split.main([str(SET), "--out", str(tmp_path)]) == 0
+def test_the_halves_are_current_disjoint_and_whole(tmp_path: Path, set_path: Path) -> None:
+    assert split.main([str(set_path), "--out", str(tmp_path)]) == 0
     ids: dict[str, set[str]] = {}
     for half in ("dev", "test"):
-        name = f"{SET.stem}.{half}.yaml"
+        name = f"{set_path.stem}.{half}.yaml"
         written = (tmp_path / name).read_text(encoding="utf-8")
-        committed = (SET.parent / name).read_text(encoding="utf-8")
-        assert written == committed, f"{name} is stale: run eval/customer/split.py {SET.name}"
+        committed = (set_path.parent / name).read_text(encoding="utf-8")
+        assert written == committed, f"{name} is stale: run eval/customer/split.py {set_path.name}"
         ids[half] = {c["id"] for c in yaml.safe_load(written)["conversations"]}
-    everything = {c["id"] for c in yaml.safe_load(SET.read_text(encoding="utf-8"))["conversations"]}
+    everything = {c["id"] for c in yaml.safe_load(set_path.read_text(encoding="utf-8"))["conversations"]}
     assert not ids["dev"] & ids["test"]
     assert ids["dev"] | ids["test"] == everything
 
 
-def test_the_split_depends_on_the_seed_only(SET: Path) -> None:  # noqa: N803
-    _, blocks = split.parse(SET.read_text(encoding="utf-8"))
+def test_the_split_depends_on_the_seed_only(set_path: Path) -> None:
+    _, blocks = split.parse(set_path.read_text(encoding="utf-8"))
     assert split.split(blocks, 29) == split.split(list(blocks), 29)
     assert split.split(blocks, 29) != split.split(blocks, 30)

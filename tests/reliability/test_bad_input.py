@@ -272,6 +272,11 @@ class GatewayCase:
     label: str
     messages: GatewayScript
     metadata: tuple[tuple[str, str], ...]
+    # The gateway refuses before reading the turn (a bad token, a bad start). The aio client that
+    # writes after such a refusal reports INTERNAL "Internal error from Core" now and then instead of
+    # the server's status (grpc/grpc#36066, a client-side bug), which would hide what the server
+    # said; the sync client reports the server's status either way.
+    refused_early: bool = False
 
 
 def token(merchant_id: str = MERCHANT, role: str = "owner", ttl_s: int = 600) -> str:
@@ -285,9 +290,10 @@ def gateway_cases() -> Iterator[GatewayCase]:
 
     def text(s: str, language: str = "en-US") -> GatewayCase:
         return GatewayCase(
-            f"text {s[:20]!r}",
+            f"text {s[:20]!r}" + ("" if language in ("en-US", "zh-CN") else f" language {language[:20]!r}"),
             [gw.ClientMessage(start=gw.SessionStart(language=language)), gw.ClientMessage(text=gw.TextInput(text=s))],
             auth,
+            refused_early=language not in ("en-US", "zh-CN"),
         )
 
     extra = (
@@ -324,9 +330,8 @@ def gateway_cases() -> Iterator[GatewayCase]:
         messages = [gw.ClientMessage(start=session)]
         if (encoding, rate) == (1, 0):  # a valid start (0 = 16 kHz): its audio is heard out
             messages.append(gw.ClientMessage(audio=gw.AudioChunk(content=b"\x00\x01" * 800)))
-        # A refused start alone: audio written after the refusal made the aio client report INTERNAL
-        # now and then instead of the server's INVALID_ARGUMENT (grpc/grpc#36066, see below).
-        yield GatewayCase(f"session encoding {encoding} rate {rate}", messages, auth)
+        refused = (encoding, rate) != (1, 0)
+        yield GatewayCase(f"session encoding {encoding} rate {rate}", messages, auth, refused_early=refused)
     # Protocol: the first message must start the session; odd orders of messages.
     yield GatewayCase("no start", [gw.ClientMessage(text=gw.TextInput(text="add 1 units of A100"))], auth)
     yield GatewayCase("only end", [end], auth)
@@ -336,10 +341,7 @@ def gateway_cases() -> Iterator[GatewayCase]:
     yield GatewayCase("confirm with nothing pending", [start, gw.ClientMessage(confirm=gw.ConfirmAction())], auth)
     yield GatewayCase("cancel with nothing pending", [start, gw.ClientMessage(cancel=gw.CancelAction())], auth)
     yield GatewayCase("no messages", [], auth)
-    # Authentication. One message only: the gateway refuses before reading, and an aio client
-    # that writes after the refusal reports INTERNAL "Internal error from Core" instead of the
-    # server's status (grpc/grpc#36066, a client-side bug), which would hide what the server said.
-    # The sync client reports the server's status either way.
+    # Authentication: the gateway refuses before reading the turn.
     text_turn = [start]
     bad_tokens = (
         (),
@@ -355,7 +357,7 @@ def gateway_cases() -> Iterator[GatewayCase]:
     )
     for metadata in bad_tokens:
         label = f"token {metadata[0][1][:30]!r}" if metadata else "no token"
-        yield GatewayCase(label, text_turn, metadata)
+        yield GatewayCase(label, text_turn, metadata, refused_early=True)
 
 
 def run_gateway_case_sync(address: str, case: GatewayCase) -> tuple[grpc.StatusCode, list[gw.ServerMessage], str]:
@@ -370,7 +372,7 @@ def run_gateway_case_sync(address: str, case: GatewayCase) -> tuple[grpc.StatusC
 
 async def run_gateway_case(address: str, case: GatewayCase) -> tuple[grpc.StatusCode, list[gw.ServerMessage], str]:
     """Send the script, then read until a terminal message or the end; the call's status and what came back."""
-    if case.label.startswith(("token", "no token")):
+    if case.refused_early:
         return await asyncio.to_thread(run_gateway_case_sync, address, case)
     async with grpc.aio.insecure_channel(
         address, options=[("grpc.max_send_message_length", 8 * MB), ("grpc.max_receive_message_length", 8 * MB)]
