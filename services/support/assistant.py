@@ -50,6 +50,9 @@ POLICY_TOPICS = (
     "service_hours",
 )
 STORE_TOPIC = {"change_address": "address_change"}
+#: Cue keys that are another key's topic under a higher priority ("会不会自动取消" of an unpaid
+#: order is the payment policy's, ahead of cancellation's cues).
+SAME_TOPIC = {"unpaid": "payment"}
 ORDER_INTENTS = ("order_status", "carrier")
 HANDOFF_REASONS = {
     "human": "asks_for_person",
@@ -71,7 +74,9 @@ FACT_HINTS = {
 }
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 # A question rather than a request: "can I still cancel order 12?" is answered from the policy.
-_QUESTION = re.compile(r"\?|？|吗|么|能不能|可不可以|怎么|如何|\b(?:can|could|how|is it possible|do i|may i)\b", re.I)
+_QUESTION = re.compile(
+    r"\?|？|吗|么|能不能|可不可以|会不会|是不是|怎么|如何|\b(?:can|could|how|is it possible|do i|may i|will)\b", re.I
+)
 
 
 def staff_message(row: dict[str, Any]) -> pb.StaffMessage:
@@ -183,7 +188,7 @@ class Assistant:
         found_names = names.resolve(raw, normalized.text, offered, context)
         rest = found_names.without_names()
         cue_text = f"{intents.read(rest).text.casefold()}\n{raw.casefold() if not found_names.spans else ''}\n{rest}"
-        found = intents.find(language, "intents", cue_text)
+        found = list(dict.fromkeys(SAME_TOPIC.get(key, key) for key in intents.find(language, "intents", cue_text)))
         asked_facts = intents.find(language, "facts", cue_text)
         top = found[0] if found else ""
 
@@ -205,7 +210,7 @@ class Assistant:
                 facts.add("question.order_id", order_id)
                 return Draft(pb.ANSWER_KIND_NEEDS_INFO, "order_status", facts, replies.order_not_found(facts, language))
             order_facts(facts, order, language)
-            policy = next((t for t in found if t in ("change_address", "returns", "cancellation")), "")
+            policy = next((t for t in found if t in ("change_address", "returns", "cancellation", "payment")), "")
             if policy:
                 return await self._policy(merchant_id, policy, language, facts)
             return Draft(pb.ANSWER_KIND_ANSWERED, "order_status", facts, replies.order_status(facts, language))
@@ -222,6 +227,13 @@ class Assistant:
             found = ["price" if i == "price_strong" else i for i in found]
             asked_facts = []
         topic = asked_facts[0] if asked_facts else "price" if "price" in found else "stock" if "stock" in found else ""
+        if not topic and "stock_weak" in found:
+            # "瑜伽垫有没有" asks about stock; "瑜伽垫有没有异味" about something else: its facts say.
+            rest_of_it = intents.strip(language, "intents", "stock_weak", cue_text.split("\n")[-1])
+            if not _says_more(rest_of_it, language):
+                topic = "stock"
+            elif found_names.named or context:
+                topic = "?"  # about the product, but not its stock: its facts answer or a person does
         if topic == "price" and "stock" in found:
             topic = "product"  # "how much are they and are they in stock"
         if found_names.named or (topic and context and (asked_facts or top not in ("shipping_weak", "order"))):
@@ -230,8 +242,16 @@ class Assistant:
         if topic:
             return self._which(pb.ANSWER_KIND_NEEDS_INFO, topic, [], names, language)
         chat = intents.find(language, "small_talk", cue_text)
-        if order_talk and remembered_order and top in ("", "shipping_weak", "order") and not (chat and not top):
-            # "when will it arrive?" right after an order's status is about that order
+        general = bool(intents.find(language, "general", cue_text))
+        if (
+            order_talk
+            and remembered_order
+            and top in ("", "shipping_weak", "order")
+            and not (chat and not top)
+            and not general
+        ):
+            # "when will it arrive?" right after an order's status is about that order; "how long
+            # does delivery usually take" is the policy's
             return await self._order_status(merchant_id, customer_id, remembered_order, language, facts)
         if top == "shipping_weak":
             return await self._policy(merchant_id, "shipping", language, facts)
@@ -306,9 +326,11 @@ class Assistant:
             skus = _context(history)
             if len(skus) > 1:  # "有XXL吗" after two products: which one?
                 return self._which(pb.ANSWER_KIND_NEEDS_INFO, topic, skus, names, language)
+        elif found.ambiguous and not skus and found.plural and topic in ("price", "stock", "product"):
+            skus = list(found.ambiguous)  # "how much are the hoodies": each of them
         elif found.ambiguous and not skus:
             return self._which(pb.ANSWER_KIND_NEEDS_INFO, topic or pending, found.ambiguous, names, language)
-        if len(skus) > 1 and not _compares(found.text, language):
+        if len(skus) > 1 and not _compares(found.text, language) and not found.plural:
             skus = skus[-1:]  # "I bought the thermos last time; this time the bottle: is it insulated?"
         if not topic:
             if _says_more(cue_text, language):

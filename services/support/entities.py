@@ -18,7 +18,7 @@ from shopvoice.text import Normalized
 _ORDER_AFTER_CUE = re.compile(
     r"(?:订单|单号|order|#|number|no)\s*(?:号|no|number|#)?\s*(?:是|为|is|[:：])?\s*(\d{1,12})(?!\d)", re.I
 )
-_LONE_NUMBER = re.compile(r"(?<![A-Za-z0-9.\-])(\d{1,12})(?![A-Za-z0-9.\-]|天|日|个|件|元|块|%|小时|号码)")
+_LONE_NUMBER = re.compile(r"(?<![A-Za-z0-9.\-])(\d{1,12})(?![A-Za-z0-9.\-]|天|日|个|件|单|笔|元|块|%|小时|号码)")
 # A code-like run: letters, digits and inner hyphens ("A100", "TS-RED-L"); a SKU
 # only if the shop has it, so ordinary words cost a set lookup each.
 _CODE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)(?![A-Za-z0-9])")

@@ -41,14 +41,19 @@ class Cue:
 
 
 def _pattern(word: str, language: str) -> re.Pattern[str]:
-    text = normalize(word).text.casefold() or word.casefold()
-    parts = [re.escape(part.strip()) for part in text.split("*")]
-    if language == "zh":
+    # Each side of a "*" normalised on its own: normalising the whole cue drops the "*".
+    pieces = [normalize(piece).text.casefold() or piece.strip().casefold() for piece in word.split("*")]
+    text = " * ".join(pieces)
+    parts = [re.escape(piece.strip()) for piece in pieces]
+    # Chinese has no spaces, so its cues are substrings; English cues, and the English words
+    # of the Chinese file ("hi", "paypal"), are whole words ("hi" is not in "this").
+    if language == "zh" and not re.fullmatch(r"[a-z ]+", text):
         return re.compile(".{0,6}?".join(parts))
-    # English cues are whole words; Chinese has no spaces, so a substring.
     body = r"(?:\s+\S+){0,3}\s+".join(parts) if len(parts) > 1 else parts[0]
     if not re.match(r"\w", body[:2]):
         return re.compile(body)  # an emoji cue
+    if re.search(r"[a-z]{4}$", text):
+        body += "(?:s|es)?"  # "discount codes", "vouchers": a plural of a word cue (not "hi" → "his")
     return re.compile(rf"(?<![a-z0-9]){body}(?![a-z0-9])")
 
 
@@ -82,6 +87,21 @@ def find(language: str, section: str, folded: str) -> list[str]:
             if cue.key not in seen and cue.pattern.search(folded):
                 seen.append(cue.key)
     return seen
+
+
+def strip(language: str, section: str, key: str, folded: str) -> str:
+    """The text without what the key's cues matched ("有没有" out of "瑜伽垫有没有异味")."""
+    for lang in (language, "en" if language == "zh" else "zh"):
+        for cue in cues(lang, section):
+            match = cue.pattern.search(folded) if cue.key == key else None
+            if match is None:
+                continue
+            # Only the cue's own words: what a "*" spans is what else the question says.
+            inside = match.group()
+            for piece in cue.text.split("*"):
+                inside = inside.replace(piece.strip(), " ", 1)
+            folded = folded[: match.start()] + inside + folded[match.end() :]
+    return folded
 
 
 def fold(text: Normalized, raw: str) -> str:

@@ -75,12 +75,14 @@ SYNONYMS_ZH = {
     "水杯": "杯",
     "背包": "包",
     "书包": "包",
+    "包包": "包",
 }
 SYNONYMS_ZH.update({"裤子": "裤", "鸭舌帽": "帽", "帽": "帽", "球鞋": "鞋", "保温壶": "杯"})
 
 # Words a question is made of, never typos of a product ("stock" is not "socks").
 _CUE_WORDS = frozenset({"stock", "price", "sizes", "store", "shops", "thanks", "hello", "order", "where", "which"})
 _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2}")
 _CODE = re.compile(r"(?<![a-z0-9])([a-z0-9]+(?:-[a-z0-9]+)*)(?![a-z0-9])")
 _TSHIRT = re.compile(r"\bt[\s-]?shirts?\b|\btees\b")
 _ZH_COLOUR_T = re.compile(r"([红白黑蓝灰绿黄粉紫棕])(?:色)?t(?![a-z0-9])")
@@ -92,6 +94,7 @@ def fold(text: str) -> str:
     """Width, case and punctuation folded; hyphens inside words kept ("t-shirt")."""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _TSHIRT.sub(lambda m: " t-shirt ", text)
+    text = re.sub(r"(?<=[a-z])['’](?=[a-z])", "", text)  # "don't" is one word ("dont"), as cues spell it
     return re.sub(r"[^\w\s\-%.]|(?<!\w)-|-(?!\w)", " ", text)
 
 
@@ -154,12 +157,14 @@ class Mention:
     end: int
     colour: str = ""
     typo: bool = False  # found as a typo of a name: the merchant side's reading does not apply
+    plural: bool = False  # "the hoodies": every product it fits, not one of them
 
 
 @dataclass
 class Resolution:
     skus: list[str] = field(default_factory=list)  # products named, resolved, in order
     ambiguous: list[str] = field(default_factory=list)  # candidates of a mention that fits several
+    plural: bool = False  # the ambiguous mention was a plural ("how much are the hoodies")
     spans: list[tuple[int, int]] = field(default_factory=list)  # in `text`
     text: str = ""  # the folded question the spans index
 
@@ -232,7 +237,10 @@ class ProductNames:
                 colour = COLOURS_EN.get(t[2], colour)
             if colour and not any(t[2] in COLOURS_EN for t in tokens[first : last + 1]) and first > 0:
                 first -= 1
-            found.append(Mention([e.product.sku for e in owners], tokens[first][0], tokens[last][1], colour))
+            plural = singular(tokens[last][2]) != tokens[last][2]
+            found.append(
+                Mention([e.product.sku for e in owners], tokens[first][0], tokens[last][1], colour, plural=plural)
+            )
             index = last + 1
         return found
 
@@ -347,6 +355,16 @@ class ProductNames:
                     result.skus.append(skus[0])
             else:
                 result.ambiguous = sorted(set(result.ambiguous) | set(skus))
+                result.plural = mention.plural
+        if not mentions and (offered or len(context) > 1):
+            # "帆布的那个" / "the canvas one" after "which one: the backpack or the tote?", or
+            # after an answer about both
+            chosen = self._by_title_words(text, offered or context)
+            if chosen:
+                sku, span = chosen
+                result.skus.append(sku)
+                result.spans.append(span)
+                return result
         if not mentions:
             colour_only = self._colour_only(text)
             if colour_only:
@@ -358,6 +376,22 @@ class ProductNames:
                 elif skus:
                     result.ambiguous = skus
         return result
+
+    def _by_title_words(self, text: str, offered: Sequence[str]) -> tuple[str, tuple[int, int]] | None:
+        """The one offered product a word of the answer names (an English title word, a
+        two-character run of a Chinese title), with where the word is; else None."""
+        chosen: list[tuple[str, tuple[int, int]]] = []
+        for sku in offered:
+            e = self.by_sku.get(sku)
+            if e is None:
+                continue
+            title = unicodedata.normalize("NFKC", e.product.title).casefold()
+            runs = {title[i : i + 2] for i in range(len(title) - 1) if _HAN_RUN.fullmatch(title[i : i + 2])}
+            spans = [m.span() for m in _WORD.finditer(text) if singular(m.group()) in set(e.words_en) - set(COLOURS_EN)]
+            spans += [(i, i + 2) for i in range(len(text) - 1) if text[i : i + 2] in runs]
+            if spans:
+                chosen.append((sku, spans[0]))
+        return chosen[0] if len(chosen) == 1 else None
 
     def _by_colour(self, colour: str, offered: Sequence[str], context: Sequence[str]) -> list[str]:
         coloured = [e for e in self.entries if e.colour == colour]

@@ -31,7 +31,7 @@ def test_every_turn_is_right_without_leaks_or_ungrounded_numbers(
         for v in verdicts
         if not v.correct
     ]
-    assert wrong == []
+    assert wrong == [], "\n".join(wrong)
     assert [v.leaks for v in verdicts if v.leaks] == []
     assert [v.ungrounded for v in verdicts if v.ungrounded] == []
     assert not [v for v in verdicts if v.wrong_language]

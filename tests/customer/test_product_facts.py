@@ -65,3 +65,22 @@ def test_small_talk_is_brief_and_in_the_customers_language(customer_stack: Custo
     assert "bye" in thanks[1].text.lower()
     assert zh.kind == sup.ANSWER_KIND_SMALL_TALK and "不客气" in zh.text
     assert bye is None
+
+
+def test_do_you_have_asks_stock_unless_it_asks_something_else(customer_stack: CustomerStack) -> None:
+    stock, smell = talk(customer_stack, "保温杯有没有"), talk(customer_stack, "保温杯有没有异味")
+    assert stock[0].kind == sup.ANSWER_KIND_ANSWERED and "有货" in stock[0].text, stock[0].text
+    # No fact says how it smells: a person answers, not "in stock".
+    assert smell[0].kind == sup.ANSWER_KIND_HANDED_OFF, smell[0].text
+    colour = talk(customer_stack, "do you have the thermos in pink")[0]
+    assert colour.kind == sup.ANSWER_KIND_HANDED_OFF, colour.text
+
+
+def test_a_material_named_picks_the_material_fact(customer_stack: CustomerStack) -> None:
+    answer = talk(customer_stack, "蓝色牛仔裤是尼龙的吗")[0]
+    assert answer.kind == sup.ANSWER_KIND_ANSWERED and "98%" in answer.text and "氨纶" in answer.text, answer.text
+
+
+def test_an_offered_product_is_chosen_by_a_word_of_its_title(customer_stack: CustomerStack) -> None:
+    _, chosen = talk(customer_stack, "红色T恤和蓝色牛仔裤哪个好", "牛仔的那个 什么材质")
+    assert chosen.kind == sup.ANSWER_KIND_ANSWERED and "氨纶" in chosen.text, chosen.text

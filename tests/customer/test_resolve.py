@@ -70,3 +70,34 @@ def test_cue_words_inside_a_name_are_not_read_as_the_question(names: ProductName
     found = names.resolve("what about the canvas tote, how big is that", "")
     assert found.skus == ["J5"] and "canvas" not in found.without_names()
     assert "保温" in names.resolve("我上次买了保温杯 这次想买不锈钢水壶 它保温吗", "").without_names()
+
+
+def test_a_plural_that_fits_several_products_names_each_of_them(names: ProductNames) -> None:
+    plural = names.resolve("how much are the hoodies", "how much are the hoodies")
+    assert plural.ambiguous == ["F8", "F9"] and plural.plural
+    single = names.resolve("how much is the hoodie", "how much is the hoodie")
+    assert single.ambiguous == ["F8", "F9"] and not single.plural
+
+
+@pytest.mark.parametrize(
+    ("answer", "offered", "sku"),
+    [
+        ("帆布的那个", ["D42", "J5"], "J5"),
+        ("双肩的", ["D42", "J5"], "D42"),
+        ("the canvas one", ["D42", "J5"], "J5"),
+        ("the steel one", ["E15", "K12"], "K12"),
+    ],
+)
+def test_a_word_of_one_offered_title_chooses_it(names: ProductNames, answer: str, offered: list[str], sku: str) -> None:
+    found = names.resolve(answer, answer, offered=offered)
+    assert found.skus == [sku]
+    assert found.spans, "the chosen word is taken out of the question"
+
+
+def test_a_word_no_offered_title_or_every_offered_title_has_chooses_nothing(names: ProductNames) -> None:
+    assert names.resolve("多少钱", "多少钱", offered=["D42", "J5"]).skus == []
+    assert names.resolve("the hoodie one", "the hoodie one", offered=["F8", "F9"]).skus == []
+
+
+def test_bags_in_everyday_chinese_are_both_bags(names: ProductNames) -> None:
+    assert names.resolve("包包多少钱", "包包多少钱").ambiguous == ["D42", "J5"]
