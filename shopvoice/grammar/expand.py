@@ -93,8 +93,11 @@ class _Fillers:
             return [_digits_spoken(o, self.language) for o in _SAMPLE_ORDERS]
         if kind in ("query", "plural"):
             return ["T恤", "卫衣"] if zh else ["t-shirts", "hoodies"]
-        if kind == "value":
+        if kind in ("value", "statement"):
             return ["纯棉", "两年"] if zh else ["cotton", "two years"]
+        if kind == "products":
+            first, second = self.values("title")[:2] if len(self.values("title")) >= 2 else ("保温杯", "水壶")
+            return [f"{first}和{second}" if zh else f"{first} and {second}"]
         if kind == "skus":
             codes = [p for p in self.products if SKU_CODE_RE.fullmatch(p)]
             first, second = [*codes, "A100", "A101"][:2]

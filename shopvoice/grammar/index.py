@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from shopvoice.grammar.sentences import Template, compile_templates, sentences_dir
-from shopvoice.grammar.slots import SKU_CODE_RE, SlotKinds, SlotValue
+from shopvoice.grammar.slots import PRICE_WORDS, SKU_CODE_RE, STOCK_WORDS, SlotKinds, SlotValue
 from shopvoice.grammar.template import clause_cost
 from shopvoice.grammar.vocabulary import clean_title
 
@@ -113,13 +113,15 @@ class Grammar:
             value = self.kinds.read(slot.kind, raw)
             if value is None:
                 return None
+            if slot.kind in ("sku", "products") and _has_the_other_field(template.intent, raw):
+                return None
             if slot.kind == "sku" and not SKU_CODE_RE.fullmatch(clean_title(raw)):
                 if _CODE_INSIDE.search(raw) or not any(c.isalpha() for c in raw):
                     # "price of B205", "A100给我": a code was said, so this wildcard
                     # title is template words around it, not a product title.
                     return None
                 titles += 1
-            elif slot.kind in ("query", "value", "plural"):
+            elif slot.kind in ("query", "value", "statement", "plural", "products"):
                 titles += 1  # free text too: a partial match may not guess its extent
             slot_chars += len(raw)
             values[slot.field] = value
@@ -132,6 +134,16 @@ class Grammar:
             literal_chars=span - slot_chars,
             titles=titles,
         )
+
+
+def _has_the_other_field(intent: str, raw: str) -> bool:
+    """A stock word inside a price change's product ("red tshirt stock is 88 now"), or a price
+    word inside a stock change's: the sentence changes something else than the template says."""
+    if intent.endswith("_price"):
+        return STOCK_WORDS.search(raw) is not None
+    if intent.endswith("_stock") and intent != "query_stock":
+        return PRICE_WORDS.search(raw) is not None
+    return False
 
 
 def _rank(match: TemplateMatch) -> tuple[float, int, int, int]:

@@ -226,12 +226,70 @@ _NEVER_A_PRODUCT = frozenset(
 _QUESTION = re.compile(r"哪些|哪个|哪几|什么|多少")
 # ... nor a place stock is taken from ("take 2 off stock", "remove 3 from inventory")
 _FROM = re.compile(r"(?:off|from) ", re.IGNORECASE)
+# ... nor several products ("jeans and the yoga mat both 10% off", 店里每样东西都补20件): one
+# product's command read from them would be a wrong action.
+_LIST = re.compile(r"(?<![a-z])(?:both|each|and|plus)(?![a-z])|[,&、]|都|以及", re.IGNORECASE)
+# What a product has, inside what was read as its name: "red tshirt stock is 88 now" sets no
+# price of a product called "red tshirt stock". Checked against the intent (grammar/index.py):
+# "how much inventory for the earbuds" asks the earbuds' stock.
+STOCK_WORDS = re.compile(r"(?<![a-z])(?:stock|inventory|on hand|in stock)(?![a-z])|库存|存货", re.IGNORECASE)
+PRICE_WORDS = re.compile(r"(?<![a-z])(?:price|prices|priced|cost)(?![a-z])|价格|价钱|售价", re.IGNORECASE)
+
+
+# Two or more products named by title in one breath, joined by a conjunction: "jeans and the
+# yoga mat", "the cap, the shorts and the socks" (the commas are gone once normalised, so
+# only the last two are read as a list), 牛仔裤跟短裤. Each item must read as one product; the NLU resolves each against the catalog.
+_PRODUCTS = {
+    "zh": r"[^ ]{1,12}?(?:(?:和|跟|与|以及|及|还有)[^ ]{1,12}?)+?",
+    "en": r"(?:the )?[a-z0-9][a-z0-9 -]{0,30}?(?:(?: and| plus| &) (?:the )?[a-z0-9][a-z0-9 -]{0,30}?)+?",
+}
+_PRODUCTS_SPLIT = re.compile(r"(?<![a-z])(?:and|plus)(?![a-z])|[,&]|和|跟|与|以及|及|还有", re.IGNORECASE)
+
+
+def _item(text: str) -> str:
+    return re.sub(r"^the\s+", "", text.strip(), flags=re.IGNORECASE)
+
+
+# A fact's value is a statement: "保温杯容量多少" and "the thermos capacity what is it" ask.
+_ASKS = re.compile(r"多少|什么|哪|几|吗|呢|么|怎么|\?|^(?:what|how|which|is|are|does|do)\b", re.IGNORECASE)
+
+
+# ... and no verdict on it ("the hoodie colors are kinda meh", 卫衣颜色挺好看的).
+_VERDICT = re.compile(
+    r"好看|难看|觉得|(?<![a-z])(?:kinda|kind of|meh|ugly|nice|great|weird|tbh|lol|honestly)(?![a-z])", re.IGNORECASE
+)
+
+
+def _fact_value(text: str) -> SlotValue | None:
+    return None if _ASKS.search(text.strip()) or _VERDICT.search(text) else _raw(text)
+
+
+# A value said with no verb before it ("羊毛袜产地 内蒙古", "thermos care hand wash only") is a
+# statement only if it is no opinion: "not sure about the new hoodie colors tbh" sets nothing.
+_OPINION = re.compile(
+    r"不|没|太|挺|很|真|好看|难看|一般|怎么样|吧|啊|呀|嘛|觉得"
+    r"|(?<![a-z])(?:not|no|kinda|kind of|meh|ugly|nice|great|weird|sure|think|maybe|probably|tbh|lol|honestly|really)(?![a-z])",
+    re.IGNORECASE,
+)
+
+
+def _statement(text: str) -> SlotValue | None:
+    return None if _OPINION.search(text) else _fact_value(text)
+
+
+def _products(text: str) -> SlotValue | None:
+    items = [_item(item) for item in _PRODUCTS_SPLIT.split(text) if item.strip()]
+    if len(items) < 2 or any(_product(item) is None for item in items):
+        return None
+    return tuple(item.upper() if SKU_CODE_RE.fullmatch(item) else item for item in items)
 
 
 def _product(text: str) -> SlotValue | None:
     text = text.strip()
     folded = text.casefold()
     if not text or folded in _PEOPLE or folded in _NEVER_A_PRODUCT or _QUESTION.search(text) or _FROM.match(text):
+        return None
+    if _LIST.search(text):
         return None
     return text
 
@@ -247,10 +305,12 @@ BUILTIN_READERS: dict[str, Callable[[str], SlotValue | None]] = {
     "code": _upper,
     "sku": _product,
     "title": _raw,
-    "value": _raw,
+    "value": _fact_value,
+    "statement": _statement,
     "query": _query,
     "plural": _query,
     "skus": _skus,
+    "products": _products,
 }
 
 
@@ -273,10 +333,12 @@ class SlotKinds:
             return BUILTIN_PATTERNS[kind]
         if kind == "sku":
             return f"{SKU_CODE}|{_TITLE[self.language]}"
-        if kind in ("title", "value", "query"):
+        if kind in ("title", "value", "statement", "query"):
             return _TITLE[self.language]
         if kind == "plural":
             return _PLURAL
+        if kind == "products":
+            return _PRODUCTS[self.language]
         phrases = self.lists.get(kind)
         if phrases is None:
             raise KeyError(kind)
