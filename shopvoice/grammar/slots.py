@@ -169,11 +169,14 @@ _ZH_VERBS_ALONE = frozenset(
 )
 
 
+_ZH_AND = re.compile(r"[\u3400-\u9fffA-Za-z0-9](?:和|跟|与|以及|还有)[\u3400-\u9fffA-Za-z0-9]")
+
+
 def _query(text: str) -> SlotValue | None:
     if not any(c.isalpha() for c in text) or _NOT_PRODUCT_WORDS.search(text):
         return None  # orders, refunds and sales are not products to list or select
-    if text.strip() in _ZH_VERBS_ALONE:
-        return None
+    if text.strip() in _ZH_VERBS_ALONE or _ZH_AND.search(text):
+        return None  # 红T和白T is two products (the products kind), not one kind of them
     return selection_query(text)
 
 
@@ -246,6 +249,9 @@ _PRODUCTS = {
 _PRODUCTS_SPLIT = re.compile(r"(?<![a-z])(?:and|plus)(?![a-z])|[,&]|和|跟|与|以及|及|还有", re.IGNORECASE)
 
 
+_QUANTIFIED = re.compile(r"所有|全部|每个|每款|(?:all|every|each)\b", re.IGNORECASE)
+
+
 def _item(text: str) -> str:
     return re.sub(r"^the\s+", "", text.strip(), flags=re.IGNORECASE)
 
@@ -267,7 +273,7 @@ def _fact_value(text: str) -> SlotValue | None:
 # A value said with no verb before it ("羊毛袜产地 内蒙古", "thermos care hand wash only") is a
 # statement only if it is no opinion: "not sure about the new hoodie colors tbh" sets nothing.
 _OPINION = re.compile(
-    r"不|没|太|挺|很|真|好看|难看|一般|怎么样|吧|啊|呀|嘛|觉得"
+    r"不太|太|挺|好看|难看|一般|一半般|怎么样|吧|啊|呀|嘛|觉得|感觉|喜欢"
     r"|(?<![a-z])(?:not|no|kinda|kind of|meh|ugly|nice|great|weird|sure|think|maybe|probably|tbh|lol|honestly|really)(?![a-z])",
     re.IGNORECASE,
 )
@@ -279,8 +285,8 @@ def _statement(text: str) -> SlotValue | None:
 
 def _products(text: str) -> SlotValue | None:
     items = [_item(item) for item in _PRODUCTS_SPLIT.split(text) if item.strip()]
-    if len(items) < 2 or any(_product(item) is None for item in items):
-        return None
+    if len(items) < 2 or any(_product(item) is None or _QUANTIFIED.match(item) for item in items):
+        return None  # "所有T恤和卫衣" selects kinds, which one list of products cannot say
     return tuple(item.upper() if SKU_CODE_RE.fullmatch(item) else item for item in items)
 
 
@@ -289,7 +295,7 @@ def _product(text: str) -> SlotValue | None:
     folded = text.casefold()
     if not text or folded in _PEOPLE or folded in _NEVER_A_PRODUCT or _QUESTION.search(text) or _FROM.match(text):
         return None
-    if _LIST.search(text):
+    if _LIST.search(text) or _ZH_AND.search(text) or _QUANTIFIED.match(text):
         return None
     return text
 

@@ -42,9 +42,15 @@ def fold_width(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
 
 
+# 、 joins the items of a list (保温杯、水壶、瑜伽垫): it reads as 和 so the list stays a list
+# once punctuation is gone; not after a leading number ("1、把A100…" numbers a line).
+_LIST_COMMA = re.compile(r"(?<!^\d)(?<!^\d\d)(?<=[\w\u3400-\u9fff])、(?=[\w\u3400-\u9fff])")
+
+
 def strip_punctuation(text: str) -> str:
     """Separators and control characters to spaces; whitespace collapsed."""
     text = _CONTROL.sub(" ", text)
+    text = _LIST_COMMA.sub("和", text)
     text = _SEPARATORS.sub(" ", text)
     text = _STRAY_DOT.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
