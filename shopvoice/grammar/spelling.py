@@ -10,14 +10,15 @@ command word: catalog_words are left alone.
 
 English: a word of four letters or more that the grammar does not use, one edit (a letter
 inserted, dropped, changed, or two neighbours swapped) from exactly one word of four letters or
-more that it does, with the same first letter. Chinese: two characters the grammar does not use
+more that it does, with the same first letter, or from several of which one is used at least
+three times as often as any other ("stok": stock, not stop). Chinese: two characters the grammar does not use
 together, with the sound (pinyin, tones ignored) of exactly one pair it does use.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from functools import cache, lru_cache
 
 import yaml
@@ -91,7 +92,19 @@ def _english_fix(word: str, known: frozenset[str], keep: frozenset[str]) -> str 
         for w in _by_start().get(low[0], ())
         if abs(len(w) - len(low)) <= 1 and OSA.distance(low, w, score_cutoff=1) <= 1
     ]
-    return near[0] if len(near) == 1 else None
+    if len(near) == 1:
+        return near[0]
+    # Several words one edit away ("stok": stock, stop): the one the grammar uses far more often,
+    # as a spelling corrector weighs candidates by how common they are; else none.
+    counts = _en_counts()
+    ranked = sorted(near, key=lambda w: -counts[w])
+    return ranked[0] if ranked and counts[ranked[0]] >= 3 * max(counts[ranked[1]], 1) else None
+
+
+@cache
+def _en_counts() -> Counter[str]:
+    """How often the English grammar uses each word (sentences, rules and lists)."""
+    return Counter(w for text in _file_text("en") for w in _EN_WORD.findall(text.lower()))
 
 
 @lru_cache(maxsize=64)
