@@ -197,3 +197,16 @@ def test_the_session_keeps_its_changes_for_undo_n_and_undo_pops_them() -> None:
     assert (state.earlier_changes, state.last_change_id) == ([], "c0")
     remember_context(state, parse("撤销").command, "")
     assert (state.earlier_changes, state.last_change_id) == ([], "")
+
+
+def test_several_products_named_are_one_bulk_change_proposed_with_each_resolved() -> None:
+    for text in ("the black backpack and the red hoodie both 10% off", "双肩包和红色卫衣都打九折"):
+        kind, command, _, _ = turn(text)
+        assert command.WhichOneof("intent") == "bulk_adjust_price", text
+        assert list(command.bulk_adjust_price.skus) == ["D42", "F9"], text
+        assert kind == "propose", text  # a bulk change is always proposed first
+
+
+def test_a_list_with_a_name_no_product_answers_to_says_which_name() -> None:
+    kind, _, prompt, _ = turn("the black backpack and the purple scarf both 10% off")
+    assert kind != "execute" and "purple scarf" in prompt, prompt
