@@ -156,8 +156,9 @@ SETS = {
     "probe": ("probe", _read("probe")),
     "fresh": ("fresh", _read("fresh")),
     "probe2": ("p2", _read("probe2")),
+    "probe3": ("p3", _read("probe3")),
 }
-SPLIT_SETS = ["commands", "naming"]  # probe and probe2 are dev-only, fresh is held out whole: no halves
+SPLIT_SETS = ["commands", "naming"]  # the probes are dev-only, fresh is held out whole: no halves
 ALL = [(name, case) for name, (_, cases) in SETS.items() for case in cases]
 
 
