@@ -96,6 +96,9 @@ class Grammar:
             result = self._read(self.templates[i], found, len(subject), full=False)
             if result is None or result.titles or result.coverage < MIN_PARTIAL_COVERAGE:
                 continue
+            left_out = subject[: found.start()] + " " + subject[found.end() :]
+            if _has_the_other_field(self.templates[i].intent, left_out):
+                continue  # "all drafts to 0 stock" is no price of 0 with "stock" left over
             if best is None or _rank(result) > _rank(best):
                 best = result
         return best

@@ -24,7 +24,7 @@ from shopvoice.grammar import spelling
 from shopvoice.grammar.commands import CommandError, build_command, negate, unknown_command
 from shopvoice.grammar.contract import validate as validate_command
 from shopvoice.grammar.index import TemplateMatch, grammar_for
-from shopvoice.grammar.slots import SKU_CODE_RE, SlotValue
+from shopvoice.grammar.slots import SKU_CODE_RE, SlotValue, trim_value
 from shopvoice.grammar.vocabulary import Vocabulary, VocabularyLike, clean_title
 from shopvoice.text import Normalized, normalize
 
@@ -151,7 +151,21 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
     chosen, parsed = whole[0]
     if any(_NEGATION.search(clause) for i, clause in enumerate(clauses) if i != chosen):
         return None
+    if any(_continues_a_list(clause, vocab) for clause in clauses[chosen + 1 :]):
+        # "take 15 dollars off the cap, the shorts and the water bottle": the list goes on past
+        # the command's clause, so the command read from that clause alone would be wrong.
+        return None
     return replace(parsed, confidence=CLAUSE_CONFIDENCE)
+
+
+_LIST_SHAPED = re.compile(r"^(?:and|&|plus|the)\b|\band the\b|[和跟与]", re.IGNORECASE)
+
+
+def _continues_a_list(clause: str, vocab: Vocabulary | None) -> bool:
+    """A clause after the command that names products: "the shorts and the water bottle"."""
+    if _LIST_SHAPED.search(clause.strip()):
+        return True
+    return vocab is not None and vocab.match(normalize(clause).text).outcome != "none"
 
 
 def _parse(text: str, normalized: Normalized, vocab: Vocabulary | None) -> Parse:
@@ -173,7 +187,7 @@ def _parse(text: str, normalized: Normalized, vocab: Vocabulary | None) -> Parse
             if found:
                 values["carrier"], values["tracking_number"] = found.group(1), found.group(2)
         if isinstance(values.get("value"), str):
-            values["value"] = _as_said(text, str(values["value"]))
+            values["value"] = trim_value(_as_said(text, str(values["value"])))
         intent = match.template.intent
         plural = next((s.field for s in match.template.slots if s.kind == "plural"), None)
         if intent == "list_products" and plural in values and vocab is not None:

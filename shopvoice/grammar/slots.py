@@ -126,7 +126,9 @@ _EN_QUERY_DROP = re.compile(
     # where they are, which is every product: "everything in the store", "hoodies in the shop"
     r"|(?:^|\s+)(?:in|across|from) (?:the |our |my )?(?:whole |entire )?(?:store|shop|catalog|catalogue|site)$"
 )
-_ZH_QUERY_DROP = re.compile(r"^(?:的|了)+|(?:的|类|这类|系列)?(?:商品|产品|宝贝)$|的$")
+_ZH_QUERY_DROP = re.compile(r"^(?:所有|全部)?(?:的|了)+|(?:的|类|这类|系列)?(?:商品|产品|宝贝)$|(?:的|来着|呢|啊|呀)$")
+# A product status is no product word: "list drafts" lists draft products.
+_STATUS_WORDS = frozenset({"draft", "drafts", "archived", "active", "live", "草稿", "下架", "上架", "在售"})
 _KEEP_S = frozenset({"jeans", "shorts", "pants", "trousers", "leggings", "glasses", "dress", "thermos"})
 
 
@@ -155,6 +157,7 @@ def selection_query(text: str) -> str:
     words = _EN_QUERY_DROP.sub("", words.casefold().replace(" 's", "").replace("'s", "")).strip()
     if not words or words in _GENERIC_PRODUCTS:
         return ""
+    words = re.sub(r"\bt shirts?\b", lambda m: m.group().replace(" ", "-"), words)  # as spoken
     *head, last = words.split()
     return " ".join([*head, _english_singular(last)])
 
@@ -175,6 +178,8 @@ _ZH_AND = re.compile(r"[\u3400-\u9fffA-Za-z0-9](?:和|跟|与|以及|还有)[\u3
 def _query(text: str) -> SlotValue | None:
     if not any(c.isalpha() for c in text) or _NOT_PRODUCT_WORDS.search(text):
         return None  # orders, refunds and sales are not products to list or select
+    if text.strip().casefold() in _STATUS_WORDS or re.search(r"\band the\b", text, re.IGNORECASE):
+        return None  # "thermos and the backpack" is two products (the products kind)
     if text.strip() in _ZH_VERBS_ALONE or _ZH_AND.search(text):
         return None  # 红T和白T is two products (the products kind), not one kind of them
     return selection_query(text)
@@ -266,8 +271,24 @@ _VERDICT = re.compile(
 )
 
 
+# What is said after the value: a request to write it ("，详情页补上吧", ", please update it") or
+# "now" ("it's made of 16 oz canvas now"): not part of the value.
+_AFTER_VALUE = re.compile(
+    r"\s*(?:[,，]\s*(?:[^,，]*(?:吧|一下|补上|加上|记上|写上|更新|please|pls|thanks|thank you)[^,，]*)"
+    r"|\s+(?:now|right now|from now on)|现在)$",
+    re.IGNORECASE,
+)
+
+
+def trim_value(text: str) -> str:
+    """A fact's value without what was said after it (see _AFTER_VALUE)."""
+    return _AFTER_VALUE.sub("", text.strip())
+
+
 def _fact_value(text: str) -> SlotValue | None:
-    return None if _ASKS.search(text.strip()) or _VERDICT.search(text) else _raw(text)
+    if _ASKS.search(text.strip()) or _VERDICT.search(text):
+        return None
+    return _raw(trim_value(text))
 
 
 # A value said with no verb before it ("羊毛袜产地 内蒙古", "thermos care hand wash only") is a
@@ -284,7 +305,11 @@ def _statement(text: str) -> SlotValue | None:
 
 
 def _products(text: str) -> SlotValue | None:
-    items = [_item(item) for item in _PRODUCTS_SPLIT.split(text) if item.strip()]
+    items = []
+    for item in (_item(part) for part in _PRODUCTS_SPLIT.split(text) if part.strip()):
+        words = item.split()
+        # "A100 A101 and F9": codes said one after another are items each
+        items += words if len(words) > 1 and all(SKU_CODE_RE.fullmatch(w) for w in words) else [item]
     if len(items) < 2 or any(_product(item) is None or _QUANTIFIED.match(item) for item in items):
         return None  # "所有T恤和卫衣" selects kinds, which one list of products cannot say
     return tuple(item.upper() if SKU_CODE_RE.fullmatch(item) else item for item in items)
@@ -295,7 +320,7 @@ def _product(text: str) -> SlotValue | None:
     folded = text.casefold()
     if not text or folded in _PEOPLE or folded in _NEVER_A_PRODUCT or _QUESTION.search(text) or _FROM.match(text):
         return None
-    if _LIST.search(text) or _ZH_AND.search(text) or _QUANTIFIED.match(text):
+    if _LIST.search(text) or _ZH_AND.search(text) or _QUANTIFIED.match(text) or folded in _STATUS_WORDS:
         return None
     return text
 

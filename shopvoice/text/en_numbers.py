@@ -60,6 +60,8 @@ _PERCENT = re.compile(r"\b(\d+(?:\.\d+)?) ?(?:percent|per cent|pct)\b")
 # "seven and a half percent" -> "7.5 percent" ("7 and a half" once the words are digits).
 _AND_A_HALF = re.compile(r"\b(\d+) and (?:a )?half\b")
 _ONLY_CENTS = re.compile(r"\b(\d{1,2}) cents?\b")
+# "two dozen", "a dozen": counted in twelves (a wrong count is a wrong stock change)
+_DOZEN = re.compile(r"\b(?:(\d+)|an?) dozen\b")
 
 
 def _is_digit_word(word: str) -> bool:
@@ -191,4 +193,5 @@ def normalize_en_numbers(text: str) -> str:
         text = _MONEY_CENTS.sub(lambda m: f"{m.group(1)}.{int(m.group(3)):02d} {m.group(2)}", text)
         text = _PERCENT.sub(r"\1%", text)
         text = _ONLY_CENTS.sub(lambda m: f"0.{int(m.group(1)):02d} dollars", text)
+    text = _DOZEN.sub(lambda m: str(12 * int(m.group(1) or 1)), text)
     return text
