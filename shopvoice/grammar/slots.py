@@ -129,6 +129,10 @@ _EN_QUERY_DROP = re.compile(
 _ZH_QUERY_DROP = re.compile(r"^(?:所有|全部)?(?:的|了)+|(?:的|类|这类|系列)?(?:商品|产品|宝贝)$|(?:的|来着|呢|啊|呀)$")
 # A product status is no product word: "list drafts" lists draft products.
 _STATUS_WORDS = frozenset({"draft", "drafts", "archived", "active", "live", "草稿", "下架", "上架", "在售"})
+# Two things joined in Chinese (红T和白T): two products, never one product or one kind.
+_ZH_AND = re.compile(r"[\u3400-\u9fffA-Za-z0-9](?:和|跟|与|以及|还有)[\u3400-\u9fffA-Za-z0-9]")
+# A quantifier: what follows is a selection (所有T恤), not a product.
+_QUANTIFIED = re.compile(r"所有|全部|每个|每款|(?:all|every|each)\b", re.IGNORECASE)
 _KEEP_S = frozenset({"jeans", "shorts", "pants", "trousers", "leggings", "glasses", "dress", "thermos"})
 
 
@@ -170,9 +174,6 @@ _NOT_PRODUCT_WORDS = re.compile(r"订单|单子|退款|发货|付款|销量|销�
 _ZH_VERBS_ALONE = frozenset(
     {"打", "做", "搞", "来", "参加", "卖", "改", "改成", "调", "降", "涨", "都", "统一", "一律"}
 )
-
-
-_ZH_AND = re.compile(r"[\u3400-\u9fffA-Za-z0-9](?:和|跟|与|以及|还有)[\u3400-\u9fffA-Za-z0-9]")
 
 
 def _query(text: str) -> SlotValue | None:
@@ -244,23 +245,6 @@ STOCK_WORDS = re.compile(r"(?<![a-z])(?:stock|inventory|on hand|in stock)(?![a-z
 PRICE_WORDS = re.compile(r"(?<![a-z])(?:price|prices|priced|cost)(?![a-z])|价格|价钱|售价", re.IGNORECASE)
 
 
-# Two or more products named by title in one breath, joined by a conjunction: "jeans and the
-# yoga mat", "the cap, the shorts and the socks" (the commas are gone once normalised, so
-# only the last two are read as a list), 牛仔裤跟短裤. Each item must read as one product; the NLU resolves each against the catalog.
-_PRODUCTS = {
-    "zh": r"[^ ]{1,12}?(?:(?:和|跟|与|以及|及|还有)[^ ]{1,12}?)+?",
-    "en": r"(?:the )?[a-z0-9][a-z0-9 -]{0,30}?(?:(?: and| plus| &) (?:the )?[a-z0-9][a-z0-9 -]{0,30}?)+?",
-}
-_PRODUCTS_SPLIT = re.compile(r"(?<![a-z])(?:and|plus)(?![a-z])|[,&]|和|跟|与|以及|及|还有", re.IGNORECASE)
-
-
-_QUANTIFIED = re.compile(r"所有|全部|每个|每款|(?:all|every|each)\b", re.IGNORECASE)
-
-
-def _item(text: str) -> str:
-    return re.sub(r"^the\s+", "", text.strip(), flags=re.IGNORECASE)
-
-
 # A fact's value is a statement: "保温杯容量多少" and "the thermos capacity what is it" ask.
 _ASKS = re.compile(r"多少|什么|哪|几|吗|呢|么|怎么|\?|^(?:what|how|which|is|are|does|do)\b", re.IGNORECASE)
 
@@ -302,6 +286,21 @@ _OPINION = re.compile(
 
 def _statement(text: str) -> SlotValue | None:
     return None if _OPINION.search(text) else _fact_value(text)
+
+
+# Two or more products named by title in one breath, joined by a conjunction: "jeans and the
+# yoga mat", "the cap, the shorts and the socks" (the commas are gone once normalised, so
+# only the last two are read as a list), 牛仔裤跟短裤. Each item must read as one product; the
+# NLU resolves each against the catalog.
+_PRODUCTS = {
+    "zh": r"[^ ]{1,12}?(?:(?:和|跟|与|以及|及|还有)[^ ]{1,12}?)+?",
+    "en": r"(?:the )?[a-z0-9][a-z0-9 -]{0,30}?(?:(?: and| plus| &) (?:the )?[a-z0-9][a-z0-9 -]{0,30}?)+?",
+}
+_PRODUCTS_SPLIT = re.compile(r"(?<![a-z])(?:and|plus)(?![a-z])|[,&]|和|跟|与|以及|及|还有", re.IGNORECASE)
+
+
+def _item(text: str) -> str:
+    return re.sub(r"^the\s+", "", text.strip(), flags=re.IGNORECASE)
 
 
 def _products(text: str) -> SlotValue | None:
