@@ -158,7 +158,9 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
     return replace(parsed, confidence=CLAUSE_CONFIDENCE)
 
 
-_LIST_SHAPED = re.compile(r"^(?:and|&|plus|the)\b|\band the\b|[和跟与]", re.IGNORECASE)
+# A clause that goes on with a list ("and the socks", "the shorts and the water bottle"); a
+# reason after a command ("cancel 3344, the customer changed their mind") is none.
+_LIST_SHAPED = re.compile(r"^(?:and|&|plus)\b|\band the\b", re.IGNORECASE)
 
 
 def _continues_a_list(clause: str, vocab: Vocabulary | None) -> bool:

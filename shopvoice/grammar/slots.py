@@ -305,7 +305,9 @@ def _item(text: str) -> str:
 
 def _products(text: str) -> SlotValue | None:
     items = []
-    for item in (_item(part) for part in _PRODUCTS_SPLIT.split(text) if part.strip()):
+    # "the cap, the shorts and the socks" comes without its commas: "the" starts an item too
+    parts = [piece for part in _PRODUCTS_SPLIT.split(text) for piece in re.split(r"\s+the\s+", part)]
+    for item in (_item(part) for part in parts if part.strip()):
         words = item.split()
         # "A100 A101 and F9": codes said one after another are items each
         items += words if len(words) > 1 and all(SKU_CODE_RE.fullmatch(w) for w in words) else [item]
