@@ -34,6 +34,7 @@ from services.nlu.llm.convert import CommandJsonError, json_to_command
 from services.nlu.llm.ground import codes_in, ground, model_text
 from services.nlu.llm.prompt import build_messages
 from services.nlu.llm.schema import command_json_schema
+from services.nlu.llm.scope import rescope
 from shopvoice import log
 from shopvoice.common.v1.command_pb2 import Command, Unknown
 from shopvoice.grammar import Vocabulary
@@ -228,6 +229,9 @@ class LlmParser:
         # understanding. A missing product, order or price the dialogue asks for.
         if left := [p for p in validate(command, allow_missing=True) if p not in ASKED_FOR]:
             return LlmAnswer(unknown(text), "llm", "invalid once unsaid values were dropped: " + "; ".join(left))
+        command, refused = rescope(command, f"{text}\n{said}")  # words as typed, numbers as read
+        if refused:
+            return LlmAnswer(unknown(text), "llm", "invalid: " + refused)
         self._keep_ambiguous_names(command, said, products or [])
         return LlmAnswer(command, "llm", "ok", tuple(dropped))
 

@@ -1,0 +1,76 @@
+"""What the model's answer acts on, checked against what the merchant said.
+
+Grounding (ground.py) checks each value against the text. Two readings pass that check and are
+still wrong in a way that costs money, both measured on blind merchant sets (eval/merchant
+probe3): a bulk change where the merchant named one product ("I need the water bottle to go up
+by 8 dollars" read as every product up by 8, "knock ten percent off the yoga mats" as a bulk
+change of a query), and a refund without its amount or half where the merchant said one
+("refund 89 on that order" read as a full refund). ``rescope`` turns the first into the
+one-product command (the dialogue resolves the name and asks which if several fit) and refuses
+the second as not understood.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from services.nlu.llm.ground import numbers_in
+from shopvoice.common.v1 import command_pb2 as cmd
+
+# Words that make a change reach more than one product: a quantifier, a store-wide phrase, or
+# a list said as one (both/each; 都/各 after several names).
+_MANY = re.compile(
+    r"(?<![a-z])(?:all|every|each|everything|anything|both|whole|entire|prices|storewide|sitewide"
+    r"|store-wide|site-wide|across the board)(?![a-z])|所有|全部|全场|全店|全都|每个|每款|每件|每样|都|统一|一律|各",
+    re.IGNORECASE,
+)
+_HALF = re.compile(r"(?<![a-z])half(?![a-z])|一半|对半|半价", re.IGNORECASE)
+_ONE_PRODUCT = {
+    "bulk_set_price": "set_price",
+    "bulk_adjust_price": "adjust_price",
+    "bulk_set_stock": "set_stock",
+    "bulk_adjust_stock": "adjust_stock",
+}
+
+
+def rescope(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
+    """The command as the merchant scoped it and "", or the command and why it is refused."""
+    intent = command.WhichOneof("intent") or ""
+    if intent in _ONE_PRODUCT:
+        return _one_product(command, intent, said)
+    if intent == "refund_order":
+        refund = command.refund_order
+        if not refund.HasField("amount") and not refund.HasField("fraction"):
+            if _HALF.search(said):
+                return command, "a full refund where the merchant said half"
+            order = Decimal(refund.order_id) if refund.order_id.isdigit() else None
+            if order is not None and [n for n in numbers_in(said) if n != order]:
+                return command, "a full refund where the merchant said an amount"
+    return command, ""
+
+
+def _one_product(command: cmd.Command, intent: str, said: str) -> tuple[cmd.Command, str]:
+    bulk = getattr(command, intent)
+    if _MANY.search(said) or len(bulk.skus) >= 2 or bulk.HasField("status"):
+        return command, ""
+    named = bulk.skus[0] if bulk.skus else bulk.query
+    if not named:
+        return command, "a change of every product where the merchant named none of them"
+    single = cmd.Command()
+    if intent == "bulk_set_price":
+        single.set_price.sku = named
+        single.set_price.price.CopyFrom(bulk.price)
+    elif intent == "bulk_adjust_price":
+        single.adjust_price.sku = named
+        if bulk.WhichOneof("change") == "delta":
+            single.adjust_price.delta.CopyFrom(bulk.delta)
+        else:
+            single.adjust_price.percent = bulk.percent
+    elif intent == "bulk_set_stock":
+        single.set_stock.sku = named
+        single.set_stock.quantity = bulk.quantity
+    else:
+        single.adjust_stock.sku = named
+        single.adjust_stock.delta = bulk.delta
+    return single, ""

@@ -1,0 +1,80 @@
+"""The model's answer scoped as the merchant said it: a bulk change of one named product is that
+product's change, one of no product without a quantifier is refused, and a refund said with an
+amount or "half" is never a full refund."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.nlu.llm.convert import json_to_command
+from services.nlu.llm.ground import model_text
+from services.nlu.llm.scope import rescope
+from shopvoice.grammar.commands import command_to_json
+
+
+def scoped(answer: dict[str, object], text: str) -> tuple[dict[str, object], str]:
+    command, refused = rescope(json_to_command(answer), f"{text}\n{model_text(text)}")
+    return command_to_json(command), refused
+
+
+@pytest.mark.parametrize(
+    ("text", "answer", "single"),
+    [
+        (
+            "hey could you knock ten percent off the yoga mats for the weekend",
+            {"intent": "bulk_adjust_price", "slots": {"query": "yoga mat", "percent": "-10"}},
+            {"intent": "adjust_price", "slots": {"sku": "yoga mat", "percent": "-10"}},
+        ),
+        (
+            "供应商送来了五十条牛仔裤 入一下库",
+            {"intent": "bulk_adjust_stock", "slots": {"skus": ["B200"], "delta": 50}},
+            {"intent": "adjust_stock", "slots": {"sku": "B200", "delta": 50}},
+        ),
+        (
+            "make the tote 59",
+            {"intent": "bulk_set_price", "slots": {"skus": ["J5"], "price": "59.00"}},
+            {"intent": "set_price", "slots": {"sku": "J5", "price": "59.00"}},
+        ),
+        (
+            "the thermos needs to go up by 8 dollars",
+            {"intent": "bulk_adjust_price", "slots": {"query": "thermos", "delta": "8.00"}},
+            {"intent": "adjust_price", "slots": {"sku": "thermos", "delta": "8.00"}},
+        ),
+    ],
+)
+def test_a_bulk_change_of_one_named_product_is_that_products_change(
+    text: str, answer: dict[str, object], single: dict[str, object]
+) -> None:
+    assert scoped(answer, text) == (single, "")
+
+
+def test_a_change_of_every_product_needs_a_word_that_says_every() -> None:
+    everything = {"intent": "bulk_adjust_price", "slots": {"delta": "8.00"}}
+    assert scoped(everything, "our supplier raised costs so the water bottle goes up 8 dollars")[1]
+    for text in ("everything in the store ten percent off", "全场涨8块", "raise all prices by 8 dollars"):
+        assert scoped(everything, text) == (everything, ""), text
+
+
+def test_a_list_or_a_status_stays_a_bulk_change() -> None:
+    listed = {"intent": "bulk_set_price", "slots": {"skus": ["A100", "A101"], "price": "69.00"}}
+    assert scoped(listed, "红T白T 69")[0] == listed
+    drafts = {"intent": "bulk_set_stock", "slots": {"status": "draft", "quantity": 0}}
+    assert scoped(drafts, "drafts to 0 stock")[0] == drafts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "So the buyer of 2854 returned one of the two T-shirts, please refund 89 on that order.",
+        "2854那单退一半给他",
+        "refund half on 2854",
+    ],
+)
+def test_a_refund_said_with_an_amount_or_half_is_never_a_full_refund(text: str) -> None:
+    assert scoped({"intent": "refund_order", "slots": {"order_id": "2854"}}, text)[1]
+
+
+def test_a_full_refund_said_as_one_stays() -> None:
+    full = {"intent": "refund_order", "slots": {"order_id": "2854"}}
+    for text in ("refund order 2854", "订单2854全额退款", "give the customer of 2854 all their money back"):
+        assert scoped(full, text) == (full, ""), text
