@@ -99,13 +99,27 @@ def _resolve_list(command: cmd.Command, slots: object, vocabulary: Vocabulary | 
         return Resolution(command)
     resolved = []
     for said in skus:
-        match = vocabulary.match(said)
-        if match.sku is None:
+        sku = vocabulary.match(said).sku or _inside(said, vocabulary)
+        if sku is None:
             return Resolution(command, unknown=said)
-        resolved.append(match.sku)
+        resolved.append(sku)
     del slots.skus[:]  # type: ignore[attr-defined]
     slots.skus.extend(resolved)  # type: ignore[attr-defined]
     return Resolution(command)
+
+
+def _inside(said: str, vocabulary: Vocabulary) -> str | None:
+    """A Chinese list item with words of the sentence stuck to it once punctuation is gone
+    (老板交代了双肩包, 袜子偏贵这2个): the one product named by its longest end or start."""
+    if not any("\u4e00" <= ch <= "\u9fff" for ch in said):
+        return None
+    for size in range(len(said) - 1, 1, -1):
+        found = {vocabulary.match(part).sku for part in (said[-size:], said[:size])} - {None}
+        if len(found) == 1:
+            return found.pop()
+        if found:
+            return None  # two products fit: say the name was not found rather than guess
+    return None
 
 
 def _candidates(spoken: str, vocabulary: Vocabulary) -> list[str]:

@@ -179,6 +179,8 @@ _ZH_VERBS_ALONE = frozenset(
 def _query(text: str) -> SlotValue | None:
     if not any(c.isalpha() for c in text) or _NOT_PRODUCT_WORDS.search(text):
         return None  # orders, refunds and sales are not products to list or select
+    if STOCK_WORDS.search(text) or PRICE_WORDS.search(text):
+        return None  # 库存低于15件 is a stock question, not product words to list by
     if text.strip().casefold() in _STATUS_WORDS or re.search(r"\band the\b", text, re.IGNORECASE):
         return None  # "thermos and the backpack" is two products (the products kind)
     if text.strip() in _ZH_VERBS_ALONE or _ZH_AND.search(text):

@@ -210,3 +210,9 @@ def test_several_products_named_are_one_bulk_change_proposed_with_each_resolved(
 def test_a_list_with_a_name_no_product_answers_to_says_which_name() -> None:
     kind, _, prompt, _ = turn("the black backpack and the purple scarf both 10% off")
     assert kind != "execute" and "purple scarf" in prompt, prompt
+
+
+def test_a_chinese_list_item_with_the_sentence_stuck_to_it_is_the_product_it_ends_or_starts_with() -> None:
+    kind, command, _, _ = turn("老板交代了，双肩包和红色卫衣都改成一百二十九块")
+    assert command.WhichOneof("intent") == "bulk_set_price"
+    assert list(command.bulk_set_price.skus) == ["D42", "F9"] and kind == "propose"
