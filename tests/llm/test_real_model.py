@@ -21,6 +21,7 @@ import pytest
 
 from services.nlu.llm import LlmParser
 from services.nlu.llm.schema import command_json_schema
+from services.nlu.llm.scope import REFUSALS
 from shopvoice.grammar.commands import command_to_json
 from shopvoice.llm.config import LlmSettings
 from tests.llm.real_server import llm_server
@@ -76,7 +77,9 @@ def test_the_tail_understands_most_and_never_invents(base_url: str) -> None:
     results = asyncio.run(run())
     right = 0
     for (text, want), (got, seconds, reason) in zip(CASES, results, strict=True):
-        assert reason == "ok", (text, reason)
+        # "ok", or refused for its scope: a bulk change of every product where one was named
+        # ("we just got 30 more yoga mats in" answered as every product +30) is not understood.
+        assert reason == "ok" or reason.removeprefix("invalid: ") in REFUSALS, (text, reason)
         if want["intent"] == "unknown":
             ok = got["intent"] == "unknown"
         else:

@@ -26,6 +26,11 @@ _MANY = re.compile(
     re.IGNORECASE,
 )
 _HALF = re.compile(r"(?<![a-z])half(?![a-z])|一半|对半|半价", re.IGNORECASE)
+EVERY_PRODUCT_UNSAID = "a change of every product where the merchant named none of them"
+HALF_UNSAID = "a full refund where the merchant said half"
+AMOUNT_UNSAID = "a full refund where the merchant said an amount"
+#: Why a grounded answer is refused for its scope (the reason the parser reports after "invalid: ").
+REFUSALS = (EVERY_PRODUCT_UNSAID, HALF_UNSAID, AMOUNT_UNSAID)
 _ONE_PRODUCT = {
     "bulk_set_price": "set_price",
     "bulk_adjust_price": "adjust_price",
@@ -43,10 +48,10 @@ def rescope(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
         refund = command.refund_order
         if not refund.HasField("amount") and not refund.HasField("fraction"):
             if _HALF.search(said):
-                return command, "a full refund where the merchant said half"
+                return command, HALF_UNSAID
             order = Decimal(refund.order_id) if refund.order_id.isdigit() else None
             if order is not None and [n for n in numbers_in(said) if n != order]:
-                return command, "a full refund where the merchant said an amount"
+                return command, AMOUNT_UNSAID
     return command, ""
 
 
@@ -56,7 +61,7 @@ def _one_product(command: cmd.Command, intent: str, said: str) -> tuple[cmd.Comm
         return command, ""
     named = bulk.skus[0] if bulk.skus else bulk.query
     if not named:
-        return command, "a change of every product where the merchant named none of them"
+        return command, EVERY_PRODUCT_UNSAID
     single = cmd.Command()
     if intent == "bulk_set_price":
         single.set_price.sku = named
