@@ -119,6 +119,7 @@ class Entry:
     aliases_en: frozenset[str]  # single words that name it
     zh_kind: str  # the Chinese title without its colour ("连帽卫衣")
     aliases_zh: tuple[str, ...]  # longest first
+    title_words: frozenset[str]  # English title words but colours, and the Chinese title's character pairs
 
     @property
     def kind(self) -> str:
@@ -145,8 +146,16 @@ def entry(product: ShopProduct) -> Entry:
         if len(zh_kind) >= 4:  # 帆布托特包 is also 帆布包; 不锈钢水壶 不锈钢壶
             aliases_zh |= {zh_kind[:2] + zh_kind[-1], zh_kind[:3] + zh_kind[-1], zh_kind[:2] + zh_kind[-2:]}
     aliases_zh = {a for a in aliases_zh if a.strip()}
+    pairs = {title[i : i + 2] for i in range(len(title) - 1) if _HAN_RUN.fullmatch(title[i : i + 2])}
     return Entry(
-        product, colour, words, head, frozenset(aliases), zh_kind, tuple(sorted(aliases_zh, key=len, reverse=True))
+        product,
+        colour,
+        words,
+        head,
+        frozenset(aliases),
+        zh_kind,
+        tuple(sorted(aliases_zh, key=len, reverse=True)),
+        frozenset(nouns) | pairs,
     )
 
 
@@ -380,17 +389,14 @@ class ProductNames:
     def _by_title_words(self, text: str, offered: Sequence[str]) -> tuple[str, tuple[int, int]] | None:
         """The one offered product a word of the answer names (an English title word, a
         two-character run of a Chinese title), with where the word is; else None."""
+        said = [(m.span(), singular(m.group())) for m in _WORD.finditer(text)]
+        said += [((i, i + 2), text[i : i + 2]) for i in range(len(text) - 1)]
         chosen: list[tuple[str, tuple[int, int]]] = []
         for sku in offered:
             e = self.by_sku.get(sku)
-            if e is None:
-                continue
-            title = unicodedata.normalize("NFKC", e.product.title).casefold()
-            runs = {title[i : i + 2] for i in range(len(title) - 1) if _HAN_RUN.fullmatch(title[i : i + 2])}
-            spans = [m.span() for m in _WORD.finditer(text) if singular(m.group()) in set(e.words_en) - set(COLOURS_EN)]
-            spans += [(i, i + 2) for i in range(len(text) - 1) if text[i : i + 2] in runs]
-            if spans:
-                chosen.append((sku, spans[0]))
+            span = next((span for span, word in said if word in e.title_words), None) if e else None
+            if span is not None:
+                chosen.append((sku, span))
         return chosen[0] if len(chosen) == 1 else None
 
     def _by_colour(self, colour: str, offered: Sequence[str], context: Sequence[str]) -> list[str]:

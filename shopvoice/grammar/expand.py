@@ -96,7 +96,7 @@ class _Fillers:
         if kind in ("value", "statement"):
             return ["纯棉", "两年"] if zh else ["cotton", "two years"]
         if kind == "products":
-            first, second = self.values("title")[:2] if len(self.values("title")) >= 2 else ("保温杯", "水壶")
+            first, second = [*self.values("title"), "保温杯", "水壶"][:2]
             return [f"{first}和{second}" if zh else f"{first} and {second}"]
         if kind == "skus":
             codes = [p for p in self.products if SKU_CODE_RE.fullmatch(p)]

@@ -116,7 +116,8 @@ class Grammar:
             value = self.kinds.read(slot.kind, raw)
             if value is None:
                 return None
-            if slot.kind in ("sku", "products", "query") and _has_the_other_field(template.intent, raw):
+            # (a query refuses both fields itself: slots._query)
+            if slot.kind in ("sku", "products") and _has_the_other_field(template.intent, raw):
                 return None
             if slot.kind == "sku" and not SKU_CODE_RE.fullmatch(clean_title(raw)):
                 if _CODE_INSIDE.search(raw) or not any(c.isalpha() for c in raw):

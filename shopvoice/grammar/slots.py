@@ -313,8 +313,8 @@ def _products(text: str) -> SlotValue | None:
         words = item.split()
         # "A100 A101 and F9": codes said one after another are items each
         items += words if len(words) > 1 and all(SKU_CODE_RE.fullmatch(w) for w in words) else [item]
-    if len(items) < 2 or any(_product(item) is None or _QUANTIFIED.match(item) for item in items):
-        return None  # "所有T恤和卫衣" selects kinds, which one list of products cannot say
+    if len(items) < 2 or any(_product(item) is None for item in items):
+        return None  # "所有T恤和卫衣" selects kinds (_product refuses a quantifier), which a list cannot say
     return tuple(item.upper() if SKU_CODE_RE.fullmatch(item) else item for item in items)
 
 

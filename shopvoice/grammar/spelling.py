@@ -54,7 +54,7 @@ def _file_text(language: str) -> list[str]:
 
 @cache
 def english_words() -> frozenset[str]:
-    return frozenset(w for text in _file_text("en") for w in _EN_WORD.findall(text.lower()))
+    return frozenset(_en_counts())
 
 
 @cache
