@@ -152,9 +152,13 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
     if any(_NEGATION.search(clause) for i, clause in enumerate(clauses) if i != chosen):
         return None
     if any(_continues_a_list(clause, vocab) for clause in clauses[chosen + 1 :]):
-        # "take 15 dollars off the cap, the shorts and the water bottle": the list goes on past
-        # the command's clause, so the command read from that clause alone would be wrong.
-        return None
+        # "…, so take 15 dollars off the cap, the shorts and the water bottle": the list goes on
+        # past the command's clause, so that clause alone would be a wrong command; the command
+        # read to the end of the utterance is the one said, or there is none.
+        whole_rest = " ".join(clauses[chosen:])
+        parsed = _parse(whole_rest, normalize(whole_rest), vocab)
+        if parsed.confidence < 0.9 or validate_command(parsed.command):
+            return None
     return replace(parsed, confidence=CLAUSE_CONFIDENCE)
 
 
