@@ -157,6 +157,7 @@ SETS = {
     "fresh": ("fresh", _read("fresh")),
     "probe2": ("p2", _read("probe2")),
     "probe3": ("p3", _read("probe3")),
+    "fresh2": ("f2", _read("fresh2")),
 }
 SPLIT_SETS = ["commands", "naming"]  # the probes are dev-only, fresh is held out whole: no halves
 ALL = [(name, case) for name, (_, cases) in SETS.items() for case in cases]
