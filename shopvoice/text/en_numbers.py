@@ -144,7 +144,8 @@ def _read_cardinal(words: list[str], i: int) -> tuple[int, int]:
 
 
 def _read_fraction(words: list[str], i: int) -> tuple[str, int]:
-    """Digits after 'point': 'point five' -> '5', 'point nine nine' -> '99'."""
+    """Digit words one by one, zeros included: after 'point' ('point nine nine' -> '99'), or an
+    id's digits after a group's 'oh'."""
     digits: list[str] = []
     while i < len(words) and (words[i].lower() in ONES or words[i].lower() in _ZERO_WORDS):
         low = words[i].lower()
@@ -181,6 +182,16 @@ def normalize_en_numbers(text: str) -> str:
             continue
         value, i = _read_cardinal(words, i)
         number = str(value)
+        if (
+            10 <= value <= 99
+            and i + 1 < len(words)
+            and words[i].lower() in _ZERO_WORDS
+            and _is_digit_word(words[i + 1].lower())
+        ):
+            # An id said in groups: "sixty six oh two" is 6602, not 66 then "oh 2".
+            rest, i = _read_fraction(words, i + 1)  # digit words, zeros included
+            out.append(f"{number}0{rest}")
+            continue
         if i + 1 < len(words) and words[i].lower() == "point":
             frac, j = _read_fraction(words, i + 1)
             if frac:

@@ -14,17 +14,20 @@ _ZH_FILLERS = re.compile(
     r"嗯+|呃+|^额|啊+(?=[,， ]|$)|哎+|唉+|哦+|噢+|那个|就是说|然后呢?|^(?:跟你说|和你说|告诉你)一?下?|(?<=.)(?:帮我|给我)(?=.)"
 )
 _ZH_POLITE_PREFIX = re.compile(
-    r"^(?:请你?|麻烦你?|你帮我|帮我|帮忙|能不能|能否|可不可以|可以|我想|我要|我想要|给我|帮|先|再|(?:我们|咱们|咱|我)(?!的))+(?=.)"
+    r"^(?:请你?|麻烦你?|你帮我|帮我|帮忙|能不能|能否|可不可以|可以|我想|我要|我想要|给我|帮|先|再|你先|老板想|老板要|"
+    r"想(?=看|查|知道|了解)|(?:我们|咱们|咱|我)(?!的))+"
+    # a request to look, before what is looked up (看看库存低于15件的商品有哪些)
+    r"(?:(?:看看|看一下|查一下|查查|瞧瞧|了解一下)(?=.{4}))?(?=.)"
 )
 _ZH_FINAL_PARTICLES = re.compile(r"(?<=.)(?:吧|呢|啊|呀|啦|哈|嘛|哦|谢谢|谢谢你)+$")
 _EN_FILLERS = re.compile(
-    r"\b(?:um+|uh+|umm+|uhm+|erm|er|ah|hmm+|mm+|oops|whoops|you know|i mean|(?<!\bd )(?<!would )"
+    r"\b(?:um+|uh+|umm+|uhm+|erm|er|ah|hmm+|mm+|oops|whoops|you know|i mean(?!,? (?:\$?\d|(?:one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|a hundred)\b))|(?<!\bd )(?<!would )"
     r"(?<!\bi )like(?= ))\b",
     re.IGNORECASE,
 )
 _EN_POLITE_PREFIX = re.compile(
     r"^(?:(?:hey|hi|ok so|okay so|so|well|please|kindly|can you|could you|would you|will you|"
-    r"i want to|i'd like to|i would like to|i need to|i wanna|let's|lets|go ahead and|just"
+    r"i want to|i'd like to|i would like to|i need to|i wanna|let's|lets|let us|go ahead and|just"
     r") )+(?=\S)",
     re.IGNORECASE,
 )
@@ -171,6 +174,31 @@ def speak_for_the_shop(text: str) -> str:
     """'how much did I sell' -> 'how much did we sell'; 'I sold 3' -> 'we sold 3'."""
     text = _EN_I_AFTER_AUX.sub(lambda m: f"{m.group(1)}{m.group(2) or ''} we", text)
     return _EN_I_BEFORE_VERB.sub(r"\1we ", text)
+
+
+# Chat shorthand for the shop's words ("hoodie red stk?", "refunded this wk", "A100 qty"): the
+# grammar spells the words out. Only whole words; "inv" and "px" are left alone (an invoice, a
+# pixel, or a SKU's letters).
+_EN_SHORTHAND = {
+    "stk": "stock",
+    "qty": "quantity",
+    "wk": "week",
+    "wks": "weeks",
+    "mth": "month",
+    "yday": "yesterday",
+    "yest": "yesterday",
+    "tmrw": "tomorrow",
+    "pls": "please",
+    "plz": "please",
+    "thx": "thanks",
+    "ord": "order",
+}
+_EN_SHORTHAND_WORD = re.compile(r"\b(?:" + "|".join(_EN_SHORTHAND) + r")\b", re.IGNORECASE)
+
+
+def expand_en_shorthand(text: str) -> str:
+    """ "hoodie red stk" -> "hoodie red stock" (see _EN_SHORTHAND)."""
+    return _EN_SHORTHAND_WORD.sub(lambda m: _EN_SHORTHAND[m.group(0).lower()], text)
 
 
 def expand_en_contractions(text: str) -> str:

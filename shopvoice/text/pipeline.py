@@ -1,7 +1,8 @@
 """The normalisation pipeline: raw transcript or typed text -> matchable text.
 
 Order matters: width first (Ａ１００ is digits only after folding), fillers before
-numbers (嗯 inside a numeral would split it), numbers before code joining ("a one
+numbers (嗯 inside a numeral would split it), numbers before repairs ("one fifty, no,
+one sixty" keeps the second number once both are digits) and before code joining ("a one
 hundred" is "a 100" before it is "A100").
 """
 
@@ -16,10 +17,12 @@ from shopvoice.text.noise import (
     collapse_en_repeats,
     collapse_zh_repeats,
     expand_en_contractions,
+    expand_en_shorthand,
     remove_en_fillers,
     remove_zh_fillers,
     speak_for_the_shop,
 )
+from shopvoice.text.repairs import keep_corrected_numbers
 from shopvoice.text.symbols import read_symbols
 from shopvoice.text.width import fold_width, has_cjk, join_cjk_spaces, strip_punctuation
 from shopvoice.text.zh_numbers import normalize_zh_numbers
@@ -65,10 +68,11 @@ def normalize(text: str) -> Normalized:
             # the rest as English, from the start, so English fillers and politeness go too.
             return normalize(text)
     else:
-        text = expand_en_contractions(text)
+        text = expand_en_shorthand(expand_en_contractions(text))
         text = remove_en_fillers(text)
         text = speak_for_the_shop(text)
         text = collapse_en_repeats(text)
         text = normalize_en_numbers(text)
+    text = keep_corrected_numbers(text, language)
     text = join_codes(text)
     return Normalized(text=text.strip(), language=language)
