@@ -344,6 +344,20 @@ class ProductIndex:
             return self._answer([e for c, e in partial if c == best])
         return NONE
 
+    def resolve_title(self, phrase: str) -> Match:
+        """Like ``resolve``, by SKU and title words only: a phrase inside a longer sentence
+        ("since the canvas totes keep selling out") names a product by its title, and "keep"
+        in a description ("keeps drinks hot") or half a title's words is no naming."""
+        phrase = phrase.strip()
+        sku = self._sku(phrase) if phrase else None
+        if sku is not None:
+            return Match("one", (sku,))
+        said = _units(phrase, implies=False)
+        if not said.plain:
+            return NONE
+        named = [e for e in self._entries if said.colours <= e.units.colours and said.plain <= e.title_units.plain]
+        return self._answer(named) if named else NONE
+
     def select(self, query: str | None = None, status: str | None = None) -> tuple[str, ...]:
         """Every product a selection names (a bulk change's, a product list's), sorted SKUs:
         those whose titles cover the query's words, else whose titles, description and facts

@@ -112,6 +112,9 @@ NLU_PLACEHOLDERS = {
     # they could hear nothing but that sample, and each was another copy of the product slot: 14
     # phrases, a third of the grammar's states. Spoken facts go to the open-vocabulary engine.
     "value": "{value}",
+    # A product named alone before an amount ("backpack one sixty") is a typed shorthand; spoken,
+    # a product then a bare number has no audible border ("c seven twenty"): no grammar rule, dropped.
+    "terse": "{terse}",
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from services.nlu.dialogue import follow_up_period
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.grammar import Vocabulary, parse, validate_command
 
@@ -33,6 +34,11 @@ class Understander:
     async def __call__(self, text: str, vocabulary: Vocabulary | None = None, context: str = "") -> Understood:
         parsed = parse(text, vocabulary)
         if parsed.confidence >= self.threshold or self.long_tail is None:
+            return Understood(parsed.command, "grammar", parsed.confidence)
+        if follow_up_period(text):
+            # "and last month?" names only a period: after a report the dialogue asks it again for
+            # that period, with none before it there is nothing to ask. The model guessed a command
+            # for it (a list of last month's shipped orders), which would also hide the follow-up.
             return Understood(parsed.command, "grammar", parsed.confidence)
         command, source = await self.long_tail(text, parsed.command, vocabulary, context)
         if validate_command(command, allow_missing=True):  # never let an invalid answer through

@@ -77,7 +77,7 @@ class _Fillers:
 
     def values(self, kind: str) -> list[str]:
         zh = self.language == "zh"
-        if kind in ("sku", "code"):
+        if kind in ("sku", "code", "terse"):
             return self.products
         if kind == "title":
             return self.products if zh else ["red t-shirt", "blue mug"]

@@ -90,6 +90,8 @@ class Grammar:
         for i in candidates:
             if not self.templates[i].slots:
                 continue  # "好" inside "你好" is no answer: slot-less intents match whole
+            if any(slot.kind == "terse" for slot in self.templates[i].slots):
+                continue  # "A100 50" inside "A100 50件" is no price: a bare shorthand matches whole
             found = self._partial[i].search(subject)
             if found is None:
                 continue
@@ -117,9 +119,9 @@ class Grammar:
             if value is None:
                 return None
             # (a query refuses both fields itself: slots._query)
-            if slot.kind in ("sku", "products") and _has_the_other_field(template.intent, raw):
+            if slot.kind in ("sku", "terse", "products") and _has_the_other_field(template.intent, raw):
                 return None
-            if slot.kind == "sku" and not SKU_CODE_RE.fullmatch(clean_title(raw)):
+            if slot.kind in ("sku", "terse") and not SKU_CODE_RE.fullmatch(clean_title(raw)):
                 if _CODE_INSIDE.search(raw) or not any(c.isalpha() for c in raw):
                     # "price of B205", "A100给我": a code was said, so this wildcard
                     # title is template words around it, not a product title.

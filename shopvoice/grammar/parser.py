@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, replace
 
 from shopvoice.common.v1.command_pb2 import Command
-from shopvoice.grammar import spelling
+from shopvoice.grammar import mentions, spelling
 from shopvoice.grammar.commands import CommandError, build_command, negate, unknown_command
 from shopvoice.grammar.contract import validate as validate_command
 from shopvoice.grammar.index import TemplateMatch, grammar_for
@@ -146,11 +146,26 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
         answer = parsed.command.WhichOneof("intent") in ("confirm", "cancel")
         if parsed.confidence >= 0.9 and not answer and not validate_command(parsed.command):
             whole.append((i, parsed))
+    if not whole:
+        # "the grey hoodie is cheaper elsewhere, so bring it down to 209": the command's clause
+        # names its product or order in another clause
+        whole = _by_reference(clauses, vocab)
+    if (
+        len({(_intent(p), p.command.ship_order.order_id) for _, p in whole}) == 1
+        and _intent(whole[0][1]) == "ship_order"
+    ):
+        # "订单4102用圆通发出去，单号YT2201938475": one shipment said over two clauses, merged below
+        whole = whole[:1]
     if len(whole) != 1:
         return None
     chosen, parsed = whole[0]
     if any(_NEGATION.search(clause) for i, clause in enumerate(clauses) if i != chosen):
         return None
+    if _intent(parsed) == "ship_order":
+        shipped = _with_shipment_details(parsed, [c for i, c in enumerate(clauses) if i != chosen])
+        if shipped is None:
+            return None
+        parsed = shipped
     if any(_continues_a_list(clause, vocab) for clause in clauses[chosen + 1 :]):
         # "…, so take 15 dollars off the cap, the shorts and the water bottle": the list goes on
         # past the command's clause, so that clause alone would be a wrong command; the command
@@ -160,6 +175,81 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
         if parsed.confidence < 0.9 or validate_command(parsed.command):
             return None
     return replace(parsed, confidence=CLAUSE_CONFIDENCE)
+
+
+def _by_reference(clauses: list[str], vocab: Vocabulary | None) -> list[tuple[int, Parse]]:
+    """The clauses that are a whole command once the product or order another clause names is
+    put in for their reference to it (mentions.py)."""
+    said = [normalize(clause) for clause in clauses]
+    orders = [mentions.order_mention(n.text) for n in said]
+    products = [mentions.product_mention(n.text, n.language, vocab) if vocab else None for n in said]
+    whole: list[tuple[int, Parse]] = []
+    for i, clause in enumerate(said):
+        other_orders = {o for j, o in enumerate(orders) if j != i and o}
+        other_products = [p for j, p in enumerate(products) if j != i and p]
+        rewrites: list[tuple[str, str, str | None]] = []  # (field, what it stands for, the clause rewritten)
+        if len(other_orders) == 1 and not orders[i]:
+            order_id = other_orders.pop()
+            rewrites.append(("order_id", order_id, mentions.with_order(clause.text, clause.language, order_id)))
+        if len({p.skus for p in other_products}) == 1 and not products[i]:
+            phrase = other_products[0].phrase
+            rewrites.append(("sku", phrase, mentions.with_product(clause.text, clause.language, phrase)))
+        for field, named, text in rewrites:
+            if text is None:
+                continue
+            parsed = _parse(text, normalize(text), vocab)
+            message = getattr(parsed.command, _intent(parsed), None)
+            if (
+                parsed.confidence >= 0.9
+                and _intent(parsed) not in ("confirm", "cancel")
+                and not validate_command(parsed.command)
+                and bool(getattr(message, field, None))
+                and (field != "sku" or _names_as_said(text, named))
+            ):
+                whole.append((i, parsed))
+                break
+    return whole
+
+
+def _names_as_said(text: str, phrase: str) -> bool:
+    """Whether the product the grammar reads in ``text`` is ``phrase`` itself, not ``phrase`` with
+    words of the clause stuck to it (白色运动鞋加回 + 库存 is no stock question about the sneakers)."""
+    said = _parse(text, normalize(text), None)
+    sku = getattr(getattr(said.command, _intent(said), None), "sku", "")
+    return isinstance(sku, str) and clean_title(sku).casefold() == clean_title(phrase).casefold()
+
+
+def _with_shipment_details(parsed: Parse, others: list[str]) -> Parse | None:
+    """A shipment with the carrier and tracking number said in the other clauses (货已经交给EMS了，
+    订单2468发货，单号1151234567890); None when they name a different carrier than the command."""
+    command = Command()
+    command.CopyFrom(parsed.command)
+    ship = command.ship_order
+    for clause in others:
+        text = normalize(clause).text
+        tracking = mentions.tracking_mention(text)
+        if tracking and not ship.tracking_number:
+            ship.tracking_number = tracking
+        carrier = _carrier_in(text)
+        if carrier and ship.carrier and carrier != ship.carrier:
+            return None
+        if carrier:
+            ship.carrier = carrier
+    if validate_command(command):
+        return None
+    return replace(parsed, command=command)
+
+
+def _carrier_in(text: str) -> str | None:
+    """The one carrier a clause names (圆通, EMS, "via UPS"), by the grammar's carrier lists."""
+    folded = text.casefold()
+    found = {
+        code
+        for language in ("zh", "en")
+        for name, code in grammar_for(language).kinds.lists.get("carrier", {}).items()
+        if re.search(rf"(?<![a-z]){re.escape(name.casefold())}(?![a-z])", folded)
+    }
+    return found.pop() if len(found) == 1 else None
 
 
 # A clause that goes on with a list ("and the socks", "the shorts and the water bottle"); a
@@ -180,8 +270,9 @@ def _parse(text: str, normalized: Normalized, vocab: Vocabulary | None) -> Parse
         match = grammar_for(language).match(normalized.text) if normalized.text else None
         if match is None:
             continue
-        # A selection's query that names every product (所有商品) is no query at all.
-        values = {name: value for name, value in match.values.items() if value != ""}
+        # A selection's query that names every product (所有商品) is no query at all; a slot
+        # whose field starts with "_" was said but is no part of the command ("instead of 69").
+        values = {name: value for name, value in match.values.items() if value != "" and not name.startswith("_")}
         if match.template.negate:
             for name in _SIGNED_FIELDS:
                 if name in values:

@@ -192,6 +192,11 @@ def _upper(text: str) -> SlotValue | None:
     return text.upper()
 
 
+def _tracking(text: str) -> SlotValue | None:
+    # A tracking number has digits: "with UPS, actually make it DHL" has none in "actually".
+    return _upper(text) if any(c.isdigit() for c in text) else None
+
+
 def _raw(text: str) -> SlotValue | None:
     return text.strip() or None
 
@@ -328,16 +333,46 @@ def _product(text: str) -> SlotValue | None:
     return text
 
 
+# A product named alone before an amount ("red tee $75", 短裤89, "backpack 160"): a few words
+# that name a thing, no verb, no order, no report, nothing an amount could belong to instead.
+# Without a catalog ("shopvoice parse") any words read as a title, so "refund 89" or "order
+# 1234" must never pass for a product here.
+_TERSE_MAX_WORDS = 4
+_TERSE_MAX_CHARS_ZH = 8
+_TERSE_NOT_A_NAME = re.compile(
+    r"(?<![a-z])(?:order|orders|refund|refunds|refunded|ship|shipped|shipping|cancel|undo|set|add|remove|"
+    r"make|made|take|put|give|raise|lower|drop|cut|change|update|confirm|yes|no|ok|okay|list|show|total|"
+    r"sold|sell|sales|revenue|rev|report|today|yesterday|week|month|year|how|what|which|who|is|are|was|"
+    r"to|at|by|for|of|in|on|off|from|with|under|over|than|per|each|every|plus|minus|up|down|more|less|"
+    r"units|pieces|pcs|items|percent|dollars|bucks|limit|threshold|guardrail|stock|price|inventory)(?![a-z])"
+    r"|订单|单|退|发|寄|库存|价|卖|售|改|加|减|设|查|看|多少|几|涨|降|打|折|上架|下架|撤|确认|取消|收入|营业"
+    r"|今天|昨天|本周|这周|上周|本月|这个月|上个月|低于|高于|少于|不到|剩|补|进|入|出|盘|清",
+    re.IGNORECASE,
+)
+
+
+def _terse_product(text: str) -> SlotValue | None:
+    value = _product(text)
+    if value is None or _TERSE_NOT_A_NAME.search(text) or not any(c.isalpha() for c in text):
+        return None
+    words = text.split()
+    chinese = sum(1 for c in text if "\u3400" <= c <= "\u9fff")
+    if len(words) > _TERSE_MAX_WORDS or chinese > _TERSE_MAX_CHARS_ZH:
+        return None
+    return value
+
+
 BUILTIN_READERS: dict[str, Callable[[str], SlotValue | None]] = {
     "money": _money,
     "quantity": _quantity,
     "percent": _percent,
     "discount": _discount,
     "order_id": _order_id,
-    "tracking": _upper,
+    "tracking": _tracking,
     "carrier_tracking": _upper,
     "code": _upper,
     "sku": _product,
+    "terse": _terse_product,
     "title": _raw,
     "value": _fact_value,
     "statement": _statement,
@@ -346,6 +381,11 @@ BUILTIN_READERS: dict[str, Callable[[str], SlotValue | None]] = {
     "skus": _skus,
     "products": _products,
 }
+
+
+# A period with the preposition people put before it ("over the past week", "in the last 30
+# days", "during last month"): the same period, so no template has to spell each preposition.
+_PERIOD_LEAD = r"(?:(?:in|over|during|for|within|across) )?"
 
 
 def phrase_key(text: str, language: str) -> str:
@@ -365,7 +405,7 @@ class SlotKinds:
         """Regex source matching one value of ``kind`` (case-insensitive)."""
         if kind in BUILTIN_PATTERNS:
             return BUILTIN_PATTERNS[kind]
-        if kind == "sku":
+        if kind in ("sku", "terse"):
             return f"{SKU_CODE}|{_TITLE[self.language]}"
         if kind in ("title", "value", "statement", "query"):
             return _TITLE[self.language]
@@ -377,18 +417,23 @@ class SlotKinds:
         if phrases is None:
             raise KeyError(kind)
         ordered = sorted(phrases, key=len, reverse=True)
-        return "|".join(
+        alternatives = "|".join(
             r"\ ?".join(re.escape(w) for w in p.split())
             if self.language == "zh"
             else " ".join(re.escape(w) for w in p.split())
             for p in ordered
         )
+        if kind == "period" and self.language == "en":
+            return f"{_PERIOD_LEAD}(?:{alternatives})"
+        return alternatives
 
     def read(self, kind: str, text: str) -> SlotValue | None:
         """The typed value of matched ``text``; None rejects the match."""
         reader = BUILTIN_READERS.get(kind)
         if reader is not None:
             return reader(text)
+        if kind == "period" and self.language == "en":
+            text = re.sub(f"^{_PERIOD_LEAD}", "", text, flags=re.IGNORECASE)
         return self.lists[kind].get(phrase_key(text, self.language))
 
     def known(self, kind: str) -> bool:

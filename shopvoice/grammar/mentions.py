@@ -1,0 +1,178 @@
+"""What the other clauses of an utterance name, for the one clause that gives the command.
+
+People say the product or the order once and then refer to it: "a customer says the grey hoodie
+is cheaper elsewhere, so bring it down to 209", "the buyer of 2854 returned a T-shirt, refund 89
+on that order", 那个订单7790客户付了两次钱，退一半给他. The command's clause alone names nothing
+("it", "that order", nothing at all in Chinese), so the grammar cannot act on it; with the thing
+named elsewhere put in its place it can. A shipment's carrier and tracking number are often said
+in a clause of their own (货已经交给EMS了，订单2468发货，单号1151234567890): left out, the order
+would ship without them.
+
+Pure functions over normalised clause text; the parser decides what to do with them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shopvoice.grammar.vocabulary import Vocabulary
+
+# The words that may stand for a product or an order said in another clause.
+_EN_PRONOUN = re.compile(r"\b(?:it|them|they|this one|that one|those|these|that|this)\b", re.IGNORECASE)
+_EN_POSSESSIVE = re.compile(r"\b(?:its|their)\b", re.IGNORECASE)
+_EN_ORDER_PRONOUN = re.compile(r"\b(?:that|this|the|their|his|her|the same) order\b|\b(?:it|them)\b", re.IGNORECASE)
+# The person a refund goes to is no object of the command (退一半给他, "refund them 59 dollars").
+_ZH_RECIPIENT = re.compile(r"给(?:他|她|客户|买家|顾客|人家)(?=$|[，, ])")
+_EN_RECIPIENT = re.compile(r"(?<=\brefund) (?:them|him|her|the customer|the buyer)\b", re.IGNORECASE)
+_ZH_PRONOUN = re.compile(r"它们?|这个|那个|这款|那款|这件|那件")
+
+# An order said by its number: "order 7102", "#7102", 订单4102, 2290那单, 1123号订单, "the buyer of
+# 2854", "the customer for 9930".
+_ORDER = re.compile(
+    r"(?:\border|订单|\b(?:buyer|customer|client)s? (?:of|for|on)(?: order)?|#)\s*(\d{3,12})(?!\d)"
+    r"|(?<![\d.])(\d{3,12})(?:这单|那单|这笔|那笔|号订单|号单|的订单|这个订单|那个订单)"
+)
+_CARRIER_TRACKING = re.compile(
+    r"(?:运单号|快递单号|物流单号|单号|tracking(?: number| no| num| #| code)?|track(?:ing)? ?#)"
+    r"\s*(?:是|为|is|:)?\s*([A-Za-z]{0,4}\d{6,30})",
+    re.IGNORECASE,
+)
+
+_EN_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "our",
+        "my",
+        "your",
+        "his",
+        "her",
+        "their",
+        "this",
+        "that",
+        "these",
+        "those",
+        "some",
+        "any",
+        "all",
+        "of",
+        "to",
+        "at",
+        "for",
+        "on",
+        "in",
+        "by",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "it",
+        "them",
+        "they",
+        "we",
+        "i",
+        "you",
+        "so",
+        "but",
+        "just",
+        "now",
+        "please",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+    ]
+)
+_MAX_WORDS = 4
+_MAX_CHARS_ZH = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A product said in a clause: the words as said and the products they fit."""
+
+    phrase: str
+    skus: tuple[str, ...]
+
+
+def product_mention(clause: str, language: str, vocab: Vocabulary) -> Mention | None:
+    """The product(s) ``clause`` names by title or code: its most specific span, when every
+    span that names any agrees with it (two different products: None)."""
+    spans = _zh_spans(clause) if language == "zh" else _en_spans(clause)
+    found: list[Mention] = []
+    for span in spans:
+        match = vocab.index.resolve_title(span)
+        if match.outcome != "none":
+            found.append(Mention(span, tuple(match.candidates)))
+    if not found:
+        return None
+    # The most specific naming ("grey hoodie", not "hoodie"), in the most words of its titles
+    best = min(found, key=lambda m: (len(m.skus), -len(m.phrase)))
+    if any(not set(best.skus) <= set(m.skus) for m in found):
+        return None  # two different products named: no telling which one "it" is
+    return best
+
+
+def _en_spans(clause: str) -> list[str]:
+    words = clause.split()
+    spans: list[str] = []
+    for size in range(min(_MAX_WORDS, len(words)), 0, -1):
+        for i in range(len(words) - size + 1):
+            part = words[i : i + size]
+            if part[0].lower() in _EN_STOP or part[-1].lower() in _EN_STOP:
+                continue
+            if any(w.isdigit() for w in part):
+                continue
+            spans.append(" ".join(part))
+    return spans
+
+
+def _zh_spans(clause: str) -> list[str]:
+    spans: list[str] = []
+    for size in range(min(_MAX_CHARS_ZH, len(clause)), 1, -1):
+        for i in range(len(clause) - size + 1):
+            part = clause[i : i + size].strip()
+            if len(part) == size and not any(c.isdigit() for c in part):
+                spans.append(part)
+    return spans
+
+
+def order_mention(clause: str) -> str | None:
+    """The one order number ``clause`` names, if it names exactly one."""
+    found = {a or b for a, b in _ORDER.findall(clause)}
+    return found.pop() if len(found) == 1 else None
+
+
+def tracking_mention(clause: str) -> str | None:
+    """A tracking number said with its label (单号YT2201938475, "tracking number 1Z999")."""
+    found = _CARRIER_TRACKING.search(clause)
+    return found.group(1).upper() if found else None
+
+
+def with_product(clause: str, language: str, phrase: str) -> str | None:
+    """``clause`` with its pronoun for a product replaced by ``phrase``; None when it has none."""
+    if language == "zh":
+        replaced, count = _ZH_PRONOUN.subn(phrase, clause, count=1)
+        return replaced if count else phrase + clause  # Chinese leaves the object unsaid
+    replaced, count = _EN_POSSESSIVE.subn(f"the {phrase} 's", clause, count=1)
+    if not count:
+        replaced, count = _EN_PRONOUN.subn(f"the {phrase}", clause, count=1)
+    return replaced if count else None
+
+
+def with_order(clause: str, language: str, order_id: str) -> str | None:
+    """``clause`` with its reference to an order replaced by the order's number; None when it has none."""
+    if language == "zh":
+        clause = _ZH_RECIPIENT.sub("", clause)
+        replaced, count = re.subn(r"这单|那单|这个订单|那个订单|该订单|这笔|那笔", f"订单{order_id}", clause, count=1)
+        return replaced if count else f"订单{order_id}{clause}"
+    clause = _EN_RECIPIENT.sub("", clause)
+    replaced, count = _EN_ORDER_PRONOUN.subn(f"order {order_id}", clause, count=1)
+    return replaced if count else f"{clause} on order {order_id}"  # "refund them 59 dollars"

@@ -1,0 +1,226 @@
+"""Long sentences that name the product or order once and then refer to it; repairs of a number;
+shorthand typed for words. The grammar must read what was meant, or nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from shopvoice.grammar import command_to_json, parse
+from shopvoice.grammar.mentions import order_mention, product_mention, tracking_mention
+from shopvoice.grammar.parser import CLAUSE_CONFIDENCE
+from shopvoice.grammar.vocabulary import Vocabulary
+from shopvoice.text import normalize
+from tests.nlu.test_resolution import demo_products
+
+
+def _demo_vocabulary() -> Vocabulary:
+    products = demo_products()
+    return Vocabulary([(p.sku, p.title) for p in products], products)
+
+
+VOCAB = _demo_vocabulary()
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        (
+            "A customer just told me the grey hoodie is cheaper elsewhere, so let's bring it down to 209 please.",
+            {"intent": "set_price", "slots": {"sku": "F8", "price": "209.00"}},
+        ),
+        (
+            "Since the canvas totes keep selling out, I'd like to raise their price by 10 percent.",
+            {"intent": "adjust_price", "slots": {"sku": "J5", "percent": "10"}},
+        ),
+        (
+            "The yoga mats are back from the supplier, could you put them back on sale?",
+            {"intent": "set_product_status", "slots": {"sku": "G3", "status": "active"}},
+        ),
+        (
+            "So the buyer of 2854 returned one of the two T-shirts, please refund 89 on that order.",
+            {"intent": "refund_order", "slots": {"order_id": "2854", "amount": "89.00"}},
+        ),
+        (
+            "The customer for 9930 was charged twice, so refund them 59 dollars.",
+            {"intent": "refund_order", "slots": {"order_id": "9930", "amount": "59.00"}},
+        ),
+        (
+            "那个订单7790客户付了两次钱，退一半给他",
+            {"intent": "refund_order", "slots": {"order_id": "7790", "fraction": "0.5"}},
+        ),
+        (
+            "customer changed their mind on order 4040, kill it",
+            {"intent": "cancel_order", "slots": {"order_id": "4040"}},
+        ),
+    ],
+)
+def test_a_reference_takes_what_another_clause_named(said: str, expected: dict[str, object]) -> None:
+    parsed = parse(said, VOCAB)
+    assert command_to_json(parsed.command) == expected
+    assert parsed.confidence == CLAUSE_CONFIDENCE  # read back before a change runs: words were left out
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        # two products named: no telling which one "it" is
+        "the red hoodie sold out and the grey hoodie did not, bring it down to 99",
+        # "it" with nothing named anywhere
+        "business is slow, bring it down to 99",
+        # the product would take words of the clause with it (白色运动鞋加回 + 库存)
+        "有个客户退回来两双白色运动鞋，都是好的，加回库存吧",
+        # a negation elsewhere may be about the command
+        "the customer on order 7102 says it never arrived, cancel it",
+        # two orders named
+        "order 12 and order 13 came back, refund it",
+    ],
+)
+def test_no_reference_is_guessed(said: str) -> None:
+    parsed = parse(said, VOCAB)
+    assert parsed.confidence < 0.9, command_to_json(parsed.command)
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        (
+            "那个订单4102已经打包好了，用圆通发出去吧，单号YT2201938475",
+            {
+                "intent": "ship_order",
+                "slots": {"order_id": "4102", "carrier": "YTO", "tracking_number": "YT2201938475"},
+            },
+        ),
+        (
+            "货已经交给EMS了，订单2468发货，单号1151234567890",
+            {
+                "intent": "ship_order",
+                "slots": {"order_id": "2468", "carrier": "EMS", "tracking_number": "1151234567890"},
+            },
+        ),
+    ],
+)
+def test_a_shipment_keeps_the_carrier_and_tracking_said_in_other_clauses(
+    said: str, expected: dict[str, object]
+) -> None:
+    """Before, the grammar took 订单2468发货 alone and the order would ship without them."""
+    assert command_to_json(parse(said, VOCAB).command) == expected
+
+
+def test_a_shipment_whose_clauses_name_two_carriers_is_not_guessed() -> None:
+    parsed = parse("货已经交给EMS了，订单2468用顺丰发货", VOCAB)
+    assert command_to_json(parsed.command).get("slots", {}).get("carrier") != "EMS"
+
+
+def test_mentions() -> None:
+    assert order_mention("the customer for 9930 was charged twice") == "9930"
+    assert order_mention("订单7790客户付了2次钱") == "7790"
+    assert order_mention("order 12 and order 13") is None
+    assert tracking_mention("单号YT2201938475") == "YT2201938475"
+    found = product_mention("the grey hoodie is cheaper elsewhere", "en", VOCAB)
+    assert found is not None and found.skus == ("F8",)
+    assert product_mention("business is slow", "en", VOCAB) is None
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        # the number after the correction is the one meant
+        ("the backpack make it um a hundred sixty no a hundred seventy", {"sku": "D42", "price": "170.00"}),
+        ("瑜伽垫 呃 改成一百一 不对 一百一十九", {"sku": "G3", "price": "119.00"}),
+        ("set A100 to 99 i mean 89", {"sku": "A100", "price": "89.00"}),
+        ("A100改成99 不对 89", {"sku": "A100", "price": "89.00"}),
+    ],
+)
+def test_a_repaired_number_keeps_the_correction(said: str, expected: dict[str, object]) -> None:
+    assert command_to_json(parse(said, VOCAB).command) == {"intent": "set_price", "slots": expected}
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("短裤+10件", {"intent": "adjust_stock", "slots": {"sku": "R11", "delta": 10}}),
+        ("A100库存-3", {"intent": "adjust_stock", "slots": {"sku": "A100", "delta": -3}}),
+        (
+            "A100 A101 F8 F9 各+20件",
+            {"intent": "bulk_adjust_stock", "slots": {"skus": ["A100", "A101", "F8", "F9"], "delta": 20}},
+        ),
+        ("库存<8的", {"intent": "low_stock", "slots": {"threshold": 8}}),
+        ("stock < 5", {"intent": "low_stock", "slots": {"threshold": 5}}),
+        ("A100, A101 +5%", {"intent": "bulk_adjust_price", "slots": {"skus": ["A100", "A101"], "percent": "5"}}),
+        ("all socks +50 pcs", {"intent": "bulk_adjust_stock", "slots": {"query": "sock", "delta": 50}}),
+        ("hoodie red stk?", {"intent": "query_stock", "slots": {"sku": "F9"}}),
+        ("refunded this wk", {"intent": "list_orders", "slots": {"status": "refunded", "period": "this_week"}}),
+        (
+            "ord 5002 dhl 7720104455",
+            {"intent": "ship_order", "slots": {"order_id": "5002", "carrier": "DHL", "tracking_number": "7720104455"}},
+        ),
+        ("k12 -> draft", {"intent": "set_product_status", "slots": {"sku": "K12", "status": "draft"}}),
+        (
+            "refund half of order sixty six oh two",
+            {"intent": "refund_order", "slots": {"order_id": "6602", "fraction": "0.5"}},
+        ),
+        # a period with the preposition before it
+        (
+            "how many jeans did we sell over the past week",
+            {"intent": "sales_report", "slots": {"metric": "units", "period": "last_7_days", "sku": "B200"}},
+        ),
+    ],
+)
+def test_shorthand(said: str, expected: dict[str, object]) -> None:
+    assert command_to_json(parse(said, VOCAB).command) == expected
+
+
+@pytest.mark.parametrize(
+    ("said", "sku", "price"),
+    [
+        ("red tee $75", "A100", "75.00"),
+        ("backpack 160", "D42", "160.00"),
+        ("短裤 89", "R11", "89.00"),
+        ("红T 79块", "A100", "79.00"),
+    ],
+)
+def test_a_product_alone_then_an_amount_is_its_new_price(said: str, sku: str, price: str) -> None:
+    assert command_to_json(parse(said, VOCAB).command) == {"intent": "set_price", "slots": {"sku": sku, "price": price}}
+
+
+@pytest.mark.parametrize(
+    "said", ["refund 89", "today 500", "stock 50", "上周 99", "退款 89", "A100 50件", "A100 50 units"]
+)
+def test_an_amount_after_words_that_name_no_product_is_no_price(said: str) -> None:
+    """Without a catalog (shopvoice parse) any words could be a title: the shorthand's product refuses
+    verbs, periods and measure words, and never matches part of a sentence."""
+    assert command_to_json(parse(said).command)["intent"] != "set_price"
+
+
+def test_add_to_a_selection_without_a_price_word_is_stock() -> None:
+    assert command_to_json(parse("add 50 to all socks").command) == {
+        "intent": "bulk_adjust_stock",
+        "slots": {"query": "sock", "delta": 50},
+    }
+
+
+def test_normalised_forms() -> None:
+    assert normalize("order forty one oh seven").text == "order 4107"
+    assert normalize("你好").text == "你好"  # a greeting keeps its 你
+    assert normalize("你先帮我看看库存低于十五件的商品有哪些").text == "库存低于15件的商品有哪些"
+
+
+@pytest.mark.parametrize("said", ["and last month?", "上个月呢", "what about yesterday"])
+def test_a_period_alone_is_not_sent_to_the_llm(said: str) -> None:
+    """The model read "and last month?" as a list of last month's shipped orders: a first turn
+    that names only a period is no command, and after a report the dialogue re-asks the report
+    for it only when the understanding is "unknown"."""
+    import asyncio
+
+    from services.nlu.understand import Understander
+
+    asked: list[str] = []
+
+    async def long_tail(text: str, fallback: object, vocabulary: object, context: str) -> tuple[object, str]:
+        asked.append(text)
+        return parse("list shipped orders last month").command, "llm"
+
+    understood = asyncio.run(Understander(long_tail)(said))  # type: ignore[arg-type]
+    assert command_to_json(understood.command)["intent"] == "unknown" and asked == []
+    asyncio.run(Understander(long_tail)("the purple thing from before, sort it out"))
+    assert asked  # anything else does go to the model
