@@ -211,6 +211,15 @@ def _by_reference(clauses: list[str], vocab: Vocabulary | None) -> list[tuple[in
     return whole
 
 
+def _names_a_product(said: str, vocab: Vocabulary | None) -> bool:
+    """Whether a product named alone ("red tee $75", 短裤89) is a SKU code or every word of it is in
+    a title: "运动短裤便宜个" (+ 十块钱) or "red" (+ "one") is no product, so no new price."""
+    spoken = clean_title(said)
+    if SKU_CODE_RE.fullmatch(spoken):
+        return True
+    return vocab is not None and vocab.index.resolve_title(spoken).outcome != "none"
+
+
 def _names_as_said(text: str, phrase: str) -> bool:
     """Whether the product the grammar reads in ``text`` is ``phrase`` itself, not ``phrase`` with
     words of the clause stuck to it (白色运动鞋加回 + 库存 is no stock question about the sneakers)."""
@@ -293,6 +302,10 @@ def _parse(text: str, normalized: Normalized, vocab: Vocabulary | None) -> Parse
             named = vocab.match(str(values[plural]))
             if named.sku is not None:
                 intent, values = "query_product", {"sku": named.sku}
+        if any(slot.kind == "terse" for slot in match.template.slots) and not _names_a_product(
+            str(values.get("sku", "")), vocab
+        ):
+            continue
         values, unresolved = _resolve_products(values, vocab)
         try:
             command = build_command(intent, values)

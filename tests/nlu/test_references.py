@@ -224,3 +224,36 @@ def test_a_period_alone_is_not_sent_to_the_llm(said: str) -> None:
     assert command_to_json(understood.command)["intent"] == "unknown" and asked == []
     asyncio.run(Understander(long_tail)("the purple thing from before, sort it out"))
     assert asked  # anything else does go to the model
+
+
+@pytest.mark.parametrize(
+    ("said", "sku", "delta"),
+    [
+        ("供应商今天送来了五十条蓝色牛仔裤，帮忙入一下库", "B200", 50),
+        ("有个客户退回来两双白色运动鞋，都是好的，加回库存吧", "C7", 2),
+        ("A box of 30 water bottles arrived this morning, please add them to the stock.", "K12", 30),
+        ("12 more yoga mats came in", "G3", 12),
+        ("we got a shipment of 40 caps", "P6", 40),
+    ],
+)
+def test_a_delivery_said_as_what_happened_adds_stock(said: str, sku: str, delta: int) -> None:
+    """The model read these as a new stock count (set_stock 50), which would lose what was on the shelf."""
+    assert command_to_json(parse(said, VOCAB).command) == {
+        "intent": "adjust_stock",
+        "slots": {"sku": sku, "delta": delta},
+    }
+
+
+def test_the_shorthand_product_is_a_code_or_title_words_only() -> None:
+    """Found on the dev sets: 运动短裤便宜个十块钱 was a new price of 10 (the name took 便宜个) and "red
+    one, take 25% off" a new price of 1 for "red"; the first is 10 off, the second no price."""
+    assert command_to_json(parse("运动短裤便宜个十块钱", VOCAB).command) == {
+        "intent": "adjust_price",
+        "slots": {"sku": "R11", "delta": "-10.00"},
+    }
+    assert command_to_json(parse("red one, take 25% off", VOCAB).command)["intent"] != "set_price"
+    assert command_to_json(parse("backpack 160").command)["intent"] == "unknown"  # no catalog: a code only
+    assert command_to_json(parse("c7 279").command) == {
+        "intent": "set_price",
+        "slots": {"sku": "C7", "price": "279.00"},
+    }
