@@ -257,3 +257,22 @@ def test_the_shorthand_product_is_a_code_or_title_words_only() -> None:
         "intent": "set_price",
         "slots": {"sku": "C7", "price": "279.00"},
     }
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        (
+            "Our supplier raised costs, so I need the water bottle to go up by 8 dollars.",
+            {"intent": "adjust_price", "slots": {"sku": "K12", "delta": "8.00"}},
+        ),
+        (
+            "I need the water bottle to go down by 10%",
+            {"intent": "adjust_price", "slots": {"sku": "K12", "percent": "-10"}},
+        ),
+        ("蓝牙耳机得涨到四百二十九才有得赚", {"intent": "set_price", "slots": {"sku": "N20", "price": "429.00"}}),
+        ("蓝牙耳机要降到299才卖得动", {"intent": "set_price", "slots": {"sku": "N20", "price": "299.00"}}),
+    ],
+)
+def test_a_price_said_as_what_it_needs_to_be(said: str, expected: dict[str, object]) -> None:
+    assert command_to_json(parse(said, VOCAB).command) == expected
