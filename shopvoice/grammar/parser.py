@@ -156,6 +156,10 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
     ):
         # "订单4102用圆通发出去，单号YT2201938475": one shipment said over two clauses, merged below
         whole = whole[:1]
+    if len(whole) > 1 and all(_intent(p) == "set_guardrail" for _, p in whole):
+        # "批量超过20个先问我，改价超过10%也要确认": one setting per clause, one command
+        merged = _merged_guardrails([p for _, p in whole])
+        whole = [(whole[0][0], merged)] if merged is not None else []
     if len(whole) != 1:
         return None
     chosen, parsed = whole[0]
@@ -209,6 +213,18 @@ def _by_reference(clauses: list[str], vocab: Vocabulary | None) -> list[tuple[in
                 whole.append((i, parsed))
                 break
     return whole
+
+
+def _merged_guardrails(parses: list[Parse]) -> Parse | None:
+    """The settings of several clauses as one set_guardrail; None when two clauses set the same one."""
+    command = Command()
+    command.set_guardrail.SetInParent()
+    for parsed in parses:
+        for field, value in parsed.command.set_guardrail.ListFields():
+            if any(name.name == field.name for name, _ in command.set_guardrail.ListFields()):
+                return None
+            setattr(command.set_guardrail, field.name, value)
+    return replace(parses[0], command=command)
 
 
 def _names_a_product(said: str, vocab: Vocabulary | None) -> bool:

@@ -276,3 +276,28 @@ def test_the_shorthand_product_is_a_code_or_title_words_only() -> None:
 )
 def test_a_price_said_as_what_it_needs_to_be(said: str, expected: dict[str, object]) -> None:
     assert command_to_json(parse(said, VOCAB).command) == expected
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        (
+            "以后批量修改超过二十个商品就先问我，改价超过百分之十也要确认",
+            {"intent": "set_guardrail", "slots": {"bulk_threshold": 20, "price_change_percent": "10"}},
+        ),
+        (
+            "bulk threshold 30, price limit 10 percent",
+            {"intent": "set_guardrail", "slots": {"bulk_threshold": 30, "price_change_percent": "10"}},
+        ),
+    ],
+)
+def test_two_settings_in_two_clauses_are_one_command(said: str, expected: dict[str, object]) -> None:
+    """Found on probe2/probe3's dev lines: the model kept one setting and dropped the other."""
+    parsed = parse(said)
+    assert command_to_json(parsed.command) == expected
+    assert parsed.confidence == CLAUSE_CONFIDENCE  # a change read back before it is made
+
+
+def test_one_setting_said_twice_is_not_guessed() -> None:
+    parsed = parse("bulk threshold 30, bulk threshold 40")
+    assert parsed.confidence < 0.9
