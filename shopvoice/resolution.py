@@ -301,6 +301,8 @@ class ProductIndex:
             keys = frozenset(k for k in (_title_key(product.title), _title_key(product.title_en)) if k)
             self._entries.append(_Entry(product, titles, everything, keys))
         self.skus = frozenset(p.sku for p in self.products)
+        # every unit of every title: a phrase with a unit outside it names nothing by title
+        self._title_units = frozenset(u for e in self._entries for u in e.title_units.plain)
 
     def __len__(self) -> int:
         return len(self.products)
@@ -353,8 +355,8 @@ class ProductIndex:
         if sku is not None:
             return Match("one", (sku,))
         said = _units(phrase, implies=False)
-        if not said.plain:
-            return NONE
+        if not said.plain or not said.plain <= self._title_units:
+            return NONE  # the common case inside a sentence, decided without a pass over the catalog
         named = [e for e in self._entries if said.colours <= e.units.colours and said.plain <= e.title_units.plain]
         return self._answer(named) if named else NONE
 
