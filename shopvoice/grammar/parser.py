@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import cache
 
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.grammar import mentions, spelling
@@ -139,9 +140,10 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
     clauses = [c.strip() for c in _CLAUSE_BREAK.split(text) if c.strip()]
     if len(clauses) < 2:
         return None
+    said = [normalize(clause) for clause in clauses]  # each clause read once, for every step below
     whole: list[tuple[int, Parse]] = []
     for i, clause in enumerate(clauses):
-        parsed = _parse(clause, normalize(clause), vocab)
+        parsed = _parse(clause, said[i], vocab)
         # "no wait" and "ok" answer a question; beside a command they are only its preamble
         answer = parsed.command.WhichOneof("intent") in ("confirm", "cancel")
         if parsed.confidence >= 0.9 and not answer and not validate_command(parsed.command):
@@ -149,7 +151,7 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
     if not whole:
         # "the grey hoodie is cheaper elsewhere, so bring it down to 209": the command's clause
         # names its product or order in another clause
-        whole = _by_reference(clauses, vocab)
+        whole = _by_reference(said, vocab)
     if (
         len({(_intent(p), p.command.ship_order.order_id) for _, p in whole}) == 1
         and _intent(whole[0][1]) == "ship_order"
@@ -166,7 +168,7 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
     if any(_NEGATION.search(clause) for i, clause in enumerate(clauses) if i != chosen):
         return None
     if _intent(parsed) == "ship_order":
-        shipped = _with_shipment_details(parsed, [c for i, c in enumerate(clauses) if i != chosen])
+        shipped = _with_shipment_details(parsed, [n.text for i, n in enumerate(said) if i != chosen])
         if shipped is None:
             return None
         parsed = shipped
@@ -181,10 +183,9 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
     return replace(parsed, confidence=CLAUSE_CONFIDENCE)
 
 
-def _by_reference(clauses: list[str], vocab: Vocabulary | None) -> list[tuple[int, Parse]]:
-    """The clauses that are a whole command once the product or order another clause names is
-    put in for their reference to it (mentions.py)."""
-    said = [normalize(clause) for clause in clauses]
+def _by_reference(said: list[Normalized], vocab: Vocabulary | None) -> list[tuple[int, Parse]]:
+    """The clauses (normalised) that are a whole command once the product or order another clause
+    names is put in for their reference to it (mentions.py)."""
     orders = [mentions.order_mention(n.text) for n in said]
     products = [mentions.product_mention(n.text, n.language, vocab) if vocab else None for n in said]
     whole: list[tuple[int, Parse]] = []
@@ -245,13 +246,12 @@ def _names_as_said(text: str, phrase: str) -> bool:
 
 
 def _with_shipment_details(parsed: Parse, others: list[str]) -> Parse | None:
-    """A shipment with the carrier and tracking number said in the other clauses (货已经交给EMS了，
-    订单2468发货，单号1151234567890); None when they name a different carrier than the command."""
+    """A shipment with the carrier and tracking number said in the other clauses (normalised: 货已经
+    交给EMS了，订单2468发货，单号1151234567890); None when they name a different carrier than the command."""
     command = Command()
     command.CopyFrom(parsed.command)
     ship = command.ship_order
-    for clause in others:
-        text = normalize(clause).text
+    for text in others:
         tracking = mentions.tracking_mention(text)
         if tracking and not ship.tracking_number:
             ship.tracking_number = tracking
@@ -268,13 +268,18 @@ def _with_shipment_details(parsed: Parse, others: list[str]) -> Parse | None:
 def _carrier_in(text: str) -> str | None:
     """The one carrier a clause names (圆通, EMS, "via UPS"), by the grammar's carrier lists."""
     folded = text.casefold()
-    found = {
-        code
+    found = {code for name, code in _carrier_names() if name.search(folded)}
+    return found.pop() if len(found) == 1 else None
+
+
+@cache
+def _carrier_names() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Each carrier name of both grammars as a whole-word pattern, with its code (built once)."""
+    return tuple(
+        (re.compile(rf"(?<![a-z]){re.escape(name.casefold())}(?![a-z])"), code)
         for language in ("zh", "en")
         for name, code in grammar_for(language).kinds.lists.get("carrier", {}).items()
-        if re.search(rf"(?<![a-z]){re.escape(name.casefold())}(?![a-z])", folded)
-    }
-    return found.pop() if len(found) == 1 else None
+    )
 
 
 # A clause that goes on with a list ("and the socks", "the shorts and the water bottle"); a

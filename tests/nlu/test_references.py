@@ -8,15 +8,8 @@ import pytest
 from shopvoice.grammar import command_to_json, parse
 from shopvoice.grammar.mentions import order_mention, product_mention, tracking_mention
 from shopvoice.grammar.parser import CLAUSE_CONFIDENCE
-from shopvoice.grammar.vocabulary import Vocabulary
 from shopvoice.text import normalize
-from tests.nlu.test_resolution import demo_products
-
-
-def _demo_vocabulary() -> Vocabulary:
-    products = demo_products()
-    return Vocabulary([(p.sku, p.title) for p in products], products)
-
+from tests.nlu.test_spelling import _demo_vocabulary
 
 VOCAB = _demo_vocabulary()
 
