@@ -102,9 +102,15 @@ class Conversation:
             )
         )
         self._call = self.stub.Converse(self._request_stream(), metadata=self.metadata)
-        first: Any = await asyncio.wait_for(self._call.read(), self.timeout_s)
-        if first is grpc.aio.EOF or first.WhichOneof("kind") != "started":  # type: ignore[attr-defined]
-            raise SessionClosed(f"the gateway did not start a session: {first}")
+        try:
+            first: Any = await asyncio.wait_for(self._call.read(), self.timeout_s)
+            if first is grpc.aio.EOF or first.WhichOneof("kind") != "started":  # type: ignore[attr-defined]
+                raise SessionClosed(f"the gateway did not start a session: {first}")
+        except BaseException:
+            # `async with` runs __aexit__ only after __aenter__ returns: end the request stream
+            # and close the channel here, or they are left open behind the error.
+            await self.__aexit__()
+            raise
         self.session_id = first.started.session_id
         return self
 

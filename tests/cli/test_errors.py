@@ -107,3 +107,26 @@ def test_a_bug_keeps_its_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "cmd_token", broken)
     with pytest.raises(ZeroDivisionError):
         cli.main(["token"])
+
+
+def test_a_refused_token_is_reported_as_refused_every_time(gateway: ServiceProcess) -> None:
+    """The client sends its SessionStart as the call opens; a gateway that refused the token
+    before reading it raced that send, and the client then saw INTERNAL ("Internal error from
+    Core") instead of the refusal now and then (grpc/grpc#36066). Forty sessions, one status."""
+    import asyncio
+
+    import grpc
+
+    from shopvoice_cli.client import Conversation
+
+    async def attempt() -> grpc.StatusCode | None:
+        try:
+            async with Conversation(gateway.address, "not-a-token", timeout_s=10):
+                return None
+        except grpc.aio.AioRpcError as exc:
+            return exc.code()
+
+    async def run() -> list[grpc.StatusCode | None]:
+        return [await attempt() for _ in range(40)]
+
+    assert set(asyncio.run(run())) == {grpc.StatusCode.UNAUTHENTICATED}
