@@ -69,6 +69,9 @@ def _join(match: re.Match[str]) -> str:
     letters, digits = match.group(1), match.group(2)
     if letters.lower() in _COMMON_WORDS:
         return match.group(0)
+    before = match.string[match.start() - 1] if match.start() else ""
+    if letters.upper() == "T" and "\u3400" <= before <= "\u9fff":
+        return match.group(0)  # 白T 75: the white tee (T恤) and its price, not a code T75
     if len(letters) > 1 and not letters.isupper():
         return match.group(0)
     return f"{letters.upper()}{digits}"

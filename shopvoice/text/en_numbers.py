@@ -56,6 +56,11 @@ _MONEY_CENTS = re.compile(
     r"\b(\d+) (dollars?|bucks|yuan|usd|rmb) (?:and )?(\d{1,2})"
     r"(?: cents?\b|\b(?! (?:in stock|on hand|units?|pieces?|items?|pcs|left|more|of)\b))"
 )
+# "a buck fifty", "a dollar twenty five": one dollar and the cents (said for small amounts).
+_A_DOLLAR_CENTS = re.compile(
+    r"\ban? (?:buck|dollar) (?:and )?(\d{1,2})"
+    r"(?: cents?\b|\b(?! (?:in stock|on hand|units?|pieces?|items?|pcs|left|more|of)\b))"
+)
 _PERCENT = re.compile(r"\b(\d+(?:\.\d+)?) ?(?:percent|per cent|pct)\b")
 # "seven and a half percent" -> "7.5 percent" ("7 and a half" once the words are digits).
 _AND_A_HALF = re.compile(r"\b(\d+) and (?:a )?half\b")
@@ -201,6 +206,7 @@ def normalize_en_numbers(text: str) -> str:
     text = " ".join(out)
     if any(ch.isdigit() for ch in text):
         text = _AND_A_HALF.sub(lambda m: f"{m.group(1)}.5", text)
+        text = _A_DOLLAR_CENTS.sub(lambda m: f"1.{int(m.group(1)):02d} dollars", text)
         text = _MONEY_CENTS.sub(lambda m: f"{m.group(1)}.{int(m.group(3)):02d} {m.group(2)}", text)
         text = _PERCENT.sub(r"\1%", text)
         text = _ONLY_CENTS.sub(lambda m: f"0.{int(m.group(1)):02d} dollars", text)
