@@ -127,7 +127,11 @@ def _named_by_title(parsed: Parse, normalized: str) -> bool:
 # (客户不要了 把7745这单取消). 、 stays: it lists codes (A100、F9).
 _CLAUSE_BREAK = re.compile(r"[,，;；。!！?？]+|(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
 # A "don't" before a verb may be about the command ("不要取消", "don't ship it"); 客户不要了 is not.
-_NEGATION = re.compile(r"(?:不要|别|不用|不必)(?!了|$)|\b(?:don't|dont|do not|never|not)\b", re.IGNORECASE)
+# 别 is "don't" only on its own: 别家/别人/别的 are "other", 特别/区别/级别 other words.
+_NEGATION = re.compile(
+    r"(?:不要|(?<![特区分级类差告识个性])别(?![家人的处样])|不用|不必)(?!了|$)|\b(?:don't|dont|do not|never|not)\b",
+    re.IGNORECASE,
+)
 #: Full enough for the grammar to answer (over NLU_LLM_THRESHOLD), low enough that a change is
 #: read back before it runs (under the dialogue's PARTIAL_CONFIDENCE): words were left out.
 CLAUSE_CONFIDENCE = 0.85
@@ -146,7 +150,9 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
         parsed = _parse(clause, said[i], vocab)
         # "no wait" and "ok" answer a question; beside a command they are only its preamble
         answer = parsed.command.WhichOneof("intent") in ("confirm", "cancel")
-        if parsed.confidence >= 0.9 and not answer and not validate_command(parsed.command):
+        # 退款 alone is a report over a period not said; beside an order named, that order's refund
+        report_of_an_order = _periodless_report(parsed) and any(mentions.order_mention(n.text) for n in said)
+        if parsed.confidence >= 0.9 and not answer and not validate_command(parsed.command) and not report_of_an_order:
             whole.append((i, parsed))
     if not whole:
         # "the grey hoodie is cheaper elsewhere, so bring it down to 209": the command's clause
@@ -181,6 +187,12 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
         if parsed.confidence < 0.9 or validate_command(parsed.command):
             return None
     return replace(parsed, confidence=CLAUSE_CONFIDENCE)
+
+
+def _periodless_report(parsed: Parse) -> bool:
+    """A report with no period: 退款 alone reads as "refunds (over what time?)"; beside a clause that
+    names an order (订单1188 客户说尺码不对 退款) it is that order's refund."""
+    return _intent(parsed) == "sales_report" and not parsed.command.sales_report.period
 
 
 def _by_reference(said: list[Normalized], vocab: Vocabulary | None) -> list[tuple[int, Parse]]:
@@ -242,7 +254,9 @@ def _names_as_said(text: str, phrase: str) -> bool:
     words of the clause stuck to it (白色运动鞋加回 + 库存 is no stock question about the sneakers)."""
     said = _parse(text, normalize(text), None)
     sku = getattr(getattr(said.command, _intent(said), None), "sku", "")
-    return isinstance(sku, str) and clean_title(sku).casefold() == clean_title(phrase).casefold()
+    # the phrase as the grammar reads it (我们运动鞋 is read 运动鞋: 我们 is a preamble)
+    as_read = normalize(phrase).text or phrase
+    return isinstance(sku, str) and clean_title(sku).casefold() == clean_title(as_read).casefold()
 
 
 def _with_shipment_details(parsed: Parse, others: list[str]) -> Parse | None:

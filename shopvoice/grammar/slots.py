@@ -176,6 +176,9 @@ _ZH_VERBS_ALONE = frozenset(
 )
 
 
+_EN_DIRECTION_LAST = re.compile(r"(?<![a-z])(?:down|up|off|by|to|at)\s*$", re.IGNORECASE)
+
+
 def _query(text: str) -> SlotValue | None:
     if not any(c.isalpha() for c in text) or _NOT_PRODUCT_WORDS.search(text):
         return None  # orders, refunds and sales are not products to list or select
@@ -185,6 +188,8 @@ def _query(text: str) -> SlotValue | None:
         return None  # "thermos and the backpack" is two products (the products kind)
     if text.strip() in _ZH_VERBS_ALONE or _ZH_AND.search(text):
         return None  # 红T和白T is two products (the products kind), not one kind of them
+    if _EN_DIRECTION_LAST.search(text):
+        return None  # "all hoodies down to 199": the direction belongs to the sentence, not the kind
     return selection_query(text)
 
 
@@ -323,11 +328,18 @@ def _products(text: str) -> SlotValue | None:
     return tuple(item.upper() if SKU_CODE_RE.fullmatch(item) else item for item in items)
 
 
+_ORDERS = re.compile(r"订单|单子|(?<![a-z])orders?(?![a-z])", re.IGNORECASE)
+
+
 def _product(text: str) -> SlotValue | None:
     text = text.strip()
     folded = text.casefold()
     if not text or folded in _PEOPLE or folded in _NEVER_A_PRODUCT or _QUESTION.search(text) or _FROM.match(text):
         return None
+    if _ORDERS.search(text):
+        return None  # "show me orders waiting to ship", 订单8009发货没有: about orders, not a product
+    if text in _ZH_VERBS_ALONE or text in ("降到", "涨到", "改到", "卖到"):
+        return None  # 降到269 names no product: 降 is the verb
     if _LIST.search(text) or _ZH_AND.search(text) or _QUANTIFIED.match(text) or folded in _STATUS_WORDS:
         return None
     return text
@@ -342,7 +354,8 @@ _TERSE_MAX_CHARS_ZH = 8
 _TERSE_NOT_A_NAME = re.compile(
     r"(?<![a-z])(?:order|orders|refund|refunds|refunded|ship|shipped|shipping|cancel|undo|set|add|remove|"
     r"make|made|take|put|give|raise|lower|drop|cut|change|update|confirm|yes|no|ok|okay|list|show|total|"
-    r"sold|sell|sales|revenue|rev|report|today|yesterday|week|month|year|how|what|which|who|is|are|was|"
+    r"sold|sell|sales|revenue|rev|report|today|yesterday|week|weeks|month|months|year|days|past|last|this|"
+    r"previous|next|how|what|which|who|is|are|was|"
     r"to|at|by|for|of|in|on|off|from|with|under|over|than|per|each|every|plus|minus|up|down|more|less|"
     r"units|pieces|pcs|items|percent|dollars|bucks|limit|threshold|guardrail|stock|price|inventory)(?![a-z])"
     r"|订单|单|退|发|寄|库存|价|卖|售|改|加|减|设|查|看|多少|几|涨|降|打|折|上架|下架|撤|确认|取消|收入|营业"
@@ -351,10 +364,15 @@ _TERSE_NOT_A_NAME = re.compile(
 )
 
 
+_ARTICLES = frozenset({"the", "a", "an", "our", "my", "your", "its"})
+
+
 def _terse_product(text: str) -> SlotValue | None:
     value = _product(text)
     if value is None or _TERSE_NOT_A_NAME.search(text) or not any(c.isalpha() for c in text):
         return None
+    if text.strip().casefold() in _ARTICLES:
+        return None  # "revenue for the past 30 days": "the" is no product
     words = text.split()
     chinese = sum(1 for c in text if "\u3400" <= c <= "\u9fff")
     if len(words) > _TERSE_MAX_WORDS or chinese > _TERSE_MAX_CHARS_ZH:

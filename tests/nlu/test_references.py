@@ -45,6 +45,16 @@ VOCAB = _demo_vocabulary()
             "customer changed their mind on order 4040, kill it",
             {"intent": "cancel_order", "slots": {"order_id": "4040"}},
         ),
+        # no pronoun at all in Chinese; 别家 ("other shops") is no "don't"; 那就 is a preamble
+        (
+            "老顾客都说帆布包比别家贵，那就降到五十九吧",
+            {"intent": "set_price", "slots": {"sku": "J5", "price": "59.00"}},
+        ),
+        # 退款 alone would be a report of refunds (over a period not said); beside an order, its refund
+        (
+            "订单4520 客户说颜色发错了，退款",
+            {"intent": "refund_order", "slots": {"order_id": "4520"}},
+        ),
     ],
 )
 def test_a_reference_takes_what_another_clause_named(said: str, expected: dict[str, object]) -> None:
@@ -170,6 +180,7 @@ def test_shorthand(said: str, expected: dict[str, object]) -> None:
         ("backpack 160", "D42", "160.00"),
         ("短裤 89", "R11", "89.00"),
         ("红T 79块", "A100", "79.00"),
+        ("白T 66", "A101", "66.00"),  # not the code T66
     ],
 )
 def test_a_product_alone_then_an_amount_is_its_new_price(said: str, sku: str, price: str) -> None:
@@ -294,3 +305,26 @@ def test_two_settings_in_two_clauses_are_one_command(said: str, expected: dict[s
 def test_one_setting_said_twice_is_not_guessed() -> None:
     parsed = parse("bulk threshold 30, bulk threshold 40")
     assert parsed.confidence < 0.9
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("units for the yoga mat last week", {"metric": "units", "period": "last_week", "sku": "G3"}),
+        ("canvas tote revenue this month", {"metric": "revenue", "period": "this_month", "sku": "J5"}),
+        ("revenue for the past thirty days", {"metric": "revenue", "period": "last_30_days"}),
+    ],
+)
+def test_a_report_of_one_product_named_by_title(said: str, expected: dict[str, object]) -> None:
+    assert command_to_json(parse(said, VOCAB).command) == {"intent": "sales_report", "slots": expected}
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["show me orders waiting to ship", "订单6021发货没有", "降到269"],
+)
+def test_orders_and_verbs_are_never_a_product(said: str) -> None:
+    """Before, each read as a product's command: a product called "orders waiting to ship", the
+    stock of "订单6021发货没", the stock of a product called 降."""
+    command = command_to_json(parse(said).command)
+    assert "sku" not in command["slots"], command
