@@ -19,9 +19,8 @@ from typing import Any
 
 import pytest
 
-from services.nlu.llm import LlmParser
+from services.nlu.llm import LlmParser, cues, scope
 from services.nlu.llm.schema import command_json_schema
-from services.nlu.llm.scope import REFUSALS
 from shopvoice.grammar.commands import command_to_json
 from shopvoice.llm.config import LlmSettings
 from tests.llm.real_server import llm_server
@@ -79,7 +78,7 @@ def test_the_tail_understands_most_and_never_invents(base_url: str) -> None:
     for (text, want), (got, seconds, reason) in zip(CASES, results, strict=True):
         # "ok", or refused for its scope: a bulk change of every product where one was named
         # ("we just got 30 more yoga mats in" answered as every product +30) is not understood.
-        assert reason == "ok" or reason.removeprefix("invalid: ") in REFUSALS, (text, reason)
+        assert reason == "ok" or reason.removeprefix("invalid: ") in scope.REFUSALS + cues.REFUSALS, (text, reason)
         if want["intent"] == "unknown":
             ok = got["intent"] == "unknown"
         else:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from services.nlu.llm.candidates import candidates
 from services.nlu.llm.convert import json_to_command
 from services.nlu.llm.ground import model_text
 from services.nlu.llm.scope import rescope
 from shopvoice.grammar.commands import command_to_json
+from tests.llm.test_candidates import demo_vocabulary
 
 
 def scoped(answer: dict[str, object], text: str) -> tuple[dict[str, object], str]:
@@ -78,3 +80,23 @@ def test_a_full_refund_said_as_one_stays() -> None:
     full = {"intent": "refund_order", "slots": {"order_id": "2854"}}
     for text in ("refund order 2854", "订单2854全额退款", "give the customer of 2854 all their money back"):
         assert scoped(full, text) == (full, ""), text
+
+
+def test_one_name_that_fits_several_products_is_one_change_the_dialogue_asks_about() -> None:
+    """The model listed both hoodies for "hoodies"; the merchant named one kind, not a list
+    (eval/merchant/probe4). A list said, by names or by codes, stays a bulk change."""
+    bulk = {"intent": "bulk_adjust_stock", "slots": {"skus": ["F8", "F9"], "delta": 10}}
+
+    def scoped_with_catalog(text: str) -> dict[str, object]:
+        said = model_text(text)
+        command, refused = rescope(json_to_command(bulk), f"{text}\n{said}", candidates(said, demo_vocabulary()))
+        assert refused == ""
+        return command_to_json(command)
+
+    assert scoped_with_catalog("add 10 hoodies to inventory") == {
+        "intent": "adjust_stock",
+        "slots": {"sku": "hoodie", "delta": 10},
+    }
+    # (two names run together with nothing between, 灰卫衣红卫衣加10, read as one name: a question)
+    for text in ("add 10 to the grey hoodie and the red hoodie", "灰色卫衣、红色卫衣各加10件", "F8 F9 +10"):
+        assert scoped_with_catalog(text) == bulk, text

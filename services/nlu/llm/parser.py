@@ -31,6 +31,7 @@ from prometheus_client import Counter, Histogram
 
 from services.nlu.llm.candidates import Candidate, ambiguous_name, candidates
 from services.nlu.llm.convert import CommandJsonError, json_to_command
+from services.nlu.llm.cues import settle
 from services.nlu.llm.ground import codes_in, ground, model_text
 from services.nlu.llm.prompt import build_messages
 from services.nlu.llm.schema import command_json_schema
@@ -229,7 +230,10 @@ class LlmParser:
         # understanding. A missing product, order or price the dialogue asks for.
         if left := [p for p in validate(command, allow_missing=True) if p not in ASKED_FOR]:
             return LlmAnswer(unknown(text), "llm", "invalid once unsaid values were dropped: " + "; ".join(left))
-        command, refused = rescope(command, f"{text}\n{said}")  # words as typed, numbers as read
+        words = f"{text}\n{said}"  # words as typed, numbers as read
+        command, refused = rescope(command, words, products or [])
+        if not refused:
+            command, refused = settle(command, words)
         if refused:
             return LlmAnswer(unknown(text), "llm", "invalid: " + refused)
         self._keep_ambiguous_names(command, said, products or [])

@@ -13,9 +13,11 @@ the second as not understood.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 
-from services.nlu.llm.ground import numbers_in
+from services.nlu.llm.candidates import Candidate, ambiguous_name
+from services.nlu.llm.ground import codes_in, numbers_in
 from shopvoice.common.v1 import command_pb2 as cmd
 
 # Words that make a change reach more than one product: a quantifier, a store-wide phrase, or
@@ -39,11 +41,12 @@ _ONE_PRODUCT = {
 }
 
 
-def rescope(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
-    """The command as the merchant scoped it and "", or the command and why it is refused."""
+def rescope(command: cmd.Command, said: str, products: Sequence[Candidate] = ()) -> tuple[cmd.Command, str]:
+    """The command as the merchant scoped it and "", or the command and why it is refused.
+    ``products``: the catalog candidates the model was shown, to tell one name from a list."""
     intent = command.WhichOneof("intent") or ""
     if intent in _ONE_PRODUCT:
-        return _one_product(command, intent, said)
+        return _one_product(command, intent, said, products)
     if intent == "refund_order":
         refund = command.refund_order
         if not refund.HasField("amount") and not refund.HasField("fraction"):
@@ -55,11 +58,26 @@ def rescope(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
     return command, ""
 
 
-def _one_product(command: cmd.Command, intent: str, said: str) -> tuple[cmd.Command, str]:
+# Names said one after another: "the cap and the socks", 帽子、袜子, "A100 / A101".
+_LIST_SEPARATOR = re.compile(r"(?<![a-z])(?:and|plus|or)(?![a-z])|[,，、&/+]|和|跟|与|及|还有", re.IGNORECASE)
+
+
+def _one_name(skus: Sequence[str], said: str, products: Sequence[Candidate]) -> str | None:
+    """The one name said for the several products the model listed, or None: "add 10 hoodies" is
+    a change of one hoodie, which the dialogue asks about, not of both; 红T白T names two."""
+    if _LIST_SEPARATOR.search(said) or codes_in(said) & set(skus):
+        return None
+    return ambiguous_name(said, skus[0], list(products))
+
+
+def _one_product(
+    command: cmd.Command, intent: str, said: str, products: Sequence[Candidate]
+) -> tuple[cmd.Command, str]:
     bulk = getattr(command, intent)
-    if _MANY.search(said) or len(bulk.skus) >= 2 or bulk.HasField("status"):
+    one_name = _one_name(bulk.skus, said, products) if len(bulk.skus) >= 2 else None
+    if _MANY.search(said) or bulk.HasField("status") or (len(bulk.skus) >= 2 and one_name is None):
         return command, ""
-    named = bulk.skus[0] if bulk.skus else bulk.query
+    named = one_name or (bulk.skus[0] if bulk.skus else bulk.query)
     if not named:
         return command, EVERY_PRODUCT_UNSAID
     single = cmd.Command()

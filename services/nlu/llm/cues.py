@@ -1,0 +1,133 @@
+"""What the merchant's own words settle about the model's answer, whatever the model read.
+
+Grounding (ground.py) checks each value against the text and scoping (scope.py) how many
+products a change reaches. The small model also picks the wrong verb, and on a blind dev set
+(eval/merchant/probe4, 2026-12-07) most of its wrong answers were of three kinds, each of them
+a wrong action, not a question:
+
+- a count said as a fact read as a change: "we've got exactly 180 left" became 180 taken off,
+  "after the recount there are 33" 33 taken off. A stock change the words give no direction
+  for, beside words that state a count (left, there are, 剩, 实际, 盘点), is that count;
+- a change read as a count: 所有的包库存都加十个 became every bag's stock set to 10. A new
+  count beside "add"/加 and no "to"/到/改成 is that change;
+- an order cancelled or refunded when nobody said so: 订单8009发货没有 ("has 8009 shipped?")
+  became a cancellation. Cancelling and refunding need their word (cancel, 取消, refund, 退);
+  without it the answer is refused as not understood, and the merchant is asked again.
+
+And a low-stock question whose threshold the model left out ("list stuff with stock below
+eight") takes the one number said after a comparison word.
+"""
+
+from __future__ import annotations
+
+import re
+
+from services.nlu.llm.ground import numbers_in
+from shopvoice.common.v1 import command_pb2 as cmd
+
+
+def _words(en: str, zh: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![a-z])(?:{en})(?![a-z])|{zh}", re.IGNORECASE)
+
+
+# A count stated as what there is now.
+_COUNT = _words(
+    r"left|there are|there's|there is|we have|we've got|we got|i have|i've got|have got|on hand|exactly|actually"
+    r"|recount|recounted|counted|stocktake|stock take|in total|total|remaining|only",
+    r"剩|还有|实际|盘点|现在有|一共|总共|只有|清点|盘了|数了",
+)
+_DOWN = _words(
+    r"sold|sell|sells|selling|minus|remove|removed|take|took|taken|subtract|deduct|deducted|less|lost|lose|damaged"
+    r"|broke|broken|missing|stolen|gave|give|given|used|reduce|reduced|decrease|decreased|drop|dropped|fewer|scrap"
+    r"|scrapped|write off|written off|off",
+    r"卖|售|减|扣|少了|出库|损|坏|丢|送人|送了|拿走|用掉|退回给|报废|去掉|拿掉|-\d",
+)
+_UP = _words(
+    r"add|added|adding|more|extra|another|restock|restocked|received|receive|got in|came in|come in|arrived|delivery"
+    r"|delivered|plus|returned|return|back|increase|increased|top up|topped up|bump",
+    r"加(?!到|至)|补(?!到|至)|进了|进货|到货|入库|多了|增加|退回来|回来|送来|送到|\+\d",
+)
+# Words that make a number the new count, not a change ("加到50", "bring it up to 50").
+_SET = _words(r"set|make it|change|update|should be|to \d|at \d|now \d", r"设|改成|改为|变成|调成|调到|到\d|至\d|成\d")
+_CANCEL = _words(
+    r"cancel|cancels|cancelled|canceled|cancelling|canceling|cxl|void|kill|scrap|call off|called off|don't want"
+    r"|doesn't want|no longer wants?|changed (?:their|his|her) mind",
+    r"取消|撤|不要了|砍单|作废|关闭|关掉|退单|不买了",
+)
+_REFUND = _words(
+    r"refund|refunds|refunded|refunding|money back|reimburse|reimbursed|chargeback|pay (?:them|him|her) back"
+    r"|give (?:them|him|her) back|credit",
+    r"退|返还|返钱|赔",
+)
+_BELOW = _words(
+    r"below|under|less than|fewer than|lower than|at most|or fewer|or less|or below",
+    r"少于|低于|不到|小于|不足|不满|以下|以内|<",
+)
+
+CANCEL_UNSAID = "a cancellation the merchant did not ask for"
+REFUND_UNSAID = "a refund the merchant did not ask for"
+#: Why an answer is refused for its verb (the reason the parser reports after "invalid: ").
+REFUSALS = (CANCEL_UNSAID, REFUND_UNSAID)
+
+
+def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
+    """The command the words settle and "", or the command and why it is refused."""
+    intent = command.WhichOneof("intent") or ""
+    if intent == "cancel_order" and not _CANCEL.search(said):
+        return command, CANCEL_UNSAID
+    if intent == "refund_order" and not _REFUND.search(said):
+        return command, REFUND_UNSAID
+    if intent in ("adjust_stock", "bulk_adjust_stock"):
+        return _as_count(command, intent, said), ""
+    if intent in ("set_stock", "bulk_set_stock"):
+        return _as_change(command, intent, said), ""
+    if intent == "low_stock" and not command.low_stock.HasField("threshold") and _BELOW.search(said):
+        said_numbers = set(numbers_in(said))
+        if len(said_numbers) == 1 and (n := said_numbers.pop()) == n.to_integral_value() and n > 0:
+            command.low_stock.threshold = int(n)
+    return command, ""
+
+
+def _as_count(command: cmd.Command, intent: str, said: str) -> cmd.Command:
+    """A change with no direction said, beside a count said as a fact, as that count."""
+    change = getattr(command, intent)
+    direction = _DOWN if change.delta < 0 else _UP
+    if not _COUNT.search(said) or direction.search(said):
+        return command
+    count = cmd.Command()
+    if intent == "adjust_stock":
+        count.set_stock.sku = change.sku
+        count.set_stock.quantity = abs(change.delta)
+        return count
+    count.bulk_set_stock.CopyFrom(cmd.BulkSetStock(quantity=abs(change.delta)))
+    _copy_selection(change, count.bulk_set_stock)
+    return count
+
+
+def _as_change(command: cmd.Command, intent: str, said: str) -> cmd.Command:
+    """A new count beside "add" (or "sold") and no word making it the new count, as that change."""
+    count = getattr(command, intent)
+    if _SET.search(said) or _COUNT.search(said) or not count.quantity:
+        return command
+    up, down = bool(_UP.search(said)), bool(_DOWN.search(said))
+    if up == down:
+        return command
+    delta = count.quantity if up else -count.quantity
+    change = cmd.Command()
+    if intent == "set_stock":
+        change.adjust_stock.sku = count.sku
+        change.adjust_stock.delta = delta
+        return change
+    change.bulk_adjust_stock.CopyFrom(cmd.BulkAdjustStock(delta=delta))
+    _copy_selection(count, change.bulk_adjust_stock)
+    return change
+
+
+def _copy_selection(
+    source: cmd.BulkSetStock | cmd.BulkAdjustStock, target: cmd.BulkSetStock | cmd.BulkAdjustStock
+) -> None:
+    target.skus.extend(source.skus)
+    if source.HasField("query"):
+        target.query = source.query
+    if source.HasField("status"):
+        target.status = source.status

@@ -1,0 +1,109 @@
+"""What the merchant's words settle about the model's answer: a count said as a fact is that
+count, "add" beside a count is a change, an order is cancelled or refunded only when the merchant
+said so, and a low-stock threshold said is kept. The answers are the small model's own, from a
+blind dev set (eval/merchant/probe4)."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.nlu.llm.convert import json_to_command
+from services.nlu.llm.cues import CANCEL_UNSAID, REFUND_UNSAID, settle
+from services.nlu.llm.ground import model_text
+from shopvoice.grammar.commands import command_to_json
+
+
+def settled(answer: dict[str, object], text: str) -> tuple[dict[str, object], str]:
+    command, refused = settle(json_to_command(answer), f"{text}\n{model_text(text)}")
+    return command_to_json(command), refused
+
+
+@pytest.mark.parametrize(
+    ("text", "answer", "meant"),
+    [
+        (
+            "um the thermos cups, we've got exactly one hundred eighty left, update that",
+            {"intent": "adjust_stock", "slots": {"sku": "E15", "delta": -180}},
+            {"intent": "set_stock", "slots": {"sku": "E15", "quantity": 180}},
+        ),
+        (
+            "after the recount there are 33 black backpacks",
+            {"intent": "adjust_stock", "slots": {"sku": "D42", "delta": -33}},
+            {"intent": "set_stock", "slots": {"sku": "D42", "quantity": 33}},
+        ),
+        (
+            "盘点完了 牛仔裤实际有48条",
+            {"intent": "adjust_stock", "slots": {"sku": "B200", "delta": 48}},
+            {"intent": "set_stock", "slots": {"sku": "B200", "quantity": 48}},
+        ),
+        (
+            "所有的包库存都加十个",
+            {"intent": "bulk_set_stock", "slots": {"query": "包", "quantity": 10}},
+            {"intent": "bulk_adjust_stock", "slots": {"query": "包", "delta": 10}},
+        ),
+        (
+            "we sold 3 of the gray scarves",
+            {"intent": "set_stock", "slots": {"sku": "K10", "quantity": 3}},
+            {"intent": "adjust_stock", "slots": {"sku": "K10", "delta": -3}},
+        ),
+    ],
+)
+def test_the_words_settle_a_count_or_a_change(text: str, answer: dict[str, object], meant: dict[str, object]) -> None:
+    assert settled(answer, text) == (meant, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        # each has its direction or its "to": the model's reading stands
+        ("we sold 5 yoga mats, 12 left", {"intent": "adjust_stock", "slots": {"sku": "G3", "delta": -5}}),
+        ("add 20 units of A100", {"intent": "adjust_stock", "slots": {"sku": "A100", "delta": 20}}),
+        ("A100加到50件", {"intent": "set_stock", "slots": {"sku": "A100", "quantity": 50}}),
+        ("set stock of A100 to 50", {"intent": "set_stock", "slots": {"sku": "A100", "quantity": 50}}),
+        ("牛仔裤还剩48条", {"intent": "set_stock", "slots": {"sku": "B200", "quantity": 48}}),
+        ("清空所有帽子库存", {"intent": "bulk_set_stock", "slots": {"query": "帽子", "quantity": 0}}),
+    ],
+)
+def test_a_reading_the_words_agree_with_stands(text: str, answer: dict[str, object]) -> None:
+    assert settled(answer, text) == (answer, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "answer", "why"),
+    [
+        ("订单8009发货没有", {"intent": "cancel_order", "slots": {"order_id": "8009"}}, CANCEL_UNSAID),
+        ("what's going on with order 4410", {"intent": "cancel_order", "slots": {"order_id": "4410"}}, CANCEL_UNSAID),
+        ("订单1188客户说尺码不对", {"intent": "refund_order", "slots": {"order_id": "1188"}}, REFUND_UNSAID),
+    ],
+)
+def test_an_order_is_cancelled_or_refunded_only_when_the_merchant_says_so(
+    text: str, answer: dict[str, object], why: str
+) -> None:
+    assert settled(answer, text)[1] == why
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cancel order 4410",
+        "客户不要了 4410取消吧",
+        "cxl 4410",
+        "refund order 88",
+        "给订单88退30元",
+        "give them their money back, order 88",
+    ],
+)
+def test_a_cancellation_or_refund_said_is_kept(text: str) -> None:
+    intent = "refund_order" if any(w in text for w in ("refund", "退", "money back")) else "cancel_order"
+    order = "88" if "88" in text else "4410"
+    answer: dict[str, object] = {"intent": intent, "slots": {"order_id": order}}
+    assert settled(answer, text) == (answer, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "threshold"),
+    [("list stuff with stock below eight", 8), ("少于二十件库存的商品都给我看看", 20), ("what's running low", None)],
+)
+def test_a_low_stock_threshold_said_is_kept(text: str, threshold: int | None) -> None:
+    got, _ = settled({"intent": "low_stock", "slots": {}}, text)
+    assert got["slots"] == ({"threshold": threshold} if threshold else {})
