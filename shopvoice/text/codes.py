@@ -77,8 +77,14 @@ def _join(match: re.Match[str]) -> str:
     return f"{letters.upper()}{digits}"
 
 
+# 白T七十五 reads 白T75 once Chinese spaces and numbers are done: a colour then T is a tee (T恤),
+# and the digits after it its amount, not part of a code.
+_COLOUR_TEE_THEN_DIGITS = re.compile(r"(?<=[红白黑灰蓝绿黄紫粉橙棕])([Tt])(?=\d)")
+
+
 def join_codes(text: str) -> str:
     """Join spoken letter+number codes: 'a 100' -> 'A100', 'SF 123456' -> 'SF123456'."""
     if not any(ch.isdigit() for ch in text):
         return text
+    text = _COLOUR_TEE_THEN_DIGITS.sub(r"\1 ", text)
     return _LETTERS_THEN_DIGITS.sub(_join, _SPELLED_LETTERS.sub(_join_spelled, text))

@@ -19,7 +19,7 @@ _ZH_POLITE_PREFIX = re.compile(
     # a request to look, before what is looked up (看看库存低于15件的商品有哪些)
     r"(?:(?:看看|看一下|查一下|查查|瞧瞧|了解一下)(?=.{4}))?(?=.)"
 )
-_ZH_FINAL_PARTICLES = re.compile(r"(?<=.)(?:吧|呢|啊|呀|啦|哈|嘛|哦|谢谢|谢谢你)+$")
+_ZH_FINAL_PARTICLES = re.compile(r"(?<=.)(?:吧|呢|啊|呀|啦|哈|嘛|哦|来着|谢谢|谢谢你)+$")
 _EN_FILLERS = re.compile(
     r"\b(?:um+|uh+|umm+|uhm+|erm|er|ah|hmm+|mm+|oops|whoops|you know|i mean(?!,? (?:\$?\d|(?:one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|a hundred)\b))|(?<!\bd )(?<!would )"
     r"(?<!\bi )like(?= ))\b",
@@ -31,7 +31,13 @@ _EN_POLITE_PREFIX = re.compile(
     r") )+(?=\S)",
     re.IGNORECASE,
 )
-_EN_POLITE_SUFFIX = re.compile(r"(?<=\S)(?: please| thanks| thank you| for me)+$", re.IGNORECASE)
+# ...and how long or how soon, which no command takes ("20% off the hoodies for the weekend",
+# "pull them from the store for now", "take 5 bucks off the red tee real quick").
+_EN_POLITE_SUFFIX = re.compile(
+    r"(?<=\S)(?: please| thanks| thank you| for me| real quick| quickly| asap| right away| for now| for the time being"
+    r"| temporarily| (?:for|over|this|just for) (?:the )?weekend| when you get a (?:chance|sec|second))+$",
+    re.IGNORECASE,
+)
 _SPACES = re.compile(r"\s+")
 _NUMBER_WORDS = frozenset(
     [
@@ -149,6 +155,9 @@ _CONTRACTIONS = {
     "we've": "we have",
     "we're": "we are",
     "what're": "what are",
+    "what'd": "what did",
+    "how'd": "how did",
+    "where'd": "where did",
     "you're": "you are",
     "i've": "i have",
     "we'd": "we would",
