@@ -82,11 +82,13 @@ def _as_said(text: str, value: str) -> str:
     """A free-text value (a product fact) as the merchant said it, not normalised: "两年",
     not "2年". The shortest end of the utterance that normalises to the value, else the value."""
     said = text.rstrip(_TRAILING_PUNCTUATION)
-    for start in range(len(said) - 1, -1, -1):
-        if said[start].isspace():
-            continue
-        if normalize(said[start:]).text == value:
-            return said[start:].strip()
+    # the value may have been read without what followed it ("two years now": "2 years")
+    for ending in dict.fromkeys((said, trim_value(said))):
+        for start in range(len(ending) - 1, -1, -1):
+            if ending[start].isspace():
+                continue
+            if normalize(ending[start:]).text == value:
+                return ending[start:].strip()
     return value
 
 
@@ -123,9 +125,9 @@ def _named_by_title(parsed: Parse, normalized: str) -> bool:
     return parsed.confidence >= 1.0 and bool(sku) and sku.casefold() not in normalized.casefold()
 
 
-# Clauses: split at punctuation, and in Chinese at a space between two characters
+# Clauses: split at punctuation (a full stop before a space, not a decimal point), and in Chinese at a space between two characters
 # (客户不要了 把7745这单取消). 、 stays: it lists codes (A100、F9).
-_CLAUSE_BREAK = re.compile(r"[,，;；。!！?？]+|(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
+_CLAUSE_BREAK = re.compile(r"[,，;；。!！?？]+|(?<!\d)\.(?=\s)|(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
 # A "don't" before a verb may be about the command ("不要取消", "don't ship it"); 客户不要了 is not.
 # 别 is "don't" only on its own: 别家/别人/别的 are "other", 特别/区别/级别 other words.
 _NEGATION = re.compile(

@@ -33,7 +33,7 @@ BUILTIN_PATTERNS: dict[str, str] = {
         r"(?<![A-Za-z])[$¥]?(?:\d{1,3} \d{2}(?!\d)|\d+(?:\.\d+)?)"
         r"(?: ?(?:元钱|元|块钱|块|rmb|人民币|dollars?|bucks|usd|yuan|kuai))?"
     ),
-    "quantity": r"(?<![A-Za-z])\d+(?: ?(?:件|个|台|只|箱|份|条|双|套|瓶|包|盒|顶|支|张|本|袋|罐|卷|对|units?|pieces?|pcs|items?))?",
+    "quantity": r"(?<![A-Za-z])\d+(?: ?(?:件|个|台|只|箱|份|条|双|套|瓶|包|盒|顶|支|张|本|袋|罐|卷|对|副|把|片|units?|pieces?|pcs|items?))?",
     "percent": r"\d+(?:\.\d+)?%",
     "discount": r"\d+(?:\.\d+)?折",
     "order_id": r"#?\d+(?:[ -]\d+)*",
@@ -176,6 +176,7 @@ _ZH_VERBS_ALONE = frozenset(
 )
 
 
+_ZH_SELECTION_WORDS = re.compile(r"(?:全部|全都|所有|统一|一律)$|^(?:草稿|下架|已下架|上架|已上架|在售)(?:里|中|里面)")
 _EN_DIRECTION_LAST = re.compile(r"(?<![a-z])(?:down|up|off|by|to|at)\s*$", re.IGNORECASE)
 
 
@@ -188,6 +189,8 @@ def _query(text: str) -> SlotValue | None:
         return None  # "thermos and the backpack" is two products (the products kind)
     if text.strip() in _ZH_VERBS_ALONE or _ZH_AND.search(text):
         return None  # 红T和白T is two products (the products kind), not one kind of them
+    if _ZH_SELECTION_WORDS.search(text):
+        return None  # 卫衣全部 (统一卖189), 草稿里 (的商品): a quantifier or a status, not the kind's name
     if _EN_DIRECTION_LAST.search(text):
         return None  # "all hoodies down to 199": the direction belongs to the sentence, not the kind
     return selection_query(text)
@@ -270,7 +273,8 @@ _VERDICT = re.compile(
 # What is said after the value: a request to write it ("，详情页补上吧", ", please update it") or
 # "now" ("it's made of 16 oz canvas now"): not part of the value.
 _AFTER_VALUE = re.compile(
-    r"\s*(?:[,，]\s*(?:[^,，]*(?:吧|一下|补上|加上|记上|写上|更新|please|pls|thanks|thank you)[^,，]*)"
+    r"\s*(?:[,，]\s*(?:[^,，]*(?:吧|一下|补上|加上|记上|写上|更新|please|pls|thanks|thank you"
+    r"|(?:put|set|add|save|record|note|write|list|mark) (?:that|it|this)|as (?:its|the))[^,，]*)"
     r"|\s+(?:now|right now|from now on)|现在)$",
     re.IGNORECASE,
 )
