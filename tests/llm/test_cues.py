@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from services.nlu.llm.convert import json_to_command
-from services.nlu.llm.cues import CANCEL_UNSAID, REFUND_UNSAID, settle
+from services.nlu.llm.cues import CANCEL_UNSAID, NOTHING_CHANGED, REFUND_UNSAID, settle
 from services.nlu.llm.ground import model_text
 from shopvoice.grammar.commands import command_to_json
 
@@ -107,3 +107,70 @@ def test_a_cancellation_or_refund_said_is_kept(text: str) -> None:
 def test_a_low_stock_threshold_said_is_kept(text: str, threshold: int | None) -> None:
     got, _ = settled({"intent": "low_stock", "slots": {}}, text)
     assert got["slots"] == ({"threshold": threshold} if threshold else {})
+
+
+@pytest.mark.parametrize(
+    ("text", "answer", "meant"),
+    [
+        (
+            "shipping went up on the big stuff so I wanna add like 8 bucks to the yoga mat",
+            {"intent": "adjust_price", "slots": {"sku": "G3", "delta": "-8.00"}},
+            {"intent": "adjust_price", "slots": {"sku": "G3", "delta": "8.00"}},
+        ),
+        (
+            "supplier raised our cost on the earbuds so bump ours up 30 bucks too",
+            {"intent": "set_price", "slots": {"sku": "N20", "price": "30.00"}},
+            {"intent": "adjust_price", "slots": {"sku": "N20", "delta": "30.00"}},
+        ),
+        (
+            "耳机涨了30块",
+            {"intent": "set_price", "slots": {"sku": "N20", "price": "30.00"}},
+            {"intent": "adjust_price", "slots": {"sku": "N20", "delta": "30.00"}},
+        ),
+        (
+            "yoga mats are too pricey, take 15 percent off",
+            {"intent": "adjust_price", "slots": {"sku": "G3", "percent": "15"}},
+            {"intent": "adjust_price", "slots": {"sku": "G3", "percent": "-15"}},
+        ),
+    ],
+)
+def test_the_words_settle_which_way_a_price_moves(
+    text: str, answer: dict[str, object], meant: dict[str, object]
+) -> None:
+    assert settled(answer, text) == (meant, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("bump the yoga mat to 139", {"intent": "set_price", "slots": {"sku": "G3", "price": "139.00"}}),
+        ("瑜伽垫降到99", {"intent": "set_price", "slots": {"sku": "G3", "price": "99.00"}}),
+        ("瑜伽垫多少钱都行 改成99", {"intent": "set_price", "slots": {"sku": "G3", "price": "99.00"}}),
+        ("take 5 bucks off the red tee", {"intent": "adjust_price", "slots": {"sku": "A100", "delta": "-5.00"}}),
+    ],
+)
+def test_a_price_the_words_agree_with_stands(text: str, answer: dict[str, object]) -> None:
+    assert settled(answer, text) == (answer, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        (
+            "customer sent back the white sneakers unworn so put that pair back in stock",
+            {"intent": "adjust_stock", "slots": {"sku": "C7", "delta": 0}},
+        ),
+        (
+            "new batch is in so the running shorts come in sizes S to XXL now",
+            {"intent": "set_stock", "slots": {"sku": "R11", "quantity": 0}},
+        ),
+    ],
+)
+def test_a_change_of_nothing_is_not_understood(text: str, answer: dict[str, object]) -> None:
+    assert settled(answer, text)[1] == NOTHING_CHANGED
+
+
+def test_a_zero_said_is_a_count_of_zero() -> None:
+    zero = {"intent": "set_stock", "slots": {"sku": "R11", "quantity": 0}}
+    for text in ("running shorts are sold out", "短裤清零", "set the shorts to 0"):
+        assert settled(zero, text) == (zero, ""), text

@@ -14,16 +14,23 @@ a wrong action, not a question:
   became a cancellation. Cancelling and refunding need their word (cancel, 取消, refund, 退);
   without it the answer is refused as not understood, and the merchant is asked again.
 
-And a low-stock question whose threshold the model left out ("list stuff with stock below
-eight") takes the one number said after a comparison word.
+Prices the same way (eval/merchant/probe5): a change whose sign the words contradict ("add like
+8 bucks to the yoga mat" read as 8 off) takes the words' sign, and a new price whose number was
+said as a change ("bump ours up 30 bucks" read as a price of 30) is that change. A change of
+nothing, or a stock of zero nobody said ("sizes S to XXL now" read as a stock of 0), is refused.
+A low-stock question whose threshold the model left out ("list stuff with stock below eight")
+takes the one number said after a comparison word.
 """
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
+from services.nlu.llm.convert import money_from_string
 from services.nlu.llm.ground import numbers_in
 from shopvoice.common.v1 import command_pb2 as cmd
+from shopvoice.grammar.contract import money_value
 
 
 def _words(en: str, zh: str) -> re.Pattern[str]:
@@ -64,10 +71,22 @@ _BELOW = _words(
     r"少于|低于|不到|小于|不足|不满|以下|以内|<",
 )
 
+# Which way a price moves, and words that make the number after them the change, not the price.
+_PRICE_UP = _words(r"up|raise|raised|bump|add|more|increase|hike|higher|pricier", r"贵|涨|加|提")
+_PRICE_DOWN = _words(
+    r"down|off|cheaper|lower|cut|less|drop|reduce|discount|knock|slash|markdown|mark down",
+    r"降|减|便宜|优惠|打折|砍|(?<!多)少",
+)
+_CHANGE_BEFORE = r"(?:(?<![a-z])(?:up|down|by|off)\s+(?:like\s+|about\s+|around\s+)?|(?:加|涨|降|减|便宜)了?\s*)\$?"
+_ZERO = re.compile(
+    r"(?<![\d.])0(?![\d.])|清零|清空|归零|卖光|卖完|没了|zero|sold out|none left|out of stock", re.IGNORECASE
+)
+
 CANCEL_UNSAID = "a cancellation the merchant did not ask for"
 REFUND_UNSAID = "a refund the merchant did not ask for"
+NOTHING_CHANGED = "a change of nothing, or a count of zero the merchant did not say"
 #: Why an answer is refused for its verb (the reason the parser reports after "invalid: ").
-REFUSALS = (CANCEL_UNSAID, REFUND_UNSAID)
+REFUSALS = (CANCEL_UNSAID, REFUND_UNSAID, NOTHING_CHANGED)
 
 
 def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
@@ -78,9 +97,17 @@ def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
     if intent == "refund_order" and not _REFUND.search(said):
         return command, REFUND_UNSAID
     if intent in ("adjust_stock", "bulk_adjust_stock"):
+        if not getattr(command, intent).delta:
+            return command, NOTHING_CHANGED  # "put that pair back in stock": the model's 0 is no count
         return _as_count(command, intent, said), ""
     if intent in ("set_stock", "bulk_set_stock"):
+        if not getattr(command, intent).quantity and not _ZERO.search(said):
+            return command, NOTHING_CHANGED  # "sizes S to XXL now" read as a stock of 0
         return _as_change(command, intent, said), ""
+    if intent == "adjust_price":
+        return _price_direction(command, said), ""
+    if intent == "set_price":
+        return _price_as_change(command, said), ""
     if intent == "low_stock" and not command.low_stock.HasField("threshold") and _BELOW.search(said):
         said_numbers = set(numbers_in(said))
         if len(said_numbers) == 1 and (n := said_numbers.pop()) == n.to_integral_value() and n > 0:
@@ -131,3 +158,40 @@ def _copy_selection(
         target.query = source.query
     if source.HasField("status"):
         target.status = source.status
+
+
+def _price_direction(command: cmd.Command, said: str) -> cmd.Command:
+    """A price change whose sign the words contradict, and only one way: "add like 8 bucks to the
+    yoga mat" is +8, whatever the model's sign."""
+    change = command.adjust_price
+    up, down = bool(_PRICE_UP.search(said)), bool(_PRICE_DOWN.search(said))
+    if up == down:
+        return command
+    kind = change.WhichOneof("change")
+    if kind == "percent":
+        value = Decimal(change.percent)
+        if (value < 0) == down:
+            return command
+        change.percent = f"{-value:f}"
+    elif kind == "delta":
+        amount = money_value(change.delta)
+        if (amount < 0) == down:
+            return command
+        change.delta.CopyFrom(money_from_string(f"{-amount:f}"))
+    return command
+
+
+def _price_as_change(command: cmd.Command, said: str) -> cmd.Command:
+    """A new price whose number the merchant said as a change ("bump ours up 30 bucks", "D42 up
+    20 bucks", 涨了30): that change."""
+    price = money_value(command.set_price.price)
+    number = f"{price.normalize():f}"
+    if not re.search(rf"{_CHANGE_BEFORE}{re.escape(number)}(?![\d.])", said, re.IGNORECASE):
+        return command
+    up, down = bool(_PRICE_UP.search(said)), bool(_PRICE_DOWN.search(said))
+    if up == down:
+        return command
+    change = cmd.Command()
+    change.adjust_price.sku = command.set_price.sku
+    change.adjust_price.delta.CopyFrom(money_from_string(f"{(price if up else -price):f}"))
+    return change
