@@ -158,6 +158,9 @@ SETS = {
     "probe2": ("p2", _read("probe2")),
     "probe3": ("p3", _read("probe3")),
     "fresh2": ("f2", _read("fresh2")),
+    "probe4": ("p4", _read("probe4")),
+    "probe5": ("p5", _read("probe5")),
+    "fresh3": ("f3", _read("fresh3")),
 }
 SPLIT_SETS = ["commands", "naming"]  # the probes are dev-only, fresh is held out whole: no halves
 ALL = [(name, case) for name, (_, cases) in SETS.items() for case in cases]
