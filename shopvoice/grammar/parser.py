@@ -125,8 +125,8 @@ def _named_by_title(parsed: Parse, normalized: str) -> bool:
     return parsed.confidence >= 1.0 and bool(sku) and sku.casefold() not in normalized.casefold()
 
 
-# Clauses: split at punctuation (a full stop before a space, not a decimal point), and in Chinese at a space between two characters
-# (客户不要了 把7745这单取消). 、 stays: it lists codes (A100、F9).
+# Clauses: split at punctuation (a full stop only before a space: 9.99 is a price), and in Chinese
+# at a space between two characters (客户不要了 把7745这单取消). 、 stays: it lists codes (A100、F9).
 _CLAUSE_BREAK = re.compile(r"[,，;；。!！?？]+|(?<!\d)\.(?=\s)|(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
 # A "don't" before a verb may be about the command ("不要取消", "don't ship it"); 客户不要了 is not.
 # 别 is "don't" only on its own: 别家/别人/别的 are "other", 特别/区别/级别 other words.

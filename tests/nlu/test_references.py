@@ -328,3 +328,10 @@ def test_orders_and_verbs_are_never_a_product(said: str) -> None:
     stock of "订单6021发货没", the stock of a product called 降."""
     command = command_to_json(parse(said).command)
     assert "sku" not in command["slots"], command
+
+
+@pytest.mark.parametrize("said", ["上个月卖了200件", "上个月赚了五千", "drop order 1234", "order 1234 on its way"])
+def test_new_words_for_a_command_take_nothing_else(said: str) -> None:
+    """上个新品 creates a product and \"nix order\" cancels one; 上个月 is last month, and \"drop\" or
+    \"on its way\" alone say too little to cancel or ship."""
+    assert command_to_json(parse(said).command)["intent"] not in ("create_product", "cancel_order", "ship_order")

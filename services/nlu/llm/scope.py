@@ -58,8 +58,9 @@ def rescope(command: cmd.Command, said: str, products: Sequence[Candidate] = ())
     return command, ""
 
 
-# Names said one after another: "the cap and the socks", 帽子、袜子, "A100 / A101".
-_LIST_SEPARATOR = re.compile(r"(?<![a-z])(?:and|plus|or)(?![a-z])|[,，、&/+]|和|跟|与|及|还有", re.IGNORECASE)
+# Names said one after another: "the cap and the socks", 帽子、袜子, "A100 / A101" ("or" is a choice,
+# not a list: "the grey or the red hoodie" is one product, asked about).
+_LIST_SEPARATOR = re.compile(r"(?<![a-z])(?:and|plus)(?![a-z])|[,，、&/+]|和|跟|与|及|还有", re.IGNORECASE)
 
 
 def _one_name(skus: Sequence[str], said: str, products: Sequence[Candidate]) -> str | None:
