@@ -87,3 +87,14 @@ def test_english_names_find_a_shop_whose_own_titles_are_chinese() -> None:
     found = candidates("the earbuds should be 379", live_vocabulary())
     assert found and found[0].sku == "N20" and "Bluetooth earbuds" in found[0].titles
     assert next(c.sku for c in candidates("18 more white t-shirts on the shelf", live_vocabulary())) == "A101"
+
+
+def test_a_name_the_grammar_reads_as_one_product_is_the_best_candidate() -> None:
+    """ "tee" shares no letters with "T-shirt", so the white sneakers tied with the white T-shirt
+    on "white" and the model's pick became a question (eval/merchant/probe5). The grammar's title
+    rules name the T-shirt; a name that fits several ("hoodies") still ties."""
+    vocabulary = live_vocabulary()
+    found = candidates("the white tee we have exactly 70 of those now", vocabulary)
+    assert found[0].sku == "A101" and found[0].score > found[1].score
+    tied = candidates("add 10 hoodies to inventory", vocabulary)
+    assert {c.sku for c in tied[:2]} == {"F8", "F9"} and tied[0].score == tied[1].score

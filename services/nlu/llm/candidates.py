@@ -19,6 +19,7 @@ from rapidfuzz import fuzz
 
 from services.nlu.llm.ground import codes_in
 from shopvoice.grammar import Vocabulary
+from shopvoice.grammar.mentions import product_mention
 from shopvoice.grammar.vocabulary import title_key
 
 LIMIT = 5
@@ -142,6 +143,13 @@ def candidates(text: str, vocabulary: Vocabulary | None, limit: int = LIMIT) -> 
                 score = sound - 5 if sound >= MIN_SOUND else 0.0
         if score >= MIN_SCORE:
             scored.append(Candidate(sku, names, float(score)))
+    named = product_mention(text, "zh" if _CJK.search(text) else "en", vocabulary)
+    if named is not None and len(named.skus) == 1 and named.skus[0] not in found:
+        # The grammar's title rules name one product ("the white tee": the T-shirt, which "tee"
+        # shares no letters with; the white sneakers only share "white"): it is the best match.
+        (sku,) = named.skus
+        scored = [c for c in scored if c.sku != sku]
+        scored.append(Candidate(sku, by_sku.get(sku, ()), 100.0))
     scored.sort(key=lambda c: (-c.score, c.sku))
     return [*found.values(), *scored][:limit]
 
