@@ -65,21 +65,24 @@ def _join_spelled(match: re.Match[str]) -> str:
     return "".join(letters).upper()
 
 
+# A colour then T is a tee (T恤): 白T 75 and 白T七十五 (白T75 once Chinese spaces and numbers are
+# done) are the white tee and its amount, never a code T75.
+_TEE_COLOURS = "红白黑灰蓝绿黄紫粉橙棕"
+
+
 def _join(match: re.Match[str]) -> str:
     letters, digits = match.group(1), match.group(2)
     if letters.lower() in _COMMON_WORDS:
         return match.group(0)
     before = match.string[match.start() - 1] if match.start() else ""
-    if letters.upper() == "T" and "\u3400" <= before <= "\u9fff":
+    if letters.upper() == "T" and before and before in _TEE_COLOURS:
         return match.group(0)  # 白T 75: the white tee (T恤) and its price, not a code T75
     if len(letters) > 1 and not letters.isupper():
         return match.group(0)
     return f"{letters.upper()}{digits}"
 
 
-# 白T七十五 reads 白T75 once Chinese spaces and numbers are done: a colour then T is a tee (T恤),
-# and the digits after it its amount, not part of a code.
-_COLOUR_TEE_THEN_DIGITS = re.compile(r"(?<=[红白黑灰蓝绿黄紫粉橙棕])([Tt])(?=\d)")
+_COLOUR_TEE_THEN_DIGITS = re.compile(rf"(?<=[{_TEE_COLOURS}])([Tt])(?=\d)")
 
 
 def join_codes(text: str) -> str:

@@ -28,7 +28,7 @@ import re
 from decimal import Decimal
 
 from services.nlu.llm.convert import money_from_string
-from services.nlu.llm.ground import numbers_in
+from services.nlu.llm.ground import ZERO_WORDS, numbers_in
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.grammar.contract import money_value
 
@@ -78,9 +78,6 @@ _PRICE_DOWN = _words(
     r"降|减|便宜|优惠|打折|砍|(?<!多)少",
 )
 _CHANGE_BEFORE = r"(?:(?<![a-z])(?:up|down|by|off)\s+(?:like\s+|about\s+|around\s+)?|(?:加|涨|降|减|便宜)了?\s*)\$?"
-_ZERO = re.compile(
-    r"(?<![\d.])0(?![\d.])|清零|清空|归零|卖光|卖完|没了|zero|sold out|none left|out of stock", re.IGNORECASE
-)
 
 CANCEL_UNSAID = "a cancellation the merchant did not ask for"
 REFUND_UNSAID = "a refund the merchant did not ask for"
@@ -101,7 +98,7 @@ def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
             return command, NOTHING_CHANGED  # "put that pair back in stock": the model's 0 is no count
         return _as_count(command, intent, said), ""
     if intent in ("set_stock", "bulk_set_stock"):
-        if not getattr(command, intent).quantity and not _ZERO.search(said):
+        if not getattr(command, intent).quantity and not _zero_said(said):
             return command, NOTHING_CHANGED  # "sizes S to XXL now" read as a stock of 0
         return _as_change(command, intent, said), ""
     if intent == "adjust_price":
@@ -113,6 +110,11 @@ def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
         if len(said_numbers) == 1 and (n := said_numbers.pop()) == n.to_integral_value() and n > 0:
             command.low_stock.threshold = int(n)
     return command, ""
+
+
+def _zero_said(said: str) -> bool:
+    """A count of zero said: a 0, or a word for none left (grounding's list, and 没了)."""
+    return bool(ZERO_WORDS.search(said)) or "没了" in said or Decimal(0) in numbers_in(said)
 
 
 def _as_count(command: cmd.Command, intent: str, said: str) -> cmd.Command:

@@ -35,7 +35,7 @@ _ZHE = re.compile(r"(?:打个|打)?\s*(\d(?:\.\d)?|\d\d)\s*折")
 # A single letter may stand apart ("d 42"), but not the words "a" and "I" ("a 5 pack"); "to 5" is no code.
 _CODE = re.compile(r"(?<![A-Za-z0-9])(?:([A-Za-z]{1,3})|([B-HJ-Zb-hj-z]) )(\d{1,12})(?![0-9])")
 _NUMBER = re.compile(r"(?<![0-9.])\d+(?:\.\d+)?")
-_ZERO_WORDS = re.compile(r"清零|清空|归零|卖光|卖完|zero|sold out|none left|out of stock", re.IGNORECASE)
+ZERO_WORDS = re.compile(r"清零|清空|归零|卖光|卖完|zero|sold out|none left|out of stock", re.IGNORECASE)
 # Slots the grammar has a word list for, often invented: the value must be what a word of the text reads as.
 _LISTED = ("carrier",)
 _ID_SLOTS = ("order_id", "tracking_number")
@@ -82,7 +82,7 @@ class _Said:
             self.numbers.append(Decimal(50))
         self.codes = codes_in(text)
         self.skus = {sku.upper() for sku in skus} | self.codes
-        self.zero = bool(_ZERO_WORDS.search(text))
+        self.zero = bool(ZERO_WORDS.search(text))
 
     def take(self, value: Decimal) -> bool:
         value = abs(value)
