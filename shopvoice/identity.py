@@ -47,6 +47,8 @@ from google.protobuf.message import Message
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shopvoice import refusal
+
 METADATA_KEY = "x-shopvoice-identity"
 ISSUER = "shopvoice-internal"
 MAX_TTL_S = 300
@@ -485,14 +487,22 @@ def _refusing(handler: grpc.RpcMethodHandler, error: IdentityError) -> grpc.RpcM
         await context.abort(error.code, error.message)
         yield  # pragma: no cover  (an async generator, as a streaming handler must be)
 
+    # A client-streaming call is ended only once its first message is in (shopvoice/refusal.py).
+    async def refuse_requests(requests: Any, context: grpc.aio.ServicerContext) -> Any:
+        await refusal.refuse_stream(context, requests, error.code, error.message)
+
+    async def refuse_requests_stream(requests: Any, context: grpc.aio.ServicerContext) -> Any:
+        await refusal.refuse_stream(context, requests, error.code, error.message)
+        yield  # pragma: no cover  (an async generator, as a streaming handler must be)
+
     ignore = lambda _data: None  # noqa: E731  # the body is not read
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(refuse, ignore, handler.response_serializer)
     if handler.unary_stream:
         return grpc.unary_stream_rpc_method_handler(refuse_stream, ignore, handler.response_serializer)
     if handler.stream_unary:
-        return grpc.stream_unary_rpc_method_handler(refuse, ignore, handler.response_serializer)
-    return grpc.stream_stream_rpc_method_handler(refuse_stream, ignore, handler.response_serializer)
+        return grpc.stream_unary_rpc_method_handler(refuse_requests, ignore, handler.response_serializer)
+    return grpc.stream_stream_rpc_method_handler(refuse_requests_stream, ignore, handler.response_serializer)
 
 
 class ServerIdentity(grpc.aio.ServerInterceptor):

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import NoReturn
 
 import grpc
 import redis.asyncio as aioredis
@@ -39,6 +38,7 @@ from shopvoice.common.v1.command_pb2 import StageTiming, TraceContext
 from shopvoice.errors import DomainError
 from shopvoice.gateway.v1 import gateway_pb2 as gw
 from shopvoice.gateway.v1 import gateway_pb2_grpc
+from shopvoice.refusal import refuse_stream
 
 MAX_TEXT_CHARS = 2000
 # What Riva's API takes (services/asr resamples anything in it); checked here so a bad
@@ -48,9 +48,6 @@ SESSIONS_FULL_RETRY_MS = 1000
 # A slot release that fails (Redis busy or away) is retried after 0.2, 0.4 ... 3.2 s (6 s in all);
 # then its lease runs out (SESSION_LEASE_S).
 RELEASE_TRIES = 6
-# How long a refused Converse call waits for the SessionStart its client sends as it opens
-# (see _refuse); a client that sends nothing is refused after this.
-REFUSAL_READ_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -116,9 +113,9 @@ class AssistantServicer(gateway_pb2_grpc.AssistantServicer):
         try:
             principal = self.verifier.verify(context.invocation_metadata())
         except DomainError as exc:
-            await _refuse(context, request_iterator, exc.code, str(exc))
+            await refuse_stream(context, request_iterator, exc.code, str(exc))
         if principal.role == "customer":  # customers use CustomerAssistant/Ask (customer_channel.py)
-            await _refuse(
+            await refuse_stream(
                 context,
                 request_iterator,
                 grpc.StatusCode.PERMISSION_DENIED,
@@ -455,21 +452,3 @@ class _Activity:
 
     def touch(self) -> None:
         self.last = asyncio.get_running_loop().time()
-
-
-async def _refuse(
-    context: grpc.aio.ServicerContext,
-    request_iterator: AsyncIterator[gw.ClientMessage],
-    code: grpc.StatusCode,
-    message: str,
-) -> NoReturn:
-    """End a Converse call refused before its first message, once that message is in.
-
-    Clients send their SessionStart as the call opens. Ending the call before reading it races
-    that send, and a grpc client whose send fails that way reports INTERNAL ("Internal error
-    from Core") in place of the status sent (grpc/grpc#36066): the caller never learns its token
-    was refused. Nothing read is used; a caller that sends nothing is refused after REFUSAL_READ_S.
-    """
-    with contextlib.suppress(Exception):  # whatever the read's outcome, the refusal stands
-        await asyncio.wait_for(anext(request_iterator, None), REFUSAL_READ_S)
-    await context.abort(code, message)
