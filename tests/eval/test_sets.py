@@ -161,6 +161,8 @@ SETS = {
     "probe4": ("p4", _read("probe4")),
     "probe5": ("p5", _read("probe5")),
     "fresh3": ("f3", _read("fresh3")),
+    "probe6": ("p6", _read("probe6")),
+    "fresh4": ("f4", _read("fresh4")),
 }
 SPLIT_SETS = ["commands", "naming"]  # the probes are dev-only, fresh is held out whole: no halves
 ALL = [(name, case) for name, (_, cases) in SETS.items() for case in cases]
