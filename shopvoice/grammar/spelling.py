@@ -8,7 +8,8 @@ the words around it), where a corrected reading of another intent is taken as a 
 read back. A product's name (which the grammar does not know) is never "corrected" into a
 command word: catalog_words are left alone.
 
-English: a word of four letters or more that the grammar does not use, one edit (a letter
+English: a word of four letters or more that the grammar does not use and English does not
+either (pyspellchecker's word list), one edit (a letter
 inserted, dropped, changed, or two neighbours swapped) from exactly one word of four letters or
 more that it does, with the same first letter, or from several of which one is used at least
 three times as often as any other ("stok": stock, not stop). Chinese: two characters the grammar does not use
@@ -24,6 +25,8 @@ from functools import cache, lru_cache
 import yaml
 from pypinyin import lazy_pinyin
 from rapidfuzz.distance import OSA
+from spellchecker import SpellChecker
+from spellchecker.spellchecker import WordFrequency
 
 from shopvoice.grammar.sentences import sentences_dir
 from shopvoice.grammar.vocabulary import Vocabulary
@@ -31,6 +34,9 @@ from shopvoice.grammar.vocabulary import Vocabulary
 _EN_WORD = re.compile(r"[a-z]+")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 MIN_WORD = 4
+# How often a word must occur in pyspellchecker's English frequency list (drawn from subtitles,
+# where "chuck" has 7,535 and "lunch" 84,794) to be a word and not a typo ("prcie", "stok": 0).
+COMMON_WORD = 500
 
 
 def _strings(node: object) -> list[str]:
@@ -85,7 +91,7 @@ def _sound(pair: str) -> str:
 
 def _english_fix(word: str, known: frozenset[str], keep: frozenset[str]) -> str | None:
     low = word.lower()
-    if len(low) < MIN_WORD or not low.isalpha() or low in known or low in keep:
+    if len(low) < MIN_WORD or not low.isalpha() or low in known or low in keep or _is_english(low):
         return None
     near = [
         w
@@ -99,6 +105,18 @@ def _english_fix(word: str, known: frozenset[str], keep: frozenset[str]) -> str 
     counts = _en_counts()
     ranked = sorted(near, key=lambda w: -counts[w])
     return ranked[0] if ranked and counts[ranked[0]] >= 3 * max(counts[ranked[1]], 1) else None
+
+
+@cache
+def _dictionary() -> WordFrequency:
+    return SpellChecker(language="en").word_frequency
+
+
+def _is_english(word: str) -> bool:
+    """A word English speakers use ("chuck", "lunch", "ditch"), not a typo: it is left as said.
+    Without this, "chuck another ten yoga mats in stock" was read "check ... in stock", a stock
+    question. A typo that happens to be a rare word too stays correctable."""
+    return _dictionary()[word] >= COMMON_WORD
 
 
 @cache

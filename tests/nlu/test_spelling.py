@@ -53,6 +53,24 @@ def test_words_the_grammar_or_the_shop_uses_are_left_alone(text: str, language: 
     assert correct(text, language) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "not_read_as"),
+    [
+        # Read "check another 10 yoga mats in stock", a stock question about G3, before.
+        ("chuck another ten yoga mats in stock", {"intent": "query_stock", "slots": {"sku": "G3"}}),
+        ("chuck the running shorts back on the shelf", {"intent": "query_product", "slots": {"sku": "R11"}}),
+    ],
+)
+def test_an_english_word_is_never_corrected_into_a_command_word(text: str, not_read_as: dict[str, object]) -> None:
+    """One edit from a grammar word ("check"), but a word English speakers use: it stays as said."""
+    assert correct(text, "en") == text
+    assert command_to_json(parse(text, _demo_vocabulary()).command) != not_read_as
+
+
+def test_lunch_is_not_launch() -> None:
+    assert correct("order lunch for the team", "en") == "order lunch for the team"
+
+
 def test_a_product_word_is_not_corrected_into_a_command_word() -> None:
     """A catalog word the grammar does not know ("Stoke" mugs) stays as typed."""
     vocabulary = Vocabulary([("K1", "Stoke mug")])
