@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from shopvoice.text.zh_numbers import NUMERAL_CHARS, read_integer
+
 _CJK_RANGES = (
     (0x3400, 0x4DBF),
     (0x4E00, 0x9FFF),
@@ -57,12 +59,27 @@ def strip_punctuation(text: str) -> str:
 
 
 def join_cjk_spaces(text: str) -> str:
-    """Drop spaces next to a Han character: Chinese has no word spaces, ASR adds some."""
+    """Drop spaces next to a Han character: Chinese has no word spaces, ASR adds some. A space
+    between two numbers that read as one only apart stays: "d四十二 一百四十九" is D42 at 149,
+    and joined it read "d四十二一百四十九", D4 at 2."""
     if " " not in text:
         return text
     out: list[str] = []
     for i, ch in enumerate(text):
         if ch == " " and 0 < i < len(text) - 1 and (is_cjk(text[i - 1]) or is_cjk(text[i + 1])):
-            continue
+            if not _two_numbers(text[:i], text[i + 1 :]):
+                continue
         out.append(ch)
     return "".join(out)
+
+
+_NUMERAL_END = re.compile(f"[{NUMERAL_CHARS}]+$")
+_NUMERAL_START = re.compile(f"^[{NUMERAL_CHARS}]+")
+
+
+def _two_numbers(before: str, after: str) -> bool:
+    left, right = _NUMERAL_END.search(before), _NUMERAL_START.match(after)
+    if not (left and right):
+        return False
+    apart = read_integer(left.group()) is not None and read_integer(right.group()) is not None
+    return apart and read_integer(left.group() + right.group()) is None

@@ -28,12 +28,12 @@ DIGITS: dict[str, int] = {
 }
 SMALL_UNITS: dict[str, int] = {"十": 10, "百": 100, "千": 1000}
 BIG_UNITS: dict[str, int] = {"万": 10_000, "亿": 100_000_000}
-_NUMERAL_CHARS = "".join(DIGITS) + "".join(SMALL_UNITS) + "".join(BIG_UNITS)
+NUMERAL_CHARS = "".join(DIGITS) + "".join(SMALL_UNITS) + "".join(BIG_UNITS)
 
 # A run of numerals, optionally with a decimal point between two numerals; ASCII
 # digits join a run only next to a Chinese unit ("2万", "1千2").
 _RUN = re.compile(
-    rf"(?:\d+(?=[十百千万亿]))?(?:[{_NUMERAL_CHARS}]|(?<=[十百千万亿])\d+)+"
+    rf"(?:\d+(?=[十百千万亿]))?(?:[{NUMERAL_CHARS}]|(?<=[十百千万亿])\d+)+"
     rf"(?:点[{''.join(DIGITS)}0-9]+)?"
 )
 # "一" in these words is not a number (查一下, 便宜一点, 统一).
@@ -78,6 +78,8 @@ def read_integer(run: str) -> int | None:
                 digit = None
         elif ch in SMALL_UNITS:
             unit = SMALL_UNITS[ch]
+            if section and unit >= last_unit:
+                return None  # 三十四十 is two numbers said one after the other, not 70
             section += (1 if digit is None and ch == "十" else (digit or 0)) * unit
             if digit is None and ch != "十":
                 return None
@@ -161,7 +163,7 @@ def normalize_zh_numbers(text: str) -> str:
     九十九块九 -> 99.9元, 一百二十九块九毛九 -> 129.99元, 两百 -> 200, 订单一二三四 ->
     订单1234, 八五折 -> 85折, 百分之十 -> 10%, 十几 stays 十几.
     """
-    if not any(c in _NUMERAL_CHARS or c in "毛角价" for c in text):
+    if not any(c in NUMERAL_CHARS or c in "毛角价" for c in text):
         return text
     text = _HALF_PRICE.sub("5折", text)
     text = _RUN.sub(_replace_run, text)

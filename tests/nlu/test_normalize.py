@@ -52,6 +52,8 @@ def test_spoken_number_next_to_a_code_stays_apart() -> None:
 def test_read_integer_rejects_malformed() -> None:
     assert read_integer("一二百") is None
     assert read_integer("一千二百三十四") == 1234
+    assert read_integer("三十四十") is None  # two numbers said one after the other, not 70
+    assert read_integer("三万二千五百") == 32500
 
 
 @pytest.mark.parametrize(
@@ -104,6 +106,10 @@ def test_not_a_discount(zhe: str) -> None:
         ("add a 20% discount", "add a 20% discount", "en"),
         ("set the price of A100 TO 99", "set the price of A100 TO 99", "en"),
         ("what's the status of order nine zero one two", "what is the status of order 9012", "en"),
+        # Two numbers apart stay apart (joined, D4 at 2); one number said with a pause stays one.
+        ("d四十二 一百四十九", "d42 149", "en"),
+        ("卫衣 一百 五十", "卫衣150", "zh"),
+        ("订单 一二三 四五六", "订单123456", "zh"),
     ],
 )
 def test_pipeline(raw: str, text: str, language: str) -> None:
