@@ -66,9 +66,9 @@ def join_cjk_spaces(text: str) -> str:
         return text
     out: list[str] = []
     for i, ch in enumerate(text):
-        if ch == " " and 0 < i < len(text) - 1 and (is_cjk(text[i - 1]) or is_cjk(text[i + 1])):
-            if not _two_numbers(text[:i], text[i + 1 :]):
-                continue
+        beside_han = 0 < i < len(text) - 1 and (is_cjk(text[i - 1]) or is_cjk(text[i + 1]))
+        if ch == " " and beside_han and not _two_numbers(text[:i], text[i + 1 :]):
+            continue
         out.append(ch)
     return "".join(out)
 
