@@ -149,7 +149,11 @@ def correct(text: str, language: str, keep: frozenset[str] = frozenset()) -> str
     i = 0
     while i < len(chars) - 1:
         pair = chars[i] + chars[i + 1]
-        if _CJK_RUN.fullmatch(pair) and pair not in pairs and pair not in keep:
+        # A character that already makes a grammar pair with its other neighbour is not a typo:
+        # in 库存补到 the pair 存补 straddles two words, and "fixing" it to 存不 read 库存不到.
+        explained = chars[i - 1] + chars[i] in pairs if i else False
+        explained = explained or "".join(chars[i + 1 : i + 3]) in pairs
+        if _CJK_RUN.fullmatch(pair) and pair not in pairs and pair not in keep and not explained:
             found = by_sound.get(_sound(pair), frozenset())
             if len(found) == 1:
                 (fixed,) = found

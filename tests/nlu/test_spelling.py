@@ -67,6 +67,16 @@ def test_an_english_word_is_never_corrected_into_a_command_word(text: str, not_r
     assert command_to_json(parse(text, _demo_vocabulary()).command) != not_read_as
 
 
+def test_two_characters_across_two_words_are_not_a_typo() -> None:
+    """存补 in 库存补到 straddles 库存 and 补到; "corrected" to 存不 it read 库存不到 (a low-stock
+    question), and the jeans' stock to reach 60 became 60 more."""
+    assert correct("B200库存补到60", "zh") == "B200库存补到60"
+    assert command_to_json(parse("牛仔裤库存补到六十", _demo_vocabulary()).command) == {
+        "intent": "set_stock",
+        "slots": {"sku": "B200", "quantity": 60},
+    }
+
+
 def test_lunch_is_not_launch() -> None:
     assert correct("order lunch for the team", "en") == "order lunch for the team"
 
