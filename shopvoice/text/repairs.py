@@ -16,12 +16,16 @@ import re
 _EN_NUMBER = r"\$?\d+(?:\.\d+)?%?(?: \d{2})?(?: (?:dollars|dollar|bucks|units|pieces|pcs|percent))?"
 _EN_REPAIR = re.compile(
     rf"(?<![\w.$]){_EN_NUMBER},? (?:no no|no wait|no sorry|no make that|no|sorry|wait|i mean|make that|actually|"
-    r"or rather|rather|scratch that|correction),? (?=\$?\d)",
+    r"or rather|rather|scratch that|correction),? "
+    # the verb said again before the new number: "drop it 20, no wait, drop it 30"
+    r"(?:(?:make it|set it to|put it at|drop it|take off|take|it's|it is|its|let's say|say|to|just) )?(?=\$?\d)",
     re.IGNORECASE,
 )
 _ZH_NUMBER = r"\d+(?:\.\d+)?%?(?:块钱|块|元|件|个|条|双|顶|张|折)?"
 _ZH_REPAIR = re.compile(
-    rf"(?<![0-9A-Za-z.]){_ZH_NUMBER} ?(?:不对不对|不对|哦不|噢不|说错了|错了|我是说|应该是) ?(?=\d)"
+    rf"(?<![0-9A-Za-z.]){_ZH_NUMBER} ?(?:不对不对|不对|不是不是|不是|不不|哦不|噢不|啊不|说错了|错了|我是说|应该是) ?"
+    # the verb said again before the new number: 降二十 不是 降三十
+    r"(?:是|就是|改成|改为|改到|设成|设为|降|降到|降价|涨|涨到|涨价|加|加到|减|补|补到|卖|打|少|便宜)?(?=\d)"
 )
 
 

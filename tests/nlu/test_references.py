@@ -132,10 +132,29 @@ def test_mentions() -> None:
         ("瑜伽垫 呃 改成一百一 不对 一百一十九", {"sku": "G3", "price": "119.00"}),
         ("set A100 to 99 i mean 89", {"sku": "A100", "price": "89.00"}),
         ("A100改成99 不对 89", {"sku": "A100", "price": "89.00"}),
+        # the verb said again with the new number
+        ("把A100改成九十九 呃不是 改成八十九", {"sku": "A100", "price": "89.00"}),
+        ("put the jeans at 199 no wait make it 179", {"sku": "B200", "price": "179.00"}),
     ],
 )
 def test_a_repaired_number_keeps_the_correction(said: str, expected: dict[str, object]) -> None:
     assert command_to_json(parse(said, VOCAB).command) == {"intent": "set_price", "slots": expected}
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("F8降价十块 不是 降二十", {"intent": "adjust_price", "slots": {"sku": "F8", "delta": "-20.00"}}),
+        ("G3库存五十 不对 是六十", {"intent": "set_stock", "slots": {"sku": "G3", "quantity": 60}}),
+    ],
+)
+def test_a_repair_that_says_its_verb_again_keeps_the_correction(said: str, expected: dict[str, object]) -> None:
+    assert command_to_json(parse(said, VOCAB).command) == expected
+
+
+def test_不是_before_a_question_is_no_repair() -> None:
+    """不是 there asks "hasn't it?": the order number stays, nothing after it is read as a new one."""
+    assert "88" in normalize("订单88不是发了吗 3天了").text
 
 
 @pytest.mark.parametrize(
