@@ -162,6 +162,25 @@ _CONTRACTIONS = {
     "you're": "you are",
     "i've": "i have",
     "we'd": "we would",
+    # Speech recognisers and fast typists leave the apostrophe out; only the forms that are no
+    # other word ("its", "were", "lets", "wont", "well" are words) are read as contractions.
+    "thats": "that is",
+    "theres": "there is",
+    "wheres": "where is",
+    "hows": "how is",
+    "dont": "do not",
+    "doesnt": "does not",
+    "didnt": "did not",
+    "cant": "cannot",
+    "isnt": "is not",
+    "arent": "are not",
+    "wasnt": "was not",
+    "havent": "have not",
+    "hasnt": "has not",
+    "im": "i am",
+    "weve": "we have",
+    "youre": "you are",
+    "ive": "i have",
 }
 _CONTRACTION = re.compile(r"\b(?:" + "|".join(re.escape(c) for c in _CONTRACTIONS) + r")(?![\w'])", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"(?<=[\w])'s\b", re.IGNORECASE)
