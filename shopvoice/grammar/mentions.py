@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
+from shopvoice.grammar.index import grammar_for
 from shopvoice.grammar.vocabulary import Vocabulary
 
 # The words that may stand for a product or an order said in another clause.
@@ -148,6 +150,23 @@ def order_mention(clause: str) -> str | None:
     """The one order number ``clause`` names, if it names exactly one."""
     found = {a or b for a, b in _ORDER.findall(clause)}
     return found.pop() if len(found) == 1 else None
+
+
+def carrier_mention(clause: str) -> str | None:
+    """The one carrier ``clause`` names (圆通, EMS, "via UPS"), by the grammar's carrier lists."""
+    folded = clause.casefold()
+    found = {code for name, code in _carrier_names() if name.search(folded)}
+    return found.pop() if len(found) == 1 else None
+
+
+@cache
+def _carrier_names() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Each carrier name of both grammars as a whole-word pattern, with its code (built once)."""
+    return tuple(
+        (re.compile(rf"(?<![a-z]){re.escape(name.casefold())}(?![a-z])"), code)
+        for language in ("zh", "en")
+        for name, code in grammar_for(language).kinds.lists.get("carrier", {}).items()
+    )
 
 
 def tracking_mention(clause: str) -> str | None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from functools import cache
 
 from shopvoice.common.v1.command_pb2 import Command
 from shopvoice.grammar import mentions, spelling
@@ -271,7 +270,7 @@ def _with_shipment_details(parsed: Parse, others: list[str]) -> Parse | None:
         tracking = mentions.tracking_mention(text)
         if tracking and not ship.tracking_number:
             ship.tracking_number = tracking
-        carrier = _carrier_in(text)
+        carrier = mentions.carrier_mention(text)
         if carrier and ship.carrier and carrier != ship.carrier:
             return None
         if carrier:
@@ -279,23 +278,6 @@ def _with_shipment_details(parsed: Parse, others: list[str]) -> Parse | None:
     if validate_command(command):
         return None
     return replace(parsed, command=command)
-
-
-def _carrier_in(text: str) -> str | None:
-    """The one carrier a clause names (圆通, EMS, "via UPS"), by the grammar's carrier lists."""
-    folded = text.casefold()
-    found = {code for name, code in _carrier_names() if name.search(folded)}
-    return found.pop() if len(found) == 1 else None
-
-
-@cache
-def _carrier_names() -> tuple[tuple[re.Pattern[str], str], ...]:
-    """Each carrier name of both grammars as a whole-word pattern, with its code (built once)."""
-    return tuple(
-        (re.compile(rf"(?<![a-z]){re.escape(name.casefold())}(?![a-z])"), code)
-        for language in ("zh", "en")
-        for name, code in grammar_for(language).kinds.lists.get("carrier", {}).items()
-    )
 
 
 # A clause that goes on with a list ("and the socks", "the shorts and the water bottle"); a

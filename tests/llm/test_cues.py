@@ -174,3 +174,44 @@ def test_a_zero_said_is_a_count_of_zero() -> None:
     zero = {"intent": "set_stock", "slots": {"sku": "R11", "quantity": 0}}
     for text in ("running shorts are sold out", "短裤清零", "set the shorts to 0"):
         assert settled(zero, text) == (zero, ""), text
+
+
+@pytest.mark.parametrize(
+    ("text", "model_metric", "meant"),
+    [
+        # asked how sales went: revenue, whatever count the model picked (probe6's dev misses)
+        ("今天卖得咋样", "orders", "revenue"),
+        ("how did we do last week", "units", "revenue"),
+        ("这周跟上周比比看", "units", "revenue"),
+        # a count only where the words ask for one
+        ("how many units went out this week", "units", "units"),
+        ("这个月卖了几件", "units", "units"),
+        ("how many orders came in today", "orders", "orders"),
+        ("今天接了多少单", "orders", "orders"),
+        # "best" asks for the best sellers
+        ("这个月啥卖得最好", "units", "top_products"),
+        ("what's been selling best this week", "revenue", "top_products"),
+        # other metrics keep the model's reading
+        ("how many refunds last month", "refunds", "refunds"),
+    ],
+)
+def test_the_words_settle_what_a_sales_question_asks(text: str, model_metric: str, meant: str) -> None:
+    answer = {"intent": "sales_report", "slots": {"metric": model_metric, "period": "this_week"}}
+    command, refused = settled(answer, text)
+    assert refused == ""
+    assert command["slots"]["metric"] == meant  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("text", "carrier"),
+    [
+        ("六六零一 发京东", "JD"),  # the model's answer on probe6 left the carrier out
+        ("order 4410 is going out with fedex today", "FEDEX"),
+        ("ship 4410", None),
+        ("4410 goes by sf or ems", None),  # two carriers: none is chosen for the merchant
+    ],
+)
+def test_a_carrier_named_beside_a_shipment_is_kept(text: str, carrier: str | None) -> None:
+    command, refused = settled({"intent": "ship_order", "slots": {"order_id": "6601"}}, text)
+    assert refused == ""
+    assert command["slots"].get("carrier") == carrier  # type: ignore[attr-defined]

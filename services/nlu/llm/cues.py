@@ -20,6 +20,10 @@ said as a change ("bump ours up 30 bucks" read as a price of 30) is that change.
 nothing, or a stock of zero nobody said ("sizes S to XXL now" read as a stock of 0), is refused.
 A low-stock question whose threshold the model left out ("list stuff with stock below eight")
 takes the one number said after a comparison word.
+
+Sales questions (eval/merchant/probe6): "how did we do", 卖得咋样 ask for revenue; the model's
+count of units or orders stands only where the words ask for a count, and "best"/最好 asks for
+the best sellers. A shipment whose carrier the model left out takes the one carrier named.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from services.nlu.llm.convert import money_from_string
 from services.nlu.llm.ground import ZERO_WORDS, numbers_in
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.grammar.contract import money_value
+from shopvoice.grammar.mentions import carrier_mention
 
 
 def _words(en: str, zh: str) -> re.Pattern[str]:
@@ -79,6 +84,20 @@ _PRICE_DOWN = _words(
 )
 _CHANGE_BEFORE = r"(?:(?<![a-z])(?:up|down|by|off)\s+(?:like\s+|about\s+|around\s+)?|(?:加|涨|降|减|便宜)了?\s*)\$?"
 
+# What a sales question asks for. Asked how sales went, the model picks units or orders as often
+# as revenue (probe6: 今天卖得咋样 read as a count of orders, "how's this week looking against
+# last week" as units); a count is what the merchant asks for only in its words.
+_UNITS = _words(
+    r"units?|items?|pieces?|pcs|how many|quantity|volume|count",
+    r"件|几个|多少个|销量|数量|卖了几|卖出几|卖了多少个|卖出多少个",
+)
+_ORDERS = _words(r"orders?", r"单")
+_BEST = _words(
+    r"best|top|most popular|bestsell\w*|sold (?:the )?most|sells? (?:the )?most|selling (?:the )?most|hottest",
+    r"最好|最多|最火|畅销|爆款|热卖|卖得好|排行|排名",
+)
+_COUNTS = (cmd.METRIC_UNITS, cmd.METRIC_ORDERS, cmd.METRIC_REVENUE)
+
 CANCEL_UNSAID = "a cancellation the merchant did not ask for"
 REFUND_UNSAID = "a refund the merchant did not ask for"
 NOTHING_CHANGED = "a change of nothing, or a count of zero the merchant did not say"
@@ -105,11 +124,30 @@ def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
         return _price_direction(command, said), ""
     if intent == "set_price":
         return _price_as_change(command, said), ""
+    if intent == "sales_report":
+        command.sales_report.metric = _metric(command.sales_report.metric, said)
+    # "六六零一 发京东": the model kept the order and left out the carrier named beside it
+    if intent == "ship_order" and not command.ship_order.HasField("carrier") and (carrier := carrier_mention(said)):
+        command.ship_order.carrier = carrier
     if intent == "low_stock" and not command.low_stock.HasField("threshold") and _BELOW.search(said):
         said_numbers = set(numbers_in(said))
         if len(said_numbers) == 1 and (n := said_numbers.pop()) == n.to_integral_value() and n > 0:
             command.low_stock.threshold = int(n)
     return command, ""
+
+
+def _metric(metric: cmd.Metric.ValueType, said: str) -> cmd.Metric.ValueType:
+    """What the merchant asked of sales: the best sellers when it says best, a count of units
+    or of orders only when it says so, and otherwise revenue (how the shop is doing)."""
+    if metric not in _COUNTS:
+        return metric  # refunds and ratings have their own words, which the model rarely misses
+    if _BEST.search(said):
+        return cmd.METRIC_TOP_PRODUCTS
+    if metric == cmd.METRIC_UNITS and not _UNITS.search(said):
+        return cmd.METRIC_REVENUE
+    if metric == cmd.METRIC_ORDERS and not _ORDERS.search(said):
+        return cmd.METRIC_REVENUE
+    return metric
 
 
 def _zero_said(said: str) -> bool:
