@@ -111,7 +111,11 @@ class UtteranceHandler:
             understood = Understood(unknown_command(utterance.text), "llm", understood.confidence)
         resolution = resolve(understood.command, vocabulary)
         price_reading_chosen = await spoken_prices.read_by_current_price(
-            resolution.command, utterance.text, utterance.merchant_id, self.policy.price_lookup
+            resolution.command,
+            utterance.text,
+            utterance.merchant_id,
+            self.policy.price_lookup,
+            [sku for sku, _ in vocabulary.products] if vocabulary is not None else (),
         )
         timings.append(stage("parsed"))
         decision = await self.policy.decide(
