@@ -4,6 +4,9 @@ amount or "half" is never a full refund."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pytest
 
 from services.nlu.llm.candidates import candidates
@@ -14,7 +17,7 @@ from shopvoice.grammar.commands import command_to_json
 from tests.llm.test_candidates import demo_vocabulary
 
 
-def scoped(answer: dict[str, object], text: str) -> tuple[dict[str, object], str]:
+def scoped(answer: Mapping[str, object], text: str) -> tuple[dict[str, Any], str]:
     command, refused = rescope(json_to_command(answer), f"{text}\n{model_text(text)}")
     return command_to_json(command), refused
 
@@ -62,6 +65,40 @@ def test_a_list_or_a_status_stays_a_bulk_change() -> None:
     assert scoped(listed, "红T白T 69")[0] == listed
     drafts = {"intent": "bulk_set_stock", "slots": {"status": "draft", "quantity": 0}}
     assert scoped(drafts, "drafts to 0 stock")[0] == drafts
+
+
+@pytest.mark.parametrize(
+    ("text", "query", "names"),
+    [
+        # the model's answer on probe6 (dev): a query of two names
+        (
+            "the jeans and the running shorts ten percent off both",
+            "jeans and the running shorts",
+            ["jeans", "running shorts"],
+        ),
+        ("保温杯和瑜伽垫都加二十个库存", "保温杯和瑜伽垫", ["保温杯", "瑜伽垫"]),
+    ],
+)
+def test_names_the_model_put_in_a_query_are_the_products_listed(text: str, query: str, names: list[str]) -> None:
+    answer = {"intent": "bulk_adjust_price", "slots": {"query": query, "percent": "-10"}}
+    assert scoped(answer, text) == ({"intent": "bulk_adjust_price", "slots": {"skus": names, "percent": "-10"}}, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        ("所有T恤和卫衣打九折", "T恤和卫衣"),  # kinds selected, not two products
+        ("everything in tees and hoodies 10% off", "tees and hoodies"),
+    ],
+)
+def test_a_selection_of_kinds_stays_a_query(text: str, query: str) -> None:
+    answer = {"intent": "bulk_adjust_price", "slots": {"query": query, "percent": "-10"}}
+    assert scoped(answer, text)[0]["slots"] == {"query": query, "percent": "-10"}
+
+
+def test_names_the_merchant_did_not_say_are_never_listed_as_products() -> None:
+    answer = {"intent": "bulk_adjust_price", "slots": {"query": "denim and sneakers", "percent": "-10"}}
+    assert "skus" not in scoped(answer, "the jeans and the white shoes ten percent off")[0]["slots"]
 
 
 @pytest.mark.parametrize(

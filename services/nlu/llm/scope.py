@@ -71,10 +71,36 @@ def _one_name(skus: Sequence[str], said: str, products: Sequence[Candidate]) -> 
     return ambiguous_name(said, skus[0], list(products))
 
 
+# Words that select by kind ("all the hoodies and tees", 所有T恤和卫衣): a list of kinds, not of products.
+_SELECTION = re.compile(
+    r"(?<![a-z])(?:all|every|everything|anything|whole|entire|storewide|sitewide)(?![a-z])|所有|全部|全场|全店|每",
+    re.IGNORECASE,
+)
+
+
+def _listed_names(
+    bulk: cmd.BulkSetPrice | cmd.BulkAdjustPrice | cmd.BulkSetStock | cmd.BulkAdjustStock, said: str
+) -> None:
+    """A selection the model wrote as a list of names ("the jeans and the running shorts ten percent
+    off both" as the query "jeans and the running shorts"): those products, each resolved (and
+    asked about when it is not one product) as the grammar's lists are. In place."""
+    if not bulk.HasField("query") or bulk.skus or _SELECTION.search(said):
+        return
+    items = [
+        re.sub(r"^(?:the|our|my)\s+", "", item.strip(), flags=re.IGNORECASE)
+        for item in _LIST_SEPARATOR.split(bulk.query)
+    ]
+    items = [item for item in items if item]
+    if len(items) >= 2 and all(item.casefold() in said.casefold() for item in items):
+        bulk.ClearField("query")
+        bulk.skus.extend(items)
+
+
 def _one_product(
     command: cmd.Command, intent: str, said: str, products: Sequence[Candidate]
 ) -> tuple[cmd.Command, str]:
     bulk = getattr(command, intent)
+    _listed_names(bulk, said)
     one_name = _one_name(bulk.skus, said, products) if len(bulk.skus) >= 2 else None
     if _MANY.search(said) or bulk.HasField("status") or (len(bulk.skus) >= 2 and one_name is None):
         return command, ""
