@@ -12,25 +12,23 @@ price is read back and runs only on the merchant's "yes": the reading is a guess
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from decimal import Decimal
 from statistics import median
 
 from services.nlu.dialogue import PriceLookup
+from services.nlu.llm.ground import TWO_GROUPS
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.money import from_decimal, to_decimal
 from shopvoice.text import normalize
 
 # A new product is judged against this many of the shop's products (one price lookup each).
 SHOP_SAMPLE = 15
-# After normalisation "one seventy nine" is "1 79": a first group of one digit, then two.
-_TWO_GROUPS = re.compile(r"(?<![\d.])([1-9]) (\d{2})(?![\d.])")
 
 
 def hundreds_reading(text: str, price: Decimal) -> Decimal | None:
     """179 when ``text`` said ``price`` (1.79) as "one seventy nine"; None when it was not said so."""
-    for found in _TWO_GROUPS.finditer(normalize(text).text):
+    for found in TWO_GROUPS.finditer(normalize(text).text):
         if Decimal(f"{found.group(1)}.{found.group(2)}") == price:
             return Decimal(found.group(1) + found.group(2))
     return None

@@ -108,3 +108,16 @@ def test_price_numbers_are_compared_as_values() -> None:
 def test_half_is_fifty_percent_said() -> None:
     answer = {"intent": "adjust_price", "slots": {"sku": "M3", "percent": "-50"}}
     assert grounded(answer, "half price on the socks", skus=("M3",))[1] == []
+
+
+@pytest.mark.parametrize("price", ["179.00", "1.79"])
+def test_a_price_said_in_two_groups_grounds_either_reading(price: str) -> None:
+    """ "just put them at one seventy nine": the model's 179 was dropped as never said (the text
+    reads "1 79"), and the merchant was not understood (probe6)."""
+    answer = {"intent": "set_price", "slots": {"sku": "B200", "price": price}}
+    assert grounded(answer, "the jeans, just put them at one seventy nine", ("B200",)) == (answer, [])
+
+
+def test_two_groups_are_no_licence_for_other_numbers() -> None:
+    answer = {"intent": "set_price", "slots": {"sku": "B200", "price": "17.90"}}
+    assert grounded(answer, "put the jeans at one seventy nine", ("B200",))[1] == ["price"]

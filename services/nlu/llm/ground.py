@@ -35,6 +35,9 @@ _ZHE = re.compile(r"(?:打个|打)?\s*(\d(?:\.\d)?|\d\d)\s*折")
 # A single letter may stand apart ("d 42"), but not the words "a" and "I" ("a 5 pack"); "to 5" is no code.
 _CODE = re.compile(r"(?<![A-Za-z0-9])(?:([A-Za-z]{1,3})|([B-HJ-Zb-hj-z]) )(\d{1,12})(?![0-9])")
 _NUMBER = re.compile(r"(?<![0-9.])\d+(?:\.\d+)?")
+# A price said in two groups: "one seventy nine" is "1 79" once normalised, and means 1.79 or 179
+# (services/nlu/spoken_prices.py chooses by the product's current price).
+TWO_GROUPS = re.compile(r"(?<![\d.])([1-9]) (\d{2})(?![\d.])")
 ZERO_WORDS = re.compile(r"清零|清空|归零|卖光|卖完|zero|sold out|none left|out of stock", re.IGNORECASE)
 # Slots the grammar has a word list for, often invented: the value must be what a word of the text reads as.
 _LISTED = ("carrier",)
@@ -80,6 +83,8 @@ class _Said:
         self.numbers = numbers_in(text)
         if _HALF.search(text):  # "half price", 对半: the 50 the model reads in it
             self.numbers.append(Decimal(50))
+        for found in TWO_GROUPS.finditer(text):  # "1 79": the model may read either price
+            self.numbers += [Decimal(f"{found[1]}.{found[2]}"), Decimal(found[1] + found[2])]
         self.codes = codes_in(text)
         self.skus = {sku.upper() for sku in skus} | self.codes
         self.zero = bool(ZERO_WORDS.search(text))
