@@ -77,6 +77,15 @@ def test_two_characters_across_two_words_are_not_a_typo() -> None:
     }
 
 
+def test_a_typo_beside_a_word_is_still_corrected() -> None:
+    """库村 after 的: 库 pairs with 的 on its left, but the fix changes only 村 (probe's 蓝牙耳机的库村查一下
+    had become a product question once straddling pairs were left alone)."""
+    assert command_to_json(parse("蓝牙耳机的库村查一下", _demo_vocabulary()).command) == {
+        "intent": "query_stock",
+        "slots": {"sku": "N20"},
+    }
+
+
 def test_lunch_is_not_launch() -> None:
     assert correct("order lunch for the team", "en") == "order lunch for the team"
 
