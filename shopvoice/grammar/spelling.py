@@ -8,8 +8,8 @@ the words around it), where a corrected reading of another intent is taken as a 
 read back. A product's name (which the grammar does not know) is never "corrected" into a
 command word: catalog_words are left alone.
 
-English: a word of four letters or more that the grammar does not use and English does not
-either (pyspellchecker's word list), one edit (a letter
+English: a word of four letters or more that the grammar does not use (a word English uses,
+by pyspellchecker's word list, only as another form of itself: customers, changed), one edit (a letter
 inserted, dropped, changed, or two neighbours swapped) from exactly one word of four letters or
 more that it does, with the same first letter, or from several of which one is used at least
 three times as often as any other ("stok": stock, not stop). Chinese: two characters the grammar does not use
@@ -91,13 +91,17 @@ def _sound(pair: str) -> str:
 
 def _english_fix(word: str, known: frozenset[str], keep: frozenset[str]) -> str | None:
     low = word.lower()
-    if len(low) < MIN_WORD or not low.isalpha() or low in known or low in keep or _is_english(low):
+    if len(low) < MIN_WORD or not low.isalpha() or low in known or low in keep:
         return None
     near = [
         w
         for w in _by_start().get(low[0], ())
         if abs(len(w) - len(low)) <= 1 and OSA.distance(low, w, score_cutoff=1) <= 1
     ]
+    if _is_english(low):
+        # a real word is only read as another form of itself ("customers", "changed"), never as
+        # another word ("chuck" as "check")
+        near = [w for w in near if _inflection(low, w)]
     if len(near) == 1:
         return near[0]
     # Several words one edit away ("stok": stock, stop): the one the grammar uses far more often,
@@ -117,6 +121,12 @@ def _is_english(word: str) -> bool:
     Without this, "chuck another ten yoga mats in stock" was read "check ... in stock", a stock
     question. A typo that happens to be a rare word too stays correctable."""
     return _dictionary()[word] >= COMMON_WORD
+
+
+def _inflection(word: str, other: str) -> bool:
+    """One is the other with an -s or -d ending: shorts/short, changed/change, placed/place."""
+    longer, shorter = (word, other) if len(word) > len(other) else (other, word)
+    return longer[:-1] == shorter and longer[-1] in "sd"
 
 
 @cache
