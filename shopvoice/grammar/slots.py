@@ -28,14 +28,18 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 MAX_QUANTITY = 10_000_000
 
 BUILTIN_PATTERNS: dict[str, str] = {
-    # Neither starts inside a code: "to F8" is the product F8, never a title "F" priced at 8.
+    # Neither starts inside a code: "to F8" is the product F8, never a title "F" priced at 8. No
+    # number starts or ends inside another: 搪瓷杯…24个 is 24 pieces, never a price of 2 and 4 pieces.
     "money": (
-        r"(?<![A-Za-z])[$¥]?(?:\d{1,3} \d{2}(?!\d)|\d+(?:\.\d+)?)"
+        r"(?<![A-Za-z0-9.])[$¥]?(?:\d{1,3} \d{2}(?!\d)|\d+(?:\.\d+)?(?![0-9]))"
         r"(?: ?(?:元钱|元|块钱|块|rmb|人民币|dollars?|bucks|usd|yuan|kuai))?"
     ),
-    "quantity": r"(?<![A-Za-z])\d+(?: ?(?:件|个|台|只|箱|份|条|双|套|瓶|包|盒|顶|支|张|本|袋|罐|卷|对|副|把|片|units?|pieces?|pcs|items?))?",
-    "percent": r"\d+(?:\.\d+)?%",
-    "discount": r"\d+(?:\.\d+)?折",
+    "quantity": (
+        r"(?<![A-Za-z0-9.])\d+(?![0-9])"
+        r"(?: ?(?:件|个|台|只|箱|份|条|双|套|瓶|包|盒|顶|支|张|本|袋|罐|卷|对|副|把|片|units?|pieces?|pcs|items?))?"
+    ),
+    "percent": r"(?<![0-9.])\d+(?:\.\d+)?%",
+    "discount": r"(?<![0-9.])\d+(?:\.\d+)?折",
     "order_id": r"#?\d+(?:[ -]\d+)*",
     "tracking": r"[A-Za-z0-9]{4,30}",
     "code": SKU_CODE,

@@ -239,3 +239,16 @@ def test_a_number_inside_a_code_is_never_a_price_or_a_quantity(said: str) -> Non
     # "to F8" once was a new product called "10件to F" at 8.00: the code is the product, not a price.
     command = command_to_json(parse(said).command)
     assert command["intent"] != "create_product", command
+
+
+@pytest.mark.parametrize("said", ["帮我添加商品搪瓷杯 四十五一个 有二十四个", "添加商品搪瓷杯 45元一个 24个"])
+def test_a_number_is_never_split_into_two_slots(said: str) -> None:
+    """…24个 had been read as a price of 2 and 4 pieces: a number slot started inside the number."""
+    slots = command_to_json(parse(said).command)["slots"]
+    assert isinstance(slots, dict)
+    assert slots.get("price") not in ("2.00", "4.00") and slots.get("quantity") != 4, slots
+
+
+@pytest.mark.parametrize(("said", "sku"), [("A100半价", "A100"), ("F9半价处理吧", "F9")])
+def test_half_price_after_a_code_is_half_off_that_product(said: str, sku: str) -> None:
+    assert command_to_json(parse(said).command)["slots"] == {"sku": sku, "percent": "-50"}
