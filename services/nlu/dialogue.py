@@ -214,7 +214,8 @@ def period_in(text: str) -> int:
 # What may stand around a period in a follow-up that only changes the period ("上个月呢",
 # "and last month?", "what about yesterday"): nothing else may be said.
 _FOLLOW_UP_WORDS = re.compile(
-    r"^(?:那|那么|那个|还有|再看看|再看|看看|and|what about|how about|same for|same thing for|ok|okay|so|for)?\s*"
+    r"^(?:那|那么|那个|还有|再看看|再看|看看|(?:and |ok |okay |so )?(?:what about|how about)|and|same for|same thing for"
+    r"|ok|okay|so|for)?\s*"
     r"(?P<period>.+?)\s*(?:呢|的呢|的|怎么样|如何|then|too|as well)?[?？。.!！]*$",
     re.IGNORECASE,
 )

@@ -150,7 +150,12 @@ def test_and_last_month_re_asks_the_last_report_for_the_new_period() -> None:
     kind, command, _, _ = turn("本月和上月比一比", state)
     assert kind == "execute"
     remember_context(state, command, "")
-    for text, period in (("上个月呢", "last_month"), ("and yesterday?", "yesterday"), ("那今天呢", "today")):
+    for text, period in (
+        ("上个月呢", "last_month"),
+        ("and yesterday?", "yesterday"),
+        ("那今天呢", "today"),
+        ("and what about last week", "last_week"),
+    ):
         kind, command, _, _ = turn(text, state)
         assert kind == "execute", text
         assert command_to_json(command) == {"intent": "sales_report", "slots": {"metric": "revenue", "period": period}}
@@ -216,3 +221,14 @@ def test_a_chinese_list_item_with_the_sentence_stuck_to_it_is_the_product_it_end
     kind, command, _, _ = turn("老板交代了，双肩包和红色卫衣都改成一百二十九块")
     assert command.WhichOneof("intent") == "bulk_set_price"
     assert list(command.bulk_set_price.skus) == ["D42", "F9"] and kind == "propose"
+
+
+def test_a_period_alone_is_a_follow_up_in_its_usual_openings() -> None:
+    """ "and what about last month" with no report before it had gone to the model, which made a
+    report of it (probe6); a period alone is only ever a follow-up."""
+    from services.nlu.dialogue import follow_up_period
+    from shopvoice.common.v1 import command_pb2 as cmd
+
+    for text in ("and what about last month", "ok how about last month", "what about last month?", "上个月呢"):
+        assert follow_up_period(text) == cmd.PERIOD_LAST_MONTH, text
+    assert follow_up_period("and what about the red tee") == 0
