@@ -40,7 +40,7 @@ BUILTIN_PATTERNS: dict[str, str] = {
     ),
     "percent": r"(?<![0-9.])\d+(?:\.\d+)?%",
     "discount": r"(?<![0-9.])\d+(?:\.\d+)?折",
-    "order_id": r"#?\d+(?:[ -]\d+)*",
+    "order_id": r"(?<![A-Za-z0-9])#?\d+(?:[ -]\d+)*(?![0-9])",
     "tracking": r"[A-Za-z0-9]{4,30}",
     "code": SKU_CODE,
     # "with DHL 1234567890" once codes are joined ("DHL1234567890"): a carrier whose numbers do

@@ -252,3 +252,9 @@ def test_a_number_is_never_split_into_two_slots(said: str) -> None:
 @pytest.mark.parametrize(("said", "sku"), [("A100半价", "A100"), ("F9半价处理吧", "F9")])
 def test_half_price_after_a_code_is_half_off_that_product(said: str, sku: str) -> None:
     assert command_to_json(parse(said).command)["slots"] == {"sku": sku, "percent": "-50"}
+
+
+def test_an_order_number_never_starts_inside_a_code() -> None:
+    """ "A100 20发了吗" had read order 10020 (the 100 of the code and the 20 after it)."""
+    slots = command_to_json(parse("A100 20发了吗").command)["slots"]
+    assert isinstance(slots, dict) and slots.get("order_id") != "10020", slots
