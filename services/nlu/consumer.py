@@ -115,7 +115,7 @@ class UtteranceHandler:
             utterance.text,
             utterance.merchant_id,
             self.policy.price_lookup,
-            [sku for sku, _ in vocabulary.products] if vocabulary is not None else (),
+            vocabulary.products if vocabulary is not None else (),
         )
         timings.append(stage("parsed"))
         decision = await self.policy.decide(

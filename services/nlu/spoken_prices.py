@@ -11,6 +11,7 @@ price is read back and runs only on the merchant's "yes": the reading is a guess
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Sequence
 from decimal import Decimal
@@ -35,11 +36,11 @@ def hundreds_reading(text: str, price: Decimal) -> Decimal | None:
 
 
 async def read_by_current_price(
-    command: cmd.Command, text: str, merchant_id: str, lookup: PriceLookup, shop_skus: Sequence[str] = ()
+    command: cmd.Command, text: str, merchant_id: str, lookup: PriceLookup, shop: Sequence[tuple[str, str]] = ()
 ) -> bool:
     """Rewrite a two-group price to the reading nearer the current prices, in place: the named
     product's, the median of a list's (bulk_set_price), or for a new product the median of the
-    shop's (``shop_skus``, a sample of its catalog). True when the price was said in two groups:
+    shop's (``shop``: its (SKU, title) pairs, of which SHOP_SAMPLE are looked up). True when the price was said in two groups:
     a reading was chosen, so it is read back first."""
     intent = command.WhichOneof("intent")
     if intent == "set_price" and command.set_price.sku:
@@ -47,14 +48,14 @@ async def read_by_current_price(
     elif intent == "bulk_set_price" and command.bulk_set_price.skus:
         money, skus = command.bulk_set_price.price, list(command.bulk_set_price.skus)
     elif intent == "create_product" and command.create_product.HasField("price"):
-        money, skus = command.create_product.price, list(shop_skus[:SHOP_SAMPLE])
+        money, skus = command.create_product.price, [sku for sku, _ in shop[:SHOP_SAMPLE]]
     else:
         return False
     price = to_decimal(money)
     hundreds = hundreds_reading(text, price)
     if hundreds is None:
         return False
-    found = [await lookup(merchant_id, sku) for sku in skus]
+    found = await asyncio.gather(*(lookup(merchant_id, sku) for sku in skus))
     currents = [to_decimal(m) for m in found if m is not None and to_decimal(m) > 0]
     current = median(currents) if currents else Decimal(0)
     if current > 0 and abs(math.log(hundreds / current)) < abs(math.log(price / current)):

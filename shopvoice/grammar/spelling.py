@@ -161,7 +161,7 @@ def correct(text: str, language: str, keep: frozenset[str] = frozenset()) -> str
         pair = chars[i] + chars[i + 1]
         if _CJK_RUN.fullmatch(pair) and pair not in pairs and pair not in keep:
             found = by_sound.get(_sound(pair), frozenset())
-            if len(found) == 1 and not _changes_a_word(chars, i, next(iter(found)), pairs | keep):
+            if len(found) == 1 and not _changes_a_word(chars, i, next(iter(found)), (pairs, keep)):
                 (fixed,) = found
                 chars[i], chars[i + 1] = fixed[0], fixed[1]
                 i += 2
@@ -170,12 +170,13 @@ def correct(text: str, language: str, keep: frozenset[str] = frozenset()) -> str
     return "".join(chars)
 
 
-def _changes_a_word(chars: list[str], i: int, fixed: str, pairs: frozenset[str]) -> bool:
+def _changes_a_word(chars: list[str], i: int, fixed: str, words: tuple[frozenset[str], ...]) -> bool:
     """Whether the fix changes a character that makes a pair of the grammar (or of a title) with
     its other neighbour:
     in 库存补到 the pair 存补 straddles two words, and "fixing" it to 存不 broke 补到 (read 库存不到).
     In 耳机的库村查一下 the 村 it changes pairs with nothing, so 库存 is taken."""
     left_changes, right_changes = fixed[0] != chars[i], fixed[1] != chars[i + 1]
-    left_word = i > 0 and chars[i - 1] + chars[i] in pairs
-    right_word = "".join(chars[i + 1 : i + 3]) in pairs
+    left, right = (chars[i - 1] + chars[i] if i > 0 else ""), "".join(chars[i + 1 : i + 3])
+    left_word = bool(left) and any(left in known for known in words)
+    right_word = any(right in known for known in words)
     return (left_changes and left_word) or (right_changes and right_word)

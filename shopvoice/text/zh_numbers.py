@@ -50,7 +50,7 @@ _MONEY_YUAN_FEN = re.compile(r"(\d+)(?:块|元)0(\d)分")
 _MONEY_YUAN_TAIL = re.compile(r"(\d+)(?:块|元)(\d)(?![\d.%件个单天折台只箱份条双号])")
 _MONEY_JIAO = re.compile(r"(?<![\d.])(\d)(?:毛|角)(?:(\d)分?)?")
 _HALF_PRICE = re.compile(r"半价|对折")
-_ASCII_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_HALF_PRICE_AFTER_CODE = re.compile(r"(?<=[0-9A-Za-z])(?:半价|对折)")
 
 
 def read_integer(run: str) -> int | None:
@@ -167,7 +167,7 @@ def normalize_zh_numbers(text: str) -> str:
     if not any(c in NUMERAL_CHARS or c in "毛角价" for c in text):
         return text
     # apart from a code before it: A100半价 is A100 at 5折, not a rate of 1005折
-    text = _HALF_PRICE.sub(lambda m: " 5折" if m.start() and text[m.start() - 1] in _ASCII_ALNUM else "5折", text)
+    text = _HALF_PRICE.sub("5折", _HALF_PRICE_AFTER_CODE.sub(" 5折", text))
     text = _RUN.sub(_replace_run, text)
     text = _PERCENT.sub(r"\1%", text)
     return _money(text)

@@ -41,7 +41,7 @@ async def _lookup(_merchant: str, sku: str) -> Money | None:
 
 def _chosen(said: str, answer: dict[str, object], shop: tuple[str, ...] = ()) -> tuple[bool, dict[str, object]]:
     command = json_to_command(answer)
-    chosen = asyncio.run(read_by_current_price(command, said, "m1", _lookup, shop))
+    chosen = asyncio.run(read_by_current_price(command, said, "m1", _lookup, [(sku, sku) for sku in shop]))
     return chosen, command_to_json(command)
 
 
