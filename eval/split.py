@@ -54,6 +54,8 @@ Stratum = Callable[[str], str]
 SETS: dict[str, Stratum] = {
     "merchant/commands": stratum,
     "merchant/naming": stratum,
+    "merchant/commands2": stratum,
+    "merchant/naming2": stratum,
     "spoken/commands": spoken_command_stratum,
     "spoken/non_commands": spoken_non_command_stratum,
 }

@@ -163,8 +163,10 @@ SETS = {
     "fresh3": ("f3", _read("fresh3")),
     "probe6": ("p6", _read("probe6")),
     "fresh4": ("f4", _read("fresh4")),
+    "commands2": ("c2", _read("commands2")),
+    "naming2": ("n2", _read("naming2")),
 }
-SPLIT_SETS = ["commands", "naming"]  # the probes are dev-only, fresh is held out whole: no halves
+SPLIT_SETS = ["commands", "naming", "commands2", "naming2"]  # the probes are dev-only, fresh is held out whole: no halves
 ALL = [(name, case) for name, (_, cases) in SETS.items() for case in cases]
 
 
@@ -211,7 +213,9 @@ def test_ids_are_unique_and_numbered_in_order(set_name: str) -> None:
     assert len({c["text"] for c in cases}) == len(cases), "no line twice"
 
 
-@pytest.mark.parametrize(("set_name", "minimum"), [("commands", 440), ("naming", 120)])
+@pytest.mark.parametrize(
+    ("set_name", "minimum"), [("commands", 440), ("naming", 120), ("commands2", 400), ("naming2", 100)]
+)
 def test_each_set_is_large_enough_and_half_chinese_half_english(set_name: str, minimum: int) -> None:
     cases = SETS[set_name][1]
     langs = Counter(c["lang"] for c in cases)
@@ -233,10 +237,11 @@ def test_commands_cover_every_intent_and_about_five_percent_are_not_commands() -
     assert any("count" in c["expect"]["slots"] for c in cases if c["expect"]["intent"] == "undo")
 
 
-def test_at_least_thirty_percent_of_the_commands_naming_a_product_name_it_by_title() -> None:
+@pytest.mark.parametrize("set_name", ["commands", "commands2"])
+def test_at_least_thirty_percent_of_the_commands_naming_a_product_name_it_by_title(set_name: str) -> None:
     naming_a_product = [
         c
-        for c in SETS["commands"][1]
+        for c in SETS[set_name][1]
         if c["expect"]["intent"] != "create_product"
         and ({"sku", "skus"} & c["expect"]["slots"].keys() or "candidates" in c["expect"])
     ]
@@ -244,8 +249,9 @@ def test_at_least_thirty_percent_of_the_commands_naming_a_product_name_it_by_tit
     assert len(by_name) / len(naming_a_product) >= 0.30
 
 
-def test_the_naming_slice_never_says_a_sku_and_asks_on_the_ambiguous_names() -> None:
-    cases = SETS["naming"][1]
+@pytest.mark.parametrize("set_name", ["naming", "naming2"])
+def test_the_naming_slice_never_says_a_sku_and_asks_on_the_ambiguous_names(set_name: str) -> None:
+    cases = SETS[set_name][1]
     said_sku = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(sorted(CATALOG, key=len, reverse=True)) + r")(?![0-9])", re.I)
     assert [c["id"] for c in cases if said_sku.search(c["text"].replace(" ", ""))] == []
     assert all(NAMING_TAGS & set(c["tags"]) for c in cases)
