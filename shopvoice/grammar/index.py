@@ -22,6 +22,7 @@ from shopvoice.grammar.slots import PRICE_WORDS, SKU_CODE_RE, STOCK_WORDS, SlotK
 from shopvoice.grammar.template import clause_cost
 from shopvoice.grammar.vocabulary import clean_title
 
+_ENDS_IN_A_NUMBER = re.compile(r"\d\s*$")
 _CODE_INSIDE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,4}-?\d{1,10}(?![A-Za-z0-9])")
 
 #: A partial match must explain at least this share of the text.
@@ -38,6 +39,7 @@ class TemplateMatch:
     coverage: float
     literal_chars: int
     titles: int
+    numbered_titles: int = 0  # titles that end in a number: 双肩包159 in 双肩包159改149
 
 
 class Grammar:
@@ -109,6 +111,7 @@ class Grammar:
         values: dict[str, SlotValue] = dict(template.fixed)
         slot_chars = 0
         titles = 0
+        numbered = 0
         for n, slot in enumerate(template.slots):
             raw = found.group(f"s{n}")
             if raw is None:
@@ -127,6 +130,7 @@ class Grammar:
                     # title is template words around it, not a product title.
                     return None
                 titles += 1
+                numbered += bool(_ENDS_IN_A_NUMBER.search(raw))
             elif slot.kind in ("query", "value", "statement", "plural", "products"):
                 titles += 1  # free text too: a partial match may not guess its extent
             slot_chars += len(raw)
@@ -138,6 +142,7 @@ class Grammar:
             full=full,
             coverage=span / length,
             literal_chars=span - slot_chars,
+            numbered_titles=numbered,
             titles=titles,
         )
 
@@ -152,8 +157,9 @@ def _has_the_other_field(intent: str, raw: str) -> bool:
     return False
 
 
-def _rank(match: TemplateMatch) -> tuple[float, int, int, int]:
-    return (match.coverage, match.literal_chars, -match.titles, -match.template.order)
+def _rank(match: TemplateMatch) -> tuple[float, int, int, int, int]:
+    # a title that ends in a number has likely taken in a value said after it
+    return (match.coverage, match.literal_chars, -match.numbered_titles, -match.titles, -match.template.order)
 
 
 @cache

@@ -30,10 +30,12 @@ _EN_RECIPIENT = re.compile(r"(?<=\brefund) (?:them|him|her|the customer|the buye
 _ZH_PRONOUN = re.compile(r"它们?|这个|那个|这款|那款|这件|那件")
 
 # An order said by its number: "order 7102", "#7102", 订单4102, 2290那单, 1123号订单, "the buyer of
-# 2854", "the customer for 9930".
+# 2854", "the customer for 9930", "customer asking about 9931".
 _ORDER = re.compile(
     r"(?:\border|订单|\b(?:buyer|customer|client)s? (?:of|for|on)(?: order)?|#)\s*(\d{3,12})(?!\d)"
     r"|(?<![\d.])(\d{3,12})(?:这单|那单|这笔|那笔|号订单|号单|的订单|这个订单|那个订单)"
+    # a customer asking "about 9931": a number of an order's length, no amount or count after it
+    r"|\babout (\d{4,12})(?![\d.%]| ?(?:dollars?|bucks|yuan|rmb|usd|units?|pieces?|pcs|items?|of)\b)"
 )
 _CARRIER_TRACKING = re.compile(
     r"(?:运单号|快递单号|物流单号|单号|tracking(?: number| no| num| #| code)?|track(?:ing)? ?#)"
@@ -122,6 +124,32 @@ def product_mention(clause: str, language: str, vocab: Vocabulary) -> Mention | 
     return best
 
 
+# Names said one after another in Chinese: 短裤跟帽子, 红T、白T和卫衣.
+_ZH_LIST_JOIN = re.compile(r"和|跟|与|还有|以及|、")
+
+
+def zh_list_mention(clause: str, vocab: Vocabulary) -> Mention | None:
+    """Two or more products named one after another (短裤跟帽子都快卖没了), as one phrase and its
+    products in order; None unless every name in the list names a product of the catalog."""
+    parts = _ZH_LIST_JOIN.split(clause)
+    joins = _ZH_LIST_JOIN.findall(clause)
+    if len(parts) < 2:
+        return None
+    first = next((parts[0][i:] for i in range(len(parts[0]) - 1) if _one_name(parts[0][i:], vocab)), None)
+    last = next((parts[-1][:j] for j in range(len(parts[-1]), 1, -1) if _one_name(parts[-1][:j], vocab)), None)
+    if first is None or last is None or not all(_one_name(p, vocab) for p in parts[1:-1]):
+        return None
+    names = [first, *parts[1:-1], last]
+    phrase = "".join(name + join for name, join in zip(names, [*joins, ""], strict=True))
+    skus = tuple(sku for name in names for sku in vocab.index.resolve_title(name).candidates)
+    return Mention(phrase, skus)
+
+
+def _one_name(span: str, vocab: Vocabulary) -> bool:
+    """Whether the whole span names products by title (one, or several to ask about)."""
+    return len(span) >= 2 and vocab.index.resolve_title(span).outcome != "none"
+
+
 def _en_spans(clause: str) -> list[str]:
     words = clause.split()
     spans: list[str] = []
@@ -148,7 +176,7 @@ def _zh_spans(clause: str) -> list[str]:
 
 def order_mention(clause: str) -> str | None:
     """The one order number ``clause`` names, if it names exactly one."""
-    found = {a or b for a, b in _ORDER.findall(clause)}
+    found = {a or b or c for a, b, c in _ORDER.findall(clause)}
     return found.pop() if len(found) == 1 else None
 
 
@@ -167,6 +195,19 @@ def _carrier_names() -> tuple[tuple[re.Pattern[str], str], ...]:
         for language in ("zh", "en")
         for name, code in grammar_for(language).kinds.lists.get("carrier", {}).items()
     )
+
+
+def period_mention(clause: str) -> str | None:
+    """The one period ``clause`` names (最近一个月, "the past week"), by the grammar's period lists,
+    as the list's value (``last_30_days``); None when it names none or several."""
+    found: set[str] = set()
+    for language in ("zh", "en"):
+        kinds = grammar_for(language).kinds
+        for said in re.finditer(kinds.pattern("period"), clause, re.IGNORECASE):
+            read = kinds.read("period", said.group(0))
+            if isinstance(read, str):
+                found.add(read)
+    return found.pop() if len(found) == 1 else None
 
 
 def tracking_mention(clause: str) -> str | None:

@@ -64,13 +64,41 @@ def _resolve_products(values: dict[str, SlotValue], vocabulary: Vocabulary | Non
         match = vocabulary.match(spoken) if vocabulary is not None else None
         if match is not None and match.sku is not None:
             values[name] = match.sku
+            if vocabulary is not None and _number_beside_title(spoken, match.sku, vocabulary):
+                # "price of the wool socks to 55", "inventory on the tote should be one twenty":
+                # the name took in a value the template has no slot for, so the command it
+                # reads (a question) is not what was said; not sure, as an unknown title is.
+                unresolved += 1
         else:
             # Several products fit: the name is understood and the dialogue asks which one.
             unresolved += 0 if match is not None and match.outcome == "several" else 1
             values[name] = spoken
+    items = values.get("skus")
+    if vocabulary is not None and isinstance(items, tuple):
+        # a list of names read to the end of a clause ("白T卖得好" in 红T和白T卖得好 都涨五块) took in
+        # words that name nothing: not sure, so the clause reading can take the list alone
+        unresolved += sum(
+            1
+            for item in items
+            if isinstance(item, str)
+            and not SKU_CODE_RE.fullmatch(clean_title(item))
+            and vocabulary.match(clean_title(item)).outcome == "none"
+        )
     if isinstance(values.get("title"), str):
         values["title"] = clean_title(str(values["title"]))
     return values, unresolved
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _number_beside_title(spoken: str, sku: str, vocabulary: Vocabulary) -> bool:
+    """Whether the name as said holds a number that none of the product's titles has."""
+    numbers = _NUMBER.findall(spoken)
+    if not numbers:
+        return False
+    titles = " ".join(f"{p.title} {p.title_en}" for p in vocabulary.details if p.sku == sku)
+    return any(number not in _NUMBER.findall(titles) for number in numbers)
 
 
 _CARRIER_THEN_NUMBER = re.compile(r"(DHL|UPS|FEDEX|USPS)([0-9A-Z]{6,30})")
@@ -196,6 +224,9 @@ def _periodless_report(parsed: Parse) -> bool:
     return _intent(parsed) == "sales_report" and not parsed.command.sales_report.period
 
 
+_EACH = re.compile(r"各|都|每样|每个")
+
+
 def _by_reference(said: list[Normalized], vocab: Vocabulary | None) -> list[tuple[int, Parse]]:
     """The clauses (normalised) that are a whole command once the product or order another clause
     names is put in for their reference to it (mentions.py)."""
@@ -212,6 +243,14 @@ def _by_reference(said: list[Normalized], vocab: Vocabulary | None) -> list[tupl
         if len({p.skus for p in other_products}) == 1 and not products[i]:
             phrase = other_products[0].phrase
             rewrites.append(("sku", phrase, mentions.with_product(clause.text, clause.language, phrase)))
+        lists = [
+            m
+            for j, n in enumerate(said)
+            if j != i and vocab and n.language == "zh" and (m := mentions.zh_list_mention(n.text, vocab))
+        ]
+        if len(lists) == 1 and not products[i] and _EACH.search(clause.text):
+            # 短裤跟帽子都快卖没了，各补二十: the list is named in one clause, the change for each in another
+            rewrites.append(("skus", lists[0].phrase, lists[0].phrase + clause.text))
         for field, named, text in rewrites:
             if text is None:
                 continue

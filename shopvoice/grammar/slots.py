@@ -119,6 +119,7 @@ _GENERIC_PRODUCTS = frozenset(
         "goods",
         "listings",
         "skus",
+        "sku",
         "price",
         "prices",
         "stock",
@@ -284,9 +285,14 @@ _AFTER_VALUE = re.compile(
 )
 
 
+# A correction's adverb before the value: "the capacity is actually 800 ml", 材质其实是纯棉.
+_BEFORE_VALUE = re.compile(r"^(?:(?:actually|really|in fact|now|just)\s+|(?:其实|实际上|实际)(?:是)?)", re.IGNORECASE)
+
+
 def trim_value(text: str) -> str:
-    """A fact's value without what was said after it (see _AFTER_VALUE)."""
-    return _AFTER_VALUE.sub("", text.strip())
+    """A fact's value without a correction's adverb before it or what was said after it (see
+    _BEFORE_VALUE, _AFTER_VALUE)."""
+    return _BEFORE_VALUE.sub("", _AFTER_VALUE.sub("", text.strip()))
 
 
 def _fact_value(text: str) -> SlotValue | None:

@@ -21,12 +21,16 @@ _LEADING_WORDS = re.compile(
     re.IGNORECASE,
 )
 
+# "现在" and "now" after a name are when, not what: 红T现在库存多少, "the tote now".
+_TRAILING_WORDS = re.compile(r"(?:\s+(?:right now|now|currently|at the moment)|现在|目前|眼下|这会儿)$", re.IGNORECASE)
+
 VocabularyLike = Mapping[str, str] | Iterable[tuple[str, str]]
 
 
 def clean_title(text: str) -> str:
-    """A spoken title without leading articles or demonstratives ("the red t-shirt")."""
-    stripped = _LEADING_WORDS.sub("", text.strip())
+    """A spoken title without leading articles or demonstratives ("the red t-shirt") or a
+    trailing word for now."""
+    stripped = _TRAILING_WORDS.sub("", _LEADING_WORDS.sub("", text.strip()))
     return stripped.strip() or text.strip()
 
 

@@ -166,7 +166,12 @@ SETS = {
     "commands2": ("c2", _read("commands2")),
     "naming2": ("n2", _read("naming2")),
 }
-SPLIT_SETS = ["commands", "naming", "commands2", "naming2"]  # the probes are dev-only, fresh is held out whole: no halves
+SPLIT_SETS = [
+    "commands",
+    "naming",
+    "commands2",
+    "naming2",
+]  # the probes are dev-only, fresh is held out whole: no halves
 ALL = [(name, case) for name, (_, cases) in SETS.items() for case in cases]
 
 

@@ -354,3 +354,72 @@ def test_new_words_for_a_command_take_nothing_else(said: str) -> None:
     """上个新品 creates a product and \"nix order\" cancels one; 上个月 is last month, and \"drop\" or
     \"on its way\" alone say too little to cancel or ship."""
     assert command_to_json(parse(said).command)["intent"] not in ("create_product", "cancel_order", "ship_order")
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        (
+            "短裤跟帽子都快卖没了 各补二十",
+            {"intent": "bulk_adjust_stock", "slots": {"skus": ["短裤", "帽子"], "delta": 20}},
+        ),
+        (
+            "保温杯和水壶最近卖得慢，都降十块",
+            {"intent": "bulk_adjust_price", "slots": {"skus": ["保温杯", "水壶"], "delta": "-10.00"}},
+        ),
+    ],
+)
+def test_a_list_named_in_one_clause_and_changed_in_the_next(said: str, expected: dict[str, object]) -> None:
+    parsed = parse(said, VOCAB)
+    assert command_to_json(parsed.command) == expected
+    assert parsed.confidence == CLAUSE_CONFIDENCE  # read back before it runs
+
+
+@pytest.mark.parametrize("said", ["短裤跟帽子都快卖没了 补二十", "短裤跟帽子都快卖没了"])
+def test_a_list_is_no_reference_without_each_or_a_change(said: str) -> None:
+    assert parse(said, VOCAB).confidence < CLAUSE_CONFIDENCE
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["price of the wool socks to 55 pls", "inventory on the canvas tote bag should be one twenty"],
+)
+def test_a_name_that_took_in_a_number_is_not_a_sure_question(said: str) -> None:
+    """The product's name swallowed the value: a question about it, at full confidence, was a wrong answer."""
+    parsed = parse(said, VOCAB)
+    assert not (
+        parsed.confidence >= 0.9 and command_to_json(parsed.command)["intent"] in ("query_product", "query_stock")
+    )
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        (
+            "customer asking about 9931, whats going on with it",
+            {"intent": "query_order", "slots": {"order_id": "9931"}},
+        ),
+        (
+            "she asked about 4410, refund her 20 dollars",
+            {"intent": "refund_order", "slots": {"order_id": "4410", "amount": "20.00"}},
+        ),
+    ],
+)
+def test_an_order_a_customer_asked_about(said: str, expected: dict[str, object]) -> None:
+    parsed = parse(said, VOCAB)
+    assert command_to_json(parsed.command) == expected
+    assert parsed.confidence == CLAUSE_CONFIDENCE
+
+
+@pytest.mark.parametrize(
+    "said", ["a customer asked about 1200 units, cancel it", "about 5000 of them sold, what about it"]
+)
+def test_an_amount_or_a_count_after_about_is_no_order(said: str) -> None:
+    assert order_mention(normalize(said).text) is None
+
+
+def test_a_title_that_took_in_the_old_price_loses_to_the_old_price() -> None:
+    """双肩包159改149: the title 双肩包159 matched as well as the old price 159 did."""
+    parsed = parse("双肩包159改149", VOCAB)
+    assert command_to_json(parsed.command) == {"intent": "set_price", "slots": {"sku": "D42", "price": "149.00"}}
+    assert parsed.confidence == 1.0
