@@ -215,3 +215,26 @@ def test_a_carrier_named_beside_a_shipment_is_kept(text: str, carrier: str | Non
     command, refused = settled({"intent": "ship_order", "slots": {"order_id": "6601"}}, text)
     assert refused == ""
     assert command["slots"].get("carrier") == carrier  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("text", "model_period", "meant"),
+    [
+        ("最近1个月的rating怎么样", "last_month", "last_30_days"),  # commands2 dev: 最近一个月 is 30 days
+        ("how did we do over the past week", "this_week", "last_7_days"),
+        ("上个月卖了多少", "last_month", "last_month"),  # the words agree: kept
+        ("how are sales", "today", "today"),  # no period said: the model's stands
+        ("this month vs last month", "this_month", "this_month"),  # two said: not chosen for the merchant
+    ],
+)
+def test_the_period_said_is_the_period_asked(text: str, model_period: str, meant: str) -> None:
+    answer = {"intent": "sales_report", "slots": {"metric": "revenue", "period": model_period}}
+    command, refused = settled(answer, text)
+    assert refused == ""
+    assert command["slots"]["period"] == meant  # type: ignore[index]
+
+
+def test_a_period_said_is_added_to_an_order_list_the_model_left_open() -> None:
+    command, refused = settled({"intent": "list_orders", "slots": {}}, "show me yesterday's orders")
+    assert refused == ""
+    assert command["slots"] == {"period": "yesterday"}

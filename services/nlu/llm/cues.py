@@ -35,7 +35,7 @@ from services.nlu.llm.convert import money_from_string
 from services.nlu.llm.ground import ZERO_WORDS, numbers_in
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.grammar.contract import money_value
-from shopvoice.grammar.mentions import carrier_mention
+from shopvoice.grammar.mentions import carrier_mention, period_mention
 
 
 def _words(en: str, zh: str) -> re.Pattern[str]:
@@ -126,6 +126,8 @@ def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
         return _price_as_change(command, said), ""
     if intent == "sales_report":
         command.sales_report.metric = _metric(command.sales_report.metric, said)
+    if intent in _ONE_PERIOD:
+        _said_period(getattr(command, intent), said)
     # "六六零一 发京东": the model kept the order and left out the carrier named beside it
     if intent == "ship_order" and not command.ship_order.HasField("carrier") and (carrier := carrier_mention(said)):
         command.ship_order.carrier = carrier
@@ -148,6 +150,22 @@ def _metric(metric: cmd.Metric.ValueType, said: str) -> cmd.Metric.ValueType:
     if metric == cmd.METRIC_ORDERS and not _ORDERS.search(said):
         return cmd.METRIC_REVENUE
     return metric
+
+
+# Commands over one period, the period's field in each (a comparison names two: left to the model).
+_ONE_PERIOD = ("sales_report", "list_orders", "export_report")
+
+
+def _said_period(message: cmd.SalesReport | cmd.ListOrders | cmd.ExportReport, said: str) -> None:
+    """The period the words name, where they name one: 最近一个月 is the last 30 days, which the
+    model answered as last month (eval/merchant/commands2 dev); the grammar's period words
+    name nothing else."""
+    if isinstance(message, cmd.SalesReport) and message.HasField("compare_period"):
+        return
+    named = period_mention(said)
+    if named is None:
+        return
+    message.period = cmd.Period.Value(f"PERIOD_{named.upper()}")
 
 
 def _zero_said(said: str) -> bool:
