@@ -50,9 +50,14 @@ def _confidence(match: TemplateMatch, unresolved_titles: int, has_vocabulary: bo
     return 1.0
 
 
-def _resolve_products(values: dict[str, SlotValue], vocabulary: Vocabulary | None) -> tuple[dict[str, SlotValue], int]:
-    """SKU codes upper-case; titles cleaned and, with a vocabulary, resolved."""
+def _resolve_products(
+    values: dict[str, SlotValue], vocabulary: Vocabulary | None
+) -> tuple[dict[str, SlotValue], int, bool]:
+    """SKU codes upper-case; titles cleaned and, with a vocabulary, resolved. Returns the values,
+    how many titles were not resolved, and whether one was found only at the start of a name
+    that went on with other words (a guess, read back before it runs)."""
     unresolved = 0
+    guessed = False
     for name in _PRODUCT_FIELDS:
         raw = values.get(name)
         if not isinstance(raw, str):
@@ -69,6 +74,15 @@ def _resolve_products(values: dict[str, SlotValue], vocabulary: Vocabulary | Non
                 # the name took in a value the template has no slot for, so the command it
                 # reads (a question) is not what was said; not sure, as an unknown title is.
                 unresolved += 1
+        elif (
+            vocabulary is not None
+            and (match is None or match.outcome == "none")
+            and (first := _named_first(spoken, vocabulary))
+        ):
+            # "zero out the running shorts the whole batch was faulty", 短裤那批有质量问题 库存先清零:
+            # the name ran on into the reason said after it
+            values[name] = first
+            guessed = True
         else:
             # Several products fit: the name is understood and the dialogue asks which one.
             unresolved += 0 if match is not None and match.outcome == "several" else 1
@@ -86,7 +100,22 @@ def _resolve_products(values: dict[str, SlotValue], vocabulary: Vocabulary | Non
         )
     if isinstance(values.get("title"), str):
         values["title"] = clean_title(str(values["title"]))
-    return values, unresolved
+    return values, unresolved, guessed
+
+
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
+
+
+def _named_first(spoken: str, vocabulary: Vocabulary) -> str | None:
+    """The one product a name's first words name, when the rest names none and has no number."""
+    language = "zh" if _CJK_CHAR.search(spoken) else "en"
+    found = mentions.product_mention(spoken, language, vocabulary)
+    if found is None or len(found.skus) != 1 or not spoken.lower().startswith(found.phrase.lower()):
+        return None
+    rest = spoken[len(found.phrase) :]
+    if _NUMBER.search(rest) or mentions.product_mention(rest, language, vocabulary) is not None:
+        return None
+    return found.skus[0]
 
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -364,7 +393,7 @@ def _parse(text: str, normalized: Normalized, vocab: Vocabulary | None) -> Parse
             str(values.get("sku", "")), vocab
         ):
             continue
-        values, unresolved = _resolve_products(values, vocab)
+        values, unresolved, guessed = _resolve_products(values, vocab)
         try:
             command = build_command(intent, values)
         except CommandError:
@@ -375,7 +404,7 @@ def _parse(text: str, normalized: Normalized, vocab: Vocabulary | None) -> Parse
             continue
         return Parse(
             command=command,
-            confidence=_confidence(match, unresolved, vocab is not None),
+            confidence=min(_confidence(match, unresolved, vocab is not None), CLAUSE_CONFIDENCE if guessed else 1.0),
             language=normalized.language,
             normalized=normalized.text,
         )

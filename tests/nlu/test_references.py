@@ -423,3 +423,31 @@ def test_a_title_that_took_in_the_old_price_loses_to_the_old_price() -> None:
     parsed = parse("双肩包159改149", VOCAB)
     assert command_to_json(parsed.command) == {"intent": "set_price", "slots": {"sku": "D42", "price": "149.00"}}
     assert parsed.confidence == 1.0
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        (
+            "zero out the running shorts the whole batch was faulty",
+            {"intent": "set_stock", "slots": {"sku": "R11", "quantity": 0}},
+        ),
+        ("短裤那批有质量问题 库存先清零", {"intent": "set_stock", "slots": {"sku": "R11", "quantity": 0}}),
+    ],
+)
+def test_a_name_that_runs_on_into_a_reason_names_its_product_as_a_guess(said: str, expected: dict[str, object]) -> None:
+    parsed = parse(said, VOCAB)
+    assert command_to_json(parsed.command) == expected
+    assert parsed.confidence == CLAUSE_CONFIDENCE  # a change read back before it runs
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "zero out the running shorts and the caps",  # a second product after the first: a list, not a reason
+        "zero out the running shorts size 30",  # a number after the name: not a reason
+    ],
+)
+def test_a_name_that_runs_on_into_another_name_or_a_number_is_no_guess(said: str) -> None:
+    parsed = parse(said, VOCAB)
+    assert not (parsed.confidence >= CLAUSE_CONFIDENCE and command_to_json(parsed.command)["slots"].get("sku") == "R11")
