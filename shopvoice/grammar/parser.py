@@ -104,6 +104,12 @@ def _resolve_products(
 
 
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
+# "jeans are selling slow, drop the price 30": the words after the name said the change itself
+_CHANGE_VERB = re.compile(
+    r"(?<![a-z])(?:drop|cut|raise|lower|reduce|increase|add|remove|take|knock|bump|mark|set|make|put|change"
+    r"|price|stock|discount|off)(?![a-z])|降|涨|加|减|改|设|调|打折|价",
+    re.IGNORECASE,
+)
 
 
 def _named_first(spoken: str, vocabulary: Vocabulary) -> str | None:
@@ -113,8 +119,8 @@ def _named_first(spoken: str, vocabulary: Vocabulary) -> str | None:
     if found is None or len(found.skus) != 1 or not spoken.lower().startswith(found.phrase.lower()):
         return None
     rest = spoken[len(found.phrase) :]
-    if _NUMBER.search(rest) or mentions.product_mention(rest, language, vocabulary) is not None:
-        return None
+    if _NUMBER.search(rest) or _CHANGE_VERB.search(rest) or mentions.product_mention(rest, language, vocabulary):
+        return None  # a number, a verb of a change or another product after it: more than a reason
     return found.skus[0]
 
 

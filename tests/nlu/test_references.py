@@ -451,3 +451,9 @@ def test_a_name_that_runs_on_into_a_reason_names_its_product_as_a_guess(said: st
 def test_a_name_that_runs_on_into_another_name_or_a_number_is_no_guess(said: str) -> None:
     parsed = parse(said, VOCAB)
     assert not (parsed.confidence >= CLAUSE_CONFIDENCE and command_to_json(parsed.command)["slots"].get("sku") == "R11")
+
+
+def test_a_name_followed_by_the_change_itself_is_no_guess() -> None:
+    """'jeans are selling slow, drop the price 30' read as a price of 30 for the jeans."""
+    parsed = parse("jeans are selling slow, drop the price 30", VOCAB)
+    assert not (parsed.confidence >= CLAUSE_CONFIDENCE and command_to_json(parsed.command)["intent"] == "set_price")
