@@ -132,8 +132,8 @@ def _number_beside_title(spoken: str, sku: str, vocabulary: Vocabulary) -> bool:
     numbers = _NUMBER.findall(spoken)
     if not numbers:
         return False
-    titles = " ".join(f"{p.title} {p.title_en}" for p in vocabulary.details if p.sku == sku)
-    return any(number not in _NUMBER.findall(titles) for number in numbers)
+    in_titles = _NUMBER.findall(vocabulary.titles(sku))
+    return any(number not in in_titles for number in numbers)
 
 
 _CARRIER_THEN_NUMBER = re.compile(r"(DHL|UPS|FEDEX|USPS)([0-9A-Z]{6,30})")
@@ -267,6 +267,7 @@ def _by_reference(said: list[Normalized], vocab: Vocabulary | None) -> list[tupl
     names is put in for their reference to it (mentions.py)."""
     orders = [mentions.order_mention(n.text) for n in said]
     products = [mentions.product_mention(n.text, n.language, vocab) if vocab else None for n in said]
+    named_lists = [mentions.zh_list_mention(n.text, vocab) if vocab and n.language == "zh" else None for n in said]
     whole: list[tuple[int, Parse]] = []
     for i, clause in enumerate(said):
         other_orders = {o for j, o in enumerate(orders) if j != i and o}
@@ -278,11 +279,7 @@ def _by_reference(said: list[Normalized], vocab: Vocabulary | None) -> list[tupl
         if len({p.skus for p in other_products}) == 1 and not products[i]:
             phrase = other_products[0].phrase
             rewrites.append(("sku", phrase, mentions.with_product(clause.text, clause.language, phrase)))
-        lists = [
-            m
-            for j, n in enumerate(said)
-            if j != i and vocab and n.language == "zh" and (m := mentions.zh_list_mention(n.text, vocab))
-        ]
+        lists = [m for j, m in enumerate(named_lists) if j != i and m]
         if len(lists) == 1 and not products[i] and _EACH.search(clause.text):
             # 短裤跟帽子都快卖没了，各补二十: the list is named in one clause, the change for each in another
             rewrites.append(("skus", lists[0].phrase, lists[0].phrase + clause.text))

@@ -54,6 +54,7 @@ class Vocabulary:
         resolution may use (English titles, descriptions, archived products), when known."""
         self._details = tuple(details) if details is not None else None
         self._index: ProductIndex | None = None
+        self._titles: dict[str, str] | None = None
         self._by_key: dict[str, str] = {}
         self.products: list[tuple[str, str]] = []
         for sku, title in products:
@@ -88,6 +89,14 @@ class Vocabulary:
         if self._index is None:
             self._index = ProductIndex(self.details)
         return self._index
+
+    def titles(self, sku: str) -> str:
+        """Every title of one product, in either language, as one string ("" if unknown)."""
+        if self._titles is None:
+            self._titles = {}
+            for product in self.details:
+                self._titles[product.sku] = f"{self._titles.get(product.sku, '')} {product.title} {product.title_en}"
+        return self._titles.get(sku, "")
 
     def match(self, spoken: str) -> Match:
         """One product, several (ask which), or none, for a name as said."""

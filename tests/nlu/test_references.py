@@ -8,6 +8,7 @@ import pytest
 from shopvoice.grammar import command_to_json, parse
 from shopvoice.grammar.mentions import order_mention, product_mention, tracking_mention
 from shopvoice.grammar.parser import CLAUSE_CONFIDENCE
+from shopvoice.grammar.vocabulary import Vocabulary
 from shopvoice.text import normalize
 from tests.nlu.test_spelling import _demo_vocabulary
 
@@ -457,3 +458,10 @@ def test_a_name_followed_by_the_change_itself_is_no_guess() -> None:
     """'jeans are selling slow, drop the price 30' read as a price of 30 for the jeans."""
     parsed = parse("jeans are selling slow, drop the price 30", VOCAB)
     assert not (parsed.confidence >= CLAUSE_CONFIDENCE and command_to_json(parsed.command)["intent"] == "set_price")
+
+
+def test_a_number_in_the_products_own_title_is_part_of_its_name() -> None:
+    vocab = Vocabulary([("X15", "iPhone 15 case"), ("X16", "iPhone 16 case")])
+    parsed = parse("set the iphone 15 case to 99", vocab)
+    assert command_to_json(parsed.command) == {"intent": "set_price", "slots": {"sku": "X15", "price": "99.00"}}
+    assert parsed.confidence == 1.0
