@@ -19,7 +19,11 @@ for name in ${UPGRADE:-}; do upgrade+=(--upgrade-package "$name"); done
 compile() {
   # --all-build-deps pins setuptools (pyproject's build-system) too, so the project itself is
   # installed with --no-build-isolation from locked tools rather than whatever is newest.
-  "$PY" -m piptools compile --quiet --generate-hashes --allow-unsafe --strip-extras --all-build-deps \
+  # --no-strip-extras keeps "cachecontrol[filecache]==0.14.4": pip's --require-hashes mode
+  # otherwise resolves a dependency asked for with an extra (pip-audit's CacheControl[filecache])
+  # apart from the pin, takes the newest release and refuses it as unpinned (it did on
+  # 2026-12-07, the day cachecontrol 0.15.0 was published).
+  "$PY" -m piptools compile --quiet --generate-hashes --allow-unsafe --no-strip-extras --all-build-deps \
     --no-emit-index-url --no-emit-find-links "$@" pyproject.toml
 }
 
@@ -28,6 +32,7 @@ compile --constraint requirements.lock --output-file requirements-runtime.lock
 compile --constraint requirements.lock --extra asr --output-file requirements-asr.lock
 # requirements-models.lock: what `make models` installs beside it (llama.cpp's server,
 # faster-whisper), constrained by requirements.lock so a package both name is one version.
+# Extras stripped here: install_model_packages.sh reads the "llama-cpp-python==" line itself.
 "$PY" -m piptools compile --quiet --generate-hashes --allow-unsafe --strip-extras \
   --no-emit-index-url --no-emit-find-links "${upgrade[@]}" \
   --output-file requirements-models.lock requirements-models.in

@@ -19,7 +19,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
-PIN = re.compile(r"^([A-Za-z0-9._-]+)==([^\s\\]+)")
+# "name==version" or, for a package some dependency asks for with an extra, "name[extra]==version"
+PIN = re.compile(r"^([A-Za-z0-9._-]+)(?:\[[A-Za-z0-9._,-]+\])?==([^\s\\]+)")
 DEV_LOCK = "requirements.lock"
 LOCKS = (DEV_LOCK, "requirements-runtime.lock", "requirements-asr.lock")
 # The distribution the venv installs from the work tree itself (--no-deps), not from a lock.
