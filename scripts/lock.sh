@@ -22,7 +22,7 @@ compile() {
   # --no-strip-extras keeps "cachecontrol[filecache]==0.14.4": pip's --require-hashes mode
   # otherwise resolves a dependency asked for with an extra (pip-audit's CacheControl[filecache])
   # apart from the pin, takes the newest release and refuses it as unpinned (it did on
-  # 2026-12-07, the day cachecontrol 0.15.0 was published).
+  # 2026-12-07, once cachecontrol 0.15.0 was on the index).
   "$PY" -m piptools compile --quiet --generate-hashes --allow-unsafe --no-strip-extras --all-build-deps \
     --no-emit-index-url --no-emit-find-links "$@" pyproject.toml
 }

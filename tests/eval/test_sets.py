@@ -166,12 +166,8 @@ SETS = {
     "commands2": ("c2", _read("commands2")),
     "naming2": ("n2", _read("naming2")),
 }
-SPLIT_SETS = [
-    "commands",
-    "naming",
-    "commands2",
-    "naming2",
-]  # the probes are dev-only, fresh is held out whole: no halves
+# The probes are dev-only and the fresh sets held out whole: only these have halves.
+SPLIT_SETS = ["commands", "naming", "commands2", "naming2"]
 ALL = [(name, case) for name, (_, cases) in SETS.items() for case in cases]
 
 
