@@ -124,28 +124,31 @@ def product_mention(clause: str, language: str, vocab: Vocabulary) -> Mention | 
     return best
 
 
-# Names said one after another in Chinese: 短裤跟帽子, 红T、白T和卫衣.
-_ZH_LIST_JOIN = re.compile(r"和|跟|与|还有|以及|、")
+# Names said one after another in Chinese: 短裤跟帽子, 红T、白T和卫衣 (the joining word kept by split).
+_ZH_LIST_JOIN = re.compile(r"(和|跟|与|还有|以及|、)")
 
 
 def zh_list_mention(clause: str, vocab: Vocabulary) -> Mention | None:
     """Two or more products named one after another (短裤跟帽子都快卖没了), as one phrase and its
     products in order; None unless every name in the list names a product of the catalog."""
-    parts = _ZH_LIST_JOIN.split(clause)
-    joins = _ZH_LIST_JOIN.findall(clause)
+    pieces = _ZH_LIST_JOIN.split(clause)
+    parts, joins = pieces[::2], pieces[1::2]
     if len(parts) < 2:
         return None
-    first = next((parts[0][i:] for i in range(len(parts[0]) - 1) if _one_name(parts[0][i:], vocab)), None)
-    last = next((parts[-1][:j] for j in range(len(parts[-1]), 1, -1) if _one_name(parts[-1][:j], vocab)), None)
-    if first is None or last is None or not all(_one_name(p, vocab) for p in parts[1:-1]):
+    # the list starts at the longest end of the first part that is a name and stops at the longest start of the last
+    first = next((parts[0][i:] for i in range(len(parts[0]) - 1) if _named(parts[0][i:], vocab)), None)
+    last = next((parts[-1][:j] for j in range(len(parts[-1]), 1, -1) if _named(parts[-1][:j], vocab)), None)
+    if first is None or last is None:
         return None
     names = [first, *parts[1:-1], last]
-    phrase = "".join(name + join for name, join in zip(names, [*joins, ""], strict=True))
-    skus = tuple(sku for name in names for sku in vocab.index.resolve_title(name).candidates)
-    return Mention(phrase, skus)
+    matches = [vocab.index.resolve_title(name) for name in names]
+    if any(len(name) < 2 or match.outcome == "none" for name, match in zip(names, matches, strict=True)):
+        return None
+    phrase = first + "".join(join + name for join, name in zip(joins, names[1:], strict=True))
+    return Mention(phrase, tuple(sku for match in matches for sku in match.candidates))
 
 
-def _one_name(span: str, vocab: Vocabulary) -> bool:
+def _named(span: str, vocab: Vocabulary) -> bool:
     """Whether the whole span names products by title (one, or several to ask about)."""
     return len(span) >= 2 and vocab.index.resolve_title(span).outcome != "none"
 

@@ -26,7 +26,7 @@ from shopvoice.grammar.contract import validate as validate_command
 from shopvoice.grammar.index import TemplateMatch, grammar_for
 from shopvoice.grammar.slots import SKU_CODE_RE, SlotValue, trim_value
 from shopvoice.grammar.vocabulary import Vocabulary, VocabularyLike, clean_title
-from shopvoice.text import Normalized, normalize
+from shopvoice.text import Normalized, detect_language, normalize
 
 _SIGNED_FIELDS = ("delta", "percent")
 _PRODUCT_FIELDS = ("sku",)
@@ -103,7 +103,7 @@ def _resolve_products(
     return values, unresolved, guessed
 
 
-_CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # "jeans are selling slow, drop the price 30": the words after the name said the change itself
 _CHANGE_VERB = re.compile(
     r"(?<![a-z])(?:drop|cut|raise|lower|reduce|increase|add|remove|take|knock|bump|mark|set|make|put|change"
@@ -114,7 +114,7 @@ _CHANGE_VERB = re.compile(
 
 def _named_first(spoken: str, vocabulary: Vocabulary) -> str | None:
     """The one product a name's first words name, when the rest names none and has no number."""
-    language = "zh" if _CJK_CHAR.search(spoken) else "en"
+    language = detect_language(spoken)
     found = mentions.product_mention(spoken, language, vocabulary)
     if found is None or len(found.skus) != 1 or not spoken.lower().startswith(found.phrase.lower()):
         return None
@@ -122,9 +122,6 @@ def _named_first(spoken: str, vocabulary: Vocabulary) -> str | None:
     if _NUMBER.search(rest) or _CHANGE_VERB.search(rest) or mentions.product_mention(rest, language, vocabulary):
         return None  # a number, a verb of a change or another product after it: more than a reason
     return found.skus[0]
-
-
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 def _number_beside_title(spoken: str, sku: str, vocabulary: Vocabulary) -> bool:
