@@ -56,6 +56,8 @@ SETS: dict[str, Stratum] = {
     "merchant/naming": stratum,
     "merchant/commands2": stratum,
     "merchant/naming2": stratum,
+    "merchant/commands3": stratum,
+    "merchant/naming3": stratum,
     "spoken/commands": spoken_command_stratum,
     "spoken/non_commands": spoken_non_command_stratum,
 }
