@@ -38,7 +38,7 @@ _ORDER = re.compile(
     r"|\babout (\d{4,12})(?![\d.%]| ?(?:dollars?|bucks|yuan|rmb|usd|units?|pieces?|pcs|items?|of)\b)"
 )
 _CARRIER_TRACKING = re.compile(
-    r"(?:运单号|快递单号|物流单号|单号|tracking(?: number| no| num| #| code)?|track(?:ing)? ?#)"
+    r"(?:运单号|快递单号|物流单号|单号|tracking(?: number| no| num| #| code)?|track(?:ing)? ?#|waybill(?: number| no)?)"
     r"\s*(?:是|为|is|:)?\s*([A-Za-z]{0,4}\d{6,30})",
     re.IGNORECASE,
 )
@@ -148,6 +148,40 @@ def zh_list_mention(clause: str, vocab: Vocabulary) -> Mention | None:
     return Mention(phrase, tuple(sku for match in matches for sku in match.candidates))
 
 
+# Names said one after another in English: "the thermos cup and the yoga mat", "caps & socks".
+_EN_LIST_JOIN = re.compile(r"( and | & | plus )")
+
+
+def en_list_mention(clause: str, vocab: Vocabulary) -> Mention | None:
+    """zh_list_mention for English: "the thermos cup and the yoga mat, take 5 bucks off each"."""
+    pieces = _EN_LIST_JOIN.split(f" {clause} ")
+    parts, joins = [p.split() for p in pieces[::2]], pieces[1::2]
+    if len(parts) < 2 or not parts[0] or not parts[-1]:
+        return None
+    first_words = parts[0]
+    last_words = parts[-1]
+    first = next(
+        (" ".join(first_words[i:]) for i in range(len(first_words)) if _named(" ".join(first_words[i:]), vocab)), None
+    )
+    last = next(
+        (" ".join(last_words[:j]) for j in range(len(last_words), 0, -1) if _named(" ".join(last_words[:j]), vocab)),
+        None,
+    )
+    if first is None or last is None:
+        return None
+    names = [first, *(" ".join(p) for p in parts[1:-1]), last]
+    matches = [vocab.index.resolve_title(name) for name in names]
+    if any(match.outcome == "none" for match in matches):
+        return None
+    phrase = first + "".join(join + name for join, name in zip(joins, names[1:], strict=True))
+    return Mention(phrase, tuple(sku for match in matches for sku in match.candidates))
+
+
+def list_mention(clause: str, language: str, vocab: Vocabulary) -> Mention | None:
+    """Two or more products named one after another, in either language."""
+    return zh_list_mention(clause, vocab) if language == "zh" else en_list_mention(clause, vocab)
+
+
 def _named(span: str, vocab: Vocabulary) -> bool:
     """Whether the whole span names products by title (one, or several to ask about)."""
     return len(span) >= 2 and vocab.index.resolve_title(span).outcome != "none"
@@ -175,6 +209,29 @@ def _zh_spans(clause: str) -> list[str]:
             if len(part) == size and not any(c.isdigit() for c in part):
                 spans.append(part)
     return spans
+
+
+def said_order(skus: list[str], text: str, language: str, vocab: Vocabulary) -> list[str] | None:
+    """``skus`` in the order ``text`` names them (by code or by a name that fits one product), or
+    None when one of them is not found named on its own. A list's order is the merchant's: the
+    LLM may answer 袜子跟杯子 as [E15, M3], and the read-back must say them as said."""
+    folded = text.casefold()
+    first: dict[str, int] = {}
+    for sku in skus:
+        if found := re.search(rf"(?<![a-z0-9]){re.escape(sku.casefold())}(?![0-9])", folded):
+            first[sku] = found.start()
+    spans = _zh_spans(text) if language == "zh" else _en_spans(text)
+    for span in spans:
+        match = vocab.index.resolve_title(span)
+        if match.outcome == "none" or len(match.candidates) != 1 or match.candidates[0] not in skus:
+            continue
+        (sku,) = match.candidates
+        at = text.find(span)
+        if at >= 0 and at < first.get(sku, len(text)):
+            first[sku] = at
+    if set(first) != set(skus):
+        return None
+    return sorted(skus, key=lambda sku: first[sku])
 
 
 def order_mention(clause: str) -> str | None:

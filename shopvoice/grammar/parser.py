@@ -193,6 +193,12 @@ _NEGATION = re.compile(
     r"(?:不要|(?<![特区分级类差告识个性])别(?![家人的处样])|不用|不必)(?!了|$)|\b(?:don't|dont|do not|never|not)\b",
     re.IGNORECASE,
 )
+# A new product announced in one clause (新增商品：帆布渔夫帽，售价八十八): the clause with its
+# price is that new product's, never an existing product's new price.
+_CREATING = re.compile(
+    r"新增|新建|新品|上新|新款|添加商品|加个商品|建个|\b(?:create|new (?:product|item|listing)|add (?:a|an) (?:new )?(?:product|item|listing))\b",
+    re.IGNORECASE,
+)
 #: Full enough for the grammar to answer (over NLU_LLM_THRESHOLD), low enough that a change is
 #: read back before it runs (under the dialogue's PARTIAL_CONFIDENCE): words were left out.
 CLAUSE_CONFIDENCE = 0.85
@@ -213,7 +219,23 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
         answer = parsed.command.WhichOneof("intent") in ("confirm", "cancel")
         # 退款 alone is a report over a period not said; beside an order named, that order's refund
         report_of_an_order = _periodless_report(parsed) and any(mentions.order_mention(n.text) for n in said)
-        if parsed.confidence >= 0.9 and not answer and not validate_command(parsed.command) and not report_of_an_order:
+        # "the thermos cup and the yoga mat, take 5 bucks off each": "each" is the products said
+        # before it, not every product of the shop
+        each_of_those = _selects_nothing(parsed) and any(
+            vocab
+            and (
+                mentions.list_mention(n.text, n.language, vocab) or mentions.product_mention(n.text, n.language, vocab)
+            )
+            for j, n in enumerate(said)
+            if j != i
+        )
+        if (
+            parsed.confidence >= 0.9
+            and not answer
+            and not validate_command(parsed.command)
+            and not report_of_an_order
+            and not each_of_those
+        ):
             whole.append((i, parsed))
     if not whole:
         # "the grey hoodie is cheaper elsewhere, so bring it down to 209": the command's clause
@@ -233,6 +255,8 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
         return None
     chosen, parsed = whole[0]
     if any(_NEGATION.search(clause) for i, clause in enumerate(clauses) if i != chosen):
+        return None
+    if _intent(parsed) != "create_product" and any(_CREATING.search(clause) for clause in clauses):
         return None
     if _intent(parsed) == "ship_order":
         shipped = _with_shipment_details(parsed, [n.text for i, n in enumerate(said) if i != chosen])
@@ -256,7 +280,18 @@ def _periodless_report(parsed: Parse) -> bool:
     return _intent(parsed) == "sales_report" and not parsed.command.sales_report.period
 
 
-_EACH = re.compile(r"各|都|每样|每个")
+_EACH = re.compile(r"各|都|每样|每个|\b(?:each|both|them|all of them|both of them|each of them)\b")
+# the English words that stand for a list said in another clause, replaced by it
+_EN_EACH = re.compile(r"\b(?:all of them|both of them|each of them|each|both|them)\b")
+
+
+def _selects_nothing(parsed: Parse) -> bool:
+    """A bulk change with no selection: every product of the shop."""
+    intent = _intent(parsed)
+    if not intent.startswith("bulk_"):
+        return False
+    message = getattr(parsed.command, intent)
+    return not (message.query or message.status or message.skus)
 
 
 def _by_reference(said: list[Normalized], vocab: Vocabulary | None) -> list[tuple[int, Parse]]:
@@ -264,7 +299,7 @@ def _by_reference(said: list[Normalized], vocab: Vocabulary | None) -> list[tupl
     names is put in for their reference to it (mentions.py)."""
     orders = [mentions.order_mention(n.text) for n in said]
     products = [mentions.product_mention(n.text, n.language, vocab) if vocab else None for n in said]
-    named_lists = [mentions.zh_list_mention(n.text, vocab) if vocab and n.language == "zh" else None for n in said]
+    named_lists = [mentions.list_mention(n.text, n.language, vocab) if vocab else None for n in said]
     whole: list[tuple[int, Parse]] = []
     for i, clause in enumerate(said):
         other_orders = {o for j, o in enumerate(orders) if j != i and o}
@@ -279,7 +314,11 @@ def _by_reference(said: list[Normalized], vocab: Vocabulary | None) -> list[tupl
         lists = [m for j, m in enumerate(named_lists) if j != i and m]
         if len(lists) == 1 and not products[i] and _EACH.search(clause.text):
             # 短裤跟帽子都快卖没了，各补二十: the list is named in one clause, the change for each in another
-            rewrites.append(("skus", lists[0].phrase, lists[0].phrase + clause.text))
+            phrase = lists[0].phrase
+            if clause.language == "zh":
+                rewrites.append(("skus", phrase, phrase + clause.text))
+            elif _EN_EACH.search(clause.text):
+                rewrites.append(("skus", phrase, _EN_EACH.sub(phrase, clause.text, count=1)))
         for field, named, text in rewrites:
             if text is None:
                 continue

@@ -32,7 +32,7 @@ BUILTIN_PATTERNS: dict[str, str] = {
     # number starts or ends inside another: 搪瓷杯…24个 is 24 pieces, never a price of 2 and 4 pieces.
     "money": (
         r"(?<![A-Za-z0-9.])[$¥]?(?:\d{1,3} \d{2}(?!\d)|\d+(?:\.\d+)?(?![0-9]))"
-        r"(?: ?(?:元钱|元|块钱|块|rmb|人民币|dollars?|bucks|usd|yuan|kuai))?"
+        r"(?: ?(?:元钱|元|块钱|块|rmb|人民币|dollars?|bucks|quid|usd|yuan|kuai))?"
     ),
     "quantity": (
         r"(?<![A-Za-z0-9.])\d+(?![0-9])"
@@ -214,6 +214,17 @@ def _raw(text: str) -> SlotValue | None:
     return text.strip() or None
 
 
+_QUOTES = "'\"‘’“”「」《》"
+
+
+def _title(text: str) -> SlotValue | None:
+    """A new product's title as said, without the quotes it was typed in ('Cotton Tote Bag Large')."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
+        text = text[1:-1].strip()
+    return text or None
+
+
 # People are never products: "what did we make", "how much did you sell" (a product slot
 # can stand where the subject does). "it"/"this"/"that" stay: they name the product
 # just discussed, which the dialogue fills in.
@@ -286,7 +297,11 @@ _AFTER_VALUE = re.compile(
 
 
 # A correction's adverb before the value: "the capacity is actually 800 ml", 材质其实是纯棉.
-_BEFORE_VALUE = re.compile(r"^(?:(?:actually|really|in fact|now|just)\s+|(?:其实|实际上|实际)(?:是)?)", re.IGNORECASE)
+_BEFORE_VALUE = re.compile(
+    # 保温杯容量写错了 应该是450毫升: the correction's "was wrong, should be" is no part of the value
+    r"^(?:(?:actually|really|in fact|now|just)\s+|(?:(?:写|填|标)?错了\s*|不对\s*)?(?:应该是|应为|应该为|其实|实际上|实际)(?:是)?)",
+    re.IGNORECASE,
+)
 
 
 def trim_value(text: str) -> str:
@@ -371,7 +386,7 @@ _TERSE_NOT_A_NAME = re.compile(
     r"sold|sell|sales|revenue|rev|report|today|yesterday|week|weeks|month|months|year|days|past|last|this|"
     r"previous|next|how|what|which|who|is|are|was|"
     r"to|at|by|for|of|in|on|off|from|with|under|over|than|per|each|every|plus|minus|up|down|more|less|"
-    r"units|pieces|pcs|items|percent|dollars|bucks|limit|threshold|guardrail|stock|price|inventory)(?![a-z])"
+    r"units|pieces|pcs|items|percent|dollars|bucks|quid|limit|threshold|guardrail|stock|price|inventory)(?![a-z])"
     r"|订单|单|退|发|寄|库存|价|卖|售|改|加|减|设|查|看|多少|几|涨|降|打|折|上架|下架|撤|确认|取消|收入|营业"
     r"|今天|昨天|本周|这周|上周|本月|这个月|上个月|低于|高于|少于|不到|剩|补|进|入|出|盘|清",
     re.IGNORECASE,
@@ -405,7 +420,7 @@ BUILTIN_READERS: dict[str, Callable[[str], SlotValue | None]] = {
     "code": _upper,
     "sku": _product,
     "terse": _terse_product,
-    "title": _raw,
+    "title": _title,
     "value": _fact_value,
     "statement": _statement,
     "query": _query,

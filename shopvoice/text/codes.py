@@ -50,7 +50,7 @@ _COMMON_WORDS = frozenset(
 )
 _LETTERS_THEN_DIGITS = re.compile(
     r"(?<![A-Za-z0-9])([A-Za-z]{1,3})[ -](\d+)(?![\d.])"
-    r"(?! ?(?:%|percent|dollars?|bucks|cents?|units?|pieces?|pcs|items?|yuan|元|块|件|个|折))"
+    r"(?! ?(?:%|percent|dollars?|bucks|quid|cents?|units?|pieces?|pcs|items?|yuan|元|块|件|个|折))"
 )
 
 

@@ -36,6 +36,7 @@ _EN_POLITE_PREFIX = re.compile(
 # "pull them from the store for now", "take 5 bucks off the red tee real quick").
 _EN_POLITE_SUFFIX = re.compile(
     r"(?<=\S)(?: please| thanks| thank you| for me| real quick| quickly| asap| right away| for now| for the time being"
+    r"|(?<=\d) only"  # "update price of wool socks to 55 only": an amount said the Indian-English way
     r"| temporarily| (?:for|over|this|just for) (?:the )?weekend| when you get a (?:chance|sec|second))+$",
     re.IGNORECASE,
 )

@@ -50,6 +50,11 @@ _MONEY_YUAN_FEN = re.compile(r"(\d+)(?:块|元)0(\d)分")
 _MONEY_YUAN_TAIL = re.compile(r"(\d+)(?:块|元)(\d)(?![\d.%件个单天折台只箱份条双号])")
 _MONEY_JIAO = re.compile(r"(?<![\d.])(\d)(?:毛|角)(?:(\d)分?)?")
 _HALF_PRICE = re.compile(r"半价|对折")
+# A price said per unit (六十五一包, 99元一件): "one pack" is the unit, not a number. Not after
+# 十/百/零 (二十一包 is 21 packs) and only at the end of a clause.
+_PER_UNIT = re.compile(
+    r"(?<=[0-9二三四五六七八九两元块])一(?:包|件|个|双|条|顶|只|瓶|盒|套|台|副)(?=$|[\s，,。！!？?])"
+)
 _HALF_PRICE_AFTER_CODE = re.compile(r"(?<=[0-9A-Za-z])(?:半价|对折)")
 
 
@@ -168,6 +173,7 @@ def normalize_zh_numbers(text: str) -> str:
         return text
     # apart from a code before it: A100半价 is A100 at 5折, not a rate of 1005折
     text = _HALF_PRICE.sub("5折", _HALF_PRICE_AFTER_CODE.sub(" 5折", text))
+    text = _PER_UNIT.sub("", text)
     text = _RUN.sub(_replace_run, text)
     text = _PERCENT.sub(r"\1%", text)
     return _money(text)

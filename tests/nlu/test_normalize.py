@@ -45,6 +45,14 @@ def test_chinese_words_that_are_not_numbers_stay(text: str) -> None:
     assert normalize_zh_numbers(text) == text
 
 
+@pytest.mark.parametrize(
+    ("spoken", "written"),
+    [("涨到六十五一包", "涨到65"), ("99元一件", "99元"), ("加二十一包", "加21包"), ("补五十一箱", "补51箱")],
+)
+def test_a_price_said_per_unit_drops_the_unit_but_a_count_ending_in_one_stays(spoken: str, written: str) -> None:
+    assert normalize_zh_numbers(spoken) == written
+
+
 def test_spoken_number_next_to_a_code_stays_apart() -> None:
     assert normalize_zh_numbers("A100两件") == "A100 2件"
 
