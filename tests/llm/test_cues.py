@@ -218,6 +218,21 @@ def test_a_carrier_named_beside_a_shipment_is_kept(text: str, carrier: str | Non
 
 
 @pytest.mark.parametrize(
+    ("text", "tracking"),
+    [
+        ("4519已经发货了 走的中通 75123456789012", "75123456789012"),
+        ("6601 went out with SF, sf1408823391", "SF1408823391"),
+        ("ship 6601 via ups", None),
+        ("ship 6601, 7512345678901 or 7512345678902", None),  # two: neither is chosen
+    ],
+)
+def test_a_waybill_said_without_its_label_is_kept(text: str, tracking: str | None) -> None:
+    command, refused = settled({"intent": "ship_order", "slots": {"order_id": "6601"}}, text)
+    assert refused == ""
+    assert command["slots"].get("tracking_number") == tracking  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
     ("text", "model_period", "meant"),
     [
         ("最近1个月的rating怎么样", "last_month", "last_30_days"),  # commands2 dev: 最近一个月 is 30 days
@@ -238,3 +253,10 @@ def test_a_period_said_is_added_to_an_order_list_the_model_left_open() -> None:
     command, refused = settled({"intent": "list_orders", "slots": {}}, "show me yesterday's orders")
     assert refused == ""
     assert command["slots"] == {"period": "yesterday"}
+
+
+def test_a_guardrail_setting_with_no_value_said_is_a_question_about_the_settings() -> None:
+    command, refused = settled({"intent": "set_guardrail", "slots": {}}, "how big a price change can go through")
+    assert (command, refused) == ({"intent": "query_guardrail", "slots": {}}, "")
+    kept, _ = settled({"intent": "set_guardrail", "slots": {"bulk_threshold": 20}}, "批量超过20个先问我")
+    assert kept == {"intent": "set_guardrail", "slots": {"bulk_threshold": 20}}

@@ -6,7 +6,9 @@ import pytest
 
 from services.nlu.llm.convert import json_to_command
 from services.nlu.llm.ground import codes_in, ground, model_text, numbers_in, off_percent
+from services.nlu.llm.parser import _in_said_order
 from shopvoice.grammar.commands import command_to_json
+from tests.llm.test_candidates import live_vocabulary
 
 
 @pytest.mark.parametrize(
@@ -79,6 +81,15 @@ def test_a_quantity_never_said_is_dropped_and_a_sku_code_is_no_quantity() -> Non
     assert got["slots"] == {"sku": "A100", "quantity": 0} and gone == ["quantity"]
 
 
+def test_a_guardrail_percent_never_said_is_dropped() -> None:
+    """ "how big a price change can go through without you asking me first?" answered as a setting of 10%."""
+    answer = {"intent": "set_guardrail", "slots": {"price_change_percent": "10"}}
+    got, gone = grounded(answer, "how big a price change can go through without you asking me first")
+    assert got["slots"] == {} and gone == ["price_change_percent"]
+    got, gone = grounded(answer, "改价超过10%要先问我")
+    assert got["slots"] == {"price_change_percent": "10"} and gone == []
+
+
 def test_zero_said_as_a_word_is_said() -> None:
     got, gone = grounded({"intent": "set_stock", "slots": {"sku": "A100", "quantity": 0}}, "A100库存清零")
     assert got["slots"] == {"sku": "A100", "quantity": 0} and gone == []
@@ -121,3 +132,21 @@ def test_a_price_said_in_two_groups_grounds_either_reading(price: str) -> None:
 def test_two_groups_are_no_licence_for_other_numbers() -> None:
     answer = {"intent": "set_price", "slots": {"sku": "B200", "price": "17.90"}}
     assert grounded(answer, "put the jeans at one seventy nine", ("B200",))[1] == ["price"]
+
+
+@pytest.mark.parametrize(
+    ("said", "answered", "kept"),
+    [
+        ("袜子跟杯子价格都定49.9元", ["E15", "M3"], ["M3", "E15"]),
+        ("c7跟b200各补10个货", ["B200", "C7"], ["C7", "B200"]),
+        ("bump the yoga mat and the canvas tote up 5 bucks each", ["J5", "G3"], ["G3", "J5"]),
+        # a product the text does not name on its own: the model's order stands
+        ("the two bags up 5 bucks", ["J5", "D42"], ["J5", "D42"]),
+    ],
+)
+def test_a_list_the_model_reorders_is_put_back_in_the_order_said(
+    said: str, answered: list[str], kept: list[str]
+) -> None:
+    command = json_to_command({"intent": "bulk_adjust_stock", "slots": {"skus": answered, "delta": 5}})
+    _in_said_order(command, said, live_vocabulary())
+    assert list(command.bulk_adjust_stock.skus) == kept

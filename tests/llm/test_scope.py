@@ -137,3 +137,38 @@ def test_one_name_that_fits_several_products_is_one_change_the_dialogue_asks_abo
     # (two names run together with nothing between, 灰卫衣红卫衣加10, read as one name: a question)
     for text in ("add 10 to the grey hoodie and the red hoodie", "灰色卫衣、红色卫衣各加10件", "F8 F9 +10"):
         assert scoped_with_catalog(text) == bulk, text
+
+
+def test_a_part_refund_stands_only_where_the_merchant_said_that_part() -> None:
+    half = {"intent": "refund_order", "slots": {"order_id": "8890", "fraction": "0.5"}}
+    assert scoped(half, "订单8890 退一半钱给客户") == (half, "")
+    assert scoped(half, "refund 8890, 50% of it") == (half, "")
+    assert scoped(half, "refund order 8890")[1], "a half the merchant never said"
+    made_up = {"intent": "refund_order", "slots": {"order_id": "8890", "fraction": "0.3"}}
+    assert scoped(made_up, "退一半给8890的客户")[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "whole_shop"),
+    [
+        ("所有包包一律139", False),
+        ("all the t-shirts 20% off", False),
+        ("全场打八折", True),
+        ("everything 10% off for black friday", True),
+        ("所有商品库存加10", True),
+    ],
+)
+def test_a_change_of_every_product_stands_only_where_the_whole_shop_was_said(text: str, whole_shop: bool) -> None:
+    """所有包包一律139 answered with no query would price every product of the shop at 139."""
+    said = f"{text}\n{model_text(text)}"
+    answer = json_to_command({"intent": "bulk_adjust_price", "slots": {"percent": "-20"}})
+    _, refused = rescope(answer, said, candidates(model_text(text), demo_vocabulary()))
+    assert (refused == "") == whole_shop
+
+
+def test_a_list_of_codes_written_as_the_query_is_those_products() -> None:
+    text = "socks and caps, add 50 each to stock"
+    answer = json_to_command({"intent": "bulk_adjust_stock", "slots": {"query": "M3,P6", "delta": 50}})
+    command, refused = rescope(answer, f"{text}\n{model_text(text)}", candidates(model_text(text), demo_vocabulary()))
+    assert refused == ""
+    assert command_to_json(command)["slots"] == {"skus": ["M3", "P6"], "delta": 50}

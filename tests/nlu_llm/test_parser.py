@@ -114,6 +114,21 @@ def test_an_invalid_answer_becomes_unknown_never_a_command(content: str, reason:
     assert parser.breaker_state is BreakerState.CLOSED, "a healthy server with a bad answer is no outage"
 
 
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("订单8890 退一半钱给客户", cmd.RefundOrder(order_id="8890", fraction="0.5")),
+        ("refund 45 on order 8890", cmd.RefundOrder(order_id="8890", amount=Money(units=45))),
+    ],
+)
+def test_a_refund_written_with_an_amount_and_a_fraction_keeps_the_part_said(text: str, kept: cmd.RefundOrder) -> None:
+    content = '{"intent": "refund_order", "slots": {"order_id": "8890", "amount": "45.00", "fraction": "0.5"}}'
+    with fake_openai_server(Behaviour(content=content)) as url:
+        answer = ask(LlmParser(settings(url)), text)
+    assert answer.reason == "ok"
+    assert answer.command == cmd.Command(refund_order=kept)
+
+
 def test_a_raw_control_character_in_a_string_is_read_and_the_values_judged() -> None:
     # vLLM's JSON grammar lets one through inside a string (its CI test's random model wrote "\x02"):
     # the answer is read, and a product that is no SKU makes it junk, never a command.

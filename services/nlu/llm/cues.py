@@ -92,6 +92,8 @@ _UNITS = _words(
     r"件|几个|多少个|销量|数量|卖了几|卖出几|卖了多少个|卖出多少个",
 )
 _ORDERS = _words(r"orders?", r"单")
+# A number of a waybill's length (10+ digits, a carrier's letters before it): no order id, price or count.
+_WAYBILL = re.compile(r"(?<![A-Za-z0-9.])([A-Za-z]{0,4}\d{10,30})(?![0-9.])")
 _BEST = _words(
     r"best|top|most popular|bestsell\w*|sold (?:the )?most|sells? (?:the )?most|selling (?:the )?most|hottest",
     r"最好|最多|最火|畅销|爆款|热卖|卖得好|排行|排名",
@@ -124,6 +126,12 @@ def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
         return _price_direction(command, said), ""
     if intent == "set_price":
         return _price_as_change(command, said), ""
+    if intent == "set_guardrail" and not command.set_guardrail.ListFields():
+        # no setting left once unsaid values were dropped ("how big a price change can go through
+        # without you asking me first?"): a question about the settings, answered, never a change
+        asked = cmd.Command()
+        asked.query_guardrail.SetInParent()
+        return asked, ""
     if intent == "sales_report":
         command.sales_report.metric = _metric(command.sales_report.metric, said)
     if intent in _ONE_PERIOD:
@@ -131,6 +139,12 @@ def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
     # "六六零一 发京东": the model kept the order and left out the carrier named beside it
     if intent == "ship_order" and not command.ship_order.HasField("carrier") and (carrier := carrier_mention(said)):
         command.ship_order.carrier = carrier
+    # "4519已经发货了 走的中通 75123456789012": the waybill said without its label, left out by the model
+    if intent == "ship_order" and not command.ship_order.HasField("tracking_number"):
+        ship = command.ship_order
+        waybills = {w.upper() for w in _WAYBILL.findall(said) if w != ship.order_id}
+        if len(waybills) == 1:
+            ship.tracking_number = waybills.pop()
     if intent == "low_stock" and not command.low_stock.HasField("threshold") and _BELOW.search(said):
         said_numbers = set(numbers_in(said))
         if len(said_numbers) == 1 and (n := said_numbers.pop()) == n.to_integral_value() and n > 0:

@@ -32,17 +32,19 @@ from prometheus_client import Counter, Histogram
 from services.nlu.llm.candidates import Candidate, ambiguous_name, candidates
 from services.nlu.llm.convert import CommandJsonError, json_to_command
 from services.nlu.llm.cues import settle
-from services.nlu.llm.ground import codes_in, ground, model_text
+from services.nlu.llm.ground import codes_in, ground, model_text, numbers_in
 from services.nlu.llm.prompt import build_messages
 from services.nlu.llm.schema import command_json_schema
 from services.nlu.llm.scope import rescope
 from shopvoice import log
 from shopvoice.common.v1.command_pb2 import Command, Unknown
 from shopvoice.grammar import Vocabulary
-from shopvoice.grammar.contract import validate
+from shopvoice.grammar.contract import money_value, validate
+from shopvoice.grammar.mentions import said_order
 from shopvoice.llm.breaker import BreakerState, CircuitBreaker
 from shopvoice.llm.client import LlmUnavailable, VllmClient
 from shopvoice.llm.config import LlmSettings
+from shopvoice.text import detect_language
 
 Source = Literal["llm", "fallback"]
 #: The least time between two background warm-ups, and the longest pause between tries of one.
@@ -197,7 +199,10 @@ class LlmParser:
                 self.breaker.record_success()
             elif not failed:
                 self.breaker.abandon()  # cancelled mid-call: no outcome to count
-        return self._from_llm(text, completion.content, completion.finish_reason, said, skus, products)
+        answer = self._from_llm(text, completion.content, completion.finish_reason, said, skus, products)
+        if vocabulary is not None:
+            _in_said_order(answer.command, said, vocabulary)
+        return answer
 
     def _from_llm(
         self,
@@ -219,11 +224,12 @@ class LlmParser:
             return LlmAnswer(unknown(text), "llm", f"invalid: {exc}")
         if command.WhichOneof("intent") == "unknown":
             return LlmAnswer(unknown(text), "llm", "ok")  # the utterance as said, not the model's echo of it
+        said = model_text(text) if said is None else said
+        _one_refund_part(command, said)
         # "ship it" leaves the order unsaid, as the grammar would: the dialogue fills it.
         problems = validate(command, allow_missing=True)
         if problems:  # malformed: the whole answer is junk, not just a slot
             return LlmAnswer(unknown(text), "llm", "invalid: " + "; ".join(problems))
-        said = model_text(text) if said is None else said
         dropped = ground(command, said, skus or ())
         # What grounding dropped may leave a command that no question can complete ("A100 make
         # it 89 bucks" read as an adjust_price whose percent the model made up): that is no
@@ -252,3 +258,26 @@ class LlmParser:
         if fallback is None or validate(fallback):
             return LlmAnswer(unknown(text), "fallback", reason)
         return LlmAnswer(fallback, "fallback", reason)
+
+
+def _in_said_order(command: Command, said: str, vocabulary: Vocabulary) -> None:
+    """A bulk command's ``skus`` in the order the merchant named them (the model may reorder them)."""
+    intent = command.WhichOneof("intent")
+    message = getattr(command, intent) if intent and intent.startswith("bulk_") else None
+    if message is None or len(message.skus) < 2:
+        return
+    ordered = said_order(list(message.skus), said, detect_language(said), vocabulary)
+    if ordered is not None:
+        del message.skus[:]
+        message.skus.extend(ordered)
+
+
+def _one_refund_part(command: Command, said: str) -> None:
+    """A refund the model wrote with both an amount and a fraction (订单8890 退一半钱给客户 with an
+    amount made up): the one the words say is kept, so the answer is not thrown away as malformed."""
+    if command.WhichOneof("intent") != "refund_order":
+        return
+    refund = command.refund_order
+    if refund.HasField("amount") and refund.HasField("fraction"):
+        said_amount = money_value(refund.amount) in numbers_in(said)
+        refund.ClearField("fraction" if said_amount else "amount")

@@ -41,6 +41,7 @@ _STRING_SLOTS: dict[str, JsonSchema] = {
     "tracking_number": _pattern(rules.TRACKING_NUMBER),
     "percent": _pattern(rules.PERCENT),
     "price_change_percent": _pattern(rules.PERCENT),
+    "fraction": _pattern(rules.FRACTION),  # "0.5", never "half": the model wrote that once
     "title": {"type": "string", "minLength": 1, "maxLength": rules.MAX_TITLE_CHARS},
     "text": {"type": "string", "maxLength": rules.MAX_TEXT_CHARS},
 }

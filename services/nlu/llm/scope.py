@@ -31,8 +31,10 @@ _HALF = re.compile(r"(?<![a-z])half(?![a-z])|一半|对半|半价", re.IGNORECAS
 EVERY_PRODUCT_UNSAID = "a change of every product where the merchant named none of them"
 HALF_UNSAID = "a full refund where the merchant said half"
 AMOUNT_UNSAID = "a full refund where the merchant said an amount"
+FRACTION_UNSAID = "a part refund the merchant did not say"
+KIND_DROPPED = "a change of every product where the merchant said a kind of product"
 #: Why a grounded answer is refused for its scope (the reason the parser reports after "invalid: ").
-REFUSALS = (EVERY_PRODUCT_UNSAID, HALF_UNSAID, AMOUNT_UNSAID)
+REFUSALS = (EVERY_PRODUCT_UNSAID, HALF_UNSAID, AMOUNT_UNSAID, FRACTION_UNSAID, KIND_DROPPED)
 _ONE_PRODUCT = {
     "bulk_set_price": "set_price",
     "bulk_adjust_price": "adjust_price",
@@ -49,6 +51,8 @@ def rescope(command: cmd.Command, said: str, products: Sequence[Candidate] = ())
         return _one_product(command, intent, said, products)
     if intent == "refund_order":
         refund = command.refund_order
+        if refund.HasField("fraction") and not _fraction_said(refund.fraction, said):
+            return command, FRACTION_UNSAID
         if not refund.HasField("amount") and not refund.HasField("fraction"):
             if _HALF.search(said):
                 return command, HALF_UNSAID
@@ -79,11 +83,14 @@ _SELECTION = re.compile(
 
 
 def _listed_names(
-    bulk: cmd.BulkSetPrice | cmd.BulkAdjustPrice | cmd.BulkSetStock | cmd.BulkAdjustStock, said: str
+    bulk: cmd.BulkSetPrice | cmd.BulkAdjustPrice | cmd.BulkSetStock | cmd.BulkAdjustStock,
+    said: str,
+    products: Sequence[Candidate] = (),
 ) -> None:
     """A selection the model wrote as a list of names ("the jeans and the running shorts ten percent
     off both" as the query "jeans and the running shorts"): those products, each resolved (and
-    asked about when it is not one product) as the grammar's lists are. In place."""
+    asked about when it is not one product) as the grammar's lists are; SKU codes the model was shown
+    stand for themselves. In place."""
     if not bulk.HasField("query") or bulk.skus or _SELECTION.search(said):
         return
     items = [
@@ -91,7 +98,8 @@ def _listed_names(
         for item in _LIST_SEPARATOR.split(bulk.query)
     ]
     items = [item for item in items if item]
-    if len(items) >= 2 and all(item.casefold() in said.casefold() for item in items):
+    shown = {c.sku for c in products}  # "socks and caps, add 50 each" written as the query "M3,P6"
+    if len(items) >= 2 and all(item.casefold() in said.casefold() or item.upper() in shown for item in items):
         bulk.ClearField("query")
         bulk.skus.extend(items)
 
@@ -100,7 +108,9 @@ def _one_product(
     command: cmd.Command, intent: str, said: str, products: Sequence[Candidate]
 ) -> tuple[cmd.Command, str]:
     bulk = getattr(command, intent)
-    _listed_names(bulk, said)
+    _listed_names(bulk, said, products)
+    if _kind_dropped(bulk, said, products):
+        return command, KIND_DROPPED
     one_name = _one_name(bulk.skus, said, products) if len(bulk.skus) >= 2 else None
     if _MANY.search(said) or bulk.HasField("status") or (len(bulk.skus) >= 2 and one_name is None):
         return command, ""
@@ -124,3 +134,31 @@ def _one_product(
         single.adjust_stock.sku = named
         single.adjust_stock.delta = bulk.delta
     return single, ""
+
+
+# What says the whole shop in so many words; "everything 10% off for black friday" names no
+# product even though "black" fits the black backpack.
+_WHOLE_SHOP = re.compile(
+    r"(?<![a-z])(?:everything|every (?:product|item|sku|listing|single)|all (?:the |our |my )?(?:products|items|skus|listings|stock)"
+    r"|whole (?:store|shop|catalog|catalogue|site)|entire (?:store|shop|catalog|catalogue|site)|storewide|sitewide"
+    r"|store-wide|site-wide|across the board)(?![a-z])"
+    r"|全场|全店|店里|整个店|所有的?(?:商品|产品|东西|货|款|宝贝)|全部的?(?:商品|产品|东西|货|款|宝贝)|每(?:个|一个|件|款|一款|种|样)",
+    re.IGNORECASE,
+)
+KIND_SCORE = 65.0  # a candidate the words fit at least by the kind a title ends with (包 of 双肩包)
+_Bulk = cmd.BulkSetPrice | cmd.BulkAdjustPrice | cmd.BulkSetStock | cmd.BulkAdjustStock
+
+
+def _kind_dropped(bulk: _Bulk, said: str, products: Sequence[Candidate]) -> bool:
+    """A change of every product where the merchant said "all" of a kind of product (所有包包一律139
+    answered with no query): the whole shop is not what was said."""
+    if bulk.HasField("query") or bulk.HasField("status") or bulk.skus or _WHOLE_SHOP.search(said):
+        return False
+    return any(c.score >= KIND_SCORE for c in products)
+
+
+def _fraction_said(fraction: str, said: str) -> bool:
+    """Half (一半, "half") for 0.5, or the percentage itself ("refund 30%" for 0.3)."""
+    if fraction == "0.5" and _HALF.search(said):
+        return True
+    return Decimal(fraction) * 100 in numbers_in(said)
