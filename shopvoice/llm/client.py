@@ -104,15 +104,31 @@ class VllmClient:
         raise LlmUnavailable(last_reason)
 
     async def _request(self, messages: list[dict[str, str]], schema: dict[str, Any], timeout_s: float) -> Completion:
-        response = await self._client.chat.completions.create(
+        # Streamed, so that a request cut at its deadline stops the server's work: llama.cpp's
+        # server (and vLLM) notice the closed connection at the next token and drop the request.
+        # Not streamed, it would run on to the end while the next utterance queues behind it,
+        # miss its own deadline the same way, and so on (measured: after one slow answer every
+        # utterance timed out until the breaker opened).
+        stream = await self._client.chat.completions.create(
             model=self.model,
             messages=cast("list[ChatCompletionMessageParam]", messages),
             response_format=cast("ResponseFormat", response_format(self.form, schema)),
             temperature=0.0,
             max_tokens=self.max_tokens,
             timeout=timeout_s,
+            stream=True,
         )
-        if not response.choices:
+        parts: list[str] = []
+        finish_reason = ""
+        chosen = False
+        try:
+            async for chunk in stream:
+                for choice in chunk.choices[:1]:
+                    chosen = True
+                    parts.append(choice.delta.content or "")
+                    finish_reason = str(choice.finish_reason or finish_reason)
+        finally:
+            await stream.close()
+        if not chosen:
             raise LlmUnavailable("error: no choices in the response")
-        choice = response.choices[0]
-        return Completion(content=choice.message.content or "", finish_reason=str(choice.finish_reason))
+        return Completion(content="".join(parts), finish_reason=finish_reason or "stop")

@@ -1,7 +1,7 @@
 """A real HTTP server on loopback that plays an OpenAI-compatible endpoint badly on purpose.
 
 Not a mock object: the parser's client opens real sockets to it. Each test sets what it
-answers (a chat completion with given content, an error status) and how long it sleeps
+answers (a chat completion with given content, streamed when asked, an error status) and how long it sleeps
 first, and reads how many requests arrived.
 """
 
@@ -44,6 +44,24 @@ def _completion(content: str, finish_reason: str) -> dict[str, Any]:
     }
 
 
+def _stream(content: str, finish_reason: str) -> bytes:
+    """The same answer as server-sent events, in pieces, the way llama.cpp's server and vLLM stream it."""
+    middle = len(content) // 2
+    pieces = [{"role": "assistant", "content": content[:middle]}, {"content": content[middle:]}]
+    events = [
+        {
+            "id": "chatcmpl-test",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": "fake",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+        }
+        for delta in pieces
+    ]
+    events.append({**events[-1], "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]})
+    return b"".join(f"data: {json.dumps(event)}\n\n".encode() for event in events) + b"data: [DONE]\n\n"
+
+
 @contextmanager
 def fake_openai_server(behaviour: Behaviour) -> Iterator[str]:
     """Serve on a free loopback port; yields the base URL (…/v1)."""
@@ -58,18 +76,22 @@ def fake_openai_server_on(port: int, behaviour: Behaviour) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
-            behaviour.requests.append(json.loads(self.rfile.read(length) or b"{}"))
+            request = json.loads(self.rfile.read(length) or b"{}")
+            behaviour.requests.append(request)
             if behaviour.drop:
                 self.close_connection = True
                 return
             time.sleep(behaviour.sleep_s)
-            if behaviour.status == 200:
+            streamed = behaviour.status == 200 and request.get("stream") is True
+            if streamed:
+                body = _stream(behaviour.content, behaviour.finish_reason)
+            elif behaviour.status == 200:
                 body = json.dumps(_completion(behaviour.content, behaviour.finish_reason)).encode()
             else:
                 body = json.dumps({"error": {"message": "fake failure", "type": "server_error"}}).encode()
             try:
                 self.send_response(behaviour.status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/event-stream" if streamed else "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

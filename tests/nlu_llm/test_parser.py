@@ -73,6 +73,8 @@ def test_a_valid_answer_becomes_the_command() -> None:
     assert answer.reason == "ok"
     assert answer.command == cmd.Command(set_price=cmd.SetPrice(sku="A100", price=Money(units=89)))
     request = behaviour.requests[0]
+    # streamed, so a request cut at its deadline stops the server's work instead of queueing the next
+    assert request["stream"] is True
     # llama.cpp's form by default; the SKUs the model may answer are the ones the text names
     assert request["response_format"]["type"] == "json_object"
     assert len(request["response_format"]["schema"]["anyOf"]) == len(
