@@ -221,13 +221,18 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
         report_of_an_order = _periodless_report(parsed) and any(mentions.order_mention(n.text) for n in said)
         # "the thermos cup and the yoga mat, take 5 bucks off each": "each" is the products said
         # before it, not every product of the shop
-        each_of_those = _selects_nothing(parsed) and any(
-            vocab
-            and (
-                mentions.list_mention(n.text, n.language, vocab) or mentions.product_mention(n.text, n.language, vocab)
+        each_of_those = (
+            _selects_nothing(parsed)
+            and bool(_EACH_OF_THOSE.search(said[i].text))
+            and any(
+                vocab
+                and (
+                    mentions.list_mention(n.text, n.language, vocab)
+                    or mentions.product_mention(n.text, n.language, vocab)
+                )
+                for j, n in enumerate(said)
+                if j != i
             )
-            for j, n in enumerate(said)
-            if j != i
         )
         if (
             parsed.confidence >= 0.9
@@ -281,6 +286,9 @@ def _periodless_report(parsed: Parse) -> bool:
 
 
 _EACH = re.compile(r"各|都|每样|每个|\b(?:each|both|them|all of them|both of them|each of them)\b")
+# "each" in a bulk change that names nothing else: the products of another clause ("10% off
+# everything" says the whole shop and stays so)
+_EACH_OF_THOSE = re.compile(r"各|\b(?:each|both|them)\b")
 # the English words that stand for a list said in another clause, replaced by it
 _EN_EACH = re.compile(r"\b(?:all of them|both of them|each of them|each|both|them)\b")
 

@@ -6,6 +6,7 @@ import pytest
 
 from shopvoice.grammar import command_to_json, parse
 from shopvoice.grammar.parser import CLAUSE_CONFIDENCE
+from tests.nlu.test_spelling import _demo_vocabulary as demo_vocabulary
 
 
 @pytest.mark.parametrize(
@@ -37,3 +38,19 @@ def test_the_one_clause_that_is_a_command_is_taken_and_read_back(said: str, expe
 def test_no_clause_is_taken_when_the_rest_could_change_its_meaning(said: str) -> None:
     parsed = parse(said)
     assert parsed.confidence != CLAUSE_CONFIDENCE, command_to_json(parsed.command)
+
+
+def test_each_said_after_a_list_is_those_products_not_the_whole_shop() -> None:
+    """It had been 5 off every product: the clause "take 5 bucks off each" alone."""
+    parsed = parse("the thermos cup and the yoga mat, take 5 bucks off each", demo_vocabulary())
+    assert command_to_json(parsed.command) == {
+        "intent": "bulk_adjust_price",
+        "slots": {"skus": ["thermos cup", "yoga mat"], "delta": "-5.00"},
+    }
+    whole = parse("the red hoodie sells well, 10% off everything", demo_vocabulary())
+    assert command_to_json(whole.command) == {"intent": "bulk_adjust_price", "slots": {"percent": "-10"}}
+
+
+def test_a_new_product_announced_in_a_clause_is_no_other_products_new_price() -> None:
+    parsed = parse("新增商品：帆布渔夫帽，售价八十八，先放20个库存", demo_vocabulary())
+    assert parsed.confidence < 0.8 or command_to_json(parsed.command)["intent"] == "create_product"
