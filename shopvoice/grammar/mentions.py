@@ -14,6 +14,7 @@ Pure functions over normalised clause text; the parser decides what to do with t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -106,15 +107,18 @@ class Mention:
     skus: tuple[str, ...]
 
 
+def _named_spans(text: str, language: str, vocab: Vocabulary) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Each span of ``text`` that names products by title or code, longest first, with its products."""
+    for span in _zh_spans(text) if language == "zh" else _en_spans(text):
+        match = vocab.index.resolve_title(span)
+        if match.outcome != "none":
+            yield span, tuple(match.candidates)
+
+
 def product_mention(clause: str, language: str, vocab: Vocabulary) -> Mention | None:
     """The product(s) ``clause`` names by title or code: its most specific span, when every
     span that names any agrees with it (two different products: None)."""
-    spans = _zh_spans(clause) if language == "zh" else _en_spans(clause)
-    found: list[Mention] = []
-    for span in spans:
-        match = vocab.index.resolve_title(span)
-        if match.outcome != "none":
-            found.append(Mention(span, tuple(match.candidates)))
+    found = [Mention(span, skus) for span, skus in _named_spans(clause, language, vocab)]
     if not found:
         return None
     # The most specific naming ("grey hoodie", not "hoodie"), in the most words of its titles
@@ -124,62 +128,33 @@ def product_mention(clause: str, language: str, vocab: Vocabulary) -> Mention | 
     return best
 
 
-# Names said one after another in Chinese: 短裤跟帽子, 红T、白T和卫衣 (the joining word kept by split).
-_ZH_LIST_JOIN = re.compile(r"(和|跟|与|还有|以及|、)")
+# Names said one after another: 短裤跟帽子, 红T、白T和卫衣, "the thermos cup and the yoga mat",
+# "caps & socks" (the joining words kept by split).
+_LIST_JOIN = {"zh": re.compile(r"(和|跟|与|还有|以及|、)"), "en": re.compile(r"( and | & | plus )")}
 
 
-def zh_list_mention(clause: str, vocab: Vocabulary) -> Mention | None:
-    """Two or more products named one after another (短裤跟帽子都快卖没了), as one phrase and its
-    products in order; None unless every name in the list names a product of the catalog."""
-    pieces = _ZH_LIST_JOIN.split(clause)
-    parts, joins = pieces[::2], pieces[1::2]
-    if len(parts) < 2:
+def list_mention(clause: str, language: str, vocab: Vocabulary) -> Mention | None:
+    """Two or more products named one after another (短裤跟帽子都快卖没了, "the thermos cup and the
+    yoga mat, take 5 bucks off each"), as one phrase and its products in order; None unless every
+    name in the list names a product of the catalog. Chinese is cut in characters, English in words."""
+    zh = language == "zh"
+    pieces = _LIST_JOIN["zh" if zh else "en"].split(clause if zh else f" {clause} ")
+    parts = [list(p) if zh else p.split() for p in pieces[::2]]
+    joins, sep = pieces[1::2], "" if zh else " "
+    if len(parts) < 2 or not parts[0] or not parts[-1]:
         return None
+    head, tail = parts[0], parts[-1]
     # the list starts at the longest end of the first part that is a name and stops at the longest start of the last
-    first = next((parts[0][i:] for i in range(len(parts[0]) - 1) if _named(parts[0][i:], vocab)), None)
-    last = next((parts[-1][:j] for j in range(len(parts[-1]), 1, -1) if _named(parts[-1][:j], vocab)), None)
+    first = next((sep.join(head[i:]) for i in range(len(head)) if _named(sep.join(head[i:]), vocab)), None)
+    last = next((sep.join(tail[:j]) for j in range(len(tail), 0, -1) if _named(sep.join(tail[:j]), vocab)), None)
     if first is None or last is None:
         return None
-    names = [first, *parts[1:-1], last]
+    names = [first, *(sep.join(p) for p in parts[1:-1]), last]
     matches = [vocab.index.resolve_title(name) for name in names]
     if any(len(name) < 2 or match.outcome == "none" for name, match in zip(names, matches, strict=True)):
         return None
     phrase = first + "".join(join + name for join, name in zip(joins, names[1:], strict=True))
     return Mention(phrase, tuple(sku for match in matches for sku in match.candidates))
-
-
-# Names said one after another in English: "the thermos cup and the yoga mat", "caps & socks".
-_EN_LIST_JOIN = re.compile(r"( and | & | plus )")
-
-
-def en_list_mention(clause: str, vocab: Vocabulary) -> Mention | None:
-    """zh_list_mention for English: "the thermos cup and the yoga mat, take 5 bucks off each"."""
-    pieces = _EN_LIST_JOIN.split(f" {clause} ")
-    parts, joins = [p.split() for p in pieces[::2]], pieces[1::2]
-    if len(parts) < 2 or not parts[0] or not parts[-1]:
-        return None
-    first_words = parts[0]
-    last_words = parts[-1]
-    first = next(
-        (" ".join(first_words[i:]) for i in range(len(first_words)) if _named(" ".join(first_words[i:]), vocab)), None
-    )
-    last = next(
-        (" ".join(last_words[:j]) for j in range(len(last_words), 0, -1) if _named(" ".join(last_words[:j]), vocab)),
-        None,
-    )
-    if first is None or last is None:
-        return None
-    names = [first, *(" ".join(p) for p in parts[1:-1]), last]
-    matches = [vocab.index.resolve_title(name) for name in names]
-    if any(match.outcome == "none" for match in matches):
-        return None
-    phrase = first + "".join(join + name for join, name in zip(joins, names[1:], strict=True))
-    return Mention(phrase, tuple(sku for match in matches for sku in match.candidates))
-
-
-def list_mention(clause: str, language: str, vocab: Vocabulary) -> Mention | None:
-    """Two or more products named one after another, in either language."""
-    return zh_list_mention(clause, vocab) if language == "zh" else en_list_mention(clause, vocab)
 
 
 def _named(span: str, vocab: Vocabulary) -> bool:
@@ -220,12 +195,10 @@ def said_order(skus: list[str], text: str, language: str, vocab: Vocabulary) -> 
     for sku in skus:
         if found := re.search(rf"(?<![a-z0-9]){re.escape(sku.casefold())}(?![0-9])", folded):
             first[sku] = found.start()
-    spans = _zh_spans(text) if language == "zh" else _en_spans(text)
-    for span in spans:
-        match = vocab.index.resolve_title(span)
-        if match.outcome == "none" or len(match.candidates) != 1 or match.candidates[0] not in skus:
+    for span, named in _named_spans(text, language, vocab):
+        if len(named) != 1 or named[0] not in skus:
             continue
-        (sku,) = match.candidates
+        (sku,) = named
         at = text.find(span)
         if at >= 0 and at < first.get(sku, len(text)):
             first[sku] = at
