@@ -199,10 +199,7 @@ class LlmParser:
                 self.breaker.record_success()
             elif not failed:
                 self.breaker.abandon()  # cancelled mid-call: no outcome to count
-        answer = self._from_llm(text, completion.content, completion.finish_reason, said, skus, products)
-        if vocabulary is not None:
-            _in_said_order(answer.command, said, vocabulary)
-        return answer
+        return self._from_llm(text, completion.content, completion.finish_reason, said, skus, products, vocabulary)
 
     def _from_llm(
         self,
@@ -212,6 +209,7 @@ class LlmParser:
         said: str | None = None,
         skus: list[str] | None = None,
         products: list[Candidate] | None = None,
+        vocabulary: Vocabulary | None = None,
     ) -> LlmAnswer:
         try:
             # strict=False: vLLM's JSON grammar lets a raw control character through inside a string
@@ -243,6 +241,8 @@ class LlmParser:
         if refused:
             return LlmAnswer(unknown(text), "llm", "invalid: " + refused)
         self._keep_ambiguous_names(command, said, products or [])
+        if vocabulary is not None:
+            _in_said_order(command, said, vocabulary)
         return LlmAnswer(command, "llm", "ok", tuple(dropped))
 
     @staticmethod
