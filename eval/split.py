@@ -58,6 +58,8 @@ SETS: dict[str, Stratum] = {
     "merchant/naming2": stratum,
     "merchant/commands3": stratum,
     "merchant/naming3": stratum,
+    "merchant/commands4": stratum,
+    "merchant/naming4": stratum,
     "spoken/commands": spoken_command_stratum,
     "spoken/non_commands": spoken_non_command_stratum,
 }

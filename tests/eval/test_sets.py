@@ -167,9 +167,11 @@ SETS = {
     "naming2": ("n2", _read("naming2")),
     "commands3": ("c3", _read("commands3")),
     "naming3": ("n3", _read("naming3")),
+    "commands4": ("c4", _read("commands4")),
+    "naming4": ("n4", _read("naming4")),
 }
 # The probes are dev-only and the fresh sets held out whole: only these have halves.
-SPLIT_SETS = ["commands", "naming", "commands2", "naming2", "commands3", "naming3"]
+SPLIT_SETS = ["commands", "naming", "commands2", "naming2", "commands3", "naming3", "commands4", "naming4"]
 ALL = [(name, case) for name, (_, cases) in SETS.items() for case in cases]
 
 
@@ -218,7 +220,16 @@ def test_ids_are_unique_and_numbered_in_order(set_name: str) -> None:
 
 @pytest.mark.parametrize(
     ("set_name", "minimum"),
-    [("commands", 440), ("naming", 120), ("commands2", 400), ("naming2", 100), ("commands3", 400), ("naming3", 100)],
+    [
+        ("commands", 440),
+        ("naming", 120),
+        ("commands2", 400),
+        ("naming2", 100),
+        ("commands3", 400),
+        ("naming3", 100),
+        ("commands4", 400),
+        ("naming4", 100),
+    ],
 )
 def test_each_set_is_large_enough_and_half_chinese_half_english(set_name: str, minimum: int) -> None:
     cases = SETS[set_name][1]
@@ -241,7 +252,7 @@ def test_commands_cover_every_intent_and_about_five_percent_are_not_commands() -
     assert any("count" in c["expect"]["slots"] for c in cases if c["expect"]["intent"] == "undo")
 
 
-@pytest.mark.parametrize("set_name", ["commands", "commands2", "commands3"])
+@pytest.mark.parametrize("set_name", ["commands", "commands2", "commands3", "commands4"])
 def test_at_least_thirty_percent_of_the_commands_naming_a_product_name_it_by_title(set_name: str) -> None:
     naming_a_product = [
         c
@@ -253,7 +264,7 @@ def test_at_least_thirty_percent_of_the_commands_naming_a_product_name_it_by_tit
     assert len(by_name) / len(naming_a_product) >= 0.30
 
 
-@pytest.mark.parametrize("set_name", ["naming", "naming2", "naming3"])
+@pytest.mark.parametrize("set_name", ["naming", "naming2", "naming3", "naming4"])
 def test_the_naming_slice_never_says_a_sku_and_asks_on_the_ambiguous_names(set_name: str) -> None:
     cases = SETS[set_name][1]
     said_sku = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(sorted(CATALOG, key=len, reverse=True)) + r")(?![0-9])", re.I)
