@@ -286,12 +286,14 @@ _VERDICT = re.compile(
 )
 
 
-# What is said after the value: a request to write it ("，详情页补上吧", ", please update it") or
-# "now" ("it's made of 16 oz canvas now"): not part of the value.
+# What is said after the value: a request to write it ("，详情页补上吧", ", please update it"),
+# "now" or "actually" ("it's made of 16 oz canvas now", "holds 30 litres actually"), or why it
+# changed ("8 hours per charge now with the new batch"): not part of the value.
 _AFTER_VALUE = re.compile(
     r"\s*(?:[,，]\s*(?:[^,，]*(?:吧|一下|补上|加上|记上|写上|更新|please|pls|thanks|thank you"
     r"|(?:put|set|add|save|record|note|write|list|mark) (?:that|it|this)|as (?:its|the))[^,，]*)"
-    r"|\s+(?:now|right now|from now on)|现在)$",
+    r"|\s+(?:now|right now|from now on|actually|btw|by the way|fyi)"
+    r"|\s+(?:now\s+)?(?:with|since|after|from|thanks to) the (?:new|latest|updated|next) [a-z]+|现在)$",
     re.IGNORECASE,
 )
 

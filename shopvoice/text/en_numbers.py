@@ -159,8 +159,33 @@ def _read_fraction(words: list[str], i: int) -> tuple[str, int]:
     return "".join(digits), i
 
 
+# "one" as a pronoun: "make the white one 99", "that one", "the other one" (no number, so
+# "the white one 99" is not a price said in two groups, 1.99).
+_ONE_AFTER = frozenset({"the", "this", "that", "these", "those", "which", "each", "every", "any", "other", "another"})
+_NOT_AN_ADJECTIVE = frozenset({"price", "cost", "stock", "total", "amount", "number", "order", "quantity", "sku"})
+
+
+def _pronoun_one(words: list[str], i: int) -> bool:
+    nxt = words[i + 1].lower() if i + 1 < len(words) else ""
+    if words[i].lower() != "one" or i == 0 or nxt in SCALES:
+        return False
+    before = words[i - 1].lower()
+    if before in _ONE_AFTER:
+        return True
+    return (
+        i >= 2
+        and words[i - 2].lower() in _ONE_AFTER
+        and before.isalpha()
+        and len(before) > 1  # "the b one twenty" is a SKU said letter by letter
+        and before not in _NUMBER_WORDS
+        and before not in _NOT_AN_ADJECTIVE
+    )
+
+
 def _starts_number(words: list[str], i: int) -> bool:
     low = words[i].lower()
+    if _pronoun_one(words, i):
+        return False
     if low in _NUMBER_WORDS and low not in SCALES:
         return True
     nxt = words[i + 1].lower() if i + 1 < len(words) else ""

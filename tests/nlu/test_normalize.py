@@ -266,3 +266,19 @@ def test_an_order_number_never_starts_inside_a_code() -> None:
     """ "A100 20发了吗" had read order 10020 (the 100 of the code and the 20 after it)."""
     slots = command_to_json(parse("A100 20发了吗").command)["slots"]
     assert isinstance(slots, dict) and slots.get("order_id") != "10020", slots
+
+
+@pytest.mark.parametrize(
+    ("spoken", "written"),
+    [
+        ("make the white one 99", "make the white one 99"),  # before: "white 1 99", read as 1.99
+        ("that one ninety nine", "that one 99"),
+        ("the other one 45 bucks", "the other one 45 bucks"),
+        ("set the price to one ninety nine", "set the price to 1 99"),  # a price in two groups stays one
+        ("make the price one ninety nine", "make the price 1 99"),
+        ("restock the b one twenty", "restock the B1 20"),  # a SKU said letter by letter
+        ("the one hundred pack", "the 100 pack"),
+    ],
+)
+def test_one_after_the_or_that_is_a_pronoun_not_a_number(spoken: str, written: str) -> None:
+    assert normalize(spoken).text == written
