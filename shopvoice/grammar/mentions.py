@@ -105,6 +105,7 @@ class Mention:
 
     phrase: str
     skus: tuple[str, ...]
+    names: tuple[str, ...] = ()  # a list's names, one per item, as said
 
 
 def _named_spans(text: str, language: str, vocab: Vocabulary) -> Iterator[tuple[str, tuple[str, ...]]]:
@@ -154,7 +155,7 @@ def list_mention(clause: str, language: str, vocab: Vocabulary) -> Mention | Non
     if any(len(name) < 2 or match.outcome == "none" for name, match in zip(names, matches, strict=True)):
         return None
     phrase = first + "".join(join + name for join, name in zip(joins, names[1:], strict=True))
-    return Mention(phrase, tuple(sku for match in matches for sku in match.candidates))
+    return Mention(phrase, tuple(sku for match in matches for sku in match.candidates), tuple(names))
 
 
 def _named(span: str, vocab: Vocabulary) -> bool:

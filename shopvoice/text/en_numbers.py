@@ -64,6 +64,13 @@ _A_DOLLAR_CENTS = re.compile(
 _PERCENT = re.compile(r"\b(\d+(?:\.\d+)?) ?(?:percent|per cent|pct)\b")
 # "seven and a half percent" -> "7.5 percent" ("7 and a half" once the words are digits).
 _AND_A_HALF = re.compile(r"\b(\d+) and (?:a )?half\b")
+# A share taken off a price, said as a fraction: "discount the shorts by a quarter", "half off
+# the yoga mat" are 25% and 50% (a refund of "half" is no percentage and stays).
+_SHARE_OFF = (
+    (re.compile(r"\bby (?:a |one )?quarter\b"), "by 25%"),
+    (re.compile(r"\b(?:a |one )?quarter off\b"), "25% off"),
+    (re.compile(r"\bhalf off\b"), "50% off"),
+)
 _ONLY_CENTS = re.compile(r"\b(\d{1,2}) cents?\b")
 # "two dozen", "a dozen": counted in twelves (a wrong count is a wrong stock change)
 _DOZEN = re.compile(r"\b(?:(\d+)|an?) dozen\b")
@@ -236,4 +243,6 @@ def normalize_en_numbers(text: str) -> str:
         text = _PERCENT.sub(r"\1%", text)
         text = _ONLY_CENTS.sub(lambda m: f"0.{int(m.group(1)):02d} dollars", text)
     text = _DOZEN.sub(lambda m: str(12 * int(m.group(1) or 1)), text)
+    for share, percent in _SHARE_OFF:
+        text = share.sub(percent, text)
     return text

@@ -282,3 +282,17 @@ def test_an_order_number_never_starts_inside_a_code() -> None:
 )
 def test_one_after_the_or_that_is_a_pronoun_not_a_number(spoken: str, written: str) -> None:
     assert normalize(spoken).text == written
+
+
+@pytest.mark.parametrize(
+    ("spoken", "written"),
+    [
+        ("discount the shorts by a quarter", "discount the shorts by 25%"),
+        ("a quarter off the jeans", "25% off the jeans"),
+        ("knock half off the yoga mat", "knock 50% off the yoga mat"),
+        ("refund half of order 2043", "refund half of order 2043"),  # a refund's half is a fraction
+        ("sales this quarter", "sales this quarter"),
+    ],
+)
+def test_a_share_off_a_price_is_its_percentage(spoken: str, written: str) -> None:
+    assert normalize_en_numbers(spoken) == written

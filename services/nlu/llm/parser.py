@@ -35,7 +35,7 @@ from services.nlu.llm.cues import settle
 from services.nlu.llm.ground import codes_in, ground, model_text, numbers_in
 from services.nlu.llm.prompt import build_messages
 from services.nlu.llm.schema import command_json_schema
-from services.nlu.llm.scope import rescope
+from services.nlu.llm.scope import listed_products, rescope
 from shopvoice import log
 from shopvoice.common.v1.command_pb2 import Command, Unknown
 from shopvoice.grammar import Vocabulary
@@ -242,6 +242,7 @@ class LlmParser:
             return LlmAnswer(unknown(text), "llm", "invalid: " + refused)
         self._keep_ambiguous_names(command, said, products or [])
         if vocabulary is not None:
+            command = listed_products(command, said, vocabulary)
             _in_said_order(command, said, vocabulary)
         return LlmAnswer(command, "llm", "ok", tuple(dropped))
 

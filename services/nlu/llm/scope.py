@@ -7,7 +7,10 @@ by 8 dollars" read as every product up by 8, "knock ten percent off the yoga mat
 change of a query), and a refund without its amount or half where the merchant said one
 ("refund 89 on that order" read as a full refund). ``rescope`` turns the first into the
 one-product command (the dialogue resolves the name and asks which if several fit) and refuses
-the second as not understood.
+the second as not understood, except a full refund where "half" was said, which is half (the
+amount is read back before anything is refunded). A change of one product where the merchant
+named several and said each/both/都/各 ("sneakers and backpacks, both 40 in stock") is the
+bulk change of those products.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from decimal import Decimal
 from services.nlu.llm.candidates import Candidate, ambiguous_name
 from services.nlu.llm.ground import codes_in, numbers_in
 from shopvoice.common.v1 import command_pb2 as cmd
+from shopvoice.grammar import Vocabulary
+from shopvoice.grammar.mentions import list_mention
+from shopvoice.text import detect_language
 
 # Words that make a change reach more than one product: a quantifier, a store-wide phrase, or
 # a list said as one (both/each; 都/各 after several names).
@@ -29,12 +35,11 @@ _MANY = re.compile(
 )
 _HALF = re.compile(r"(?<![a-z])half(?![a-z])|一半|对半|半价", re.IGNORECASE)
 EVERY_PRODUCT_UNSAID = "a change of every product where the merchant named none of them"
-HALF_UNSAID = "a full refund where the merchant said half"
 AMOUNT_UNSAID = "a full refund where the merchant said an amount"
 FRACTION_UNSAID = "a part refund the merchant did not say"
 KIND_DROPPED = "a change of every product where the merchant said a kind of product"
 #: Why a grounded answer is refused for its scope (the reason the parser reports after "invalid: ").
-REFUSALS = (EVERY_PRODUCT_UNSAID, HALF_UNSAID, AMOUNT_UNSAID, FRACTION_UNSAID, KIND_DROPPED)
+REFUSALS = (EVERY_PRODUCT_UNSAID, AMOUNT_UNSAID, FRACTION_UNSAID, KIND_DROPPED)
 _ONE_PRODUCT = {
     "bulk_set_price": "set_price",
     "bulk_adjust_price": "adjust_price",
@@ -55,11 +60,48 @@ def rescope(command: cmd.Command, said: str, products: Sequence[Candidate] = ())
             return command, FRACTION_UNSAID
         if not refund.HasField("amount") and not refund.HasField("fraction"):
             if _HALF.search(said):
-                return command, HALF_UNSAID
+                # "refund half, they kept one of the two" written as a full refund: half, as said
+                # (the dialogue reads the amount back before anything is refunded).
+                refund.fraction = "0.5"
+                return command, ""
             order = Decimal(refund.order_id) if refund.order_id.isdigit() else None
             if order is not None and [n for n in numbers_in(said) if n != order]:
                 return command, AMOUNT_UNSAID
     return command, ""
+
+
+_BULK_OF = {single: bulk for bulk, single in _ONE_PRODUCT.items()}
+_ARTICLE = re.compile(r"^(?:the|our|my|those|these)\s+", re.IGNORECASE)
+# Words that give a change to each product of a list said before or after them.
+_EACH = re.compile(r"(?<![a-z])(?:each|both|apiece|all of them|them all)(?![a-z])|都|各", re.IGNORECASE)
+
+
+def listed_products(command: cmd.Command, said: str, vocabulary: Vocabulary) -> cmd.Command:
+    """The bulk change of a list of products the model answered as a change of one of them
+    ("sneakers and backpacks, both 40 in stock" read as the sneakers' stock): only where the
+    model's product is among them and the words give the change to each (each/both/都/各)."""
+    intent = command.WhichOneof("intent") or ""
+    if intent not in _BULK_OF:
+        return command
+    single = getattr(command, intent)
+    listed = list_mention(said, detect_language(said), vocabulary) if _EACH.search(said) else None
+    if listed is None or single.sku not in listed.skus:
+        return command
+    bulk = cmd.Command()
+    target = getattr(bulk, _BULK_OF[intent])
+    # Each name as one product: its SKU, or the name as said where it fits several (the
+    # dialogue asks which, as it does for the grammar's lists).
+    target.skus.extend(
+        found[0] if len(found := vocabulary.index.resolve_title(name).candidates) == 1 else _ARTICLE.sub("", name)
+        for name in listed.names
+    )
+    for field, value in single.ListFields():
+        if field.name != "sku":
+            if field.message_type is not None:
+                getattr(target, field.name).CopyFrom(value)
+            else:
+                setattr(target, field.name, value)
+    return bulk
 
 
 # Names said one after another: "the cap and the socks", 帽子、袜子, "A100 / A101" ("or" is a choice,
@@ -93,10 +135,7 @@ def _listed_names(
     stand for themselves. In place."""
     if not bulk.HasField("query") or bulk.skus or _SELECTION.search(said):
         return
-    items = [
-        re.sub(r"^(?:the|our|my)\s+", "", item.strip(), flags=re.IGNORECASE)
-        for item in _LIST_SEPARATOR.split(bulk.query)
-    ]
+    items = [_ARTICLE.sub("", item.strip()) for item in _LIST_SEPARATOR.split(bulk.query)]
     items = [item for item in items if item]
     shown = {c.sku for c in products}  # "socks and caps, add 50 each" written as the query "M3,P6"
     if len(items) >= 2 and all(item.casefold() in said.casefold() or item.upper() in shown for item in items):
