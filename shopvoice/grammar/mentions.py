@@ -140,6 +140,8 @@ def list_mention(clause: str, language: str, vocab: Vocabulary) -> Mention | Non
     name in the list names a product of the catalog. Chinese is cut in characters, English in words."""
     zh = language == "zh"
     pieces = _LIST_JOIN["zh" if zh else "en"].split(clause if zh else f" {clause} ")
+    if zh and len(pieces) < 3 and " " in clause.strip():
+        return _spaced_list(clause, vocab)
     parts = [list(p) if zh else p.split() for p in pieces[::2]]
     joins, sep = pieces[1::2], "" if zh else " "
     if len(parts) < 2 or not parts[0] or not parts[-1]:
@@ -156,6 +158,28 @@ def list_mention(clause: str, language: str, vocab: Vocabulary) -> Mention | Non
         return None
     phrase = first + "".join(join + name for join, name in zip(joins, names[1:], strict=True))
     return Mention(phrase, tuple(sku for match in matches for sku in match.candidates), tuple(names))
+
+
+def _spaced_list(clause: str, vocab: Vocabulary) -> Mention | None:
+    """Chinese names typed apart with spaces and no joining word (帆布包 袜子 白色T恤 库存都调成100):
+    from the longest end of the first word that is a name, each next word that is one, and the
+    longest start of the word that ends the list. Typed text only: the normaliser joins them."""
+    words = clause.split()
+    first = next((words[0][i:] for i in range(len(words[0])) if _named(words[0][i:], vocab)), None)
+    if first is None:
+        return None
+    names = [first]
+    for word in words[1:]:
+        if _named(word, vocab):
+            names.append(word)
+            continue
+        if head := next((word[:j] for j in range(len(word), 1, -1) if _named(word[:j], vocab)), None):
+            names.append(head)
+        break
+    if len(names) < 2:
+        return None
+    matches = [vocab.index.resolve_title(name) for name in names]
+    return Mention(" ".join(names), tuple(sku for match in matches for sku in match.candidates), tuple(names))
 
 
 def _named(span: str, vocab: Vocabulary) -> bool:

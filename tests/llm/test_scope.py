@@ -188,6 +188,16 @@ def test_a_list_of_codes_written_as_the_query_is_those_products() -> None:
             {"intent": "set_stock", "slots": {"sku": "B200", "quantity": 20}},
             {"intent": "bulk_set_stock", "slots": {"skus": ["B200", "hoodies"], "quantity": 20}},
         ),
+        (  # names typed apart by spaces, written by the model as a bulk change of one code
+            "帆布包 袜子 都补10个",
+            {"intent": "bulk_adjust_stock", "slots": {"query": "J5", "delta": 10}},
+            {"intent": "bulk_adjust_stock", "slots": {"skus": ["J5", "M3"], "delta": 10}},
+        ),
+        (
+            "帆布包 袜子 白色T恤 库存都调成100",
+            {"intent": "set_stock", "slots": {"sku": "J5", "quantity": 100}},
+            {"intent": "bulk_set_stock", "slots": {"skus": ["J5", "M3", "A101"], "quantity": 100}},
+        ),
         (
             "牛仔裤和瑜伽垫都降价10%",
             {"intent": "adjust_price", "slots": {"sku": "G3", "percent": "-10"}},
@@ -199,7 +209,8 @@ def test_a_change_of_one_of_a_list_said_with_each_is_the_whole_lists(
     text: str, answer: Mapping[str, object], bulk: Mapping[str, object]
 ) -> None:
     """eval/merchant/commands4 dev: the model wrote the first product's change for a list said with "both"."""
-    assert command_to_json(listed_products(json_to_command(answer), model_text(text), live_vocabulary())) == bulk
+    command = listed_products(json_to_command(answer), model_text(text), live_vocabulary(), text)
+    assert command_to_json(command) == bulk
 
 
 @pytest.mark.parametrize(
@@ -211,7 +222,13 @@ def test_a_change_of_one_of_a_list_said_with_each_is_the_whole_lists(
         ),
         ("sneakers and backpacks both sold well, sneakers 40 left", {"intent": "query_stock", "slots": {"sku": "C7"}}),
         ("make the yoga mat 99 each", {"intent": "set_price", "slots": {"sku": "G3", "price": "99.00"}}),
+        (  # a selection by status is not the list's
+            "帆布包 袜子 下架的都补10个",
+            {"intent": "bulk_adjust_stock", "slots": {"status": "archived", "delta": 10}},
+        ),
     ],
 )
 def test_one_products_change_stays_without_a_list_and_each(text: str, answer: Mapping[str, object]) -> None:
-    assert command_to_json(listed_products(json_to_command(answer), model_text(text), live_vocabulary())) == answer
+    assert (
+        command_to_json(listed_products(json_to_command(answer), model_text(text), live_vocabulary(), text)) == answer
+    )

@@ -240,10 +240,10 @@ class LlmParser:
             command, refused = settle(command, words)
         if refused:
             return LlmAnswer(unknown(text), "llm", "invalid: " + refused)
-        self._keep_ambiguous_names(command, said, products or [])
         if vocabulary is not None:
-            command = listed_products(command, said, vocabulary)
+            command = listed_products(command, said, vocabulary, text)
             _in_said_order(command, said, vocabulary)
+        self._keep_ambiguous_names(command, said, products or [])
         return LlmAnswer(command, "llm", "ok", tuple(dropped))
 
     @staticmethod

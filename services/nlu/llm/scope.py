@@ -76,27 +76,38 @@ _ARTICLE = re.compile(r"^(?:the|our|my|those|these)\s+", re.IGNORECASE)
 _EACH = re.compile(r"(?<![a-z])(?:each|both|apiece|all of them|them all)(?![a-z])|都|各", re.IGNORECASE)
 
 
-def listed_products(command: cmd.Command, said: str, vocabulary: Vocabulary) -> cmd.Command:
+def listed_products(command: cmd.Command, said: str, vocabulary: Vocabulary, typed: str = "") -> cmd.Command:
     """The bulk change of a list of products the model answered as a change of one of them
-    ("sneakers and backpacks, both 40 in stock" read as the sneakers' stock): only where the
-    model's product is among them and the words give the change to each (each/both/都/各)."""
+    ("sneakers and backpacks, both 40 in stock" read as the sneakers' stock, 帆布包 袜子 都补10个
+    as a bulk change of the query "J5"): only where the model's products are among them and the
+    words give the change to each (each/both/都/各)."""
     intent = command.WhichOneof("intent") or ""
-    if intent not in _BULK_OF:
+    if (intent not in _BULK_OF and intent not in _ONE_PRODUCT) or not _EACH.search(said):
         return command
-    single = getattr(command, intent)
-    listed = list_mention(said, detect_language(said), vocabulary) if _EACH.search(said) else None
-    if listed is None or single.sku not in listed.skus:
+    change = getattr(command, intent)
+    language = detect_language(said)
+    # ``typed``: the text as typed, where names set apart by spaces are still apart
+    listed = list_mention(said, language, vocabulary) or (typed and list_mention(typed, language, vocabulary))
+    if not listed:
+        return command
+    if intent in _BULK_OF:
+        chosen = {change.sku}
+    elif change.HasField("status"):
+        return command
+    else:
+        chosen = {*change.skus, *([change.query] if change.HasField("query") else [])}
+    if not chosen or not chosen <= {*listed.skus, *listed.names}:
         return command
     bulk = cmd.Command()
-    target = getattr(bulk, _BULK_OF[intent])
+    target = getattr(bulk, _BULK_OF.get(intent, intent))
     # Each name as one product: its SKU, or the name as said where it fits several (the
     # dialogue asks which, as it does for the grammar's lists).
     target.skus.extend(
         found[0] if len(found := vocabulary.index.resolve_title(name).candidates) == 1 else _ARTICLE.sub("", name)
         for name in listed.names
     )
-    for field, value in single.ListFields():
-        if field.name != "sku":
+    for field, value in change.ListFields():
+        if field.name not in ("sku", "skus", "query"):
             if field.message_type is not None:
                 getattr(target, field.name).CopyFrom(value)
             else:
