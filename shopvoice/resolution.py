@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from shopvoice.common.v1.command_pb2 import Command
-from shopvoice.grammar.contract import BULK_INTENTS, SKU_INTENTS
 
 __all__ = ["CatalogProduct", "CommandResolution", "Match", "ProductIndex", "resolve_command", "sku_key"]
 
@@ -181,7 +180,7 @@ _EN_IMPLIES = {
     "tote": ("bag",),
     "sneaker": ("shoe",),
     "earbud": ("headphone", "earphone"),
-    "thermos": ("cup",),
+    "thermos": ("cup", "bottle", "flask"),  # a thermos is an insulated bottle too: "the bottle" asks which
     "hoodie": ("sweatshirt",),
     "bottle": ("flask",),
 }
@@ -401,10 +400,6 @@ class ProductIndex:
         return Match("several", skus)
 
 
-# Intents whose `sku` names an existing product (create_product's names a new one).
-_NAMED_PRODUCT_INTENTS = SKU_INTENTS | {"sales_report"}
-
-
 @dataclass(frozen=True, slots=True)
 class CommandResolution:
     """A command with its product resolved: ``candidates`` set when several products fit
@@ -422,8 +417,13 @@ def resolve_command(command: Command, index: ProductIndex) -> CommandResolution:
     ``sku`` as said and reports it. A bulk command's explicit ``skus`` are resolved one by one
     (a name that is not exactly one product is reported as unknown).
     """
+    # Imported here: the shopvoice.grammar package imports this module (its vocabulary), so a
+    # module-level import made `import shopvoice.resolution` fail when it came first.
+    from shopvoice.grammar.contract import BULK_INTENTS, SKU_INTENTS
+
     intent = command.WhichOneof("intent")
-    if intent not in _NAMED_PRODUCT_INTENTS and intent not in BULK_INTENTS:
+    # the intents whose `sku` names an existing product (create_product's names a new one)
+    if intent not in SKU_INTENTS | {"sales_report"} and intent not in BULK_INTENTS:
         return CommandResolution(command)
     resolved = Command()
     resolved.CopyFrom(command)
