@@ -154,6 +154,9 @@ def candidates(text: str, vocabulary: Vocabulary | None, limit: int = LIMIT) -> 
     return [*found.values(), *scored][:limit]
 
 
+NEAR_SCORE = 8.0
+
+
 def ambiguous_name(text: str, chosen: str, products: list[Candidate]) -> str | None:
     """The words of ``text`` that fit ``chosen`` and another product just as well, or None.
 
@@ -166,8 +169,11 @@ def ambiguous_name(text: str, chosen: str, products: list[Candidate]) -> str | N
     if chosen not in best or (best[chosen].score >= 100.0 and chosen in codes_in(text)):
         return None
     top = max(c.score for c in products)
-    tied = [c for c in products if c.score == top]
-    if best[chosen].score != top or len(tied) < 2:
+    # A partial name scores by how much of each title it covers, so 白色 fits 白色T恤 a little
+    # better than 白色运动鞋 (80 and 76) and 红色那件 the T-shirt before the hoodie: near is tied.
+    # A whole title said (100) leaves no doubt: 红色连帽卫衣 is not the grey one at 93.
+    tied = [c for c in products if c.score >= top - (0.0 if top >= 100.0 else NEAR_SCORE)]
+    if best[chosen] not in tied or len(tied) < 2:
         return None
     text_key = title_key(text)
     shared: str | None = None
