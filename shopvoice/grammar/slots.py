@@ -155,6 +155,10 @@ def _english_singular(word: str) -> str:
     return word[:-1] if word.endswith("s") else word
 
 
+# Why a change is made, said after what it selects: no product words.
+_EN_REASON = re.compile(r"\s+(?:for|because|since|as|so that|ahead of|before) .*$")
+
+
 def selection_query(text: str) -> str:
     """The product words of a selection as the contract writes them: English lower-case and
     singular ("t-shirt", "hoodie"; "jeans" stays), Chinese as said ("T恤"); "" for words that
@@ -164,6 +168,7 @@ def selection_query(text: str) -> str:
         words = _ZH_QUERY_DROP.sub("", words.replace(" ", "")).strip()
         return "" if not words or words in _GENERIC_PRODUCTS else words
     words = _EN_QUERY_DROP.sub("", words.casefold().replace(" 's", "").replace("'s", "")).strip()
+    words = _EN_REASON.sub("", words)  # "every product for the giveaway samples" selects every product
     if not words or words in _GENERIC_PRODUCTS:
         return ""
     words = re.sub(r"\bt shirts?\b", lambda m: m.group().replace(" ", "-"), words)  # as spoken
