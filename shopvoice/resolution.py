@@ -180,7 +180,7 @@ _EN_IMPLIES = {
     "tote": ("bag",),
     "sneaker": ("shoe",),
     "earbud": ("headphone", "earphone"),
-    "thermos": ("cup", "bottle", "flask"),  # a thermos is an insulated bottle too: "the bottle" asks which
+    "thermos": ("cup",),
     "hoodie": ("sweatshirt",),
     "bottle": ("flask",),
 }
