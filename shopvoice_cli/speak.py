@@ -3,7 +3,9 @@
 speak streams each file at real-time pace (as a microphone would) through the
 gateway and its ASR; with --json one line per file, in order:
 {"transcript": ..., "intent": ..., "slots": {...}} (slots as `shopvoice parse --json`
-prints them); with --dry-run the commands are understood but not executed.
+prints them), with "source", "candidates" and "error" as `shopvoice say --json` adds them (a
+name that fits several products leaves "sku" out and lists the sorted "candidates"); with
+--dry-run the commands are understood but not executed.
 listen records the microphone (ALSA's arecord) one utterance at a time.
 """
 
@@ -19,7 +21,7 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from shopvoice_cli import render
+from shopvoice_cli import render, say
 from shopvoice_cli.client import Conversation, Turn
 
 
@@ -49,15 +51,10 @@ def read_wav(path: Path) -> Recording:
 
 
 def as_json(turn: Turn) -> dict[str, object]:
-    from shopvoice.grammar.commands import command_to_json
-
-    understood = turn.understood
-    command = command_to_json(understood.command) if understood is not None else {"intent": "unknown", "slots": {}}
-    line: dict[str, object] = {"transcript": turn.transcript, **command}
-    final = turn.final
-    if final is not None and final.WhichOneof("kind") == "error":
-        line["error"] = f"{final.error.code}: {final.error.message}"
-    return line
+    """One spoken turn: its transcript, then the turn as `say --json` prints it. Before, the
+    candidates of a name that fits several products were left out, so a spoken "the T-shirt"
+    read as a command of no product."""
+    return {"transcript": turn.transcript, **say.as_json(turn)}
 
 
 async def speak_files(
@@ -105,7 +102,11 @@ def listen(gateway: str, token: str, seconds: float, dry_run: bool) -> int:
 
 def add_arguments(speak: argparse.ArgumentParser, listen_parser: argparse.ArgumentParser, gateway_default: str) -> None:
     speak.add_argument("files", nargs="+", type=Path, metavar="FILE.wav")
-    speak.add_argument("--json", action="store_true", help="one JSON line per file: transcript, intent, slots")
+    speak.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON line per file: transcript, intent, slots (and source, candidates, error as say --json)",
+    )
     speak.add_argument("--dry-run", action="store_true", help="understand the commands, execute nothing")
     speak.add_argument("--fast", action="store_true", help="stream as fast as possible, not at real-time pace")
     speak.add_argument("--gateway", default=gateway_default)
