@@ -211,25 +211,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     lines = [line for line in args.file.read_text(encoding="utf-8").splitlines() if line.strip()]
     bad = 0
+    cases: list[dict[str, Any]] = []
     for n, line in enumerate(lines):
         expected_id = f"{args.prefix}-{args.first + n:03d}"
         try:
             case = json.loads(line)
         except json.JSONDecodeError as exc:
-            case, errors = {}, [f"not JSON: {exc}"]
+            case, errors = None, [f"not JSON: {exc}"]
         else:
             errors = line_errors(case, args.naming) if isinstance(case, dict) else ["not a JSON object"]
-        if isinstance(case, dict) and case.get("id") != expected_id:
-            errors.append(f"the id should be {expected_id}")
+        if isinstance(case, dict):
+            cases.append(case)
+            if case.get("id") != expected_id:
+                errors.append(f"the id should be {expected_id}")
         if errors:
             bad += 1
             print(f"{expected_id}: " + "; ".join(errors))
-    texts = Counter(json.loads(line).get("text") for line in lines if line.lstrip().startswith("{"))
+    texts = Counter(case.get("text") for case in cases)
     twice = [text for text, count in texts.items() if count > 1]
     if twice:
         bad += 1
         print(f"said twice: {twice}")
-    langs = Counter(json.loads(line).get("lang") for line in lines if line.lstrip().startswith("{"))
+    langs = Counter(case.get("lang") for case in cases)
     print(f"{len(lines)} lines, {bad} with problems; zh {langs['zh']}, en {langs['en']}")
     return 1 if bad else 0
 

@@ -20,6 +20,7 @@ from functools import cache
 
 from shopvoice.grammar.index import grammar_for
 from shopvoice.grammar.vocabulary import Vocabulary
+from shopvoice.resolution import Match
 
 # The words that may stand for a product or an order said in another clause.
 _EN_PRONOUN = re.compile(r"\b(?:it|them|they|this one|that one|those|these|that|this)\b", re.IGNORECASE)
@@ -105,7 +106,12 @@ class Mention:
 
     phrase: str
     skus: tuple[str, ...]
-    names: tuple[str, ...] = ()  # a list's names, one per item, as said
+    # a list's items, one per name as said, with the products that name fits
+    items: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.items)
 
 
 def _named_spans(text: str, language: str, vocab: Vocabulary) -> Iterator[tuple[str, tuple[str, ...]]]:
@@ -157,7 +163,7 @@ def list_mention(clause: str, language: str, vocab: Vocabulary) -> Mention | Non
     if any(len(name) < 2 or match.outcome == "none" for name, match in zip(names, matches, strict=True)):
         return None
     phrase = first + "".join(join + name for join, name in zip(joins, names[1:], strict=True))
-    return Mention(phrase, tuple(sku for match in matches for sku in match.candidates), tuple(names))
+    return _listed(phrase, names, matches)
 
 
 def _spaced_list(clause: str, vocab: Vocabulary) -> Mention | None:
@@ -178,8 +184,12 @@ def _spaced_list(clause: str, vocab: Vocabulary) -> Mention | None:
         break
     if len(names) < 2:
         return None
-    matches = [vocab.index.resolve_title(name) for name in names]
-    return Mention(" ".join(names), tuple(sku for match in matches for sku in match.candidates), tuple(names))
+    return _listed(" ".join(names), names, [vocab.index.resolve_title(name) for name in names])
+
+
+def _listed(phrase: str, names: list[str], matches: list[Match]) -> Mention:
+    items = tuple((name, tuple(match.candidates)) for name, match in zip(names, matches, strict=True))
+    return Mention(phrase, tuple(sku for _, skus in items for sku in skus), items)
 
 
 def _named(span: str, vocab: Vocabulary) -> bool:

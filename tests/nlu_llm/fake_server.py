@@ -1,7 +1,7 @@
 """A real HTTP server on loopback that plays an OpenAI-compatible endpoint badly on purpose.
 
 Not a mock object: the parser's client opens real sockets to it. Each test sets what it
-answers (a chat completion with given content, streamed when asked, an error status) and how long it sleeps
+answers (a chat completion with given content, streamed, or an error status) and how long it sleeps
 first, and reads how many requests arrived.
 """
 
@@ -25,23 +25,6 @@ class Behaviour:
     finish_reason: str = "stop"
     drop: bool = False  # close the connection without an answer, as a server killed mid-request does
     requests: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _completion(content: str, finish_reason: str) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-test",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": "fake",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": finish_reason,
-            }
-        ],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    }
 
 
 def _stream(content: str, finish_reason: str) -> bytes:
@@ -82,11 +65,10 @@ def fake_openai_server_on(port: int, behaviour: Behaviour) -> Iterator[str]:
                 self.close_connection = True
                 return
             time.sleep(behaviour.sleep_s)
-            streamed = behaviour.status == 200 and request.get("stream") is True
+            # an answer is always streamed: our client asks for a stream (test_parser checks it)
+            streamed = behaviour.status == 200
             if streamed:
                 body = _stream(behaviour.content, behaviour.finish_reason)
-            elif behaviour.status == 200:
-                body = json.dumps(_completion(behaviour.content, behaviour.finish_reason)).encode()
             else:
                 body = json.dumps({"error": {"message": "fake failure", "type": "server_error"}}).encode()
             try:

@@ -19,6 +19,8 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal
 
+from google.protobuf.message import Message
+
 from services.nlu.llm.candidates import Candidate, ambiguous_name
 from services.nlu.llm.ground import codes_in, numbers_in
 from shopvoice.common.v1 import command_pb2 as cmd
@@ -102,17 +104,22 @@ def listed_products(command: cmd.Command, said: str, vocabulary: Vocabulary, typ
     target = getattr(bulk, _BULK_OF.get(intent, intent))
     # Each name as one product: its SKU, or the name as said where it fits several (the
     # dialogue asks which, as it does for the grammar's lists).
-    target.skus.extend(
-        found[0] if len(found := vocabulary.index.resolve_title(name).candidates) == 1 else _ARTICLE.sub("", name)
-        for name in listed.names
-    )
-    for field, value in change.ListFields():
-        if field.name not in ("sku", "skus", "query"):
-            if field.message_type is not None:
-                getattr(target, field.name).CopyFrom(value)
-            else:
-                setattr(target, field.name, value)
+    target.skus.extend(skus[0] if len(skus) == 1 else _ARTICLE.sub("", name) for name, skus in listed.items)
+    _copy_change(change, target)
     return bulk
+
+
+def _copy_change(source: Message, target: Message) -> None:
+    """The change (price, percent or delta, quantity) from a one-product command to its bulk form
+    or back: the two messages name those fields alike; what they select (sku, skus, query,
+    status) is not copied."""
+    for field, value in source.ListFields():
+        if field.name in ("sku", "skus", "query", "status"):
+            continue
+        if field.message_type is not None:
+            getattr(target, field.name).CopyFrom(value)
+        else:
+            setattr(target, field.name, value)
 
 
 # Names said one after another: "the cap and the socks", 帽子、袜子, "A100 / A101" ("or" is a choice,
@@ -168,21 +175,9 @@ def _one_product(
     if not named:
         return command, EVERY_PRODUCT_UNSAID
     single = cmd.Command()
-    if intent == "bulk_set_price":
-        single.set_price.sku = named
-        single.set_price.price.CopyFrom(bulk.price)
-    elif intent == "bulk_adjust_price":
-        single.adjust_price.sku = named
-        if bulk.WhichOneof("change") == "delta":
-            single.adjust_price.delta.CopyFrom(bulk.delta)
-        else:
-            single.adjust_price.percent = bulk.percent
-    elif intent == "bulk_set_stock":
-        single.set_stock.sku = named
-        single.set_stock.quantity = bulk.quantity
-    else:
-        single.adjust_stock.sku = named
-        single.adjust_stock.delta = bulk.delta
+    target = getattr(single, _ONE_PRODUCT[intent])
+    target.sku = named
+    _copy_change(bulk, target)
     return single, ""
 
 
