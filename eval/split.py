@@ -60,6 +60,8 @@ SETS: dict[str, Stratum] = {
     "merchant/naming3": stratum,
     "merchant/commands4": stratum,
     "merchant/naming4": stratum,
+    "merchant/commands5": stratum,
+    "merchant/naming5": stratum,
     "spoken/commands": spoken_command_stratum,
     "spoken/non_commands": spoken_non_command_stratum,
 }

@@ -44,9 +44,11 @@ SETS = {
     "naming3": ("n3", _read("naming3")),
     "commands4": ("c4", _read("commands4")),
     "naming4": ("n4", _read("naming4")),
+    "commands5": ("c5", _read("commands5")),
+    "naming5": ("n5", _read("naming5")),
 }
 # The probes are dev-only and the fresh sets held out whole: only these have halves.
-SPLIT_SETS = ["commands", "naming", "commands2", "naming2", "commands3", "naming3", "commands4", "naming4"]
+SPLIT_SETS = ["commands", "naming", "commands2", "naming2", "commands3", "naming3", "commands4", "naming4", "commands5", "naming5"]
 ALL = [(name, case) for name, (_, cases) in SETS.items() for case in cases]
 
 
@@ -73,6 +75,8 @@ def test_ids_are_unique_and_numbered_in_order(set_name: str) -> None:
         ("naming3", 100),
         ("commands4", 400),
         ("naming4", 100),
+        ("commands5", 400),
+        ("naming5", 100),
     ],
 )
 def test_each_set_is_large_enough_and_half_chinese_half_english(set_name: str, minimum: int) -> None:
@@ -96,7 +100,7 @@ def test_commands_cover_every_intent_and_about_five_percent_are_not_commands() -
     assert any("count" in c["expect"]["slots"] for c in cases if c["expect"]["intent"] == "undo")
 
 
-@pytest.mark.parametrize("set_name", ["commands", "commands2", "commands3", "commands4"])
+@pytest.mark.parametrize("set_name", ["commands", "commands2", "commands3", "commands4", "commands5"])
 def test_at_least_thirty_percent_of_the_commands_naming_a_product_name_it_by_title(set_name: str) -> None:
     naming_a_product = [
         c
@@ -108,7 +112,7 @@ def test_at_least_thirty_percent_of_the_commands_naming_a_product_name_it_by_tit
     assert len(by_name) / len(naming_a_product) >= 0.30
 
 
-@pytest.mark.parametrize("set_name", ["naming", "naming2", "naming3", "naming4"])
+@pytest.mark.parametrize("set_name", ["naming", "naming2", "naming3", "naming4", "naming5"])
 def test_the_naming_slice_never_says_a_sku_and_asks_on_the_ambiguous_names(set_name: str) -> None:
     cases = SETS[set_name][1]
     assert [c["id"] for c in cases if SAID_SKU.search(c["text"].replace(" ", ""))] == []
