@@ -137,7 +137,7 @@ def product_mention(clause: str, language: str, vocab: Vocabulary) -> Mention | 
 
 # Names said one after another: 短裤跟帽子, 红T、白T和卫衣, "the thermos cup and the yoga mat",
 # "caps & socks" (the joining words kept by split).
-_LIST_JOIN = {"zh": re.compile(r"(和|跟|与|还有|以及|、)"), "en": re.compile(r"( and | & | plus )")}
+_LIST_JOIN = {"zh": re.compile(r"(和|跟|与|还有|以及|、|\s*\+\s*)"), "en": re.compile(r"( and | & | plus |\s*\+\s*)")}
 
 
 def list_mention(clause: str, language: str, vocab: Vocabulary) -> Mention | None:
@@ -276,6 +276,23 @@ def period_mention(clause: str) -> str | None:
             if isinstance(read, str):
                 found.add(read)
     return found.pop() if len(found) == 1 else None
+
+
+def periods_in_order(clause: str) -> list[str]:
+    """The periods ``clause`` names, as the lists' values, in the order said ("this month vs last
+    month": this_month, last_month); a period said twice counts once."""
+    found: list[tuple[int, str]] = []
+    for language in ("zh", "en"):
+        kinds = grammar_for(language).kinds
+        for said in re.finditer(kinds.pattern("period"), clause, re.IGNORECASE):
+            read = kinds.read("period", said.group(0))
+            if isinstance(read, str):
+                found.append((said.start(), read))
+    ordered: list[str] = []
+    for _, read in sorted(found):
+        if read not in ordered:
+            ordered.append(read)
+    return ordered
 
 
 def tracking_mention(clause: str) -> str | None:

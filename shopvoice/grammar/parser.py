@@ -268,6 +268,20 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
         if shipped is None:
             return None
         parsed = shipped
+    if (
+        _lists_products(parsed)
+        and chosen > 0
+        and _continues_a_list(clauses[chosen - 1], vocab)
+        and _lists_products(_parse(clauses[chosen], said[chosen], vocab))  # its own list, not "each" of another's
+    ):
+        # "the red hoodie, grey hoodie and the cap all up 10 bucks": the list starts in the clause
+        # before; the command's clause alone would leave the red hoodie out. The list read whole
+        # (its items joined as said in one clause) is the command, or there is none.
+        joiner = "、" if said[chosen].language == "zh" else " and "
+        whole_list = joiner.join(clauses[chosen - 1 : chosen + 1])
+        parsed = _parse(whole_list, normalize(whole_list), vocab)
+        if parsed.confidence < 0.9 or validate_command(parsed.command) or not _lists_products(parsed):
+            return None
     if any(_continues_a_list(clause, vocab) for clause in clauses[chosen + 1 :]):
         # "…, so take 15 dollars off the cap, the shorts and the water bottle": the list goes on
         # past the command's clause, so that clause alone would be a wrong command; the command
@@ -398,6 +412,12 @@ def _with_shipment_details(parsed: Parse, others: list[str]) -> Parse | None:
 # A clause that goes on with a list ("and the socks", "the shorts and the water bottle"); a
 # reason after a command ("cancel 3344, the customer changed their mind") is none.
 _LIST_SHAPED = re.compile(r"^(?:and|&|plus)\b|\band the\b", re.IGNORECASE)
+
+
+def _lists_products(parsed: Parse) -> bool:
+    """A bulk change of a list of products said (not of a kind, a status or the whole shop)."""
+    intent = _intent(parsed)
+    return intent.startswith("bulk_") and bool(getattr(parsed.command, intent).skus)
 
 
 def _continues_a_list(clause: str, vocab: Vocabulary | None) -> bool:

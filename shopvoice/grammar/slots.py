@@ -176,7 +176,9 @@ def selection_query(text: str) -> str:
     return " ".join([*head, _english_singular(last)])
 
 
-_NOT_PRODUCT_WORDS = re.compile(r"订单|单子|退款|发货|付款|销量|销售|order|refund|sale|revenue", re.IGNORECASE)
+_NOT_PRODUCT_WORDS = re.compile(
+    r"订单|单子|退款|发货|付款|销量|销售|补货|进货|order|refund|sale|revenue", re.IGNORECASE
+)
 
 
 # A verb alone is no selection of products ("those called 打"): a sentence whose optional selection
@@ -188,6 +190,8 @@ _ZH_VERBS_ALONE = frozenset(
 
 _ZH_SELECTION_WORDS = re.compile(r"(?:全部|全都|所有|统一|一律)$|^(?:草稿|下架|已下架|上架|已上架|在售)(?:里|中|里面)")
 _EN_DIRECTION_LAST = re.compile(r"(?<![a-z])(?:down|up|off|by|to|at)\s*$", re.IGNORECASE)
+# A verb read into the kind: "every hoodie goes to 219" selects hoodies, not "hoodie goe".
+_EN_VERB_LAST = re.compile(r"(?<![a-z])(?:go|goes|get|gets|is|are|should|will|need|needs|can)\s*$", re.IGNORECASE)
 
 
 def _query(text: str) -> SlotValue | None:
@@ -201,7 +205,7 @@ def _query(text: str) -> SlotValue | None:
         return None  # 红T和白T is two products (the products kind), not one kind of them
     if _ZH_SELECTION_WORDS.search(text):
         return None  # 卫衣全部 (统一卖189), 草稿里 (的商品): a quantifier or a status, not the kind's name
-    if _EN_DIRECTION_LAST.search(text):
+    if _EN_DIRECTION_LAST.search(text) or _EN_VERB_LAST.search(text):
         return None  # "all hoodies down to 199": the direction belongs to the sentence, not the kind
     return selection_query(text)
 
@@ -222,9 +226,21 @@ def _raw(text: str) -> SlotValue | None:
 _QUOTES = "'\"‘’“”「」《》"
 
 
+# What introduces a new product's name (帮我创建个product叫recycled tote), and what no name holds:
+# a price or a count said with it ("Ceramic Mug 45 each we have" read the rest of the line as the title).
+_TITLE_LEAD = re.compile(
+    r"^(?:(?:个|一个)?(?:product|item|商品|产品|新品|新商品)\s*)?(?:叫做|名叫|名字叫|叫)\s*", re.IGNORECASE
+)
+_NOT_IN_A_TITLE = re.compile(
+    r"\d\s*(?:each|apiece|bucks|dollars|元|块)|(?<![a-z])(?:we have|in stock|priced)(?![a-z])", re.IGNORECASE
+)
+
+
 def _title(text: str) -> SlotValue | None:
     """A new product's title as said, without the quotes it was typed in ('Cotton Tote Bag Large')."""
-    text = text.strip()
+    text = _TITLE_LEAD.sub("", text.strip())
+    if _NOT_IN_A_TITLE.search(text):
+        return None
     if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
         text = text[1:-1].strip()
     return text or None
@@ -306,7 +322,9 @@ _AFTER_VALUE = re.compile(
 # A correction's adverb before the value: "the capacity is actually 800 ml", 材质其实是纯棉.
 _BEFORE_VALUE = re.compile(
     # 保温杯容量写错了 应该是450毫升: the correction's "was wrong, should be" is no part of the value
-    r"^(?:(?:actually|really|in fact|now|just)\s+|(?:(?:写|填|标)?错了\s*|不对\s*)?(?:应该是|应为|应该为|其实|实际上|实际)(?:是)?)",
+    r"^(?:(?:actually|really|in fact|now|just)\s+|(?:(?:写|填|标)?错了\s*|不对\s*)?(?:应该是|应为|应该为|其实|实际上|实际)(?:是)?"
+    # hoodie 产地填广东东莞: the verb of writing it down
+    r"|(?:填上|填写|填|写上|写成|标上|标)(?=\S))",
     re.IGNORECASE,
 )
 
@@ -365,6 +383,9 @@ def _products(text: str) -> SlotValue | None:
 
 
 _ORDERS = re.compile(r"订单|单子|(?<![a-z])orders?(?![a-z])", re.IGNORECASE)
+# Adverbs of the verb that follows, read into the name before it.
+_ZH_ALMOST = re.compile(r"(?:快|快要|就要|马上|差不多|几乎)$")
+_ZH_THEN = re.compile(r"(?<=[\u3400-\u9fffA-Za-z0-9])(?:先|再)$")
 
 
 def _product(text: str) -> SlotValue | None:
@@ -378,7 +399,9 @@ def _product(text: str) -> SlotValue | None:
         return None  # 降到269 names no product: 降 is the verb
     if _LIST.search(text) or _ZH_AND.search(text) or _QUANTIFIED.match(text) or folded in _STATUS_WORDS:
         return None
-    return text
+    if _ZH_ALMOST.search(text):
+        return None  # 红色卫衣快(断货了) is almost out, never out: no product called 红色卫衣快
+    return _ZH_THEN.sub("", text) or None  # 白色的先(下架): the order of things, not the name
 
 
 # A product named alone before an amount ("red tee $75", 短裤89, "backpack 160"): a few words

@@ -54,3 +54,50 @@ def test_each_said_after_a_list_is_those_products_not_the_whole_shop() -> None:
 def test_a_new_product_announced_in_a_clause_is_no_other_products_new_price() -> None:
     parsed = parse("新增商品：帆布渔夫帽，售价八十八，先放20个库存", demo_vocabulary())
     assert parsed.confidence < 0.8 or command_to_json(parsed.command)["intent"] == "create_product"
+
+
+@pytest.mark.parametrize(
+    ("said", "skus"),
+    [
+        # eval/merchant/commands5 dev: the red hoodie, in the clause before, had been left out
+        ("the red hoodie, grey hoodie and the cap all up 10 bucks", ["red hoodie", "grey hoodie", "cap"]),
+        ("红色卫衣，灰色卫衣和帽子都涨10块", ["红色卫衣", "灰色卫衣", "帽子"]),
+    ],
+)
+def test_a_list_that_starts_in_the_clause_before_is_read_whole(said: str, skus: list[str]) -> None:
+    parsed = parse(said, demo_vocabulary())
+    assert command_to_json(parsed.command)["slots"]["skus"] == skus
+
+
+def test_a_product_praised_in_the_clause_before_is_no_item_of_the_list() -> None:
+    parsed = parse("红色卫衣卖得不错，灰色卫衣和帽子都涨10块", demo_vocabulary())
+    assert command_to_json(parsed.command)["slots"]["skus"] == ["灰色卫衣", "帽子"]
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        # eval/merchant/commands5 and naming5 dev: a product's rating and a status's stock
+        (
+            "what's the avg rating on the wool socks this year",
+            {"intent": "sales_report", "slots": {"metric": "avg_rating", "period": "this_year", "sku": "M3"}},
+        ),
+        (
+            "set stock to zero on all archived products",
+            {"intent": "bulk_set_stock", "slots": {"status": "archived", "quantity": 0}},
+        ),
+        # a verb is no part of the kind: "every hoodie goes to 219" had selected "hoodie goe"
+        (
+            "every hoodie goes to 219",
+            {"intent": "bulk_set_price", "slots": {"query": "hoodie", "price": "219.00"}},
+        ),
+        # 快断货了 is almost out: it had set the red hoodie's stock to 0
+        ("红色卫衣快断货了", None),
+    ],
+)
+def test_phrasings_with_the_demo_catalog(said: str, expected: dict[str, object] | None) -> None:
+    parsed = parse(said, demo_vocabulary())
+    if expected is None:
+        assert parsed.confidence < 0.8, command_to_json(parsed.command)
+    else:
+        assert parsed.confidence == 1.0 and command_to_json(parsed.command) == expected
