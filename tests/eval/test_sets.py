@@ -48,7 +48,18 @@ SETS = {
     "naming5": ("n5", _read("naming5")),
 }
 # The probes are dev-only and the fresh sets held out whole: only these have halves.
-SPLIT_SETS = ["commands", "naming", "commands2", "naming2", "commands3", "naming3", "commands4", "naming4", "commands5", "naming5"]
+SPLIT_SETS = [
+    "commands",
+    "naming",
+    "commands2",
+    "naming2",
+    "commands3",
+    "naming3",
+    "commands4",
+    "naming4",
+    "commands5",
+    "naming5",
+]
 ALL = [(name, case) for name, (_, cases) in SETS.items() for case in cases]
 
 

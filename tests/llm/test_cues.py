@@ -260,3 +260,94 @@ def test_a_guardrail_setting_with_no_value_said_is_a_question_about_the_settings
     assert (command, refused) == ({"intent": "query_guardrail", "slots": {}}, "")
     kept, _ = settled({"intent": "set_guardrail", "slots": {"bulk_threshold": 20}}, "批量超过20个先问我")
     assert kept == {"intent": "set_guardrail", "slots": {"bulk_threshold": 20}}
+
+
+@pytest.mark.parametrize(
+    ("text", "answer", "meant"),
+    [
+        # eval/merchant/commands5 dev: a number said as a share or as money is no stock change
+        (
+            "increase the sneakers 10 percent, new season stock costs us more",
+            {"intent": "adjust_stock", "slots": {"sku": "C7", "delta": 10}},
+            {"intent": "adjust_price", "slots": {"sku": "C7", "percent": "10"}},
+        ),
+        (
+            "water bottle + thermos cup, drop 10 kuai on each",
+            {"intent": "adjust_stock", "slots": {"sku": "E15", "delta": -10}},
+            {"intent": "adjust_price", "slots": {"sku": "E15", "delta": "-10.00"}},
+        ),
+        (
+            "帽子和袜子都涨5块",
+            {"intent": "bulk_adjust_stock", "slots": {"skus": ["P6", "M3"], "delta": 5}},
+            {"intent": "bulk_adjust_price", "slots": {"skus": ["P6", "M3"], "delta": "5.00"}},
+        ),
+        # ... and a number the words make the new count is that count
+        (
+            "the shorts need to go to zero stock, the whole shipment had broken zippers",
+            {"intent": "adjust_stock", "slots": {"sku": "R11", "delta": 0}},
+            {"intent": "set_stock", "slots": {"sku": "R11", "quantity": 0}},
+        ),
+        (
+            "sock count's wrong, it should be 280 packs",
+            {"intent": "adjust_stock", "slots": {"sku": "M3", "delta": -280}},
+            {"intent": "set_stock", "slots": {"sku": "M3", "quantity": 280}},
+        ),
+        (
+            "红色连帽卫衣库存不对，按40来",
+            {"intent": "adjust_stock", "slots": {"sku": "F9", "delta": 40}},
+            {"intent": "set_stock", "slots": {"sku": "F9", "quantity": 40}},
+        ),
+        # ... and a change of the one amount said, with no direction, is the new price
+        (
+            "托特包卖65块就行了",
+            {"intent": "adjust_price", "slots": {"sku": "J5", "delta": "-65.00"}},
+            {"intent": "set_price", "slots": {"sku": "J5", "price": "65.00"}},
+        ),
+        # ... and a waybill is no order, and a new product keeps the title as typed
+        (
+            "2718申通发的 单号773012345678",
+            {"intent": "ship_order", "slots": {"order_id": "773012345678", "carrier": "STO"}},
+            {
+                "intent": "ship_order",
+                "slots": {"order_id": "2718", "carrier": "STO", "tracking_number": "773012345678"},
+            },
+        ),
+        (
+            "new item: Ceramic Mug, 45 each, we have 60",
+            {"intent": "create_product", "slots": {"title": "ceramic Mug", "price": "45.00", "quantity": 60}},
+            {"intent": "create_product", "slots": {"title": "Ceramic Mug", "price": "45.00", "quantity": 60}},
+        ),
+        # ... and a comparison's periods are in the order said
+        (
+            "compare running shorts sales this month vs last month",
+            {
+                "intent": "sales_report",
+                "slots": {"sku": "R11", "metric": "revenue", "period": "last_month", "compare_period": "this_month"},
+            },
+            {
+                "intent": "sales_report",
+                "slots": {"sku": "R11", "metric": "revenue", "period": "this_month", "compare_period": "last_month"},
+            },
+        ),
+    ],
+)
+def test_the_words_settle_the_unit_and_the_verb(text: str, answer: dict[str, object], meant: dict[str, object]) -> None:
+    assert settled(answer, text) == (meant, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("add 20 to bring the socks up to 120", {"intent": "adjust_stock", "slots": {"sku": "M3", "delta": 20}}),
+        ("袜子补货20件", {"intent": "adjust_stock", "slots": {"sku": "M3", "delta": 20}}),
+        ("socks down by 10", {"intent": "adjust_price", "slots": {"sku": "M3", "delta": "-10.00"}}),
+        ("A100 -10", {"intent": "adjust_price", "slots": {"sku": "A100", "delta": "-10.00"}}),
+        (
+            "the blue jeans are underpriced, put another 20 dollars on the price",
+            {"intent": "adjust_price", "slots": {"sku": "B200", "delta": "20.00"}},
+        ),
+        ("we sold 3 caps at 10 bucks", {"intent": "adjust_stock", "slots": {"sku": "P6", "delta": -3}}),
+    ],
+)
+def test_a_change_the_words_say_is_kept(text: str, answer: dict[str, object]) -> None:
+    assert settled(answer, text) == (answer, "")

@@ -12,7 +12,7 @@ import pytest
 from services.nlu.llm.candidates import candidates
 from services.nlu.llm.convert import json_to_command
 from services.nlu.llm.ground import model_text
-from services.nlu.llm.scope import listed_products, rescope
+from services.nlu.llm.scope import KIND_DROPPED, listed_products, rescope
 from shopvoice.grammar.commands import command_to_json
 from tests.llm.test_candidates import demo_vocabulary, live_vocabulary
 
@@ -150,21 +150,34 @@ def test_a_part_refund_stands_only_where_the_merchant_said_that_part() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "whole_shop"),
+    ("text", "query"),
     [
-        ("所有包包一律139", False),
-        ("all the t-shirts 20% off", False),
-        ("全场打八折", True),
-        ("everything 10% off for black friday", True),
-        ("所有商品库存加10", True),
+        ("所有包包一律139", "包"),
+        ("T恤全部打八折", "T恤"),
+        ("all the t-shirts 20% off", "t-shirt"),
+        ("every hoodie goes to 219 for black friday", "hoodie"),
+        ("all of the running shorts 10% off", "running shorts"),
+        ("全场打八折", None),
+        ("everything 10% off for black friday", None),
+        ("所有商品库存加10", None),
     ],
 )
-def test_a_change_of_every_product_stands_only_where_the_whole_shop_was_said(text: str, whole_shop: bool) -> None:
-    """所有包包一律139 answered with no query would price every product of the shop at 139."""
+def test_a_change_of_every_product_stands_only_where_the_whole_shop_was_said(text: str, query: str | None) -> None:
+    """所有包包一律139 answered with no query would price every product of the shop at 139: the kind
+    said with all/every/所有 is the query (eval/merchant/commands5 dev: "every hoodie goes to 219
+    for black friday" had been refused)."""
     said = f"{text}\n{model_text(text)}"
     answer = json_to_command({"intent": "bulk_adjust_price", "slots": {"percent": "-20"}})
-    _, refused = rescope(answer, said, candidates(model_text(text), demo_vocabulary()))
-    assert (refused == "") == whole_shop
+    command, refused = rescope(answer, said, candidates(model_text(text), demo_vocabulary()))
+    assert refused == ""
+    assert command_to_json(command)["slots"].get("query") == query
+
+
+def test_a_kind_said_but_not_found_is_refused_not_the_whole_shop() -> None:
+    text = "the t-shirts, every one of them 20% off"
+    answer = json_to_command({"intent": "bulk_adjust_price", "slots": {"percent": "-20"}})
+    _, refused = rescope(answer, f"{text}\n{model_text(text)}", candidates(model_text(text), demo_vocabulary()))
+    assert refused == KIND_DROPPED
 
 
 def test_a_list_of_codes_written_as_the_query_is_those_products() -> None:
@@ -232,3 +245,23 @@ def test_one_products_change_stays_without_a_list_and_each(text: str, answer: Ma
     assert (
         command_to_json(listed_products(json_to_command(answer), model_text(text), live_vocabulary(), text)) == answer
     )
+
+
+def test_a_list_written_as_a_query_with_bars_is_those_products() -> None:
+    """ "stock for the blue jeans and the wool socks should both be 100" written as the query
+    "B200|M3" (eval/merchant/naming5 dev)."""
+    text = "stock for the blue jeans and the wool socks should both be 100"
+    answer = json_to_command({"intent": "bulk_set_stock", "slots": {"query": "B200|M3", "quantity": 100}})
+    command, refused = rescope(answer, f"{text}\n{model_text(text)}", candidates(model_text(text), demo_vocabulary()))
+    assert refused == ""
+    assert command_to_json(command)["slots"] == {"skus": ["B200", "M3"], "quantity": 100}
+
+
+def test_names_joined_by_plus_are_a_list() -> None:
+    text = "water bottle + thermos cup, drop 10 kuai on each"
+    one = json_to_command({"intent": "adjust_price", "slots": {"sku": "E15", "delta": "-10.00"}})
+    command = listed_products(one, model_text(text), live_vocabulary(), text)
+    assert command_to_json(command) == {
+        "intent": "bulk_adjust_price",
+        "slots": {"skus": ["K12", "E15"], "delta": "-10.00"},
+    }

@@ -20,6 +20,7 @@ from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.llm.breaker import BreakerState
 from shopvoice.llm.config import LlmSettings
+from tests.llm.test_candidates import live_vocabulary
 from tests.nlu_llm.fake_server import Behaviour, fake_openai_server, fake_openai_server_on
 
 GRAMMAR_GUESS = cmd.Command(set_price=cmd.SetPrice(sku="A100", price=Money(units=99)))
@@ -253,12 +254,27 @@ def test_outcomes_are_counted_under_bounded_labels() -> None:
 
 def test_a_command_left_incomplete_by_grounding_is_unknown() -> None:
     """The model read a price as a change by a percent it made up: grounding drops the percent,
-    and an adjust_price by nothing is no command (no question can complete it)."""
+    and an adjust_price by nothing is no command (no question can complete it) where the words
+    hold no one amount that could be the new price."""
     content = '{"intent": "adjust_price", "slots": {"sku": "A100", "percent": "10"}}'
     with fake_openai_server(Behaviour(content=content)) as url:
-        answer = ask(LlmParser(settings(url)), "A100 make it 89 bucks")
-    assert answer.command == cmd.Command(unknown=cmd.Unknown(text="A100 make it 89 bucks"))
+        answer = ask(LlmParser(settings(url)), "A100 make it cheaper")
+    assert answer.command == cmd.Command(unknown=cmd.Unknown(text="A100 make it cheaper"))
     assert answer.reason.startswith("invalid") and "adjust_price needs percent or delta" in answer.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "price"),
+    [("A100 make it 89 bucks", 89), ("红色卫衣调个价，两百一", 210), ("T恤卖69块就行", 69)],
+)
+def test_a_change_by_an_amount_made_up_beside_one_amount_said_is_that_price(text: str, price: int) -> None:
+    """红色卫衣调个价，两百一 was answered as 10 off (eval/merchant/commands5 dev): the change was
+    not said, the one amount was, with no word for up or down: the new price."""
+    content = '{"intent": "adjust_price", "slots": {"sku": "A100", "delta": "-10.00"}}'
+    with fake_openai_server(Behaviour(content=content)) as url:
+        answer = ask(LlmParser(settings(url)), text)
+    assert answer.command.WhichOneof("intent") == "set_price"
+    assert answer.command.set_price.price == Money(units=price)
 
 
 def test_a_price_the_model_made_up_is_dropped_and_left_to_the_question() -> None:
@@ -311,3 +327,28 @@ def test_a_timeout_sets_off_a_warm_up_that_outlives_the_utterance() -> None:
     assert second.source == "llm" and second.command.WhichOneof("intent") == "undo"
     warm_ups = [r for r in behaviour.requests if "undo" in json.dumps(r["messages"][-1], ensure_ascii=False)]
     assert len(behaviour.requests) >= 3 and len(warm_ups) >= 2, "the utterance, the warm-up, the next utterance"
+
+
+@pytest.mark.parametrize(
+    ("text", "sku"),
+    [
+        ("how did the earbuds do in the past week", "N20"),  # eval/merchant/commands5 dev
+        ("保温杯本月和上月的销售额对比一下", "E15"),
+        ("sales of hoodies this month", "hoodie"),  # fits two hoodies: the name, and resolution asks
+        ("how much did we make this week", None),
+        ("how are the black items selling this week", None),  # a colour, no product named
+    ],
+)
+def test_a_product_said_in_a_sales_question_is_never_dropped(text: str, sku: str | None) -> None:
+    content = '{"intent": "sales_report", "slots": {"metric": "revenue", "period": "this_week"}}'
+
+    async def run(parser: LlmParser) -> LlmAnswer:
+        try:
+            return await parser.parse(text, None, live_vocabulary())
+        finally:
+            await parser.close()
+
+    with fake_openai_server(Behaviour(content=content)) as url:
+        answer = asyncio.run(run(LlmParser(settings(url))))
+    report = answer.command.sales_report
+    assert (report.sku if report.HasField("sku") else None) == sku

@@ -58,6 +58,11 @@ def _words(text: str) -> set[str]:
     return {w.removesuffix("s") for w in _WORD.findall(text.casefold()) if w not in _STOP and len(w) > 1}
 
 
+def _hyphened(title: str) -> dict[str, str]:
+    """A title's hyphenated words by how they are typed without the hyphen: {"tshirt": "t-shirt"}."""
+    return {w.replace("-", "").removesuffix("s"): w for w in re.findall(r"[a-z]+(?:-[a-z]+)+", title.casefold())}
+
+
 def _common_run(a: str, b: str) -> int:
     """The longest run of characters ``a`` and ``b`` share."""
     best = 0
@@ -74,6 +79,9 @@ def _overlap(title: str, text: str) -> float:
     """60..100 when the text shares a word (English) or a run of 2+ characters (Chinese) with the title."""
     score = 0.0
     title_words, text_words = _words(title), _words(text)
+    for joined, hyphened in _hyphened(title).items():
+        if joined in text_words:  # "tshirt price to 85": the T-shirts, typed as one word
+            text_words |= _words(hyphened)
     if title_words and (shared := title_words & text_words):
         score = 60 + 40 * len(shared) / len(title_words)
     key, text_key = title_key(title), title_key(text)
@@ -184,6 +192,11 @@ def ambiguous_name(text: str, chosen: str, products: list[Candidate]) -> str | N
         shared = max(fitting, key=len, default=None)
     if not shared:
         words = _words(text)
-        common = [w for w in sorted(words) if all(any(w in _words(name) for name in c.titles) for c in tied)]
+        spelled = {joined: hyphened for c in tied for name in c.titles for joined, hyphened in _hyphened(name).items()}
+        common = [
+            spelled.get(w, w)  # "tshirt" typed: named as the titles spell it, "t-shirt"
+            for w in sorted(words)
+            if all(any(w in _words(name) or w in _hyphened(name) for name in c.titles) for c in tied)
+        ]
         shared = " ".join(common) or None
     return shared

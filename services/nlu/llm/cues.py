@@ -35,7 +35,7 @@ from services.nlu.llm.convert import money_from_string
 from services.nlu.llm.ground import ZERO_WORDS, numbers_in
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.grammar.contract import money_value
-from shopvoice.grammar.mentions import carrier_mention, period_mention
+from shopvoice.grammar.mentions import carrier_mention, period_mention, periods_in_order
 
 
 def _words(en: str, zh: str) -> re.Pattern[str]:
@@ -82,6 +82,8 @@ _PRICE_DOWN = _words(
     r"down|off|cheaper|lower|cut|less|drop|reduce|discount|knock|slash|markdown|mark down",
     r"降|减|便宜|优惠|打折|砍|(?<!多)少",
 )
+# Words that make an amount a change whichever way it goes ("put another 20 dollars on the price").
+_BY_AN_AMOUNT = _words(r"another|extra|more|additional|on top|by|plus|minus", r"再|多")
 _CHANGE_BEFORE = r"(?:(?<![a-z])(?:up|down|by|off)\s+(?:like\s+|about\s+|around\s+)?|(?:加|涨|降|减|便宜)了?\s*)\$?"
 
 # What a sales question asks for. Asked how sales went, the model picks units or orders as often
@@ -115,6 +117,10 @@ def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
     if intent == "refund_order" and not _REFUND.search(said):
         return command, REFUND_UNSAID
     if intent in ("adjust_stock", "bulk_adjust_stock"):
+        if (as_price := _stock_as_price(command, intent, said)) is not None:
+            return as_price, ""
+        if (count := _count_said_to(command, intent, said)) is not None:
+            return count, ""
         if not getattr(command, intent).delta:
             return command, NOTHING_CHANGED  # "put that pair back in stock": the model's 0 is no count
         return _as_count(command, intent, said), ""
@@ -123,7 +129,7 @@ def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
             return command, NOTHING_CHANGED  # "sizes S to XXL now" read as a stock of 0
         return _as_change(command, intent, said), ""
     if intent == "adjust_price":
-        return _price_direction(command, said), ""
+        return _price_direction(_change_as_price(command, said), said), ""
     if intent == "set_price":
         return _price_as_change(command, said), ""
     if intent == "set_guardrail" and not command.set_guardrail.ListFields():
@@ -136,9 +142,15 @@ def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
         command.sales_report.metric = _metric(command.sales_report.metric, said)
     if intent in _ONE_PERIOD:
         _said_period(getattr(command, intent), said)
+    if intent == "sales_report" and command.sales_report.HasField("compare_period"):
+        _periods_as_said(command.sales_report, said)
     # "六六零一 发京东": the model kept the order and left out the carrier named beside it
     if intent == "ship_order" and not command.ship_order.HasField("carrier") and (carrier := carrier_mention(said)):
         command.ship_order.carrier = carrier
+    if intent == "ship_order":
+        _order_not_waybill(command.ship_order, said)
+    if intent == "create_product":
+        _title_as_typed(command.create_product, said)
     # "4519已经发货了 走的中通 75123456789012": the waybill said without its label, left out by the model
     if intent == "ship_order" and not command.ship_order.HasField("tracking_number"):
         ship = command.ship_order
@@ -223,7 +235,8 @@ def _as_change(command: cmd.Command, intent: str, said: str) -> cmd.Command:
 
 
 def _copy_selection(
-    source: cmd.BulkSetStock | cmd.BulkAdjustStock, target: cmd.BulkSetStock | cmd.BulkAdjustStock
+    source: cmd.BulkSetStock | cmd.BulkAdjustStock,
+    target: cmd.BulkSetStock | cmd.BulkAdjustStock | cmd.BulkAdjustPrice,
 ) -> None:
     target.skus.extend(source.skus)
     if source.HasField("query"):
@@ -267,3 +280,125 @@ def _price_as_change(command: cmd.Command, said: str) -> cmd.Command:
     change.adjust_price.sku = command.set_price.sku
     change.adjust_price.delta.CopyFrom(money_from_string(f"{(price if up else -price):f}"))
     return change
+
+
+def _periods_as_said(report: cmd.SalesReport, said: str) -> None:
+    """A comparison's periods in the order said: "running shorts this month vs last month" asks
+    about this month against last month, which the model had the other way round."""
+    named = periods_in_order(said)
+    periods = {cmd.Period.Name(report.period), cmd.Period.Name(report.compare_period)}
+    if len(named) == 2 and {f"PERIOD_{p.upper()}" for p in named} == periods:
+        report.period = cmd.Period.Value(f"PERIOD_{named[0].upper()}")
+        report.compare_period = cmd.Period.Value(f"PERIOD_{named[1].upper()}")
+
+
+# A number said as a share or as money, which no stock change is: "increase the sneakers 10
+# percent" and "drop 10 kuai on each" were read as 10 units.
+_AS_PERCENT = r"\s*(?:%|percent|pct|per cent|个点)"
+_AS_MONEY = r"\s*(?:块|元|kuai|bucks?|dollars?|rmb|yuan)(?![a-z])"
+
+
+def _stock_as_price(command: cmd.Command, intent: str, said: str) -> cmd.Command | None:
+    """A stock change whose number was said as a percentage or an amount of money: that price change."""
+    change = getattr(command, intent)
+    number = f"{abs(change.delta)}"
+    before = rf"(?<![\d.])(?:\$\s*)?{number}(?![\d.])"
+    percent = re.search(before + _AS_PERCENT, said, re.IGNORECASE)
+    money = re.search(rf"\$\s*{number}(?![\d.])|" + before + _AS_MONEY, said, re.IGNORECASE)
+    if not change.delta or not (percent or money):
+        return None
+    up, down = bool(_PRICE_UP.search(said)), bool(_PRICE_DOWN.search(said))
+    sign = (1 if up else -1) if up != down else (1 if change.delta > 0 else -1)
+    price = cmd.Command()
+    target = price.adjust_price if intent == "adjust_stock" else price.bulk_adjust_price
+    if percent:
+        target.percent = f"{sign * abs(change.delta)}"
+    else:
+        target.delta.CopyFrom(money_from_string(f"{sign * abs(change.delta)}"))
+    if intent == "adjust_stock":
+        price.adjust_price.sku = change.sku
+    else:
+        _copy_selection(change, price.bulk_adjust_price)
+    return price
+
+
+def _count_said_to(command: cmd.Command, intent: str, said: str) -> cmd.Command | None:
+    """A stock change whose number the words make the new count ("the shorts need to go to zero
+    stock", "it should be 280 packs", 改成40): that count."""
+    change = getattr(command, intent)
+    number = f"{abs(change.delta)}"
+    if not re.search(
+        rf"(?:(?<![a-z])(?:to|be|is|at)\s+(?:about\s+|around\s+|exactly\s+)?|(?:改成|改为|变成|调成|调到|设为|设成|按)\s*)"
+        rf"{number}(?![\d.%])",
+        said,
+        re.IGNORECASE,
+    ):
+        return None
+    if _UP.search(said) or (change.delta and re.search(rf"(?<![a-z])by\s+{number}", said, re.IGNORECASE)):
+        return None  # "add 20 to bring it to 50", "up by 20": a change
+    count = cmd.Command()
+    if intent == "adjust_stock":
+        count.set_stock.sku = change.sku
+        count.set_stock.quantity = abs(change.delta)
+        return count
+    count.bulk_set_stock.CopyFrom(cmd.BulkSetStock(quantity=abs(change.delta)))
+    _copy_selection(change, count.bulk_set_stock)
+    return count
+
+
+def _change_as_price(command: cmd.Command, said: str) -> cmd.Command:
+    """A price change of the one amount said, where the words give no direction (托特包卖65块就行了
+    read as 65 off): that new price."""
+    change = command.adjust_price
+    if change.WhichOneof("change") != "delta" or _directed(said):
+        return command
+    amount = abs(money_value(change.delta))
+    if re.search(r"[-+]\s*\d", said) or set(numbers_in(said)) != {amount}:
+        return command
+    price = cmd.Command()
+    price.set_price.sku = change.sku
+    price.set_price.price.CopyFrom(money_from_string(f"{amount}"))
+    return price
+
+
+def _directed(said: str) -> bool:
+    """Words that make an amount a change of price: up, down, another, by."""
+    return bool(_PRICE_UP.search(said) or _PRICE_DOWN.search(said) or _BY_AN_AMOUNT.search(said))
+
+
+def price_of_unsaid_change(command: cmd.Command, said: str) -> cmd.Command:
+    """A price change whose amount was not said (grounding dropped it) beside the one number said and
+    no direction: 红色卫衣调个价，两百一 and T恤卖69块就行 are new prices, which the model wrote as
+    a change by an amount it made up."""
+    if command.WhichOneof("intent") != "adjust_price" or command.adjust_price.WhichOneof("change"):
+        return command
+    if _directed(said) or re.search(r"%|percent|折", said, re.IGNORECASE):
+        return command
+    numbers = set(numbers_in(said))
+    if len(numbers) != 1 or (amount := numbers.pop()) <= 0:
+        return command
+    price = cmd.Command()
+    price.set_price.sku = command.adjust_price.sku
+    price.set_price.price.CopyFrom(money_from_string(f"{amount}"))
+    return price
+
+
+_ORDER_NUMBER = re.compile(r"(?<![A-Za-z0-9.])(\d{1,9})(?![0-9.])")
+
+
+def _order_not_waybill(ship: cmd.ShipOrder, said: str) -> None:
+    """A waybill read as the order ("2718申通发的 单号773012345678" as order 773012345678): the one
+    order-sized number said is the order, and the waybill its tracking number."""
+    if ship.HasField("tracking_number") or not _WAYBILL.fullmatch(ship.order_id):
+        return
+    orders = set(_ORDER_NUMBER.findall(said))
+    if len(orders) == 1:
+        ship.tracking_number = ship.order_id
+        ship.order_id = orders.pop()
+
+
+def _title_as_typed(create: cmd.CreateProduct, said: str) -> None:
+    """A new product's title as the merchant typed it ("Ceramic Mug", which the model wrote "ceramic Mug")."""
+    found = re.search(re.escape(create.title), said, re.IGNORECASE) if create.title else None
+    if found:
+        create.title = found[0]

@@ -31,7 +31,7 @@ from prometheus_client import Counter, Histogram
 
 from services.nlu.llm.candidates import Candidate, ambiguous_name, candidates
 from services.nlu.llm.convert import CommandJsonError, json_to_command
-from services.nlu.llm.cues import settle
+from services.nlu.llm.cues import price_of_unsaid_change, settle
 from services.nlu.llm.ground import codes_in, ground, model_text, numbers_in
 from services.nlu.llm.prompt import build_messages
 from services.nlu.llm.schema import command_json_schema
@@ -229,6 +229,7 @@ class LlmParser:
         if problems:  # malformed: the whole answer is junk, not just a slot
             return LlmAnswer(unknown(text), "llm", "invalid: " + "; ".join(problems))
         dropped = ground(command, said, skus or ())
+        command = price_of_unsaid_change(command, said)
         # What grounding dropped may leave a command that no question can complete ("A100 make
         # it 89 bucks" read as an adjust_price whose percent the model made up): that is no
         # understanding. A missing product, order or price the dialogue asks for.
@@ -243,6 +244,7 @@ class LlmParser:
         if vocabulary is not None:
             command = listed_products(command, said, vocabulary, text)
             _in_said_order(command, said, vocabulary)
+        _product_of_sales(command, said, products or [])
         self._keep_ambiguous_names(command, said, products or [])
         return LlmAnswer(command, "llm", "ok", tuple(dropped))
 
@@ -271,6 +273,23 @@ def _in_said_order(command: Command, said: str, vocabulary: Vocabulary) -> None:
     if ordered is not None:
         del message.skus[:]
         message.skus.extend(ordered)
+
+
+def _product_of_sales(command: Command, said: str, products: list[Candidate]) -> None:
+    """A sales question about a product the model answered for the whole shop ("how did the earbuds
+    do in the past week", 保温杯本月和上月的销售额对比一下): the product its words name, or the
+    name as said where it fits several equally (resolution asks which). A product said is never
+    dropped silently; a shop-wide answer to a product's question would be a wrong figure."""
+    if command.WhichOneof("intent") != "sales_report" or command.sales_report.HasField("sku") or not products:
+        return
+    top = max(products, key=lambda c: c.score)
+    if top.score < 80:
+        return  # "how are the black items selling": a colour, no product named
+    name = ambiguous_name(said, top.sku, products)
+    if name:
+        command.sales_report.sku = name
+    elif top.score >= 100 and [c.score for c in products].count(top.score) == 1:
+        command.sales_report.sku = top.sku
 
 
 def _one_refund_part(command: Command, said: str) -> None:

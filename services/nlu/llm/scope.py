@@ -26,6 +26,7 @@ from services.nlu.llm.ground import codes_in, numbers_in
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.grammar import Vocabulary
 from shopvoice.grammar.mentions import list_mention
+from shopvoice.grammar.slots import selection_query
 from shopvoice.text import detect_language
 
 # Words that make a change reach more than one product: a quantifier, a store-wide phrase, or
@@ -124,7 +125,7 @@ def _copy_change(source: Message, target: Message) -> None:
 
 # Names said one after another: "the cap and the socks", 帽子、袜子, "A100 / A101" ("or" is a choice,
 # not a list: "the grey or the red hoodie" is one product, asked about).
-_LIST_SEPARATOR = re.compile(r"(?<![a-z])(?:and|plus)(?![a-z])|[,，、&/+]|和|跟|与|及|还有", re.IGNORECASE)
+_LIST_SEPARATOR = re.compile(r"(?<![a-z])(?:and|plus)(?![a-z])|[,，、&/+|]|和|跟|与|及|还有", re.IGNORECASE)
 
 
 def _one_name(skus: Sequence[str], said: str, products: Sequence[Candidate]) -> str | None:
@@ -167,7 +168,10 @@ def _one_product(
     bulk = getattr(command, intent)
     _listed_names(bulk, said, products)
     if _kind_dropped(bulk, said, products):
-        return command, KIND_DROPPED
+        kind = said_kind(said, products)
+        if not kind:
+            return command, KIND_DROPPED
+        bulk.query = kind  # "every hoodie goes to 219 for black friday" answered with no query
     one_name = _one_name(bulk.skus, said, products) if len(bulk.skus) >= 2 else None
     if _MANY.search(said) or bulk.HasField("status") or (len(bulk.skus) >= 2 and one_name is None):
         return command, ""
@@ -200,6 +204,38 @@ def _kind_dropped(bulk: _Bulk, said: str, products: Sequence[Candidate]) -> bool
     if bulk.HasField("query") or bulk.HasField("status") or bulk.skus or _WHOLE_SHOP.search(said):
         return False
     return any(c.score >= KIND_SCORE for c in products)
+
+
+# The words after a quantifier (all the t-shirts, every hoodie, 所有包包) or before one (T恤全部, 卫衣都).
+_EN_AFTER_ALL = re.compile(
+    r"(?<![a-z])(?:all|every|each)\s+(?:of\s+)?(?:the\s+|our\s+|my\s+|those\s+)?([a-z][a-z-]*(?:\s+[a-z][a-z-]*)?)",
+    re.IGNORECASE,
+)
+_ZH_AFTER_ALL = re.compile(r"(?:所有|全部|每款|每个|每件|每一款|每一个)的?([\u3400-\u9fffA-Za-z-]+)")
+_ZH_BEFORE_ALL = re.compile(r"([\u3400-\u9fffA-Za-z-]+?)(?:全部|全都|都|统一|一律|所有)")
+
+
+def said_kind(said: str, products: Sequence[Candidate]) -> str:
+    """The kind of product said with "all"/"every"/所有 as the contract writes a query ("t-shirt",
+    "hoodie", T恤), where it is a word of a title the words fit by kind; "" when none is."""
+    titles = [t.casefold() for c in products if c.score >= KIND_SCORE for t in c.titles]
+    if not titles:
+        return ""
+    for found in _EN_AFTER_ALL.finditer(said):
+        words = found[1].split()
+        for size in (2, 1):  # "running shorts" before "running"; "hoodie goes" fails, "hoodie" fits
+            kind = selection_query(" ".join(words[:size])) if len(words) >= size else ""
+            if kind and any(re.search(rf"(?<![a-z]){re.escape(kind)}", t) for t in titles):
+                return kind
+    for found in (*_ZH_AFTER_ALL.finditer(said), *_ZH_BEFORE_ALL.finditer(said)):
+        run = found[1]
+        after = found.re is _ZH_AFTER_ALL
+        # the longest start (after 所有) or end (before 都) of the run that a title holds
+        for size in range(len(run), 0, -1):
+            part = run[:size] if after else run[-size:]
+            if any(part.casefold() in t for t in titles):
+                return part
+    return ""
 
 
 def _fraction_said(fraction: str, said: str) -> bool:
