@@ -295,6 +295,15 @@ def periods_in_order(clause: str) -> list[str]:
     return ordered
 
 
+def fact_word(word: str, language: str) -> str | None:
+    """The product fact a word names by the grammar's fact list (容量: capacity), or None."""
+    kinds = grammar_for(language).kinds
+    if not re.fullmatch(kinds.pattern("fact"), word.strip(), re.IGNORECASE):
+        return None
+    read = kinds.read("fact", word.strip())
+    return read if isinstance(read, str) else None
+
+
 def tracking_mention(clause: str) -> str | None:
     """A tracking number said with its label (单号YT2201938475, "tracking number 1Z999")."""
     found = _CARRIER_TRACKING.search(clause)

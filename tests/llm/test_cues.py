@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from services.nlu.llm.convert import json_to_command
-from services.nlu.llm.cues import CANCEL_UNSAID, NOTHING_CHANGED, REFUND_UNSAID, settle
+from services.nlu.llm.cues import CANCEL_UNSAID, NOTHING_CHANGED, REFUND_UNSAID, STATUS_UNSAID, settle
 from services.nlu.llm.ground import model_text
 from shopvoice.grammar.commands import command_to_json
 
@@ -317,6 +317,39 @@ def test_a_guardrail_setting_with_no_value_said_is_a_question_about_the_settings
             {"intent": "create_product", "slots": {"title": "ceramic Mug", "price": "45.00", "quantity": 60}},
             {"intent": "create_product", "slots": {"title": "Ceramic Mug", "price": "45.00", "quantity": 60}},
         ),
+        (
+            "grey hoodie care: hand wash only, cold water",
+            {
+                "intent": "set_product_fact",
+                "slots": {"sku": "F8", "name": "care", "value": "hand wash only cold water"},
+            },
+            {
+                "intent": "set_product_fact",
+                "slots": {"sku": "F8", "name": "care", "value": "hand wash only, cold water"},
+            },
+        ),
+        # ... and a stock question about what sold over a period asks the units sold
+        (
+            "小白鞋过去一周卖了几双",
+            {"intent": "query_stock", "slots": {"sku": "C7"}},
+            {"intent": "sales_report", "slots": {"sku": "C7", "metric": "units", "period": "last_7_days"}},
+        ),
+        (
+            "how many hoodies have we sold this week",
+            {"intent": "query_order", "slots": {}},
+            {"intent": "sales_report", "slots": {"metric": "units", "period": "this_week"}},
+        ),
+        # ... and a list of one product's code is that product; money said is no percentage
+        (
+            "show me the bluetooth earbuds listing",
+            {"intent": "list_products", "slots": {"query": "N20"}},
+            {"intent": "query_product", "slots": {"sku": "N20"}},
+        ),
+        (
+            "棉价涨了，所有T恤都涨五块",
+            {"intent": "bulk_adjust_price", "slots": {"query": "T恤", "percent": "5"}},
+            {"intent": "bulk_adjust_price", "slots": {"query": "T恤", "delta": "5.00"}},
+        ),
         # ... and a comparison's periods are in the order said
         (
             "compare running shorts sales this month vs last month",
@@ -350,4 +383,34 @@ def test_the_words_settle_the_unit_and_the_verb(text: str, answer: dict[str, obj
     ],
 )
 def test_a_change_the_words_say_is_kept(text: str, answer: dict[str, object]) -> None:
+    assert settled(answer, text) == (answer, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        (
+            "warranty on the earbuds is 2 years now",
+            {"intent": "set_product_status", "slots": {"sku": "N20", "status": "active"}},
+        ),
+        ("耳机的保修是两年", {"intent": "set_product_status", "slots": {"sku": "N20", "status": "archived"}}),
+    ],
+)
+def test_a_product_is_put_on_or_off_sale_only_when_the_merchant_says_so(text: str, answer: dict[str, object]) -> None:
+    """eval/merchant/naming5 dev: a warranty said had put the earbuds on sale."""
+    assert settled(answer, text)[1] == STATUS_UNSAID
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "take the running shorts off the shop",
+        "pull the shorts for now",
+        "短裤先下架",
+        "把帽子重新上架",
+        "relist the cap",
+    ],
+)
+def test_a_status_said_is_kept(text: str) -> None:
+    answer = {"intent": "set_product_status", "slots": {"sku": "R11", "status": "archived"}}
     assert settled(answer, text) == (answer, "")

@@ -18,6 +18,7 @@ from services.nlu.llm import LlmAnswer, LlmParser
 from services.nlu.llm.parser import outcome
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.common.v1.money_pb2 import Money
+from shopvoice.grammar.commands import command_to_json
 from shopvoice.llm.breaker import BreakerState
 from shopvoice.llm.config import LlmSettings
 from tests.llm.test_candidates import live_vocabulary
@@ -352,3 +353,76 @@ def test_a_product_said_in_a_sales_question_is_never_dropped(text: str, sku: str
         answer = asyncio.run(run(LlmParser(settings(url))))
     report = answer.command.sales_report
     assert (report.sku if report.HasField("sku") else None) == sku
+
+
+def _answer_with_catalog(content: str, text: str) -> LlmAnswer:
+    async def run(parser: LlmParser) -> LlmAnswer:
+        try:
+            return await parser.parse(text, None, live_vocabulary())
+        finally:
+            await parser.close()
+
+    with fake_openai_server(Behaviour(content=content)) as url:
+        return asyncio.run(run(LlmParser(settings(url))))
+
+
+@pytest.mark.parametrize(
+    ("text", "content", "meant"),
+    [
+        # eval/merchant/naming5 dev, the model's own answers: a bulk change with nothing selected
+        # where the words name one product or a list
+        (
+            "raise the running shorts price by ten percent, summer's coming",
+            '{"intent": "bulk_adjust_price", "slots": {"percent": "10"}}',
+            {"intent": "adjust_price", "slots": {"sku": "R11", "percent": "10"}},
+        ),
+        (
+            "set the red tshirt and the white tee to 75 each",
+            '{"intent": "bulk_set_price", "slots": {"price": "75.00"}}',
+            {"intent": "bulk_set_price", "slots": {"skus": ["A100", "A101"], "price": "75.00"}},
+        ),
+        # a count stated, answered as the difference from a count the model made up
+        (
+            "we counted the yoga mats, there's actually 57",
+            '{"intent": "adjust_stock", "slots": {"sku": "G3", "delta": -2}}',
+            {"intent": "set_stock", "slots": {"sku": "G3", "quantity": 57}},
+        ),
+        (
+            "盘了一下，垫子实际只有五十二张",
+            '{"intent": "adjust_stock", "slots": {"sku": "G3", "delta": -2}}',
+            {"intent": "set_stock", "slots": {"sku": "G3", "quantity": 52}},
+        ),
+        # a fact named in the model's own words
+        (
+            "厂家延保了，蓝牙耳机保修改成两年",
+            '{"intent": "set_product_fact", "slots": {"sku": "N20", "name": "factory warranty", "value": "2年"}}',
+            {"intent": "set_product_fact", "slots": {"sku": "N20", "name": "warranty", "value": "2年"}},
+        ),
+        (
+            "保温杯容量改成500毫升",
+            '{"intent": "set_product_fact", "slots": {"sku": "E15", "name": "容量", "value": "500毫升"}}',
+            {"intent": "set_product_fact", "slots": {"sku": "E15", "name": "capacity", "value": "500毫升"}},
+        ),
+    ],
+)
+def test_the_words_complete_what_the_model_left_out(text: str, content: str, meant: dict[str, object]) -> None:
+    answer = _answer_with_catalog(content, text)
+    assert answer.reason == "ok"
+    assert command_to_json(answer.command) == meant
+
+
+def test_a_measure_is_no_count() -> None:
+    """naming3 dev: "it actually holds 520 ml" had been a stock of 520 once a count was read from the
+    one number said; a number with a unit of measure is no count."""
+    answer = _answer_with_catalog(
+        '{"intent": "adjust_stock", "slots": {"sku": "E15", "delta": 20}}',
+        "measured the thermos again and it actually holds 520 ml, can you update that",
+    )
+    assert answer.command.WhichOneof("intent") == "unknown"
+
+
+def test_everything_said_keeps_a_change_of_the_whole_shop() -> None:
+    answer = _answer_with_catalog(
+        '{"intent": "bulk_adjust_price", "slots": {"percent": "-10"}}', "everything 10% off for black friday"
+    )
+    assert command_to_json(answer.command) == {"intent": "bulk_adjust_price", "slots": {"percent": "-10"}}

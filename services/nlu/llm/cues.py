@@ -71,6 +71,16 @@ _REFUND = _words(
     r"|give (?:them|him|her) back|credit",
     r"退|返还|返钱|赔",
 )
+# Putting a product on or off sale, or back to a draft, in so many words.
+_STATUS = _words(
+    r"archive|archived|unlist|unlisted|delist|delisted|list|listed|listing|relist|publish|published|draft|drafts"
+    r"|live|active|activate|deactivate|inactive|hide|hidden|unhide|pull|pulled|take down|taken down|take it down"
+    r"|take (?:them|it|the [a-z ]+) (?:down|off)|off the (?:shop|store|site)|back on|put back|discontinue|discontinued"
+    r"|stop selling|offline|online|visible|invisible|on sale|for sale|off sale|shelf|shelves|sell it again|selling again",
+    r"下架|上架|架|草稿|发布|停售|停卖|不卖|恢复|隐藏|撤下|撤掉|拿下|重新卖|开卖|在售|售卖|卖了吧|先不卖",
+)
+# Sold over a period: a question about sales, never about what is left.
+_SOLD = _words(r"sold|sell|sells|selling|move|moved|shift|shifted|went out", r"卖了|卖出|售出|卖掉|出了")
 _BELOW = _words(
     r"below|under|less than|fewer than|lower than|at most|or fewer|or less|or below",
     r"少于|低于|不到|小于|不足|不满|以下|以内|<",
@@ -102,11 +112,12 @@ _BEST = _words(
 )
 _COUNTS = (cmd.METRIC_UNITS, cmd.METRIC_ORDERS, cmd.METRIC_REVENUE)
 
+STATUS_UNSAID = "a product put on or off sale where the merchant said neither"
 CANCEL_UNSAID = "a cancellation the merchant did not ask for"
 REFUND_UNSAID = "a refund the merchant did not ask for"
 NOTHING_CHANGED = "a change of nothing, or a count of zero the merchant did not say"
 #: Why an answer is refused for its verb (the reason the parser reports after "invalid: ").
-REFUSALS = (CANCEL_UNSAID, REFUND_UNSAID, NOTHING_CHANGED)
+REFUSALS = (CANCEL_UNSAID, REFUND_UNSAID, NOTHING_CHANGED, STATUS_UNSAID)
 
 
 def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
@@ -114,6 +125,14 @@ def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
     intent = command.WhichOneof("intent") or ""
     if intent == "cancel_order" and not _CANCEL.search(said):
         return command, CANCEL_UNSAID
+    if intent == "set_product_status" and not _STATUS.search(said):
+        return command, STATUS_UNSAID  # "warranty on the earbuds is 2 years now" had put them on sale
+    if intent == "query_stock" and (sold := _sold_in(command.query_stock.sku, said)) is not None:
+        return sold, ""
+    if intent == "query_order" and not command.query_order.order_id and (sold := _sold_in("", said)) is not None:
+        return sold, ""  # "how many hoodies have we sold this week" with an order number made up
+    if intent == "list_products" and (one := _one_listed(command.list_products, said)) is not None:
+        return one, ""
     if intent == "refund_order" and not _REFUND.search(said):
         return command, REFUND_UNSAID
     if intent in ("adjust_stock", "bulk_adjust_stock"):
@@ -128,6 +147,8 @@ def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
         if not getattr(command, intent).quantity and not _zero_said(said):
             return command, NOTHING_CHANGED  # "sizes S to XXL now" read as a stock of 0
         return _as_change(command, intent, said), ""
+    if intent in ("adjust_price", "bulk_adjust_price"):
+        _percent_said_as_money(getattr(command, intent), said)
     if intent == "adjust_price":
         return _price_direction(_change_as_price(command, said), said), ""
     if intent == "set_price":
@@ -150,7 +171,9 @@ def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
     if intent == "ship_order":
         _order_not_waybill(command.ship_order, said)
     if intent == "create_product":
-        _title_as_typed(command.create_product, said)
+        command.create_product.title = _as_typed(command.create_product.title, said)
+    if intent == "set_product_fact":
+        command.set_product_fact.value = _as_typed(command.set_product_fact.value, said)
     # "4519已经发货了 走的中通 75123456789012": the waybill said without its label, left out by the model
     if intent == "ship_order" and not command.ship_order.HasField("tracking_number"):
         ship = command.ship_order
@@ -334,6 +357,8 @@ def _count_said_to(command: cmd.Command, intent: str, said: str) -> cmd.Command 
         re.IGNORECASE,
     ):
         return None
+    if _measured(Decimal(abs(change.delta)), said):
+        return None  # "the capacity should be 500 ml"
     if _UP.search(said) or (change.delta and re.search(rf"(?<![a-z])by\s+{number}", said, re.IGNORECASE)):
         return None  # "add 20 to bring it to 50", "up by 20": a change
     count = cmd.Command()
@@ -375,7 +400,7 @@ def price_of_unsaid_change(command: cmd.Command, said: str) -> cmd.Command:
     if _directed(said) or re.search(r"%|percent|折", said, re.IGNORECASE):
         return command
     numbers = set(numbers_in(said))
-    if len(numbers) != 1 or (amount := numbers.pop()) <= 0:
+    if len(numbers) != 1 or (amount := numbers.pop()) <= 0 or _measured(amount, said):
         return command
     price = cmd.Command()
     price.set_price.sku = command.adjust_price.sku
@@ -397,8 +422,78 @@ def _order_not_waybill(ship: cmd.ShipOrder, said: str) -> None:
         ship.order_id = orders.pop()
 
 
-def _title_as_typed(create: cmd.CreateProduct, said: str) -> None:
-    """A new product's title as the merchant typed it ("Ceramic Mug", which the model wrote "ceramic Mug")."""
-    found = re.search(re.escape(create.title), said, re.IGNORECASE) if create.title else None
-    if found:
-        create.title = found[0]
+def _as_typed(value: str, said: str) -> str:
+    """Words the model copied, as the merchant typed them: a new title "Ceramic Mug" (written "ceramic
+    Mug"), a care note "hand wash only, cold water" (its comma left out)."""
+    words = [w for w in re.split(r"[\s,，、]+", value) if w]
+    if not words:
+        return value
+    found = re.search(r"[\s,，、]*".join(re.escape(w) for w in words), said, re.IGNORECASE)
+    return found[0] if found else value
+
+
+def _sold_in(sku: str, said: str) -> cmd.Command | None:
+    """A stock question where the words ask what sold over a period ("小白鞋过去一周卖了几双",
+    read as how many are left): the units sold then."""
+    period = period_mention(said)
+    if period is None or not _SOLD.search(said):
+        return None
+    sold = cmd.Command()
+    sold.sales_report.metric = cmd.METRIC_UNITS
+    sold.sales_report.period = cmd.Period.Value(f"PERIOD_{period.upper()}")
+    if sku:
+        sold.sales_report.sku = sku
+    return sold
+
+
+_CODE_ALONE = re.compile(r"[A-Z]{1,4}\d{1,6}")
+
+
+def _one_listed(listing: cmd.ListProducts, said: str) -> cmd.Command | None:
+    """A list of products whose query is one product's code ("show me the bluetooth earbuds listing"
+    answered as a list of "N20"): that product."""
+    if not listing.HasField("query") or not _CODE_ALONE.fullmatch(listing.query) or listing.HasField("status"):
+        return None
+    one = cmd.Command()
+    one.query_product.sku = listing.query
+    return one
+
+
+def _percent_said_as_money(change: cmd.AdjustPrice | cmd.BulkAdjustPrice, said: str) -> None:
+    """A percentage whose number was said as money (所有T恤都涨五块 read as 5%): that amount. In place."""
+    if change.WhichOneof("change") != "percent" or re.search(r"%|percent|pct|折|成|个点", said, re.IGNORECASE):
+        return
+    value = Decimal(change.percent)
+    number = f"{abs(value).normalize():f}"
+    if re.search(rf"(?<![\d.]){re.escape(number)}{_AS_MONEY}|\$\s*{re.escape(number)}(?![\d.])", said, re.IGNORECASE):
+        change.delta.CopyFrom(money_from_string(f"{value:f}"))
+
+
+# A number with a unit of measure is a fact about the product ("it actually holds 520 ml"), no count or price.
+_MEASURE = (
+    r"\s*(?:ml|毫升|l|升|litres?|liters?|oz|cm|厘米|mm|毫米|m|米|inch|inches|in|kg|公斤|g|克|lbs?|pounds?|mah|毫安"
+    r"|hours?|hrs?|小时|years?|年|months?|个月|days?|天|w|瓦|×|x)(?![a-z])"
+)
+
+
+def _measured(number: Decimal, said: str) -> bool:
+    return bool(re.search(rf"(?<![\d.]){re.escape(f'{number.normalize():f}')}{_MEASURE}", said, re.IGNORECASE))
+
+
+def count_of_unsaid_change(command: cmd.Command, said: str) -> cmd.Command:
+    """A stock change whose amount was not said (grounding dropped it), beside words that state a count
+    and the one number said: "we counted the yoga mats, there's actually 57", 垫子实际只有五十二张
+    (the model wrote the difference from a count it made up). That count."""
+    if command.WhichOneof("intent") != "adjust_stock" or command.adjust_stock.delta or not _COUNT.search(said):
+        return command
+    if _UP.search(said) or _DOWN.search(said):
+        return command
+    numbers = set(numbers_in(said))
+    if len(numbers) != 1 or (count := numbers.pop()) != count.to_integral_value() or count < 0:
+        return command
+    if _measured(count, said):
+        return command
+    counted = cmd.Command()
+    counted.set_stock.sku = command.adjust_stock.sku
+    counted.set_stock.quantity = int(count)
+    return counted

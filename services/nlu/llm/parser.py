@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -31,19 +32,20 @@ from prometheus_client import Counter, Histogram
 
 from services.nlu.llm.candidates import Candidate, ambiguous_name, candidates
 from services.nlu.llm.convert import CommandJsonError, json_to_command
-from services.nlu.llm.cues import price_of_unsaid_change, settle
+from services.nlu.llm.cues import count_of_unsaid_change, price_of_unsaid_change, settle
 from services.nlu.llm.ground import codes_in, ground, model_text, numbers_in
 from services.nlu.llm.prompt import build_messages
 from services.nlu.llm.schema import command_json_schema
-from services.nlu.llm.scope import listed_products, rescope
+from services.nlu.llm.scope import listed_products, rescope, selection_said
 from shopvoice import log
 from shopvoice.common.v1.command_pb2 import Command, Unknown
 from shopvoice.grammar import Vocabulary
 from shopvoice.grammar.contract import money_value, validate
-from shopvoice.grammar.mentions import said_order
+from shopvoice.grammar.mentions import fact_word, said_order
 from shopvoice.llm.breaker import BreakerState, CircuitBreaker
 from shopvoice.llm.client import LlmUnavailable, VllmClient
 from shopvoice.llm.config import LlmSettings
+from shopvoice.product_facts import FACT_NAMES
 from shopvoice.text import detect_language
 
 Source = Literal["llm", "fallback"]
@@ -224,18 +226,21 @@ class LlmParser:
             return LlmAnswer(unknown(text), "llm", "ok")  # the utterance as said, not the model's echo of it
         said = model_text(text) if said is None else said
         _one_refund_part(command, said)
+        _known_fact(command)
         # "ship it" leaves the order unsaid, as the grammar would: the dialogue fills it.
         problems = validate(command, allow_missing=True)
         if problems:  # malformed: the whole answer is junk, not just a slot
             return LlmAnswer(unknown(text), "llm", "invalid: " + "; ".join(problems))
         dropped = ground(command, said, skus or ())
-        command = price_of_unsaid_change(command, said)
+        command = count_of_unsaid_change(price_of_unsaid_change(command, said), said)
         # What grounding dropped may leave a command that no question can complete ("A100 make
         # it 89 bucks" read as an adjust_price whose percent the model made up): that is no
         # understanding. A missing product, order or price the dialogue asks for.
         if left := [p for p in validate(command, allow_missing=True) if p not in ASKED_FOR]:
             return LlmAnswer(unknown(text), "llm", "invalid once unsaid values were dropped: " + "; ".join(left))
         words = f"{text}\n{said}"  # words as typed, numbers as read
+        if vocabulary is not None:
+            selection_said(command, said, vocabulary, products or [], text)
         command, refused = rescope(command, words, products or [])
         if not refused:
             command, refused = settle(command, words)
@@ -290,6 +295,20 @@ def _product_of_sales(command: Command, said: str, products: list[Candidate]) ->
         command.sales_report.sku = name
     elif top.score >= 100 and [c.score for c in products].count(top.score) == 1:
         command.sales_report.sku = top.sku
+
+
+def _known_fact(command: Command) -> None:
+    """A fact the model named in its own words ("factory warranty" for 保修, 容量 for capacity): the
+    contract's name it holds or the grammar's fact words read, where that is one. In place."""
+    if command.WhichOneof("intent") != "set_product_fact" or command.set_product_fact.name in FACT_NAMES:
+        return
+    name = command.set_product_fact.name
+    words = set(re.split(r"[\s_-]+", name.casefold()))
+    held = [fact for fact in FACT_NAMES if fact in words or fact.replace("_", " ") in name.casefold()]
+    read = {r for language in ("zh", "en") if isinstance(r := fact_word(name, language), str)}
+    found = set(held) | read
+    if len(found) == 1:
+        command.set_product_fact.name = found.pop()
 
 
 def _one_refund_part(command: Command, said: str) -> None:

@@ -110,6 +110,35 @@ def listed_products(command: cmd.Command, said: str, vocabulary: Vocabulary, typ
     return bulk
 
 
+def selection_said(
+    command: cmd.Command, said: str, vocabulary: Vocabulary, products: Sequence[Candidate], typed: str = ""
+) -> None:
+    """A bulk change the model wrote with no selection, where the words name what it changes: the
+    list said ("set the red tshirt and the white tee to 75 each") or the one product said ("raise
+    the running shorts price by ten percent", which ``rescope`` then makes a change of that one).
+    Left alone where the words say the whole shop or "all" of a kind (``rescope`` reads the kind).
+    In place."""
+    intent = command.WhichOneof("intent") or ""
+    if intent not in _ONE_PRODUCT:
+        return
+    bulk = getattr(command, intent)
+    if bulk.skus or bulk.HasField("query") or bulk.HasField("status") or _WHOLE_SHOP.search(said):
+        return
+    language = detect_language(said)
+    listed = list_mention(said, language, vocabulary) or (typed and list_mention(typed, language, vocabulary))
+    if listed:
+        bulk.skus.extend(skus[0] if len(skus) == 1 else _ARTICLE.sub("", name) for name, skus in listed.items)
+        return
+    if _SELECTION.search(said) or not products:
+        return
+    top = max(products, key=lambda c: c.score)
+    name = ambiguous_name(said, top.sku, list(products))
+    if name:
+        bulk.skus.append(name)
+    elif top.score >= 100 and [c.score for c in products].count(top.score) == 1:
+        bulk.skus.append(top.sku)
+
+
 def _copy_change(source: Message, target: Message) -> None:
     """The change (price, percent or delta, quantity) from a one-product command to its bulk form
     or back: the two messages name those fields alike; what they select (sku, skus, query,
