@@ -298,7 +298,9 @@ PRICE_WORDS = re.compile(r"(?<![a-z])(?:price|prices|priced|cost)(?![a-z])|价�
 
 
 # A fact's value is a statement: "保温杯容量多少" and "the thermos capacity what is it" ask.
-_ASKS = re.compile(r"多少|什么|哪|几|吗|呢|么|怎么|\?|^(?:what|how|which|is|are|does|do)\b", re.IGNORECASE)
+_ASKS = re.compile(
+    r"多少|什么|哪|几|吗|呢|么|怎么|\?|^(?:what|how|which|is|are|does|do)\b|\bhow (?:many|much)\b", re.IGNORECASE
+)
 
 
 # ... and no verdict on it ("the hoodie colors are kinda meh", 卫衣颜色挺好看的).

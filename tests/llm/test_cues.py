@@ -350,6 +350,11 @@ def test_a_guardrail_setting_with_no_value_said_is_a_question_about_the_settings
             {"intent": "bulk_adjust_price", "slots": {"query": "T恤", "percent": "5"}},
             {"intent": "bulk_adjust_price", "slots": {"query": "T恤", "delta": "5.00"}},
         ),
+        (
+            "can u set teh canvas tote to 65 kuai",
+            {"intent": "set_stock", "slots": {"sku": "J5", "quantity": 65}},
+            {"intent": "set_price", "slots": {"sku": "J5", "price": "65.00"}},
+        ),
         # ... and a comparison's periods are in the order said
         (
             "compare running shorts sales this month vs last month",

@@ -6,6 +6,7 @@ import pytest
 
 from shopvoice.grammar import command_to_json, parse
 from shopvoice.grammar.parser import CLAUSE_CONFIDENCE
+from tests.llm.test_candidates import live_vocabulary
 from tests.nlu.test_spelling import _demo_vocabulary as demo_vocabulary
 
 
@@ -101,3 +102,10 @@ def test_phrasings_with_the_demo_catalog(said: str, expected: dict[str, object] 
         assert parsed.confidence < 0.8, command_to_json(parsed.command)
     else:
         assert parsed.confidence == 1.0 and command_to_json(parsed.command) == expected
+
+
+def test_a_question_is_no_fact_value() -> None:
+    """eval/merchant/naming5 test (scored, then fixed): "jeans, how many left in the back" had been
+    written as the jeans' fit."""
+    parsed = parse("the slim fit jeans, how many left in the back?", live_vocabulary())
+    assert parsed.command.WhichOneof("intent") != "set_product_fact"

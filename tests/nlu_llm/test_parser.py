@@ -411,6 +411,17 @@ def test_the_words_complete_what_the_model_left_out(text: str, content: str, mea
     assert command_to_json(answer.command) == meant
 
 
+def test_the_product_whose_whole_title_was_said_is_the_one_changed() -> None:
+    """commands5 test (scored, then fixed): the red T-shirt priced where the white one was named."""
+    answer = _answer_with_catalog(
+        '{"intent": "set_price", "slots": {"sku": "A100", "price": "75.00"}}',
+        "i want the white t shirt at seventy five",
+    )
+    assert command_to_json(answer.command) == {"intent": "set_price", "slots": {"sku": "A101", "price": "75.00"}}
+    kept = _answer_with_catalog('{"intent": "set_price", "slots": {"sku": "A100", "price": "75.00"}}', "A100 at 75")
+    assert kept.command.set_price.sku == "A100"
+
+
 def test_a_measure_is_no_count() -> None:
     """naming3 dev: "it actually holds 520 ml" had been a stock of 520 once a count was read from the
     one number said; a number with a unit of measure is no count."""

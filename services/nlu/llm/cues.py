@@ -143,6 +143,8 @@ def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
         if not getattr(command, intent).delta:
             return command, NOTHING_CHANGED  # "put that pair back in stock": the model's 0 is no count
         return _as_count(command, intent, said), ""
+    if intent == "set_stock" and (priced := _count_as_price(command.set_stock, said)) is not None:
+        return priced, ""  # "can u set teh canvas tote to 65 kuai" read as a stock of 65
     if intent in ("set_stock", "bulk_set_stock"):
         if not getattr(command, intent).quantity and not _zero_said(said):
             return command, NOTHING_CHANGED  # "sizes S to XXL now" read as a stock of 0
@@ -497,3 +499,16 @@ def count_of_unsaid_change(command: cmd.Command, said: str) -> cmd.Command:
     counted.set_stock.sku = command.adjust_stock.sku
     counted.set_stock.quantity = int(count)
     return counted
+
+
+def _count_as_price(count: cmd.SetStock, said: str) -> cmd.Command | None:
+    """A new stock count whose number was said as money: that new price."""
+    number = f"{count.quantity}"
+    if not count.quantity or not re.search(
+        rf"\$\s*{number}(?![\d.])|(?<![\d.]){number}{_AS_MONEY}", said, re.IGNORECASE
+    ):
+        return None
+    price = cmd.Command()
+    price.set_price.sku = count.sku
+    price.set_price.price.CopyFrom(money_from_string(number))
+    return price

@@ -250,6 +250,7 @@ class LlmParser:
             command = listed_products(command, said, vocabulary, text)
             _in_said_order(command, said, vocabulary)
         _product_of_sales(command, said, products or [])
+        _whole_title_said(command, said, products or [])
         self._keep_ambiguous_names(command, said, products or [])
         return LlmAnswer(command, "llm", "ok", tuple(dropped))
 
@@ -295,6 +296,21 @@ def _product_of_sales(command: Command, said: str, products: list[Candidate]) ->
         command.sales_report.sku = name
     elif top.score >= 100 and [c.score for c in products].count(top.score) == 1:
         command.sales_report.sku = top.sku
+
+
+def _whole_title_said(command: Command, said: str, products: list[Candidate]) -> None:
+    """The one product whose whole title was said, where the model picked another that fits the words
+    less ("i want the white t shirt at seventy five" answered with the red T-shirt): a wrong product
+    is a wrong action. A code said for the model's pick stands. In place."""
+    intent = command.WhichOneof("intent")
+    message = getattr(command, intent) if intent else None
+    chosen = getattr(message, "sku", "") if message is not None else ""
+    if not isinstance(chosen, str) or not chosen or chosen.upper() in codes_in(said):
+        return
+    whole = [c for c in products if c.score >= 100]
+    scores = {c.sku: c.score for c in products}
+    if len(whole) == 1 and chosen in scores and scores[chosen] < 100:
+        message.sku = whole[0].sku  # type: ignore[union-attr]
 
 
 def _known_fact(command: Command) -> None:
