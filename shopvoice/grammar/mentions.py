@@ -305,9 +305,17 @@ def fact_word(word: str, language: str) -> str | None:
 
 
 def tracking_mention(clause: str) -> str | None:
-    """A tracking number said with its label (单号YT2201938475, "tracking number 1Z999")."""
+    """A tracking number said with its label (单号YT2201938475, "tracking number 1Z999") or right after
+    its carrier ("dhl 4839201745", 顺丰 SF1234567890: a waybill's length, 8 digits or more)."""
     found = _CARRIER_TRACKING.search(clause)
-    return found.group(1).upper() if found else None
+    if found:
+        return found.group(1).upper()
+    for language in ("zh", "en"):
+        carrier = grammar_for(language).kinds.pattern("carrier")
+        after = re.search(rf"(?:{carrier})\s*[:：]?\s*([A-Za-z]{{0,4}}\d{{8,30}})(?![\d.])", clause, re.IGNORECASE)
+        if after:
+            return after.group(1).upper()
+    return None
 
 
 def with_product(clause: str, language: str, phrase: str) -> str | None:

@@ -213,6 +213,7 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
         return None
     said = [normalize(clause) for clause in clauses]  # each clause read once, for every step below
     whole: list[tuple[int, Parse]] = []
+    bare: list[tuple[int, Parse]] = []
     for i, clause in enumerate(clauses):
         parsed = _parse(clause, said[i], vocab)
         # "no wait" and "ok" answer a question; beside a command they are only its preamble
@@ -234,6 +235,9 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
                 if j != i
             )
         )
+        # "order 9915, cancel it, …": an order named alone is what another clause's command is about
+        # (found by reference below); only when no other clause is a command is its status asked
+        bare_order = _intent(parsed) == "query_order" and bool(_BARE_ORDER.fullmatch(said[i].text.strip()))
         if (
             parsed.confidence >= 0.9
             and not answer
@@ -241,11 +245,15 @@ def _one_clause(text: str, vocab: Vocabulary | None) -> Parse | None:
             and not report_of_an_order
             and not each_of_those
         ):
-            whole.append((i, parsed))
+            (bare if bare_order else whole).append((i, parsed))
     if not whole:
         # "the grey hoodie is cheaper elsewhere, so bring it down to 209": the command's clause
         # names its product or order in another clause
         whole = _by_reference(said, vocab)
+    if not whole:
+        whole = bare
+    elif bare and {p.command.query_order.order_id for _, p in bare} != {_order_of(p) for _, p in whole}:
+        return None  # "order 12, ship order 13": which order was meant is not guessed
     if (
         len({(_intent(p), p.command.ship_order.order_id) for _, p in whole}) == 1
         and _intent(whole[0][1]) == "ship_order"
@@ -409,9 +417,18 @@ def _with_shipment_details(parsed: Parse, others: list[str]) -> Parse | None:
     return replace(parsed, command=command)
 
 
+# An order named and nothing else: "order 9915", 订单8009, "#5890".
+_BARE_ORDER = re.compile(r"(?:the\s+)?(?:order|订单|单号|单)?\s*(?:number|no|#)?\s*#?\d+", re.IGNORECASE)
 # A clause that goes on with a list ("and the socks", "the shorts and the water bottle"); a
 # reason after a command ("cancel 3344, the customer changed their mind") is none.
 _LIST_SHAPED = re.compile(r"^(?:and|&|plus)\b|\band the\b", re.IGNORECASE)
+
+
+def _order_of(parsed: Parse) -> str:
+    """The order a command is about, "" for none."""
+    message = getattr(parsed.command, _intent(parsed), None)
+    order_id = getattr(message, "order_id", "")
+    return order_id if isinstance(order_id, str) else ""
 
 
 def _lists_products(parsed: Parse) -> bool:

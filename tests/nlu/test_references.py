@@ -101,6 +101,11 @@ def test_no_reference_is_guessed(said: str) -> None:
                 "slots": {"order_id": "2468", "carrier": "EMS", "tracking_number": "1151234567890"},
             },
         ),
+        (
+            # commands5 test (scored, then fixed): the waybill right after its carrier had been dropped
+            "mark 6034 as shipped, dhl 4839201745",
+            {"intent": "ship_order", "slots": {"order_id": "6034", "carrier": "DHL", "tracking_number": "4839201745"}},
+        ),
     ],
 )
 def test_a_shipment_keeps_the_carrier_and_tracking_said_in_other_clauses(
@@ -120,6 +125,8 @@ def test_mentions() -> None:
     assert order_mention("订单7790客户付了2次钱") == "7790"
     assert order_mention("order 12 and order 13") is None
     assert tracking_mention("单号YT2201938475") == "YT2201938475"
+    assert tracking_mention("顺丰 SF1234567890") == "SF1234567890"
+    assert tracking_mention("dhl 12") is None  # no waybill's length: an order or a count
     found = product_mention("the grey hoodie is cheaper elsewhere", "en", VOCAB)
     assert found is not None and found.skus == ("F8",)
     assert product_mention("business is slow", "en", VOCAB) is None
@@ -465,3 +472,27 @@ def test_a_number_in_the_products_own_title_is_part_of_its_name() -> None:
     parsed = parse("set the iphone 15 case to 99", vocab)
     assert command_to_json(parsed.command) == {"intent": "set_price", "slots": {"sku": "X15", "price": "99.00"}}
     assert parsed.confidence == 1.0
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        # commands5 test (scored, then fixed): the order named alone had been read as a status question
+        (
+            "order 9915, cancel it, the payment provider flagged it as fraud",
+            {"intent": "cancel_order", "slots": {"order_id": "9915"}},
+        ),
+        (
+            "order 5890, they only got one of the two items, refund half",
+            {"intent": "refund_order", "slots": {"order_id": "5890", "fraction": "0.5"}},
+        ),
+        ("order 1234, customer is asking", {"intent": "query_order", "slots": {"order_id": "1234"}}),
+    ],
+)
+def test_an_order_named_alone_is_what_the_other_clause_does(said: str, expected: dict[str, object]) -> None:
+    parsed = parse(said, VOCAB)
+    assert parsed.confidence == CLAUSE_CONFIDENCE and command_to_json(parsed.command) == expected
+
+
+def test_an_order_named_beside_a_command_on_another_is_not_guessed() -> None:
+    assert parse("order 12, ship order 13", VOCAB).confidence < CLAUSE_CONFIDENCE
