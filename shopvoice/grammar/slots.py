@@ -326,7 +326,7 @@ _BEFORE_VALUE = re.compile(
     # 保温杯容量写错了 应该是450毫升: the correction's "was wrong, should be" is no part of the value
     r"^(?:(?:actually|really|in fact|now|just)\s+|(?:(?:写|填|标)?错了\s*|不对\s*)?(?:应该是|应为|应该为|其实|实际上|实际)(?:是)?"
     # hoodie 产地填广东东莞: the verb of writing it down
-    r"|(?:填上|填写|填|写上|写成|标上|标)(?=\S))",
+    r"|(?:填上|填写|填|写上|写成|标上)(?=\S))",  # not 标 alone: 标准码 is a value
     re.IGNORECASE,
 )
 

@@ -297,12 +297,6 @@ def test_a_guardrail_setting_with_no_value_said_is_a_question_about_the_settings
             {"intent": "adjust_stock", "slots": {"sku": "F9", "delta": 40}},
             {"intent": "set_stock", "slots": {"sku": "F9", "quantity": 40}},
         ),
-        # ... and a change of the one amount said, with no direction, is the new price
-        (
-            "托特包卖65块就行了",
-            {"intent": "adjust_price", "slots": {"sku": "J5", "delta": "-65.00"}},
-            {"intent": "set_price", "slots": {"sku": "J5", "price": "65.00"}},
-        ),
         # ... and a waybill is no order, and a new product keeps the title as typed
         (
             "2718申通发的 单号773012345678",
@@ -380,10 +374,6 @@ def test_the_words_settle_the_unit_and_the_verb(text: str, answer: dict[str, obj
         ("袜子补货20件", {"intent": "adjust_stock", "slots": {"sku": "M3", "delta": 20}}),
         ("socks down by 10", {"intent": "adjust_price", "slots": {"sku": "M3", "delta": "-10.00"}}),
         ("A100 -10", {"intent": "adjust_price", "slots": {"sku": "A100", "delta": "-10.00"}}),
-        (
-            "the blue jeans are underpriced, put another 20 dollars on the price",
-            {"intent": "adjust_price", "slots": {"sku": "B200", "delta": "20.00"}},
-        ),
         ("we sold 3 caps at 10 bucks", {"intent": "adjust_stock", "slots": {"sku": "P6", "delta": -3}}),
     ],
 )

@@ -265,17 +265,32 @@ def test_a_command_left_incomplete_by_grounding_is_unknown() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "price"),
-    [("A100 make it 89 bucks", 89), ("红色卫衣调个价，两百一", 210), ("T恤卖69块就行", 69)],
+    ("text", "delta", "price"),
+    [
+        ("A100 make it 89 bucks", "-10.00", 89),
+        ("红色卫衣调个价，两百一", "-10.00", 210),
+        ("T恤卖69块就行", "-10.00", 69),
+        ("托特包卖65块就行了", "-65.00", 65),  # the amount said, written as a change of it
+    ],
 )
-def test_a_change_by_an_amount_made_up_beside_one_amount_said_is_that_price(text: str, price: int) -> None:
+def test_a_change_with_no_direction_beside_one_amount_said_is_that_price(text: str, delta: str, price: int) -> None:
     """红色卫衣调个价，两百一 was answered as 10 off (eval/merchant/commands5 dev): the change was
     not said, the one amount was, with no word for up or down: the new price."""
-    content = '{"intent": "adjust_price", "slots": {"sku": "A100", "delta": "-10.00"}}'
+    content = json.dumps({"intent": "adjust_price", "slots": {"sku": "A100", "delta": delta}})
     with fake_openai_server(Behaviour(content=content)) as url:
         answer = ask(LlmParser(settings(url)), text)
     assert answer.command.WhichOneof("intent") == "set_price"
     assert answer.command.set_price.price == Money(units=price)
+
+
+@pytest.mark.parametrize(
+    "text", ["the blue jeans are underpriced, put another 20 dollars on the price", "B200 up 20", "B200 -20"]
+)
+def test_a_change_the_words_give_a_direction_stays_a_change(text: str) -> None:
+    content = '{"intent": "adjust_price", "slots": {"sku": "B200", "delta": "20.00"}}'
+    with fake_openai_server(Behaviour(content=content)) as url:
+        answer = ask(LlmParser(settings(url)), text)
+    assert answer.command.WhichOneof("intent") == "adjust_price"
 
 
 def test_a_price_the_model_made_up_is_dropped_and_left_to_the_question() -> None:
@@ -330,6 +345,17 @@ def test_a_timeout_sets_off_a_warm_up_that_outlives_the_utterance() -> None:
     assert len(behaviour.requests) >= 3 and len(warm_ups) >= 2, "the utterance, the warm-up, the next utterance"
 
 
+def _answer_with_catalog(content: str, text: str) -> LlmAnswer:
+    async def run(parser: LlmParser) -> LlmAnswer:
+        try:
+            return await parser.parse(text, None, live_vocabulary())
+        finally:
+            await parser.close()
+
+    with fake_openai_server(Behaviour(content=content)) as url:
+        return asyncio.run(run(LlmParser(settings(url))))
+
+
 @pytest.mark.parametrize(
     ("text", "sku"),
     [
@@ -342,28 +368,8 @@ def test_a_timeout_sets_off_a_warm_up_that_outlives_the_utterance() -> None:
 )
 def test_a_product_said_in_a_sales_question_is_never_dropped(text: str, sku: str | None) -> None:
     content = '{"intent": "sales_report", "slots": {"metric": "revenue", "period": "this_week"}}'
-
-    async def run(parser: LlmParser) -> LlmAnswer:
-        try:
-            return await parser.parse(text, None, live_vocabulary())
-        finally:
-            await parser.close()
-
-    with fake_openai_server(Behaviour(content=content)) as url:
-        answer = asyncio.run(run(LlmParser(settings(url))))
-    report = answer.command.sales_report
+    report = _answer_with_catalog(content, text).command.sales_report
     assert (report.sku if report.HasField("sku") else None) == sku
-
-
-def _answer_with_catalog(content: str, text: str) -> LlmAnswer:
-    async def run(parser: LlmParser) -> LlmAnswer:
-        try:
-            return await parser.parse(text, None, live_vocabulary())
-        finally:
-            await parser.close()
-
-    with fake_openai_server(Behaviour(content=content)) as url:
-        return asyncio.run(run(LlmParser(settings(url))))
 
 
 @pytest.mark.parametrize(

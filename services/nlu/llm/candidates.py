@@ -200,3 +200,23 @@ def ambiguous_name(text: str, chosen: str, products: list[Candidate]) -> str | N
         ]
         shared = " ".join(common) or None
     return shared
+
+
+#: The least score of a candidate the words name (a partial name: 白色 of 白色T恤 is 80; a kind, 65, is not).
+NAMED_SCORE = 80.0
+
+
+def named_product(text: str, products: list[Candidate]) -> str | None:
+    """What the words name among the candidates, for an answer the model left without a product: the
+    name as said where it fits several (resolution asks which), the SKU of the one product whose
+    whole title was said, or None ("the black items": a colour, no product)."""
+    if not products:
+        return None
+    top = max(products, key=lambda c: c.score)
+    if top.score < NAMED_SCORE:
+        return None
+    if name := ambiguous_name(text, top.sku, products):
+        return name
+    if top.score >= 100 and [c.score for c in products].count(top.score) == 1:
+        return top.sku
+    return None

@@ -24,6 +24,12 @@ takes the one number said after a comparison word.
 Sales questions (eval/merchant/probe6): "how did we do", 卖得咋样 ask for revenue; the model's
 count of units or orders stands only where the words ask for a count, and "best"/最好 asks for
 the best sellers. A shipment whose carrier the model left out takes the one carrier named.
+
+Units and verbs (eval/merchant/commands5 and naming5, the model's answers to every dev line): a
+number said as money or a percentage is a price, never a stock change; "to N"/"should be N" is the
+new count unless N is a measure (520 ml); a change by an amount nobody said, beside a count stated
+or the one amount said with no direction, is that count or that price; a product is put on or off
+sale only where the words say so; a stock question about what sold over a period asks the units sold.
 """
 
 from __future__ import annotations
@@ -77,7 +83,7 @@ _STATUS = _words(
     r"|live|active|activate|deactivate|inactive|hide|hidden|unhide|pull|pulled|take down|taken down|take it down"
     r"|take (?:them|it|the [a-z ]+) (?:down|off)|off the (?:shop|store|site)|back on|put back|discontinue|discontinued"
     r"|stop selling|offline|online|visible|invisible|on sale|for sale|off sale|shelf|shelves|sell it again|selling again",
-    r"下架|上架|架|草稿|发布|停售|停卖|不卖|恢复|隐藏|撤下|撤掉|拿下|重新卖|开卖|在售|售卖|卖了吧|先不卖",
+    r"架|草稿|发布|停售|停卖|不卖|恢复|隐藏|撤下|撤掉|拿下|重新卖|开卖|在售|售卖|卖了吧|先不卖",
 )
 # Sold over a period: a question about sales, never about what is left.
 _SOLD = _words(r"sold|sell|sells|selling|move|moved|shift|shifted|went out", r"卖了|卖出|售出|卖掉|出了")
@@ -152,7 +158,7 @@ def settle(command: cmd.Command, said: str) -> tuple[cmd.Command, str]:
     if intent in ("adjust_price", "bulk_adjust_price"):
         _percent_said_as_money(getattr(command, intent), said)
     if intent == "adjust_price":
-        return _price_direction(_change_as_price(command, said), said), ""
+        return _price_direction(command, said), ""
     if intent == "set_price":
         return _price_as_change(command, said), ""
     if intent == "set_guardrail" and not command.set_guardrail.ListFields():
@@ -230,8 +236,13 @@ def _as_count(command: cmd.Command, intent: str, said: str) -> cmd.Command:
     direction = _DOWN if change.delta < 0 else _UP
     if not _COUNT.search(said) or direction.search(said):
         return command
+    return _count_of(change)
+
+
+def _count_of(change: cmd.AdjustStock | cmd.BulkAdjustStock) -> cmd.Command:
+    """The stock count a change's number states, for what the change selects."""
     count = cmd.Command()
-    if intent == "adjust_stock":
+    if isinstance(change, cmd.AdjustStock):
         count.set_stock.sku = change.sku
         count.set_stock.quantity = abs(change.delta)
         return count
@@ -323,14 +334,18 @@ _AS_PERCENT = r"\s*(?:%|percent|pct|per cent|个点)"
 _AS_MONEY = r"\s*(?:块|元|kuai|bucks?|dollars?|rmb|yuan)(?![a-z])"
 
 
+def _said_as_money(number: str, said: str) -> bool:
+    """``number`` said as an amount of money: "$65", "65 kuai", 65块."""
+    number = re.escape(number)
+    return bool(re.search(rf"\$\s*{number}(?![\d.])|(?<![\d.]){number}{_AS_MONEY}", said, re.IGNORECASE))
+
+
 def _stock_as_price(command: cmd.Command, intent: str, said: str) -> cmd.Command | None:
     """A stock change whose number was said as a percentage or an amount of money: that price change."""
     change = getattr(command, intent)
     number = f"{abs(change.delta)}"
-    before = rf"(?<![\d.])(?:\$\s*)?{number}(?![\d.])"
-    percent = re.search(before + _AS_PERCENT, said, re.IGNORECASE)
-    money = re.search(rf"\$\s*{number}(?![\d.])|" + before + _AS_MONEY, said, re.IGNORECASE)
-    if not change.delta or not (percent or money):
+    percent = bool(re.search(rf"(?<![\d.]){number}{_AS_PERCENT}", said, re.IGNORECASE))
+    if not change.delta or not (percent or _said_as_money(number, said)):
         return None
     up, down = bool(_PRICE_UP.search(said)), bool(_PRICE_DOWN.search(said))
     sign = (1 if up else -1) if up != down else (1 if change.delta > 0 else -1)
@@ -363,29 +378,7 @@ def _count_said_to(command: cmd.Command, intent: str, said: str) -> cmd.Command 
         return None  # "the capacity should be 500 ml"
     if _UP.search(said) or (change.delta and re.search(rf"(?<![a-z])by\s+{number}", said, re.IGNORECASE)):
         return None  # "add 20 to bring it to 50", "up by 20": a change
-    count = cmd.Command()
-    if intent == "adjust_stock":
-        count.set_stock.sku = change.sku
-        count.set_stock.quantity = abs(change.delta)
-        return count
-    count.bulk_set_stock.CopyFrom(cmd.BulkSetStock(quantity=abs(change.delta)))
-    _copy_selection(change, count.bulk_set_stock)
-    return count
-
-
-def _change_as_price(command: cmd.Command, said: str) -> cmd.Command:
-    """A price change of the one amount said, where the words give no direction (托特包卖65块就行了
-    read as 65 off): that new price."""
-    change = command.adjust_price
-    if change.WhichOneof("change") != "delta" or _directed(said):
-        return command
-    amount = abs(money_value(change.delta))
-    if re.search(r"[-+]\s*\d", said) or set(numbers_in(said)) != {amount}:
-        return command
-    price = cmd.Command()
-    price.set_price.sku = change.sku
-    price.set_price.price.CopyFrom(money_from_string(f"{amount}"))
-    return price
+    return _count_of(change)
 
 
 def _directed(said: str) -> bool:
@@ -393,19 +386,23 @@ def _directed(said: str) -> bool:
     return bool(_PRICE_UP.search(said) or _PRICE_DOWN.search(said) or _BY_AN_AMOUNT.search(said))
 
 
-def price_of_unsaid_change(command: cmd.Command, said: str) -> cmd.Command:
-    """A price change whose amount was not said (grounding dropped it) beside the one number said and
-    no direction: 红色卫衣调个价，两百一 and T恤卖69块就行 are new prices, which the model wrote as
-    a change by an amount it made up."""
-    if command.WhichOneof("intent") != "adjust_price" or command.adjust_price.WhichOneof("change"):
+def price_said_as_change(command: cmd.Command, said: str) -> cmd.Command:
+    """The new price where the model wrote a change, the words give no direction (up, down, another,
+    by, %) and say one amount: 托特包卖65块就行了 read as 65 off, 红色卫衣调个价，两百一 and T恤卖69块就行
+    as a change by an amount nobody said (dropped by grounding). A measure (500 ml) is no price."""
+    if command.WhichOneof("intent") != "adjust_price":
         return command
-    if _directed(said) or re.search(r"%|percent|折", said, re.IGNORECASE):
+    change = command.adjust_price
+    kind = change.WhichOneof("change")
+    if kind == "percent" or _directed(said) or re.search(r"%|percent|折|[-+]\s*\d", said, re.IGNORECASE):
         return command
     numbers = set(numbers_in(said))
     if len(numbers) != 1 or (amount := numbers.pop()) <= 0 or _measured(amount, said):
         return command
+    if kind == "delta" and abs(money_value(change.delta)) != amount:
+        return command
     price = cmd.Command()
-    price.set_price.sku = command.adjust_price.sku
+    price.set_price.sku = change.sku
     price.set_price.price.CopyFrom(money_from_string(f"{amount}"))
     return price
 
@@ -466,8 +463,7 @@ def _percent_said_as_money(change: cmd.AdjustPrice | cmd.BulkAdjustPrice, said: 
     if change.WhichOneof("change") != "percent" or re.search(r"%|percent|pct|折|成|个点", said, re.IGNORECASE):
         return
     value = Decimal(change.percent)
-    number = f"{abs(value).normalize():f}"
-    if re.search(rf"(?<![\d.]){re.escape(number)}{_AS_MONEY}|\$\s*{re.escape(number)}(?![\d.])", said, re.IGNORECASE):
+    if _said_as_money(f"{abs(value).normalize():f}", said):
         change.delta.CopyFrom(money_from_string(f"{value:f}"))
 
 
@@ -504,9 +500,7 @@ def count_of_unsaid_change(command: cmd.Command, said: str) -> cmd.Command:
 def _count_as_price(count: cmd.SetStock, said: str) -> cmd.Command | None:
     """A new stock count whose number was said as money: that new price."""
     number = f"{count.quantity}"
-    if not count.quantity or not re.search(
-        rf"\$\s*{number}(?![\d.])|(?<![\d.]){number}{_AS_MONEY}", said, re.IGNORECASE
-    ):
+    if not count.quantity or not _said_as_money(number, said):
         return None
     price = cmd.Command()
     price.set_price.sku = count.sku

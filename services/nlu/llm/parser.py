@@ -30,9 +30,9 @@ from typing import Literal
 
 from prometheus_client import Counter, Histogram
 
-from services.nlu.llm.candidates import Candidate, ambiguous_name, candidates
+from services.nlu.llm.candidates import Candidate, ambiguous_name, candidates, named_product
 from services.nlu.llm.convert import CommandJsonError, json_to_command
-from services.nlu.llm.cues import count_of_unsaid_change, price_of_unsaid_change, settle
+from services.nlu.llm.cues import count_of_unsaid_change, price_said_as_change, settle
 from services.nlu.llm.ground import codes_in, ground, model_text, numbers_in
 from services.nlu.llm.prompt import build_messages
 from services.nlu.llm.schema import command_json_schema
@@ -232,7 +232,7 @@ class LlmParser:
         if problems:  # malformed: the whole answer is junk, not just a slot
             return LlmAnswer(unknown(text), "llm", "invalid: " + "; ".join(problems))
         dropped = ground(command, said, skus or ())
-        command = count_of_unsaid_change(price_of_unsaid_change(command, said), said)
+        command = count_of_unsaid_change(price_said_as_change(command, said), said)
         # What grounding dropped may leave a command that no question can complete ("A100 make
         # it 89 bucks" read as an adjust_price whose percent the model made up): that is no
         # understanding. A missing product, order or price the dialogue asks for.
@@ -286,16 +286,10 @@ def _product_of_sales(command: Command, said: str, products: list[Candidate]) ->
     do in the past week", 保温杯本月和上月的销售额对比一下): the product its words name, or the
     name as said where it fits several equally (resolution asks which). A product said is never
     dropped silently; a shop-wide answer to a product's question would be a wrong figure."""
-    if command.WhichOneof("intent") != "sales_report" or command.sales_report.HasField("sku") or not products:
+    if command.WhichOneof("intent") != "sales_report" or command.sales_report.HasField("sku"):
         return
-    top = max(products, key=lambda c: c.score)
-    if top.score < 80:
-        return  # "how are the black items selling": a colour, no product named
-    name = ambiguous_name(said, top.sku, products)
-    if name:
-        command.sales_report.sku = name
-    elif top.score >= 100 and [c.score for c in products].count(top.score) == 1:
-        command.sales_report.sku = top.sku
+    if named := named_product(said, products):
+        command.sales_report.sku = named
 
 
 def _whole_title_said(command: Command, said: str, products: list[Candidate]) -> None:

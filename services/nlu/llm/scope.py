@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from google.protobuf.message import Message
 
-from services.nlu.llm.candidates import Candidate, ambiguous_name
+from services.nlu.llm.candidates import Candidate, ambiguous_name, named_product
 from services.nlu.llm.ground import codes_in, numbers_in
 from shopvoice.common.v1 import command_pb2 as cmd
 from shopvoice.grammar import Vocabulary
@@ -129,14 +129,8 @@ def selection_said(
     if listed:
         bulk.skus.extend(skus[0] if len(skus) == 1 else _ARTICLE.sub("", name) for name, skus in listed.items)
         return
-    if _SELECTION.search(said) or not products:
-        return
-    top = max(products, key=lambda c: c.score)
-    name = ambiguous_name(said, top.sku, list(products))
-    if name:
-        bulk.skus.append(name)
-    elif top.score >= 100 and [c.score for c in products].count(top.score) == 1:
-        bulk.skus.append(top.sku)
+    if not _SELECTION.search(said) and (named := named_product(said, list(products))):
+        bulk.skus.append(named)
 
 
 def _copy_change(source: Message, target: Message) -> None:
