@@ -268,14 +268,8 @@ def _carrier_names() -> tuple[tuple[re.Pattern[str], str], ...]:
 def period_mention(clause: str) -> str | None:
     """The one period ``clause`` names (最近一个月, "the past week"), by the grammar's period lists,
     as the list's value (``last_30_days``); None when it names none or several."""
-    found: set[str] = set()
-    for language in ("zh", "en"):
-        kinds = grammar_for(language).kinds
-        for said in re.finditer(kinds.pattern("period"), clause, re.IGNORECASE):
-            read = kinds.read("period", said.group(0))
-            if isinstance(read, str):
-                found.add(read)
-    return found.pop() if len(found) == 1 else None
+    named = periods_in_order(clause)
+    return named[0] if len(named) == 1 else None
 
 
 def periods_in_order(clause: str) -> list[str]:
