@@ -21,7 +21,6 @@ from shopvoice.common.v1.money_pb2 import Money
 from shopvoice.grammar.commands import command_to_json
 from shopvoice.llm.breaker import BreakerState
 from shopvoice.llm.config import LlmSettings
-from tests.llm.test_candidates import live_vocabulary
 from tests.nlu_llm.fake_server import Behaviour, fake_openai_server, fake_openai_server_on
 
 GRAMMAR_GUESS = cmd.Command(set_price=cmd.SetPrice(sku="A100", price=Money(units=99)))
@@ -346,6 +345,9 @@ def test_a_timeout_sets_off_a_warm_up_that_outlives_the_utterance() -> None:
 
 
 def _answer_with_catalog(content: str, text: str) -> LlmAnswer:
+    # imported here: `make test-vllm` collects this module in a venv without the stack's clients
+    from tests.llm.test_candidates import live_vocabulary
+
     async def run(parser: LlmParser) -> LlmAnswer:
         try:
             return await parser.parse(text, None, live_vocabulary())
